@@ -1,0 +1,243 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderMap;
+
+use super::cors::Cors;
+use super::errors::ConnectionError;
+use super::request::RequestInfo;
+
+/// The two transports of Engine.IO v4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportType {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    Websocket,
+}
+
+impl TransportType {
+    /// The name used in the `transport` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportType::Polling => "polling",
+            TransportType::Websocket => "websocket",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        match s {
+            "polling" => Some(TransportType::Polling),
+            "websocket" => Some(TransportType::Websocket),
+            _ => None,
+        }
+    }
+}
+
+/// Decides whether a handshake or upgrade request may proceed; `Err` carries
+/// the message of the 403 answer (code 4).
+pub type AllowRequest = Arc<dyn Fn(&RequestInfo) -> Result<(), String> + Send + Sync>;
+
+/// Edits response headers: `initial_headers` on the handshake response,
+/// `headers` on every polling response and the WebSocket upgrade.
+pub type HeadersHook = Arc<dyn Fn(&mut HeaderMap, &RequestInfo) + Send + Sync>;
+
+/// Told about every refused request, as the reference's `connection_error`.
+pub type ConnectionErrorHook = Arc<dyn Fn(&ConnectionError) + Send + Sync>;
+
+/// The `io` cookie set on the handshake response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cookie {
+    /// Cookie name (reference default `io`).
+    pub name: String,
+    /// `Path` attribute; `None` omits it.
+    pub path: Option<String>,
+    /// `HttpOnly` attribute.
+    pub http_only: bool,
+    /// `SameSite` attribute (`Lax`, `Strict`, `None`); `None` omits it.
+    pub same_site: Option<String>,
+    /// `Secure` attribute.
+    pub secure: bool,
+    /// `Max-Age` in seconds.
+    pub max_age: Option<u64>,
+    /// `Domain` attribute.
+    pub domain: Option<String>,
+}
+
+impl Default for Cookie {
+    fn default() -> Self {
+        Cookie {
+            name: "io".into(),
+            path: Some("/".into()),
+            http_only: true,
+            same_site: Some("Lax".into()),
+            secure: false,
+            max_age: None,
+            domain: None,
+        }
+    }
+}
+
+impl Cookie {
+    pub(crate) fn header_value(&self, sid: &str) -> String {
+        let mut v = format!("{}={}", self.name, sid);
+        if let Some(d) = &self.domain {
+            v.push_str("; Domain=");
+            v.push_str(d);
+        }
+        if let Some(p) = &self.path {
+            v.push_str("; Path=");
+            v.push_str(p);
+        }
+        if let Some(m) = self.max_age {
+            v.push_str(&format!("; Max-Age={m}"));
+        }
+        if self.http_only {
+            v.push_str("; HttpOnly");
+        }
+        if self.secure {
+            v.push_str("; Secure");
+        }
+        if let Some(s) = &self.same_site {
+            v.push_str("; SameSite=");
+            v.push_str(s);
+        }
+        v
+    }
+}
+
+/// Server options, named after the reference `engine.io` options and with its
+/// defaults.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Path the server answers under (prefix match), default `/engine.io/`.
+    pub path: String,
+    /// Interval between pings (default 25 s).
+    pub ping_interval: Duration,
+    /// Time the client has to answer a ping (default 20 s).
+    pub ping_timeout: Duration,
+    /// Time a probing WebSocket has to complete the upgrade (default 10 s).
+    pub upgrade_timeout: Duration,
+    /// Largest accepted message or POST body, in bytes; advertised as
+    /// `maxPayload` (default 1e6).
+    pub max_http_buffer_size: usize,
+    /// Enabled transports (default both).
+    pub transports: Vec<TransportType>,
+    /// Whether polling sessions may upgrade to WebSocket.
+    pub allow_upgrades: bool,
+    /// CORS policy; `None` adds no CORS headers, as the reference.
+    pub cors: Option<Cors>,
+    /// The `io=<sid>` cookie; `None` (the default) sets none.
+    pub cookie: Option<Cookie>,
+    /// Accepts or refuses handshakes and upgrades.
+    pub allow_request: Option<AllowRequest>,
+    /// Edits the headers of the handshake response.
+    pub initial_headers: Option<HeadersHook>,
+    /// Edits the headers of every polling response and upgrade.
+    pub headers: Option<HeadersHook>,
+    /// Receives every refused request.
+    pub on_connection_error: Option<ConnectionErrorHook>,
+    /// Compress polling responses of at least this many bytes with gzip or
+    /// deflate when the client accepts it; `None` disables (default 1024).
+    pub http_compression_threshold: Option<usize>,
+    /// Frames buffered per session before `send` fails (volatile sends drop).
+    pub max_buffer_size: usize,
+    /// Size of the WebSocket read buffer per connection: a per-connection
+    /// memory cost, so small by default.
+    pub ws_read_buffer_size: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            path: "/engine.io/".into(),
+            ping_interval: Duration::from_millis(25_000),
+            ping_timeout: Duration::from_millis(20_000),
+            upgrade_timeout: Duration::from_millis(10_000),
+            max_http_buffer_size: 1_000_000,
+            transports: vec![TransportType::Polling, TransportType::Websocket],
+            allow_upgrades: true,
+            cors: None,
+            cookie: None,
+            allow_request: None,
+            initial_headers: None,
+            headers: None,
+            on_connection_error: None,
+            http_compression_threshold: Some(1024),
+            max_buffer_size: 1024,
+            ws_read_buffer_size: 4096,
+        }
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("path", &self.path)
+            .field("ping_interval", &self.ping_interval)
+            .field("ping_timeout", &self.ping_timeout)
+            .field("upgrade_timeout", &self.upgrade_timeout)
+            .field("max_http_buffer_size", &self.max_http_buffer_size)
+            .field("transports", &self.transports)
+            .field("allow_upgrades", &self.allow_upgrades)
+            .field("cors", &self.cors)
+            .field("cookie", &self.cookie)
+            .field(
+                "http_compression_threshold",
+                &self.http_compression_threshold,
+            )
+            .field("max_buffer_size", &self.max_buffer_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerConfig {
+    pub(crate) fn allows(&self, t: TransportType) -> bool {
+        self.transports.contains(&t)
+    }
+
+    /// Normalises the path so that prefix matching works as the reference's:
+    /// always a leading and a trailing slash.
+    pub(crate) fn normalized_path(&self) -> String {
+        let trimmed = self.path.trim_matches('/');
+        if trimmed.is_empty() {
+            "/".into()
+        } else {
+            format!("/{trimmed}/")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_attributes() {
+        assert_eq!(
+            Cookie::default().header_value("abc"),
+            "io=abc; Path=/; HttpOnly; SameSite=Lax"
+        );
+        let c = Cookie {
+            name: "x".into(),
+            path: None,
+            http_only: false,
+            same_site: None,
+            secure: true,
+            max_age: Some(60),
+            domain: Some("example.com".into()),
+        };
+        assert_eq!(
+            c.header_value("s"),
+            "x=s; Domain=example.com; Max-Age=60; Secure"
+        );
+    }
+
+    #[test]
+    fn path_normalisation() {
+        let mut c = ServerConfig::default();
+        assert_eq!(c.normalized_path(), "/engine.io/");
+        c.path = "socket.io".into();
+        assert_eq!(c.normalized_path(), "/socket.io/");
+    }
+}

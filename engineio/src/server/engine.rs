@@ -1,0 +1,173 @@
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use tokio_util::sync::CancellationToken;
+
+use super::config::{ServerConfig, TransportType};
+use super::request::RequestInfo;
+use super::sid::Sid;
+use super::socket::{DisconnectReason, Handler, Message, Socket};
+use crate::proto::{Handshake, Packet, ParseError};
+
+/// Shared state of one Engine.IO server.
+pub(crate) struct Engine<H: Handler> {
+    pub(crate) config: ServerConfig,
+    pub(crate) path: String,
+    pub(crate) handler: H,
+    sessions: RwLock<HashMap<Sid, Arc<Socket<H::Data>>>>,
+    pub(crate) shutdown: CancellationToken,
+}
+
+impl<H: Handler> Engine<H> {
+    pub(crate) fn new(config: ServerConfig, handler: H) -> Self {
+        Engine {
+            path: config.normalized_path(),
+            config,
+            handler,
+            sessions: RwLock::new(HashMap::new()),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    /// The open session with that id; a closed one counts as unknown except
+    /// to the GET that may still collect its last packets.
+    pub(crate) fn get(&self, sid: &str) -> Option<Arc<Socket<H::Data>>> {
+        let sid = Sid::parse(sid)?;
+        self.sessions.read().ok()?.get(&sid).cloned()
+    }
+
+    pub(crate) fn sockets(&self) -> Vec<Arc<Socket<H::Data>>> {
+        self.sessions
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.sessions.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Opens a session and starts its heartbeat; returns it with the text of
+    /// its `open` packet.
+    pub(crate) fn open(
+        self: &Arc<Self>,
+        transport: TransportType,
+        req: RequestInfo,
+    ) -> (Arc<Socket<H::Data>>, Packet) {
+        let sid = Sid::new();
+        let socket = Arc::new(Socket::new(
+            sid,
+            transport,
+            req,
+            self.config.max_buffer_size,
+            H::Data::default(),
+        ));
+        let upgrades = match transport {
+            TransportType::Polling
+                if self.config.allow_upgrades && self.config.allows(TransportType::Websocket) =>
+            {
+                vec!["websocket".to_owned()]
+            }
+            _ => vec![],
+        };
+        let open = Handshake {
+            sid: sid.to_string(),
+            upgrades,
+            ping_interval: self.config.ping_interval.as_millis() as u64,
+            ping_timeout: self.config.ping_timeout.as_millis() as u64,
+            max_payload: self.config.max_http_buffer_size as u64,
+        };
+        if let Ok(mut m) = self.sessions.write() {
+            m.insert(sid, socket.clone());
+        }
+        tokio::spawn(self.clone().run_session(socket.clone()));
+        self.handler.on_connect(socket.clone());
+        (socket, Packet::Open(open.to_json().into()))
+    }
+
+    /// Heartbeat and lifecycle of one session: pings on schedule, closes on a
+    /// missing pong, and tears the session down once, whatever closed it.
+    async fn run_session(self: Arc<Self>, socket: Arc<Socket<H::Data>>) {
+        let heartbeat = async {
+            loop {
+                tokio::time::sleep(self.config.ping_interval).await;
+                // The ping is queued even with no GET pending, and the pong
+                // timeout starts now, as the reference does.
+                if socket
+                    .push(super::socket::Outgoing::One(Packet::Ping))
+                    .is_err()
+                    && socket.is_closed()
+                {
+                    return;
+                }
+                if tokio::time::timeout(self.config.ping_timeout, socket.pong.notified())
+                    .await
+                    .is_err()
+                {
+                    socket.close_with(DisconnectReason::PingTimeout);
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            _ = heartbeat => {}
+            _ = socket.closed.cancelled() => {}
+        }
+        let reason = socket
+            .disconnect_reason()
+            .unwrap_or(DisconnectReason::TransportClose);
+        self.handler.on_disconnect(&socket, reason);
+        if reason.flushes() && socket.transport() == TransportType::Polling {
+            // Give the client one poll to collect what was queued and the close.
+            let grace = self
+                .config
+                .ping_timeout
+                .min(std::time::Duration::from_secs(5));
+            let _ = tokio::time::timeout(grace, socket.flushed.notified()).await;
+        }
+        if let Ok(mut m) = self.sessions.write() {
+            m.remove(&socket.id());
+        }
+    }
+
+    /// Acts on one packet from the client; `Err` closes the session.
+    pub(crate) fn on_packet(
+        &self,
+        socket: &Arc<Socket<H::Data>>,
+        packet: Packet,
+    ) -> Result<(), DisconnectReason> {
+        match packet {
+            Packet::Message(s) => self.handler.on_message(socket, Message::Text(s)),
+            Packet::Binary(b) => self.handler.on_message(socket, Message::Binary(b)),
+            Packet::Pong => socket.pong.notify_one(),
+            Packet::Close => return Err(DisconnectReason::TransportClose),
+            // v4 servers ping; a client ping is "invalid heartbeat direction".
+            Packet::Ping | Packet::PingProbe => return Err(DisconnectReason::TransportError),
+            Packet::Open(_) | Packet::PongProbe | Packet::Upgrade | Packet::Noop => {}
+        }
+        Ok(())
+    }
+
+    /// Acts on a decoded packet or a decoding failure.
+    pub(crate) fn on_decoded(
+        &self,
+        socket: &Arc<Socket<H::Data>>,
+        packet: Result<Packet, ParseError>,
+    ) -> Result<(), DisconnectReason> {
+        match packet {
+            Ok(p) => self.on_packet(socket, p),
+            Err(e) => {
+                tracing::debug!(sid = %socket.id(), error = %e, "parse error");
+                Err(DisconnectReason::ParseError)
+            }
+        }
+    }
+
+    /// Closes every session and stops accepting new ones.
+    pub(crate) fn close_all(&self) {
+        self.shutdown.cancel();
+        for s in self.sockets() {
+            s.close_with(DisconnectReason::ServerShuttingDown);
+        }
+    }
+}

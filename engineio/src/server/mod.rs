@@ -1,0 +1,104 @@
+//! The Engine.IO v4 server: sessions over long-polling and WebSocket, on
+//! hyper 1 and tokio-tungstenite.
+
+mod compress;
+mod config;
+mod cors;
+mod engine;
+mod errors;
+mod listen;
+mod polling;
+mod request;
+mod service;
+mod sid;
+mod socket;
+mod ws;
+
+use std::sync::Arc;
+
+pub use config::{
+    AllowRequest, ConnectionErrorHook, Cookie, HeadersHook, ServerConfig, TransportType,
+};
+pub use cors::{Cors, CorsOrigin};
+pub use errors::{ConnectionError, ErrorCode};
+pub use listen::Listener;
+pub use request::{parse_query, RemoteAddr, RequestInfo};
+pub use service::{EngineIoService, ResponseBody};
+pub use sid::Sid;
+pub use socket::{DisconnectReason, Handler, Message, SendError, Socket};
+
+use engine::Engine;
+
+/// An Engine.IO server. Cheap to clone; every clone is the same server.
+pub struct EngineIo<H: Handler> {
+    engine: Arc<Engine<H>>,
+}
+
+impl<H: Handler> Clone for EngineIo<H> {
+    fn clone(&self) -> Self {
+        EngineIo {
+            engine: self.engine.clone(),
+        }
+    }
+}
+
+impl<H: Handler> EngineIo<H> {
+    /// A server with these options, handing sessions to `handler`.
+    pub fn new(config: ServerConfig, handler: H) -> Self {
+        EngineIo {
+            engine: Arc::new(Engine::new(config, handler)),
+        }
+    }
+
+    /// The options the server runs with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.engine.config
+    }
+
+    /// The handler given at creation.
+    pub fn handler(&self) -> &H {
+        &self.engine.handler
+    }
+
+    /// The server as a hyper / tower service, to mount in an existing app.
+    pub fn service(&self) -> EngineIoService<H> {
+        EngineIoService {
+            engine: self.engine.clone(),
+        }
+    }
+
+    /// Listens on `addr` and serves until [`EngineIo::close`] or the
+    /// listener's shutdown; requests outside the path get a 404.
+    pub async fn listen(&self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<Listener> {
+        let tcp = tokio::net::TcpListener::bind(addr).await?;
+        Ok(listen::spawn(
+            self.service(),
+            tcp,
+            self.engine.shutdown.clone(),
+        ))
+    }
+
+    /// The open session with that id.
+    pub fn socket(&self, sid: &str) -> Option<Arc<Socket<H::Data>>> {
+        self.engine.get(sid).filter(|s| !s.is_closed())
+    }
+
+    /// Every open session.
+    pub fn sockets(&self) -> Vec<Arc<Socket<H::Data>>> {
+        self.engine
+            .sockets()
+            .into_iter()
+            .filter(|s| !s.is_closed())
+            .collect()
+    }
+
+    /// Number of sessions, closing ones included.
+    pub fn count(&self) -> usize {
+        self.engine.count()
+    }
+
+    /// Closes every session ("server shutting down") and stops the listener.
+    pub fn close(&self) {
+        self.engine.close_all();
+    }
+}

@@ -1,0 +1,189 @@
+//! HTTP long-polling: one pending GET and one pending POST per session.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Full, Limited};
+
+use super::compress;
+use super::engine::Engine;
+use super::errors::empty;
+use super::socket::{DisconnectReason, Handler, Socket};
+use crate::proto::{decode_payload, encode_payload_into, Packet};
+
+/// Closes the session if the GET is dropped before it answered: hyper drops
+/// the handler when the client goes away, which is how an aborted poll is
+/// noticed.
+struct AbortGuard<'a, D>(Option<&'a Socket<D>>);
+
+impl<D> Drop for AbortGuard<'_, D> {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            s.close_with(DisconnectReason::TransportError);
+        }
+    }
+}
+
+/// Answers a long-poll GET with everything queued, waiting for the first
+/// packet if there is none yet.
+pub(crate) async fn get<H: Handler>(
+    engine: &Engine<H>,
+    socket: &Arc<Socket<H::Data>>,
+    req_headers: &HeaderMap,
+) -> Response<Full<Bytes>> {
+    let Ok(mut rx) = socket.rx.try_lock() else {
+        // Overlapping GET: the reference closes the session; the pending GET
+        // then answers with a close packet.
+        socket.close_with(DisconnectReason::TransportError);
+        return empty(StatusCode::BAD_REQUEST);
+    };
+    if socket.upgrading.load(Ordering::Acquire) {
+        return payload_response(engine, req_headers, &[Packet::Noop]);
+    }
+    let mut guard = AbortGuard(Some(socket.as_ref()));
+    let mut packets = Vec::new();
+    if !socket.is_closed() {
+        tokio::select! {
+            biased;
+            _ = socket.closed.cancelled() => {}
+            _ = socket.poll_interrupt.notified() => packets.push(Packet::Noop),
+            out = rx.recv() => if let Some(out) = out { out.for_each(|p| packets.push(p)) },
+        }
+    }
+    guard.0 = None;
+    if socket.is_closed() {
+        if socket.disconnect_reason() == Some(DisconnectReason::TransportClose) {
+            // The client asked to close: end its poll cleanly.
+            packets.clear();
+            packets.push(Packet::Noop);
+        } else {
+            while let Ok(out) = rx.try_recv() {
+                out.for_each(|p| packets.push(p));
+            }
+            packets.push(Packet::Close);
+            socket.flushed.notify_one();
+        }
+    } else {
+        while let Ok(out) = rx.try_recv() {
+            out.for_each(|p| packets.push(p));
+        }
+    }
+    drop(rx);
+    payload_response(engine, req_headers, &packets)
+}
+
+pub(crate) fn payload_response<H: Handler>(
+    engine: &Engine<H>,
+    req_headers: &HeaderMap,
+    packets: &[Packet],
+) -> Response<Full<Bytes>> {
+    let mut body = Vec::with_capacity(packets.iter().map(|p| p.encoded_len() + 1).sum());
+    encode_payload_into(packets, &mut body);
+    let (body, encoding) = match engine.config.http_compression_threshold {
+        Some(threshold) if body.len() >= threshold => compress::maybe_compress(body, req_headers),
+        _ => (body, None),
+    };
+    let mut res = Response::new(Full::new(Bytes::from(body)));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=UTF-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(enc) = encoding {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
+    }
+    res
+}
+
+/// Takes a POSTed payload and hands its packets to the session.
+pub(crate) async fn post<H: Handler, B>(
+    engine: &Engine<H>,
+    socket: &Arc<Socket<H::Data>>,
+    headers: &HeaderMap,
+    body: B,
+) -> Response<Full<Bytes>>
+where
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if socket.post_busy.swap(true, Ordering::AcqRel) {
+        socket.close_with(DisconnectReason::TransportError);
+        return empty(StatusCode::BAD_REQUEST);
+    }
+    let res = read_and_dispatch(engine, socket, headers, body).await;
+    socket.post_busy.store(false, Ordering::Release);
+    match res {
+        Ok(()) => {
+            let mut res = Response::new(Full::new(Bytes::from_static(b"ok")));
+            res.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            res
+        }
+        Err((status, reason)) => {
+            socket.close_with(reason);
+            empty(status)
+        }
+    }
+}
+
+async fn read_and_dispatch<H: Handler, B>(
+    engine: &Engine<H>,
+    socket: &Arc<Socket<H::Data>>,
+    headers: &HeaderMap,
+    body: B,
+) -> Result<(), (StatusCode, DisconnectReason)>
+where
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let limit = engine.config.max_http_buffer_size;
+    // v4 polling bodies are text; the reference refuses binary POSTs.
+    if headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/octet-stream"))
+    {
+        return Err((StatusCode::BAD_REQUEST, DisconnectReason::TransportError));
+    }
+    let too_large = (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        DisconnectReason::TransportError,
+    );
+    if headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64)
+    {
+        return Err(too_large);
+    }
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return Err(too_large)
+        }
+        Err(_) => return Err((StatusCode::BAD_REQUEST, DisconnectReason::TransportError)),
+    };
+    for packet in decode_payload(body) {
+        if socket.is_closed() {
+            break;
+        }
+        match engine.on_decoded(socket, packet) {
+            Ok(()) => {}
+            // A close packet is a normal end: the POST is still answered ok.
+            Err(DisconnectReason::TransportClose) => {
+                socket.close_with(DisconnectReason::TransportClose);
+                break;
+            }
+            Err(reason) => return Err((StatusCode::BAD_REQUEST, reason)),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! Request routing: the reference's checks, in the reference's order, then
+//! the transport.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::Full;
+
+use super::config::TransportType;
+use super::engine::Engine;
+use super::errors::{empty, http_error, upgrade_error, ConnectionError, ErrorCode};
+use super::request::{parse_query, RequestInfo};
+use super::socket::Handler;
+use super::{polling, ws};
+
+/// The body of every response the server writes.
+pub type ResponseBody = Full<Bytes>;
+
+/// The Engine.IO server as a hyper / tower service, to mount in an existing
+/// app. Requests outside the configured path get a 404.
+pub struct EngineIoService<H: Handler> {
+    pub(crate) engine: Arc<Engine<H>>,
+}
+
+impl<H: Handler> Clone for EngineIoService<H> {
+    fn clone(&self) -> Self {
+        EngineIoService {
+            engine: self.engine.clone(),
+        }
+    }
+}
+
+impl<H: Handler> EngineIoService<H> {
+    /// Whether the request is for this server's path (prefix match, as the
+    /// reference).
+    pub fn matches(&self, path: &str) -> bool {
+        path.starts_with(self.engine.path.as_str())
+            || path == self.engine.path.trim_end_matches('/')
+    }
+
+    /// Handles one request.
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<ResponseBody>
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        if !self.matches(req.uri().path()) {
+            return empty(StatusCode::NOT_FOUND);
+        }
+        let engine = &self.engine;
+        let req_headers = req.headers().clone();
+        let mut res = route(engine, req).await;
+        if let Some(cors) = &engine.config.cors {
+            let mut extra = HeaderMap::new();
+            cors.apply(&req_headers, &mut extra);
+            for (k, v) in extra.iter() {
+                res.headers_mut().entry(k).or_insert_with(|| v.clone());
+            }
+        }
+        res
+    }
+}
+
+#[derive(Default)]
+struct Query {
+    eio: Option<String>,
+    transport: Option<String>,
+    sid: Option<String>,
+}
+
+fn query_of(uri: &http::Uri) -> Query {
+    let mut q = Query::default();
+    for (k, v) in parse_query(uri.query().unwrap_or("")) {
+        match k.as_str() {
+            "EIO" => q.eio = Some(v),
+            "transport" => q.transport = Some(v),
+            "sid" => q.sid = Some(v),
+            _ => {}
+        }
+    }
+    q
+}
+
+fn is_ws_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// The reference's `isOriginInvalid`: only tab, visible ASCII and obs-text.
+fn origin_invalid(headers: &HeaderMap) -> bool {
+    headers.get(header::ORIGIN).is_some_and(|v| {
+        v.as_bytes()
+            .iter()
+            .any(|&b| !(b == b'\t' || (0x20..=0x7e).contains(&b) || b >= 0x80))
+    })
+}
+
+async fn route<H: Handler, B>(engine: &Arc<Engine<H>>, req: Request<B>) -> Response<ResponseBody>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (mut parts, body) = req.into_parts();
+    if parts.method == Method::OPTIONS {
+        if let Some(cors) = &engine.config.cors {
+            let mut res = empty(StatusCode::NO_CONTENT);
+            cors.apply_preflight(&parts.headers, res.headers_mut());
+            res.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+            return res;
+        }
+    }
+    let query = query_of(&parts.uri);
+    let upgrade = is_ws_upgrade(&parts.headers);
+    let refuse =
+        |code: ErrorCode, message: Option<String>, context: Vec<(&'static str, String)>| {
+            let message = message.unwrap_or_else(|| code.message().to_owned());
+            if let Some(hook) = &engine.config.on_connection_error {
+                hook(&ConnectionError {
+                    code,
+                    message: message.clone(),
+                    context,
+                    req: RequestInfo::from_parts(&parts),
+                });
+            }
+            if upgrade {
+                upgrade_error(code, &message)
+            } else {
+                http_error(code, &message)
+            }
+        };
+
+    let transport = match query.transport.as_deref().and_then(TransportType::parse) {
+        Some(t) if engine.config.allows(t) => t,
+        _ => {
+            return refuse(
+                ErrorCode::UnknownTransport,
+                None,
+                vec![("transport", query.transport.clone().unwrap_or_default())],
+            )
+        }
+    };
+    if origin_invalid(&parts.headers) {
+        return refuse(
+            ErrorCode::BadRequest,
+            None,
+            vec![("name", "INVALID_ORIGIN".into())],
+        );
+    }
+    if let Some(sid) = &query.sid {
+        let final_poll = transport == TransportType::Polling && parts.method == Method::GET;
+        let Some(socket) = engine
+            .get(sid)
+            .filter(|s| !s.is_closed() || final_poll && s.awaits_final_poll())
+        else {
+            return refuse(ErrorCode::UnknownSid, None, vec![("sid", sid.clone())]);
+        };
+        if !(upgrade && transport == TransportType::Websocket) && socket.transport() != transport {
+            return refuse(
+                ErrorCode::BadRequest,
+                None,
+                vec![("name", "TRANSPORT_MISMATCH".into())],
+            );
+        }
+        if transport == TransportType::Websocket {
+            // An upgrade of a polling session.
+            return websocket_upgrade(engine, &mut parts, |engine, upgraded, _| {
+                tokio::spawn(ws::serve_upgrade(engine, socket, upgraded));
+            });
+        }
+        let mut res = match parts.method {
+            Method::GET => polling::get(engine, &socket, &parts.headers).await,
+            Method::POST => polling::post(engine, &socket, &parts.headers, body).await,
+            _ => empty(StatusCode::INTERNAL_SERVER_ERROR),
+        };
+        run_headers_hook(engine, &parts, res.headers_mut(), false);
+        return res;
+    }
+    if parts.method != Method::GET {
+        return refuse(
+            ErrorCode::BadHandshakeMethod,
+            None,
+            vec![("method", parts.method.to_string())],
+        );
+    }
+    if transport == TransportType::Websocket && !upgrade {
+        return refuse(
+            ErrorCode::BadRequest,
+            None,
+            vec![("name", "TRANSPORT_HANDSHAKE_ERROR".into())],
+        );
+    }
+    if let Some(allow) = &engine.config.allow_request {
+        if let Err(message) = allow(&RequestInfo::from_parts(&parts)) {
+            return refuse(ErrorCode::Forbidden, Some(message), vec![]);
+        }
+    }
+    if query.eio.as_deref() != Some("4") {
+        return refuse(
+            ErrorCode::UnsupportedProtocolVersion,
+            None,
+            vec![("protocol", query.eio.clone().unwrap_or_default())],
+        );
+    }
+    match transport {
+        TransportType::Websocket => {
+            websocket_upgrade(engine, &mut parts, |engine, upgraded, info| {
+                tokio::spawn(ws::serve_new(engine, upgraded, info));
+            })
+        }
+        TransportType::Polling => {
+            let (socket, open) =
+                engine.open(TransportType::Polling, RequestInfo::from_parts(&parts));
+            let mut res = polling::payload_response(engine, &parts.headers, &[open]);
+            if let Some(cookie) = &engine.config.cookie {
+                if let Ok(v) = HeaderValue::from_str(&cookie.header_value(socket.id().as_str())) {
+                    res.headers_mut().insert(header::SET_COOKIE, v);
+                }
+            }
+            run_headers_hook(engine, &parts, res.headers_mut(), true);
+            res
+        }
+    }
+}
+
+fn run_headers_hook<H: Handler>(
+    engine: &Engine<H>,
+    parts: &http::request::Parts,
+    headers: &mut HeaderMap,
+    initial: bool,
+) {
+    let hooks = [
+        if initial {
+            engine.config.initial_headers.as_ref()
+        } else {
+            None
+        },
+        engine.config.headers.as_ref(),
+    ];
+    if hooks.iter().any(Option::is_some) {
+        let info = RequestInfo::from_parts(parts);
+        for hook in hooks.into_iter().flatten() {
+            hook(headers, &info);
+        }
+    }
+}
+
+/// Answers 101 and hands the upgraded connection to `serve` once hyper has
+/// switched protocols.
+fn websocket_upgrade<H: Handler>(
+    engine: &Arc<Engine<H>>,
+    parts: &mut http::request::Parts,
+    serve: impl FnOnce(Arc<Engine<H>>, hyper::upgrade::Upgraded, RequestInfo) + Send + 'static,
+) -> Response<ResponseBody> {
+    let Some(key) = parts.headers.get(header::SEC_WEBSOCKET_KEY) else {
+        return upgrade_error(ErrorCode::BadRequest, "Bad request");
+    };
+    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let Some(on_upgrade) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
+        return upgrade_error(ErrorCode::BadRequest, "Bad request");
+    };
+    let info = RequestInfo::from_parts(parts);
+    let engine = engine.clone();
+    let initial = !parts.uri.query().unwrap_or("").contains("sid=");
+    let mut res = empty(StatusCode::SWITCHING_PROTOCOLS);
+    let h = res.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    if let Ok(v) = HeaderValue::from_str(&accept) {
+        h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+    }
+    run_headers_hook(&engine, parts, res.headers_mut(), initial);
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => serve(engine, upgraded, info),
+            Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
+        }
+    });
+    res
+}
+
+impl<H: Handler, B> tower_service::Service<Request<B>> for EngineIoService<H>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let svc = self.clone();
+        Box::pin(async move { Ok(svc.handle(req).await) })
+    }
+}
+
+impl<H: Handler> hyper::service::Service<Request<hyper::body::Incoming>> for EngineIoService<H> {
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn call(&self, req: Request<hyper::body::Incoming>) -> Self::Future {
+        let svc = self.clone();
+        Box::pin(async move { Ok(svc.handle(req).await) })
+    }
+}

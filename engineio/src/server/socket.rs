@@ -1,0 +1,264 @@
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+
+use super::config::TransportType;
+use super::request::RequestInfo;
+use super::sid::Sid;
+use crate::proto::{Packet, Str};
+
+/// An application message, text or binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message.
+    Text(Str),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+impl From<Message> for Packet {
+    fn from(m: Message) -> Packet {
+        match m {
+            Message::Text(s) => Packet::Message(s),
+            Message::Binary(b) => Packet::Binary(b),
+        }
+    }
+}
+
+/// Why a session ended, with the reference's reason strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisconnectReason {
+    /// The client closed the connection or sent a close packet.
+    TransportClose,
+    /// The connection failed, or the client broke a transport rule.
+    TransportError,
+    /// The client did not answer a ping in time.
+    PingTimeout,
+    /// The client sent a packet that could not be decoded.
+    ParseError,
+    /// The server closed the session.
+    ForcedClose,
+    /// The server is shutting down.
+    ServerShuttingDown,
+}
+
+impl DisconnectReason {
+    /// The reference's reason string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::TransportError => "transport error",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::ParseError => "parse error",
+            DisconnectReason::ForcedClose => "forced close",
+            DisconnectReason::ServerShuttingDown => "server shutting down",
+        }
+    }
+
+    /// Whether the server chose to close, so queued packets and a close
+    /// packet are still delivered.
+    pub(crate) fn flushes(self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::ForcedClose | DisconnectReason::ServerShuttingDown
+        )
+    }
+}
+
+impl std::fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a send failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The session's send buffer is full: the client is not reading.
+    #[error("send buffer full")]
+    Full,
+    /// The session is closed.
+    #[error("session closed")]
+    Closed,
+}
+
+/// A unit of the send queue: several packets that must stay together (a
+/// Socket.IO packet and its binary attachments) travel as one batch.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    One(Packet),
+    Batch(Vec<Packet>),
+}
+
+impl Outgoing {
+    pub(crate) fn for_each(self, mut f: impl FnMut(Packet)) {
+        match self {
+            Outgoing::One(p) => f(p),
+            Outgoing::Batch(v) => v.into_iter().for_each(f),
+        }
+    }
+}
+
+/// One Engine.IO session, whatever transport carries it.
+///
+/// `D` is per-session data owned by the layer above (Socket.IO keeps its
+/// client state there), so no map lookup sits on the message path.
+pub struct Socket<D> {
+    id: Sid,
+    transport: AtomicU8,
+    pub(crate) upgrading: AtomicBool,
+    tx: mpsc::Sender<Outgoing>,
+    pub(crate) rx: tokio::sync::Mutex<mpsc::Receiver<Outgoing>>,
+    pub(crate) post_busy: AtomicBool,
+    /// Ends a pending long-poll with a noop during an upgrade.
+    pub(crate) poll_interrupt: Notify,
+    pub(crate) pong: Notify,
+    pub(crate) closed: CancellationToken,
+    reason: OnceLock<DisconnectReason>,
+    /// Set once a closing polling session handed its last packets to a GET.
+    pub(crate) flushed: Notify,
+    req: RequestInfo,
+    /// Data of the layer above.
+    pub data: D,
+}
+
+impl<D> std::fmt::Debug for Socket<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.id)
+            .field("transport", &self.transport())
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<D> Socket<D> {
+    pub(crate) fn new(
+        id: Sid,
+        transport: TransportType,
+        req: RequestInfo,
+        buffer: usize,
+        data: D,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(buffer.max(1));
+        Socket {
+            id,
+            transport: AtomicU8::new(transport as u8),
+            upgrading: AtomicBool::new(false),
+            tx,
+            rx: tokio::sync::Mutex::new(rx),
+            post_busy: AtomicBool::new(false),
+            poll_interrupt: Notify::new(),
+            pong: Notify::new(),
+            closed: CancellationToken::new(),
+            reason: OnceLock::new(),
+            flushed: Notify::new(),
+            req,
+            data,
+        }
+    }
+
+    /// The session id.
+    pub fn id(&self) -> Sid {
+        self.id
+    }
+
+    /// The transport currently carrying the session.
+    pub fn transport(&self) -> TransportType {
+        match self.transport.load(Ordering::Acquire) {
+            0 => TransportType::Polling,
+            _ => TransportType::Websocket,
+        }
+    }
+
+    pub(crate) fn set_transport(&self, t: TransportType) {
+        self.transport.store(t as u8, Ordering::Release);
+    }
+
+    /// The request that opened the session.
+    pub fn req(&self) -> &RequestInfo {
+        &self.req
+    }
+
+    /// Queues a message; fails at once if the buffer is full or the session
+    /// is closed, so a slow client never grows server memory.
+    pub fn send(&self, msg: Message) -> Result<(), SendError> {
+        self.push(Outgoing::One(msg.into()))
+    }
+
+    /// Queues several messages that no other send may come between.
+    pub fn send_many(&self, msgs: impl IntoIterator<Item = Message>) -> Result<(), SendError> {
+        let batch: Vec<Packet> = msgs.into_iter().map(Packet::from).collect();
+        match batch.len() {
+            0 => Ok(()),
+            _ => self.push(Outgoing::Batch(batch)),
+        }
+    }
+
+    pub(crate) fn push(&self, out: Outgoing) -> Result<(), SendError> {
+        if self.is_closed() {
+            return Err(SendError::Closed);
+        }
+        self.tx.try_send(out).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SendError::Full,
+            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+        })
+    }
+
+    /// Closes the session; the layer above hears of it through
+    /// `Handler::on_disconnect`. Packets already queued are still delivered.
+    pub fn close(&self) {
+        self.close_with(DisconnectReason::ForcedClose);
+    }
+
+    pub(crate) fn close_with(&self, reason: DisconnectReason) {
+        if self.reason.set(reason).is_ok() {
+            self.closed.cancel();
+        }
+    }
+
+    /// A polling session the server closed still owes the client one poll
+    /// with its last packets and the close packet.
+    pub(crate) fn awaits_final_poll(&self) -> bool {
+        self.transport() == TransportType::Polling
+            && self
+                .disconnect_reason()
+                .is_some_and(DisconnectReason::flushes)
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_cancelled()
+    }
+
+    /// Why the session ended, once it has.
+    pub fn disconnect_reason(&self) -> Option<DisconnectReason> {
+        self.reason.get().copied()
+    }
+
+    /// Resolves when the session ends.
+    pub async fn closed(&self) {
+        self.closed.cancelled().await
+    }
+}
+
+/// What the layer above an Engine.IO server implements.
+///
+/// Callbacks run on the task that serves the connection, in the order the
+/// client sent the packets; they must not block.
+pub trait Handler: Send + Sync + 'static {
+    /// Per-session data, created with the session.
+    type Data: Default + Send + Sync + 'static;
+
+    /// A session opened.
+    fn on_connect(&self, socket: Arc<Socket<Self::Data>>);
+
+    /// A message arrived.
+    fn on_message(&self, socket: &Arc<Socket<Self::Data>>, msg: Message);
+
+    /// A session ended.
+    fn on_disconnect(&self, socket: &Arc<Socket<Self::Data>>, reason: DisconnectReason);
+}

@@ -1,0 +1,165 @@
+//! WebSocket transport: direct sessions and upgrades from polling.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+
+use super::config::TransportType;
+use super::engine::Engine;
+use super::request::RequestInfo;
+use super::socket::{DisconnectReason, Handler, Outgoing, Socket};
+use crate::proto::{Packet, Str};
+
+type Ws = WebSocketStream<TokioIo<Upgraded>>;
+
+pub(crate) async fn accept<H: Handler>(engine: &Engine<H>, upgraded: Upgraded) -> Ws {
+    let config = WebSocketConfig::default()
+        .read_buffer_size(engine.config.ws_read_buffer_size)
+        .write_buffer_size(0)
+        .max_message_size(Some(engine.config.max_http_buffer_size))
+        .max_frame_size(Some(engine.config.max_http_buffer_size));
+    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await
+}
+
+fn text_frame(s: Str) -> WsMessage {
+    // SAFETY: `Str` is valid UTF-8 by construction.
+    WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(s.into_bytes()) })
+}
+
+fn to_frame(p: Packet) -> WsMessage {
+    match p {
+        Packet::Binary(b) => WsMessage::Binary(b),
+        other => text_frame(other.to_frame_text().unwrap_or_default()),
+    }
+}
+
+/// A session opened directly over WebSocket.
+pub(crate) async fn serve_new<H: Handler>(
+    engine: Arc<Engine<H>>,
+    upgraded: Upgraded,
+    req: RequestInfo,
+) {
+    let mut ws = accept(&engine, upgraded).await;
+    let (socket, open) = engine.open(TransportType::Websocket, req);
+    if ws.send(to_frame(open)).await.is_err() {
+        socket.close_with(DisconnectReason::TransportError);
+        return;
+    }
+    run(&engine, &socket, ws).await;
+}
+
+/// A WebSocket probing an existing polling session: `2probe` / `3probe`, the
+/// pending GET ended with a noop, then `5` switches the session over.
+pub(crate) async fn serve_upgrade<H: Handler>(
+    engine: Arc<Engine<H>>,
+    socket: Arc<Socket<H::Data>>,
+    upgraded: Upgraded,
+) {
+    let mut ws = accept(&engine, upgraded).await;
+    if !engine.config.allow_upgrades
+        || socket.transport() != TransportType::Polling
+        || socket.upgrading.swap(true, Ordering::AcqRel)
+    {
+        let _ = ws.close(None).await;
+        return;
+    }
+    let probe = async {
+        while let Some(Ok(msg)) = ws.next().await {
+            match msg {
+                WsMessage::Text(t) if t.as_str() == "2probe" => {
+                    ws.send(text_frame(Str::from_static("3probe"))).await.ok()?;
+                    socket.poll_interrupt.notify_one();
+                }
+                WsMessage::Text(t) if t.as_str() == "5" => return Some(()),
+                WsMessage::Ping(_) | WsMessage::Pong(_) => {}
+                _ => return None,
+            }
+        }
+        None
+    };
+    let upgraded = tokio::select! {
+        r = tokio::time::timeout(engine.config.upgrade_timeout, probe) => matches!(r, Ok(Some(()))),
+        _ = socket.closed.cancelled() => false,
+    };
+    if !upgraded {
+        socket.upgrading.store(false, Ordering::Release);
+        let _ = ws.close(None).await;
+        return;
+    }
+    socket.set_transport(TransportType::Websocket);
+    socket.upgrading.store(false, Ordering::Release);
+    run(&engine, &socket, ws).await;
+}
+
+/// Pumps packets both ways until the session ends, one packet per frame.
+async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, ws: Ws) {
+    let (mut sink, mut stream) = ws.split();
+    // After an upgrade the last GET may still hold the queue for a moment.
+    let mut rx = tokio::select! {
+        rx = socket.rx.lock() => rx,
+        _ = socket.closed.cancelled() => return,
+    };
+    loop {
+        tokio::select! {
+            biased;
+            _ = socket.closed.cancelled() => break,
+            out = rx.recv() => {
+                let Some(out) = out else { break };
+                let mut res = write_out(&mut sink, out).await;
+                while let (true, Ok(out)) = (res.is_ok(), rx.try_recv()) {
+                    res = write_out(&mut sink, out).await;
+                }
+                if res.is_err() || sink.flush().await.is_err() {
+                    socket.close_with(DisconnectReason::TransportError);
+                    return;
+                }
+            }
+            msg = stream.next() => {
+                let result = match msg {
+                    Some(Ok(WsMessage::Text(t))) => {
+                        // SAFETY: tungstenite validated the frame as UTF-8.
+                        let text = unsafe { Str::from_bytes_unchecked(t.into()) };
+                        engine.on_decoded(socket, Packet::decode(text))
+                    }
+                    Some(Ok(WsMessage::Binary(b))) => engine.on_packet(socket, Packet::Binary(b)),
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => Ok(()),
+                    Some(Ok(WsMessage::Close(_))) | None => Err(DisconnectReason::TransportClose),
+                    Some(Err(_)) => Err(DisconnectReason::TransportError),
+                };
+                if let Err(reason) = result {
+                    socket.close_with(reason);
+                    break;
+                }
+            }
+        }
+    }
+    if socket.disconnect_reason().is_some_and(|r| r.flushes()) {
+        while let Ok(out) = rx.try_recv() {
+            if write_out(&mut sink, out).await.is_err() {
+                return;
+            }
+        }
+    }
+    let _ = sink.close().await;
+}
+
+async fn write_out<S>(sink: &mut S, out: Outgoing) -> Result<(), S::Error>
+where
+    S: futures_util::Sink<WsMessage> + Unpin,
+{
+    match out {
+        Outgoing::One(p) => sink.feed(to_frame(p)).await,
+        Outgoing::Batch(packets) => {
+            for p in packets {
+                sink.feed(to_frame(p)).await?;
+            }
+            Ok(())
+        }
+    }
+}
