@@ -55,10 +55,12 @@ pub(crate) async fn get<H: Handler>(
     }
     guard.0 = None;
     if socket.is_closed() {
+        socket.final_poll_taken.store(true, Ordering::Release);
         if socket.disconnect_reason() == Some(DisconnectReason::TransportClose) {
             // The client asked to close: end its poll cleanly.
             packets.clear();
             packets.push(Packet::Noop);
+            socket.flushed.notify_one();
         } else {
             while let Ok(out) = rx.try_recv() {
                 out.for_each(|p| packets.push(p));

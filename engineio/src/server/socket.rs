@@ -120,6 +120,7 @@ pub struct Socket<D> {
     reason: OnceLock<DisconnectReason>,
     /// Set once a closing polling session handed its last packets to a GET.
     pub(crate) flushed: Notify,
+    pub(crate) final_poll_taken: AtomicBool,
     req: RequestInfo,
     /// Data of the layer above.
     pub data: D,
@@ -156,6 +157,7 @@ impl<D> Socket<D> {
             closed: CancellationToken::new(),
             reason: OnceLock::new(),
             flushed: Notify::new(),
+            final_poll_taken: AtomicBool::new(false),
             req,
             data,
         }
