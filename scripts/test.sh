@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The full test run: formatting, lints, and every test, with the real
+# JavaScript peers the interop tests drive. Installs what it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== npm peers (tests/node, from the committed lockfile)"
+npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+
+echo "== rustfmt"
+cargo fmt --all -- --check
+
+echo "== clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "== tests"
+cargo test --workspace --all-targets
+
+echo "== doc tests"
+cargo test --workspace --doc
