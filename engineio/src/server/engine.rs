@@ -117,7 +117,7 @@ impl<H: Handler> Engine<H> {
             .disconnect_reason()
             .unwrap_or(DisconnectReason::TransportClose);
         self.handler.on_disconnect(&socket, reason);
-        if reason.flushes() && socket.transport() == TransportType::Polling {
+        if socket.awaits_final_poll() {
             // Give the client one poll to collect what was queued and the close.
             let grace = self
                 .config

@@ -224,11 +224,15 @@ impl<D> Socket<D> {
 
     /// A polling session the server closed still owes the client one poll
     /// with its last packets and the close packet.
+    ///
+    /// A client close counts too: its close POST may overtake the GET it
+    /// sent just before, which then still deserves its clean noop.
     pub(crate) fn awaits_final_poll(&self) -> bool {
         self.transport() == TransportType::Polling
+            && !self.final_poll_taken.load(Ordering::Acquire)
             && self
                 .disconnect_reason()
-                .is_some_and(DisconnectReason::flushes)
+                .is_some_and(|r| r.flushes() || r == DisconnectReason::TransportClose)
     }
 
     /// Whether the session has ended.

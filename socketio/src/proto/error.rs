@@ -1,0 +1,104 @@
+//! Why an incoming packet was rejected.
+
+use super::packet::PacketType;
+
+/// A protocol violation by the peer.
+///
+/// Any of these means the peer is broken or hostile; the reference server
+/// closes the Engine.IO connection on every one, so callers do not need to
+/// tell them apart except for logging.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// An empty text message carries no packet type.
+    #[error("empty packet")]
+    Empty,
+    /// The first character is not a known packet type digit.
+    #[error("unknown packet type {0:?}")]
+    UnknownType(char),
+    /// BINARY_EVENT/BINARY_ACK without a decimal count followed by `-`.
+    #[error("malformed attachment count")]
+    InvalidAttachmentCount,
+    /// A `<count>-` prefix on a type that cannot have attachments.
+    #[error("attachment count on a non-binary {0} packet")]
+    UnexpectedAttachmentCount(PacketType),
+    /// More attachments announced than the decoder accepts, which bounds the
+    /// memory a peer can make it hold.
+    #[error("{count} attachments exceed the limit of {max}")]
+    TooManyAttachments {
+        /// The announced count.
+        count: usize,
+        /// The decoder's limit.
+        max: usize,
+    },
+    /// The namespace does not start with `/`.
+    #[error("namespace {0:?} does not start with '/'")]
+    InvalidNamespace(String),
+    /// The ack id does not fit in a `u64`.
+    #[error("ack id out of range")]
+    InvalidAckId,
+    /// The payload is not valid JSON.
+    #[error("invalid JSON payload: {0}")]
+    InvalidJson(#[source] serde_json::Error),
+    /// Something follows the JSON payload.
+    #[error("trailing data after the JSON payload")]
+    TrailingData,
+    /// The payload has the wrong shape for the packet type.
+    #[error("invalid {0} payload: expected {expected}", expected = expected_payload(*.0))]
+    InvalidPayload(PacketType),
+    /// An EVENT uses a name reserved for lifecycle notifications.
+    #[error("event name {0:?} is reserved")]
+    ReservedEventName(String),
+    /// An ACK must name the event it answers.
+    #[error("ACK packet without an id")]
+    MissingAckId,
+    /// A text packet arrived while a binary packet still awaited attachments.
+    #[error("text packet received while {0} attachment(s) are still expected")]
+    UnexpectedText(usize),
+    /// A binary attachment arrived with no binary packet awaiting it.
+    #[error("binary attachment received with none expected")]
+    UnexpectedBinary,
+    /// A `_placeholder` object without a usable `num`.
+    #[error("malformed attachment placeholder")]
+    MalformedPlaceholder,
+    /// A placeholder names an attachment that was not announced.
+    #[error("placeholder refers to attachment {num} of {count}")]
+    PlaceholderOutOfRange {
+        /// The placeholder's `num`.
+        num: u64,
+        /// How many attachments the packet has.
+        count: usize,
+    },
+}
+
+fn expected_payload(kind: PacketType) -> &'static str {
+    match kind {
+        PacketType::Connect => "an object or nothing",
+        PacketType::Disconnect => "nothing",
+        PacketType::ConnectError => "an object or a string",
+        PacketType::Event | PacketType::BinaryEvent => {
+            "a non-empty array starting with a string or number event name"
+        }
+        PacketType::Ack | PacketType::BinaryAck => "an array",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_problem() {
+        assert_eq!(
+            ParseError::InvalidPayload(PacketType::Connect).to_string(),
+            "invalid CONNECT payload: expected an object or nothing"
+        );
+        assert_eq!(
+            ParseError::TooManyAttachments { count: 11, max: 10 }.to_string(),
+            "11 attachments exceed the limit of 10"
+        );
+        assert_eq!(
+            ParseError::UnknownType('9').to_string(),
+            "unknown packet type '9'"
+        );
+    }
+}

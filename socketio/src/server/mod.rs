@@ -1,0 +1,225 @@
+//! The Socket.IO v5 server: namespaces, sockets, events, acks, rooms and
+//! broadcasting, on the Engine.IO server.
+
+mod client;
+mod errors;
+mod handshake;
+mod namespace;
+mod operators;
+mod reason;
+mod socket;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use engineio::server::{EngineIoService, Listener, ServerConfig as EngineConfig};
+use engineio::EngineIo;
+use serde::Serialize;
+
+pub use client::{Client, SioHandler};
+pub use errors::{AckError, ConnectError, EmitError};
+pub use handshake::Handshake;
+pub use namespace::{ConnectionHandler, Middleware, Namespace};
+pub use operators::{BroadcastAcks, BroadcastOperator};
+pub use reason::DisconnectReason;
+pub use socket::{
+    AckSender, AnyListener, DisconnectHandler, EventHandler, EventMiddleware, IntoRooms, Socket,
+    TimeoutEmitter,
+};
+
+use crate::adapter::{Adapter, AdapterFactory, LocalAdapter};
+
+/// Server options, named after the reference's.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The Engine.IO options; `path` defaults to `/socket.io/`.
+    pub engine: EngineConfig,
+    /// Time a new connection has to join a namespace (default 45 s).
+    pub connect_timeout: Duration,
+    /// Default wait for acknowledgements (default 5 s).
+    pub ack_timeout: Duration,
+    /// Most binary attachments a packet may carry (default 10).
+    pub max_attachments: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            engine: EngineConfig {
+                path: "/socket.io/".into(),
+                ..EngineConfig::default()
+            },
+            connect_timeout: Duration::from_millis(45_000),
+            ack_timeout: Duration::from_millis(5_000),
+            max_attachments: 10,
+        }
+    }
+}
+
+pub(crate) struct ServerInner {
+    pub(crate) config: ServerConfig,
+    namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
+    adapters: Box<dyn AdapterFactory>,
+}
+
+impl ServerInner {
+    pub(crate) fn namespace(&self, name: &str) -> Option<Arc<Namespace>> {
+        self.namespaces.read().ok()?.get(name).cloned()
+    }
+
+    fn of(&self, name: &str) -> Arc<Namespace> {
+        let name = if name.starts_with('/') {
+            name.to_owned()
+        } else {
+            format!("/{name}")
+        };
+        if let Some(ns) = self.namespace(&name) {
+            return ns;
+        }
+        let mut map = match self.namespaces.write() {
+            Ok(m) => m,
+            Err(e) => e.into_inner(),
+        };
+        map.entry(name.clone())
+            .or_insert_with(|| {
+                Arc::new(Namespace::new(
+                    name.clone(),
+                    self.adapters.create(&name),
+                    self.config.ack_timeout,
+                ))
+            })
+            .clone()
+    }
+}
+
+/// A Socket.IO server. Cheap to clone; every clone is the same server.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// let io = socketio::SocketIo::new(Default::default());
+/// io.on_connection(|socket| {
+///     socket.on("hello", |socket, args, ack| {
+///         if let Some(ack) = ack {
+///             let _ = ack.send(args);
+///         }
+///         let _ = socket.emit("world", &"!");
+///     });
+/// });
+/// let listener = io.listen("127.0.0.1:3000").await?;
+/// listener.stopped().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SocketIo {
+    inner: Arc<ServerInner>,
+    engine: EngineIo<SioHandler>,
+}
+
+impl std::fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIo")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SocketIo {
+    /// A server with the in-memory adapter.
+    pub fn new(config: ServerConfig) -> Self {
+        Self::with_adapter(config, |_: &str| {
+            Arc::new(LocalAdapter::new()) as Arc<dyn Adapter>
+        })
+    }
+
+    /// A server whose namespaces get their adapter from `factory`.
+    pub fn with_adapter(config: ServerConfig, factory: impl AdapterFactory) -> Self {
+        let inner = Arc::new(ServerInner {
+            config: config.clone(),
+            namespaces: RwLock::new(HashMap::new()),
+            adapters: Box::new(factory),
+        });
+        inner.of("/");
+        let engine = EngineIo::new(
+            config.engine,
+            SioHandler {
+                server: inner.clone(),
+            },
+        );
+        SocketIo { inner, engine }
+    }
+
+    /// The options the server runs with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    /// The namespace `name`, created if needed.
+    pub fn of(&self, name: &str) -> Arc<Namespace> {
+        self.inner.of(name)
+    }
+
+    /// The main namespace `/`.
+    pub fn sockets(&self) -> Arc<Namespace> {
+        self.of("/")
+    }
+
+    /// Calls `handler` with every socket joining the main namespace.
+    pub fn on_connection(&self, handler: impl Fn(Arc<Socket>) + Send + Sync + 'static) {
+        self.of("/").on_connection(handler);
+    }
+
+    /// Adds an async middleware to the main namespace.
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.of("/").use_middleware(middleware);
+    }
+
+    /// Targets rooms of the main namespace.
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.of("/").to(rooms)
+    }
+
+    /// Same as [`SocketIo::to`].
+    pub fn in_(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.to(rooms)
+    }
+
+    /// Excludes rooms of the main namespace.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.of("/").except(rooms)
+    }
+
+    /// A broadcast to the whole main namespace, to chain operators on.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        self.of("/").broadcast()
+    }
+
+    /// Emits to every socket of the main namespace.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        self.of("/").emit(event, data)
+    }
+
+    /// The server as a hyper / tower service, to mount in an existing app.
+    pub fn service(&self) -> EngineIoService<SioHandler> {
+        self.engine.service()
+    }
+
+    /// Listens on `addr`.
+    pub async fn listen(&self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<Listener> {
+        self.engine.listen(addr).await
+    }
+
+    /// Number of Engine.IO connections.
+    pub fn engine_count(&self) -> usize {
+        self.engine.count()
+    }
+
+    /// Disconnects every client ("server shutting down") and stops listening.
+    pub fn close(&self) {
+        self.engine.close();
+    }
+}

@@ -1,0 +1,214 @@
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use engineio::server::Sid;
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+
+use super::client::{mark_connected, send_encoded, EngineSocket};
+use super::errors::{ConnectError, EmitError};
+use super::handshake::Handshake;
+use super::operators::BroadcastOperator;
+use super::socket::{IntoRooms, Socket};
+use crate::adapter::{Adapter, Room, RoomEvent};
+use crate::proto::{encode, Packet, Value};
+
+/// A namespace middleware: accepts the socket or refuses it with a
+/// [`ConnectError`].
+pub type Middleware =
+    Arc<dyn Fn(Arc<Socket>) -> BoxFuture<'static, Result<(), ConnectError>> + Send + Sync>;
+/// Called with each socket that joins the namespace.
+pub type ConnectionHandler = Arc<dyn Fn(Arc<Socket>) + Send + Sync>;
+
+/// A Socket.IO namespace: its sockets, middlewares and adapter.
+pub struct Namespace {
+    name: String,
+    sockets: RwLock<HashMap<Sid, Arc<Socket>>>,
+    adapter: Arc<dyn Adapter>,
+    middlewares: RwLock<Vec<Middleware>>,
+    on_connection: RwLock<Vec<ConnectionHandler>>,
+    ack_ids: AtomicU64,
+    ack_timeout: Duration,
+}
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namespace")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Namespace {
+    pub(crate) fn new(name: String, adapter: Arc<dyn Adapter>, ack_timeout: Duration) -> Self {
+        Namespace {
+            name,
+            sockets: RwLock::new(HashMap::new()),
+            adapter,
+            middlewares: RwLock::new(Vec::new()),
+            on_connection: RwLock::new(Vec::new()),
+            ack_ids: AtomicU64::new(0),
+            ack_timeout,
+        }
+    }
+
+    /// The namespace name, e.g. `/` or `/admin`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The namespace's adapter.
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.adapter
+    }
+
+    pub(crate) fn ack_timeout(&self) -> Duration {
+        self.ack_timeout
+    }
+
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.ack_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Calls `handler` with every socket that joins.
+    pub fn on_connection(&self, handler: impl Fn(Arc<Socket>) + Send + Sync + 'static) {
+        if let Ok(mut h) = self.on_connection.write() {
+            h.push(Arc::new(handler));
+        }
+    }
+
+    /// Adds an async middleware, run in order on every joining socket.
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        if let Ok(mut m) = self.middlewares.write() {
+            m.push(Arc::new(move |s| Box::pin(middleware(s))));
+        }
+    }
+
+    /// Adds a synchronous middleware.
+    pub fn use_fn(
+        &self,
+        middleware: impl Fn(&Arc<Socket>) -> Result<(), ConnectError> + Send + Sync + 'static,
+    ) {
+        let middleware = Arc::new(middleware);
+        self.use_middleware(move |s| {
+            let r = middleware(&s);
+            async move { r }
+        });
+    }
+
+    /// Listens to room events (create, delete, join, leave).
+    pub fn on_room_event(&self, listener: impl Fn(&RoomEvent) + Send + Sync + 'static) {
+        self.adapter.on_room_event(Arc::new(listener));
+    }
+
+    /// The connected socket with that id.
+    pub fn get_socket(&self, sid: Sid) -> Option<Arc<Socket>> {
+        self.sockets.read().ok()?.get(&sid).cloned()
+    }
+
+    /// Every connected socket of this server in the namespace.
+    pub fn sockets(&self) -> Vec<Arc<Socket>> {
+        self.sockets
+            .read()
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn remove(&self, sid: Sid) {
+        if let Ok(mut s) = self.sockets.write() {
+            s.remove(&sid);
+        }
+    }
+
+    /// A broadcast to every socket of the namespace.
+    pub fn broadcast(self: &Arc<Self>) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone())
+    }
+
+    /// Targets the sockets in `rooms`.
+    pub fn to(self: &Arc<Self>, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().to(rooms)
+    }
+
+    /// Same as [`Namespace::to`].
+    pub fn in_(self: &Arc<Self>, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.to(rooms)
+    }
+
+    /// Targets every socket but those in `rooms`.
+    pub fn except(self: &Arc<Self>, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().except(rooms)
+    }
+
+    /// Emits to every socket of the namespace.
+    pub fn emit<T: Serialize + ?Sized>(
+        self: &Arc<Self>,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        self.broadcast().emit(event, data)
+    }
+
+    /// Every room of the namespace on this server.
+    pub fn rooms(&self) -> Vec<Room> {
+        self.adapter.rooms().into_iter().collect()
+    }
+
+    /// Runs the middlewares, then admits the socket: reply, own room, then
+    /// the connection handlers, as the reference orders them.
+    pub(crate) fn connect(ns: &Arc<Self>, client: EngineSocket, auth: Value) {
+        let handshake = Handshake::new(client.req(), auth);
+        let socket = Arc::new(Socket::new(ns.clone(), client.clone(), handshake));
+        let middlewares = ns.middlewares.read().map(|m| m.clone()).unwrap_or_default();
+        if middlewares.is_empty() {
+            ns.admit(&client, socket);
+            return;
+        }
+        let ns = ns.clone();
+        tokio::spawn(async move {
+            for m in middlewares {
+                if let Err(e) = m(socket.clone()).await {
+                    let refusal = Packet::connect_error(ns.name.as_str(), e.message, e.data);
+                    let _ = send_encoded(&client, &encode(&refusal));
+                    return;
+                }
+            }
+            ns.admit(&client, socket);
+        });
+    }
+
+    fn admit(&self, client: &EngineSocket, socket: Arc<Socket>) {
+        if !mark_connected(client, &socket) {
+            return;
+        }
+        if let Ok(mut s) = self.sockets.write() {
+            s.insert(socket.id(), socket.clone());
+        }
+        socket.set_connected();
+        socket.join(socket.id());
+        let mut reply = indexmap::IndexMap::new();
+        reply.insert("sid".to_owned(), Value::String(socket.id().to_string()));
+        let _ = send_encoded(
+            client,
+            &encode(&Packet::connect(
+                self.name.as_str(),
+                Some(Value::Object(reply)),
+            )),
+        );
+        let handlers = self
+            .on_connection
+            .read()
+            .map(|h| h.clone())
+            .unwrap_or_default();
+        for h in handlers {
+            h(socket.clone());
+        }
+    }
+}

@@ -1,0 +1,641 @@
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use engineio::server::Sid;
+use futures_util::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use super::client::{send_encoded, Client, EngineSocket};
+use super::errors::{AckError, EmitError};
+use super::handshake::Handshake;
+use super::namespace::Namespace;
+use super::operators::BroadcastOperator;
+use super::reason::DisconnectReason;
+use crate::adapter::Room;
+use crate::proto::{encode, from_value, to_value, Packet, Value};
+
+/// An event handler: the socket, the arguments after the event name, and the
+/// acknowledgement callback when the client asked for one.
+pub type EventHandler = Arc<dyn Fn(Arc<Socket>, Vec<Value>, Option<AckSender>) + Send + Sync>;
+/// A listener for every event (`onAny`, `onAnyOutgoing`).
+pub type AnyListener = Arc<dyn Fn(&Arc<Socket>, &str, &[Value]) + Send + Sync>;
+/// A per-event middleware (`socket.use`): may edit the arguments, or refuse
+/// the event with an error that reaches the socket's `error` handler.
+pub type EventMiddleware =
+    Arc<dyn Fn(&Arc<Socket>, &str, &mut Vec<Value>) -> Result<(), Value> + Send + Sync>;
+/// A disconnect or disconnecting handler.
+pub type DisconnectHandler = Arc<dyn Fn(Arc<Socket>, DisconnectReason) + Send + Sync>;
+/// A handler of middleware errors.
+pub type ErrorHandler = Arc<dyn Fn(Arc<Socket>, Value) + Send + Sync>;
+
+#[derive(Default)]
+struct Handlers {
+    events: HashMap<String, EventHandler>,
+    any: Vec<(u64, AnyListener)>,
+    any_outgoing: Vec<(u64, AnyListener)>,
+    middlewares: Vec<EventMiddleware>,
+    disconnecting: Vec<DisconnectHandler>,
+    disconnect: Vec<DisconnectHandler>,
+    error: Vec<ErrorHandler>,
+}
+
+/// A client's connection to one namespace.
+pub struct Socket {
+    id: Sid,
+    room: Room,
+    pub(crate) ns: Arc<Namespace>,
+    pub(crate) client: EngineSocket,
+    handshake: Handshake,
+    handlers: RwLock<Handlers>,
+    listener_ids: AtomicU64,
+    acks: Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>,
+    connected: AtomicBool,
+    data: RwLock<Value>,
+    extensions: Mutex<http::Extensions>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.id)
+            .field("nsp", &self.ns.name())
+            .field("connected", &self.connected())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Socket {
+    pub(crate) fn new(ns: Arc<Namespace>, client: EngineSocket, handshake: Handshake) -> Self {
+        let id = Sid::new();
+        Socket {
+            id,
+            room: Room::from(id.as_str()),
+            ns,
+            client,
+            handshake,
+            handlers: RwLock::new(Handlers::default()),
+            listener_ids: AtomicU64::new(0),
+            acks: Mutex::new(HashMap::new()),
+            connected: AtomicBool::new(false),
+            data: RwLock::new(Value::Null),
+            extensions: Mutex::new(http::Extensions::new()),
+        }
+    }
+
+    /// The socket id (not the Engine.IO session id).
+    pub fn id(&self) -> Sid {
+        self.id
+    }
+
+    /// The namespace the socket belongs to.
+    pub fn nsp(&self) -> &str {
+        self.ns.name()
+    }
+
+    /// The namespace object.
+    pub fn namespace(&self) -> &Arc<Namespace> {
+        &self.ns
+    }
+
+    /// How the socket connected.
+    pub fn handshake(&self) -> &Handshake {
+        &self.handshake
+    }
+
+    /// The Engine.IO session id of the underlying connection.
+    pub fn conn_id(&self) -> Sid {
+        self.client.id()
+    }
+
+    /// The name of the transport carrying the connection.
+    pub fn transport(&self) -> &'static str {
+        self.client.transport().as_str()
+    }
+
+    /// Whether the socket is connected.
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_connected(&self) {
+        self.connected.store(true, Ordering::Release);
+    }
+
+    /// The per-socket data (`socket.data`).
+    pub fn data(&self) -> Value {
+        self.data.read().map(|d| d.clone()).unwrap_or(Value::Null)
+    }
+
+    /// Replaces the per-socket data.
+    pub fn set_data(&self, data: impl Into<Value>) {
+        if let Ok(mut d) = self.data.write() {
+            *d = data.into();
+        }
+    }
+
+    /// Typed per-socket storage for Rust values.
+    pub fn extensions(&self) -> std::sync::MutexGuard<'_, http::Extensions> {
+        self.extensions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn with_handlers(&self, f: impl FnOnce(&mut Handlers)) {
+        if let Ok(mut h) = self.handlers.write() {
+            f(&mut h);
+        }
+    }
+
+    /// Handles an event with dynamic arguments.
+    ///
+    /// The handler runs on the connection's task, in arrival order; spawn a
+    /// task inside it for slow work, or use [`Socket::on_async`].
+    pub fn on<F>(&self, event: impl Into<String>, handler: F)
+    where
+        F: Fn(Arc<Socket>, Vec<Value>, Option<AckSender>) + Send + Sync + 'static,
+    {
+        let event = event.into();
+        self.with_handlers(|h| {
+            h.events.insert(event, Arc::new(handler));
+        });
+    }
+
+    /// Handles an event whose first argument deserializes into `T`; events
+    /// whose payload does not fit are logged and dropped.
+    pub fn on_typed<T, F>(&self, event: impl Into<String>, handler: F)
+    where
+        T: DeserializeOwned,
+        F: Fn(Arc<Socket>, T, Option<AckSender>) + Send + Sync + 'static,
+    {
+        let event = event.into();
+        let name = event.clone();
+        self.on(event, move |socket, args, ack| {
+            let first = args.into_iter().next().unwrap_or(Value::Null);
+            match from_value::<T>(first) {
+                Ok(data) => handler(socket, data, ack),
+                Err(e) => tracing::debug!(event = %name, error = %e, "event payload does not fit the handler"),
+            }
+        });
+    }
+
+    /// Handles an event with an async handler, spawned on the runtime; order
+    /// between events is then up to the scheduler.
+    pub fn on_async<F, Fut>(&self, event: impl Into<String>, handler: F)
+    where
+        F: Fn(Arc<Socket>, Vec<Value>, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.on(event, move |socket, args, ack| {
+            tokio::spawn(handler(socket, args, ack));
+        });
+    }
+
+    /// Removes the handler of an event.
+    pub fn off(&self, event: &str) {
+        self.with_handlers(|h| {
+            h.events.remove(event);
+        });
+    }
+
+    /// Listens to every incoming event; returns an id for [`Socket::off_any`].
+    pub fn on_any(
+        &self,
+        listener: impl Fn(&Arc<Socket>, &str, &[Value]) + Send + Sync + 'static,
+    ) -> u64 {
+        let id = self.listener_ids.fetch_add(1, Ordering::Relaxed);
+        self.with_handlers(|h| h.any.push((id, Arc::new(listener))));
+        id
+    }
+
+    /// Like [`Socket::on_any`], but called before the listeners already there.
+    pub fn prepend_any(
+        &self,
+        listener: impl Fn(&Arc<Socket>, &str, &[Value]) + Send + Sync + 'static,
+    ) -> u64 {
+        let id = self.listener_ids.fetch_add(1, Ordering::Relaxed);
+        self.with_handlers(|h| h.any.insert(0, (id, Arc::new(listener))));
+        id
+    }
+
+    /// Removes one catch-all listener, or all of them with `None`.
+    pub fn off_any(&self, id: Option<u64>) {
+        self.with_handlers(|h| match id {
+            Some(id) => h.any.retain(|(i, _)| *i != id),
+            None => h.any.clear(),
+        });
+    }
+
+    /// Listens to every outgoing event of this socket.
+    pub fn on_any_outgoing(
+        &self,
+        listener: impl Fn(&Arc<Socket>, &str, &[Value]) + Send + Sync + 'static,
+    ) -> u64 {
+        let id = self.listener_ids.fetch_add(1, Ordering::Relaxed);
+        self.with_handlers(|h| h.any_outgoing.push((id, Arc::new(listener))));
+        id
+    }
+
+    /// Removes one outgoing listener, or all of them with `None`.
+    pub fn off_any_outgoing(&self, id: Option<u64>) {
+        self.with_handlers(|h| match id {
+            Some(id) => h.any_outgoing.retain(|(i, _)| *i != id),
+            None => h.any_outgoing.clear(),
+        });
+    }
+
+    /// Adds a per-event middleware (`socket.use`).
+    pub fn use_middleware(
+        &self,
+        middleware: impl Fn(&Arc<Socket>, &str, &mut Vec<Value>) -> Result<(), Value>
+            + Send
+            + Sync
+            + 'static,
+    ) {
+        self.with_handlers(|h| h.middlewares.push(Arc::new(middleware)));
+    }
+
+    /// Called when a middleware refuses an event.
+    pub fn on_error(&self, handler: impl Fn(Arc<Socket>, Value) + Send + Sync + 'static) {
+        self.with_handlers(|h| h.error.push(Arc::new(handler)));
+    }
+
+    /// Called when the socket is about to disconnect, still in its rooms.
+    pub fn on_disconnecting(
+        &self,
+        handler: impl Fn(Arc<Socket>, DisconnectReason) + Send + Sync + 'static,
+    ) {
+        self.with_handlers(|h| h.disconnecting.push(Arc::new(handler)));
+    }
+
+    /// Called once the socket has disconnected.
+    pub fn on_disconnect(
+        &self,
+        handler: impl Fn(Arc<Socket>, DisconnectReason) + Send + Sync + 'static,
+    ) {
+        self.with_handlers(|h| h.disconnect.push(Arc::new(handler)));
+    }
+
+    /// Emits an event with one argument.
+    pub fn emit<T: Serialize + ?Sized>(
+        self: &Arc<Self>,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        self.emit_args(event, vec![to_value(data)?])
+    }
+
+    /// Emits an event with any number of arguments.
+    pub fn emit_args(self: &Arc<Self>, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        self.send_event(event, args, None, false)
+    }
+
+    /// Emits an event unless the send buffer is full, in which case it is
+    /// silently dropped (the reference's `volatile`).
+    pub fn emit_volatile(self: &Arc<Self>, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        self.send_event(event, args, None, true)
+    }
+
+    fn send_event(
+        self: &Arc<Self>,
+        event: &str,
+        args: Vec<Value>,
+        id: Option<u64>,
+        volatile: bool,
+    ) -> Result<(), EmitError> {
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        let outgoing = self
+            .handlers
+            .read()
+            .map(|h| h.any_outgoing.clone())
+            .unwrap_or_default();
+        for (_, l) in &outgoing {
+            l(self, event, &args);
+        }
+        let mut data = Vec::with_capacity(args.len() + 1);
+        data.push(Value::String(event.to_owned()));
+        data.extend(args);
+        let mut packet = Packet::event(self.ns.name(), data);
+        packet.id = id;
+        match send_encoded(&self.client, &encode(&packet)) {
+            Err(EmitError::Full) if volatile => Ok(()),
+            r => r,
+        }
+    }
+
+    /// Emits an event and waits for the client's acknowledgement, for at most
+    /// the server's `ack_timeout`.
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        self: &Arc<Self>,
+        event: &str,
+        data: &T,
+    ) -> Result<Vec<Value>, AckError> {
+        let args = vec![to_value(data).map_err(EmitError::from)?];
+        self.emit_with_ack_args(event, args, self.ns.ack_timeout())
+            .await
+    }
+
+    /// Emits an event and deserializes the first value of the acknowledgement.
+    pub async fn emit_with_ack_typed<R: DeserializeOwned, T: Serialize + ?Sized>(
+        self: &Arc<Self>,
+        event: &str,
+        data: &T,
+    ) -> Result<R, AckError> {
+        let values = self.emit_with_ack(event, data).await?;
+        from_value(values.into_iter().next().unwrap_or(Value::Null)).map_err(AckError::Deserialize)
+    }
+
+    /// Emits an event with any arguments and waits up to `timeout` for the
+    /// acknowledgement.
+    pub async fn emit_with_ack_args(
+        self: &Arc<Self>,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> Result<Vec<Value>, AckError> {
+        let (id, rx) = self.register_ack();
+        if let Err(e) = self.send_event(event, args, Some(id), false) {
+            self.forget_ack(id);
+            return Err(e.into());
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(_)) => Err(AckError::Disconnected),
+            Err(_) => {
+                self.forget_ack(id);
+                Err(AckError::Timeout)
+            }
+        }
+    }
+
+    /// An emitter whose acknowledgements wait at most `timeout`.
+    pub fn timeout(self: &Arc<Self>, timeout: Duration) -> TimeoutEmitter {
+        TimeoutEmitter {
+            socket: self.clone(),
+            timeout,
+        }
+    }
+
+    pub(crate) fn register_ack(&self) -> (u64, oneshot::Receiver<Vec<Value>>) {
+        let id = self.ns.next_ack_id();
+        (id, self.insert_ack(id))
+    }
+
+    pub(crate) fn insert_ack(&self, id: u64) -> oneshot::Receiver<Vec<Value>> {
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut acks) = self.acks.lock() {
+            acks.insert(id, tx);
+        }
+        rx
+    }
+
+    pub(crate) fn forget_ack(&self, id: u64) {
+        if let Ok(mut acks) = self.acks.lock() {
+            acks.remove(&id);
+        }
+    }
+
+    /// Joins rooms.
+    pub fn join(&self, rooms: impl IntoRooms) {
+        self.ns.adapter().add_all(self.id, &rooms.into_rooms());
+    }
+
+    /// Leaves a room.
+    pub fn leave(&self, room: &str) {
+        self.ns.adapter().del(self.id, room);
+    }
+
+    /// The rooms the socket is in, its own id room included.
+    pub fn rooms(&self) -> Vec<Room> {
+        self.ns.adapter().socket_rooms(self.id)
+    }
+
+    /// Targets the sockets in `rooms`, this socket excluded.
+    pub fn to(self: &Arc<Self>, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().to(rooms)
+    }
+
+    /// Same as [`Socket::to`].
+    pub fn in_(self: &Arc<Self>, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.to(rooms)
+    }
+
+    /// Targets every socket of the namespace but those in `rooms` and this one.
+    pub fn except(self: &Arc<Self>, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().except(rooms)
+    }
+
+    /// Targets every socket of the namespace but this one.
+    pub fn broadcast(self: &Arc<Self>) -> BroadcastOperator {
+        BroadcastOperator::new(self.ns.clone()).except(self.room.clone())
+    }
+
+    /// Disconnects the socket; with `close` the whole underlying connection
+    /// (every namespace) closes too.
+    pub fn disconnect(self: &Arc<Self>, close: bool) {
+        if close {
+            Client::close(&self.client, DisconnectReason::ForcedServerClose);
+        } else if self.connected() {
+            let _ = send_encoded(&self.client, &encode(&Packet::disconnect(self.ns.name())));
+            self.on_close(DisconnectReason::ServerNamespaceDisconnect);
+        }
+    }
+
+    /// Dispatches an incoming event: catch-all listeners, middlewares, then
+    /// the handler.
+    pub(crate) fn on_event(self: &Arc<Self>, packet: Packet) {
+        let id = packet.id;
+        let mut args = match packet.data {
+            Some(Value::Array(items)) => items,
+            _ => return,
+        };
+        if args.is_empty() {
+            return;
+        }
+        let name = match args.remove(0) {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            _ => return,
+        };
+        let (any, middlewares, handler, error) = match self.handlers.read() {
+            Ok(h) => (
+                h.any.clone(),
+                h.middlewares.clone(),
+                h.events.get(&name).cloned(),
+                h.error.clone(),
+            ),
+            Err(_) => return,
+        };
+        for (_, l) in &any {
+            l(self, &name, &args);
+        }
+        for m in &middlewares {
+            if let Err(err) = m(self, &name, &mut args) {
+                for e in &error {
+                    e(self.clone(), err.clone());
+                }
+                return;
+            }
+        }
+        if let Some(handler) = handler {
+            let ack = id.map(|id| AckSender {
+                socket: self.clone(),
+                id,
+            });
+            handler(self.clone(), args, ack);
+        }
+    }
+
+    pub(crate) fn on_ack(&self, packet: Packet) {
+        let Some(id) = packet.id else { return };
+        let tx = self.acks.lock().ok().and_then(|mut a| a.remove(&id));
+        if let Some(tx) = tx {
+            let _ = tx.send(packet.into_args());
+        }
+    }
+
+    /// Tears the socket down once: `disconnecting` (rooms still there),
+    /// rooms left, pending acks failed, then `disconnect`.
+    pub(crate) fn on_close(self: &Arc<Self>, reason: DisconnectReason) {
+        if !self.connected.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let disconnecting = self
+            .handlers
+            .read()
+            .map(|h| h.disconnecting.clone())
+            .unwrap_or_default();
+        for h in disconnecting {
+            h(self.clone(), reason);
+        }
+        self.ns.adapter().del_all(self.id);
+        self.ns.remove(self.id);
+        Client::remove(&self.client, self.ns.name());
+        if let Ok(mut acks) = self.acks.lock() {
+            acks.clear();
+        }
+        let handlers = self
+            .handlers
+            .write()
+            .map(|mut h| std::mem::take(&mut *h))
+            .unwrap_or_default();
+        for h in handlers.disconnect {
+            h(self.clone(), reason);
+        }
+    }
+}
+
+/// Answers a client's acknowledgement request; dropping it sends nothing.
+pub struct AckSender {
+    socket: Arc<Socket>,
+    id: u64,
+}
+
+impl std::fmt::Debug for AckSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AckSender").field("id", &self.id).finish()
+    }
+}
+
+impl AckSender {
+    /// Sends the acknowledgement with these arguments.
+    pub fn send(self, args: Vec<Value>) -> Result<(), EmitError> {
+        if !self.socket.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        let packet = Packet::ack(self.socket.ns.name(), self.id, args);
+        send_encoded(&self.socket.client, &encode(&packet))
+    }
+
+    /// Sends the acknowledgement with one serialized argument.
+    pub fn send_value<T: Serialize + ?Sized>(self, data: &T) -> Result<(), EmitError> {
+        let v = to_value(data)?;
+        self.send(vec![v])
+    }
+}
+
+/// `socket.timeout(d)`: emits whose acknowledgement waits at most `d`.
+pub struct TimeoutEmitter {
+    socket: Arc<Socket>,
+    timeout: Duration,
+}
+
+impl TimeoutEmitter {
+    /// Emits and waits for the acknowledgement.
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<Vec<Value>, AckError> {
+        let args = vec![to_value(data).map_err(EmitError::from)?];
+        self.socket
+            .emit_with_ack_args(event, args, self.timeout)
+            .await
+    }
+
+    /// Emits with any arguments and waits for the acknowledgement.
+    pub fn emit_with_ack_args(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+    ) -> BoxFuture<'static, Result<Vec<Value>, AckError>> {
+        let socket = self.socket.clone();
+        let event = event.to_owned();
+        let timeout = self.timeout;
+        Box::pin(async move { socket.emit_with_ack_args(&event, args, timeout).await })
+    }
+}
+
+/// Anything that names one or more rooms.
+pub trait IntoRooms {
+    /// The rooms.
+    fn into_rooms(self) -> Vec<Room>;
+}
+
+impl IntoRooms for &str {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![Room::from(self)]
+    }
+}
+
+impl IntoRooms for String {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![Room::from(self)]
+    }
+}
+
+impl IntoRooms for Room {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self]
+    }
+}
+
+impl IntoRooms for Sid {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![Room::from(self.as_str())]
+    }
+}
+
+impl<T: IntoRooms> IntoRooms for Vec<T> {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().flat_map(IntoRooms::into_rooms).collect()
+    }
+}
+
+impl<T: IntoRooms + Clone> IntoRooms for &[T] {
+    fn into_rooms(self) -> Vec<Room> {
+        self.iter()
+            .cloned()
+            .flat_map(IntoRooms::into_rooms)
+            .collect()
+    }
+}
+
+impl<const N: usize, T: IntoRooms> IntoRooms for [T; N] {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().flat_map(IntoRooms::into_rooms).collect()
+    }
+}
