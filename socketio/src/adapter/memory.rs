@@ -1,7 +1,15 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
-use super::{Adapter, BroadcastOptions, Room, RoomEvent, RoomListener, Sid};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::recovery::RecoveryStore;
+use super::{
+    Adapter, BroadcastOptions, RecoveredSession, Room, RoomEvent, RoomListener, SessionToPersist,
+    Sid,
+};
+use crate::proto::Value;
 
 #[derive(Default)]
 struct Index {
@@ -15,12 +23,28 @@ struct Index {
 pub struct LocalAdapter {
     index: RwLock<Index>,
     listeners: RwLock<Vec<RoomListener>>,
+    recovery: Option<Mutex<RecoveryStore>>,
 }
 
 impl LocalAdapter {
     /// An empty adapter.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An adapter that keeps what connection state recovery needs, for at
+    /// most `max_disconnection_duration`.
+    pub fn with_recovery(max_disconnection_duration: Duration) -> Self {
+        LocalAdapter {
+            recovery: Some(Mutex::new(RecoveryStore::new(max_disconnection_duration))),
+            ..Self::default()
+        }
+    }
+
+    fn recovery(&self) -> Option<std::sync::MutexGuard<'_, RecoveryStore>> {
+        self.recovery
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn emit(&self, events: &[RoomEvent]) {
@@ -150,6 +174,20 @@ impl Adapter for LocalAdapter {
         if let Ok(mut l) = self.listeners.write() {
             l.push(listener);
         }
+    }
+
+    fn store_packet(&self, opts: &BroadcastOptions, data: &[Value]) -> Option<String> {
+        self.recovery().map(|mut r| r.store(opts, data))
+    }
+
+    fn persist_session(&self, session: SessionToPersist) {
+        if let Some(mut r) = self.recovery() {
+            r.persist(session);
+        }
+    }
+
+    fn restore_session(&self, pid: &str, offset: &str) -> Option<RecoveredSession> {
+        self.recovery()?.restore(pid, offset)
     }
 }
 

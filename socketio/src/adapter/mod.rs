@@ -5,12 +5,18 @@
 //! delegating local work to the namespace.
 
 mod memory;
+mod recovery;
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+
+use crate::proto::Value;
+
 pub use memory::LocalAdapter;
+pub use recovery::{RecoveredSession, SessionToPersist};
 
 /// A room name.
 pub type Room = Arc<str>;
@@ -79,6 +85,33 @@ pub trait Adapter: Send + Sync + 'static {
     fn room_sockets(&self, room: &str) -> Vec<Sid>;
     /// Registers a listener for room events.
     fn on_room_event(&self, listener: RoomListener);
+
+    /// Records an event broadcast with `opts` for connection state recovery
+    /// and returns the offset to append to it; `None` when recovery is off.
+    fn store_packet(&self, _opts: &BroadcastOptions, _data: &[Value]) -> Option<String> {
+        None
+    }
+    /// Keeps a disconnected socket's session for recovery.
+    fn persist_session(&self, _session: SessionToPersist) {}
+    /// Takes back a persisted session and the events it missed after `offset`.
+    fn restore_session(&self, _pid: &str, _offset: &str) -> Option<RecoveredSession> {
+        None
+    }
+
+    /// Sends an event to the other servers of the cluster and collects their
+    /// answers; a single server has no peers, so the answer is empty.
+    fn server_side_emit(
+        &self,
+        _args: Vec<Value>,
+        _timeout: Option<Duration>,
+    ) -> BoxFuture<'static, Vec<Value>> {
+        Box::pin(async { Vec::new() })
+    }
+    /// Every room across the cluster.
+    fn all_rooms(&self) -> BoxFuture<'static, HashSet<Room>> {
+        let rooms = self.rooms();
+        Box::pin(async move { rooms })
+    }
 }
 
 /// Creates one adapter per namespace.

@@ -54,6 +54,11 @@ pub(crate) fn send_encoded(socket: &EngineSocket, encoded: &Encoded) -> Result<(
     }
 }
 
+/// Encodes and writes a packet to one connection.
+pub(crate) fn send_packet(socket: &EngineSocket, packet: &Packet) -> Result<(), EmitError> {
+    send_encoded(socket, &encode(packet))
+}
+
 /// The engine messages of an encoded packet, built once and cloned per
 /// recipient on a broadcast.
 pub(crate) fn to_messages(encoded: Encoded) -> Vec<Message> {
@@ -156,7 +161,7 @@ impl SioHandler {
     }
 
     fn connect(&self, socket: &EngineSocket, packet: Packet) {
-        let Some(ns) = self.server.namespace(&packet.nsp) else {
+        let Some(ns) = self.server.namespace_for_connect(&packet.nsp) else {
             let refusal = Packet::connect_error(packet.nsp.as_str(), "Invalid namespace", None);
             let _ = send_encoded(socket, &encode(&refusal));
             return;

@@ -2,6 +2,7 @@
 //! broadcasting, on the Engine.IO server.
 
 mod client;
+mod dynamic;
 mod errors;
 mod handshake;
 mod namespace;
@@ -18,6 +19,7 @@ use engineio::EngineIo;
 use serde::Serialize;
 
 pub use client::{Client, SioHandler};
+pub use dynamic::{NamespaceMatcher, ParentNamespace};
 pub use errors::{AckError, ConnectError, EmitError};
 pub use handshake::Handshake;
 pub use namespace::{ConnectionHandler, Middleware, Namespace};
@@ -41,6 +43,28 @@ pub struct ServerConfig {
     pub ack_timeout: Duration,
     /// Most binary attachments a packet may carry (default 10).
     pub max_attachments: usize,
+    /// Connection state recovery; `None` (the default) disables it.
+    pub connection_state_recovery: Option<RecoveryConfig>,
+    /// Removes a dynamic child namespace once its last socket has left.
+    pub cleanup_empty_child_namespaces: bool,
+}
+
+/// Connection state recovery options, as the reference's.
+#[derive(Debug, Clone)]
+pub struct RecoveryConfig {
+    /// How long a session and the packets it may miss are kept (default 2 min).
+    pub max_disconnection_duration: Duration,
+    /// Whether a recovered socket skips the namespace middlewares (default true).
+    pub skip_middlewares: bool,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        RecoveryConfig {
+            max_disconnection_duration: Duration::from_millis(120_000),
+            skip_middlewares: true,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -53,19 +77,52 @@ impl Default for ServerConfig {
             connect_timeout: Duration::from_millis(45_000),
             ack_timeout: Duration::from_millis(5_000),
             max_attachments: 10,
+            connection_state_recovery: None,
+            cleanup_empty_child_namespaces: false,
         }
     }
 }
 
 pub(crate) struct ServerInner {
-    pub(crate) config: ServerConfig,
+    pub(crate) config: Arc<ServerConfig>,
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
+    parents: RwLock<Vec<Arc<ParentNamespace>>>,
     adapters: Box<dyn AdapterFactory>,
 }
 
 impl ServerInner {
     pub(crate) fn namespace(&self, name: &str) -> Option<Arc<Namespace>> {
         self.namespaces.read().ok()?.get(name).cloned()
+    }
+
+    /// The namespace for a CONNECT: an existing one, or a new child of the
+    /// first parent whose matcher accepts the name.
+    pub(crate) fn namespace_for_connect(&self, name: &str) -> Option<Arc<Namespace>> {
+        if let Some(ns) = self.namespace(name) {
+            return Some(ns);
+        }
+        let parents = self.parents.read().map(|p| p.clone()).unwrap_or_default();
+        let parent = parents.into_iter().find(|p| p.matches(name))?;
+        let mut map = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+        let ns = map
+            .entry(name.to_owned())
+            .or_insert_with(|| {
+                Arc::new(Namespace::child(
+                    name.to_owned(),
+                    self.adapters.create(name),
+                    self.config.clone(),
+                    parent.clone(),
+                ))
+            })
+            .clone();
+        parent.add_child(ns.clone());
+        Some(ns)
+    }
+
+    pub(crate) fn remove_namespace(&self, name: &str) {
+        if let Ok(mut map) = self.namespaces.write() {
+            map.remove(name);
+        }
     }
 
     fn of(&self, name: &str) -> Arc<Namespace> {
@@ -86,7 +143,7 @@ impl ServerInner {
                 Arc::new(Namespace::new(
                     name.clone(),
                     self.adapters.create(&name),
-                    self.config.ack_timeout,
+                    self.config.clone(),
                 ))
             })
             .clone()
@@ -127,16 +184,24 @@ impl std::fmt::Debug for SocketIo {
 impl SocketIo {
     /// A server with the in-memory adapter.
     pub fn new(config: ServerConfig) -> Self {
-        Self::with_adapter(config, |_: &str| {
-            Arc::new(LocalAdapter::new()) as Arc<dyn Adapter>
+        let recovery = config
+            .connection_state_recovery
+            .as_ref()
+            .map(|r| r.max_disconnection_duration);
+        Self::with_adapter(config, move |_: &str| -> Arc<dyn Adapter> {
+            match recovery {
+                Some(max) => Arc::new(LocalAdapter::with_recovery(max)),
+                None => Arc::new(LocalAdapter::new()),
+            }
         })
     }
 
     /// A server whose namespaces get their adapter from `factory`.
     pub fn with_adapter(config: ServerConfig, factory: impl AdapterFactory) -> Self {
         let inner = Arc::new(ServerInner {
-            config: config.clone(),
+            config: Arc::new(config.clone()),
             namespaces: RwLock::new(HashMap::new()),
+            parents: RwLock::new(Vec::new()),
             adapters: Box::new(factory),
         });
         inner.of("/");
@@ -157,6 +222,28 @@ impl SocketIo {
     /// The namespace `name`, created if needed.
     pub fn of(&self, name: &str) -> Arc<Namespace> {
         self.inner.of(name)
+    }
+
+    /// A parent namespace: connections to any name `matcher` accepts create
+    /// a child namespace sharing the parent's handlers and middlewares.
+    pub fn of_dynamic(
+        &self,
+        matcher: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Arc<ParentNamespace> {
+        let parent = Arc::new(ParentNamespace::new(
+            Arc::new(matcher),
+            Arc::downgrade(&self.inner),
+        ));
+        if let Ok(mut p) = self.inner.parents.write() {
+            p.push(parent.clone());
+        }
+        parent
+    }
+
+    /// A parent namespace matching names with a regular expression.
+    pub fn of_regex(&self, pattern: &str) -> Result<Arc<ParentNamespace>, regex::Error> {
+        let re = regex::Regex::new(pattern)?;
+        Ok(self.of_dynamic(move |name| re.is_match(name)))
     }
 
     /// The main namespace `/`.
@@ -201,6 +288,16 @@ impl SocketIo {
     /// Emits to every socket of the main namespace.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         self.of("/").emit(event, data)
+    }
+
+    /// The sockets of the main namespace as handles (`fetchSockets`).
+    pub async fn fetch_sockets(&self) -> Vec<Arc<Socket>> {
+        self.of("/").fetch_sockets().await
+    }
+
+    /// Sends an event to the other servers of the cluster (main namespace).
+    pub async fn server_side_emit(&self, event: &str, args: Vec<crate::proto::Value>) {
+        self.of("/").server_side_emit(event, args).await
     }
 
     /// The server as a hyper / tower service, to mount in an existing app.

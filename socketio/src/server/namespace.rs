@@ -8,13 +8,15 @@ use engineio::server::Sid;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 
-use super::client::{mark_connected, send_encoded, EngineSocket};
+use super::client::{mark_connected, send_packet, EngineSocket};
+use super::dynamic::ParentNamespace;
 use super::errors::{ConnectError, EmitError};
 use super::handshake::Handshake;
 use super::operators::BroadcastOperator;
 use super::socket::{IntoRooms, Socket};
-use crate::adapter::{Adapter, Room, RoomEvent};
-use crate::proto::{encode, Packet, Value};
+use super::ServerConfig;
+use crate::adapter::{Adapter, RecoveredSession, Room, RoomEvent};
+use crate::proto::{Packet, Value};
 
 /// A namespace middleware: accepts the socket or refuses it with a
 /// [`ConnectError`].
@@ -22,6 +24,12 @@ pub type Middleware =
     Arc<dyn Fn(Arc<Socket>) -> BoxFuture<'static, Result<(), ConnectError>> + Send + Sync>;
 /// Called with each socket that joins the namespace.
 pub type ConnectionHandler = Arc<dyn Fn(Arc<Socket>) + Send + Sync>;
+
+fn event_array(event: &str, args: Vec<Value>) -> Vec<Value> {
+    std::iter::once(Value::String(event.to_owned()))
+        .chain(args)
+        .collect()
+}
 
 /// A Socket.IO namespace: its sockets, middlewares and adapter.
 pub struct Namespace {
@@ -31,7 +39,8 @@ pub struct Namespace {
     middlewares: RwLock<Vec<Middleware>>,
     on_connection: RwLock<Vec<ConnectionHandler>>,
     ack_ids: AtomicU64,
-    ack_timeout: Duration,
+    pub(crate) config: Arc<ServerConfig>,
+    parent: Option<Arc<ParentNamespace>>,
 }
 
 impl std::fmt::Debug for Namespace {
@@ -43,7 +52,7 @@ impl std::fmt::Debug for Namespace {
 }
 
 impl Namespace {
-    pub(crate) fn new(name: String, adapter: Arc<dyn Adapter>, ack_timeout: Duration) -> Self {
+    pub(crate) fn new(name: String, adapter: Arc<dyn Adapter>, config: Arc<ServerConfig>) -> Self {
         Namespace {
             name,
             sockets: RwLock::new(HashMap::new()),
@@ -51,8 +60,26 @@ impl Namespace {
             middlewares: RwLock::new(Vec::new()),
             on_connection: RwLock::new(Vec::new()),
             ack_ids: AtomicU64::new(0),
-            ack_timeout,
+            config,
+            parent: None,
         }
+    }
+
+    pub(crate) fn child(
+        name: String,
+        adapter: Arc<dyn Adapter>,
+        config: Arc<ServerConfig>,
+        parent: Arc<ParentNamespace>,
+    ) -> Self {
+        Namespace {
+            parent: Some(parent),
+            ..Namespace::new(name, adapter, config)
+        }
+    }
+
+    /// The parent of a dynamic namespace.
+    pub fn parent(&self) -> Option<&Arc<ParentNamespace>> {
+        self.parent.as_ref()
     }
 
     /// The namespace name, e.g. `/` or `/admin`.
@@ -66,7 +93,11 @@ impl Namespace {
     }
 
     pub(crate) fn ack_timeout(&self) -> Duration {
-        self.ack_timeout
+        self.config.ack_timeout
+    }
+
+    pub(crate) fn recovery_enabled(&self) -> bool {
+        self.config.connection_state_recovery.is_some()
     }
 
     pub(crate) fn next_ack_id(&self) -> u64 {
@@ -122,8 +153,19 @@ impl Namespace {
     }
 
     pub(crate) fn remove(&self, sid: Sid) {
-        if let Ok(mut s) = self.sockets.write() {
-            s.remove(&sid);
+        let empty = match self.sockets.write() {
+            Ok(mut s) => {
+                s.remove(&sid);
+                s.is_empty()
+            }
+            Err(_) => false,
+        };
+        if let (true, true, Some(parent)) = (
+            empty,
+            self.config.cleanup_empty_child_namespaces,
+            &self.parent,
+        ) {
+            parent.remove_child(&self.name);
         }
     }
 
@@ -156,6 +198,37 @@ impl Namespace {
         self.broadcast().emit(event, data)
     }
 
+    /// Sends an event to the other servers of the cluster (never to this
+    /// one); with the in-memory adapter there is no one to tell.
+    pub async fn server_side_emit(&self, event: &str, args: Vec<Value>) {
+        self.adapter
+            .server_side_emit(event_array(event, args), None)
+            .await;
+    }
+
+    /// Sends an event to the other servers and collects one answer per
+    /// server within `timeout`; empty on a single server.
+    pub async fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> Vec<Value> {
+        self.adapter
+            .server_side_emit(event_array(event, args), Some(timeout))
+            .await
+    }
+
+    /// Every room of the namespace across the cluster.
+    pub async fn all_rooms(&self) -> std::collections::HashSet<Room> {
+        self.adapter.all_rooms().await
+    }
+
+    /// The sockets of the namespace as handles (`fetchSockets`).
+    pub async fn fetch_sockets(self: &Arc<Self>) -> Vec<Arc<Socket>> {
+        self.broadcast().fetch_sockets().await
+    }
+
     /// Every room of the namespace on this server.
     pub fn rooms(&self) -> Vec<Room> {
         self.adapter.rooms().into_iter().collect()
@@ -164,11 +237,29 @@ impl Namespace {
     /// Runs the middlewares, then admits the socket: reply, own room, then
     /// the connection handlers, as the reference orders them.
     pub(crate) fn connect(ns: &Arc<Self>, client: EngineSocket, auth: Value) {
+        let recovered = ns.try_recover(&auth);
         let handshake = Handshake::new(client.req(), auth);
-        let socket = Arc::new(Socket::new(ns.clone(), client.clone(), handshake));
-        let middlewares = ns.middlewares.read().map(|m| m.clone()).unwrap_or_default();
+        let skip_middlewares = recovered.is_some()
+            && ns
+                .config
+                .connection_state_recovery
+                .as_ref()
+                .is_some_and(|r| r.skip_middlewares);
+        let session = recovered.as_ref().map(|r| &r.session);
+        let socket = Arc::new(Socket::new(ns.clone(), client.clone(), handshake, session));
+        let middlewares = match skip_middlewares {
+            true => Vec::new(),
+            false => {
+                let mut all = match &ns.parent {
+                    Some(p) => p.middlewares.read().map(|m| m.clone()).unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                all.extend(ns.middlewares.read().map(|m| m.clone()).unwrap_or_default());
+                all
+            }
+        };
         if middlewares.is_empty() {
-            ns.admit(&client, socket);
+            ns.admit(&client, socket, recovered);
             return;
         }
         let ns = ns.clone();
@@ -176,15 +267,33 @@ impl Namespace {
             for m in middlewares {
                 if let Err(e) = m(socket.clone()).await {
                     let refusal = Packet::connect_error(ns.name.as_str(), e.message, e.data);
-                    let _ = send_encoded(&client, &encode(&refusal));
+                    let _ = send_packet(&client, &refusal);
                     return;
                 }
             }
-            ns.admit(&client, socket);
+            ns.admit(&client, socket, recovered);
         });
     }
 
-    fn admit(&self, client: &EngineSocket, socket: Arc<Socket>) {
+    /// The session a reconnecting client asks back with `pid` and `offset`.
+    fn try_recover(&self, auth: &Value) -> Option<RecoveredSession> {
+        if !self.recovery_enabled() {
+            return None;
+        }
+        let pid = auth.get("pid")?.as_str()?;
+        let offset = auth.get("offset")?.as_str()?;
+        self.adapter.restore_session(pid, offset)
+    }
+
+    /// Admits a socket: missed packets first (a recovered session), then the
+    /// CONNECT reply, then the connection handlers, as the reference orders
+    /// them.
+    fn admit(
+        &self,
+        client: &EngineSocket,
+        socket: Arc<Socket>,
+        recovered: Option<RecoveredSession>,
+    ) {
         if !mark_connected(client, &socket) {
             return;
         }
@@ -193,20 +302,35 @@ impl Namespace {
         }
         socket.set_connected();
         socket.join(socket.id());
+        if let Some(r) = recovered {
+            socket.join(r.session.rooms);
+            for data in r.missed_packets {
+                let _ = send_packet(client, &Packet::event(self.name.as_str(), data));
+            }
+        }
         let mut reply = indexmap::IndexMap::new();
         reply.insert("sid".to_owned(), Value::String(socket.id().to_string()));
-        let _ = send_encoded(
+        if let Some(pid) = socket.pid() {
+            reply.insert("pid".to_owned(), Value::String(pid.to_owned()));
+        }
+        let _ = send_packet(
             client,
-            &encode(&Packet::connect(
-                self.name.as_str(),
-                Some(Value::Object(reply)),
-            )),
+            &Packet::connect(self.name.as_str(), Some(Value::Object(reply))),
         );
-        let handlers = self
-            .on_connection
-            .read()
-            .map(|h| h.clone())
-            .unwrap_or_default();
+        let mut handlers = match &self.parent {
+            Some(p) => p
+                .on_connection
+                .read()
+                .map(|h| h.clone())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        handlers.extend(
+            self.on_connection
+                .read()
+                .map(|h| h.clone())
+                .unwrap_or_default(),
+        );
         for h in handlers {
             h(socket.clone());
         }

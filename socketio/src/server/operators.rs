@@ -118,7 +118,15 @@ impl BroadcastOperator {
 
     /// Emits an event with any arguments to every matching socket.
     pub fn emit_args(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
-        let msgs = to_messages(encode(&self.event_packet(event, args)));
+        let mut packet = self.event_packet(event, args);
+        if !self.opts.flags.volatile {
+            if let Some(Value::Array(data)) = &mut packet.data {
+                if let Some(offset) = self.ns.adapter().store_packet(&self.opts, data) {
+                    data.push(Value::String(offset));
+                }
+            }
+        }
+        let msgs = to_messages(encode(&packet));
         for s in self.targets() {
             if let Err(e) = send_messages(&s.client, &msgs) {
                 if !self.opts.flags.volatile {
@@ -186,6 +194,13 @@ impl BroadcastOperator {
 
     /// The matching sockets of this server.
     pub fn sockets(&self) -> Vec<Arc<Socket>> {
+        self.targets()
+    }
+
+    /// The matching sockets, as handles that can emit, join, leave,
+    /// disconnect and read data and handshake (the reference's
+    /// `fetchSockets`).
+    pub async fn fetch_sockets(&self) -> Vec<Arc<Socket>> {
         self.targets()
     }
 

@@ -24,6 +24,16 @@ pub enum DisconnectReason {
 }
 
 impl DisconnectReason {
+    /// Whether connection state recovery keeps the session for a reconnect.
+    pub fn is_recoverable(self) -> bool {
+        !matches!(
+            self,
+            DisconnectReason::ParseError
+                | DisconnectReason::ServerNamespaceDisconnect
+                | DisconnectReason::ClientNamespaceDisconnect
+        )
+    }
+
     /// The reference's reason string.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -15,7 +15,7 @@ use super::handshake::Handshake;
 use super::namespace::Namespace;
 use super::operators::BroadcastOperator;
 use super::reason::DisconnectReason;
-use crate::adapter::Room;
+use crate::adapter::{BroadcastOptions, Room, SessionToPersist};
 use crate::proto::{encode, from_value, to_value, Packet, Value};
 
 /// An event handler: the socket, the arguments after the event name, and the
@@ -54,6 +54,8 @@ pub struct Socket {
     listener_ids: AtomicU64,
     acks: Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>,
     connected: AtomicBool,
+    pid: Option<String>,
+    recovered: bool,
     data: RwLock<Value>,
     extensions: Mutex<http::Extensions>,
 }
@@ -69,8 +71,18 @@ impl std::fmt::Debug for Socket {
 }
 
 impl Socket {
-    pub(crate) fn new(ns: Arc<Namespace>, client: EngineSocket, handshake: Handshake) -> Self {
-        let id = Sid::new();
+    pub(crate) fn new(
+        ns: Arc<Namespace>,
+        client: EngineSocket,
+        handshake: Handshake,
+        session: Option<&SessionToPersist>,
+    ) -> Self {
+        let id = session.map(|s| s.sid).unwrap_or_default();
+        let pid = match session {
+            Some(s) => Some(s.pid.clone()),
+            None => ns.recovery_enabled().then(|| Sid::new().to_string()),
+        };
+        let data = session.map(|s| s.data.clone()).unwrap_or(Value::Null);
         Socket {
             id,
             room: Room::from(id.as_str()),
@@ -81,7 +93,9 @@ impl Socket {
             listener_ids: AtomicU64::new(0),
             acks: Mutex::new(HashMap::new()),
             connected: AtomicBool::new(false),
-            data: RwLock::new(Value::Null),
+            pid,
+            recovered: session.is_some(),
+            data: RwLock::new(data),
             extensions: Mutex::new(http::Extensions::new()),
         }
     }
@@ -114,6 +128,17 @@ impl Socket {
     /// The name of the transport carrying the connection.
     pub fn transport(&self) -> &'static str {
         self.client.transport().as_str()
+    }
+
+    /// The private session id, when connection state recovery is on.
+    pub fn pid(&self) -> Option<&str> {
+        self.pid.as_deref()
+    }
+
+    /// Whether the socket resumed an earlier session (connection state
+    /// recovery).
+    pub fn recovered(&self) -> bool {
+        self.recovered
     }
 
     /// Whether the socket is connected.
@@ -318,6 +343,17 @@ impl Socket {
         let mut data = Vec::with_capacity(args.len() + 1);
         data.push(Value::String(event.to_owned()));
         data.extend(args);
+        if id.is_none() && !volatile {
+            // With recovery on, an emit to one socket is a broadcast to its
+            // own room, so it is stored and gets an offset, as the reference.
+            let opts = BroadcastOptions {
+                rooms: vec![self.room.clone()],
+                ..Default::default()
+            };
+            if let Some(offset) = self.ns.adapter().store_packet(&opts, &data) {
+                data.push(Value::String(offset));
+            }
+        }
         let mut packet = Packet::event(self.ns.name(), data);
         packet.id = id;
         match send_encoded(&self.client, &encode(&packet)) {
@@ -510,6 +546,18 @@ impl Socket {
             .unwrap_or_default();
         for h in disconnecting {
             h(self.clone(), reason);
+        }
+        if let (Some(pid), true) = (&self.pid, reason.is_recoverable()) {
+            self.ns.adapter().persist_session(SessionToPersist {
+                sid: self.id,
+                pid: pid.clone(),
+                rooms: self
+                    .rooms()
+                    .into_iter()
+                    .filter(|r| *r != self.room)
+                    .collect(),
+                data: self.data(),
+            });
         }
         self.ns.adapter().del_all(self.id);
         self.ns.remove(self.id);

@@ -1,0 +1,99 @@
+//! Dynamic namespaces: children created on first connection when their name
+//! matches a predicate or a regex, sharing the parent's middlewares and
+//! connection handlers.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, RwLock, Weak};
+
+use serde::Serialize;
+
+use super::errors::{ConnectError, EmitError};
+use super::namespace::{ConnectionHandler, Middleware, Namespace};
+use super::socket::Socket;
+use super::ServerInner;
+
+/// Decides whether a namespace name belongs to a parent namespace.
+pub type NamespaceMatcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// A parent namespace, as the reference's `ParentNamespace`: handlers and
+/// middlewares registered here apply to every child.
+pub struct ParentNamespace {
+    matcher: NamespaceMatcher,
+    pub(crate) middlewares: RwLock<Vec<Middleware>>,
+    pub(crate) on_connection: RwLock<Vec<ConnectionHandler>>,
+    children: RwLock<HashMap<String, Arc<Namespace>>>,
+    server: Weak<ServerInner>,
+}
+
+impl std::fmt::Debug for ParentNamespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParentNamespace").finish_non_exhaustive()
+    }
+}
+
+impl ParentNamespace {
+    pub(crate) fn new(matcher: NamespaceMatcher, server: Weak<ServerInner>) -> Self {
+        ParentNamespace {
+            matcher,
+            middlewares: RwLock::new(Vec::new()),
+            on_connection: RwLock::new(Vec::new()),
+            children: RwLock::new(HashMap::new()),
+            server,
+        }
+    }
+
+    pub(crate) fn matches(&self, name: &str) -> bool {
+        (self.matcher)(name)
+    }
+
+    /// Calls `handler` with every socket joining any child.
+    pub fn on_connection(&self, handler: impl Fn(Arc<Socket>) + Send + Sync + 'static) {
+        if let Ok(mut h) = self.on_connection.write() {
+            h.push(Arc::new(handler));
+        }
+    }
+
+    /// Adds an async middleware run for every child, before the child's own.
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        if let Ok(mut m) = self.middlewares.write() {
+            m.push(Arc::new(move |s| Box::pin(middleware(s))));
+        }
+    }
+
+    /// The children created so far.
+    pub fn children(&self) -> Vec<Arc<Namespace>> {
+        self.children
+            .read()
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Emits to every socket of every child.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        for child in self.children() {
+            child.emit(event, data)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn add_child(&self, ns: Arc<Namespace>) {
+        if let Ok(mut c) = self.children.write() {
+            c.insert(ns.name().to_owned(), ns);
+        }
+    }
+
+    /// Drops an empty child (`cleanupEmptyChildNamespaces`).
+    pub(crate) fn remove_child(&self, name: &str) {
+        if let Ok(mut c) = self.children.write() {
+            c.remove(name);
+        }
+        if let Some(server) = self.server.upgrade() {
+            server.remove_namespace(name);
+        }
+    }
+}
