@@ -68,6 +68,11 @@ pub enum ParseError {
         /// How many attachments the packet has.
         count: usize,
     },
+    /// A message the msgpack parser cannot take as a packet: malformed
+    /// msgpack, something other than a map, a missing or mistyped `type` or
+    /// `nsp` field, or a text message (that parser only uses binary ones).
+    #[error("invalid msgpack packet: {0}")]
+    InvalidMsgpack(String),
 }
 
 fn expected_payload(kind: PacketType) -> &'static str {

@@ -9,6 +9,7 @@ mod encode;
 mod error;
 mod js_number;
 mod json;
+mod msgpack;
 mod packet;
 pub mod value;
 
@@ -18,5 +19,6 @@ mod tests;
 pub use decode::Decoder;
 pub use encode::{encode, Encoded};
 pub use error::ParseError;
+pub use msgpack::{encode_msgpack, MsgpackDecoder};
 pub use packet::{Packet, PacketType, RESERVED_EVENTS};
 pub use value::{from_value, to_value, Value, ValueError};

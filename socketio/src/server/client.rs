@@ -6,14 +6,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use engineio::server::{DisconnectReason as EngineReason, Message};
-use engineio::Str;
 
+use super::codec::{encode_messages, PacketDecoder, ParserKind};
 use super::errors::EmitError;
 use super::namespace::Namespace;
 use super::reason::DisconnectReason;
 use super::socket::Socket;
 use super::ServerInner;
-use crate::proto::{encode, Decoder, Encoded, Packet, PacketType, Value};
+use crate::proto::{Packet, PacketType, Value};
 
 /// The Engine.IO session carrying a Socket.IO client.
 pub(crate) type EngineSocket = Arc<engineio::Socket<Client>>;
@@ -21,7 +21,8 @@ pub(crate) type EngineSocket = Arc<engineio::Socket<Client>>;
 /// Socket.IO state of one Engine.IO session.
 #[derive(Default)]
 pub struct Client {
-    decoder: Mutex<Decoder>,
+    decoder: Mutex<PacketDecoder>,
+    parser: OnceLock<ParserKind>,
     nsps: RwLock<HashMap<String, Arc<Socket>>>,
     connected_once: AtomicBool,
     /// A Socket.IO-level reason overriding the Engine.IO one at teardown.
@@ -29,6 +30,10 @@ pub struct Client {
 }
 
 impl Client {
+    pub(crate) fn parser(&self) -> ParserKind {
+        self.parser.get().copied().unwrap_or_default()
+    }
+
     /// Closes the whole connection with a Socket.IO reason.
     pub(crate) fn close(socket: &EngineSocket, reason: DisconnectReason) {
         let _ = socket.data.close_reason.set(reason);
@@ -42,30 +47,10 @@ impl Client {
     }
 }
 
-/// Writes an encoded packet and its attachments as one unit.
-pub(crate) fn send_encoded(socket: &EngineSocket, encoded: &Encoded) -> Result<(), EmitError> {
-    let text = Message::Text(Str::from(encoded.text.clone()));
-    if encoded.attachments.is_empty() {
-        socket.send(text).map_err(EmitError::from)
-    } else {
-        let msgs =
-            std::iter::once(text).chain(encoded.attachments.iter().cloned().map(Message::Binary));
-        socket.send_many(msgs).map_err(EmitError::from)
-    }
-}
-
-/// Encodes and writes a packet to one connection.
+/// Encodes a packet with the connection's parser and writes it, with its
+/// attachments, as one unit.
 pub(crate) fn send_packet(socket: &EngineSocket, packet: &Packet) -> Result<(), EmitError> {
-    send_encoded(socket, &encode(packet))
-}
-
-/// The engine messages of an encoded packet, built once and cloned per
-/// recipient on a broadcast.
-pub(crate) fn to_messages(encoded: Encoded) -> Vec<Message> {
-    let mut msgs = Vec::with_capacity(1 + encoded.attachments.len());
-    msgs.push(Message::Text(Str::from(encoded.text)));
-    msgs.extend(encoded.attachments.into_iter().map(Message::Binary));
-    msgs
+    send_messages(socket, &encode_messages(socket.data.parser(), packet))
 }
 
 pub(crate) fn send_messages(socket: &EngineSocket, msgs: &[Message]) -> Result<(), EmitError> {
@@ -86,8 +71,12 @@ impl engineio::Handler for SioHandler {
     type Data = Client;
 
     fn on_connect(&self, socket: EngineSocket) {
+        let _ = socket.data.parser.set(self.server.config.parser);
         if let Ok(mut d) = socket.data.decoder.lock() {
-            *d = Decoder::with_max_attachments(self.server.config.max_attachments);
+            *d = PacketDecoder::new(
+                self.server.config.parser,
+                self.server.config.max_attachments,
+            );
         }
         let timeout = self.server.config.connect_timeout;
         let weak = Arc::downgrade(&socket);
@@ -104,10 +93,7 @@ impl engineio::Handler for SioHandler {
 
     fn on_message(&self, socket: &EngineSocket, msg: Message) {
         let decoded = match socket.data.decoder.lock() {
-            Ok(mut d) => match msg {
-                Message::Text(s) => d.decode_text(&s),
-                Message::Binary(b) => d.decode_binary(b),
-            },
+            Ok(mut d) => d.decode(msg),
             Err(_) => return,
         };
         match decoded {
@@ -163,7 +149,7 @@ impl SioHandler {
     fn connect(&self, socket: &EngineSocket, packet: Packet) {
         let Some(ns) = self.server.namespace_for_connect(&packet.nsp) else {
             let refusal = Packet::connect_error(packet.nsp.as_str(), "Invalid namespace", None);
-            let _ = send_encoded(socket, &encode(&refusal));
+            let _ = send_packet(socket, &refusal);
             return;
         };
         let auth = match packet.data {

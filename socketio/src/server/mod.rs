@@ -2,6 +2,7 @@
 //! broadcasting, on the Engine.IO server.
 
 mod client;
+mod codec;
 mod dynamic;
 mod errors;
 mod handshake;
@@ -19,6 +20,7 @@ use engineio::EngineIo;
 use serde::Serialize;
 
 pub use client::{Client, SioHandler};
+pub use codec::ParserKind;
 pub use dynamic::{NamespaceMatcher, ParentNamespace};
 pub use errors::{AckError, ConnectError, EmitError};
 pub use handshake::Handshake;
@@ -43,6 +45,8 @@ pub struct ServerConfig {
     pub ack_timeout: Duration,
     /// Most binary attachments a packet may carry (default 10).
     pub max_attachments: usize,
+    /// The parser every client of this server uses.
+    pub parser: ParserKind,
     /// Connection state recovery; `None` (the default) disables it.
     pub connection_state_recovery: Option<RecoveryConfig>,
     /// Removes a dynamic child namespace once its last socket has left.
@@ -77,6 +81,7 @@ impl Default for ServerConfig {
             connect_timeout: Duration::from_millis(45_000),
             ack_timeout: Duration::from_millis(5_000),
             max_attachments: 10,
+            parser: ParserKind::Default,
             connection_state_recovery: None,
             cleanup_empty_child_namespaces: false,
         }

@@ -8,12 +8,13 @@ use engineio::server::Sid;
 use futures_util::future::join_all;
 use serde::Serialize;
 
-use super::client::{send_messages, to_messages};
+use super::client::send_messages;
+use super::codec::encode_messages;
 use super::errors::EmitError;
 use super::namespace::Namespace;
 use super::socket::{IntoRooms, Socket};
 use crate::adapter::BroadcastOptions;
-use crate::proto::{encode, to_value, Packet, Value};
+use crate::proto::{to_value, Packet, Value};
 
 /// A broadcast being built: chain operators, then emit or act on the
 /// matching sockets.
@@ -126,7 +127,7 @@ impl BroadcastOperator {
                 }
             }
         }
-        let msgs = to_messages(encode(&packet));
+        let msgs = encode_messages(self.ns.config.parser, &packet);
         for s in self.targets() {
             if let Err(e) = send_messages(&s.client, &msgs) {
                 if !self.opts.flags.volatile {
@@ -164,7 +165,7 @@ impl BroadcastOperator {
         let mut packet = self.event_packet(event, args);
         let id = self.ns.next_ack_id();
         packet.id = Some(id);
-        let msgs = to_messages(encode(&packet));
+        let msgs = encode_messages(self.ns.config.parser, &packet);
         let mut waits = Vec::new();
         let mut acks = BroadcastAcks::default();
         for s in self.targets() {

@@ -9,14 +9,14 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use super::client::{send_encoded, Client, EngineSocket};
+use super::client::{send_packet, Client, EngineSocket};
 use super::errors::{AckError, EmitError};
 use super::handshake::Handshake;
 use super::namespace::Namespace;
 use super::operators::BroadcastOperator;
 use super::reason::DisconnectReason;
 use crate::adapter::{BroadcastOptions, Room, SessionToPersist};
-use crate::proto::{encode, from_value, to_value, Packet, Value};
+use crate::proto::{from_value, to_value, Packet, Value};
 
 /// An event handler: the socket, the arguments after the event name, and the
 /// acknowledgement callback when the client asked for one.
@@ -356,7 +356,7 @@ impl Socket {
         }
         let mut packet = Packet::event(self.ns.name(), data);
         packet.id = id;
-        match send_encoded(&self.client, &encode(&packet)) {
+        match send_packet(&self.client, &packet) {
             Err(EmitError::Full) if volatile => Ok(()),
             r => r,
         }
@@ -475,7 +475,7 @@ impl Socket {
         if close {
             Client::close(&self.client, DisconnectReason::ForcedServerClose);
         } else if self.connected() {
-            let _ = send_encoded(&self.client, &encode(&Packet::disconnect(self.ns.name())));
+            let _ = send_packet(&self.client, &Packet::disconnect(self.ns.name()));
             self.on_close(DisconnectReason::ServerNamespaceDisconnect);
         }
     }
@@ -595,7 +595,7 @@ impl AckSender {
             return Err(EmitError::Disconnected);
         }
         let packet = Packet::ack(self.socket.ns.name(), self.id, args);
-        send_encoded(&self.socket.client, &encode(&packet))
+        send_packet(&self.socket.client, &packet)
     }
 
     /// Sends the acknowledgement with one serialized argument.
