@@ -177,14 +177,11 @@ where
         if socket.is_closed() {
             break;
         }
-        match engine.on_decoded(socket, packet) {
-            Ok(()) => {}
-            // A close packet is a normal end: the POST is still answered ok.
-            Err(DisconnectReason::TransportClose) => {
-                socket.close_with(DisconnectReason::TransportClose);
-                break;
-            }
-            Err(reason) => return Err((StatusCode::BAD_REQUEST, reason)),
+        // Whatever ends the session here (a close packet, garbage, a client
+        // ping), the POST itself is answered `ok`, as the reference does.
+        if let Err(reason) = engine.on_decoded(socket, packet) {
+            socket.close_with(reason);
+            break;
         }
     }
     Ok(())
