@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 echo "== npm peers (tests/node, from the committed lockfile)"
 npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
 
+echo "== npm: the chat demo's browser client (examples/chat, from its lockfile)"
+npm ci --prefix examples/chat --no-audit --no-fund --loglevel=error
+
 echo "== rustfmt"
 cargo fmt --all -- --check
 
