@@ -164,7 +164,9 @@ fn broadcast(c: &mut Criterion) {
             .expect("bench task")
         })
     };
-    group.bench_function("server_enqueue", |b| b.iter_custom(|iters| run(iters, true)));
+    group.bench_function("server_enqueue", |b| {
+        b.iter_custom(|iters| run(iters, true))
+    });
     group.bench_function("end_to_end", |b| b.iter_custom(|iters| run(iters, false)));
     group.finish();
 
