@@ -6,6 +6,7 @@ use std::sync::Arc;
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
+use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
@@ -130,6 +131,12 @@ async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, ws: 
                     Some(Ok(WsMessage::Binary(b))) => engine.on_packet(socket, Packet::Binary(b)),
                     Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => Ok(()),
                     Some(Ok(WsMessage::Close(_))) | None => Err(DisconnectReason::TransportClose),
+                    // A peer that vanished without a close frame is a
+                    // "transport close", as the reference reports it.
+                    Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_)))
+                    | Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+                        Err(DisconnectReason::TransportClose)
+                    }
                     Some(Err(_)) => Err(DisconnectReason::TransportError),
                 };
                 if let Err(reason) = result {

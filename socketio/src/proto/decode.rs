@@ -173,10 +173,65 @@ fn parse_text(text: &str, max_attachments: usize) -> Result<(Packet, Option<usiz
 /// Parses straight into [`Value`], keeping key order; trailing bytes are
 /// reported separately from malformed JSON.
 fn parse_json(text: &str) -> Result<Value, ParseError> {
+    match parse_strict(text) {
+        // JS strings may hold lone UTF-16 surrogates (an emoji cut in half)
+        // that `JSON.stringify` escapes and `JSON.parse` accepts; Rust
+        // strings cannot hold them, so they become U+FFFD rather than
+        // costing the client its connection. Only failing input pays for it.
+        Err(ParseError::InvalidJson(e)) => match replace_lone_surrogates(text) {
+            Some(fixed) => parse_strict(&fixed),
+            None => Err(ParseError::InvalidJson(e)),
+        },
+        r => r,
+    }
+}
+
+fn parse_strict(text: &str) -> Result<Value, ParseError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value = Value::deserialize(&mut de).map_err(ParseError::InvalidJson)?;
     de.end().map_err(|_| ParseError::TrailingData)?;
     Ok(value)
+}
+
+/// `text` with every `\uD800`-`\uDFFF` escape that is not half of a valid
+/// pair replaced by `\uFFFD`; `None` when there is none.
+fn replace_lone_surrogates(text: &str) -> Option<String> {
+    fn escape_at(b: &[u8], i: usize) -> Option<u16> {
+        let hex = b.get(i..i + 6)?;
+        if hex[0] != b'\\' || hex[1] != b'u' {
+            return None;
+        }
+        u16::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()
+    }
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut last = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        match escape_at(b, i) {
+            Some(hi @ 0xD800..=0xDBFF) if matches!(escape_at(b, i + 6), Some(0xDC00..=0xDFFF)) => {
+                let _ = hi;
+                i += 12;
+            }
+            Some(0xD800..=0xDFFF) => {
+                out.push_str(&text[last..i]);
+                out.push_str("\\ufffd");
+                changed = true;
+                i += 6;
+                last = i;
+            }
+            // Any other escape is two characters at least; skipping both
+            // keeps `\\u` from being read as an escape.
+            _ => i += 2,
+        }
+    }
+    out.push_str(&text[last..]);
+    changed.then_some(out)
 }
 
 fn fill_packet(mut packet: Packet, attachments: &[Bytes]) -> Result<Packet, ParseError> {
@@ -229,6 +284,24 @@ fn placeholder_index(num: &Value) -> Option<u64> {
             .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64)
             .map(|f| f as u64)
     })
+}
+
+#[cfg(test)]
+mod surrogate_tests {
+    use super::*;
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters() {
+        let v = parse_json(r#"["a\ud800b","\udc00","\ud83d\ude00","\\ud800"]"#).unwrap();
+        let items: Vec<&str> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(items, ["a\u{fffd}b", "\u{fffd}", "\u{1f600}", "\\ud800"]);
+        assert!(parse_json(r#"["\ud800"#).is_err());
+    }
 }
 
 #[cfg(test)]

@@ -40,6 +40,15 @@ impl Client {
         socket.close();
     }
 
+    pub(crate) fn sockets(socket: &EngineSocket) -> Vec<Arc<Socket>> {
+        socket
+            .data
+            .nsps
+            .read()
+            .map(|n| n.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
     pub(crate) fn remove(socket: &EngineSocket, nsp: &str) {
         if let Ok(mut n) = socket.data.nsps.write() {
             n.remove(nsp);

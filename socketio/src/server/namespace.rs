@@ -266,6 +266,8 @@ impl Namespace {
         tokio::spawn(async move {
             for m in middlewares {
                 if let Err(e) = m(socket.clone()).await {
+                    // Rooms a middleware joined must not outlive the refusal.
+                    ns.adapter.del_all(socket.id());
                     let refusal = Packet::connect_error(ns.name.as_str(), e.message, e.data);
                     let _ = send_packet(&client, &refusal);
                     return;
@@ -295,6 +297,7 @@ impl Namespace {
         recovered: Option<RecoveredSession>,
     ) {
         if !mark_connected(client, &socket) {
+            self.adapter.del_all(socket.id());
             return;
         }
         if let Ok(mut s) = self.sockets.write() {

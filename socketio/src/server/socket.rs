@@ -473,6 +473,12 @@ impl Socket {
     /// (every namespace) closes too.
     pub fn disconnect(self: &Arc<Self>, close: bool) {
         if close {
+            // As the reference: every namespace of the connection is left
+            // with a DISCONNECT packet (so the client does not reconnect),
+            // then the connection closes once those are written.
+            for s in Client::sockets(&self.client) {
+                s.disconnect(false);
+            }
             Client::close(&self.client, DisconnectReason::ForcedServerClose);
         } else if self.connected() {
             let _ = send_packet(&self.client, &Packet::disconnect(self.ns.name()));
