@@ -145,6 +145,15 @@ pub struct ServerConfig {
     /// Size of the WebSocket read buffer per connection: a per-connection
     /// memory cost, so small by default.
     pub ws_read_buffer_size: usize,
+    /// Most sessions at once; a handshake past it is refused with 403 code 4
+    /// "Too many connections". `None` (the default) sets no limit.
+    pub max_connections: Option<usize>,
+    /// Largest request head (request line and headers) the standalone
+    /// listener reads, in bytes; larger ones get 431 (default 16 KiB).
+    pub max_header_size: usize,
+    /// Time the standalone listener gives a client to send a request head,
+    /// so partial requests cannot hold connections open (default 10 s).
+    pub header_read_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -166,6 +175,9 @@ impl Default for ServerConfig {
             http_compression_threshold: Some(1024),
             max_buffer_size: 1024,
             ws_read_buffer_size: 4096,
+            max_connections: None,
+            max_header_size: 16 * 1024,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }

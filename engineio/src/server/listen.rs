@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -45,6 +45,8 @@ pub(crate) fn spawn<H: Handler>(
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     let stop = shutdown.child_token();
+    let header_read_timeout = svc.engine.config.header_read_timeout;
+    let max_header_size = svc.engine.config.max_header_size;
     let token = stop.clone();
     let task = tokio::spawn(async move {
         loop {
@@ -71,6 +73,9 @@ pub(crate) fn spawn<H: Handler>(
                     },
                 );
                 let conn = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_read_timeout)
+                    .max_header_size(max_header_size)
                     .serve_connection(TokioIo::new(stream), service)
                     .with_upgrades();
                 if let Err(e) = conn.await {

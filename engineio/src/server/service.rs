@@ -205,6 +205,17 @@ where
             return refuse(ErrorCode::Forbidden, Some(message), vec![]);
         }
     }
+    if engine
+        .config
+        .max_connections
+        .is_some_and(|max| engine.count() >= max)
+    {
+        return refuse(
+            ErrorCode::Forbidden,
+            Some("Too many connections".into()),
+            vec![],
+        );
+    }
     if query.eio.as_deref() != Some("4") {
         return refuse(
             ErrorCode::UnsupportedProtocolVersion,

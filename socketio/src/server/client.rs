@@ -156,6 +156,12 @@ impl SioHandler {
     }
 
     fn connect(&self, socket: &EngineSocket, packet: Packet) {
+        let joined = socket.data.nsps.read().map(|n| n.len()).unwrap_or(0);
+        if joined >= self.server.config.max_namespaces_per_connection {
+            let refusal = Packet::connect_error(packet.nsp.as_str(), "Too many namespaces", None);
+            let _ = send_packet(socket, &refusal);
+            return;
+        }
         let Some(ns) = self.server.namespace_for_connect(&packet.nsp) else {
             let refusal = Packet::connect_error(packet.nsp.as_str(), "Invalid namespace", None);
             let _ = send_packet(socket, &refusal);

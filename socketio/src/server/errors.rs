@@ -40,6 +40,17 @@ pub enum AckError {
     Deserialize(ValueError),
 }
 
+/// Why a socket could not join rooms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    /// The socket would be in more than `max_rooms_per_socket` rooms.
+    #[error("a socket may be in at most {max} rooms")]
+    TooManyRooms {
+        /// The limit.
+        max: usize,
+    },
+}
+
 /// A namespace middleware's refusal; the client receives it as
 /// `connect_error` with `message` and `data`.
 #[derive(Debug, Clone, PartialEq)]

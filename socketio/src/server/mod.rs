@@ -22,7 +22,7 @@ use serde::Serialize;
 pub use client::{Client, SioHandler};
 pub use codec::ParserKind;
 pub use dynamic::{NamespaceMatcher, ParentNamespace};
-pub use errors::{AckError, ConnectError, EmitError};
+pub use errors::{AckError, ConnectError, EmitError, JoinError};
 pub use handshake::Handshake;
 pub use namespace::{ConnectionHandler, Middleware, Namespace};
 pub use operators::{BroadcastAcks, BroadcastOperator};
@@ -45,6 +45,11 @@ pub struct ServerConfig {
     pub ack_timeout: Duration,
     /// Most binary attachments a packet may carry (default 10).
     pub max_attachments: usize,
+    /// Most namespaces one connection may join; a CONNECT past it is
+    /// refused with "Too many namespaces" (default 64).
+    pub max_namespaces_per_connection: usize,
+    /// Most rooms a socket may be in, its own id room aside (default 1024).
+    pub max_rooms_per_socket: usize,
     /// The parser every client of this server uses.
     pub parser: ParserKind,
     /// Connection state recovery; `None` (the default) disables it.
@@ -81,6 +86,8 @@ impl Default for ServerConfig {
             connect_timeout: Duration::from_millis(45_000),
             ack_timeout: Duration::from_millis(5_000),
             max_attachments: 10,
+            max_namespaces_per_connection: 64,
+            max_rooms_per_socket: 1024,
             parser: ParserKind::Default,
             connection_state_recovery: None,
             cleanup_empty_child_namespaces: false,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use super::client::{send_packet, Client, EngineSocket};
-use super::errors::{AckError, EmitError};
+use super::errors::{AckError, EmitError, JoinError};
 use super::handshake::Handshake;
 use super::namespace::Namespace;
 use super::operators::BroadcastOperator;
@@ -434,9 +434,30 @@ impl Socket {
         }
     }
 
-    /// Joins rooms.
+    /// Joins rooms. Rooms past `max_rooms_per_socket` are not joined (and
+    /// logged); use [`Socket::try_join`] to be told.
     pub fn join(&self, rooms: impl IntoRooms) {
-        self.ns.adapter().add_all(self.id, &rooms.into_rooms());
+        if let Err(e) = self.try_join(rooms) {
+            tracing::warn!(sid = %self.id, error = %e, "join refused");
+        }
+    }
+
+    /// Joins rooms, or none of them when that would take the socket past
+    /// `max_rooms_per_socket` (its own id room not counted).
+    pub fn try_join(&self, rooms: impl IntoRooms) -> Result<(), JoinError> {
+        let rooms = rooms.into_rooms();
+        let max = self.ns.config.max_rooms_per_socket;
+        let current = self.ns.adapter().socket_rooms(self.id);
+        let new = rooms
+            .iter()
+            .filter(|r| !current.contains(r) && **r != self.room)
+            .count();
+        let owned = current.iter().filter(|r| **r != self.room).count();
+        if owned + new > max {
+            return Err(JoinError::TooManyRooms { max });
+        }
+        self.ns.adapter().add_all(self.id, &rooms);
+        Ok(())
     }
 
     /// Leaves a room.

@@ -1,0 +1,110 @@
+//! Limits of the Engine.IO server at and past their edges.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{http_raw, start, WAIT};
+use engineio::ServerConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn handshake(server: &common::TestServer) -> common::HttpResponse {
+    let head = format!(
+        "GET {} HTTP/1.1\r\nHost: x\r\n",
+        server.path("EIO=4&transport=polling")
+    );
+    http_raw(server.addr, &head, b"").await
+}
+
+#[tokio::test]
+async fn max_connections_refuses_past_the_limit_and_frees_on_close() {
+    // A short ping timeout bounds how long a closed polling session waits
+    // for its final poll, i.e. how long it holds its slot.
+    let server = start(ServerConfig {
+        max_connections: Some(2),
+        ping_timeout: Duration::from_millis(200),
+        ..ServerConfig::default()
+    })
+    .await;
+    assert_eq!(handshake(&server).await.status, 200);
+    assert_eq!(handshake(&server).await.status, 200);
+    handshake(&server)
+        .await
+        .assert_error(403, 4, "Too many connections");
+    let first = server
+        .engine
+        .sockets()
+        .into_iter()
+        .next()
+        .expect("a session");
+    first.close();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let res = handshake(&server).await;
+        if res.status == 200 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "slot never freed: {res:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn oversized_request_head_gets_431() {
+    let server = start(ServerConfig {
+        max_header_size: 8 * 1024,
+        ..ServerConfig::default()
+    })
+    .await;
+    let big = "a".repeat(9 * 1024);
+    let head = format!(
+        "GET {} HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\n",
+        server.path("EIO=4&transport=polling")
+    );
+    assert_eq!(http_raw(server.addr, &head, b"").await.status, 431);
+    let head = format!(
+        "GET {} HTTP/1.1\r\nHost: x\r\nX-Ok: {}\r\n",
+        server.path("EIO=4&transport=polling"),
+        "a".repeat(4096)
+    );
+    assert_eq!(http_raw(server.addr, &head, b"").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_trickled_request_head_is_cut_off() {
+    let server = start(ServerConfig {
+        header_read_timeout: Duration::from_millis(300),
+        ..ServerConfig::default()
+    })
+    .await;
+    let mut tcp = TcpStream::connect(server.addr).await.expect("connect");
+    tcp.write_all(b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    let started = tokio::time::Instant::now();
+    let mut buf = Vec::new();
+    // The server must close the connection well before the test's bound,
+    // while the client keeps the head incomplete.
+    let read = tokio::time::timeout(WAIT, async {
+        loop {
+            tokio::select! {
+                r = tcp.read_buf(&mut buf) => match r {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                },
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                    if tcp.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "a trickling client kept its connection");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
