@@ -2,6 +2,7 @@
 //! ([`adapter`]) and the server ([`server`]).
 
 pub mod adapter;
+pub mod client;
 pub mod proto;
 pub mod server;
 

@@ -1,0 +1,109 @@
+//! Options of the Engine.IO client, named after engine.io-client's.
+
+use std::time::Duration;
+
+use http::HeaderMap;
+
+use crate::server::TransportType;
+
+/// Client options; [`ClientConfig::default`] matches engine.io-client's
+/// defaults.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The Engine.IO path (`path`, default `/engine.io`). The path of the URL
+    /// given to [`connect`](super::Client::connect) is ignored, as the
+    /// reference client does.
+    pub path: String,
+    /// Appends a trailing `/` to `path` (`addTrailingSlash`, default true).
+    pub add_trailing_slash: bool,
+    /// Extra query parameters sent with every request (`query`), after
+    /// those of the URL.
+    pub query: Vec<(String, String)>,
+    /// Extra HTTP headers sent with every request and the WebSocket
+    /// handshake (`extraHeaders`).
+    pub extra_headers: HeaderMap,
+    /// Transports to use, in order of preference (`transports`, default
+    /// polling then websocket). The first one opens the session.
+    pub transports: Vec<TransportType>,
+    /// Tries to upgrade from polling to WebSocket after the handshake
+    /// (`upgrade`, default true).
+    pub upgrade: bool,
+    /// Opens with WebSocket right away when a WebSocket connection of this
+    /// process succeeded before (`rememberUpgrade`, default false).
+    pub remember_upgrade: bool,
+    /// On a failed first connection, tries the next transport of
+    /// `transports` (`tryAllTransports`, default false).
+    pub try_all_transports: bool,
+    /// Adds a cache-busting parameter to polling requests
+    /// (`timestampRequests`, default true).
+    pub timestamp_requests: bool,
+    /// Name of the cache-busting parameter (`timestampParam`, default `t`).
+    pub timestamp_param: String,
+    /// Longest wait for the handshake, all transport attempts included
+    /// (the Socket.IO manager's `timeout`, default 20 s); `None` waits
+    /// forever.
+    pub connect_timeout: Option<Duration>,
+    /// Messages [`send`](super::Client::send) may queue before it returns
+    /// [`SendError::Full`](crate::server::SendError::Full) (default 16384).
+    pub send_buffer: usize,
+    /// Events the client holds for a receiver that does not keep up; once
+    /// full the client stops reading from the server (default 1024).
+    pub event_buffer: usize,
+    /// Largest WebSocket message accepted from the server (default 64 MiB).
+    pub max_ws_message_size: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            path: "/engine.io".into(),
+            add_trailing_slash: true,
+            query: Vec::new(),
+            extra_headers: HeaderMap::new(),
+            transports: vec![TransportType::Polling, TransportType::Websocket],
+            upgrade: true,
+            remember_upgrade: false,
+            try_all_transports: false,
+            timestamp_requests: true,
+            timestamp_param: "t".into(),
+            connect_timeout: Some(Duration::from_secs(20)),
+            send_buffer: 16384,
+            event_buffer: 1024,
+            max_ws_message_size: 64 << 20,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// The path as sent: without a trailing slash, then one added back when
+    /// `add_trailing_slash` is set, as the reference does.
+    pub(crate) fn normalized_path(&self) -> String {
+        let trimmed = self.path.strip_suffix('/').unwrap_or(&self.path);
+        let mut path = String::with_capacity(trimmed.len() + 2);
+        if !trimmed.starts_with('/') {
+            path.push('/');
+        }
+        path.push_str(trimmed);
+        if self.add_trailing_slash {
+            path.push('/');
+        }
+        path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_is_normalized() {
+        let mut c = ClientConfig::default();
+        assert_eq!(c.normalized_path(), "/engine.io/");
+        c.path = "/socket.io/".into();
+        assert_eq!(c.normalized_path(), "/socket.io/");
+        c.add_trailing_slash = false;
+        assert_eq!(c.normalized_path(), "/socket.io");
+        c.path = "custom".into();
+        assert_eq!(c.normalized_path(), "/custom");
+    }
+}

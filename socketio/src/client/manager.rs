@@ -1,0 +1,244 @@
+//! The manager: one Engine.IO connection shared by the sockets of several
+//! namespaces, and the handle to it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, RwLock, Weak};
+
+use engineio::client::{Client as EngineClient, SendError};
+use tokio::sync::mpsc;
+
+use super::config::{ManagerConfig, SocketConfig};
+use super::errors::DisconnectReason;
+use super::handlers::{encode_messages, ManagerHandlers};
+use super::socket::{Socket, SocketInner};
+use super::task::ManagerTask;
+use crate::proto::Packet;
+
+/// Orders to the manager's task.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// A socket wants to connect its namespace.
+    Connect(String),
+    /// A socket was disconnected by the application; `true` if it was
+    /// connected.
+    Disconnected(String, bool),
+    /// A socket was dropped.
+    Dropped,
+    /// Open the connection if it is closed.
+    Open,
+    /// Close the connection and stop reconnecting.
+    Close,
+}
+
+/// Locks a mutex, recovering it if a callback panicked while it was held.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) struct ManagerInner {
+    pub(crate) url: String,
+    pub(crate) config: ManagerConfig,
+    engine: Mutex<Option<EngineClient>>,
+    sockets: Mutex<HashMap<String, Weak<SocketInner>>>,
+    cmd: mpsc::UnboundedSender<Command>,
+    pub(crate) handlers: RwLock<ManagerHandlers>,
+}
+
+impl ManagerInner {
+    pub(crate) fn command(&self, cmd: Command) {
+        let _ = self.cmd.send(cmd);
+    }
+
+    pub(crate) fn set_engine(&self, engine: Option<EngineClient>) -> Option<EngineClient> {
+        std::mem::replace(&mut *lock(&self.engine), engine)
+    }
+
+    /// True when an Engine.IO connection is open.
+    pub(crate) fn engine_open(&self) -> bool {
+        lock(&self.engine).as_ref().is_some_and(|e| !e.is_closed())
+    }
+
+    /// Encodes and queues a packet on the connection.
+    pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), SendError> {
+        let engine = lock(&self.engine).clone();
+        match engine {
+            Some(engine) => engine.send_many(encode_messages(self.config.parser, packet)),
+            None => Err(SendError::Closed),
+        }
+    }
+
+    /// The live socket of a namespace.
+    pub(crate) fn socket(&self, nsp: &str) -> Option<Arc<SocketInner>> {
+        lock(&self.sockets).get(nsp).and_then(Weak::upgrade)
+    }
+
+    /// Every live socket, dropping the entries of dead ones.
+    pub(crate) fn sockets(&self) -> Vec<Arc<SocketInner>> {
+        let mut map = lock(&self.sockets);
+        map.retain(|_, w| w.strong_count() > 0);
+        map.values().filter_map(Weak::upgrade).collect()
+    }
+
+    pub(crate) fn handlers(&self) -> ManagerHandlers {
+        self.handlers
+            .read()
+            .map(|h| h.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+}
+
+/// One connection to a Socket.IO server, multiplexing the sockets of any
+/// number of namespaces, and reconnecting with backoff when it is lost
+/// (socket.io-client's `Manager`). Cheap to clone.
+///
+/// The connection lives as long as a handle to the manager or to one of its
+/// sockets does.
+#[derive(Clone)]
+pub struct Manager {
+    pub(crate) inner: Arc<ManagerInner>,
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager")
+            .field("url", &self.inner.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Managers shared by URL origin, for multiplexing (the reference's cache).
+static MANAGERS: LazyLock<Mutex<HashMap<String, Weak<ManagerInner>>>> =
+    LazyLock::new(Default::default);
+
+impl Manager {
+    /// A manager for the server at `url` (`http://host:port`, query
+    /// included; a path is ignored, it names a namespace). It connects when
+    /// its first socket does. Must be called inside a tokio runtime.
+    pub fn new(url: &str, config: ManagerConfig) -> Manager {
+        let (cmd, cmd_rx) = mpsc::unbounded_channel();
+        let inner = Arc::new(ManagerInner {
+            url: url.to_owned(),
+            config,
+            engine: Mutex::new(None),
+            sockets: Mutex::new(HashMap::new()),
+            cmd,
+            handlers: RwLock::new(ManagerHandlers::default()),
+        });
+        tokio::spawn(ManagerTask::new(&inner, cmd_rx).run());
+        Manager { inner }
+    }
+
+    /// The shared manager for `key` (an origin), created with `config` if
+    /// there is none, unless a socket of `nsp` already uses it.
+    pub(crate) fn cached(key: &str, url: &str, nsp: &str, config: ManagerConfig) -> Manager {
+        let mut cache = lock(&MANAGERS);
+        cache.retain(|_, w| w.strong_count() > 0);
+        if let Some(inner) = cache.get(key).and_then(Weak::upgrade) {
+            if inner.socket(nsp).is_none() {
+                return Manager { inner };
+            }
+            // Same namespace twice: a connection of its own, as the reference.
+            return Manager::new(url, config);
+        }
+        let manager = Manager::new(url, config);
+        cache.insert(key.to_owned(), Arc::downgrade(&manager.inner));
+        manager
+    }
+
+    /// The socket of namespace `nsp` (`/` is the main one): the existing one,
+    /// or a new, unconnected one with `config`. Call
+    /// [`Socket::connect`] to connect it.
+    pub fn socket(&self, nsp: &str, config: SocketConfig) -> Socket {
+        let nsp = normalize_nsp(nsp);
+        let mut map = lock(&self.inner.sockets);
+        if let Some(inner) = map.get(&nsp).and_then(Weak::upgrade) {
+            return Socket { inner };
+        }
+        let inner = SocketInner::new(nsp.clone(), self.inner.clone(), config);
+        map.insert(nsp, Arc::downgrade(&inner));
+        Socket { inner }
+    }
+
+    /// Opens the connection now rather than with the first socket.
+    pub fn open(&self) {
+        self.inner.command(Command::Open);
+    }
+
+    /// Closes the connection: every socket disconnects with
+    /// [`DisconnectReason::ForcedClose`] and no reconnection follows.
+    pub fn close(&self) {
+        self.inner.command(Command::Close);
+    }
+
+    /// The server URL.
+    pub fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    /// True while the Engine.IO connection is open.
+    pub fn is_open(&self) -> bool {
+        self.inner.engine_open()
+    }
+
+    /// The Engine.IO connection, while open (for its transport and sid).
+    pub fn engine(&self) -> Option<EngineClient> {
+        lock(&self.inner.engine).clone()
+    }
+
+    fn with_handlers(&self, f: impl FnOnce(&mut ManagerHandlers)) {
+        let mut h = self
+            .inner
+            .handlers
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        f(&mut h);
+    }
+
+    pub(crate) fn add_handlers(&self, handlers: ManagerHandlers) {
+        self.with_handlers(|h| h.merge(handlers));
+    }
+
+    /// Called when the connection opens.
+    pub fn on_open(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.with_handlers(|h| h.open.push(Arc::new(f)));
+    }
+
+    /// Called when the connection closes.
+    pub fn on_close(&self, f: impl Fn(DisconnectReason) + Send + Sync + 'static) {
+        self.with_handlers(|h| h.close.push(Arc::new(f)));
+    }
+
+    /// Called when a connection attempt fails.
+    pub fn on_error(&self, f: impl Fn(&engineio::client::Error) + Send + Sync + 'static) {
+        self.with_handlers(|h| h.error.push(Arc::new(f)));
+    }
+
+    /// Called before each reconnection attempt, with its number (from 1).
+    pub fn on_reconnect_attempt(&self, f: impl Fn(u32) + Send + Sync + 'static) {
+        self.with_handlers(|h| h.reconnect_attempt.push(Arc::new(f)));
+    }
+
+    /// Called after a successful reconnection, with the attempts it took.
+    pub fn on_reconnect(&self, f: impl Fn(u32) + Send + Sync + 'static) {
+        self.with_handlers(|h| h.reconnect.push(Arc::new(f)));
+    }
+
+    /// Called when a reconnection attempt fails.
+    pub fn on_reconnect_error(&self, f: impl Fn(&engineio::client::Error) + Send + Sync + 'static) {
+        self.with_handlers(|h| h.reconnect_error.push(Arc::new(f)));
+    }
+
+    /// Called when `reconnection_attempts` attempts all failed.
+    pub fn on_reconnect_failed(&self, f: impl Fn() + Send + Sync + 'static) {
+        self.with_handlers(|h| h.reconnect_failed.push(Arc::new(f)));
+    }
+}
+
+/// `admin` → `/admin`; empty → `/`.
+pub(crate) fn normalize_nsp(nsp: &str) -> String {
+    if nsp.starts_with('/') {
+        nsp.to_owned()
+    } else {
+        format!("/{nsp}")
+    }
+}
