@@ -144,6 +144,18 @@ impl Namespace {
         self.sockets.read().ok()?.get(&sid).cloned()
     }
 
+    /// The connected sockets among `sids`, under one lock: a broadcast to
+    /// thousands of sockets should not take the lock thousands of times.
+    pub(crate) fn sockets_by_id(&self, sids: Vec<Sid>) -> Vec<Arc<Socket>> {
+        match self.sockets.read() {
+            Ok(map) => sids
+                .iter()
+                .filter_map(|sid| map.get(sid).cloned())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// Every connected socket of this server in the namespace.
     pub fn sockets(&self) -> Vec<Arc<Socket>> {
         self.sockets

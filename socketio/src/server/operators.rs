@@ -103,12 +103,7 @@ impl BroadcastOperator {
     }
 
     fn targets(&self) -> Vec<Arc<Socket>> {
-        self.ns
-            .adapter()
-            .sockets(&self.opts)
-            .into_iter()
-            .filter_map(|sid| self.ns.get_socket(sid))
-            .collect()
+        self.ns.sockets_by_id(self.ns.adapter().sockets(&self.opts))
     }
 
     /// Emits an event with one argument to every matching socket. The packet
