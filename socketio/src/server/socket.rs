@@ -343,7 +343,7 @@ impl Socket {
         let mut data = Vec::with_capacity(args.len() + 1);
         data.push(Value::String(event.to_owned()));
         data.extend(args);
-        if id.is_none() && !volatile {
+        if id.is_none() && !volatile && self.ns.recovery_enabled() {
             // With recovery on, an emit to one socket is a broadcast to its
             // own room, so it is stored and gets an offset, as the reference.
             let opts = BroadcastOptions {
