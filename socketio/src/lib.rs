@@ -1,8 +1,9 @@
 //! Socket.IO v5: the sans-IO protocol core ([`proto`]), adapters
-//! ([`adapter`]) and the server ([`server`]).
+//! ([`adapter`]), the server ([`server`]) and the client ([`client`]).
 
 pub mod adapter;
 pub mod client;
+mod codec;
 pub mod proto;
 pub mod server;
 

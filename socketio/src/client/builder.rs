@@ -14,8 +14,8 @@ use super::errors::{ConnectError, DisconnectReason};
 use super::handlers::{ManagerHandlers, SocketHandlers};
 use super::manager::{normalize_nsp, Manager};
 use super::socket::Socket;
+use crate::codec::ParserKind;
 use crate::proto::{to_value, Value};
-use crate::server::ParserKind;
 
 /// Configures and connects a [`Socket`].
 ///

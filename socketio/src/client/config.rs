@@ -5,8 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::codec::ParserKind;
 use crate::proto::Value;
-use crate::server::ParserKind;
 
 /// Options of a [`Manager`](super::Manager); the defaults are the
 /// reference's.

@@ -1,16 +1,14 @@
-//! The callbacks a socket and a manager call, and the codec they share.
+//! The callbacks a socket and a manager call.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use engineio::client::{Error as EngineError, Message};
-use engineio::Str;
+use engineio::client::Error as EngineError;
 
 use super::ack::AckSender;
 use super::errors::{ConnectError, DisconnectReason};
 use super::socket::Socket;
-use crate::proto::{encode, encode_msgpack, Decoder, MsgpackDecoder, Packet, ParseError, Value};
-use crate::server::ParserKind;
+use crate::proto::Value;
 
 /// Handles one event: the socket, the arguments, and the acknowledgement
 /// callback when the server asked for one.
@@ -77,45 +75,5 @@ impl ManagerHandlers {
         self.reconnect.extend(other.reconnect);
         self.reconnect_error.extend(other.reconnect_error);
         self.reconnect_failed.extend(other.reconnect_failed);
-    }
-}
-
-/// The decoder of the connection's parser.
-pub(crate) enum PacketDecoder {
-    Default(Decoder),
-    MsgPack(MsgpackDecoder),
-}
-
-impl PacketDecoder {
-    pub(crate) fn new(kind: ParserKind, max_attachments: usize) -> PacketDecoder {
-        match kind {
-            ParserKind::Default => {
-                PacketDecoder::Default(Decoder::with_max_attachments(max_attachments))
-            }
-            ParserKind::MsgPack => PacketDecoder::MsgPack(MsgpackDecoder::new()),
-        }
-    }
-
-    pub(crate) fn decode(&mut self, msg: Message) -> Result<Option<Packet>, ParseError> {
-        match (self, msg) {
-            (PacketDecoder::Default(d), Message::Text(s)) => d.decode_text(&s),
-            (PacketDecoder::Default(d), Message::Binary(b)) => d.decode_binary(b),
-            (PacketDecoder::MsgPack(d), Message::Text(s)) => d.decode_text(&s),
-            (PacketDecoder::MsgPack(d), Message::Binary(b)) => d.decode_binary(b),
-        }
-    }
-}
-
-/// The Engine.IO messages of one packet.
-pub(crate) fn encode_messages(kind: ParserKind, packet: &Packet) -> Vec<Message> {
-    match kind {
-        ParserKind::Default => {
-            let encoded = encode(packet);
-            let mut msgs = Vec::with_capacity(1 + encoded.attachments.len());
-            msgs.push(Message::Text(Str::from(encoded.text)));
-            msgs.extend(encoded.attachments.into_iter().map(Message::Binary));
-            msgs
-        }
-        ParserKind::MsgPack => vec![Message::Binary(encode_msgpack(packet))],
     }
 }

@@ -9,9 +9,10 @@ use tokio::sync::mpsc;
 
 use super::config::{ManagerConfig, SocketConfig};
 use super::errors::DisconnectReason;
-use super::handlers::{encode_messages, ManagerHandlers};
+use super::handlers::ManagerHandlers;
 use super::socket::{Socket, SocketInner};
 use super::task::ManagerTask;
+use crate::codec::encode_messages;
 use crate::proto::Packet;
 
 /// Orders to the manager's task.

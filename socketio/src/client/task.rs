@@ -12,8 +12,8 @@ use tokio::time::Sleep;
 
 use super::backoff::Backoff;
 use super::errors::{ConnectError, DisconnectReason};
-use super::handlers::PacketDecoder;
 use super::manager::{Command, ManagerInner};
+use crate::codec::PacketDecoder;
 use crate::proto::Packet;
 
 type Opening = Pin<

@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use engineio::server::{DisconnectReason as EngineReason, Message};
 
-use super::codec::{encode_messages, PacketDecoder, ParserKind};
 use super::errors::EmitError;
 use super::namespace::Namespace;
 use super::reason::DisconnectReason;
 use super::socket::Socket;
 use super::ServerInner;
+use crate::codec::{encode_messages, PacketDecoder, ParserKind};
 use crate::proto::{Packet, PacketType, Value};
 
 /// The Engine.IO session carrying a Socket.IO client.

@@ -2,7 +2,6 @@
 //! broadcasting, on the Engine.IO server.
 
 mod client;
-mod codec;
 mod dynamic;
 mod errors;
 mod handshake;
@@ -19,8 +18,8 @@ use engineio::server::{EngineIoService, Listener, ServerConfig as EngineConfig};
 use engineio::EngineIo;
 use serde::Serialize;
 
+pub use crate::codec::ParserKind;
 pub use client::{Client, SioHandler};
-pub use codec::ParserKind;
 pub use dynamic::{NamespaceMatcher, ParentNamespace};
 pub use errors::{AckError, ConnectError, EmitError, JoinError};
 pub use handshake::Handshake;

@@ -9,11 +9,11 @@ use futures_util::future::join_all;
 use serde::Serialize;
 
 use super::client::send_messages;
-use super::codec::encode_messages;
 use super::errors::EmitError;
 use super::namespace::Namespace;
 use super::socket::{IntoRooms, Socket};
 use crate::adapter::BroadcastOptions;
+use crate::codec::encode_messages;
 use crate::proto::{to_value, Packet, Value};
 
 /// A broadcast being built: chain operators, then emit or act on the

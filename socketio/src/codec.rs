@@ -1,4 +1,4 @@
-//! The parser a server speaks: the default text encoding with binary
+//! The parser a connection speaks, shared by the server and the client: the default text encoding with binary
 //! attachments, or msgpack (npm `socket.io-msgpack-parser`).
 
 use engineio::server::Message;
