@@ -80,17 +80,28 @@ impl<H: Handler> Engine<H> {
         if let Ok(mut m) = self.sessions.write() {
             m.insert(sid, socket.clone());
         }
-        tokio::spawn(self.clone().run_session(socket.clone()));
+        tokio::spawn(
+            self.clone()
+                .run_session(socket.clone(), tokio::time::Instant::now()),
+        );
         self.handler.on_connect(socket.clone());
         (socket, Packet::Open(open.to_json().into()))
     }
 
     /// Heartbeat and lifecycle of one session: pings on schedule, closes on a
     /// missing pong, and tears the session down once, whatever closed it.
-    async fn run_session(self: Arc<Self>, socket: Arc<Socket<H::Data>>) {
+    async fn run_session(
+        self: Arc<Self>,
+        socket: Arc<Socket<H::Data>>,
+        opened: tokio::time::Instant,
+    ) {
+        // Deadlines count from the handshake, not from when this task first
+        // runs, and are absolute so that late timer wake-ups do not add up:
+        // the session must be gone by pingInterval + pingTimeout.
+        let mut ping_at = opened + self.config.ping_interval;
         let heartbeat = async {
             loop {
-                tokio::time::sleep(self.config.ping_interval).await;
+                tokio::time::sleep_until(ping_at).await;
                 // The ping is queued even with no GET pending, and the pong
                 // timeout starts now, as the reference does.
                 if socket
@@ -100,13 +111,15 @@ impl<H: Handler> Engine<H> {
                 {
                     return;
                 }
-                if tokio::time::timeout(self.config.ping_timeout, socket.pong.notified())
+                let deadline = ping_at + self.config.ping_timeout;
+                if tokio::time::timeout_at(deadline, socket.pong.notified())
                     .await
                     .is_err()
                 {
                     socket.close_with(DisconnectReason::PingTimeout);
                     return;
                 }
+                ping_at = tokio::time::Instant::now() + self.config.ping_interval;
             }
         };
         tokio::select! {
