@@ -4,6 +4,7 @@
 //! in through the same [`Adapter`] trait, answering for remote servers while
 //! delegating local work to the namespace.
 
+pub mod cluster;
 mod memory;
 mod recovery;
 

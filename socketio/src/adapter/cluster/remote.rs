@@ -1,0 +1,186 @@
+//! A socket of another server, as `fetchSockets` answers carry it.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use indexmap::IndexMap;
+
+use super::datetime::node_date;
+use crate::adapter::Room;
+use crate::proto::Value;
+use crate::server::Handshake;
+
+/// `socket.handshake` in the shape Node sends it (minus `sessionStore`):
+/// Node user code reads these fields off remote sockets, so a Rust server's
+/// answers must fill them the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteHandshake {
+    /// Request headers, lowercase names; a value is a string, or an array
+    /// of strings for `set-cookie`.
+    pub headers: IndexMap<String, Value>,
+    /// `new Date().toString()` when the session opened.
+    pub time: String,
+    /// Peer address.
+    pub address: String,
+    /// Whether the request came from another origin.
+    pub xdomain: bool,
+    /// Whether the connection came over TLS.
+    pub secure: bool,
+    /// When the session opened, in milliseconds since the epoch.
+    pub issued: u64,
+    /// Request URL (path and query).
+    pub url: String,
+    /// Query parameters; a repeated one is an array of strings.
+    pub query: IndexMap<String, Value>,
+    /// The CONNECT payload (`{}` when absent).
+    pub auth: Value,
+    /// Keys Node does not send today, kept in order after the others.
+    pub extra: IndexMap<String, Value>,
+}
+
+impl Default for RemoteHandshake {
+    fn default() -> RemoteHandshake {
+        RemoteHandshake {
+            headers: IndexMap::new(),
+            time: String::new(),
+            address: String::new(),
+            xdomain: false,
+            secure: false,
+            issued: 0,
+            url: String::new(),
+            query: IndexMap::new(),
+            auth: Value::Object(IndexMap::new()),
+            extra: IndexMap::new(),
+        }
+    }
+}
+
+impl From<&Handshake> for RemoteHandshake {
+    /// What Node would send for this handshake: headers as Node's
+    /// `IncomingMessage#headers` joins them (`set-cookie` an array, `cookie`
+    /// joined with `; `, others with `, `), a repeated query parameter as an
+    /// array, `time` as a Node process in UTC prints it.
+    fn from(h: &Handshake) -> RemoteHandshake {
+        let mut headers = IndexMap::new();
+        for name in h.headers.keys() {
+            let values: Vec<String> = h
+                .headers
+                .get_all(name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            let value = match name.as_str() {
+                "set-cookie" => Value::Array(values.into_iter().map(Value::String).collect()),
+                "cookie" => Value::String(values.join("; ")),
+                _ => Value::String(values.join(", ")),
+            };
+            headers.insert(name.as_str().to_owned(), value);
+        }
+        let mut query: IndexMap<String, Value> = IndexMap::new();
+        for (k, v) in &h.query {
+            match query.get_mut(k) {
+                Some(Value::Array(items)) => items.push(Value::from(v.as_str())),
+                Some(existing) => {
+                    let first = std::mem::take(existing);
+                    *existing = Value::Array(vec![first, Value::from(v.as_str())]);
+                }
+                None => {
+                    query.insert(k.clone(), Value::from(v.as_str()));
+                }
+            }
+        }
+        RemoteHandshake {
+            headers,
+            time: node_date_string(h.time),
+            address: h.address.clone(),
+            xdomain: h.xdomain,
+            secure: h.secure,
+            issued: h.issued,
+            url: h.url.clone(),
+            query,
+            auth: h.auth.clone(),
+            extra: IndexMap::new(),
+        }
+    }
+}
+
+/// `new Date(t).toString()` on a Node process running in UTC, e.g.
+/// `Sun Nov 22 2026 02:51:03 GMT+0000 (Coordinated Universal Time)`.
+pub fn node_date_string(t: SystemTime) -> String {
+    let ms = match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => i64::try_from(e.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+    };
+    node_date(ms)
+}
+
+/// A socket as `fetchSockets` answers describe it: `{id, handshake, rooms,
+/// data}`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RemoteSocket {
+    /// The socket id (20 characters from Node and from this crate).
+    pub id: String,
+    /// How it connected.
+    pub handshake: RemoteHandshake,
+    /// Its rooms, its own id included.
+    pub rooms: Vec<Room>,
+    /// `socket.data`.
+    pub data: Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn handshakes_take_node_shape() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("host", http::HeaderValue::from_static("example.com"));
+        headers.append("set-cookie", http::HeaderValue::from_static("a=1"));
+        headers.append("set-cookie", http::HeaderValue::from_static("b=2"));
+        headers.append("accept", http::HeaderValue::from_static("x"));
+        headers.append("accept", http::HeaderValue::from_static("y"));
+        let h = Handshake {
+            headers,
+            query: vec![
+                ("EIO".into(), "4".into()),
+                ("t".into(), "1".into()),
+                ("t".into(), "2".into()),
+            ],
+            auth: Value::Object(IndexMap::new()),
+            address: "127.0.0.1".into(),
+            time: UNIX_EPOCH + Duration::from_millis(1_795_315_863_231),
+            issued: 1_795_315_863_231,
+            url: "/socket.io/?EIO=4".into(),
+            secure: false,
+            xdomain: true,
+        };
+        let r = RemoteHandshake::from(&h);
+        assert_eq!(r.headers["host"], Value::from("example.com"));
+        assert_eq!(
+            r.headers["set-cookie"],
+            Value::array([Value::from("a=1"), Value::from("b=2")])
+        );
+        assert_eq!(r.headers["accept"], Value::from("x, y"));
+        assert_eq!(r.query["EIO"], Value::from("4"));
+        assert_eq!(
+            r.query["t"],
+            Value::array([Value::from("1"), Value::from("2")])
+        );
+        assert_eq!(
+            r.time,
+            "Sun Nov 22 2026 02:51:03 GMT+0000 (Coordinated Universal Time)"
+        );
+        assert_eq!(r.issued, 1_795_315_863_231);
+        assert!(r.xdomain);
+    }
+
+    #[test]
+    fn dates_print_like_node_in_utc() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_315_863_231);
+        assert_eq!(
+            node_date_string(t),
+            "Sun Nov 22 2026 02:51:03 GMT+0000 (Coordinated Universal Time)"
+        );
+    }
+}
