@@ -7,15 +7,19 @@
 pub mod cluster;
 mod memory;
 mod recovery;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::proto::Value;
 
+pub use cluster::{RemoteHandshake, RemoteSocket};
 pub use memory::LocalAdapter;
 pub use recovery::{RecoveredSession, SessionToPersist};
 
@@ -66,6 +70,77 @@ pub enum RoomEvent {
 /// Receives room events.
 pub type RoomListener = Arc<dyn Fn(&RoomEvent) + Send + Sync>;
 
+/// What an adapter may do to the local sockets of its namespace when another
+/// server of the cluster asks: the inbound half of a cluster adapter.
+/// Implemented by [`crate::server::Namespace`]; an adapter receives it as a
+/// `Weak` handle at creation ([`AdapterFactory::create_for`]).
+pub trait LocalNamespace: Send + Sync + 'static {
+    /// The namespace name, e.g. `/`.
+    fn local_name(&self) -> &str;
+    /// Delivers an event (`[name, ...args]`) to the matching local sockets.
+    fn deliver(&self, data: Vec<Value>, opts: &BroadcastOptions);
+    /// Delivers an event expecting acknowledgements: returns how many
+    /// clients it reached and a receiver of each client's acknowledgement
+    /// arguments, closed once every client answered or `timeout` passed.
+    fn deliver_with_ack(
+        &self,
+        data: Vec<Value>,
+        opts: &BroadcastOptions,
+        timeout: Duration,
+    ) -> (u64, mpsc::UnboundedReceiver<Vec<Value>>);
+    /// Makes the matching local sockets join `rooms`.
+    fn apply_join(&self, opts: &BroadcastOptions, rooms: &[Room]);
+    /// Makes the matching local sockets leave `rooms`.
+    fn apply_leave(&self, opts: &BroadcastOptions, rooms: &[Room]);
+    /// Disconnects the matching local sockets; with `close`, their whole
+    /// connection.
+    fn apply_disconnect(&self, opts: &BroadcastOptions, close: bool);
+    /// Describes the matching local sockets, as `fetchSockets` answers do.
+    fn describe_sockets(&self, opts: &BroadcastOptions) -> Vec<RemoteSocket>;
+    /// Hands a `serverSideEmit` event (`[name, ...args]`) from another
+    /// server to the namespace's handlers, with the acknowledgement to send
+    /// when the sender wants one.
+    fn receive_server_side_emit(&self, data: Vec<Value>, ack: Option<ServerSideAck>);
+}
+
+/// The acknowledgement of a `serverSideEmitWithAck` from another server:
+/// the first handler to call [`ServerSideAck::send`] answers, later calls do
+/// nothing. Cheap to clone.
+#[derive(Clone)]
+pub struct ServerSideAck(Arc<Mutex<Option<oneshot::Sender<Value>>>>);
+
+impl std::fmt::Debug for ServerSideAck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerSideAck")
+    }
+}
+
+impl ServerSideAck {
+    /// An acknowledgement that completes `tx`.
+    pub fn new(tx: oneshot::Sender<Value>) -> ServerSideAck {
+        ServerSideAck(Arc::new(Mutex::new(Some(tx))))
+    }
+
+    /// Answers the requesting server (Node sends the first argument only).
+    pub fn send(&self, value: Value) {
+        let tx = self.0.lock().map(|mut t| t.take()).unwrap_or_default();
+        if let Some(tx) = tx {
+            let _ = tx.send(value);
+        }
+    }
+}
+
+/// The other servers' part of a broadcast with acknowledgements.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RemoteAcks {
+    /// Each remote client's acknowledgement (its first argument, as Node
+    /// forwards it).
+    pub values: Vec<Value>,
+    /// Whether every server reported and every remote client answered
+    /// before the timeout.
+    pub complete: bool,
+}
+
 /// What a namespace needs from its adapter. The in-memory adapter is the
 /// reference implementation; a cluster adapter keeps this local index and
 /// adds the cross-server messaging on top.
@@ -113,12 +188,65 @@ pub trait Adapter: Send + Sync + 'static {
         let rooms = self.rooms();
         Box::pin(async move { rooms })
     }
+
+    // The cluster part: what the other servers must do. The namespace
+    // always does the local part itself, and calls these only for
+    // operations without the `local` flag. The defaults (a single server)
+    // do nothing.
+
+    /// Publishes a broadcast of `data` (`[name, ...args]`) to the other
+    /// servers. Must not block: a cluster adapter queues it, in order.
+    fn publish_broadcast(&self, _data: &[Value], _opts: &BroadcastOptions) {}
+    /// Publishes a broadcast expecting acknowledgements and collects the
+    /// other servers' clients' answers until `timeout`.
+    fn publish_broadcast_with_ack(
+        &self,
+        _data: Vec<Value>,
+        _opts: &BroadcastOptions,
+        _timeout: Duration,
+    ) -> BoxFuture<'static, RemoteAcks> {
+        Box::pin(async {
+            RemoteAcks {
+                values: Vec::new(),
+                complete: true,
+            }
+        })
+    }
+    /// Asks the other servers to make their matching sockets join `rooms`.
+    fn publish_add_sockets(&self, _opts: &BroadcastOptions, _rooms: &[Room]) {}
+    /// Asks the other servers to make their matching sockets leave `rooms`.
+    fn publish_del_sockets(&self, _opts: &BroadcastOptions, _rooms: &[Room]) {}
+    /// Asks the other servers to disconnect their matching sockets.
+    fn publish_disconnect_sockets(&self, _opts: &BroadcastOptions, _close: bool) {}
+    /// The other servers' matching sockets (partial after a timeout).
+    fn fetch_remote_sockets(
+        &self,
+        _opts: &BroadcastOptions,
+    ) -> BoxFuture<'static, Vec<RemoteSocket>> {
+        Box::pin(async { Vec::new() })
+    }
+    /// How many servers the cluster has, this one included.
+    fn server_count(&self) -> BoxFuture<'static, usize> {
+        Box::pin(async { 1 })
+    }
+    /// Leaves the cluster (unsubscribes); the adapter serves nothing after.
+    fn close(&self) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// Creates one adapter per namespace.
 pub trait AdapterFactory: Send + Sync + 'static {
     /// The adapter of namespace `nsp`.
     fn create(&self, nsp: &str) -> Arc<dyn Adapter>;
+
+    /// The adapter of namespace `nsp`, with a handle through which it
+    /// applies what other servers ask (the server calls this one). The
+    /// default ignores the handle and calls [`AdapterFactory::create`].
+    fn create_for(&self, nsp: &str, local: Weak<dyn LocalNamespace>) -> Arc<dyn Adapter> {
+        let _ = local;
+        self.create(nsp)
+    }
 }
 
 impl<F> AdapterFactory for F

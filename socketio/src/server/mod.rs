@@ -23,15 +23,15 @@ pub use client::{Client, SioHandler};
 pub use dynamic::{NamespaceMatcher, ParentNamespace};
 pub use errors::{AckError, ConnectError, EmitError, JoinError};
 pub use handshake::Handshake;
-pub use namespace::{ConnectionHandler, Middleware, Namespace};
-pub use operators::{BroadcastAcks, BroadcastOperator};
+pub use namespace::{ConnectionHandler, FetchedSocket, Middleware, Namespace, ServerSideHandler};
+pub use operators::{BroadcastAcks, BroadcastOperator, ClusterAcks};
 pub use reason::DisconnectReason;
 pub use socket::{
     AckSender, AnyListener, DisconnectHandler, EventHandler, EventMiddleware, IntoRooms, Socket,
     TimeoutEmitter,
 };
 
-use crate::adapter::{Adapter, AdapterFactory, LocalAdapter};
+use crate::adapter::{Adapter, AdapterFactory, LocalAdapter, LocalNamespace};
 
 /// Server options, named after the reference's.
 #[derive(Debug, Clone)]
@@ -118,12 +118,15 @@ impl ServerInner {
         let ns = map
             .entry(name.to_owned())
             .or_insert_with(|| {
-                Arc::new(Namespace::child(
-                    name.to_owned(),
-                    self.adapters.create(name),
-                    self.config.clone(),
-                    parent.clone(),
-                ))
+                Arc::new_cyclic(|weak: &std::sync::Weak<Namespace>| {
+                    let local: std::sync::Weak<dyn LocalNamespace> = weak.clone();
+                    Namespace::child(
+                        name.to_owned(),
+                        self.adapters.create_for(name, local),
+                        self.config.clone(),
+                        parent.clone(),
+                    )
+                })
             })
             .clone();
         parent.add_child(ns.clone());
@@ -131,8 +134,13 @@ impl ServerInner {
     }
 
     pub(crate) fn remove_namespace(&self, name: &str) {
-        if let Ok(mut map) = self.namespaces.write() {
-            map.remove(name);
+        let removed = match self.namespaces.write() {
+            Ok(mut map) => map.remove(name),
+            Err(_) => None,
+        };
+        if let (Some(ns), Ok(rt)) = (removed, tokio::runtime::Handle::try_current()) {
+            let close = ns.adapter().close();
+            rt.spawn(close);
         }
     }
 
@@ -151,11 +159,14 @@ impl ServerInner {
         };
         map.entry(name.clone())
             .or_insert_with(|| {
-                Arc::new(Namespace::new(
-                    name.clone(),
-                    self.adapters.create(&name),
-                    self.config.clone(),
-                ))
+                Arc::new_cyclic(|weak: &std::sync::Weak<Namespace>| {
+                    let local: std::sync::Weak<dyn LocalNamespace> = weak.clone();
+                    Namespace::new(
+                        name.clone(),
+                        self.adapters.create_for(&name, local),
+                        self.config.clone(),
+                    )
+                })
             })
             .clone()
     }
@@ -309,6 +320,56 @@ impl SocketIo {
     /// Sends an event to the other servers of the cluster (main namespace).
     pub async fn server_side_emit(&self, event: &str, args: Vec<crate::proto::Value>) {
         self.of("/").server_side_emit(event, args).await
+    }
+
+    /// Sends an event to the other servers of the cluster (main namespace)
+    /// and collects one answer per server within `timeout`.
+    pub async fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<crate::proto::Value>,
+        timeout: Duration,
+    ) -> Vec<crate::proto::Value> {
+        self.of("/")
+            .server_side_emit_with_ack(event, args, timeout)
+            .await
+    }
+
+    /// Handles `serverSideEmit` events from the other servers (main
+    /// namespace).
+    pub fn on_server_side_emit(
+        &self,
+        event: impl Into<String>,
+        handler: impl Fn(Vec<crate::proto::Value>, Option<crate::adapter::ServerSideAck>)
+            + Send
+            + Sync
+            + 'static,
+    ) {
+        self.of("/").on_server_side_emit(event, handler);
+    }
+
+    /// The sockets of the main namespace across the cluster.
+    pub async fn fetch_all_sockets(&self) -> Vec<FetchedSocket> {
+        self.of("/").fetch_all_sockets().await
+    }
+
+    /// How many servers the cluster has, this one included.
+    pub async fn server_count(&self) -> usize {
+        self.of("/").server_count().await
+    }
+
+    /// Makes every namespace's adapter leave the cluster (a cluster adapter
+    /// unsubscribes; the in-memory one has nothing to do).
+    pub async fn close_adapters(&self) {
+        let namespaces: Vec<Arc<Namespace>> = self
+            .inner
+            .namespaces
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        for ns in namespaces {
+            ns.close_adapter().await;
+        }
     }
 
     /// The server as a hyper / tower service, to mount in an existing app.

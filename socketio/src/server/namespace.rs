@@ -8,14 +8,18 @@ use engineio::server::Sid;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 
-use super::client::{mark_connected, send_packet, EngineSocket};
+use super::client::{mark_connected, send_messages, send_packet, EngineSocket};
 use super::dynamic::ParentNamespace;
 use super::errors::{ConnectError, EmitError};
 use super::handshake::Handshake;
-use super::operators::BroadcastOperator;
+use super::operators::{BroadcastAcks, BroadcastOperator};
 use super::socket::{IntoRooms, Socket};
 use super::ServerConfig;
-use crate::adapter::{Adapter, RecoveredSession, Room, RoomEvent};
+use crate::adapter::{
+    Adapter, BroadcastOptions, LocalNamespace, RecoveredSession, RemoteHandshake, RemoteSocket,
+    Room, RoomEvent, ServerSideAck,
+};
+use crate::codec::encode_messages;
 use crate::proto::{Packet, Value};
 
 /// A namespace middleware: accepts the socket or refuses it with a
@@ -24,11 +28,63 @@ pub type Middleware =
     Arc<dyn Fn(Arc<Socket>) -> BoxFuture<'static, Result<(), ConnectError>> + Send + Sync>;
 /// Called with each socket that joins the namespace.
 pub type ConnectionHandler = Arc<dyn Fn(Arc<Socket>) + Send + Sync>;
+/// Called with the arguments of a `serverSideEmit` event from another server
+/// of the cluster, and the acknowledgement when that server wants one.
+pub type ServerSideHandler = Arc<dyn Fn(Vec<Value>, Option<ServerSideAck>) + Send + Sync>;
+
+/// A socket found by [`Namespace::fetch_all_sockets`]: one of this server,
+/// or a description of one on another server of the cluster.
+#[derive(Debug, Clone)]
+pub enum FetchedSocket {
+    /// A socket of this server.
+    Local(Arc<Socket>),
+    /// A socket of another server (act on it with `to(id)`).
+    Remote(Box<RemoteSocket>),
+}
+
+impl FetchedSocket {
+    /// The socket id.
+    pub fn id(&self) -> String {
+        match self {
+            FetchedSocket::Local(s) => s.id().to_string(),
+            FetchedSocket::Remote(r) => r.id.clone(),
+        }
+    }
+
+    /// The socket's rooms, its own id included.
+    pub fn rooms(&self) -> Vec<Room> {
+        match self {
+            FetchedSocket::Local(s) => s.rooms(),
+            FetchedSocket::Remote(r) => r.rooms.clone(),
+        }
+    }
+
+    /// `socket.data`.
+    pub fn data(&self) -> Value {
+        match self {
+            FetchedSocket::Local(s) => s.data(),
+            FetchedSocket::Remote(r) => r.data.clone(),
+        }
+    }
+
+    /// Whether the socket is on this server.
+    pub fn is_local(&self) -> bool {
+        matches!(self, FetchedSocket::Local(_))
+    }
+}
 
 fn event_array(event: &str, args: Vec<Value>) -> Vec<Value> {
     std::iter::once(Value::String(event.to_owned()))
         .chain(args)
         .collect()
+}
+
+/// A local broadcast with acks under way: the sockets that could not be
+/// written to, the packet id, and a wait per socket written to.
+pub(crate) struct LocalAcks {
+    missing: Vec<Sid>,
+    id: u64,
+    waits: Vec<(Arc<Socket>, tokio::sync::oneshot::Receiver<Vec<Value>>)>,
 }
 
 /// A Socket.IO namespace: its sockets, middlewares and adapter.
@@ -38,6 +94,7 @@ pub struct Namespace {
     adapter: Arc<dyn Adapter>,
     middlewares: RwLock<Vec<Middleware>>,
     on_connection: RwLock<Vec<ConnectionHandler>>,
+    server_side: RwLock<Vec<(String, ServerSideHandler)>>,
     ack_ids: AtomicU64,
     pub(crate) config: Arc<ServerConfig>,
     parent: Option<Arc<ParentNamespace>>,
@@ -59,6 +116,7 @@ impl Namespace {
             adapter,
             middlewares: RwLock::new(Vec::new()),
             on_connection: RwLock::new(Vec::new()),
+            server_side: RwLock::new(Vec::new()),
             ack_ids: AtomicU64::new(0),
             config,
             parent: None,
@@ -236,14 +294,121 @@ impl Namespace {
         self.adapter.all_rooms().await
     }
 
-    /// The sockets of the namespace as handles (`fetchSockets`).
+    /// Calls `handler` with the arguments of every `event` another server
+    /// sends with `serverSideEmit` (Node's `io.on(event, ...)`); the
+    /// acknowledgement is there when the sender used
+    /// `serverSideEmitWithAck`.
+    pub fn on_server_side_emit(
+        &self,
+        event: impl Into<String>,
+        handler: impl Fn(Vec<Value>, Option<ServerSideAck>) + Send + Sync + 'static,
+    ) {
+        if let Ok(mut h) = self.server_side.write() {
+            h.push((event.into(), Arc::new(handler)));
+        }
+    }
+
+    /// How many servers the cluster has, this one included (1 with the
+    /// in-memory adapter).
+    pub async fn server_count(&self) -> usize {
+        self.adapter.server_count().await
+    }
+
+    /// The sockets of the namespace as handles (`fetchSockets`), this
+    /// server's only; see [`Namespace::fetch_all_sockets`] for the cluster.
     pub async fn fetch_sockets(self: &Arc<Self>) -> Vec<Arc<Socket>> {
         self.broadcast().fetch_sockets().await
+    }
+
+    /// The sockets of the namespace across the cluster (`fetchSockets`).
+    pub async fn fetch_all_sockets(self: &Arc<Self>) -> Vec<FetchedSocket> {
+        self.broadcast().fetch_all_sockets().await
+    }
+
+    /// Leaves the cluster: the adapter stops serving other servers.
+    pub async fn close_adapter(&self) {
+        self.adapter.close().await
+    }
+
+    /// The connected local sockets a broadcast with `opts` reaches.
+    pub(crate) fn local_targets(&self, opts: &BroadcastOptions) -> Vec<Arc<Socket>> {
+        self.sockets_by_id(self.adapter.sockets(opts))
+    }
+
+    /// Sends `packet` to the matching local sockets, encoded once; a socket
+    /// with a full buffer misses it (logged unless volatile).
+    pub(crate) fn send_local(&self, packet: &Packet, opts: &BroadcastOptions) {
+        let msgs = encode_messages(self.config.parser, packet);
+        for s in self.local_targets(opts) {
+            if let Err(e) = send_messages(&s.client, &msgs) {
+                if !opts.flags.volatile {
+                    tracing::debug!(sid = %s.id(), error = %e, "broadcast not delivered");
+                }
+            }
+        }
+    }
+
+    /// Sends an event expecting acknowledgements to the matching local
+    /// sockets: the sockets that could not be written to, and a wait per
+    /// socket written to.
+    pub(crate) fn start_local_acks(&self, data: Vec<Value>, opts: &BroadcastOptions) -> LocalAcks {
+        let mut packet = Packet::event(self.name(), data);
+        let id = self.next_ack_id();
+        packet.id = Some(id);
+        let msgs = encode_messages(self.config.parser, &packet);
+        let mut missing = Vec::new();
+        let mut waits = Vec::new();
+        for s in self.local_targets(opts) {
+            let rx = s.insert_ack(id);
+            match send_messages(&s.client, &msgs) {
+                Ok(()) => waits.push((s, rx)),
+                Err(_) => {
+                    s.forget_ack(id);
+                    missing.push(s.id());
+                }
+            }
+        }
+        LocalAcks { missing, id, waits }
+    }
+
+    /// Waits for the acknowledgements [`Namespace::start_local_acks`]
+    /// started, each at most `timeout`.
+    pub(crate) async fn collect_local_acks(started: LocalAcks, timeout: Duration) -> BroadcastAcks {
+        let LocalAcks { missing, id, waits } = started;
+        let mut acks = BroadcastAcks {
+            responses: Vec::new(),
+            missing,
+        };
+        let results = futures_util::future::join_all(waits.into_iter().map(|(s, rx)| async move {
+            let r = tokio::time::timeout(timeout, rx).await;
+            s.forget_ack(id);
+            (s.id(), r)
+        }))
+        .await;
+        for (sid, r) in results {
+            match r {
+                Ok(Ok(values)) => acks.responses.push((sid, values)),
+                _ => acks.missing.push(sid),
+            }
+        }
+        acks
     }
 
     /// Every room of the namespace on this server.
     pub fn rooms(&self) -> Vec<Room> {
         self.adapter.rooms().into_iter().collect()
+    }
+
+    fn server_side_handlers(&self, event: &str) -> Vec<ServerSideHandler> {
+        self.server_side
+            .read()
+            .map(|h| {
+                h.iter()
+                    .filter(|(e, _)| e == event)
+                    .map(|(_, h)| h.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Runs the middlewares, then admits the socket: reply, own room, then
@@ -348,6 +513,89 @@ impl Namespace {
         );
         for h in handlers {
             h(socket.clone());
+        }
+    }
+}
+
+impl LocalNamespace for Namespace {
+    fn local_name(&self) -> &str {
+        &self.name
+    }
+
+    fn deliver(&self, data: Vec<Value>, opts: &BroadcastOptions) {
+        self.send_local(&Packet::event(self.name.as_str(), data), opts);
+    }
+
+    fn deliver_with_ack(
+        &self,
+        data: Vec<Value>,
+        opts: &BroadcastOptions,
+        timeout: Duration,
+    ) -> (u64, tokio::sync::mpsc::UnboundedReceiver<Vec<Value>>) {
+        let LocalAcks { id, waits, .. } = self.start_local_acks(data, opts);
+        let count = waits.len() as u64;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        if !waits.is_empty() {
+            let wait_all = futures_util::future::join_all(waits.into_iter().map(|(s, r)| {
+                let tx = tx.clone();
+                async move {
+                    if let Ok(Ok(values)) = tokio::time::timeout(timeout, r).await {
+                        let _ = tx.send(values);
+                    }
+                    s.forget_ack(id);
+                }
+            }));
+            match tokio::runtime::Handle::try_current() {
+                Ok(h) => {
+                    h.spawn(wait_all);
+                }
+                Err(_) => tracing::warn!("no tokio runtime: remote broadcast acks dropped"),
+            }
+        }
+        (count, rx)
+    }
+
+    fn apply_join(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        for s in self.local_targets(opts) {
+            s.join(rooms.to_vec());
+        }
+    }
+
+    fn apply_leave(&self, opts: &BroadcastOptions, rooms: &[Room]) {
+        for s in self.local_targets(opts) {
+            for r in rooms {
+                s.leave(r);
+            }
+        }
+    }
+
+    fn apply_disconnect(&self, opts: &BroadcastOptions, close: bool) {
+        for s in self.local_targets(opts) {
+            s.disconnect(close);
+        }
+    }
+
+    fn describe_sockets(&self, opts: &BroadcastOptions) -> Vec<RemoteSocket> {
+        self.local_targets(opts)
+            .into_iter()
+            .map(|s| RemoteSocket {
+                id: s.id().to_string(),
+                handshake: RemoteHandshake::from(s.handshake()),
+                rooms: s.rooms(),
+                data: s.data(),
+            })
+            .collect()
+    }
+
+    fn receive_server_side_emit(&self, data: Vec<Value>, ack: Option<ServerSideAck>) {
+        let mut data = data.into_iter();
+        let Some(Value::String(event)) = data.next() else {
+            tracing::debug!(nsp = %self.name, "serverSideEmit without an event name dropped");
+            return;
+        };
+        let args: Vec<Value> = data.collect();
+        for h in self.server_side_handlers(&event) {
+            h(args.clone(), ack.clone());
         }
     }
 }

@@ -5,16 +5,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use engineio::server::Sid;
-use futures_util::future::join_all;
 use serde::Serialize;
 
-use super::client::send_messages;
 use super::errors::EmitError;
-use super::namespace::Namespace;
+use super::namespace::{FetchedSocket, Namespace};
 use super::socket::{IntoRooms, Socket};
-use crate::adapter::BroadcastOptions;
-use crate::codec::encode_messages;
+use crate::adapter::{BroadcastOptions, RemoteAcks};
 use crate::proto::{to_value, Packet, Value};
+
+fn event_data(event: &str, args: Vec<Value>) -> Vec<Value> {
+    let mut data = Vec::with_capacity(args.len() + 1);
+    data.push(Value::String(event.to_owned()));
+    data.extend(args);
+    data
+}
 
 /// A broadcast being built: chain operators, then emit or act on the
 /// matching sockets.
@@ -31,6 +35,18 @@ pub struct BroadcastAcks {
     pub responses: Vec<(Sid, Vec<Value>)>,
     /// Sockets that did not answer in time (or disconnected).
     pub missing: Vec<Sid>,
+}
+
+/// The acknowledgements of a broadcast with acks across the cluster.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterAcks {
+    /// This server's clients.
+    pub local: BroadcastAcks,
+    /// The other servers' clients' acknowledgements (first argument each).
+    pub remote: Vec<Value>,
+    /// Whether every other server reported and all its clients answered in
+    /// time.
+    pub remote_complete: bool,
 }
 
 impl BroadcastAcks {
@@ -103,11 +119,12 @@ impl BroadcastOperator {
     }
 
     fn targets(&self) -> Vec<Arc<Socket>> {
-        self.ns.sockets_by_id(self.ns.adapter().sockets(&self.opts))
+        self.ns.local_targets(&self.opts)
     }
 
     /// Emits an event with one argument to every matching socket. The packet
-    /// is encoded once; a socket with a full buffer misses it (logged).
+    /// is encoded once; a socket with a full buffer misses it (logged). With
+    /// a cluster adapter the other servers get it too, unless `local`.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         self.emit_args(event, vec![to_value(data)?])
     }
@@ -115,33 +132,28 @@ impl BroadcastOperator {
     /// Emits an event with any arguments to every matching socket.
     pub fn emit_args(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
         let mut packet = self.event_packet(event, args);
-        if !self.opts.flags.volatile {
-            if let Some(Value::Array(data)) = &mut packet.data {
+        if let Some(Value::Array(data)) = &mut packet.data {
+            if !self.opts.flags.local {
+                self.ns.adapter().publish_broadcast(data, &self.opts);
+            }
+            if !self.opts.flags.volatile {
                 if let Some(offset) = self.ns.adapter().store_packet(&self.opts, data) {
                     data.push(Value::String(offset));
                 }
             }
         }
-        let msgs = encode_messages(self.ns.config.parser, &packet);
-        for s in self.targets() {
-            if let Err(e) = send_messages(&s.client, &msgs) {
-                if !self.opts.flags.volatile {
-                    tracing::debug!(sid = %s.id(), error = %e, "broadcast not delivered");
-                }
-            }
-        }
+        self.ns.send_local(&packet, &self.opts);
         Ok(())
     }
 
     fn event_packet(&self, event: &str, args: Vec<Value>) -> Packet {
-        let mut data = Vec::with_capacity(args.len() + 1);
-        data.push(Value::String(event.to_owned()));
-        data.extend(args);
-        Packet::event(self.ns.name(), data)
+        Packet::event(self.ns.name(), event_data(event, args))
     }
 
     /// Emits to every matching socket and collects their acknowledgements
     /// until the timeout (the operator's, or the server's `ack_timeout`).
+    /// With a cluster adapter the other servers' clients get the event too;
+    /// their answers are in [`BroadcastOperator::emit_with_ack_all`].
     pub async fn emit_with_ack<T: Serialize + ?Sized>(
         &self,
         event: &str,
@@ -156,36 +168,51 @@ impl BroadcastOperator {
         event: &str,
         args: Vec<Value>,
     ) -> Result<BroadcastAcks, EmitError> {
+        Ok(self.emit_with_ack_all_args(event, args).await?.local)
+    }
+
+    /// Emits to every matching socket of the cluster and collects the
+    /// acknowledgements of this server's clients (with their ids) and of the
+    /// other servers' clients (first argument only, as Node forwards them).
+    pub async fn emit_with_ack_all<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<ClusterAcks, EmitError> {
+        self.emit_with_ack_all_args(event, vec![to_value(data)?])
+            .await
+    }
+
+    /// [`BroadcastOperator::emit_with_ack_all`] with any arguments.
+    pub async fn emit_with_ack_all_args(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+    ) -> Result<ClusterAcks, EmitError> {
         let timeout = self.opts.flags.timeout.unwrap_or(self.ns.ack_timeout());
-        let mut packet = self.event_packet(event, args);
-        let id = self.ns.next_ack_id();
-        packet.id = Some(id);
-        let msgs = encode_messages(self.ns.config.parser, &packet);
-        let mut waits = Vec::new();
-        let mut acks = BroadcastAcks::default();
-        for s in self.targets() {
-            let rx = s.insert_ack(id);
-            match send_messages(&s.client, &msgs) {
-                Ok(()) => waits.push((s, rx)),
-                Err(_) => {
-                    s.forget_ack(id);
-                    acks.missing.push(s.id());
-                }
-            }
-        }
-        let results = join_all(waits.into_iter().map(|(s, rx)| async move {
-            let r = tokio::time::timeout(timeout, rx).await;
-            s.forget_ack(id);
-            (s.id(), r)
-        }))
-        .await;
-        for (sid, r) in results {
-            match r {
-                Ok(Ok(values)) => acks.responses.push((sid, values)),
-                _ => acks.missing.push(sid),
-            }
-        }
-        Ok(acks)
+        let data = event_data(event, args);
+        let remote = (!self.opts.flags.local).then(|| {
+            self.ns
+                .adapter()
+                .publish_broadcast_with_ack(data.clone(), &self.opts, timeout)
+        });
+        let started = self.ns.start_local_acks(data, &self.opts);
+        let local = Namespace::collect_local_acks(started, timeout);
+        let (local, remote) = match remote {
+            Some(remote) => futures_util::future::join(local, remote).await,
+            None => (
+                local.await,
+                RemoteAcks {
+                    values: Vec::new(),
+                    complete: true,
+                },
+            ),
+        };
+        Ok(ClusterAcks {
+            local,
+            remote: remote.values,
+            remote_complete: remote.complete,
+        })
     }
 
     /// The matching sockets of this server.
@@ -193,24 +220,53 @@ impl BroadcastOperator {
         self.targets()
     }
 
-    /// The matching sockets, as handles that can emit, join, leave,
-    /// disconnect and read data and handshake (the reference's
-    /// `fetchSockets`).
+    /// The matching sockets of this server, as handles that can emit, join,
+    /// leave, disconnect and read data and handshake (the reference's
+    /// `fetchSockets`, local part); see
+    /// [`BroadcastOperator::fetch_all_sockets`] for the cluster.
     pub async fn fetch_sockets(&self) -> Vec<Arc<Socket>> {
         self.targets()
     }
 
-    /// Makes the matching sockets join rooms.
+    /// The matching sockets of the whole cluster (the reference's
+    /// `fetchSockets`): this server's as handles, the others' described.
+    /// After the adapter's timeout, what arrived.
+    pub async fn fetch_all_sockets(&self) -> Vec<FetchedSocket> {
+        let mut out: Vec<FetchedSocket> = self
+            .targets()
+            .into_iter()
+            .map(FetchedSocket::Local)
+            .collect();
+        if !self.opts.flags.local {
+            let remote = self.ns.adapter().fetch_remote_sockets(&self.opts).await;
+            out.extend(
+                remote
+                    .into_iter()
+                    .map(|r| FetchedSocket::Remote(Box::new(r))),
+            );
+        }
+        out
+    }
+
+    /// Makes the matching sockets join rooms (across the cluster unless
+    /// `local`).
     pub fn sockets_join(&self, rooms: impl IntoRooms) {
         let rooms = rooms.into_rooms();
+        if !self.opts.flags.local {
+            self.ns.adapter().publish_add_sockets(&self.opts, &rooms);
+        }
         for s in self.targets() {
             s.join(rooms.clone());
         }
     }
 
-    /// Makes the matching sockets leave rooms.
+    /// Makes the matching sockets leave rooms (across the cluster unless
+    /// `local`).
     pub fn sockets_leave(&self, rooms: impl IntoRooms) {
         let rooms = rooms.into_rooms();
+        if !self.opts.flags.local {
+            self.ns.adapter().publish_del_sockets(&self.opts, &rooms);
+        }
         for s in self.targets() {
             for r in &rooms {
                 s.leave(r);
@@ -218,8 +274,14 @@ impl BroadcastOperator {
         }
     }
 
-    /// Disconnects the matching sockets; with `close`, their connections too.
+    /// Disconnects the matching sockets; with `close`, their connections too
+    /// (across the cluster unless `local`).
     pub fn disconnect_sockets(&self, close: bool) {
+        if !self.opts.flags.local {
+            self.ns
+                .adapter()
+                .publish_disconnect_sockets(&self.opts, close);
+        }
         for s in self.targets() {
             s.disconnect(close);
         }

@@ -411,6 +411,17 @@ impl ClusterState {
         now: Instant,
     ) -> Started {
         let timeout = self.config.request_timeout;
+        self.server_side_emit_with_ack_timeout(args, server_count, timeout, now)
+    }
+
+    /// Starts `serverSideEmitWithAck` with its own timeout.
+    pub fn server_side_emit_with_ack_timeout(
+        &mut self,
+        args: Vec<Value>,
+        server_count: usize,
+        timeout: Duration,
+        now: Instant,
+    ) -> Started {
         self.start(
             RequestKind::ServerSideEmit,
             |request_id| ClusterMessage::ServerSideEmit {

@@ -1,0 +1,142 @@
+// An npm `socket.io` 4.8 server with the official `@socket.io/redis-adapter`
+// (classic `createAdapter`), driven line by line by the Rust tests of a mixed
+// Rust + Node cluster (socketio/tests/redis_cluster.rs).
+//
+//   node tests/node/redis-server.mjs <redis url>
+//
+// Listens on 127.0.0.1, port 0, then prints {event:"ready", port}.
+// Every socket gets `socket.data = {name: auth.name}` and answers "join"
+// (room, ack) by joining the room and acking its id.
+// Commands, one JSON object per line on stdin:
+//   {cmd:"server_count"}                 → {event:"server_count", count}
+//   {cmd:"emit", name, args, [rooms], [except]}   io.to(rooms).except(except).emit
+//                                        → {event:"emitted"}
+//   {cmd:"emit_ack", name, args, timeout}   io.timeout(t).emitWithAck(...)
+//                                        → {event:"emit_acks", responses} or
+//                                          {event:"emit_acks_error", message}
+//   {cmd:"fetch", [rooms]}               → {event:"fetched", sockets:[{id, rooms, data, handshake}]}
+//   {cmd:"sse", name, args}              io.serverSideEmit → {event:"sse_sent"}
+//   {cmd:"sse_ack", name, args}          io.serverSideEmitWithAck (2 s requestsTimeout)
+//                                        → {event:"sse_acks", responses} or
+//                                          {event:"sse_acks_error", message}
+//   {cmd:"exit"}
+// Unsolicited: {event:"sse_recv", name, args} for the server-side events
+// "rust-note" and "rust-ping" (the latter acked with "node-pong:<arg>").
+// A failure or the overall time limit prints {event:"fail", message} and exits 1.
+
+import { createServer } from "node:http";
+import { createInterface } from "node:readline";
+import { Server } from "socket.io";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { createClient } from "redis";
+
+const [redisUrl] = process.argv.slice(2);
+const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+const fail = (message) => {
+  out({ event: "fail", message: String(message) });
+  process.exit(1);
+};
+setTimeout(() => fail("time limit"), 30000).unref();
+
+const pubClient = createClient({ url: redisUrl });
+const subClient = pubClient.duplicate();
+pubClient.on("error", (e) => console.error("pub", e.message));
+subClient.on("error", (e) => console.error("sub", e.message));
+await Promise.all([pubClient.connect(), subClient.connect()]);
+
+const http = createServer();
+const io = new Server(http, {
+  adapter: createAdapter(pubClient, subClient, { requestsTimeout: 2000 }),
+});
+
+io.on("connection", (socket) => {
+  socket.data = { name: socket.handshake.auth?.name ?? null };
+  socket.on("join", (room, ack) => {
+    socket.join(room);
+    if (typeof ack === "function") ack(socket.id);
+  });
+});
+for (const name of ["rust-note", "rust-ping"]) {
+  io.on(name, (...args) => {
+    const cb = typeof args[args.length - 1] === "function" ? args.pop() : null;
+    out({ event: "sse_recv", name, args });
+    if (cb) cb(`node-pong:${args[0]}`);
+  });
+}
+
+await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
+out({ event: "ready", port: http.address().port });
+
+const target = (cmd) => {
+  let op = io;
+  if (cmd.rooms?.length) op = op.to(cmd.rooms);
+  if (cmd.except?.length) op = op.except(cmd.except);
+  return op;
+};
+
+async function run(cmd) {
+  switch (cmd.cmd) {
+    case "server_count":
+      out({ event: "server_count", count: await io.of("/").adapter.serverCount() });
+      break;
+    case "emit":
+      target(cmd).emit(cmd.name, ...(cmd.args ?? []));
+      out({ event: "emitted" });
+      break;
+    case "emit_ack":
+      try {
+        const responses = await target(cmd)
+          .timeout(cmd.timeout ?? 2000)
+          .emitWithAck(cmd.name, ...(cmd.args ?? []));
+        out({ event: "emit_acks", responses });
+      } catch (e) {
+        out({ event: "emit_acks_error", message: e.message });
+      }
+      break;
+    case "fetch": {
+      const sockets = await target(cmd).fetchSockets();
+      out({
+        event: "fetched",
+        sockets: sockets.map((s) => ({
+          id: s.id,
+          rooms: [...s.rooms],
+          data: s.data,
+          handshake: s.handshake,
+        })),
+      });
+      break;
+    }
+    case "sse":
+      io.serverSideEmit(cmd.name, ...(cmd.args ?? []));
+      out({ event: "sse_sent" });
+      break;
+    case "sse_ack":
+      try {
+        const responses = await io.serverSideEmitWithAck(cmd.name, ...(cmd.args ?? []));
+        out({ event: "sse_acks", responses });
+      } catch (e) {
+        out({ event: "sse_acks_error", message: e.message });
+      }
+      break;
+    case "exit":
+      io.close();
+      await Promise.allSettled([pubClient.quit(), subClient.quit()]);
+      process.exit(0);
+      break;
+    default:
+      fail(`unknown command ${JSON.stringify(cmd)}`);
+  }
+}
+
+const rl = createInterface({ input: process.stdin });
+rl.on("line", (line) => {
+  if (!line.trim()) return;
+  let cmd;
+  try {
+    cmd = JSON.parse(line);
+  } catch (e) {
+    fail(`bad command ${line}: ${e.message}`);
+  }
+  run(cmd).catch(fail);
+});
+rl.on("close", () => process.exit(0));
