@@ -51,6 +51,67 @@ pub struct ClientConfig {
     pub event_buffer: usize,
     /// Largest WebSocket message accepted from the server (default 64 MiB).
     pub max_ws_message_size: usize,
+    /// TLS settings of `https` / `wss` connections (the reference's `ca`,
+    /// ...); `None` trusts the built-in roots only. Needs the `tls` feature
+    /// (on by default): without it secure URLs fail with
+    /// [`Error::TlsUnsupported`](super::Error::TlsUnsupported).
+    pub tls: Option<TlsConfig>,
+}
+
+/// TLS settings of the client: which server certificates to trust.
+///
+/// ```
+/// # use engineio::client::{ClientConfig, TlsConfig};
+/// # let pem: &[u8] = b"";
+/// let config = ClientConfig {
+///     tls: Some(TlsConfig::default().root_cert_pem(pem).builtin_roots(false)),
+///     ..ClientConfig::default()
+/// };
+/// ```
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    /// Extra trusted root certificates, PEM-encoded; each entry may hold
+    /// several certificates.
+    pub root_certs_pem: Vec<Vec<u8>>,
+    /// Also trust the built-in roots (Mozilla's, from `webpki-roots`),
+    /// default true.
+    pub builtin_roots: bool,
+    /// A complete rustls configuration (client certificates, a custom
+    /// verifier...), used as is: the roots above are then ignored.
+    #[cfg(feature = "tls")]
+    pub rustls: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            root_certs_pem: Vec::new(),
+            builtin_roots: true,
+            #[cfg(feature = "tls")]
+            rustls: None,
+        }
+    }
+}
+
+impl TlsConfig {
+    /// Adds trusted root certificates, PEM-encoded.
+    pub fn root_cert_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certs_pem.push(pem.into());
+        self
+    }
+
+    /// Whether to trust the built-in roots as well (default true).
+    pub fn builtin_roots(mut self, builtin: bool) -> Self {
+        self.builtin_roots = builtin;
+        self
+    }
+
+    /// Uses a complete rustls configuration as is.
+    #[cfg(feature = "tls")]
+    pub fn rustls_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.rustls = Some(config);
+        self
+    }
 }
 
 impl Default for ClientConfig {
@@ -70,6 +131,7 @@ impl Default for ClientConfig {
             send_buffer: 16384,
             event_buffer: 1024,
             max_ws_message_size: 64 << 20,
+            tls: None,
         }
     }
 }

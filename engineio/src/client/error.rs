@@ -35,7 +35,12 @@ pub enum Error {
     /// No handshake within the connect timeout.
     #[error("timeout")]
     Timeout,
-    /// TLS (`https` / `wss`) is not available in this build.
+    /// TLS failed: an untrusted or invalid server certificate, a failed
+    /// handshake, or unusable TLS settings (bad PEM roots).
+    #[error("tls error: {0}")]
+    Tls(String),
+    /// TLS (`https` / `wss`) is not available in this build (the `tls`
+    /// feature is off).
     #[error("TLS is not supported by this build")]
     TlsUnsupported,
 }

@@ -29,6 +29,7 @@ mod driver;
 mod error;
 mod open;
 mod session;
+mod tls;
 mod transport;
 mod url;
 
@@ -36,8 +37,12 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-pub use config::ClientConfig;
+pub use config::{ClientConfig, TlsConfig};
 pub use error::{CloseReason, Error};
+/// The rustls version the `tls` feature uses, for
+/// [`TlsConfig::rustls_config`].
+#[cfg(feature = "tls")]
+pub use rustls;
 
 pub use crate::proto::Handshake;
 pub use crate::server::{Message, SendError, TransportType};
@@ -89,18 +94,18 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     /// Connects to the Engine.IO server at `url` (`http://host:port`; `ws`
-    /// works too) and returns once the handshake is done, with the
-    /// receiver of the connection's events.
+    /// works too, and `https` / `wss` with the `tls` feature) and returns
+    /// once the handshake is done, with the receiver of the connection's
+    /// events.
     pub async fn connect(
         url: &str,
         config: ClientConfig,
     ) -> Result<(Client, mpsc::Receiver<ClientEvent>), Error> {
-        let endpoint = Arc::new(Endpoint::parse(url, &config)?);
-        if endpoint.secure() {
-            return Err(Error::TlsUnsupported);
-        }
+        let mut endpoint = Endpoint::parse(url, &config)?;
+        endpoint.set_tls(tls::Tls::new(endpoint.secure(), &config)?);
+        let endpoint = Arc::new(endpoint);
         let config = Arc::new(config);
-        let http = Http::new(config.extra_headers.clone());
+        let http = Http::new(config.extra_headers.clone(), endpoint.tls())?;
         let opening = open(&endpoint, &config, &http);
         let opened = match config.connect_timeout {
             Some(limit) => tokio::time::timeout(limit, opening)

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::config::ClientConfig;
 use super::error::Error;
+use super::tls::Tls;
 use crate::server::TransportType;
 
 /// The server's address plus the path and query every request carries.
@@ -18,6 +19,7 @@ pub(crate) struct Endpoint {
     /// when not empty.
     query: String,
     timestamp: Option<String>,
+    tls: Tls,
 }
 
 impl Endpoint {
@@ -76,7 +78,18 @@ impl Endpoint {
             timestamp: config
                 .timestamp_requests
                 .then(|| config.timestamp_param.clone()),
+            tls: Tls::default(),
         })
+    }
+
+    /// Sets the TLS settings of the connection.
+    pub(crate) fn set_tls(&mut self, tls: Tls) {
+        self.tls = tls;
+    }
+
+    /// The TLS settings of the connection.
+    pub(crate) fn tls(&self) -> &Tls {
+        &self.tls
     }
 
     /// True for `https` / `wss`.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use engineio::client::TransportType;
+use engineio::client::{TlsConfig, TransportType};
 use http::{HeaderName, HeaderValue};
 use serde::Serialize;
 
@@ -169,6 +169,29 @@ impl ClientBuilder {
     /// Falls back to the next transport if the first fails (default false).
     pub fn try_all_transports(mut self, try_all: bool) -> Self {
         self.manager.engine.try_all_transports = try_all;
+        self
+    }
+
+    /// Trusts the root certificates of `pem` (PEM-encoded) for `https` /
+    /// `wss` URLs, on top of the built-in roots (see
+    /// [`tls_builtin_roots`](Self::tls_builtin_roots)).
+    pub fn tls_root_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        let tls = self.manager.engine.tls.take().unwrap_or_default();
+        self.manager.engine.tls = Some(tls.root_cert_pem(pem));
+        self
+    }
+
+    /// Whether to trust the built-in root certificates (default true); off,
+    /// only those of [`tls_root_pem`](Self::tls_root_pem) are.
+    pub fn tls_builtin_roots(mut self, builtin: bool) -> Self {
+        let tls = self.manager.engine.tls.take().unwrap_or_default();
+        self.manager.engine.tls = Some(tls.builtin_roots(builtin));
+        self
+    }
+
+    /// The TLS settings of `https` / `wss` URLs, replacing those set so far.
+    pub fn tls_config(mut self, tls: TlsConfig) -> Self {
+        self.manager.engine.tls = Some(tls);
         self
     }
 

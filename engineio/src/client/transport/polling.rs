@@ -15,28 +15,39 @@ use tokio::sync::mpsc;
 
 use super::{describe, EventTx, Tasks, TransportEvent, TransportId};
 use crate::client::error::Error;
+use crate::client::tls::{tls_cause, Tls};
 use crate::client::url::Endpoint;
 use crate::proto::{decode_payload, Packet};
 use crate::server::TransportType;
 
+/// The connector of [`Http`]: TLS-capable with the `tls` feature.
+#[cfg(feature = "tls")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+#[cfg(not(feature = "tls"))]
+type Connector = HttpConnector;
+
 /// An HTTP/1.1 client sending the configured extra headers.
 #[derive(Clone)]
 pub(crate) struct Http {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
     headers: Arc<HeaderMap>,
 }
 
 impl Http {
-    pub(crate) fn new(headers: HeaderMap) -> Http {
+    pub(crate) fn new(headers: HeaderMap, tls: &Tls) -> Result<Http, Error> {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
+        #[cfg(feature = "tls")]
+        let connector = tls.http_connector(connector)?;
+        #[cfg(not(feature = "tls"))]
+        let _ = tls;
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
-        Http {
+        Ok(Http {
             client,
             headers: Arc::new(headers),
-        }
+        })
     }
 
     /// A GET (`body` = `None`) or a POST of a payload; returns the body of a
@@ -66,7 +77,10 @@ impl Http {
             .client
             .request(req)
             .await
-            .map_err(|e| Error::Http(describe(&e)))?;
+            .map_err(|e| match tls_cause(&e) {
+                Some(tls) => Error::Tls(tls),
+                None => Error::Http(describe(&e)),
+            })?;
         let status = resp.status();
         let body = resp
             .into_body()

@@ -17,6 +17,7 @@ use super::{describe, EventTx, Tasks, TransportEvent, TransportId};
 use crate::client::config::ClientConfig;
 use crate::client::error::Error;
 use crate::client::session::parse_handshake;
+use crate::client::tls::tls_cause;
 use crate::client::url::Endpoint;
 use crate::proto::{Handshake, Packet, Str};
 use crate::server::TransportType;
@@ -43,13 +44,28 @@ pub(crate) async fn connect(
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_ws_message_size))
         .max_frame_size(Some(config.max_ws_message_size));
-    match tokio_tungstenite::connect_async_with_config(request, Some(ws_config), true).await {
+    #[cfg(feature = "tls")]
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        Some(ws_config),
+        true,
+        endpoint
+            .tls()
+            .websocket_config()
+            .map(tokio_tungstenite::Connector::Rustls),
+    );
+    #[cfg(not(feature = "tls"))]
+    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(ws_config), true);
+    match connecting.await {
         Ok((stream, _)) => Ok(stream),
         Err(WsError::Http(resp)) => Err(status_error(
             resp.status().as_u16(),
             resp.body().as_deref().unwrap_or_default(),
         )),
-        Err(e) => Err(Error::WebSocket(describe(&e))),
+        Err(e) => Err(match tls_cause(&e) {
+            Some(tls) => Error::Tls(tls),
+            None => Error::WebSocket(describe(&e)),
+        }),
     }
 }
 

@@ -1,0 +1,155 @@
+//! TLS for `https` / `wss`: the rustls configuration both transports share,
+//! built once per connection from [`TlsConfig`](super::TlsConfig).
+
+use super::config::ClientConfig;
+use super::error::Error;
+
+#[cfg(feature = "tls")]
+use std::sync::Arc;
+
+/// The TLS settings of one connection; empty for `http` / `ws` URLs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tls {
+    #[cfg(feature = "tls")]
+    config: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Tls {
+    /// The TLS settings for a connection to a `secure` endpoint, none for a
+    /// plain one.
+    pub(crate) fn new(secure: bool, config: &ClientConfig) -> Result<Tls, Error> {
+        if !secure {
+            return Ok(Tls::default());
+        }
+        #[cfg(feature = "tls")]
+        {
+            Ok(Tls {
+                config: Some(rustls_config(config)?),
+            })
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = config;
+            Err(Error::TlsUnsupported)
+        }
+    }
+
+    /// The rustls configuration of a secure endpoint, without ALPN (the
+    /// WebSocket handshake is HTTP/1.1).
+    #[cfg(feature = "tls")]
+    pub(crate) fn websocket_config(&self) -> Option<Arc<rustls::ClientConfig>> {
+        let config = self.config.as_ref()?;
+        if config.alpn_protocols.is_empty() {
+            return Some(config.clone());
+        }
+        let mut config = (**config).clone();
+        config.alpn_protocols.clear();
+        Some(Arc::new(config))
+    }
+
+    /// An HTTP connector speaking TLS to `https` URLs (plain HTTP to
+    /// `http` ones).
+    #[cfg(feature = "tls")]
+    pub(crate) fn http_connector(
+        &self,
+        mut http: hyper_util::client::legacy::connect::HttpConnector,
+    ) -> Result<
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+        Error,
+    > {
+        http.enforce_http(false);
+        let config = match &self.config {
+            Some(c) => (**c).clone(),
+            // Never used: the endpoint is plain HTTP.
+            None => builder()?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
+        };
+        Ok(hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(config)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http))
+    }
+}
+
+/// A rustls builder on the `ring` provider, chosen explicitly so that another
+/// crate enabling a second provider cannot make the process default
+/// ambiguous.
+#[cfg(feature = "tls")]
+fn builder() -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>, Error> {
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))
+}
+
+/// The rustls client configuration for `config`: the one given as is, or
+/// the built-in roots plus the extra PEM roots.
+#[cfg(feature = "tls")]
+fn rustls_config(config: &ClientConfig) -> Result<Arc<rustls::ClientConfig>, Error> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+
+    let default = super::config::TlsConfig::default();
+    let tls = config.tls.as_ref().unwrap_or(&default);
+    if let Some(rustls) = &tls.rustls {
+        return Ok(rustls.clone());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    if tls.builtin_roots {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for pem in &tls.root_certs_pem {
+        let mut found = false;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert =
+                cert.map_err(|e| Error::Tls(format!("invalid PEM root certificate: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| Error::Tls(format!("invalid root certificate: {e}")))?;
+            found = true;
+        }
+        if !found {
+            return Err(Error::Tls(
+                "no certificate in the PEM root certificates".into(),
+            ));
+        }
+    }
+    if roots.is_empty() {
+        return Err(Error::Tls("no trusted root certificates".into()));
+    }
+    Ok(Arc::new(
+        builder()?
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    ))
+}
+
+/// The TLS failure behind `e` (an untrusted certificate, a failed
+/// handshake), if that is why it failed.
+#[cfg(feature = "tls")]
+pub(crate) fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        // `io::Error::source` skips the error it wraps: look at it directly.
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if let Some(tls) = tls_cause(inner) {
+                return Some(tls);
+            }
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// Without the `tls` feature no failure is a TLS one.
+#[cfg(not(feature = "tls"))]
+pub(crate) fn tls_cause(_e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    None
+}

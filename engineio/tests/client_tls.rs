@@ -1,0 +1,251 @@
+//! The Rust Engine.IO client over TLS (`https` / `wss`) against our own
+//! server behind tokio-rustls, with a self-signed certificate made at test
+//! time and trusted through `ClientConfig::tls`.
+#![cfg(feature = "tls")]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use engineio::client::{Client, ClientConfig, ClientEvent, Error, TlsConfig, TransportType};
+use engineio::server::DisconnectReason;
+use engineio::{EngineIo, Handler, Message, ServerConfig, Socket};
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio_rustls::rustls;
+use tokio_rustls::TlsAcceptor;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+struct Echo;
+
+impl Handler for Echo {
+    type Data = ();
+    fn on_connect(&self, _socket: Arc<Socket<()>>) {}
+    fn on_message(&self, socket: &Arc<Socket<()>>, msg: Message) {
+        let _ = socket.send(msg);
+    }
+    fn on_disconnect(&self, _socket: &Arc<Socket<()>>, _reason: DisconnectReason) {}
+}
+
+async fn bounded<F: Future>(limit: Duration, f: F) -> F::Output {
+    tokio::time::timeout(limit, f).await.expect("test in time")
+}
+
+/// An Engine.IO echo server over TLS on 127.0.0.1, with a fresh self-signed
+/// certificate for `localhost` and `127.0.0.1`; returns its address and the
+/// certificate, PEM-encoded.
+async fn tls_server() -> (SocketAddr, String) {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("certificate");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.der().clone()], key)
+    .expect("server config");
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+
+    let server = EngineIo::new(
+        ServerConfig {
+            ping_interval: Duration::from_millis(300),
+            ping_timeout: Duration::from_millis(200),
+            ..ServerConfig::default()
+        },
+        Echo,
+    );
+    let svc = server.service();
+    let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = tcp.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _server = server;
+        loop {
+            let Ok((stream, _)) = tcp.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            let svc = svc.clone();
+            tokio::spawn(async move {
+                // A client refusing the certificate aborts the handshake.
+                let Ok(stream) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    });
+    (addr, cert.pem())
+}
+
+fn config(pem: &str, transports: &[TransportType]) -> ClientConfig {
+    ClientConfig {
+        transports: transports.to_vec(),
+        tls: Some(
+            TlsConfig::default()
+                .root_cert_pem(pem.as_bytes())
+                .builtin_roots(false),
+        ),
+        connect_timeout: Some(WAIT),
+        ..ClientConfig::default()
+    }
+}
+
+async fn recv(events: &mut tokio::sync::mpsc::Receiver<ClientEvent>) -> ClientEvent {
+    tokio::time::timeout(WAIT, events.recv())
+        .await
+        .expect("event in time")
+        .expect("events open")
+}
+
+/// Sends a message and waits for its echo, skipping upgrade events.
+async fn echo(client: &Client, events: &mut tokio::sync::mpsc::Receiver<ClientEvent>, text: &str) {
+    client.send(Message::Text(text.into())).expect("send");
+    loop {
+        match recv(events).await {
+            ClientEvent::Message(m) => {
+                assert_eq!(m, Message::Text(text.into()));
+                return;
+            }
+            ClientEvent::Upgrade(t) => assert_eq!(t, TransportType::Websocket),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn polling_over_https() {
+    bounded(Duration::from_secs(15), async {
+        let (addr, pem) = tls_server().await;
+        let url = format!("https://{addr}");
+        let (client, mut events) = Client::connect(&url, config(&pem, &[TransportType::Polling]))
+            .await
+            .expect("connect");
+        assert_eq!(client.transport(), TransportType::Polling);
+        echo(&client, &mut events, "over https").await;
+        // Long enough for a few heartbeats over the TLS polling connection.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        echo(&client, &mut events, "still there").await;
+        assert_eq!(client.transport(), TransportType::Polling);
+        client.close();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn websocket_over_wss() {
+    bounded(Duration::from_secs(15), async {
+        let (addr, pem) = tls_server().await;
+        // `localhost` checks the DNS name of the certificate too.
+        let url = format!("wss://localhost:{}", addr.port());
+        let (client, mut events) = Client::connect(&url, config(&pem, &[TransportType::Websocket]))
+            .await
+            .expect("connect");
+        assert_eq!(client.transport(), TransportType::Websocket);
+        echo(&client, &mut events, "over wss").await;
+        client
+            .send(Message::Binary(bytes::Bytes::from_static(&[1, 2, 3])))
+            .expect("send");
+        assert_eq!(
+            recv(&mut events).await,
+            ClientEvent::Message(Message::Binary(bytes::Bytes::from_static(&[1, 2, 3])))
+        );
+        client.close();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn upgrade_over_tls() {
+    bounded(Duration::from_secs(15), async {
+        let (addr, pem) = tls_server().await;
+        let url = format!("https://{addr}");
+        let (client, mut events) = Client::connect(
+            &url,
+            config(&pem, &[TransportType::Polling, TransportType::Websocket]),
+        )
+        .await
+        .expect("connect");
+        assert_eq!(client.transport(), TransportType::Polling);
+        assert_eq!(
+            recv(&mut events).await,
+            ClientEvent::Upgrade(TransportType::Websocket)
+        );
+        assert_eq!(client.transport(), TransportType::Websocket);
+        echo(&client, &mut events, "after the upgrade").await;
+        client.close();
+    })
+    .await;
+}
+
+fn assert_certificate_error(err: Error) {
+    match &err {
+        Error::Tls(msg) => assert!(msg.contains("certificate"), "{err:?}"),
+        other => panic!("expected a certificate error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn untrusted_certificate_is_refused() {
+    bounded(Duration::from_secs(15), async {
+        let (addr, _pem) = tls_server().await;
+        for transport in [TransportType::Polling, TransportType::Websocket] {
+            // The default: the built-in roots only.
+            let config = ClientConfig {
+                transports: vec![transport],
+                connect_timeout: Some(WAIT),
+                ..ClientConfig::default()
+            };
+            let err = Client::connect(&format!("https://{addr}"), config)
+                .await
+                .expect_err("untrusted certificate");
+            assert_certificate_error(err);
+        }
+        // Another self-signed root does not vouch for this server either.
+        let (_, other_pem) = tls_server().await;
+        let err = Client::connect(
+            &format!("wss://{addr}"),
+            config(&other_pem, &[TransportType::Websocket]),
+        )
+        .await
+        .expect_err("wrong root");
+        assert_certificate_error(err);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unusable_tls_settings() {
+    bounded(Duration::from_secs(15), async {
+        let no_roots = ClientConfig {
+            tls: Some(TlsConfig::default().builtin_roots(false)),
+            ..ClientConfig::default()
+        };
+        let err = Client::connect("https://127.0.0.1:1", no_roots)
+            .await
+            .expect_err("no roots");
+        assert!(matches!(err, Error::Tls(_)), "{err:?}");
+
+        let bad_pem = config("not a certificate", &[TransportType::Polling]);
+        let err = Client::connect("https://127.0.0.1:1", bad_pem)
+            .await
+            .expect_err("bad pem");
+        assert!(matches!(err, Error::Tls(_)), "{err:?}");
+
+        // TLS settings do not matter to plain URLs.
+        let plain = config("not a certificate", &[TransportType::Polling]);
+        let err = Client::connect("http://127.0.0.1:1", plain)
+            .await
+            .expect_err("nothing listens");
+        assert!(matches!(err, Error::Http(_)), "{err:?}");
+    })
+    .await;
+}
