@@ -34,7 +34,7 @@ pub(crate) fn write_f64(out: &mut String, f: f64) {
     let n = point;
     if k <= n && n <= 21 {
         out.push_str(&digits);
-        out.extend(std::iter::repeat('0').take((n - k) as usize));
+        out.extend(std::iter::repeat_n('0', (n - k) as usize));
     } else if 0 < n && n <= 21 {
         let (int, frac) = digits.split_at(n as usize);
         out.push_str(int);
@@ -42,7 +42,7 @@ pub(crate) fn write_f64(out: &mut String, f: f64) {
         out.push_str(frac);
     } else if -6 < n && n <= 0 {
         out.push_str("0.");
-        out.extend(std::iter::repeat('0').take(n.unsigned_abs() as usize));
+        out.extend(std::iter::repeat_n('0', n.unsigned_abs() as usize));
         out.push_str(&digits);
     } else {
         let (first, rest) = digits.split_at(digits.len().min(1));
