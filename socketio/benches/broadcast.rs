@@ -45,7 +45,7 @@ struct Delivery {
 impl Delivery {
     fn tick(&self) {
         let n = self.received.fetch_add(1, Ordering::AcqRel) + 1;
-        if n % self.clients == 0 {
+        if n.is_multiple_of(self.clients) {
             self.complete.notify_one();
         }
     }

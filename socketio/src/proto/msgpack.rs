@@ -611,7 +611,7 @@ mod tests {
                 _ => panic!("not hex: {b}"),
             })
             .collect();
-        assert!(digits.len() % 2 == 0, "odd hex length");
+        assert!(digits.len().is_multiple_of(2), "odd hex length");
         digits.chunks(2).map(|p| p[0] << 4 | p[1]).collect()
     }
 
@@ -1185,7 +1185,7 @@ mod tests {
     fn nesting_is_bounded() {
         let nested = |depth: usize| -> Bytes {
             let mut bytes = hex("83a47479706502a46461746192a178").to_vec();
-            bytes.extend(std::iter::repeat(0x91).take(depth));
+            bytes.extend(std::iter::repeat_n(0x91, depth));
             bytes.push(0xc0);
             bytes.extend_from_slice(&hex("a36e7370a12f"));
             bytes.into()
