@@ -1,0 +1,481 @@
+//! The client handle for foreign callers: one Socket.IO client socket (one
+//! namespace), configured, given handlers, then connected.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use sio_core::client::{
+    Auth, ClientBuilder, ManagerConfig, Socket as CoreSocket, SocketConfig, TransportType,
+};
+use sio_core::server::ParserKind;
+use sio_core::Value;
+
+use super::queue::Ctx;
+use super::server::Completion;
+use super::{Ack, Dispatch, Error, EventQueue, Runtime};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Options of a [`Client`], named after socket.io-client's; the defaults
+/// are the reference's.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// The namespace (default: the URL's path, else `/`).
+    pub namespace: Option<String>,
+    /// The CONNECT payload (`auth`).
+    pub auth: Option<Value>,
+    /// Connection options: path, query, transports, reconnection, timeout.
+    pub manager: ManagerConfig,
+    /// Socket options: retries, ack timeout.
+    pub socket: SocketConfig,
+    /// Extra HTTP headers (checked when set).
+    pub headers: Vec<(String, String)>,
+    /// A connection of its own rather than one shared with other clients of
+    /// the same server (`forceNew`).
+    pub force_new: bool,
+    /// The runtime to run on; `None`: the global one.
+    pub runtime: Option<Runtime>,
+    /// Run callbacks inside this queue's [`EventQueue::poll`].
+    pub queue: Option<EventQueue>,
+}
+
+impl ClientOptions {
+    /// Adds an HTTP header sent with every request, after checking it.
+    pub fn add_header(&mut self, name: &str, value: &str) -> Result<(), Error> {
+        http::HeaderName::try_from(name)
+            .map_err(|_| Error::invalid(format!("invalid header name {name:?}")))?;
+        http::HeaderValue::try_from(value)
+            .map_err(|_| Error::invalid(format!("invalid value for header {name:?}")))?;
+        self.headers.push((name.to_owned(), value.to_owned()));
+        Ok(())
+    }
+
+    /// Transports in order of preference.
+    pub fn set_transports(&mut self, transports: Vec<TransportType>) -> Result<(), Error> {
+        if transports.is_empty() {
+            return Err(Error::invalid("at least one transport is needed"));
+        }
+        self.manager.engine.transports = transports;
+        Ok(())
+    }
+
+    /// Selects the msgpack parser (the server must use it too).
+    pub fn msgpack(&mut self, on: bool) {
+        self.manager.parser = if on {
+            ParserKind::MsgPack
+        } else {
+            ParserKind::Default
+        };
+    }
+}
+
+/// What the reconnection machinery reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReconnectEvent {
+    /// An attempt is about to start (its number, from 1).
+    Attempt(u32),
+    /// Reconnected, after this many attempts.
+    Reconnected(u32),
+    /// An attempt failed.
+    Error(String),
+    /// Every attempt failed; no more will be made.
+    Failed,
+}
+
+type EventH = Arc<dyn Fn(&str, Vec<Value>, Option<Ack>) + Send + Sync>;
+type AnyH = Arc<dyn Fn(&str, Vec<Value>) + Send + Sync>;
+type ConnectH = Arc<dyn Fn() + Send + Sync>;
+type DisconnectH = Arc<dyn Fn(&str) + Send + Sync>;
+type ConnectErrorH = Arc<dyn Fn(&str, Option<Value>) + Send + Sync>;
+type ReconnectH = Arc<dyn Fn(ReconnectEvent) + Send + Sync>;
+
+enum Reg {
+    Event(String, EventH),
+    Any(AnyH),
+    Connect(ConnectH),
+    Disconnect(DisconnectH),
+    ConnectError(ConnectErrorH),
+    Reconnect(ReconnectH),
+}
+
+#[derive(Default)]
+struct State {
+    options: Option<ClientOptions>,
+    regs: Vec<Reg>,
+    socket: Option<CoreSocket>,
+}
+
+/// A Socket.IO client: register handlers, [`connect`](Client::connect),
+/// emit. Dropping it disconnects it; its handlers are not called after
+/// that.
+pub struct Client {
+    url: String,
+    ctx: Arc<Ctx>,
+    state: Mutex<State>,
+    /// Cleared on drop: handlers the shared connection still holds go quiet.
+    alive: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client of the server at `url` (`http://host:port[/namespace]`),
+    /// not connected yet.
+    pub fn new(url: &str, options: ClientOptions) -> Result<Client, Error> {
+        if url.is_empty() {
+            return Err(Error::invalid("empty URL"));
+        }
+        let rt = Runtime::or_global(options.runtime.as_ref())?;
+        let dispatch = options
+            .queue
+            .clone()
+            .map(Dispatch::Queue)
+            .unwrap_or_default();
+        let ack_timeout = options.socket.ack_timeout.unwrap_or(Duration::MAX);
+        Ok(Client {
+            url: url.to_owned(),
+            ctx: Ctx::new(rt, dispatch, ack_timeout),
+            state: Mutex::new(State {
+                options: Some(options),
+                ..State::default()
+            }),
+            alive: Arc::new(AtomicBool::new(true)),
+        })
+    }
+
+    fn register(&self, reg: Reg) {
+        let mut st = lock(&self.state);
+        match &st.socket {
+            Some(s) => apply_socket(s, reg, &self.ctx, &self.alive),
+            None => st.regs.push(reg),
+        }
+    }
+
+    /// Handles an event (replacing the previous handler of that name):
+    /// `handler(event, args, ack)`, with `ack` when the server asked for an
+    /// acknowledgement.
+    pub fn on(
+        &self,
+        event: &str,
+        handler: impl Fn(&str, Vec<Value>, Option<Ack>) + Send + Sync + 'static,
+    ) {
+        self.register(Reg::Event(event.to_owned(), Arc::new(handler)));
+    }
+
+    /// Removes the handler of an event.
+    pub fn off(&self, event: &str) {
+        let mut st = lock(&self.state);
+        match &st.socket {
+            Some(s) => s.off(event),
+            None => st
+                .regs
+                .retain(|r| !matches!(r, Reg::Event(name, _) if name == event)),
+        }
+    }
+
+    /// Listens to every incoming event, before its handler.
+    pub fn on_any(&self, listener: impl Fn(&str, Vec<Value>) + Send + Sync + 'static) {
+        self.register(Reg::Any(Arc::new(listener)));
+    }
+
+    /// Called on every connection, reconnections included.
+    pub fn on_connect(&self, handler: impl Fn() + Send + Sync + 'static) {
+        self.register(Reg::Connect(Arc::new(handler)));
+    }
+
+    /// Called when the connected socket disconnects, with the reason
+    /// (`io server disconnect`, `transport close`...).
+    pub fn on_disconnect(&self, handler: impl Fn(&str) + Send + Sync + 'static) {
+        self.register(Reg::Disconnect(Arc::new(handler)));
+    }
+
+    /// Called when a connection attempt fails or the server refuses the
+    /// namespace, with the message and the server's data.
+    pub fn on_connect_error(&self, handler: impl Fn(&str, Option<Value>) + Send + Sync + 'static) {
+        self.register(Reg::ConnectError(Arc::new(handler)));
+    }
+
+    /// Reconnection events of the connection.
+    pub fn on_reconnect(&self, handler: impl Fn(ReconnectEvent) + Send + Sync + 'static) {
+        self.register(Reg::Reconnect(Arc::new(handler)));
+    }
+
+    /// Connects; `done` gets the outcome of the first attempt (refused:
+    /// [`Error::Refused`] with the server's message and data). With
+    /// reconnection on, a failed client keeps trying in the background. On a
+    /// disconnected client, connects again.
+    pub fn connect(&self, done: Option<Completion<()>>) -> Result<(), Error> {
+        let mut st = lock(&self.state);
+        if let Some(socket) = &st.socket {
+            let s = socket.clone();
+            if let Some(done) = done {
+                let waiter = s.clone();
+                // Registers the waiter (first poll) before connecting.
+                self.ctx.complete(
+                    async move { waiter.wait_connected().await.map_err(Error::from) },
+                    done,
+                );
+            }
+            s.connect();
+            return Ok(());
+        }
+        let options = st
+            .options
+            .take()
+            .ok_or_else(|| Error::state("the client is being connected"))?;
+        let mut b = ClientBuilder::new(self.url.clone())
+            .manager_config(options.manager)
+            .socket_config(SocketConfig {
+                auth: match options.auth {
+                    Some(v) => Auth::Static(v),
+                    None => options.socket.auth.clone(),
+                },
+                ..options.socket
+            })
+            .force_new(options.force_new);
+        if let Some(ns) = &options.namespace {
+            b = b.namespace(ns);
+        }
+        for (k, v) in &options.headers {
+            b = b.extra_header(k, v);
+        }
+        for reg in std::mem::take(&mut st.regs) {
+            b = apply_builder(b, reg, &self.ctx, &self.alive);
+        }
+        if let Some(done) = done {
+            // The first outcome completes `done`; registered before the
+            // connection starts, so none can be missed, and after the
+            // handlers, which thus run first.
+            let latch = Arc::new(Mutex::new(Some(done)));
+            let (l, ctx, alive) = (latch.clone(), self.ctx.clone(), self.alive.clone());
+            b = b.on_connect(move |_| {
+                let d = lock(&l).take();
+                if let (Some(d), true) = (d, alive.load(Ordering::Acquire)) {
+                    ctx.run(move || d(Ok(())));
+                }
+            });
+            let (ctx, alive) = (self.ctx.clone(), self.alive.clone());
+            b = b.on_connect_error(move |_, e| {
+                let d = lock(&latch).take();
+                if let (Some(d), true) = (d, alive.load(Ordering::Acquire)) {
+                    ctx.run(move || d(Err(Error::from(e))));
+                }
+            });
+        }
+        let socket = self.ctx.rt.enter(|| b.build())?;
+        st.socket = Some(socket);
+        Ok(())
+    }
+
+    fn socket(&self) -> Result<CoreSocket, Error> {
+        lock(&self.state)
+            .socket
+            .clone()
+            .ok_or_else(|| Error::state("the client is not connected: connect it first"))
+    }
+
+    /// Emits an event; buffered while disconnected.
+    pub fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), Error> {
+        Ok(self.socket()?.emit_args(event, args)?)
+    }
+
+    /// Emits an event, dropped if the client is not connected.
+    pub fn emit_volatile(&self, event: &str, args: Vec<Value>) -> Result<(), Error> {
+        Ok(self.socket()?.volatile().emit_args(event, args)?)
+    }
+
+    /// Emits an event asking for an acknowledgement; `done` gets its
+    /// arguments or the error (timeout after `timeout`, else the client's
+    /// `ack_timeout`, else it waits until the socket disconnects).
+    pub fn emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Option<Duration>,
+        done: impl FnOnce(Result<Vec<Value>, Error>) + Send + 'static,
+    ) -> Result<(), Error> {
+        let socket = self.socket()?;
+        let event = event.to_owned();
+        self.ctx.complete(
+            async move {
+                let r = match timeout {
+                    Some(t) => socket.timeout(t).emit_with_ack_args(&event, args).await,
+                    None => socket.emit_with_ack_args(&event, args).await,
+                };
+                r.map_err(Error::from)
+            },
+            done,
+        );
+        Ok(())
+    }
+
+    /// Leaves the namespace; no reconnection until [`Client::connect`].
+    pub fn disconnect(&self) {
+        if let Some(s) = &lock(&self.state).socket {
+            s.disconnect();
+        }
+    }
+
+    /// True while connected.
+    pub fn connected(&self) -> bool {
+        lock(&self.state)
+            .socket
+            .as_ref()
+            .is_some_and(CoreSocket::connected)
+    }
+
+    /// The socket id the server gave, while connected.
+    pub fn id(&self) -> Option<String> {
+        lock(&self.state).socket.as_ref().and_then(CoreSocket::id)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.alive.store(false, Ordering::Release);
+        let socket = lock(&self.state).socket.take();
+        if let Some(s) = socket {
+            s.disconnect();
+        }
+    }
+}
+
+/// The core-level closures of a registration: each dispatches through the
+/// context, and stays quiet once the client is gone.
+fn apply_builder(
+    b: ClientBuilder,
+    reg: Reg,
+    ctx: &Arc<Ctx>,
+    alive: &Arc<AtomicBool>,
+) -> ClientBuilder {
+    let (ctx, alive) = (ctx.clone(), alive.clone());
+    let live = move || alive.load(Ordering::Acquire);
+    match reg {
+        Reg::Event(name, h) => {
+            let n: Arc<str> = Arc::from(name.as_str());
+            b.on_with_ack(name, move |_, args, ack| {
+                if live() {
+                    let (h, n) = (h.clone(), n.clone());
+                    ctx.run(move || h(&n, args, ack.map(Ack::Client)));
+                }
+            })
+        }
+        Reg::Any(h) => b.on_any(move |_, event, args| {
+            if live() {
+                let (h, event, args) = (h.clone(), event.to_owned(), args.to_vec());
+                ctx.run(move || h(&event, args));
+            }
+        }),
+        Reg::Connect(h) => b.on_connect(move |_| {
+            if live() {
+                let h = h.clone();
+                ctx.run(move || h());
+            }
+        }),
+        Reg::Disconnect(h) => b.on_disconnect(move |_, reason| {
+            if live() {
+                let h = h.clone();
+                ctx.run(move || h(reason.as_str()));
+            }
+        }),
+        Reg::ConnectError(h) => b.on_connect_error(move |_, e| {
+            if live() {
+                let h = h.clone();
+                ctx.run(move || h(&e.message, e.data));
+            }
+        }),
+        Reg::Reconnect(h) => {
+            let r = Reconnect::new(h, ctx, live);
+            let (r1, r2, r3) = (r.clone(), r.clone(), r.clone());
+            b.on_reconnect_attempt(move |n| r1.fire(ReconnectEvent::Attempt(n)))
+                .on_reconnect(move |n| r2.fire(ReconnectEvent::Reconnected(n)))
+                .on_reconnect_error(move |e| r3.fire(ReconnectEvent::Error(e.to_string())))
+                .on_reconnect_failed(move || r.fire(ReconnectEvent::Failed))
+        }
+    }
+}
+
+fn apply_socket(s: &CoreSocket, reg: Reg, ctx: &Arc<Ctx>, alive: &Arc<AtomicBool>) {
+    let (ctx, alive) = (ctx.clone(), alive.clone());
+    let live = move || alive.load(Ordering::Acquire);
+    match reg {
+        Reg::Event(name, h) => {
+            let n: Arc<str> = Arc::from(name.as_str());
+            s.on_with_ack(name, move |_, args, ack| {
+                if live() {
+                    let (h, n) = (h.clone(), n.clone());
+                    ctx.run(move || h(&n, args, ack.map(Ack::Client)));
+                }
+            });
+        }
+        Reg::Any(h) => {
+            s.on_any(move |_, event, args| {
+                if live() {
+                    let (h, event, args) = (h.clone(), event.to_owned(), args.to_vec());
+                    ctx.run(move || h(&event, args));
+                }
+            });
+        }
+        Reg::Connect(h) => s.on_connect(move |_| {
+            if live() {
+                let h = h.clone();
+                ctx.run(move || h());
+            }
+        }),
+        Reg::Disconnect(h) => s.on_disconnect(move |_, reason| {
+            if live() {
+                let h = h.clone();
+                ctx.run(move || h(reason.as_str()));
+            }
+        }),
+        Reg::ConnectError(h) => s.on_connect_error(move |_, e| {
+            if live() {
+                let h = h.clone();
+                ctx.run(move || h(&e.message, e.data));
+            }
+        }),
+        Reg::Reconnect(h) => {
+            let m = s.manager();
+            let r = Reconnect::new(h, ctx, live);
+            let (r1, r2, r3) = (r.clone(), r.clone(), r.clone());
+            m.on_reconnect_attempt(move |n| r1.fire(ReconnectEvent::Attempt(n)));
+            m.on_reconnect(move |n| r2.fire(ReconnectEvent::Reconnected(n)));
+            m.on_reconnect_error(move |e| r3.fire(ReconnectEvent::Error(e.to_string())));
+            m.on_reconnect_failed(move || r.fire(ReconnectEvent::Failed));
+        }
+    }
+}
+
+/// One reconnection handler behind the four manager events.
+#[derive(Clone)]
+struct Reconnect {
+    h: ReconnectH,
+    ctx: Arc<Ctx>,
+    live: Arc<dyn Fn() -> bool + Send + Sync>,
+}
+
+impl Reconnect {
+    fn new(h: ReconnectH, ctx: Arc<Ctx>, live: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        Reconnect {
+            h,
+            ctx,
+            live: Arc::new(live),
+        }
+    }
+
+    fn fire(&self, ev: ReconnectEvent) {
+        if (self.live)() {
+            let h = self.h.clone();
+            self.ctx.run(move || h(ev));
+        }
+    }
+}

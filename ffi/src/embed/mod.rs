@@ -1,0 +1,59 @@
+//! The embedding layer: everything a foreign caller (the C API, the Python
+//! and Node bindings) needs, in safe Rust.
+//!
+//! - [`Runtime`]: the tokio runtime everything runs on — a global one, or
+//!   one the caller creates with a thread count.
+//! - Handles: [`Server`], [`Namespace`], [`Socket`], [`Broadcast`],
+//!   [`Client`]; one-shot answers [`Ack`] and [`Next`].
+//! - Callbacks are plain Rust closures. Where they run is the
+//!   [`Dispatch`] of their server or client: on the runtime's threads as
+//!   events happen (the default), or inside [`EventQueue::poll`] on a thread
+//!   of the caller's, with a file descriptor that is readable while events
+//!   wait.
+//! - Asynchronous operations (acks, `emit_with_ack`, connect, close,
+//!   `fetch_sockets`) take a completion closure, called exactly once when
+//!   the operation ends — never from inside the call that started it —
+//!   unless the object is dropped first.
+//! - Payloads are [`sio_core::Value`] (JSON-like with binary buffers);
+//!   [`payload`] converts them to and from JSON text plus buffers.
+//!
+//! Ordering: the events of one socket (or client) reach their callbacks in
+//! the order they arrived, in both dispatch modes; a socket's events are
+//! dispatched only after its connection callbacks have returned.
+
+mod client;
+mod error;
+pub mod payload;
+mod queue;
+mod runtime;
+mod server;
+
+pub use client::{Client, ClientOptions, ReconnectEvent};
+pub use error::Error;
+pub use payload::Payload;
+pub use queue::{Dispatch, EventQueue, Job};
+pub use runtime::Runtime;
+pub use server::{
+    Broadcast, BroadcastReplies, Completion, Namespace, Next, Server, ServerOptions, Socket,
+};
+pub use sio_core::client::TransportType;
+pub use sio_core::Value;
+
+/// Answers one acknowledgement request, once; dropping it answers nothing.
+#[derive(Debug)]
+pub enum Ack {
+    /// A client's request, answered by the server.
+    Server(sio_core::AckSender),
+    /// A server's request, answered by the client.
+    Client(sio_core::client::AckSender),
+}
+
+impl Ack {
+    /// Sends the acknowledgement with these arguments.
+    pub fn send(self, args: Vec<Value>) -> Result<(), Error> {
+        match self {
+            Ack::Server(a) => Ok(a.send(args)?),
+            Ack::Client(a) => Ok(a.send(args)?),
+        }
+    }
+}

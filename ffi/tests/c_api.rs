@@ -1,0 +1,232 @@
+//! Builds and runs the C and C++ tests of the C API (tests/c) and the C
+//! examples (examples/c) against the libsocketio.so / libsocketio.a that
+//! cargo built for this test run, so `cargo test` covers the C surface.
+//!
+//! The C tests run under AddressSanitizer (leak checking included); the
+//! server test drives the npm socket.io-client (tests/node, installed with
+//! `npm ci --prefix tests/node`). Needs make, a C and a C++ compiler, node.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root")
+        .to_path_buf()
+}
+
+/// The folder of this test run's build, target/<profile>: the parent of
+/// this test's `deps` folder.
+fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
+}
+
+/// `cargo build -p socketio-ffi` into this run's target folder: `cargo
+/// test` builds the library as an rlib only, not the .so and .a the C tests
+/// link. Up to date, it takes a moment.
+fn build_library() -> Result<(), String> {
+    let dir = lib_dir();
+    let target = dir.parent().ok_or("no target folder")?;
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(["build", "-p", "socketio-ffi", "--lib", "--target-dir"])
+        .arg(target)
+        .current_dir(root());
+    match dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            cmd.arg("--release");
+        }
+        Some(profile) => {
+            cmd.args(["--profile", profile]);
+        }
+        None => return Err("no profile folder".into()),
+    }
+    let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo build -p socketio-ffi failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    for lib in ["libsocketio.so", "libsocketio.a"] {
+        if !dir.join(lib).exists() {
+            return Err(format!("{} is missing", dir.join(lib).display()));
+        }
+    }
+    Ok(())
+}
+
+fn out_dir() -> PathBuf {
+    lib_dir().join("c-tests")
+}
+
+/// The library, then `make all`, once for every test of this file.
+fn build() -> &'static Result<(), String> {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        build_library()?;
+        let out = Command::new("make")
+            .arg("-C")
+            .arg(root().join("tests/c"))
+            .arg(format!("LIBDIR={}", lib_dir().display()))
+            .arg(format!("OUT={}", out_dir().display()))
+            .arg("all")
+            .output()
+            .map_err(|e| format!("cannot run make: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "make failed:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    })
+}
+
+/// Output and exit code of `child`, killed after `limit`.
+fn finish(mut child: Child, limit: Duration) -> (String, Option<i32>) {
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + limit;
+    let code = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status.code(),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let text = format!(
+        "{}{}",
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default()
+    );
+    (text, code)
+}
+
+/// Runs one test program; it must exit 0 and print "0 failed".
+fn run(name: &str) {
+    if let Err(e) = build() {
+        panic!("{e}");
+    }
+    let child = Command::new(out_dir().join(name))
+        .current_dir(root())
+        .env("SIO_NODE_DIR", root().join("tests/node"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    let (text, code) = finish(child, Duration::from_secs(60));
+    println!("{text}");
+    assert_eq!(code, Some(0), "{name} failed:\n{text}");
+    assert!(
+        text.contains(", 0 failed"),
+        "{name}: no clean summary:\n{text}"
+    );
+}
+
+#[test]
+fn c_server_with_the_npm_client() {
+    let client = root().join("tests/node/node_modules/socket.io-client");
+    assert!(
+        client.exists(),
+        "{} is missing: run `npm ci --prefix tests/node`",
+        client.display()
+    );
+    run("test_server");
+}
+
+#[test]
+fn c_client_and_server() {
+    run("test_client");
+}
+
+#[test]
+fn cpp_wrapper_static_library() {
+    run("test_cpp");
+}
+
+/// The chat examples talk: a line typed into chat_client comes back from
+/// chat_server under the nickname it set.
+#[test]
+fn c_chat_examples() {
+    if let Err(e) = build() {
+        panic!("{e}");
+    }
+    let mut server = Command::new(out_dir().join("chat_server"))
+        .arg("127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start chat_server");
+    let mut first = String::new();
+    let stdout = server.stdout.take().expect("piped stdout");
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("chat_server prints its port");
+    let port: u16 = first
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first:?}"));
+
+    let mut client = Command::new(out_dir().join("chat_client"))
+        .arg(format!("http://127.0.0.1:{port}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chat_client");
+    client
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(b"/nick tester\n/join den\nhello from C\n")
+        .expect("write to chat_client");
+    let (text, code) = finish(client, Duration::from_secs(20));
+
+    let _ = Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let stopped = loop {
+        match server.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = server.kill();
+                break server.wait().ok();
+            }
+        }
+    };
+    println!("{text}");
+    assert_eq!(code, Some(0), "chat_client failed:\n{text}");
+    assert!(text.contains("* you are now tester"), "{text}");
+    assert!(text.contains("tester: hello from C"), "{text}");
+    assert!(
+        stopped.is_some_and(|s| s.success()),
+        "chat_server did not stop cleanly on SIGINT: {stopped:?}"
+    );
+}

@@ -1,0 +1,879 @@
+/*
+ * socketio.hpp — a header-only C++17 wrapper of the socketio-rs C API
+ * (socketio.h): RAII handles, lambdas for callbacks, exceptions for errors.
+ *
+ *   sio::Server server;                       // global runtime
+ *   server.of("/").on_connection([](sio::Socket& s) {
+ *       s.on("echo", [](sio::Socket&, sio::Args args, sio::Ack ack) {
+ *           ack.send(args.payload());          // the arguments back
+ *       });
+ *       s.emit("welcome", sio::Payload("[\"hello\"]"));
+ *   });
+ *   server.listen("127.0.0.1:3000");
+ *
+ * Everything the C header's conventions say holds here (threads, payloads
+ * as a JSON array plus buffers, borrowed arguments). In addition:
+ * - Failed calls throw sio::Error (status() and what() = sio_last_error()).
+ * - Callbacks are any callable; an exception escaping one is caught and
+ *   reported on stderr (it must not cross the C library).
+ * - Handles are move-only, except sio::Socket: the Socket& a callback gets
+ *   is borrowed for the call; copying it makes an owned handle to keep.
+ * - sio::Ack and sio::Next own their one-shot answer: destroyed unanswered,
+ *   an Ack is released silently and a Next refuses the connection.
+ * - Args, the incoming payload, is a view valid during the callback only;
+ *   Args::payload() copies it into an owned sio::Payload.
+ */
+#ifndef SOCKETIO_HPP
+#define SOCKETIO_HPP
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "socketio.h"
+
+namespace sio {
+
+/** A failed call: the status code and sio_last_error()'s message. */
+class Error : public std::runtime_error {
+  public:
+    Error(int status, const char *message)
+        : std::runtime_error(message && *message ? message : sio_status_str(status)), status_(status) {}
+    /** One of the SIO_ERR_* codes. */
+    int status() const noexcept { return status_; }
+
+  private:
+    int status_;
+};
+
+/** Throws sio::Error unless `status` is SIO_OK. */
+inline void check(int status) {
+    if (status != SIO_OK) throw Error(status, sio_last_error());
+}
+
+/** `s` as a JSON string literal, quotes included, for building payloads. */
+inline std::string quote(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    out += '"';
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                out += buf;
+            } else {
+                out += ch;
+            }
+        }
+    }
+    out += '"';
+    return out;
+}
+
+/** The placeholder of binary buffer `n`, to put in a payload's JSON. */
+inline std::string bin(std::size_t n) {
+    return "{\"_placeholder\":true,\"num\":" + std::to_string(n) + "}";
+}
+
+/** An outgoing payload: a JSON array of arguments and the buffers its
+ *  placeholders index. Owns copies of the bytes. */
+class Payload {
+  public:
+    /** No arguments. */
+    Payload() : json_("[]") {}
+    /** Arguments as a JSON array, e.g. "[1,\"two\"]". */
+    Payload(std::string json) : json_(std::move(json)) {}
+    Payload(const char *json) : json_(json ? json : "[]") {}
+    /** With buffers: `json` places them with sio::bin(i). */
+    Payload(std::string json, std::vector<std::vector<std::uint8_t>> bins)
+        : json_(std::move(json)), bins_(std::move(bins)) {}
+
+    /** Appends a buffer; returns its placeholder. */
+    std::string add(const void *data, std::size_t size) {
+        auto p = static_cast<const std::uint8_t *>(data);
+        bins_.emplace_back(p, p + size);
+        return bin(bins_.size() - 1);
+    }
+
+    const std::string &json() const noexcept { return json_; }
+    const std::vector<std::vector<std::uint8_t>> &bins() const noexcept { return bins_; }
+
+    /** The buffers as the C API takes them (valid while this lives). */
+    std::vector<sio_buf> raw_bins() const {
+        std::vector<sio_buf> v;
+        v.reserve(bins_.size());
+        for (auto &b : bins_) v.push_back(sio_buf{b.data(), b.size()});
+        return v;
+    }
+
+  private:
+    std::string json_;
+    std::vector<std::vector<std::uint8_t>> bins_;
+};
+
+/** An incoming payload, borrowed for the time of a callback. */
+class Args {
+  public:
+    explicit Args(const sio_payload *p) : p_(p) {}
+    /** The JSON array of arguments (placeholders for buffers). */
+    std::string_view json() const noexcept {
+        return p_ ? std::string_view(p_->json, p_->json_len) : std::string_view("[]");
+    }
+    /** How many buffers. */
+    std::size_t bin_count() const noexcept { return p_ ? p_->n_bins : 0; }
+    /** Buffer `i`, as a view. */
+    std::string_view bin(std::size_t i) const {
+        if (i >= bin_count()) throw std::out_of_range("sio::Args::bin");
+        auto &b = p_->bins[i];
+        return std::string_view(reinterpret_cast<const char *>(b.data), b.len);
+    }
+    /** An owned copy, e.g. to send back. */
+    Payload payload() const {
+        std::vector<std::vector<std::uint8_t>> bins;
+        for (std::size_t i = 0; i < bin_count(); i++) {
+            auto &b = p_->bins[i];
+            bins.emplace_back(b.data, b.data + b.len);
+        }
+        return Payload(std::string(json()), std::move(bins));
+    }
+
+  private:
+    const sio_payload *p_;
+};
+
+namespace detail {
+
+inline void report(const char *where) noexcept {
+    try {
+        throw;
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "socketio.hpp: exception in a callback (%s): %s\n", where, e.what());
+    } catch (...) {
+        std::fprintf(stderr, "socketio.hpp: exception in a callback (%s)\n", where);
+    }
+}
+
+template <class F> void destroy(void *p) noexcept { delete static_cast<F *>(p); }
+
+/** A heap copy of a callable, as user_data, with its deleter. */
+template <class F> void *box(F f) { return new F(std::move(f)); }
+
+} // namespace detail
+
+/** An acknowledgement request to answer once (owned; see the header). */
+class Ack {
+  public:
+    explicit Ack(sio_ack *a = nullptr) noexcept : a_(a) {}
+    Ack(Ack &&o) noexcept : a_(std::exchange(o.a_, nullptr)) {}
+    Ack &operator=(Ack &&o) noexcept {
+        if (this != &o) {
+            sio_ack_free(a_);
+            a_ = std::exchange(o.a_, nullptr);
+        }
+        return *this;
+    }
+    Ack(const Ack &) = delete;
+    Ack &operator=(const Ack &) = delete;
+    ~Ack() { sio_ack_free(a_); }
+
+    /** True when the sender asked for an acknowledgement not sent yet. */
+    explicit operator bool() const noexcept { return a_ != nullptr; }
+
+    /** Answers (once). */
+    void send(const Payload &p = Payload()) {
+        if (!a_) throw Error(SIO_ERR_STATE, "no acknowledgement to send");
+        auto bins = p.raw_bins();
+        check(sio_ack_send(std::exchange(a_, nullptr), p.json().c_str(), bins.data(), bins.size()));
+    }
+
+  private:
+    sio_ack *a_;
+};
+
+/** A middleware's verdict to give once; refuses when destroyed unanswered. */
+class Next {
+  public:
+    explicit Next(sio_next *n) noexcept : n_(n) {}
+    Next(Next &&o) noexcept : n_(std::exchange(o.n_, nullptr)) {}
+    Next &operator=(Next &&o) noexcept {
+        if (this != &o) {
+            drop();
+            n_ = std::exchange(o.n_, nullptr);
+        }
+        return *this;
+    }
+    Next(const Next &) = delete;
+    Next &operator=(const Next &) = delete;
+    ~Next() { drop(); }
+
+    /** Lets the connection through. */
+    void accept() { check(sio_next_accept(take())); }
+    /** Refuses it with a message and optional data (one JSON value). */
+    void refuse(const std::string &message, const std::string &data_json = std::string()) {
+        check(sio_next_refuse(take(), message.c_str(), data_json.empty() ? nullptr : data_json.c_str()));
+    }
+
+  private:
+    sio_next *take() {
+        if (!n_) throw Error(SIO_ERR_STATE, "the verdict was already given");
+        return std::exchange(n_, nullptr);
+    }
+    void drop() noexcept {
+        if (n_) sio_next_refuse(std::exchange(n_, nullptr), "refused", nullptr);
+    }
+    sio_next *n_;
+};
+
+/** The outcome of an asynchronous call with a payload. */
+using ReplyFn = std::function<void(int status, std::string_view error, Args args)>;
+/** The outcome of an asynchronous call without a result. */
+using DoneFn = std::function<void(int status, std::string_view error)>;
+
+namespace detail {
+
+inline void reply_tramp(void *ud, int status, const char *error, const sio_payload *args) noexcept {
+    try {
+        auto &f = *static_cast<ReplyFn *>(ud);
+        if (f) f(status, error ? error : "", Args(args));
+    } catch (...) {
+        report("reply");
+    }
+}
+
+inline void done_tramp(void *ud, int status, const char *error) noexcept {
+    try {
+        auto &f = *static_cast<DoneFn *>(ud);
+        if (f) f(status, error ? error : "");
+    } catch (...) {
+        report("completion");
+    }
+}
+
+} // namespace detail
+
+class Broadcast;
+class Namespace;
+
+/** A client's connection to a namespace (server side). */
+class Socket {
+  public:
+    /** A borrowed view of a socket a callback received. */
+    static Socket borrow(const sio_socket *s) noexcept { return Socket(const_cast<sio_socket *>(s), false); }
+
+    Socket(const Socket &o) : s_(nullptr), owned_(true) { check(sio_socket_clone(o.s_, &s_)); }
+    Socket(Socket &&o) noexcept : s_(std::exchange(o.s_, nullptr)), owned_(o.owned_) {}
+    Socket &operator=(Socket o) noexcept {
+        std::swap(s_, o.s_);
+        std::swap(owned_, o.owned_);
+        return *this;
+    }
+    ~Socket() {
+        if (owned_) sio_socket_free(s_);
+    }
+
+    const sio_socket *raw() const noexcept { return s_; }
+    std::string id() const { return sio_socket_id(s_); }
+    std::string nsp() const { return sio_socket_nsp(s_); }
+    bool connected() const noexcept { return sio_socket_connected(s_); }
+
+    /** The handshake as a JSON object (auth, query, headers, address...). */
+    std::string handshake() const { return take_string(sio_socket_handshake, "handshake"); }
+    /** The rooms as a JSON array. */
+    std::string rooms() const { return take_string(sio_socket_rooms, "rooms"); }
+    /** `socket.data` as JSON. */
+    std::string data() const { return take_string(sio_socket_get_data, "data"); }
+    void set_data(const std::string &json) { check(sio_socket_set_data(s_, json.c_str())); }
+
+    using EventFn = std::function<void(Socket &socket, Args args, Ack ack)>;
+    using AnyFn = std::function<void(Socket &socket, std::string_view event, Args args)>;
+    using ReasonFn = std::function<void(Socket &socket, std::string_view reason)>;
+
+    /** Handles an event; `ack` is empty unless the client asked for one. */
+    void on(const std::string &event, EventFn fn) {
+        check(sio_socket_on(s_, event.c_str(), &event_tramp, detail::box(std::move(fn)), &detail::destroy<EventFn>));
+    }
+    void off(const std::string &event) { check(sio_socket_off(s_, event.c_str())); }
+    /** Listens to every incoming event; returns an id for off_any. */
+    std::uint64_t on_any(AnyFn fn) {
+        std::uint64_t id = 0;
+        check(sio_socket_on_any(s_, &any_tramp, detail::box(std::move(fn)), &detail::destroy<AnyFn>, &id));
+        return id;
+    }
+    void off_any(std::uint64_t id) { check(sio_socket_off_any(s_, id)); }
+    void on_disconnect(ReasonFn fn) {
+        check(sio_socket_on_disconnect(s_, &reason_tramp, detail::box(std::move(fn)), &detail::destroy<ReasonFn>));
+    }
+    void on_disconnecting(ReasonFn fn) {
+        check(sio_socket_on_disconnecting(s_, &reason_tramp, detail::box(std::move(fn)),
+                                          &detail::destroy<ReasonFn>));
+    }
+
+    void emit(const std::string &event, const Payload &p = Payload()) {
+        auto bins = p.raw_bins();
+        check(sio_socket_emit(s_, event.c_str(), p.json().c_str(), bins.data(), bins.size()));
+    }
+    void emit_volatile(const std::string &event, const Payload &p = Payload()) {
+        auto bins = p.raw_bins();
+        check(sio_socket_emit_volatile(s_, event.c_str(), p.json().c_str(), bins.data(), bins.size()));
+    }
+    /** Emits and calls `fn` with the client's answer (timeout 0: the
+     *  server's ack timeout). */
+    void emit_with_ack(const std::string &event, const Payload &p, ReplyFn fn, std::uint32_t timeout_ms = 0) {
+        auto bins = p.raw_bins();
+        check(sio_socket_emit_with_ack(s_, event.c_str(), p.json().c_str(), bins.data(), bins.size(), timeout_ms,
+                                       &detail::reply_tramp, detail::box(std::move(fn)), &detail::destroy<ReplyFn>));
+    }
+
+    void join(const std::string &room) { check(sio_socket_join(s_, room.c_str())); }
+    void leave(const std::string &room) { check(sio_socket_leave(s_, room.c_str())); }
+    void disconnect(bool close = false) { check(sio_socket_disconnect(s_, close)); }
+
+    inline Broadcast to(const std::string &room) const;
+    inline Broadcast except(const std::string &room) const;
+    inline Broadcast broadcast() const;
+    inline Namespace ns() const;
+
+  private:
+    Socket(sio_socket *s, bool owned) noexcept : s_(s), owned_(owned) {}
+
+    std::string take_string(int (*f)(const sio_socket *, char **), const char *) const {
+        char *out = nullptr;
+        check(f(s_, &out));
+        std::string s(out ? out : "");
+        sio_string_free(out);
+        return s;
+    }
+
+    static void event_tramp(void *ud, const sio_socket *s, const char *, const sio_payload *args,
+                            sio_ack *a) noexcept {
+        Ack ack(a);
+        try {
+            Socket sock = borrow(s);
+            (*static_cast<EventFn *>(ud))(sock, Args(args), std::move(ack));
+        } catch (...) {
+            detail::report("event");
+        }
+    }
+    static void any_tramp(void *ud, const sio_socket *s, const char *event, const sio_payload *args) noexcept {
+        try {
+            Socket sock = borrow(s);
+            (*static_cast<AnyFn *>(ud))(sock, event, Args(args));
+        } catch (...) {
+            detail::report("any");
+        }
+    }
+    static void reason_tramp(void *ud, const sio_socket *s, const char *reason) noexcept {
+        try {
+            Socket sock = borrow(s);
+            (*static_cast<ReasonFn *>(ud))(sock, reason);
+        } catch (...) {
+            detail::report("disconnect");
+        }
+    }
+
+    sio_socket *s_;
+    bool owned_;
+};
+
+/** Replies to a broadcast with acknowledgements. */
+struct BroadcastReplies {
+    /** Each answering socket's id with its answer (owned copies). */
+    std::vector<std::pair<std::string, Payload>> replies;
+    /** Ids of the sockets that did not answer in time. */
+    std::vector<std::string> missing;
+};
+
+using SocketsFn = std::function<void(int status, std::string_view error, std::vector<Socket> sockets)>;
+
+namespace detail {
+
+inline void sockets_tramp(void *ud, int status, const char *error, const sio_socket *const *sockets,
+                          std::size_t n) noexcept {
+    try {
+        std::vector<Socket> v;
+        v.reserve(n);
+        for (std::size_t i = 0; i < n; i++) {
+            Socket borrowed = Socket::borrow(sockets[i]);
+            v.push_back(borrowed); // a copy: an owned handle
+        }
+        (*static_cast<SocketsFn *>(ud))(status, error ? error : "", std::move(v));
+    } catch (...) {
+        report("fetch_sockets");
+    }
+}
+
+} // namespace detail
+
+/** A broadcast being built (operators chain), then emitted. */
+class Broadcast {
+  public:
+    explicit Broadcast(sio_broadcast *b) noexcept : b_(b) {}
+    Broadcast(Broadcast &&o) noexcept : b_(std::exchange(o.b_, nullptr)) {}
+    Broadcast &operator=(Broadcast &&o) noexcept {
+        std::swap(b_, o.b_);
+        return *this;
+    }
+    Broadcast(const Broadcast &) = delete;
+    Broadcast &operator=(const Broadcast &) = delete;
+    ~Broadcast() { sio_broadcast_free(b_); }
+
+    Broadcast &to(const std::string &room) { return chain(sio_broadcast_to(b_, room.c_str())); }
+    Broadcast &except(const std::string &room) { return chain(sio_broadcast_except(b_, room.c_str())); }
+    Broadcast &local() { return chain(sio_broadcast_local(b_)); }
+    Broadcast &volatile_() { return chain(sio_broadcast_volatile(b_)); }
+    Broadcast &compress(bool on) { return chain(sio_broadcast_compress(b_, on)); }
+    Broadcast &timeout(std::uint32_t ms) { return chain(sio_broadcast_timeout(b_, ms)); }
+
+    void emit(const std::string &event, const Payload &p = Payload()) const {
+        auto bins = p.raw_bins();
+        check(sio_broadcast_emit(b_, event.c_str(), p.json().c_str(), bins.data(), bins.size()));
+    }
+
+    using AcksFn = std::function<void(int status, std::string_view error, BroadcastReplies replies)>;
+
+    /** Emits and collects the acknowledgements until the timeout. */
+    void emit_with_ack(const std::string &event, const Payload &p, AcksFn fn) const {
+        auto bins = p.raw_bins();
+        check(sio_broadcast_emit_with_ack(b_, event.c_str(), p.json().c_str(), bins.data(), bins.size(),
+                                          &acks_tramp, detail::box(std::move(fn)), &detail::destroy<AcksFn>));
+    }
+    void fetch_sockets(SocketsFn fn) const {
+        check(sio_broadcast_fetch_sockets(b_, &detail::sockets_tramp, detail::box(std::move(fn)),
+                                          &detail::destroy<SocketsFn>));
+    }
+    void join(const std::string &room) const { check(sio_broadcast_join(b_, room.c_str())); }
+    void leave(const std::string &room) const { check(sio_broadcast_leave(b_, room.c_str())); }
+    void disconnect(bool close = false) const { check(sio_broadcast_disconnect(b_, close)); }
+
+  private:
+    Broadcast &chain(int status) {
+        check(status);
+        return *this;
+    }
+    static void acks_tramp(void *ud, int status, const char *error, const sio_ack_reply *replies,
+                           std::size_t n_replies, const char *const *missing, std::size_t n_missing) noexcept {
+        try {
+            BroadcastReplies r;
+            for (std::size_t i = 0; i < n_replies; i++) {
+                r.replies.emplace_back(replies[i].socket_id, Args(&replies[i].args).payload());
+            }
+            for (std::size_t i = 0; i < n_missing; i++) r.missing.emplace_back(missing[i]);
+            (*static_cast<AcksFn *>(ud))(status, error ? error : "", std::move(r));
+        } catch (...) {
+            detail::report("broadcast ack");
+        }
+    }
+    sio_broadcast *b_;
+};
+
+/** A namespace of a server. */
+class Namespace {
+  public:
+    explicit Namespace(sio_namespace *ns) noexcept : ns_(ns) {}
+    Namespace(Namespace &&o) noexcept : ns_(std::exchange(o.ns_, nullptr)) {}
+    Namespace &operator=(Namespace &&o) noexcept {
+        std::swap(ns_, o.ns_);
+        return *this;
+    }
+    Namespace(const Namespace &) = delete;
+    Namespace &operator=(const Namespace &) = delete;
+    ~Namespace() { sio_namespace_free(ns_); }
+
+    std::string name() const { return sio_namespace_name(ns_); }
+
+    using ConnectionFn = std::function<void(Socket &socket)>;
+    using MiddlewareFn = std::function<void(Socket &socket, Next next)>;
+
+    /** Every joining socket; its events wait until this returns. */
+    void on_connection(ConnectionFn fn) {
+        check(sio_namespace_on_connection(ns_, &connection_tramp, detail::box(std::move(fn)),
+                                          &detail::destroy<ConnectionFn>));
+    }
+    /** A middleware: accept or refuse through `next`, now or later. */
+    void use(MiddlewareFn fn) {
+        check(sio_namespace_use(ns_, &middleware_tramp, detail::box(std::move(fn)), &detail::destroy<MiddlewareFn>));
+    }
+    void emit(const std::string &event, const Payload &p = Payload()) const {
+        auto bins = p.raw_bins();
+        check(sio_namespace_emit(ns_, event.c_str(), p.json().c_str(), bins.data(), bins.size()));
+    }
+    Broadcast broadcast() const {
+        sio_broadcast *b = nullptr;
+        check(sio_namespace_broadcast(ns_, &b));
+        return Broadcast(b);
+    }
+    Broadcast to(const std::string &room) const {
+        sio_broadcast *b = nullptr;
+        check(sio_namespace_to(ns_, room.c_str(), &b));
+        return Broadcast(b);
+    }
+    Broadcast except(const std::string &room) const {
+        sio_broadcast *b = nullptr;
+        check(sio_namespace_except(ns_, room.c_str(), &b));
+        return Broadcast(b);
+    }
+    void fetch_sockets(SocketsFn fn) const {
+        check(sio_namespace_fetch_sockets(ns_, &detail::sockets_tramp, detail::box(std::move(fn)),
+                                          &detail::destroy<SocketsFn>));
+    }
+    std::size_t socket_count() const {
+        std::size_t n = 0;
+        check(sio_namespace_socket_count(ns_, &n));
+        return n;
+    }
+
+  private:
+    static void connection_tramp(void *ud, const sio_socket *s) noexcept {
+        try {
+            Socket sock = Socket::borrow(s);
+            (*static_cast<ConnectionFn *>(ud))(sock);
+        } catch (...) {
+            detail::report("connection");
+        }
+    }
+    static void middleware_tramp(void *ud, const sio_socket *s, sio_next *n) noexcept {
+        Next next(n);
+        try {
+            Socket sock = Socket::borrow(s);
+            (*static_cast<MiddlewareFn *>(ud))(sock, std::move(next));
+        } catch (...) {
+            detail::report("middleware");
+        }
+    }
+    sio_namespace *ns_;
+};
+
+inline Broadcast Socket::to(const std::string &room) const {
+    sio_broadcast *b = nullptr;
+    check(sio_socket_to(s_, room.c_str(), &b));
+    return Broadcast(b);
+}
+
+inline Broadcast Socket::except(const std::string &room) const {
+    sio_broadcast *b = nullptr;
+    check(sio_socket_except(s_, room.c_str(), &b));
+    return Broadcast(b);
+}
+
+inline Broadcast Socket::broadcast() const {
+    sio_broadcast *b = nullptr;
+    check(sio_socket_broadcast(s_, &b));
+    return Broadcast(b);
+}
+
+inline Namespace Socket::ns() const {
+    sio_namespace *n = nullptr;
+    check(sio_socket_namespace(s_, &n));
+    return Namespace(n);
+}
+
+/** A runtime with its own threads (0: one per CPU). */
+class Runtime {
+  public:
+    explicit Runtime(std::size_t threads = 0) { check(sio_runtime_new(threads, &rt_)); }
+    Runtime(Runtime &&o) noexcept : rt_(std::exchange(o.rt_, nullptr)) {}
+    Runtime(const Runtime &) = delete;
+    Runtime &operator=(const Runtime &) = delete;
+    Runtime &operator=(Runtime &&o) noexcept {
+        std::swap(rt_, o.rt_);
+        return *this;
+    }
+    ~Runtime() { sio_runtime_free(rt_); }
+    const sio_runtime *raw() const noexcept { return rt_; }
+
+  private:
+    sio_runtime *rt_ = nullptr;
+};
+
+/** An event queue: callbacks run inside poll() on your thread. */
+class Queue {
+  public:
+    Queue() { check(sio_queue_new(&q_)); }
+    Queue(Queue &&o) noexcept : q_(std::exchange(o.q_, nullptr)) {}
+    Queue(const Queue &) = delete;
+    Queue &operator=(const Queue &) = delete;
+    Queue &operator=(Queue &&o) noexcept {
+        std::swap(q_, o.q_);
+        return *this;
+    }
+    ~Queue() { sio_queue_free(q_); }
+    const sio_queue *raw() const noexcept { return q_; }
+
+    /** Readable while callbacks wait (for poll/epoll/select). */
+    int fd() const {
+        int fd = -1;
+        check(sio_queue_fd(q_, &fd));
+        return fd;
+    }
+    /** Runs the waiting callbacks, first waiting up to `timeout_ms` (< 0:
+     *  forever) for one; returns how many ran. */
+    std::size_t poll(int timeout_ms = 0) const {
+        std::size_t n = 0;
+        check(sio_queue_poll(q_, timeout_ms, &n));
+        return n;
+    }
+
+  private:
+    sio_queue *q_ = nullptr;
+};
+
+/** Server options; setters chain. */
+class ServerOptions {
+  public:
+    ServerOptions() { check(sio_server_options_new(&o_)); }
+    ServerOptions(ServerOptions &&o) noexcept : o_(std::exchange(o.o_, nullptr)) {}
+    ServerOptions(const ServerOptions &) = delete;
+    ServerOptions &operator=(const ServerOptions &) = delete;
+    ~ServerOptions() { sio_server_options_free(o_); }
+
+    ServerOptions &path(const std::string &p) { return chain(sio_server_options_set_path(o_, p.c_str())); }
+    ServerOptions &ping_interval(std::uint32_t ms) { return chain(sio_server_options_set_ping_interval(o_, ms)); }
+    ServerOptions &ping_timeout(std::uint32_t ms) { return chain(sio_server_options_set_ping_timeout(o_, ms)); }
+    ServerOptions &connect_timeout(std::uint32_t ms) { return chain(sio_server_options_set_connect_timeout(o_, ms)); }
+    ServerOptions &ack_timeout(std::uint32_t ms) { return chain(sio_server_options_set_ack_timeout(o_, ms)); }
+    ServerOptions &max_payload(std::size_t bytes) { return chain(sio_server_options_set_max_payload(o_, bytes)); }
+    ServerOptions &max_connections(std::size_t n) { return chain(sio_server_options_set_max_connections(o_, n)); }
+    ServerOptions &transports(std::uint32_t mask) { return chain(sio_server_options_set_transports(o_, mask)); }
+    ServerOptions &cors_origin(const std::string &origin) {
+        return chain(sio_server_options_set_cors_origin(o_, origin.c_str()));
+    }
+    ServerOptions &recovery(bool on, std::uint32_t max_disconnection_ms = 120000) {
+        return chain(sio_server_options_set_recovery(o_, on, max_disconnection_ms));
+    }
+    ServerOptions &msgpack(bool on) { return chain(sio_server_options_set_msgpack(o_, on)); }
+    ServerOptions &runtime(const Runtime &rt) { return chain(sio_server_options_set_runtime(o_, rt.raw())); }
+    ServerOptions &queue(const Queue &q) { return chain(sio_server_options_set_queue(o_, q.raw())); }
+    const sio_server_options *raw() const noexcept { return o_; }
+
+  private:
+    ServerOptions &chain(int status) {
+        check(status);
+        return *this;
+    }
+    sio_server_options *o_ = nullptr;
+};
+
+/** A Socket.IO server; closed when destroyed. */
+class Server {
+  public:
+    Server() { check(sio_server_new(nullptr, &s_)); }
+    explicit Server(const ServerOptions &opts) { check(sio_server_new(opts.raw(), &s_)); }
+    Server(Server &&o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    Server(const Server &) = delete;
+    Server &operator=(const Server &) = delete;
+    Server &operator=(Server &&o) noexcept {
+        std::swap(s_, o.s_);
+        return *this;
+    }
+    ~Server() { sio_server_free(s_); }
+
+    /** Binds ("host:port"; port 0 picks one) and serves; returns the port. */
+    std::uint16_t listen(const std::string &addr) {
+        check(sio_server_listen(s_, addr.c_str()));
+        return port();
+    }
+    std::uint16_t port() const {
+        std::uint16_t p = 0;
+        check(sio_server_port(s_, &p));
+        return p;
+    }
+    Namespace of(const std::string &name = "/") const {
+        sio_namespace *ns = nullptr;
+        check(sio_server_of(s_, name.c_str(), &ns));
+        return Namespace(ns);
+    }
+    /** Stops listening and disconnects everyone; `done` once they are gone. */
+    void close(DoneFn done = DoneFn()) {
+        if (done) {
+            check(sio_server_close(s_, &detail::done_tramp, detail::box(std::move(done)), &detail::destroy<DoneFn>));
+        } else {
+            check(sio_server_close(s_, nullptr, nullptr, nullptr));
+        }
+    }
+    const sio_server *raw() const noexcept { return s_; }
+
+  private:
+    sio_server *s_ = nullptr;
+};
+
+/** Client options; setters chain. */
+class ClientOptions {
+  public:
+    ClientOptions() { check(sio_client_options_new(&o_)); }
+    ClientOptions(ClientOptions &&o) noexcept : o_(std::exchange(o.o_, nullptr)) {}
+    ClientOptions(const ClientOptions &) = delete;
+    ClientOptions &operator=(const ClientOptions &) = delete;
+    ~ClientOptions() { sio_client_options_free(o_); }
+
+    ClientOptions &ns(const std::string &nsp) { return chain(sio_client_options_set_namespace(o_, nsp.c_str())); }
+    ClientOptions &auth(const std::string &json) { return chain(sio_client_options_set_auth(o_, json.c_str())); }
+    ClientOptions &path(const std::string &p) { return chain(sio_client_options_set_path(o_, p.c_str())); }
+    ClientOptions &query(const std::string &k, const std::string &v) {
+        return chain(sio_client_options_add_query(o_, k.c_str(), v.c_str()));
+    }
+    ClientOptions &header(const std::string &k, const std::string &v) {
+        return chain(sio_client_options_add_header(o_, k.c_str(), v.c_str()));
+    }
+    ClientOptions &transports(std::uint32_t mask) { return chain(sio_client_options_set_transports(o_, mask)); }
+    ClientOptions &reconnection(bool on) { return chain(sio_client_options_set_reconnection(o_, on)); }
+    ClientOptions &reconnection_attempts(std::uint32_t n) {
+        return chain(sio_client_options_set_reconnection_attempts(o_, n));
+    }
+    ClientOptions &reconnection_delay(std::uint32_t ms, std::uint32_t max_ms) {
+        return chain(sio_client_options_set_reconnection_delay(o_, ms, max_ms));
+    }
+    ClientOptions &timeout(std::uint32_t ms) { return chain(sio_client_options_set_timeout(o_, ms)); }
+    ClientOptions &ack_timeout(std::uint32_t ms) { return chain(sio_client_options_set_ack_timeout(o_, ms)); }
+    ClientOptions &retries(std::uint32_t n) { return chain(sio_client_options_set_retries(o_, n)); }
+    ClientOptions &force_new(bool on) { return chain(sio_client_options_set_force_new(o_, on)); }
+    ClientOptions &msgpack(bool on) { return chain(sio_client_options_set_msgpack(o_, on)); }
+    ClientOptions &runtime(const Runtime &rt) { return chain(sio_client_options_set_runtime(o_, rt.raw())); }
+    ClientOptions &queue(const Queue &q) { return chain(sio_client_options_set_queue(o_, q.raw())); }
+    const sio_client_options *raw() const noexcept { return o_; }
+
+  private:
+    ClientOptions &chain(int status) {
+        check(status);
+        return *this;
+    }
+    sio_client_options *o_ = nullptr;
+};
+
+/** A Socket.IO client (one namespace); disconnected when destroyed. */
+class Client {
+  public:
+    explicit Client(const std::string &url) { check(sio_client_new(url.c_str(), nullptr, &c_)); }
+    Client(const std::string &url, const ClientOptions &opts) { check(sio_client_new(url.c_str(), opts.raw(), &c_)); }
+    Client(Client &&o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+    Client(const Client &) = delete;
+    Client &operator=(const Client &) = delete;
+    Client &operator=(Client &&o) noexcept {
+        std::swap(c_, o.c_);
+        return *this;
+    }
+    ~Client() { sio_client_free(c_); }
+
+    using EventFn = std::function<void(Args args, Ack ack)>;
+    using AnyFn = std::function<void(std::string_view event, Args args)>;
+    using NotifyFn = std::function<void()>;
+    using ReasonFn = std::function<void(std::string_view reason)>;
+    using ErrorFn = std::function<void(std::string_view message, Args data)>;
+    using ReconnectFn = std::function<void(int kind, std::uint32_t attempt, std::string_view error)>;
+
+    void on(const std::string &event, EventFn fn) {
+        check(sio_client_on(c_, event.c_str(), &event_tramp, detail::box(std::move(fn)), &detail::destroy<EventFn>));
+    }
+    void off(const std::string &event) { check(sio_client_off(c_, event.c_str())); }
+    void on_any(AnyFn fn) {
+        check(sio_client_on_any(c_, &any_tramp, detail::box(std::move(fn)), &detail::destroy<AnyFn>));
+    }
+    void on_connect(NotifyFn fn) {
+        check(sio_client_on_connect(c_, &notify_tramp, detail::box(std::move(fn)), &detail::destroy<NotifyFn>));
+    }
+    void on_disconnect(ReasonFn fn) {
+        check(sio_client_on_disconnect(c_, &reason_tramp, detail::box(std::move(fn)), &detail::destroy<ReasonFn>));
+    }
+    void on_connect_error(ErrorFn fn) {
+        check(sio_client_on_connect_error(c_, &error_tramp, detail::box(std::move(fn)), &detail::destroy<ErrorFn>));
+    }
+    void on_reconnect(ReconnectFn fn) {
+        check(sio_client_on_reconnect(c_, &reconnect_tramp, detail::box(std::move(fn)),
+                                      &detail::destroy<ReconnectFn>));
+    }
+
+    /** Connects; `done` gets the first attempt's outcome (refused: the
+     *  server's data as a one-element array). */
+    void connect(ReplyFn done = ReplyFn()) {
+        if (done) {
+            check(sio_client_connect(c_, &detail::reply_tramp, detail::box(std::move(done)), &detail::destroy<ReplyFn>));
+        } else {
+            check(sio_client_connect(c_, nullptr, nullptr, nullptr));
+        }
+    }
+    void emit(const std::string &event, const Payload &p = Payload()) {
+        auto bins = p.raw_bins();
+        check(sio_client_emit(c_, event.c_str(), p.json().c_str(), bins.data(), bins.size()));
+    }
+    void emit_volatile(const std::string &event, const Payload &p = Payload()) {
+        auto bins = p.raw_bins();
+        check(sio_client_emit_volatile(c_, event.c_str(), p.json().c_str(), bins.data(), bins.size()));
+    }
+    void emit_with_ack(const std::string &event, const Payload &p, ReplyFn fn, std::uint32_t timeout_ms = 0) {
+        auto bins = p.raw_bins();
+        check(sio_client_emit_with_ack(c_, event.c_str(), p.json().c_str(), bins.data(), bins.size(), timeout_ms,
+                                       &detail::reply_tramp, detail::box(std::move(fn)), &detail::destroy<ReplyFn>));
+    }
+    void disconnect() { check(sio_client_disconnect(c_)); }
+    bool connected() const noexcept { return sio_client_connected(c_); }
+    std::string id() const {
+        char *out = nullptr;
+        check(sio_client_id(c_, &out));
+        std::string s(out ? out : "");
+        sio_string_free(out);
+        return s;
+    }
+    const sio_client *raw() const noexcept { return c_; }
+
+  private:
+    static void event_tramp(void *ud, const char *, const sio_payload *args, sio_ack *a) noexcept {
+        Ack ack(a);
+        try {
+            (*static_cast<EventFn *>(ud))(Args(args), std::move(ack));
+        } catch (...) {
+            detail::report("client event");
+        }
+    }
+    static void any_tramp(void *ud, const char *event, const sio_payload *args) noexcept {
+        try {
+            (*static_cast<AnyFn *>(ud))(event, Args(args));
+        } catch (...) {
+            detail::report("client any");
+        }
+    }
+    static void notify_tramp(void *ud) noexcept {
+        try {
+            (*static_cast<NotifyFn *>(ud))();
+        } catch (...) {
+            detail::report("client connect");
+        }
+    }
+    static void reason_tramp(void *ud, const char *reason) noexcept {
+        try {
+            (*static_cast<ReasonFn *>(ud))(reason);
+        } catch (...) {
+            detail::report("client disconnect");
+        }
+    }
+    static void error_tramp(void *ud, const char *message, const sio_payload *data) noexcept {
+        try {
+            (*static_cast<ErrorFn *>(ud))(message, Args(data));
+        } catch (...) {
+            detail::report("client connect_error");
+        }
+    }
+    static void reconnect_tramp(void *ud, int kind, std::uint32_t attempt, const char *error) noexcept {
+        try {
+            (*static_cast<ReconnectFn *>(ud))(kind, attempt, error ? error : "");
+        } catch (...) {
+            detail::report("client reconnect");
+        }
+    }
+    sio_client *c_ = nullptr;
+};
+
+} // namespace sio
+
+#endif /* SOCKETIO_HPP */
