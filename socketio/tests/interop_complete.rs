@@ -291,7 +291,7 @@ async fn regex_parent_namespace_creates_guards_broadcasts_and_cleans_up_children
             .namespace()
             .parent()
             .zip(weak_parent.upgrade())
-            .is_some_and(|(a, b)| Arc::ptr_eq(a, &b));
+            .is_some_and(|(a, b)| Arc::ptr_eq(&a, &b));
         // Reported once answered, so the answer precedes the broadcast.
         let conn_tx = conn_tx.clone();
         socket.on("whoami", move |socket, _, ack| {
@@ -323,7 +323,7 @@ async fn regex_parent_namespace_creates_guards_broadcasts_and_cleans_up_children
     for child in parent.children() {
         if connected.contains(child.name()) {
             assert_eq!(child.sockets().len(), 1, "{}", child.name());
-            assert!(child.parent().is_some_and(|p| Arc::ptr_eq(p, &parent)));
+            assert!(child.parent().is_some_and(|p| Arc::ptr_eq(&p, &parent)));
         }
     }
 

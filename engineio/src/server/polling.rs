@@ -163,7 +163,15 @@ where
     {
         return Err(too_large);
     }
-    let body = match Limited::new(body, limit).collect().await {
+    // Raced with the session: a body trickled in after the heartbeat closed
+    // the session is not read on.
+    let collected = tokio::select! {
+        r = Limited::new(body, limit).collect() => r,
+        _ = socket.closed.cancelled() => {
+            return Err((StatusCode::BAD_REQUEST, DisconnectReason::TransportError));
+        }
+    };
+    let body = match collected {
         Ok(c) => c.to_bytes(),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()

@@ -112,11 +112,20 @@ async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, ws: 
             _ = socket.closed.cancelled() => break,
             out = rx.recv() => {
                 let Some(out) = out else { break };
-                let mut res = write_out(&mut sink, out).await;
-                while let (true, Ok(out)) = (res.is_ok(), rx.try_recv()) {
-                    res = write_out(&mut sink, out).await;
-                }
-                if res.is_err() || sink.flush().await.is_err() {
+                let write = async {
+                    write_out(&mut sink, out).await?;
+                    while let Ok(out) = rx.try_recv() {
+                        write_out(&mut sink, out).await?;
+                    }
+                    sink.flush().await
+                };
+                // A client that stops reading must not pin the connection
+                // once the heartbeat has closed its session.
+                let res = tokio::select! {
+                    r = write => r,
+                    _ = socket.closed.cancelled() => return,
+                };
+                if res.is_err() {
                     socket.close_with(DisconnectReason::TransportError);
                     return;
                 }
@@ -146,14 +155,19 @@ async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, ws: 
             }
         }
     }
-    if socket.disconnect_reason().is_some_and(|r| r.flushes()) {
-        while let Ok(out) = rx.try_recv() {
-            if write_out(&mut sink, out).await.is_err() {
-                return;
+    // The last packets and the close frame get as long as a pong would:
+    // a peer that does not read them does not keep the connection.
+    let finish = async {
+        if socket.disconnect_reason().is_some_and(|r| r.flushes()) {
+            while let Ok(out) = rx.try_recv() {
+                if write_out(&mut sink, out).await.is_err() {
+                    return;
+                }
             }
         }
-    }
-    let _ = sink.close().await;
+        let _ = sink.close().await;
+    };
+    let _ = tokio::time::timeout(engine.config.ping_timeout, finish).await;
 }
 
 async fn write_out<S>(sink: &mut S, out: Outgoing) -> Result<(), S::Error>

@@ -25,6 +25,9 @@ pub struct Client {
     parser: OnceLock<ParserKind>,
     nsps: RwLock<HashMap<String, Arc<Socket>>>,
     connected_once: AtomicBool,
+    /// Ends the connect-timeout timer once a namespace is joined or the
+    /// connection closes.
+    settled: Arc<tokio::sync::Notify>,
     /// A Socket.IO-level reason overriding the Engine.IO one at teardown.
     close_reason: OnceLock<DisconnectReason>,
 }
@@ -89,8 +92,14 @@ impl engineio::Handler for SioHandler {
         }
         let timeout = self.server.config.connect_timeout;
         let weak = Arc::downgrade(&socket);
+        let settled = socket.data.settled.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
+            // The timer ends as soon as the connection joins a namespace or
+            // closes, so it costs nothing once the client is settled.
+            tokio::select! {
+                _ = tokio::time::sleep(timeout) => {}
+                _ = settled.notified() => return,
+            }
             if let Some(s) = weak.upgrade() {
                 if !s.data.connected_once.load(Ordering::Acquire) && !s.is_closed() {
                     tracing::debug!(sid = %s.id(), "no namespace joined in time");
@@ -116,6 +125,7 @@ impl engineio::Handler for SioHandler {
     }
 
     fn on_disconnect(&self, socket: &EngineSocket, reason: EngineReason) {
+        socket.data.settled.notify_one();
         let reason = socket
             .data
             .close_reason
@@ -179,7 +189,9 @@ pub(crate) fn mark_connected(socket: &EngineSocket, s: &Arc<Socket>) -> bool {
     if socket.is_closed() {
         return false;
     }
-    socket.data.connected_once.store(true, Ordering::Release);
+    if !socket.data.connected_once.swap(true, Ordering::AcqRel) {
+        socket.data.settled.notify_one();
+    }
     match socket.data.nsps.write() {
         Ok(mut n) => {
             n.insert(s.nsp().to_owned(), s.clone());

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use engineio::server::Sid;
@@ -97,7 +97,9 @@ pub struct Namespace {
     server_side: RwLock<Vec<(String, ServerSideHandler)>>,
     ack_ids: AtomicU64,
     pub(crate) config: Arc<ServerConfig>,
-    parent: Option<Arc<ParentNamespace>>,
+    /// Weak: the server keeps parents alive, and a strong link back from
+    /// each child would make parent and children keep one another forever.
+    parent: Option<Weak<ParentNamespace>>,
 }
 
 impl std::fmt::Debug for Namespace {
@@ -130,14 +132,14 @@ impl Namespace {
         parent: Arc<ParentNamespace>,
     ) -> Self {
         Namespace {
-            parent: Some(parent),
+            parent: Some(Arc::downgrade(&parent)),
             ..Namespace::new(name, adapter, config)
         }
     }
 
     /// The parent of a dynamic namespace.
-    pub fn parent(&self) -> Option<&Arc<ParentNamespace>> {
-        self.parent.as_ref()
+    pub fn parent(&self) -> Option<Arc<ParentNamespace>> {
+        self.parent.as_ref().and_then(Weak::upgrade)
     }
 
     /// The namespace name, e.g. `/` or `/admin`.
@@ -233,7 +235,7 @@ impl Namespace {
         if let (true, true, Some(parent)) = (
             empty,
             self.config.cleanup_empty_child_namespaces,
-            &self.parent,
+            self.parent(),
         ) {
             parent.remove_child(&self.name);
         }
@@ -427,7 +429,7 @@ impl Namespace {
         let middlewares = match skip_middlewares {
             true => Vec::new(),
             false => {
-                let mut all = match &ns.parent {
+                let mut all = match ns.parent() {
                     Some(p) => p.middlewares.read().map(|m| m.clone()).unwrap_or_default(),
                     None => Vec::new(),
                 };
@@ -497,7 +499,7 @@ impl Namespace {
             client,
             &Packet::connect(self.name.as_str(), Some(Value::Object(reply))),
         );
-        let mut handlers = match &self.parent {
+        let mut handlers = match self.parent() {
             Some(p) => p
                 .on_connection
                 .read()
