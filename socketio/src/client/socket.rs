@@ -342,9 +342,9 @@ impl SocketInner {
 
     /// The connection closed, or the server disconnected the socket.
     pub(crate) fn on_close(self: &Arc<Self>, reason: DisconnectReason) {
-        let was_connected = {
+        let (was_connected, was_joining) = {
             let mut st = lock(&self.state);
-            let was = st.connected;
+            let was = (st.connected, !st.connected && st.connect_sent);
             st.connected = false;
             st.connect_sent = false;
             st.id = None;
@@ -355,6 +355,10 @@ impl SocketInner {
             for h in self.handlers().disconnect {
                 h(socket.clone(), reason);
             }
+        } else if was_joining {
+            // The connection ended while the namespace CONNECT was pending:
+            // whoever waits for the connection must hear of it.
+            self.connect_error(ConnectError::new(reason.as_str()));
         }
         self.clear_acks();
     }
