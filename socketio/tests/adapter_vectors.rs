@@ -1,6 +1,6 @@
 //! The cluster codecs against every vector captured from two npm socket.io
-//! 4.8.4 servers on Redis 7.0.15 (`tests/data/adapter-vectors.json`, see
-//! `ADAPTERS.md`): `@socket.io/redis-adapter` 8.3.0 (classic, classic with
+//! 4.8.4 servers on Redis 7.0.15 (`tests/data/adapter-vectors.json`):
+//! `@socket.io/redis-adapter` 8.3.0 (classic, classic with
 //! specific response channels, sharded), `@socket.io/redis-streams-adapter`
 //! 0.3.1 and 0.2.3, and a Node + Rust prototype cluster.
 //!

@@ -1,5 +1,5 @@
 //! Malformed and out-of-order Socket.IO packets over a raw WebSocket
-//! (PROTOCOL.md 2.2). Every Socket.IO packet is an Engine.IO `message`, so
+//! (the Socket.IO v5 packet rules). Every Socket.IO packet is an Engine.IO `message`, so
 //! each frame below starts with the Engine.IO type `4`: `42[...]` is a
 //! Socket.IO EVENT. Each offending connection must be closed, and only it: a
 //! well-behaved connection on the same server keeps working.

@@ -1,4 +1,4 @@
-//! Wire examples from the protocol notes (PROTOCOL.md 2.2, the v5 spec and
+//! Wire examples of the packet encoding (the Socket.IO v5 spec and
 //! its test suite) checked byte for byte in both directions, plus property
 //! tests over arbitrary packets and arbitrary input.
 

@@ -7,7 +7,7 @@
 //! payload, a stream entry) back into typed messages. [`state`] holds the
 //! request bookkeeping every flavour shares.
 //!
-//! Two wire families exist (see `ADAPTERS.md`):
+//! Two wire families exist, as the Node adapters write them:
 //! * [`classic`]: `@socket.io/redis-adapter` `createAdapter()` (8.x) and
 //!   `@socket.io/redis-emitter`: msgpack broadcasts on `key#nsp#[room#]`,
 //!   JSON requests and responses on `key-request#nsp#` / `key-response#…`;
