@@ -465,6 +465,29 @@ async fn run(o: Options) -> Result<(), String> {
             max_other * 100.0
         ));
     }
+    let mut bound: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for ((scenario, server), r) in &results {
+        if let Some(g) = r.as_ref().ok().and_then(|f| f.get("gen_util")) {
+            if *g >= 0.9 {
+                bound
+                    .entry(scenario.clone())
+                    .or_default()
+                    .push(server.clone());
+            }
+        }
+    }
+    if !bound.is_empty() {
+        let cells: Vec<String> = bound
+            .iter()
+            .map(|(s, servers)| format!("{s} ({})", servers.join(", ")))
+            .collect();
+        notes.push(format!(
+            "the load generator used 90 % or more of its core in {}: there the rates are what \
+             one client core can drive rather than the server's limit (the server's own CPU per \
+             operation still holds)",
+            cells.join("; ")
+        ));
+    }
     if o.idle < 10_000 {
         notes.push(format!(
             "idle connections scaled down to {} for this mode (the full run uses 10 000)",
