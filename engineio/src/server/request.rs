@@ -30,9 +30,9 @@ impl RequestInfo {
     pub(crate) fn from_parts(parts: &http::request::Parts) -> Self {
         RequestInfo {
             method: parts.method.clone(),
-            uri: parts.uri.clone(),
+            uri: own_uri(&parts.uri),
             version: parts.version,
-            headers: parts.headers.clone(),
+            headers: own_headers(&parts.headers),
             remote_addr: parts.extensions.get::<RemoteAddr>().map(|r| r.0),
             time: SystemTime::now(),
         }
@@ -61,6 +61,25 @@ impl RequestInfo {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.eq_ignore_ascii_case("https"))
     }
+}
+
+/// A copy of the URI in its own allocation. A plain clone would share hyper's
+/// read buffer and keep its 8 KiB alive for as long as the session lives.
+fn own_uri(uri: &Uri) -> Uri {
+    uri.to_string().parse().unwrap_or_else(|_| uri.clone())
+}
+
+/// A copy of the headers in their own allocations, for the same reason.
+fn own_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let name =
+            http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
+        let value =
+            http::HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        out.append(name, value);
+    }
+    out
 }
 
 /// Parses `a=1&b=x%20y` into pairs, `+` as space, as URLSearchParams does.

@@ -19,10 +19,15 @@ use crate::proto::{Packet, Str};
 
 type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
+/// Frames are gathered up to this many bytes before a write: the run loop
+/// flushes after draining its queue, so a broadcast burst goes out in a few
+/// system calls instead of one per frame. The buffer grows only when used.
+const WRITE_BUFFER: usize = 64 * 1024;
+
 pub(crate) async fn accept<H: Handler>(engine: &Engine<H>, upgraded: Upgraded) -> Ws {
     let config = WebSocketConfig::default()
         .read_buffer_size(engine.config.ws_read_buffer_size)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(Some(engine.config.max_http_buffer_size))
         .max_frame_size(Some(engine.config.max_http_buffer_size));
     WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await
