@@ -2,7 +2,7 @@
 # Benchmarks side by side with every peer; writes BENCHMARKS.md at the repo
 # root. Loopback only, bounded in time.
 #
-#   ./bench/run.sh            # full: 3 rounds, 5 s windows (about 10 minutes)
+#   ./bench/run.sh            # full: 3 rounds, 5 s windows (about 8 minutes)
 #   ./bench/run.sh --quick    # 1 round, 2 s windows (under 2 minutes once built)
 #
 # Any other option goes to `sio-bench run` (see `sio-bench --help`), e.g.

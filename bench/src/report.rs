@@ -186,7 +186,7 @@ impl Run<'_> {
         let _ = writeln!(w, "## How to run\n");
         let _ = writeln!(
             w,
-            "```text\n./bench/run.sh           # full: 3 rounds, best round kept (about 10 minutes)\n\
+            "```text\n./bench/run.sh           # full: 3 rounds, best round kept (about 8 minutes)\n\
              ./bench/run.sh --quick   # 1 round, short windows (under 2 minutes once built)\n```\n"
         );
         let _ = writeln!(
