@@ -55,14 +55,16 @@ impl<H: Handler> EngineIoService<H> {
             return empty(StatusCode::NOT_FOUND);
         }
         let engine = &self.engine;
-        let req_headers = req.headers().clone();
-        let mut res = route(engine, req).await;
-        if let Some(cors) = &engine.config.cors {
+        // CORS headers depend on the request's alone: computed before the
+        // request moves on, so no request pays for a copy of its headers.
+        let cors_headers = engine.config.cors.as_ref().map(|cors| {
             let mut extra = HeaderMap::new();
-            cors.apply(&req_headers, &mut extra);
-            for (k, v) in extra.iter() {
-                res.headers_mut().entry(k).or_insert_with(|| v.clone());
-            }
+            cors.apply(req.headers(), &mut extra);
+            extra
+        });
+        let mut res = route(engine, req).await;
+        for (k, v) in cors_headers.iter().flatten() {
+            res.headers_mut().entry(k).or_insert_with(|| v.clone());
         }
         res
     }
