@@ -64,32 +64,56 @@ fn build_library() -> Result<(), String> {
     Ok(())
 }
 
-fn out_dir() -> PathBuf {
-    lib_dir().join("c-tests")
+/// The scratch prefix the library is installed into, as a user would.
+fn prefix() -> PathBuf {
+    lib_dir().join("c-prefix")
 }
 
-/// The library, then `make all`, once for every test of this file.
+fn out_dir() -> PathBuf {
+    prefix().join("c-tests")
+}
+
+/// Runs `make` with these arguments; its output on failure.
+fn make(args: &[String]) -> Result<(), String> {
+    let out = Command::new("make")
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run make: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "make {} failed:\n{}\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+/// The library, `make -C ffi install` into a scratch prefix, then the
+/// tests and examples built against that prefix through pkg-config, once
+/// for every test of this file.
 fn build() -> &'static Result<(), String> {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     BUILT.get_or_init(|| {
         build_library()?;
-        let out = Command::new("make")
-            .arg("-C")
-            .arg(root().join("tests/c"))
-            .arg(format!("LIBDIR={}", lib_dir().display()))
-            .arg(format!("OUT={}", out_dir().display()))
-            .arg("all")
-            .output()
-            .map_err(|e| format!("cannot run make: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "make failed:\n{}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
+        let prefix = prefix();
+        make(&[
+            "-C".into(),
+            root().join("ffi").display().to_string(),
+            "install".into(),
+            "NO_BUILD=1".into(),
+            format!("LIBSRC={}", lib_dir().display()),
+            format!("PREFIX={}", prefix.display()),
+        ])?;
+        make(&[
+            "-C".into(),
+            root().join("tests/c").display().to_string(),
+            format!("PREFIX={}", prefix.display()),
+            format!("OUT={}", out_dir().display()),
+            "all".into(),
+        ])
     })
 }
 
@@ -160,6 +184,11 @@ fn c_server_with_the_npm_client() {
 }
 
 #[test]
+fn c_client_with_the_npm_server() {
+    run("test_client_npm");
+}
+
+#[test]
 fn c_client_and_server() {
     run("test_client");
 }
@@ -173,6 +202,16 @@ fn cpp_wrapper_static_library() {
 /// chat_server under the nickname it set.
 #[test]
 fn c_chat_examples() {
+    chat_with("chat_client");
+}
+
+/// The same conversation with the C++ client.
+#[test]
+fn cpp_chat_client_example() {
+    chat_with("chat_client_cpp");
+}
+
+fn chat_with(client_program: &str) {
     if let Err(e) = build() {
         panic!("{e}");
     }
@@ -192,7 +231,7 @@ fn c_chat_examples() {
         .find_map(|w| w.parse().ok())
         .unwrap_or_else(|| panic!("no port in {first:?}"));
 
-    let mut client = Command::new(out_dir().join("chat_client"))
+    let mut client = Command::new(out_dir().join(client_program))
         .arg(format!("http://127.0.0.1:{port}"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -222,11 +261,66 @@ fn c_chat_examples() {
         }
     };
     println!("{text}");
-    assert_eq!(code, Some(0), "chat_client failed:\n{text}");
+    assert_eq!(code, Some(0), "{client_program} failed:\n{text}");
     assert!(text.contains("* you are now tester"), "{text}");
     assert!(text.contains("tester: hello from C"), "{text}");
     assert!(
         stopped.is_some_and(|s| s.success()),
         "chat_server did not stop cleanly on SIGINT: {stopped:?}"
     );
+}
+
+/// A CMake project finds the installed package (`find_package(socketio)`)
+/// and builds the C test and the C++ test against its shared and static
+/// targets; both then run. Needs cmake: skipped without it, unless
+/// SOCKETIO_RS_REQUIRE_CMAKE is set (as CI does).
+#[test]
+fn cmake_package_consumer() {
+    if let Err(e) = build() {
+        panic!("{e}");
+    }
+    let have_cmake = Command::new("cmake")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_cmake {
+        assert!(
+            std::env::var_os("SOCKETIO_RS_REQUIRE_CMAKE").is_none(),
+            "cmake is required (SOCKETIO_RS_REQUIRE_CMAKE is set)"
+        );
+        eprintln!("cmake not found: the CMake package test is skipped");
+        return;
+    }
+    let build_dir = prefix().join("cmake-build");
+    let _ = std::fs::remove_dir_all(&build_dir);
+    let step = |args: &[&str]| {
+        let out = Command::new("cmake")
+            .args(args)
+            .output()
+            .expect("run cmake");
+        assert!(
+            out.status.success(),
+            "cmake {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let source = root().join("tests/c/cmake");
+    let source = source.to_str().expect("UTF-8 path");
+    let build = build_dir.to_str().expect("UTF-8 path");
+    let prefix_arg = format!("-DCMAKE_PREFIX_PATH={}", prefix().display());
+    step(&["-S", source, "-B", build, &prefix_arg]);
+    step(&["--build", build]);
+    for program in ["cmake_test_client", "cmake_test_cpp"] {
+        let child = Command::new(build_dir.join(program))
+            .current_dir(root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+        let (text, code) = finish(child, Duration::from_secs(60));
+        println!("{text}");
+        assert_eq!(code, Some(0), "{program} failed:\n{text}");
+        assert!(text.contains(", 0 failed"), "{program}: {text}");
+    }
 }

@@ -44,3 +44,28 @@ fn display(p: &Path) -> String {
         .display()
         .to_string()
 }
+
+/// The SONAME build.rs gives the shared library carries the ABI version the
+/// header declares, and so does the installed CMake package.
+#[test]
+fn soname_follows_the_abi_version() {
+    let number = |text: &str, key: &str| -> Option<u32> {
+        let at = text.find(key)? + key.len();
+        let digits: String = text[at..]
+            .trim_start_matches([' ', '=', ':'])
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    let header = std::fs::read_to_string(crate_dir().join("../include/socketio.h"))
+        .expect("include/socketio.h");
+    let abi = number(&header, "#define SIO_ABI_VERSION").expect("SIO_ABI_VERSION");
+    let build = std::fs::read_to_string(crate_dir().join("build.rs")).expect("ffi/build.rs");
+    assert_eq!(number(&build, "const ABI_VERSION: u32"), Some(abi));
+    let makefile = std::fs::read_to_string(crate_dir().join("Makefile")).expect("ffi/Makefile");
+    assert_eq!(number(&makefile, "ABI     :="), Some(abi));
+    let cmake = std::fs::read_to_string(crate_dir().join("cmake/socketioConfig.cmake"))
+        .expect("ffi/cmake/socketioConfig.cmake");
+    assert!(cmake.contains(&format!("libsocketio.so.{abi}\"")));
+}

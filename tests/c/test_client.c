@@ -78,12 +78,12 @@ static sio_server *start_server(sio_runtime *rt, srv_state *st, const char *addr
     sio_namespace_free(ns);
     /* The port of a server just freed may take a moment to be released. */
     long end = now_ms() + 3000;
-    int st_ = sio_server_listen(server, addr);
-    while (st_ == SIO_ERR_IO && now_ms() < end) {
+    int rc = sio_server_listen(server, addr);
+    while (rc == SIO_ERR_IO && now_ms() < end) {
         sleep_ms(20);
-        st_ = sio_server_listen(server, addr);
+        rc = sio_server_listen(server, addr);
     }
-    CHECK_OK(st_);
+    CHECK_OK(rc);
     return server;
 }
 

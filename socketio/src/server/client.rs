@@ -157,7 +157,7 @@ impl SioHandler {
             (PacketType::Event | PacketType::BinaryEvent, Some(s)) => s.on_event(packet),
             (PacketType::Ack | PacketType::BinaryAck, Some(s)) => s.on_ack(packet),
             (PacketType::Disconnect, Some(s)) => {
-                s.on_close(DisconnectReason::ClientNamespaceDisconnect)
+                s.on_close(DisconnectReason::ClientNamespaceDisconnect);
             }
             // A second CONNECT, a client CONNECT_ERROR, or a packet for a
             // namespace not joined: the reference closes the connection.

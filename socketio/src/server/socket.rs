@@ -501,9 +501,11 @@ impl Socket {
                 s.disconnect(false);
             }
             Client::close(&self.client, DisconnectReason::ForcedServerClose);
-        } else if self.connected() {
+        } else if self.on_close(DisconnectReason::ServerNamespaceDisconnect) {
+            // The handlers have run before the client can learn of the
+            // disconnect, so whatever it sends in reply is seen after them,
+            // as on the single-threaded reference.
             let _ = send_packet(&self.client, &Packet::disconnect(self.ns.name()));
-            self.on_close(DisconnectReason::ServerNamespaceDisconnect);
         }
     }
 
@@ -562,9 +564,11 @@ impl Socket {
 
     /// Tears the socket down once: `disconnecting` (rooms still there),
     /// rooms left, pending acks failed, then `disconnect`.
-    pub(crate) fn on_close(self: &Arc<Self>, reason: DisconnectReason) {
+    /// Runs the close sequence once; false when the socket was already
+    /// closed.
+    pub(crate) fn on_close(self: &Arc<Self>, reason: DisconnectReason) -> bool {
         if !self.connected.swap(false, Ordering::AcqRel) {
-            return;
+            return false;
         }
         let disconnecting = self
             .handlers
@@ -600,6 +604,7 @@ impl Socket {
         for h in handlers.disconnect {
             h(self.clone(), reason);
         }
+        true
     }
 }
 
