@@ -217,6 +217,12 @@ typedef struct sio_namespace sio_namespace;
 typedef struct sio_next sio_next;
 
 /**
+ * A parent namespace: every namespace name it matches becomes a child
+ * sharing its connection callbacks and middlewares.
+ */
+typedef struct sio_parent_namespace sio_parent_namespace;
+
+/**
  * A queue of callback invocations, for running callbacks on a thread of
  * yours: give it to `sio_server_options_set_queue` /
  * `sio_client_options_set_queue`, then call `sio_queue_poll` in your loop.
@@ -240,6 +246,13 @@ typedef struct sio_server sio_server;
  * reference server's defaults, path `/socket.io/`).
  */
 typedef struct sio_server_options sio_server_options;
+
+/**
+ * The answer to another server's `serverSideEmitWithAck`: given to a
+ * `sio_server_side_cb`, which owns it; answer with
+ * `sio_server_side_ack_send` or release with `sio_server_side_ack_free`.
+ */
+typedef struct sio_server_side_ack sio_server_side_ack;
 
 /**
  * A client's connection to a namespace. Callbacks receive borrowed
@@ -389,6 +402,43 @@ typedef void (*sio_broadcast_ack_cb)(void *user_data,
                                      size_t n_replies,
                                      const char *const *missing,
                                      size_t n_missing);
+
+/**
+ * Decides whether a namespace name belongs to a parent namespace; runs on
+ * a runtime thread (also with an event queue), so it must be quick and
+ * thread-safe.
+ */
+typedef bool (*sio_namespace_matcher_cb)(void *user_data,
+                                         const char *name);
+
+/**
+ * A per-event middleware (`socket.use`): returns NULL to let the event
+ * through, or an error message to stop it (the message goes to the
+ * socket's `sio_socket_on_error` callbacks; it is copied at once, so a
+ * string literal will do). With an event queue, the runtime thread waits
+ * for the queue's poller to run it.
+ */
+typedef const char *(*sio_event_middleware_cb)(void *user_data,
+                                               const sio_socket *socket,
+                                               const char *event,
+                                               const sio_payload *args);
+
+/**
+ * Called with the error of a middleware that stopped an event: its
+ * message (or the error's JSON when it is not a string).
+ */
+typedef void (*sio_socket_error_cb)(void *user_data,
+                                    const sio_socket *socket,
+                                    const char *message);
+
+/**
+ * Called with an event another server sent with `serverSideEmit`; `ack`
+ * is non-NULL when the sender waits for an answer (owned by the callback).
+ */
+typedef void (*sio_server_side_cb)(void *user_data,
+                                   const char *event,
+                                   const sio_payload *args,
+                                   sio_server_side_ack *ack);
 
 /**
  * Called with an event from the server, and `ack` (owned by the callback)
@@ -1042,6 +1092,165 @@ int sio_broadcast_disconnect(const sio_broadcast *b,
  * Frees a broadcast. NULL is a no-op.
  */
 void sio_broadcast_free(sio_broadcast *b);
+
+/**
+ * Joins a cluster through Redis at `url` (e.g. "redis://127.0.0.1:6379")
+ * instead of the in-memory adapter. `flavour` names the Node adapter whose
+ * wire format to speak: "classic" (NULL: the default,
+ * `@socket.io/redis-adapter`); "sharded" and "streams" are not available
+ * yet (`sio_server_new` then fails with SIO_ERR_INVALID_ARGUMENT). `key`
+ * is the channel prefix (NULL: "socket.io"). `sio_server_new` connects and
+ * fails with SIO_ERR_IO when Redis cannot be reached.
+ */
+int sio_server_options_set_redis(sio_server_options *opts,
+                                 const char *url,
+                                 const char *flavour,
+                                 const char *key);
+
+/**
+ * A parent namespace for every name matching the regular expression
+ * `pattern` (e.g. "^/room-\\d+$"); SIO_ERR_INVALID_ARGUMENT for a bad
+ * pattern. Free the handle with `sio_parent_namespace_free`; the parent
+ * lives on with the server.
+ */
+int sio_server_of_regex(const sio_server *server,
+                        const char *pattern,
+                        sio_parent_namespace **out);
+
+/**
+ * A parent namespace for every name `matcher` accepts.
+ */
+int sio_server_of_dynamic(const sio_server *server,
+                          sio_namespace_matcher_cb matcher,
+                          void *user_data,
+                          sio_free_fn free_user_data,
+                          sio_parent_namespace **out);
+
+/**
+ * Calls `cb` with every socket joining any child namespace.
+ */
+int sio_parent_namespace_on_connection(const sio_parent_namespace *ns,
+                                       sio_connection_cb cb,
+                                       void *user_data,
+                                       sio_free_fn free_user_data);
+
+/**
+ * Adds a middleware run for every socket joining any child, before the
+ * child's own.
+ */
+int sio_parent_namespace_use(const sio_parent_namespace *ns,
+                             sio_middleware_cb cb,
+                             void *user_data,
+                             sio_free_fn free_user_data);
+
+/**
+ * How many child namespaces the parent has created so far.
+ */
+int sio_parent_namespace_child_count(const sio_parent_namespace *ns,
+                                     size_t *count);
+
+/**
+ * Frees the handle (the parent namespace lives on). NULL is ignored.
+ */
+void sio_parent_namespace_free(sio_parent_namespace *ns);
+
+/**
+ * Adds a per-event middleware (`socket.use`), run in order before the
+ * event's callback.
+ */
+int sio_socket_use(const sio_socket *socket,
+                   sio_event_middleware_cb cb,
+                   void *user_data,
+                   sio_free_fn free_user_data);
+
+/**
+ * Called with the error of each event a `sio_socket_use` middleware
+ * stopped.
+ */
+int sio_socket_on_error(const sio_socket *socket,
+                        sio_socket_error_cb cb,
+                        void *user_data,
+                        sio_free_fn free_user_data);
+
+/**
+ * Listens to every event the socket emits (`onAnyOutgoing`); stores an id
+ * for `sio_socket_off_any_outgoing` in `*id` (may be NULL).
+ */
+int sio_socket_on_any_outgoing(const sio_socket *socket,
+                               sio_any_cb cb,
+                               void *user_data,
+                               sio_free_fn free_user_data,
+                               uint64_t *id);
+
+/**
+ * Removes the outgoing listener `id`.
+ */
+int sio_socket_off_any_outgoing(const sio_socket *socket,
+                                uint64_t id);
+
+/**
+ * Sends an event to the other servers of the cluster (main namespace);
+ * nobody hears it on a single server.
+ */
+int sio_server_server_side_emit(const sio_server *server,
+                                const char *event,
+                                const char *json,
+                                const sio_buf *bins,
+                                size_t n_bins);
+
+/**
+ * Sends an event to the other servers and calls `cb` with one answer per
+ * server that answered within `timeout_ms`, as the payload's arguments
+ * (an empty array on a single server).
+ */
+int sio_server_server_side_emit_with_ack(const sio_server *server,
+                                         const char *event,
+                                         const char *json,
+                                         const sio_buf *bins,
+                                         size_t n_bins,
+                                         uint32_t timeout_ms,
+                                         sio_reply_cb cb,
+                                         void *user_data,
+                                         sio_free_fn free_user_data);
+
+/**
+ * Handles `event` sent by another server with `serverSideEmit`.
+ */
+int sio_server_on_server_side_emit(const sio_server *server,
+                                   const char *event,
+                                   sio_server_side_cb cb,
+                                   void *user_data,
+                                   sio_free_fn free_user_data);
+
+/**
+ * Answers another server's `serverSideEmitWithAck` with one JSON value
+ * (NULL: null); consumes `ack`.
+ */
+int sio_server_side_ack_send(sio_server_side_ack *ack,
+                             const char *json);
+
+/**
+ * Releases an unanswered server-side acknowledgement. NULL is ignored.
+ */
+void sio_server_side_ack_free(sio_server_side_ack *ack);
+
+/**
+ * Every room of the main namespace across the cluster (`allRooms`),
+ * handed to `cb` as one argument: a sorted JSON array of names.
+ */
+int sio_server_all_rooms(const sio_server *server,
+                         sio_reply_cb cb,
+                         void *user_data,
+                         sio_free_fn free_user_data);
+
+/**
+ * How many servers the cluster has, this one included, handed to `cb` as
+ * one numeric argument.
+ */
+int sio_server_server_count(const sio_server *server,
+                            sio_reply_cb cb,
+                            void *user_data,
+                            sio_free_fn free_user_data);
 
 /**
  * Creates client options with the defaults.

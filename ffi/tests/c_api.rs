@@ -153,12 +153,18 @@ fn finish(mut child: Child, limit: Duration) -> (String, Option<i32>) {
 
 /// Runs one test program; it must exit 0 and print "0 failed".
 fn run(name: &str) {
+    run_with(name, &[]);
+}
+
+/// [`run`] with extra environment variables.
+fn run_with(name: &str, env: &[(&str, String)]) {
     if let Err(e) = build() {
         panic!("{e}");
     }
     let child = Command::new(out_dir().join(name))
         .current_dir(root())
         .env("SIO_NODE_DIR", root().join("tests/node"))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -186,6 +192,65 @@ fn c_server_with_the_npm_client() {
 #[test]
 fn c_client_with_the_npm_server() {
     run("test_client_npm");
+}
+
+/// A private `redis-server` on a free loopback port, killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Redis {
+    /// `None` (the Redis part skipped) without the binary, unless
+    /// SOCKETIO_RS_REQUIRE_REDIS is set.
+    fn start() -> Option<Redis> {
+        const BIN: &str = "/usr/bin/redis-server";
+        if !Path::new(BIN).exists() {
+            assert!(
+                std::env::var_os("SOCKETIO_RS_REQUIRE_REDIS").is_none(),
+                "SOCKETIO_RS_REQUIRE_REDIS is set but {BIN} is missing"
+            );
+            eprintln!("{BIN} not found: the C cluster test runs without Redis");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(BIN)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start redis-server");
+        let redis = Redis { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(redis)
+    }
+}
+
+/// Dynamic namespaces, per-event middlewares, outgoing listeners and the
+/// cluster calls from C; with redis-server, two C servers in one cluster.
+#[test]
+fn c_cluster_and_dynamic_namespaces() {
+    let redis = Redis::start();
+    let env: Vec<(&str, String)> = redis
+        .as_ref()
+        .map(|r| vec![("SIO_REDIS_URL", format!("redis://127.0.0.1:{}", r.port))])
+        .unwrap_or_default();
+    run_with("test_cluster", &env);
 }
 
 #[test]

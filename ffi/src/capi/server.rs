@@ -18,6 +18,9 @@ use crate::embed::{
     Socket, Value,
 };
 
+mod ext;
+pub use ext::*;
+
 /// Transport bit: HTTP long-polling.
 pub const SIO_TRANSPORT_POLLING: u32 = 1;
 /// Transport bit: WebSocket.

@@ -337,6 +337,16 @@ impl Client {
     pub fn id(&self) -> Option<String> {
         lock(&self.state).socket.as_ref().and_then(CoreSocket::id)
     }
+
+    /// True while the client wants to be connected and reconnects by
+    /// itself; false before [`Client::connect`], after
+    /// [`Client::disconnect`], a server disconnect or a refused connection.
+    pub fn active(&self) -> bool {
+        lock(&self.state)
+            .socket
+            .as_ref()
+            .is_some_and(CoreSocket::active)
+    }
 }
 
 impl Drop for Client {

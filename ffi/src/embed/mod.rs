@@ -34,7 +34,8 @@ pub use payload::Payload;
 pub use queue::{Dispatch, EventQueue, Job};
 pub use runtime::Runtime;
 pub use server::{
-    Broadcast, BroadcastReplies, Completion, Namespace, Next, Server, ServerOptions, Socket,
+    Broadcast, BroadcastReplies, Completion, DynamicNamespace, Namespace, Next, RedisFlavour,
+    RedisOptions, Server, ServerOptions, ServerSideReply, Socket,
 };
 pub use sio_core::client::TransportType;
 pub use sio_core::Value;

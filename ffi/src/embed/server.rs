@@ -13,6 +13,9 @@ use tokio::sync::oneshot;
 use super::queue::Ctx;
 use super::{Ack, Dispatch, Error, EventQueue, Runtime};
 
+mod ext;
+pub use ext::{DynamicNamespace, RedisFlavour, RedisOptions, ServerSideReply};
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -48,6 +51,8 @@ pub struct ServerOptions {
     /// Run callbacks inside this queue's [`EventQueue::poll`] instead of on
     /// the runtime's threads.
     pub queue: Option<EventQueue>,
+    /// Join a cluster through Redis instead of the in-memory adapter.
+    pub redis: Option<RedisOptions>,
 }
 
 impl ServerOptions {
@@ -82,9 +87,21 @@ impl Server {
     pub fn new(opts: ServerOptions) -> Result<Server, Error> {
         let rt = Runtime::or_global(opts.runtime.as_ref())?;
         let dispatch = opts.queue.map(Dispatch::Queue).unwrap_or_default();
+        let io = match &opts.redis {
+            None => SocketIo::new(opts.config.clone()),
+            Some(redis) => {
+                let recovery = opts
+                    .config
+                    .connection_state_recovery
+                    .as_ref()
+                    .map(|r| r.max_disconnection_duration);
+                let factory = ext::redis_factory(&rt, redis, recovery)?;
+                SocketIo::with_adapter(opts.config.clone(), factory)
+            }
+        };
         let ctx = Ctx::new(rt, dispatch, opts.config.ack_timeout);
         Ok(Server {
-            io: SocketIo::new(opts.config),
+            io,
             ctx,
             listener: Mutex::new(None),
             addr: Mutex::new(None),
@@ -94,6 +111,13 @@ impl Server {
     /// The core server, for Rust callers that need more.
     pub fn io(&self) -> &SocketIo {
         &self.io
+    }
+
+    /// A handle on a core socket of this server (one reached through
+    /// [`Server::io`], e.g. in a dynamic namespace's handlers), dispatching
+    /// like the server's own.
+    pub fn wrap_socket(&self, socket: Arc<sio_core::Socket>) -> Socket {
+        Socket::new(socket, self.ctx.clone())
     }
 
     /// Binds `addr` (`host:port`; port 0 picks one) and serves; returns the
