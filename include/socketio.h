@@ -110,7 +110,9 @@
 #define SIO_ERR_STATE -2
 
 /**
- * An operating-system error (binding a port, creating threads).
+ * An operating-system or network error: binding a port, creating threads,
+ * a client that cannot reach its server (network, TLS, HTTP, timeout) or
+ * whose connection broke before the namespace joined.
  */
 #define SIO_ERR_IO -3
 
@@ -130,7 +132,8 @@
 #define SIO_ERR_TIMEOUT -6
 
 /**
- * The server refused the connection, or the connection failed.
+ * The server refused the connection (a middleware, or an unknown
+ * namespace), with its message and data.
  */
 #define SIO_ERR_REFUSED -7
 
@@ -1366,6 +1369,22 @@ int sio_client_options_set_force_new(sio_client_options *opts,
  */
 int sio_client_options_set_msgpack(sio_client_options *opts,
                                    bool on);
+
+/**
+ * Trusts the root certificates in `pem` (PEM text, `len` bytes, one or
+ * more certificates) for `https://` / `wss://` URLs, on top of the
+ * built-in roots. May be called several times.
+ */
+int sio_client_options_add_tls_root_pem(sio_client_options *opts,
+                                        const uint8_t *pem,
+                                        size_t len);
+
+/**
+ * Whether to trust the built-in root certificates (Mozilla's; default
+ * true). Off, only the roots of `sio_client_options_add_tls_root_pem` are.
+ */
+int sio_client_options_set_tls_builtin_roots(sio_client_options *opts,
+                                             bool on);
 
 /**
  * Runs the client on `rt` (NULL: the global runtime).

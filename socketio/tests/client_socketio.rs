@@ -11,7 +11,7 @@ use bytes::Bytes;
 use client_support::{bounded, Inbox, NodeServer};
 use serde_json::json;
 use socketio::client::{
-    AckError, ClientBuilder, DisconnectReason, EmitError, Socket, TransportType,
+    AckError, ClientBuilder, ConnectErrorKind, DisconnectReason, EmitError, Socket, TransportType,
 };
 use socketio::Value;
 use tokio::sync::mpsc::UnboundedSender;
@@ -218,6 +218,7 @@ async fn refusals_and_auth() {
             .expect_err("refused");
         assert_eq!(err.message, "refused");
         assert_eq!(err.data, Some(v(json!({"code": 42}))));
+        assert_eq!(err.kind, ConnectErrorKind::Refused);
 
         let err = builder(&server)
             .auth(&json!({"refuse": true}))
@@ -247,6 +248,13 @@ async fn refusals_and_auth() {
             .await
             .expect_err("no server");
         assert!(!err.message.is_empty());
+        assert_eq!(err.kind, ConnectErrorKind::Connection);
+
+        let err = ClientBuilder::new("not a url")
+            .connect()
+            .await
+            .expect_err("bad url");
+        assert_eq!(err.kind, ConnectErrorKind::Config);
     })
     .await;
 }

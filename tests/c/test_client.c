@@ -371,10 +371,40 @@ static void unreachable(void) {
     reset_done(&st);
     CHECK_OK(sio_client_connect(c, cli_done, &st, NULL));
     CHECK(wait_flag(NULL, &st.done, 10000));
-    CHECK(atomic_load(&st.done_status) == SIO_ERR_REFUSED);
+    CHECK(atomic_load(&st.done_status) == SIO_ERR_IO); /* not a refusal */
     CHECK(strlen(st.error) > 0);
     CHECK(wait_count(NULL, &st.failed, 1, 10000));
     CHECK(atomic_load(&st.attempts) == 2);
+    sio_client_free(c);
+}
+
+/* TLS options: bad roots are refused up front; a server that does not
+ * speak TLS (ours, plain) fails the handshake with a message. */
+static void tls(const char *url) {
+    printf("-- C client TLS options\n");
+    static const char PEM[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    sio_client_options *opts = NULL;
+    CHECK_OK(sio_client_options_new(&opts));
+    CHECK_ERR(sio_client_options_add_tls_root_pem(opts, NULL, 0), SIO_ERR_INVALID_ARGUMENT, "pem");
+    CHECK_ERR(sio_client_options_add_tls_root_pem(opts, (const uint8_t *)"nope", 4), SIO_ERR_INVALID_ARGUMENT,
+              "PEM");
+    CHECK_OK(sio_client_options_add_tls_root_pem(opts, (const uint8_t *)PEM, sizeof PEM - 1));
+    CHECK_OK(sio_client_options_set_tls_builtin_roots(opts, false));
+    CHECK_OK(sio_client_options_set_reconnection(opts, false));
+    CHECK_OK(sio_client_options_set_timeout(opts, 3000));
+    char https[96];
+    snprintf(https, sizeof https, "https://%s", url + strlen("http://"));
+    sio_client *c = NULL;
+    CHECK_OK(sio_client_new(https, opts, &c));
+    sio_client_options_free(opts);
+    cli_state st;
+    memset(&st, 0, sizeof st);
+    reset_done(&st);
+    CHECK_OK(sio_client_connect(c, cli_done, &st, NULL));
+    CHECK(wait_flag(NULL, &st.done, 10000));
+    CHECK(atomic_load(&st.done_status) == SIO_ERR_IO);
+    CHECK(strlen(st.error) > 0);
+    CHECK(!sio_client_connected(c));
     sio_client_free(c);
 }
 
@@ -448,6 +478,7 @@ int main(void) {
     refused(url);
     reconnection(rt);
     unreachable();
+    tls(url);
     server_freed_in_callback();
 
     sio_server_free(server);

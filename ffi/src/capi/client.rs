@@ -323,6 +323,43 @@ pub unsafe extern "C" fn sio_client_options_set_msgpack(
     })
 }
 
+/// Trusts the root certificates in `pem` (PEM text, `len` bytes, one or
+/// more certificates) for `https://` / `wss://` URLs, on top of the
+/// built-in roots. May be called several times.
+#[no_mangle]
+pub unsafe extern "C" fn sio_client_options_add_tls_root_pem(
+    opts: *mut sio_client_options,
+    pem: *const u8,
+    len: usize,
+) -> c_int {
+    with_opts(opts, |o| {
+        if pem.is_null() || len == 0 {
+            return Err(Error::invalid("pem is NULL or empty"));
+        }
+        let pem = std::slice::from_raw_parts(pem, len).to_vec();
+        if !pem.windows(11).any(|w| w == b"-----BEGIN ") {
+            return Err(Error::invalid("pem holds no PEM certificate"));
+        }
+        let tls = o.manager.engine.tls.take().unwrap_or_default();
+        o.manager.engine.tls = Some(tls.root_cert_pem(pem));
+        Ok(())
+    })
+}
+
+/// Whether to trust the built-in root certificates (Mozilla's; default
+/// true). Off, only the roots of `sio_client_options_add_tls_root_pem` are.
+#[no_mangle]
+pub unsafe extern "C" fn sio_client_options_set_tls_builtin_roots(
+    opts: *mut sio_client_options,
+    on: bool,
+) -> c_int {
+    with_opts(opts, |o| {
+        let tls = o.manager.engine.tls.take().unwrap_or_default();
+        o.manager.engine.tls = Some(tls.builtin_roots(on));
+        Ok(())
+    })
+}
+
 /// Runs the client on `rt` (NULL: the global runtime).
 #[no_mangle]
 pub unsafe extern "C" fn sio_client_options_set_runtime(

@@ -45,7 +45,9 @@ pub const SIO_ERR_INVALID_ARGUMENT: c_int = -1;
 /// The call does not fit the object's state (listening twice, emitting on a
 /// client that was never connected...).
 pub const SIO_ERR_STATE: c_int = -2;
-/// An operating-system error (binding a port, creating threads).
+/// An operating-system or network error: binding a port, creating threads,
+/// a client that cannot reach its server (network, TLS, HTTP, timeout) or
+/// whose connection broke before the namespace joined.
 pub const SIO_ERR_IO: c_int = -3;
 /// The socket is disconnected.
 pub const SIO_ERR_DISCONNECTED: c_int = -4;
@@ -53,7 +55,8 @@ pub const SIO_ERR_DISCONNECTED: c_int = -4;
 pub const SIO_ERR_BUFFER_FULL: c_int = -5;
 /// No acknowledgement came in time.
 pub const SIO_ERR_TIMEOUT: c_int = -6;
-/// The server refused the connection, or the connection failed.
+/// The server refused the connection (a middleware, or an unknown
+/// namespace), with its message and data.
 pub const SIO_ERR_REFUSED: c_int = -7;
 /// The object is closed.
 pub const SIO_ERR_CLOSED: c_int = -8;

@@ -210,7 +210,8 @@ impl Client {
     }
 
     /// Connects; `done` gets the outcome of the first attempt (refused:
-    /// [`Error::Refused`] with the server's message and data). With
+    /// [`Error::Refused`] with the server's message and data; unreachable:
+    /// [`Error::Io`]). With
     /// reconnection on, a failed client keeps trying in the background. On a
     /// disconnected client, connects again.
     pub fn connect(&self, done: Option<Completion<()>>) -> Result<(), Error> {

@@ -29,7 +29,8 @@ pub enum Error {
     #[error("operation has timed out")]
     Timeout,
     /// The server refused the connection (a middleware's `message`, with its
-    /// `data`), or the connection to the server failed.
+    /// `data`, or `Invalid namespace`). A server that cannot be reached is
+    /// [`Error::Io`].
     #[error("{message}")]
     Refused {
         /// The refusal or failure message.
@@ -133,9 +134,15 @@ impl From<sio_core::client::AckError> for Error {
 
 impl From<sio_core::client::ConnectError> for Error {
     fn from(e: sio_core::client::ConnectError) -> Self {
-        Error::Refused {
-            message: e.message,
-            data: e.data,
+        use sio_core::client::ConnectErrorKind as Kind;
+        match e.kind {
+            Kind::Refused => Error::Refused {
+                message: e.message,
+                data: e.data,
+            },
+            Kind::Connection => Error::Io(e.message),
+            Kind::Closed => Error::Closed(e.message),
+            Kind::Config => Error::InvalidArgument(e.message),
         }
     }
 }

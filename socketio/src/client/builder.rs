@@ -73,12 +73,12 @@ fn split_url(url: &str) -> Result<(String, String), ConnectError> {
     };
     let uri: http::Uri = full
         .parse()
-        .map_err(|e| ConnectError::new(format!("invalid url: {e}")))?;
+        .map_err(|e| ConnectError::config(format!("invalid url: {e}")))?;
     let scheme = uri.scheme_str().unwrap_or("http");
     let secure = matches!(scheme, "https" | "wss");
     let host = uri
         .host()
-        .ok_or_else(|| ConnectError::new("invalid url: missing host"))?;
+        .ok_or_else(|| ConnectError::config("invalid url: missing host"))?;
     let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
     let nsp = match uri.path() {
         "" => "/".to_owned(),
@@ -114,7 +114,7 @@ impl ClientBuilder {
     pub fn auth<T: Serialize + ?Sized>(mut self, auth: &T) -> Self {
         match to_value(auth) {
             Ok(v) => self.socket.auth = Auth::Static(v),
-            Err(e) => self.error = Some(ConnectError::new(format!("invalid auth: {e}"))),
+            Err(e) => self.error = Some(ConnectError::config(format!("invalid auth: {e}"))),
         }
         self
     }
@@ -143,7 +143,7 @@ impl ClientBuilder {
             (Ok(n), Ok(v)) => {
                 self.manager.engine.extra_headers.append(n, v);
             }
-            _ => self.error = Some(ConnectError::new(format!("invalid header {name:?}"))),
+            _ => self.error = Some(ConnectError::config(format!("invalid header {name:?}"))),
         }
         self
     }
@@ -408,7 +408,7 @@ impl ClientBuilder {
                 socket.disconnect();
                 Err(e)
             }
-            Err(_) => Err(ConnectError::new("socket closed")),
+            Err(_) => Err(ConnectError::closed()),
         }
     }
 }

@@ -41,7 +41,8 @@ pub enum AckError {
 }
 
 /// Why a namespace connection failed: the server refused it (`message` and
-/// `data` of its CONNECT_ERROR), or the connection to the server failed.
+/// `data` of its CONNECT_ERROR), or the connection to the server failed;
+/// [`ConnectError::kind`] tells which.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct ConnectError {
@@ -49,28 +50,65 @@ pub struct ConnectError {
     pub message: String,
     /// The `data` the server attached, if any.
     pub data: Option<Value>,
+    /// Refused by the server, or never reached it.
+    pub kind: ConnectErrorKind,
+}
+
+/// What kind of failure a [`ConnectError`] is. Callers retry a
+/// [`Connection`](ConnectErrorKind::Connection) failure, not a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectErrorKind {
+    /// The server answered CONNECT_ERROR: a middleware refused, or the
+    /// namespace does not exist (`Invalid namespace`).
+    Refused,
+    /// The server could not be reached or the connection broke before the
+    /// namespace joined (network, TLS, HTTP or protocol errors, timeouts).
+    Connection,
+    /// The client was closed while connecting.
+    Closed,
+    /// The client's own settings are wrong (URL, auth, headers).
+    Config,
 }
 
 impl ConnectError {
-    pub(crate) fn new(message: impl Into<String>) -> ConnectError {
+    pub(crate) fn with_kind(kind: ConnectErrorKind, message: impl Into<String>) -> ConnectError {
         ConnectError {
             message: message.into(),
             data: None,
+            kind,
         }
+    }
+
+    /// A failure to reach the server or to keep the connection.
+    pub(crate) fn connection(message: impl Into<String>) -> ConnectError {
+        ConnectError::with_kind(ConnectErrorKind::Connection, message)
+    }
+
+    /// A bad client setting.
+    pub(crate) fn config(message: impl Into<String>) -> ConnectError {
+        ConnectError::with_kind(ConnectErrorKind::Config, message)
+    }
+
+    /// The client closed while connecting.
+    pub(crate) fn closed() -> ConnectError {
+        ConnectError::with_kind(ConnectErrorKind::Closed, "socket closed")
     }
 
     /// Reads a CONNECT_ERROR payload: `{"message", "data"}` or a string.
     pub(crate) fn from_payload(data: Option<Value>) -> ConnectError {
         match data {
-            Some(Value::String(message)) => ConnectError::new(message),
+            Some(Value::String(message)) => {
+                ConnectError::with_kind(ConnectErrorKind::Refused, message)
+            }
             Some(Value::Object(mut o)) => ConnectError {
                 message: match o.shift_remove("message") {
                     Some(Value::String(s)) => s,
                     _ => String::new(),
                 },
                 data: o.shift_remove("data"),
+                kind: ConnectErrorKind::Refused,
             },
-            _ => ConnectError::new(""),
+            _ => ConnectError::with_kind(ConnectErrorKind::Refused, ""),
         }
     }
 }

@@ -41,7 +41,7 @@ pub use backoff::Backoff;
 pub use builder::ClientBuilder;
 pub use config::{Auth, AuthFn, ManagerConfig, SocketConfig};
 pub use emit::Emitter;
-pub use errors::{AckError, ConnectError, DisconnectReason, EmitError};
+pub use errors::{AckError, ConnectError, ConnectErrorKind, DisconnectReason, EmitError};
 pub use handlers::{
     AnyListener, AttemptHandler, CloseHandler, ConnectErrorHandler, ConnectHandler,
     DisconnectHandler, ErrorHandler, EventHandler, SignalHandler,

@@ -200,7 +200,7 @@ impl SocketInner {
                             .map(str::to_owned);
                         self.on_connect(sid.to_owned(), pid);
                     }
-                    None => self.connect_error(ConnectError::new(
+                    None => self.connect_error(ConnectError::connection(
                         "It seems you are trying to reach a Socket.IO server in v2.x with a v3.x client, but they are not compatible",
                     )),
                 }
@@ -358,7 +358,7 @@ impl SocketInner {
         } else if was_joining {
             // The connection ended while the namespace CONNECT was pending:
             // whoever waits for the connection must hear of it.
-            self.connect_error(ConnectError::new(reason.as_str()));
+            self.connect_error(ConnectError::connection(reason.as_str()));
         }
         self.clear_acks();
     }
@@ -510,7 +510,7 @@ impl Socket {
         self.inner
             .connect_waiter()
             .await
-            .unwrap_or_else(|_| Err(ConnectError::new("socket closed")))
+            .unwrap_or_else(|_| Err(ConnectError::closed()))
     }
 
     /// Leaves the namespace; the socket does not reconnect until

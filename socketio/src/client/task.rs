@@ -214,7 +214,7 @@ impl ManagerTask {
         for h in inner.handlers().error {
             h(&err);
         }
-        let connect_error = ConnectError::new(err.to_string());
+        let connect_error = ConnectError::connection(err.to_string());
         for socket in inner.sockets() {
             if socket.is_active() {
                 socket.on_error(connect_error.clone());
