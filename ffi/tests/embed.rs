@@ -162,3 +162,86 @@ fn direct_callbacks_acks_and_refusals() {
         Err(Error::Closed(_))
     ));
 }
+
+/// Callbacks that panic, in both dispatch modes: an event handler, a
+/// middleware, a completion and a client handler. Each panic stays inside
+/// the library (logged); the connection and the server keep working, and a
+/// middleware that panicked before answering refuses the connection.
+#[test]
+fn panicking_callbacks_do_not_take_the_server_down() {
+    for queued in [false, true] {
+        let q = queued.then(|| EventQueue::new().expect("queue"));
+        let (server, url) = server(q.clone());
+        // Pumps the server's queue (when there is one) while the test waits
+        // on the client side.
+        let pumping = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let pump = q.clone().map(|q| {
+            let on = pumping.clone();
+            std::thread::spawn(move || {
+                while on.load(Ordering::SeqCst) {
+                    q.poll(Some(Duration::from_millis(10)));
+                }
+            })
+        });
+        server.of("/").on_connection(|socket| {
+            socket.on("boom", |_, _, _, _| panic!("handler boom"));
+            socket.on("echo", |_, _, args, ack| {
+                if let Some(ack) = ack {
+                    let _ = ack.send(args);
+                }
+            });
+            socket.emit_with_ack("ask", vec![], Some(Duration::from_millis(50)), |_| {
+                panic!("completion boom")
+            });
+        });
+        server
+            .of("/guarded")
+            .use_middleware(|_, _next| panic!("middleware boom"));
+
+        let client = Client::new(&url, ClientOptions::default()).expect("client");
+        client.on("ask", |_, _, _| panic!("client handler boom"));
+        let (tx, rx) = mpsc::channel();
+        client
+            .connect(Some(Box::new(move |r| {
+                let _ = tx.send(r);
+            })))
+            .expect("connect");
+        assert_eq!(rx.recv_timeout(WAIT).expect("connected"), Ok(()));
+
+        client.emit("boom", vec![]).expect("emit boom");
+        for i in 0..3u64 {
+            let (tx, rx) = mpsc::channel();
+            client
+                .emit_with_ack("echo", vec![Value::from(i)], Some(WAIT), move |r| {
+                    let _ = tx.send(r);
+                })
+                .expect("emit echo");
+            assert_eq!(
+                rx.recv_timeout(WAIT).expect("echo answered"),
+                Ok(vec![Value::from(i)]),
+                "queued: {queued}"
+            );
+        }
+
+        let guarded =
+            Client::new(&format!("{url}/guarded"), ClientOptions::default()).expect("client");
+        let (tx, rx) = mpsc::channel();
+        guarded
+            .connect(Some(Box::new(move |r| {
+                let _ = tx.send(r);
+            })))
+            .expect("connect");
+        match rx.recv_timeout(WAIT).expect("refused in time") {
+            Err(Error::Refused { message, .. }) => {
+                assert_eq!(message, "middleware did not answer")
+            }
+            other => panic!("queued: {queued}: {other:?}"),
+        }
+        assert!(client.connected(), "queued: {queued}");
+
+        pumping.store(false, Ordering::SeqCst);
+        if let Some(p) = pump {
+            p.join().expect("pump thread");
+        }
+    }
+}

@@ -388,7 +388,26 @@ impl SocketIo {
     }
 
     /// Disconnects every client ("server shutting down") and stops listening.
+    /// What was already queued for a client is still written before its
+    /// connection closes.
     pub fn close(&self) {
         self.engine.close();
+    }
+
+    /// Graceful shutdown: [`close`](Self::close), then waits until every
+    /// session has written its last packets and gone, at most `grace`.
+    /// Returns how many sessions were still open when it gave up (0: all
+    /// clean). Every event a handler emitted or acknowledged before the call
+    /// reaches its client, if the client keeps reading.
+    pub async fn shutdown(&self, grace: Duration) -> usize {
+        self.close();
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let open = self.engine_count();
+            if open == 0 || tokio::time::Instant::now() >= deadline {
+                return open;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 }

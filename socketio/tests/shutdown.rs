@@ -1,0 +1,176 @@
+//! Graceful shutdown under load loses no acknowledged message.
+//!
+//! Senders emit numbered chat messages with acknowledgements as fast as
+//! their window allows; the server's handler broadcasts each message to a
+//! room of receivers, then acknowledges it. Mid-flood the server shuts
+//! down. Every message a sender saw acknowledged must then have reached
+//! every receiver: the broadcast was queued before the acknowledgement, and
+//! a closing session writes what was queued before its close. Senders and
+//! receivers use both transports.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use socketio::client::{ClientBuilder, DisconnectReason, Socket as ClientSocket, TransportType};
+use socketio::{SocketIo, Value};
+use tokio::sync::mpsc;
+use tokio::time::{timeout, Instant};
+
+type Seen = Arc<Mutex<BTreeSet<(u64, u64)>>>;
+
+fn number(v: Option<&Value>) -> Option<u64> {
+    match v {
+        Some(Value::Number(n)) => n.as_u64(),
+        _ => None,
+    }
+}
+
+async fn client(
+    url: &str,
+    transport: TransportType,
+    seen: Option<Seen>,
+    gone: mpsc::UnboundedSender<DisconnectReason>,
+) -> ClientSocket {
+    let mut b = ClientBuilder::new(url)
+        .force_new(true)
+        .reconnection(false)
+        .transports([transport])
+        .on_disconnect(move |_, reason| {
+            let _ = gone.send(reason);
+        });
+    if let Some(seen) = seen {
+        b = b.on("chat", move |_, args| {
+            if let (Some(from), Some(n)) = (number(args.first()), number(args.get(1))) {
+                if let Ok(mut s) = seen.lock() {
+                    s.insert((from, n));
+                }
+            }
+        });
+    }
+    timeout(WAIT, b.connect())
+        .await
+        .expect("connect in time")
+        .expect("connect")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_under_load_loses_no_acknowledged_message() {
+    let io = SocketIo::new(config());
+    io.on_connection(|socket| {
+        socket.on("join", |socket, _args, ack| {
+            socket.join("room");
+            if let Some(ack) = ack {
+                let _ = ack.send(vec![]);
+            }
+        });
+        socket.on("chat", |socket, args, ack| {
+            // Broadcast first, then acknowledge: an acknowledged message is
+            // one the receivers' queues already hold.
+            let _ = socket.to("room").emit_args("chat", args);
+            if let Some(ack) = ack {
+                let _ = ack.send(vec![]);
+            }
+        });
+    });
+    let server = serve(io.clone()).await;
+    let url = server.url();
+
+    let (gone_tx, mut gone_rx) = mpsc::unbounded_channel();
+    let mut receivers = Vec::new();
+    let mut seen = Vec::new();
+    for transport in [TransportType::Websocket, TransportType::Polling] {
+        let s: Seen = Arc::default();
+        let r = client(&url, transport, Some(s.clone()), gone_tx.clone()).await;
+        r.emit_with_ack("join", &())
+            .await
+            .expect("receiver joined the room");
+        receivers.push(r);
+        seen.push(s);
+    }
+
+    // Each sender keeps up to 16 messages in flight and records what was
+    // acknowledged.
+    let acked: Seen = Arc::default();
+    let mut senders = Vec::new();
+    let mut tasks = Vec::new();
+    for (id, transport) in [TransportType::Websocket, TransportType::Polling]
+        .into_iter()
+        .enumerate()
+    {
+        let s = client(&url, transport, None, gone_tx.clone()).await;
+        senders.push(s.clone());
+        let acked = acked.clone();
+        tasks.push(tokio::spawn(async move {
+            let window = Arc::new(tokio::sync::Semaphore::new(16));
+            let deadline = Instant::now() + Duration::from_secs(10);
+            for n in 0u64.. {
+                if !s.connected() || Instant::now() > deadline {
+                    break;
+                }
+                let Ok(permit) = window.clone().acquire_owned().await else {
+                    break;
+                };
+                let (s, acked) = (s.clone(), acked.clone());
+                tokio::spawn(async move {
+                    let reply = s
+                        .emit_with_ack_args("chat", vec![Value::from(id as u64), Value::from(n)])
+                        .await;
+                    if reply.is_ok() {
+                        if let Ok(mut a) = acked.lock() {
+                            a.insert((id as u64, n));
+                        }
+                    }
+                    drop(permit);
+                });
+            }
+        }));
+    }
+
+    // Let traffic flow, then shut down in the middle of it.
+    eventually("traffic flows", || {
+        acked.lock().map(|a| a.len() >= 500).unwrap_or(false)
+    })
+    .await;
+    let open = io.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(open, 0, "sessions left open after the grace period");
+
+    // Every client hears the shutdown. A polling sender may have a POST in
+    // flight when its session ends: that one fails ("transport error"), as
+    // with the reference client.
+    for _ in 0..4 {
+        let reason = timeout(WAIT, gone_rx.recv())
+            .await
+            .expect("every client disconnected in time")
+            .expect("reason");
+        eprintln!("client gone: {reason:?}");
+        assert!(
+            matches!(
+                reason,
+                DisconnectReason::TransportClose | DisconnectReason::TransportError
+            ),
+            "{reason:?}"
+        );
+    }
+    for t in tasks {
+        let _ = timeout(WAIT, t).await;
+    }
+
+    let acked = acked.lock().map(|a| a.clone()).unwrap_or_default();
+    assert!(acked.len() >= 500, "only {} acknowledged", acked.len());
+    for (i, s) in seen.iter().enumerate() {
+        let s = s.lock().map(|s| s.clone()).unwrap_or_default();
+        let lost: Vec<_> = acked.difference(&s).take(10).collect();
+        assert!(
+            lost.is_empty(),
+            "receiver {i} lost {} acknowledged messages of {} (first: {lost:?})",
+            acked.difference(&s).count(),
+            acked.len()
+        );
+    }
+    drop(senders);
+    drop(receivers);
+}
