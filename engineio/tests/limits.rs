@@ -108,3 +108,46 @@ async fn a_trickled_request_head_is_cut_off() {
     assert!(read.is_ok(), "a trickling client kept its connection");
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+/// A client whose send buffer is full but who keeps reading still gets its
+/// pings (they wait for room rather than being dropped), answers them, and
+/// stays connected across several heartbeats.
+#[tokio::test]
+async fn ping_waits_behind_a_full_buffer() {
+    let server = start(ServerConfig {
+        max_buffer_size: 4,
+        ping_interval: Duration::from_millis(100),
+        ping_timeout: Duration::from_millis(300),
+        ..ServerConfig::default()
+    })
+    .await;
+    let (sid, _) = common::handshake_at(server.addr, &server.engine.config().path).await;
+    let session = server
+        .engine
+        .sockets()
+        .into_iter()
+        .next()
+        .expect("the session");
+    let poll = server.path(&format!("EIO=4&transport=polling&sid={sid}"));
+    let start = tokio::time::Instant::now();
+    let mut pings = 0;
+    while start.elapsed() < Duration::from_millis(1200) {
+        // Keep the buffer full: whatever room the last poll made is taken
+        // again at once.
+        while session
+            .send(engineio::Message::Text(engineio::Str::from("filler")))
+            .is_ok()
+        {}
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let res = common::get(server.addr, &poll).await;
+        assert_eq!(res.status, 200, "{res:?}");
+        let body = res.text();
+        if body.split('\u{1e}').any(|p| p == "2") {
+            pings += 1;
+            let pong = common::http(server.addr, "POST", &poll, &[], b"3").await;
+            assert_eq!(pong.status, 200);
+        }
+        assert!(!session.is_closed(), "closed after {pings} pings");
+    }
+    assert!(pings >= 4, "only {pings} pings reached the client");
+}

@@ -103,15 +103,20 @@ impl<H: Handler> Engine<H> {
             loop {
                 tokio::time::sleep_until(ping_at).await;
                 // The ping is queued even with no GET pending, and the pong
-                // timeout starts now, as the reference does.
-                if socket
-                    .push(super::socket::Outgoing::One(Packet::Ping))
-                    .is_err()
-                    && socket.is_closed()
-                {
-                    return;
-                }
+                // timeout starts now, as the reference does. Behind a full
+                // buffer it waits for room rather than being dropped: a slow
+                // client that keeps reading stays connected, a stalled one
+                // times out.
                 let deadline = ping_at + self.config.ping_timeout;
+                let ping = socket.push_wait(super::socket::Outgoing::One(Packet::Ping));
+                match tokio::time::timeout_at(deadline, ping).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return,
+                    Err(_) => {
+                        socket.close_with(DisconnectReason::PingTimeout);
+                        return;
+                    }
+                }
                 if tokio::time::timeout_at(deadline, socket.pong.notified())
                     .await
                     .is_err()

@@ -210,6 +210,16 @@ impl<D> Socket<D> {
         })
     }
 
+    /// Queues `out`, waiting for room when the buffer is full (for the
+    /// heartbeat, which must not be dropped for a client that is merely
+    /// slow).
+    pub(crate) async fn push_wait(&self, out: Outgoing) -> Result<(), SendError> {
+        if self.is_closed() {
+            return Err(SendError::Closed);
+        }
+        self.tx.send(out).await.map_err(|_| SendError::Closed)
+    }
+
     /// Closes the session; the layer above hears of it through
     /// `Handler::on_disconnect`. Packets already queued are still delivered.
     pub fn close(&self) {
