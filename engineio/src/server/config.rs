@@ -174,7 +174,7 @@ impl Default for ServerConfig {
             on_connection_error: None,
             http_compression_threshold: Some(1024),
             max_buffer_size: 1024,
-            ws_read_buffer_size: 4096,
+            ws_read_buffer_size: 1024,
             max_connections: None,
             max_header_size: 16 * 1024,
             header_read_timeout: Duration::from_secs(10),

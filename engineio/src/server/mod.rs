@@ -7,6 +7,7 @@ mod cors;
 mod engine;
 mod errors;
 mod listen;
+mod outbox;
 mod polling;
 mod request;
 mod service;

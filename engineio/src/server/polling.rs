@@ -34,7 +34,7 @@ pub(crate) async fn get<H: Handler>(
     socket: &Arc<Socket<H::Data>>,
     req_headers: &HeaderMap,
 ) -> Response<Full<Bytes>> {
-    let Ok(mut rx) = socket.rx.try_lock() else {
+    let Some(mut rx) = socket.outbox.try_receiver() else {
         // Overlapping GET: the reference closes the session; the pending GET
         // then answers with a close packet.
         socket.close_with(DisconnectReason::TransportError);
@@ -50,7 +50,7 @@ pub(crate) async fn get<H: Handler>(
             biased;
             _ = socket.closed.cancelled() => {}
             _ = socket.poll_interrupt.notified() => packets.push(Packet::Noop),
-            out = rx.recv() => if let Some(out) = out { out.for_each(|p| packets.push(p)) },
+            out = rx.recv() => out.for_each(|p| packets.push(p)),
         }
     }
     guard.0 = None;
@@ -62,14 +62,14 @@ pub(crate) async fn get<H: Handler>(
             packets.push(Packet::Noop);
             socket.flushed.notify_one();
         } else {
-            while let Ok(out) = rx.try_recv() {
+            while let Some(out) = rx.try_recv() {
                 out.for_each(|p| packets.push(p));
             }
             packets.push(Packet::Close);
             socket.flushed.notify_one();
         }
     } else {
-        while let Ok(out) = rx.try_recv() {
+        while let Some(out) = rx.try_recv() {
             out.for_each(|p| packets.push(p));
         }
     }

@@ -1,4 +1,5 @@
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use http::{HeaderMap, Method, Uri, Version};
@@ -18,8 +19,9 @@ pub struct RequestInfo {
     pub uri: Uri,
     /// HTTP version.
     pub version: Version,
-    /// Request headers.
-    pub headers: HeaderMap,
+    /// Request headers, shared with the layers above (the Socket.IO
+    /// handshake of every namespace) rather than copied for each.
+    pub headers: Arc<HeaderMap>,
     /// Peer address, when known.
     pub remote_addr: Option<SocketAddr>,
     /// When the request arrived.
@@ -32,7 +34,7 @@ impl RequestInfo {
             method: parts.method.clone(),
             uri: own_uri(&parts.uri),
             version: parts.version,
-            headers: own_headers(&parts.headers),
+            headers: Arc::new(own_headers(&parts.headers)),
             remote_addr: parts.extensions.get::<RemoteAddr>().map(|r| r.0),
             time: SystemTime::now(),
         }

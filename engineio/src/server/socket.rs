@@ -2,10 +2,11 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::config::TransportType;
+use super::outbox::{Outbox, PushError};
 use super::request::RequestInfo;
 use super::sid::Sid;
 use crate::proto::{Packet, Str};
@@ -110,8 +111,7 @@ pub struct Socket<D> {
     id: Sid,
     transport: AtomicU8,
     pub(crate) upgrading: AtomicBool,
-    tx: mpsc::Sender<Outgoing>,
-    pub(crate) rx: tokio::sync::Mutex<mpsc::Receiver<Outgoing>>,
+    pub(crate) outbox: Outbox,
     pub(crate) post_busy: AtomicBool,
     /// Ends a pending long-poll with a noop during an upgrade.
     pub(crate) poll_interrupt: Notify,
@@ -144,13 +144,11 @@ impl<D> Socket<D> {
         buffer: usize,
         data: D,
     ) -> Self {
-        let (tx, rx) = mpsc::channel(buffer.max(1));
         Socket {
             id,
             transport: AtomicU8::new(transport as u8),
             upgrading: AtomicBool::new(false),
-            tx,
-            rx: tokio::sync::Mutex::new(rx),
+            outbox: Outbox::new(buffer),
             post_busy: AtomicBool::new(false),
             poll_interrupt: Notify::new(),
             pong: Notify::new(),
@@ -204,9 +202,9 @@ impl<D> Socket<D> {
         if self.is_closed() {
             return Err(SendError::Closed);
         }
-        self.tx.try_send(out).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::Full,
-            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+        self.outbox.try_push(out).map_err(|e| match e {
+            PushError::Full(_) => SendError::Full,
+            PushError::Closed => SendError::Closed,
         })
     }
 
@@ -217,7 +215,7 @@ impl<D> Socket<D> {
         if self.is_closed() {
             return Err(SendError::Closed);
         }
-        self.tx.send(out).await.map_err(|_| SendError::Closed)
+        self.outbox.push(out).await.map_err(|_| SendError::Closed)
     }
 
     /// Closes the session; the layer above hears of it through
@@ -228,6 +226,7 @@ impl<D> Socket<D> {
 
     pub(crate) fn close_with(&self, reason: DisconnectReason) {
         if self.reason.set(reason).is_ok() {
+            self.outbox.close();
             self.closed.cancel();
         }
     }

@@ -108,7 +108,7 @@ async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, ws: 
     let (mut sink, mut stream) = ws.split();
     // After an upgrade the last GET may still hold the queue for a moment.
     let mut rx = tokio::select! {
-        rx = socket.rx.lock() => rx,
+        rx = socket.outbox.receiver() => rx,
         _ = socket.closed.cancelled() => return,
     };
     loop {
@@ -116,10 +116,9 @@ async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, ws: 
             biased;
             _ = socket.closed.cancelled() => break,
             out = rx.recv() => {
-                let Some(out) = out else { break };
                 let write = async {
                     write_out(&mut sink, out).await?;
-                    while let Ok(out) = rx.try_recv() {
+                    while let Some(out) = rx.try_recv() {
                         write_out(&mut sink, out).await?;
                     }
                     sink.flush().await
@@ -164,7 +163,7 @@ async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, ws: 
     // a peer that does not read them does not keep the connection.
     let finish = async {
         if socket.disconnect_reason().is_some_and(|r| r.flushes()) {
-            while let Ok(out) = rx.try_recv() {
+            while let Some(out) = rx.try_recv() {
                 if write_out(&mut sink, out).await.is_err() {
                     return;
                 }

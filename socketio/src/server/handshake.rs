@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use engineio::server::RequestInfo;
@@ -9,8 +10,9 @@ use crate::proto::Value;
 /// `socket.handshake`.
 #[derive(Debug, Clone)]
 pub struct Handshake {
-    /// Headers of the request that opened the Engine.IO session.
-    pub headers: HeaderMap,
+    /// Headers of the request that opened the Engine.IO session (shared by
+    /// every namespace of the connection).
+    pub headers: Arc<HeaderMap>,
     /// Its query parameters.
     pub query: Vec<(String, String)>,
     /// The CONNECT payload (`{}` when absent).

@@ -1,0 +1,248 @@
+//! The bounded queue of packets waiting for a session's transport.
+//!
+//! A `VecDeque` behind a mutex, with two `Notify`s: unlike a channel it
+//! allocates nothing until the first packet and gives back a burst's
+//! memory once drained, which is what an idle connection costs. One
+//! consumer at a time (the transport holding [`Outbox::receiver`]'s lock);
+//! any number of producers.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+use super::socket::Outgoing;
+
+/// Capacity kept after the queue drains; a larger one is released.
+const KEEP_CAPACITY: usize = 16;
+
+/// Why a packet could not be queued.
+#[derive(Debug)]
+pub(crate) enum PushError {
+    /// The queue holds its maximum.
+    Full(Outgoing),
+    /// The session is closing: nothing more is queued.
+    Closed,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    queue: VecDeque<Outgoing>,
+    closed: bool,
+}
+
+/// A session's outgoing queue.
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    state: Mutex<State>,
+    capacity: usize,
+    /// Signalled on every push (one consumer: a stored permit is never
+    /// lost).
+    readable: Notify,
+    /// Signalled when a pop makes room.
+    writable: Notify,
+    /// Serializes consumers: a GET and a WebSocket during an upgrade.
+    receiver: tokio::sync::Mutex<()>,
+}
+
+impl Outbox {
+    pub(crate) fn new(capacity: usize) -> Outbox {
+        Outbox {
+            state: Mutex::new(State::default()),
+            capacity: capacity.max(1),
+            readable: Notify::new(),
+            writable: Notify::new(),
+            receiver: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `out`, or fails at once when full or closed.
+    pub(crate) fn try_push(&self, out: Outgoing) -> Result<(), PushError> {
+        {
+            let mut st = self.state();
+            if st.closed {
+                return Err(PushError::Closed);
+            }
+            if st.queue.len() >= self.capacity {
+                return Err(PushError::Full(out));
+            }
+            st.queue.push_back(out);
+        }
+        self.readable.notify_one();
+        Ok(())
+    }
+
+    /// Queues `out`, waiting for room; fails only once closed.
+    pub(crate) async fn push(&self, mut out: Outgoing) -> Result<(), PushError> {
+        loop {
+            let room = self.writable.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            match self.try_push(out) {
+                Err(PushError::Full(back)) => out = back,
+                done => return done,
+            }
+            room.await;
+        }
+    }
+
+    /// Stops accepting packets; those queued stay for the transport.
+    pub(crate) fn close(&self) {
+        self.state().closed = true;
+        self.writable.notify_waiters();
+    }
+
+    /// Exclusive right to consume, waited for.
+    pub(crate) async fn receiver(&self) -> Receiver<'_> {
+        Receiver {
+            outbox: self,
+            _guard: self.receiver.lock().await,
+        }
+    }
+
+    /// Exclusive right to consume, if free now.
+    pub(crate) fn try_receiver(&self) -> Option<Receiver<'_>> {
+        let guard = self.receiver.try_lock().ok()?;
+        Some(Receiver {
+            outbox: self,
+            _guard: guard,
+        })
+    }
+
+    fn pop(&self) -> Option<Outgoing> {
+        let out = {
+            let mut st = self.state();
+            let out = st.queue.pop_front();
+            if st.queue.is_empty() && st.queue.capacity() > KEEP_CAPACITY {
+                st.queue = VecDeque::new();
+            }
+            out
+        };
+        if out.is_some() {
+            self.writable.notify_one();
+        }
+        out
+    }
+}
+
+/// The consuming side, held by one transport at a time.
+pub(crate) struct Receiver<'a> {
+    outbox: &'a Outbox,
+    _guard: tokio::sync::MutexGuard<'a, ()>,
+}
+
+impl Receiver<'_> {
+    /// The next packet, waiting for one.
+    pub(crate) async fn recv(&mut self) -> Outgoing {
+        loop {
+            if let Some(out) = self.outbox.pop() {
+                return out;
+            }
+            self.outbox.readable.notified().await;
+        }
+    }
+
+    /// The next packet if one is queued.
+    pub(crate) fn try_recv(&mut self) -> Option<Outgoing> {
+        self.outbox.pop()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::Packet;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn ping() -> Outgoing {
+        Outgoing::One(Packet::Ping)
+    }
+
+    #[tokio::test]
+    async fn bounded_in_order_and_waking() {
+        let ob = Arc::new(Outbox::new(2));
+        ob.try_push(Outgoing::One(Packet::Pong)).expect("room");
+        ob.try_push(ping()).expect("room");
+        assert!(matches!(ob.try_push(ping()), Err(PushError::Full(_))));
+
+        // A waiting push completes once a pop makes room.
+        let waiter = {
+            let ob = ob.clone();
+            tokio::spawn(async move { ob.push(Outgoing::One(Packet::Noop)).await.is_ok() })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished());
+        let mut rx = ob.receiver().await;
+        assert!(matches!(rx.recv().await, Outgoing::One(Packet::Pong)));
+        assert!(tokio::time::timeout(Duration::from_secs(2), waiter)
+            .await
+            .expect("woken")
+            .expect("task"));
+        assert!(matches!(rx.try_recv(), Some(Outgoing::One(Packet::Ping))));
+        assert!(matches!(rx.try_recv(), Some(Outgoing::One(Packet::Noop))));
+        assert!(rx.try_recv().is_none());
+
+        // One consumer at a time.
+        assert!(ob.try_receiver().is_none());
+        drop(rx);
+        assert!(ob.try_receiver().is_some());
+
+        // A receiver waiting for a packet wakes on a push from elsewhere.
+        let reader = {
+            let ob = ob.clone();
+            tokio::spawn(async move {
+                matches!(
+                    ob.receiver().await.recv().await,
+                    Outgoing::One(Packet::Ping)
+                )
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        ob.try_push(ping()).expect("room");
+        assert!(tokio::time::timeout(Duration::from_secs(2), reader)
+            .await
+            .expect("woken")
+            .expect("task"));
+
+        // Closed: nothing more queued, a blocked push gives up.
+        ob.try_push(ping()).expect("room");
+        ob.try_push(ping()).expect("room");
+        let blocked = {
+            let ob = ob.clone();
+            tokio::spawn(async move { ob.push(ping()).await.is_err() })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        ob.close();
+        assert!(tokio::time::timeout(Duration::from_secs(2), blocked)
+            .await
+            .expect("woken")
+            .expect("task"));
+        assert!(matches!(ob.try_push(ping()), Err(PushError::Closed)));
+        // What was queued before the close is still there.
+        let mut rx = ob.receiver().await;
+        assert!(rx.try_recv().is_some());
+        assert!(rx.try_recv().is_some());
+        assert!(rx.try_recv().is_none());
+    }
+
+    #[test]
+    fn a_drained_burst_gives_its_memory_back() {
+        let ob = Outbox::new(1024);
+        for _ in 0..500 {
+            ob.try_push(ping()).expect("room");
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let mut rx = ob.receiver().await;
+            while rx.try_recv().is_some() {}
+        });
+        assert_eq!(ob.state().queue.capacity(), 0);
+    }
+}
