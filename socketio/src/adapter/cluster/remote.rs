@@ -141,7 +141,7 @@ mod tests {
         headers.append("accept", http::HeaderValue::from_static("x"));
         headers.append("accept", http::HeaderValue::from_static("y"));
         let h = Handshake {
-            headers,
+            headers: headers.into(),
             query: vec![
                 ("EIO".into(), "4".into()),
                 ("t".into(), "1".into()),
