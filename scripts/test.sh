@@ -21,3 +21,6 @@ cargo test --workspace --all-targets
 
 echo "== doc tests"
 cargo test --workspace --doc
+
+echo "== Python binding (pytest, against python-socketio and the npm socket.io server)"
+./bindings/python/test.sh

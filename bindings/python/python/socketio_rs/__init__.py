@@ -1,0 +1,18 @@
+"""python-socketio's API on a Rust Socket.IO v5 server and client.
+
+``import socketio_rs as socketio`` and python-socketio code runs on it.
+"""
+
+from . import exceptions
+from ._native import __version__
+from .asgi import ASGIApp
+from .async_client import AsyncClient
+from .async_server import AsyncServer
+from .client import Client
+from .namespace import AsyncClientNamespace, AsyncNamespace, ClientNamespace, Namespace
+from .server import Server
+
+__all__ = [
+    '__version__', 'exceptions', 'Server', 'AsyncServer', 'Client', 'AsyncClient',
+    'Namespace', 'AsyncNamespace', 'ClientNamespace', 'AsyncClientNamespace', 'ASGIApp',
+]

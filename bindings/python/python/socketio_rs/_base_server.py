@@ -1,0 +1,185 @@
+"""What ``Server`` and ``AsyncServer`` share: options, the native server,
+environ building, sessions, rooms."""
+
+import threading
+
+from . import _native
+from ._base import Handlers, SERVER_REASONS, as_list
+
+_ENGINE_OPTIONS = (
+    'ping_interval', 'ping_timeout', 'max_http_buffer_size', 'allow_upgrades',
+    'transports', 'cors_allowed_origins', 'cors_credentials', 'upgrade_timeout',
+    'connect_timeout', 'ack_timeout', 'max_connections',
+)
+
+
+def engine_options(kwargs, logger):
+    """python-socketio / python-engineio keyword options as the native
+    server's options; unsupported ones are logged and ignored."""
+    opts = {}
+    for k, v in kwargs.items():
+        if k == 'ping_interval' and isinstance(v, (tuple, list)):
+            v = v[0]
+        if k == 'cors_allowed_origins' and isinstance(v, str):
+            v = [v]
+        if k == 'http_compression':
+            if not v:
+                opts['compression_threshold'] = None
+            continue
+        if k == 'compression_threshold':
+            opts[k] = v
+            continue
+        if k in _ENGINE_OPTIONS:
+            opts[k] = v
+        else:
+            logger.debug('option %s is not supported by socketio_rs; ignored', k)
+    if 'cors_allowed_origins' in opts and opts['cors_allowed_origins'] == []:
+        opts['cors_allowed_origins'] = None
+    return opts
+
+
+def path_of(socketio_path):
+    """``'socket.io'`` as the engine path ``'/socket.io/'``."""
+    return '/' + socketio_path.strip('/') + '/'
+
+
+def environ_of(handshake):
+    """A WSGI-style environ built from the connection's handshake, as
+    python-socketio hands connect handlers."""
+    url = handshake.get('url') or '/'
+    path, _, query = url.partition('?')
+    environ = {
+        'REQUEST_METHOD': 'GET',
+        'PATH_INFO': path,
+        'QUERY_STRING': query,
+        'REMOTE_ADDR': handshake.get('address', ''),
+        'SERVER_PROTOCOL': 'HTTP/1.1',
+        'wsgi.url_scheme': 'https' if handshake.get('secure') else 'http',
+        'socketio_rs.handshake': handshake,
+    }
+    for name, value in (handshake.get('headers') or {}).items():
+        key = name.upper().replace('-', '_')
+        if key in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
+            environ[key] = value
+        else:
+            environ['HTTP_' + key] = value
+    return environ
+
+
+class BaseServer(Handlers):
+    """Handlers, native server, sessions."""
+
+    reserved_events = ('connect', 'disconnect')
+
+    def __init__(self, client_manager=None, logger=False, serializer='default', json=None,
+                 async_handlers=True, always_connect=False, namespaces=None, **kwargs):
+        super().__init__(logger)
+        if client_manager is not None:
+            self.logger.warning('socketio_rs: client_manager is not supported; '
+                                'this server works alone')
+        if serializer not in ('default', 'msgpack', None):
+            self.logger.warning('socketio_rs: serializer %r is not supported; '
+                                'using the default one', serializer)
+        self.async_handlers = async_handlers
+        self.always_connect = always_connect
+        self.namespaces = namespaces or ['/']
+        self.eio = None
+        self._options = engine_options(kwargs, self.logger)
+        self._options['msgpack'] = serializer == 'msgpack'
+        self._native = None
+        self._native_lock = threading.Lock()
+        self._sessions = {}
+        self._environ = {}
+        self._callbacks = {}
+
+    # -- the native server ----------------------------------------------
+
+    def _make_pool(self):
+        raise NotImplementedError
+
+    def _get_native(self, socketio_path='socket.io'):
+        with self._native_lock:
+            if self._native is None:
+                opts = dict(self._options)
+                opts['path'] = path_of(socketio_path)
+                self._pool = self._make_pool()
+                self._native = _native.NativeServer(self._pool, opts)
+                for ns in self._all_namespaces():
+                    self._sync_namespace(ns)
+                self._sync_dynamic()
+            return self._native
+
+    def _all_namespaces(self):
+        names = set(self._namespaces())
+        if self.namespaces != '*':
+            names.update(self.namespaces)
+        return sorted(names)
+
+    def _sync_namespace(self, namespace):
+        if namespace == '*' or self._native is None:
+            return
+        self._native.register_namespace(namespace)
+        names, catch_all = self._event_names(namespace)
+        self._native.set_events(namespace, names, catch_all)
+
+    def _sync_dynamic(self):
+        # namespaces='*': any namespace is accepted, '*' handlers apply.
+        if self.namespaces != '*' or self._native is None:
+            return
+        self._native.register_dynamic()
+        names, catch_all = self._event_names('*')
+        self._native.set_events('*', names, catch_all)
+
+    def _handlers_changed(self, namespace):
+        if self._native is None:
+            return
+        targets = self._all_namespaces() if namespace == '*' else [namespace]
+        for ns in targets:
+            self._sync_namespace(ns)
+        if namespace == '*':
+            self._sync_dynamic()
+
+    # -- queries ---------------------------------------------------------
+
+    def rooms(self, sid, namespace=None):
+        """The rooms a client is in, its own sid room included."""
+        if self._native is None:
+            return []
+        return self._native.rooms(namespace or '/', sid)
+
+    def transport(self, sid, namespace=None):
+        """The transport of a client: ``'polling'`` or ``'websocket'``."""
+        if self._native is None:
+            return None
+        return self._native.transport(namespace or '/', sid)
+
+    def get_environ(self, sid, namespace=None):
+        """The WSGI-style environ of a client's connection."""
+        return self._environ.get((namespace or '/', sid))
+
+    def _targets(self, to, room, skip_sid):
+        return as_list(to if to is not None else room), as_list(skip_sid)
+
+    # -- events from the native side --------------------------------------
+
+    def _environ_for(self, namespace, sid, handshake):
+        environ = environ_of(handshake)
+        self._environ[(namespace, sid)] = environ
+        auth = handshake.get('auth') or None
+        return environ, auth
+
+    def _forget(self, namespace, sid):
+        self._environ.pop((namespace, sid), None)
+        self._sessions.pop((namespace, sid), None)
+
+    @staticmethod
+    def _reason(reason):
+        return SERVER_REASONS.get(reason, reason)
+
+    # -- sessions ---------------------------------------------------------
+
+    def _session(self, sid, namespace):
+        return self._sessions.setdefault((namespace or '/', sid), {})
+
+    def _save(self, sid, session, namespace):
+        self._sessions[(namespace or '/', sid)] = session

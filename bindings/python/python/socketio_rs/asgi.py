@@ -1,0 +1,184 @@
+"""``ASGIApp``: serves an ``AsyncServer`` inside any ASGI server (uvicorn,
+hypercorn...), as python-socketio's ``socketio.ASGIApp``.
+
+Socket.IO's HTTP long-polling requests are answered in-process by the Rust
+Engine.IO service, and its WebSocket connections are relayed to it (the
+ASGI server does the network side). Other paths go to ``other_asgi_app``
+(404 without one).
+"""
+
+import asyncio
+
+from ._base import next_token
+
+
+class ASGIApp:
+    """An ASGI application serving ``socketio_server`` (an ``AsyncServer``)
+    under ``/socketio_path/``; everything else goes to ``other_asgi_app``.
+    ``static_files`` is not supported."""
+
+    def __init__(self, socketio_server, other_asgi_app=None, static_files=None,
+                 socketio_path='socket.io', on_startup=None, on_shutdown=None):
+        self.engineio_server = self.sio = socketio_server
+        self.other_asgi_app = other_asgi_app
+        self.socketio_path = socketio_path.strip('/')
+        self.on_startup = on_startup
+        self.on_shutdown = on_shutdown
+        if static_files:
+            socketio_server.logger.warning('socketio_rs.ASGIApp: static_files is not supported')
+
+    def _ours(self, scope):
+        path = scope.get('path', '')
+        prefix = '/' + self.socketio_path
+        return path == prefix or path.startswith(prefix + '/')
+
+    async def __call__(self, scope, receive, send):
+        kind = scope['type']
+        if kind == 'lifespan':
+            await self._lifespan(scope, receive, send)
+        elif kind == 'http' and self._ours(scope):
+            await self._http(scope, receive, send)
+        elif kind == 'websocket' and self._ours(scope):
+            await self._websocket(scope, receive, send)
+        elif self.other_asgi_app is not None:
+            await self.other_asgi_app(scope, receive, send)
+        elif kind == 'http':
+            await send({'type': 'http.response.start', 'status': 404,
+                        'headers': [(b'content-type', b'text/plain')]})
+            await send({'type': 'http.response.body', 'body': b'Not Found'})
+
+    async def _lifespan(self, scope, receive, send):
+        if self.other_asgi_app is not None and self.on_startup is None \
+                and self.on_shutdown is None:
+            await self.other_asgi_app(scope, receive, send)
+            return
+        while True:
+            msg = await receive()
+            if msg['type'] == 'lifespan.startup':
+                await _call(self.on_startup)
+                await send({'type': 'lifespan.startup.complete'})
+            elif msg['type'] == 'lifespan.shutdown':
+                await _call(self.on_shutdown)
+                await self.sio.shutdown()
+                await send({'type': 'lifespan.shutdown.complete'})
+                return
+
+    async def _websocket(self, scope, receive, send):
+        if (await receive())['type'] != 'websocket.connect':
+            return
+        sio = self.sio
+        sio._bind_loop()
+        native = sio._get_native(self.socketio_path)
+        token = next_token()
+        queue = sio._ws[token] = asyncio.Queue()
+        try:
+            conn = native.open_ws(_uri(scope), _headers(scope), _client(scope), token)
+            kind, data = await queue.get()
+            if kind != 'open':
+                sio.logger.info('socketio_rs.ASGIApp: websocket refused: %s', data)
+                await send({'type': 'websocket.close', 'code': 1011})
+                return
+            await send({'type': 'websocket.accept'})
+            out = asyncio.ensure_future(self._ws_out(queue, send))
+            try:
+                while True:
+                    inbound = asyncio.ensure_future(receive())
+                    await asyncio.wait({inbound, out}, return_when=asyncio.FIRST_COMPLETED)
+                    if not inbound.done():
+                        inbound.cancel()  # the engine closed the connection
+                        break
+                    msg = inbound.result()
+                    if msg['type'] == 'websocket.disconnect':
+                        break
+                    if msg.get('text') is not None:
+                        conn.send_text(msg['text'])
+                    elif msg.get('bytes') is not None:
+                        conn.send_bytes(msg['bytes'])
+            finally:
+                conn.close()
+                out.cancel()
+        finally:
+            sio._ws.pop(token, None)
+
+    @staticmethod
+    async def _ws_out(queue, send):
+        while True:
+            kind, data = await queue.get()
+            if kind == 'text':
+                await send({'type': 'websocket.send', 'text': data})
+            elif kind == 'bytes':
+                await send({'type': 'websocket.send', 'bytes': data})
+            else:
+                try:
+                    await send({'type': 'websocket.close', 'code': 1000})
+                except Exception:  # noqa: BLE001 - the client may be gone already
+                    pass
+                return
+
+    async def _http(self, scope, receive, send):
+        sio = self.sio
+        sio._bind_loop()
+        native = sio._get_native(self.socketio_path)
+        body = bytearray()
+        while True:
+            msg = await receive()
+            if msg['type'] == 'http.disconnect':
+                return
+            body += msg.get('body', b'')
+            if not msg.get('more_body'):
+                break
+        token = next_token()
+        fut = asyncio.get_running_loop().create_future()
+        sio._futures[token] = fut
+        native.handle_http(scope['method'], _uri(scope), _headers(scope), bytes(body),
+                           _client(scope), token)
+        # A long-polling GET may wait a while: stop waiting if the client
+        # goes away meanwhile (the session then times out on its own).
+        gone = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await asyncio.wait({fut, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sio._futures.pop(token, None)
+            gone.cancel()
+        if not fut.done():
+            return
+        err, result = fut.result()
+        if err is not None:
+            await send({'type': 'http.response.start', 'status': 500, 'headers': []})
+            await send({'type': 'http.response.body', 'body': err[1].encode()})
+            return
+        status, headers, payload = result
+        await send({'type': 'http.response.start', 'status': status,
+                    'headers': [(k.encode('latin-1'), v) for k, v in headers]})
+        await send({'type': 'http.response.body', 'body': payload})
+
+
+def _uri(scope):
+    uri = scope.get('raw_path') or scope['path'].encode()
+    if isinstance(uri, bytes):
+        uri = uri.decode('latin-1')
+    if scope.get('query_string'):
+        uri += '?' + scope['query_string'].decode('latin-1')
+    return uri
+
+
+def _headers(scope):
+    return [(bytes(k), bytes(v)) for k, v in scope.get('headers', [])]
+
+
+def _client(scope):
+    client = scope.get('client')
+    return (client[0], int(client[1])) if client else None
+
+
+async def _disconnected(receive):
+    while (await receive())['type'] != 'http.disconnect':
+        pass
+
+
+async def _call(fn):
+    if fn is None:
+        return
+    r = fn()
+    if asyncio.iscoroutine(r):
+        await r

@@ -1,0 +1,276 @@
+"""``AsyncServer``: python-socketio's ``socketio.AsyncServer``, coroutine
+handlers on the user's asyncio loop."""
+
+import asyncio
+
+from . import _native, exceptions
+from ._base import (NOT_HANDLED, accepts, call_result, is_refusal, next_token, pack,
+                    refusal, track_pool, unpack_reply)
+from ._base_server import BaseServer
+from .server import CALLBACK_TIMEOUT
+
+
+async def _maybe_await(r):
+    if asyncio.iscoroutine(r) or isinstance(r, asyncio.Future):
+        return await r
+    return r
+
+
+class AsyncServer(BaseServer):
+    """A Socket.IO server whose handlers (coroutines or plain functions)
+    run on the asyncio loop that called ``listen`` (or serves the ASGI
+    app). Arguments as ``Server``'s."""
+
+    def __init__(self, client_manager=None, logger=False, json=None, async_handlers=True,
+                 namespaces=None, **kwargs):
+        super().__init__(client_manager=client_manager, logger=logger, json=json,
+                         async_handlers=async_handlers, namespaces=namespaces, **kwargs)
+        # `serializer` arrives in kwargs here, as in python-socketio.
+        self._loop = None
+        self._tasks = set()
+        self._futures = {}
+        self._ws = {}
+        self._stopped = None
+
+    def _make_pool(self):
+        # One thread: it only hands events to the loop, in order.
+        return track_pool(_native.Pool(self._sink, 1, 'socketio-asyncio'))
+
+    def _bind_loop(self):
+        loop = asyncio.get_running_loop()
+        if self._loop is None or self._loop.is_closed():
+            self._loop = loop
+            self._stopped = asyncio.Event()
+        return loop
+
+    def _sink(self, ev):
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._dispatch, ev)
+        except RuntimeError:
+            pass  # the loop is closed: nobody is left to handle it
+
+    def _spawn(self, coro):
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- serving -----------------------------------------------------------
+
+    async def listen(self, host='127.0.0.1', port=5000, socketio_path='socket.io'):
+        """Serves on ``host:port`` with the Rust HTTP server (port 0: any
+        free port); returns the bound ``(host, port)``."""
+        loop = self._bind_loop()
+        native = self._get_native(socketio_path)
+        return await loop.run_in_executor(None, native.listen, host, port)
+
+    async def wait(self):
+        """Waits until ``shutdown()``."""
+        self._bind_loop()
+        await self._stopped.wait()
+
+    async def shutdown(self):
+        """Stops serving and disconnects every client."""
+        native = self._native
+        if native is not None:
+            await asyncio.get_running_loop().run_in_executor(None, native.close)
+            self._pool.close()
+        if self._stopped is not None:
+            self._stopped.set()
+
+    # -- emitting -----------------------------------------------------------
+
+    async def emit(self, event, data=None, to=None, room=None, skip_sid=None, namespace=None,
+                   callback=None, ignore_queue=False):
+        """As ``Server.emit``; ``callback`` may be a coroutine function."""
+        namespace = namespace or '/'
+        native = self._get_native()
+        to, skip = self._targets(to, room, skip_sid)
+        args = pack(data)
+        if callback is None:
+            native.emit(namespace, event, args, to, skip)
+            return
+        for sid in native.targets(namespace, to, skip):
+            token = next_token()
+            self._callbacks[token] = callback
+            native.emit_with_ack(namespace, sid, event, args, CALLBACK_TIMEOUT, token)
+
+    async def send(self, data, to=None, room=None, skip_sid=None, namespace=None,
+                   callback=None, ignore_queue=False):
+        """Emits a ``message`` event."""
+        await self.emit('message', data=data, to=to, room=room, skip_sid=skip_sid,
+                        namespace=namespace, callback=callback)
+
+    async def call(self, event, data=None, to=None, sid=None, namespace=None, timeout=60,
+                   ignore_queue=False):
+        """Emits to one client and waits for its acknowledgement."""
+        self._bind_loop()
+        sid = to or sid
+        token = next_token()
+        fut = asyncio.get_running_loop().create_future()
+        self._futures[token] = fut
+        # python-socketio's None: no limit (here, the callback limit).
+        limit = CALLBACK_TIMEOUT if timeout is None else timeout
+        self._get_native().emit_with_ack(namespace or '/', sid, event, pack(data), limit, token)
+        try:
+            err, args = await asyncio.wait_for(fut, limit + 5)
+        except asyncio.TimeoutError:
+            raise exceptions.TimeoutError() from None
+        finally:
+            self._futures.pop(token, None)
+        if err is not None:
+            if err[0] == 'disconnected':
+                raise exceptions.DisconnectedError(err[1])
+            raise exceptions.TimeoutError()
+        return call_result(args)
+
+    # -- rooms, sessions, disconnection -----------------------------------------
+
+    async def enter_room(self, sid, room, namespace=None):
+        """Puts a client in a room."""
+        self._get_native().enter_room(namespace or '/', sid, room)
+
+    async def leave_room(self, sid, room, namespace=None):
+        """Takes a client out of a room."""
+        self._get_native().leave_room(namespace or '/', sid, room)
+
+    async def close_room(self, room, namespace=None):
+        """Takes every client out of a room."""
+        self._get_native().close_room(namespace or '/', room)
+
+    async def get_session(self, sid, namespace=None):
+        """The session dict of a client."""
+        return self._session(sid, namespace)
+
+    async def save_session(self, sid, session, namespace=None):
+        """Replaces the session dict of a client."""
+        self._save(sid, session, namespace)
+
+    def session(self, sid, namespace=None):
+        """``async with sio.session(sid) as session:`` edits a session."""
+        server = self
+
+        class _Ctx:
+            async def __aenter__(self):
+                self.session = await server.get_session(sid, namespace=namespace)
+                return self.session
+
+            async def __aexit__(self, *exc):
+                await server.save_session(sid, self.session, namespace=namespace)
+
+        return _Ctx()
+
+    async def disconnect(self, sid, namespace=None, ignore_queue=False):
+        """Disconnects a client from a namespace."""
+        self._get_native().disconnect(namespace or '/', sid)
+
+    # -- tasks -------------------------------------------------------------------
+
+    def start_background_task(self, target, *args, **kwargs):
+        """Runs the coroutine function ``target`` as a task; returns it."""
+        return self._spawn(target(*args, **kwargs))
+
+    async def sleep(self, seconds=0):
+        """``asyncio.sleep``."""
+        await asyncio.sleep(seconds)
+
+    def instrument(self, *args, **kwargs):
+        """The Socket.IO Admin UI is not supported."""
+        raise NotImplementedError('socketio_rs does not support the Admin UI (instrument)')
+
+    # -- dispatch (on the loop) ------------------------------------------------
+
+    def _dispatch(self, ev):
+        kind = ev[0]
+        if kind == 'event':
+            self._spawn(self._guard(kind, self._handle_event(*ev[1:])))
+        elif kind == 'connect':
+            self._spawn(self._guard(kind, self._handle_connect(*ev[1:])))
+        elif kind == 'disconnect':
+            self._spawn(self._guard(kind, self._handle_disconnect(*ev[1:])))
+        elif kind == 'done':
+            self._handle_done(*ev[1:])
+        elif kind == 'ws':
+            queue = self._ws.get(ev[1])
+            if queue is not None:
+                queue.put_nowait((ev[2], ev[3]))
+
+    async def _guard(self, kind, coro):
+        try:
+            await coro
+        except Exception:
+            self.logger.exception('socketio_rs: error handling %s', kind)
+
+    async def _handle_connect(self, namespace, sid, handshake, reply):
+        environ, auth = self._environ_for(namespace, sid, handshake)
+        try:
+            r = await self._call_connect(namespace, sid, environ, auth)
+        except Exception as exc:  # noqa: BLE001 - refusals and handler bugs alike
+            if is_refusal(exc):
+                message, data = refusal(exc)
+                reply.refuse(message, data)
+            else:
+                self.logger.exception('socketio_rs: error in connect handler')
+                reply.refuse('Connection rejected by server')
+            self._forget(namespace, sid)
+            return
+        if r is False:
+            reply.refuse('Connection rejected by server')
+            self._forget(namespace, sid)
+        else:
+            reply.accept()
+
+    async def _call_connect(self, namespace, sid, environ, auth):
+        if auth:
+            return await self._trigger_event('connect', namespace, sid, environ, auth)
+        try:
+            return await self._trigger_event('connect', namespace, sid, environ, None)
+        except TypeError as exc:
+            try:
+                return await self._trigger_event('connect', namespace, sid, environ)
+            except TypeError:
+                raise exc from None
+
+    async def _handle_event(self, namespace, sid, event, args, ack):
+        try:
+            r = await self._trigger_event(event, namespace, sid, *args)
+        except Exception:
+            self.logger.exception('socketio_rs: error in handler of %r', event)
+            return
+        if ack is not None and r is not NOT_HANDLED:
+            ack.send(unpack_reply(r))
+
+    async def _handle_disconnect(self, namespace, sid, reason):
+        try:
+            await self._trigger_event('disconnect', namespace, sid, self._reason(reason))
+        finally:
+            self._forget(namespace, sid)
+
+    def _handle_done(self, token, outcome):
+        fut = self._futures.pop(token, None)
+        if fut is not None:
+            if not fut.done():
+                fut.set_result(outcome)
+            return
+        callback = self._callbacks.pop(token, None)
+        err, args = outcome
+        if callback is not None and err is None:
+            self._spawn(self._guard('callback', self._run_callback(callback, args)))
+
+    @staticmethod
+    async def _run_callback(callback, args):
+        await _maybe_await(callback(*args))
+
+    async def _trigger_event(self, event, namespace, *args):
+        handler, args = self._get_event_handler(event, namespace, args)
+        if handler:
+            if event == 'disconnect' and not accepts(handler, len(args)):
+                return await _maybe_await(handler(*args[:-1]))
+            return await _maybe_await(handler(*args))
+        handler, args = self._get_namespace_handler(namespace, args)
+        if handler:
+            return await _maybe_await(handler.trigger_event(event, *args))
+        return NOT_HANDLED

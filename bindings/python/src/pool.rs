@@ -1,0 +1,222 @@
+//! Where Python code runs: worker threads of our own, never the tokio
+//! runtime's. Jobs carry a key; the jobs of one key run one at a time in
+//! the order they were queued (the events of one socket stay in order),
+//! jobs of different keys run concurrently on up to `max_workers` threads.
+
+use std::collections::{HashMap, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use pyo3::prelude::*;
+
+/// A piece of Python work, built from Rust data on the worker thread.
+pub type Job = Box<dyn FnOnce(Python<'_>, &Bound<'_, PyAny>) + Send>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Default)]
+struct State {
+    /// Keys with queued jobs and no worker on them, in arrival order.
+    ready: VecDeque<u64>,
+    /// Queued jobs per key; a key is present while it is ready or busy.
+    queues: HashMap<u64, VecDeque<Job>>,
+    idle: usize,
+    workers: usize,
+    closed: bool,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    wake: Condvar,
+    /// Signalled as workers exit.
+    exited: Condvar,
+    max_workers: usize,
+    /// Called with each event (or, for jobs that bring their own target, the
+    /// first argument of the job).
+    sink: Py<PyAny>,
+    name: String,
+}
+
+/// A pool of worker threads that call into Python.
+#[pyclass(frozen, weakref, module = "socketio_rs._native")]
+#[derive(Clone)]
+pub struct Pool {
+    inner: Arc<Inner>,
+}
+
+static UNIQUE: AtomicU64 = AtomicU64::new(1 << 62);
+
+/// A key no socket uses: for jobs that need no ordering.
+pub fn unique_key() -> u64 {
+    UNIQUE.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The ordering key of a name (a socket id, a namespace).
+pub fn key_of(parts: &[&str]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut h);
+    // Below the unique range, so the two never collide.
+    h.finish() >> 2
+}
+
+#[pymethods]
+impl Pool {
+    /// A pool calling `sink(event)` on at most `max_workers` threads,
+    /// started as work arrives.
+    #[new]
+    #[pyo3(signature = (sink, max_workers = 16, name = "socketio-py"))]
+    fn py_new(sink: Py<PyAny>, max_workers: usize, name: &str) -> Self {
+        Pool {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State::default()),
+                wake: Condvar::new(),
+                exited: Condvar::new(),
+                max_workers: max_workers.max(1),
+                sink,
+                name: name.to_owned(),
+            }),
+        }
+    }
+
+    /// Stops the workers once their current job ends; queued jobs are
+    /// dropped.
+    fn close(&self) {
+        self.shutdown();
+    }
+
+    /// Waits up to `timeout` seconds, with the interpreter released, for
+    /// the workers of a closed pool to exit; returns whether they all did.
+    /// Called at interpreter exit, so no worker is still running Python
+    /// code (or about to) when the interpreter goes away.
+    fn join(&self, py: Python<'_>, timeout: f64) -> bool {
+        let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
+        let inner = self.inner.clone();
+        py.detach(move || {
+            let mut st = lock(&inner.state);
+            while st.workers > 0 {
+                let now = Instant::now();
+                if now >= deadline {
+                    return false;
+                }
+                st = inner
+                    .exited
+                    .wait_timeout(st, deadline - now)
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
+            true
+        })
+    }
+}
+
+impl Pool {
+    /// Queues a job under `key`.
+    pub fn push(&self, key: u64, job: Job) {
+        let spawn = {
+            let mut st = lock(&self.inner.state);
+            if st.closed {
+                return;
+            }
+            match st.queues.get_mut(&key) {
+                // Ready or busy already: it is picked up in turn.
+                Some(q) => q.push_back(job),
+                None => {
+                    st.queues.insert(key, VecDeque::from([job]));
+                    st.ready.push_back(key);
+                }
+            }
+            let spawn = st.idle == 0 && st.workers < self.inner.max_workers;
+            if spawn {
+                st.workers += 1;
+            }
+            spawn
+        };
+        if spawn {
+            let inner = self.inner.clone();
+            let name = format!("{}-worker", self.inner.name);
+            let spawned = std::thread::Builder::new()
+                .name(name)
+                .spawn(move || worker(inner));
+            if spawned.is_err() {
+                lock(&self.inner.state).workers -= 1;
+                self.inner.exited.notify_all();
+            }
+        }
+        self.inner.wake.notify_one();
+    }
+
+    /// Stops the workers; queued jobs are dropped.
+    pub fn shutdown(&self) {
+        let dropped = {
+            let mut st = lock(&self.inner.state);
+            st.closed = true;
+            st.ready.clear();
+            std::mem::take(&mut st.queues)
+        };
+        drop(dropped);
+        self.inner.wake.notify_all();
+    }
+}
+
+fn worker(inner: Arc<Inner>) {
+    loop {
+        let (key, job) = {
+            let mut st = lock(&inner.state);
+            loop {
+                if st.closed {
+                    st.workers -= 1;
+                    inner.exited.notify_all();
+                    return;
+                }
+                if let Some(key) = st.ready.pop_front() {
+                    let job = st.queues.get_mut(&key).and_then(VecDeque::pop_front);
+                    if let Some(job) = job {
+                        break (key, job);
+                    }
+                    st.queues.remove(&key);
+                    continue;
+                }
+                st.idle += 1;
+                st = inner.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+                st.idle -= 1;
+            }
+        };
+        let sink = &inner.sink;
+        // `try_attach`: once the interpreter is finalizing, the job is dropped.
+        let ran = Python::try_attach(|py| {
+            let sink = sink.bind(py);
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| job(py, sink))) {
+                let msg = p
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".to_owned());
+                tracing::error!(error = %msg, "a binding job panicked");
+            }
+        });
+        let mut st = lock(&inner.state);
+        if ran.is_none() {
+            st.closed = true;
+        }
+        match st.queues.get(&key) {
+            Some(q) if !q.is_empty() => st.ready.push_back(key),
+            _ => {
+                st.queues.remove(&key);
+            }
+        }
+    }
+}
+
+/// Calls the sink with an event tuple; an exception escaping the sink (it
+/// catches and logs its own) is reported as unraisable, never propagated.
+pub fn deliver(py: Python<'_>, sink: &Bound<'_, PyAny>, event: PyResult<Bound<'_, PyAny>>) {
+    let r = event.and_then(|ev| sink.call1((ev,)));
+    if let Err(e) = r {
+        e.write_unraisable(py, Some(sink));
+    }
+}
