@@ -5,7 +5,7 @@ use std::time::Duration;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use socketio::embed::{ServerOptions, TransportType};
+use socketio::embed::{RedisFlavour, RedisOptions, ServerOptions, TransportType};
 
 /// The value of `key`, if present and not None.
 pub fn opt<'py, T: FromPyObjectOwned<'py>>(
@@ -35,6 +35,18 @@ pub fn secs(d: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<Duration>> {
 /// The server's options from the dict `socketio_rs` passes.
 pub fn server_options(options: &Bound<'_, PyDict>) -> PyResult<ServerOptions> {
     let mut o = ServerOptions::default();
+    if let Some(redis) = opt::<Bound<'_, PyDict>>(options, "redis")? {
+        let url: String = opt(&redis, "url")?
+            .ok_or_else(|| PyValueError::new_err("option redis: the url is missing"))?;
+        let flavour: String = opt(&redis, "flavour")?.unwrap_or_else(|| "classic".into());
+        o.redis = Some(RedisOptions {
+            url,
+            key: opt(&redis, "key")?,
+            flavour: RedisFlavour::parse(&flavour)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?,
+            requests_timeout: None,
+        });
+    }
     if opt::<bool>(options, "msgpack")?.unwrap_or(false) {
         o.msgpack(true);
     }

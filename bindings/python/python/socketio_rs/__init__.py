@@ -9,10 +9,12 @@ from .asgi import ASGIApp
 from .async_client import AsyncClient
 from .async_server import AsyncServer
 from .client import Client
+from .managers import AsyncRedisManager, RedisManager
 from .namespace import AsyncClientNamespace, AsyncNamespace, ClientNamespace, Namespace
 from .server import Server
 
 __all__ = [
     '__version__', 'exceptions', 'Server', 'AsyncServer', 'Client', 'AsyncClient',
     'Namespace', 'AsyncNamespace', 'ClientNamespace', 'AsyncClientNamespace', 'ASGIApp',
+    'RedisManager', 'AsyncRedisManager',
 ]

@@ -8,6 +8,7 @@ from typing import (Any, AsyncContextManager, Awaitable, Callable, ContextManage
 
 from . import exceptions as exceptions
 from .asgi import ASGIApp as ASGIApp
+from .managers import AsyncRedisManager as AsyncRedisManager, RedisManager as RedisManager
 from .namespace import (AsyncClientNamespace as AsyncClientNamespace,
                         AsyncNamespace as AsyncNamespace, ClientNamespace as ClientNamespace,
                         Namespace as Namespace)

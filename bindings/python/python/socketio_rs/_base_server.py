@@ -5,6 +5,7 @@ import threading
 
 from . import _native
 from ._base import Handlers, SERVER_REASONS, as_list
+from .managers import RedisManager
 
 _ENGINE_OPTIONS = (
     'ping_interval', 'ping_timeout', 'max_http_buffer_size', 'allow_upgrades',
@@ -74,9 +75,12 @@ class BaseServer(Handlers):
     def __init__(self, client_manager=None, logger=False, serializer='default', json=None,
                  async_handlers=True, always_connect=False, namespaces=None, **kwargs):
         super().__init__(logger)
-        if client_manager is not None:
-            self.logger.warning('socketio_rs: client_manager is not supported; '
-                                'this server works alone')
+        redis = None
+        if isinstance(client_manager, RedisManager):
+            redis = client_manager.native_options()
+        elif client_manager is not None:
+            self.logger.warning('socketio_rs: only RedisManager client managers are '
+                                'supported; this server works alone')
         if serializer not in ('default', 'msgpack', None):
             self.logger.warning('socketio_rs: serializer %r is not supported; '
                                 'using the default one', serializer)
@@ -86,6 +90,8 @@ class BaseServer(Handlers):
         self.eio = None
         self._options = engine_options(kwargs, self.logger)
         self._options['msgpack'] = serializer == 'msgpack'
+        if redis is not None:
+            self._options['redis'] = redis
         self._native = None
         self._native_lock = threading.Lock()
         self._sessions = {}
