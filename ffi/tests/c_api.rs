@@ -245,10 +245,31 @@ impl Redis {
 /// cluster calls from C; with redis-server, two C servers in one cluster.
 #[test]
 fn c_cluster_and_dynamic_namespaces() {
+    c_cluster("classic");
+}
+
+/// The same two-server cluster on the sharded Redis adapter.
+#[test]
+fn c_cluster_sharded() {
+    c_cluster("sharded");
+}
+
+/// The same two-server cluster on the Redis Streams adapter.
+#[test]
+fn c_cluster_streams() {
+    c_cluster("streams");
+}
+
+fn c_cluster(flavour: &str) {
     let redis = Redis::start();
     let env: Vec<(&str, String)> = redis
         .as_ref()
-        .map(|r| vec![("SIO_REDIS_URL", format!("redis://127.0.0.1:{}", r.port))])
+        .map(|r| {
+            vec![
+                ("SIO_REDIS_URL", format!("redis://127.0.0.1:{}", r.port)),
+                ("SIO_REDIS_FLAVOUR", flavour.to_owned()),
+            ]
+        })
         .unwrap_or_default();
     run_with("test_cluster", &env);
 }

@@ -1,8 +1,14 @@
-// An npm `socket.io` 4.8 server with the official `@socket.io/redis-adapter`
-// (classic `createAdapter`), driven line by line by the Rust tests of a mixed
-// Rust + Node cluster (socketio/tests/redis_cluster.rs).
+// An npm `socket.io` 4.8 server with an official Redis adapter, driven line
+// by line by the Rust tests of a mixed Rust + Node cluster
+// (socketio/tests/redis_cluster.rs, socketio/tests/redis_flavours.rs).
 //
-//   node tests/node/redis-server.mjs <redis url>
+//   node tests/node/redis-server.mjs <redis url> [flavour] [recovery ms]
+//
+// flavour: "classic" (default, `@socket.io/redis-adapter` createAdapter),
+// "sharded" (createShardedAdapter, dynamic subscription mode), "streams"
+// (`@socket.io/redis-streams-adapter` 0.3) or "streams-sharded" (the same
+// with useShardedPubSub). With a recovery window (ms), the
+// server enables connectionStateRecovery (meaningful with streams).
 //
 // Listens on 127.0.0.1, port 0, then prints {event:"ready", port}.
 // Every socket gets `socket.data = {name: auth.name}` and answers "join"
@@ -19,6 +25,10 @@
 //   {cmd:"sse_ack", name, args}          io.serverSideEmitWithAck (2 s requestsTimeout)
 //                                        → {event:"sse_acks", responses} or
 //                                          {event:"sse_acks_error", message}
+//   {cmd:"sockets_join", [rooms], [except], room}     io.to(rooms).socketsJoin(room)
+//   {cmd:"sockets_leave", [rooms], [except], room}    io.to(rooms).socketsLeave(room)
+//   {cmd:"disconnect_sockets", [rooms], [except], [close]}
+//                                        each → {event:"done"}
 //   {cmd:"exit"}
 // Unsolicited: {event:"sse_recv", name, args} for the server-side events
 // "rust-note" and "rust-ping" (the latter acked with "node-pong:<arg>").
@@ -27,10 +37,11 @@
 import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import { Server } from "socket.io";
-import { createAdapter } from "@socket.io/redis-adapter";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
 import { createClient } from "redis";
 
-const [redisUrl] = process.argv.slice(2);
+const [redisUrl, flavour = "classic", recoveryMs] = process.argv.slice(2);
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 const fail = (message) => {
   out({ event: "fail", message: String(message) });
@@ -44,13 +55,35 @@ pubClient.on("error", (e) => console.error("pub", e.message));
 subClient.on("error", (e) => console.error("sub", e.message));
 await Promise.all([pubClient.connect(), subClient.connect()]);
 
+function adapter() {
+  switch (flavour) {
+    case "classic":
+      return createAdapter(pubClient, subClient, { requestsTimeout: 2000 });
+    case "sharded":
+      return createShardedAdapter(pubClient, subClient, { subscriptionMode: "dynamic" });
+    case "streams":
+      return createStreamsAdapter(pubClient);
+    case "streams-sharded":
+      return createStreamsAdapter(pubClient, { useShardedPubSub: true });
+    default:
+      fail(`unknown flavour ${flavour}`);
+  }
+}
+
 const http = createServer();
 const io = new Server(http, {
-  adapter: createAdapter(pubClient, subClient, { requestsTimeout: 2000 }),
+  adapter: adapter(),
+  ...(recoveryMs
+    ? { connectionStateRecovery: { maxDisconnectionDuration: Number(recoveryMs) } }
+    : {}),
 });
 
 io.on("connection", (socket) => {
-  socket.data = { name: socket.handshake.auth?.name ?? null };
+  if (socket.recovered) {
+    out({ event: "recovered", id: socket.id, name: socket.data?.name ?? null });
+  } else {
+    socket.data = { name: socket.handshake.auth?.name ?? null };
+  }
   socket.on("join", (room, ack) => {
     socket.join(room);
     if (typeof ack === "function") ack(socket.id);
@@ -117,6 +150,18 @@ async function run(cmd) {
       } catch (e) {
         out({ event: "sse_acks_error", message: e.message });
       }
+      break;
+    case "sockets_join":
+      target(cmd).socketsJoin(cmd.room);
+      out({ event: "done" });
+      break;
+    case "sockets_leave":
+      target(cmd).socketsLeave(cmd.room);
+      out({ event: "done" });
+      break;
+    case "disconnect_sockets":
+      target(cmd).disconnectSockets(cmd.close ?? false);
+      out({ event: "done" });
       break;
     case "exit":
       io.close();

@@ -339,6 +339,12 @@ impl Client {
         lock(&self.state).socket.as_ref().and_then(CoreSocket::id)
     }
 
+    /// The core socket, once [`Client::connect`] has been called (for
+    /// Rust callers that need more).
+    pub fn core(&self) -> Option<CoreSocket> {
+        lock(&self.state).socket.clone()
+    }
+
     /// True while the client wants to be connected and reconnects by
     /// itself; false before [`Client::connect`], after
     /// [`Client::disconnect`], a server disconnect or a refused connection.

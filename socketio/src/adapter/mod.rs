@@ -3,12 +3,53 @@
 //! The in-memory [`LocalAdapter`] serves one process; cluster adapters plug
 //! in through the same [`Adapter`] trait, answering for remote servers while
 //! delegating local work to the namespace.
+//!
+//! # Scaling out with Redis
+//!
+//! With the `redis` feature, three factories join a server to a cluster,
+//! each wire-compatible with one official Node adapter, so Rust and npm
+//! `socket.io` servers can share a cluster:
+//!
+//! | factory | Node adapter |
+//! |---|---|
+//! | [`redis::RedisAdapterFactory`] | `@socket.io/redis-adapter` `createAdapter()` |
+//! | [`redis_sharded::ShardedRedisAdapterFactory`] | `@socket.io/redis-adapter` `createShardedAdapter()` (Redis 7+) |
+//! | [`redis_streams::RedisStreamsAdapterFactory`] | `@socket.io/redis-streams-adapter` 0.3 (recovery across servers) |
+//!
+//! They share one implementation: a publishing connection, one subscriber
+//! connection per server (plus a stream reader for streams), reconnection
+//! after a Redis restart, and the request bookkeeping of
+//! [`cluster::state`]. Every factory converts into
+//! [`redis::RedisAdapterFactory`] to pick the flavour at run time:
+//!
+//! ```no_run
+//! # #[cfg(feature = "redis")]
+//! # async fn run(flavour: &str) -> Result<(), Box<dyn std::error::Error>> {
+//! use socketio::adapter::redis::RedisAdapterFactory;
+//! use socketio::adapter::redis_sharded::ShardedRedisAdapterFactory;
+//! use socketio::adapter::redis_streams::RedisStreamsAdapterFactory;
+//! let url = "redis://127.0.0.1:6379";
+//! let factory: RedisAdapterFactory = match flavour {
+//!     "sharded" => ShardedRedisAdapterFactory::new(url).await?.into(),
+//!     "streams" => RedisStreamsAdapterFactory::new(url).await?.into(),
+//!     _ => RedisAdapterFactory::new(url).await?,
+//! };
+//! let io = socketio::SocketIo::with_adapter(Default::default(), factory);
+//! # Ok(()) }
+//! ```
+//!
+//! The repository's `docs/scaling.md` covers mixed clusters, failure
+//! behaviour and sticky sessions behind a load balancer.
 
 pub mod cluster;
 mod memory;
 mod recovery;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(feature = "redis")]
+pub mod redis_sharded;
+#[cfg(feature = "redis")]
+pub mod redis_streams;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};

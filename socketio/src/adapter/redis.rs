@@ -21,6 +21,13 @@
 //!
 //! The codec is [`super::cluster::classic`], the request bookkeeping
 //! [`super::cluster::state::ClusterState`].
+//!
+//! This module also holds the machinery the other flavours
+//! ([`super::redis_sharded`], [`super::redis_streams`]) share: the
+//! connections, the per-namespace publish queue, the request timer, the
+//! subscriber task (a RESP3 push connection where sharded pub/sub is needed,
+//! as `redis`'s pub/sub connection has no `SSUBSCRIBE`), the stream reader,
+//! and the dispatch of what arrives to the namespace.
 
 use std::collections::HashMap;
 use std::collections::HashSet;
@@ -30,13 +37,15 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, PubSub, PubSubSink};
+use redis::aio::{ConnectionManager, MultiplexedConnection, PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::cluster::classic::{ClassicCodec, ClassicIncoming};
+use super::cluster::sharded::ShardedCodec;
 use super::cluster::state::{
     Action, ClusterState, Completed, Responses, Started, StateConfig, DEFAULT_REQUEST_TIMEOUT,
 };
+use super::cluster::streams::{StreamEntry, StreamsCodec};
 use super::cluster::{
     ClusterMessage, ClusterPacket, ClusterResponse, Envelope, Membership, RedisCommand,
     RemoteSocket, ServerId, WireOptions,
@@ -112,17 +121,207 @@ pub struct RedisAdapterFactory {
 impl std::fmt::Debug for RedisAdapterFactory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisAdapterFactory")
-            .field("config", &self.shared.config)
+            .field("shared", &self.shared)
             .finish_non_exhaustive()
     }
 }
 
-struct Shared {
-    config: RedisAdapterConfig,
-    codec: ClassicCodec,
+/// The wire protocol one factory speaks: which Node adapter it mirrors.
+#[derive(Debug, Clone)]
+pub(crate) enum Wire {
+    /// `createAdapter()`.
+    Classic(ClassicCodec),
+    /// `createShardedAdapter()`.
+    Sharded(ShardedCodec),
+    /// `@socket.io/redis-streams-adapter` 0.3.
+    Streams(StreamsCodec),
+}
+
+impl Wire {
+    fn is_classic(&self) -> bool {
+        matches!(self, Wire::Classic(_))
+    }
+
+    /// Sharded pub/sub exists only on RESP3 push connections in `redis`.
+    fn needs_resp3(&self) -> bool {
+        match self {
+            Wire::Classic(_) => false,
+            Wire::Sharded(_) => true,
+            Wire::Streams(c) => c.uses_sharded_pubsub(),
+        }
+    }
+
+    fn new_uid(&self) -> ServerId {
+        match self {
+            Wire::Classic(_) => ServerId::random_classic(),
+            _ => ServerId::random_hex(),
+        }
+    }
+
+    fn encode_message(
+        &self,
+        envelope: &Envelope<ClusterMessage>,
+    ) -> Result<RedisCommand, super::cluster::EncodeError> {
+        match self {
+            Wire::Classic(c) => c.encode_message(envelope),
+            Wire::Sharded(c) => c.encode_message(envelope),
+            Wire::Streams(c) => c.encode_message(envelope),
+        }
+    }
+
+    fn server_count_command(&self, nsp: &str) -> Option<RedisCommand> {
+        match self {
+            Wire::Classic(c) => Some(c.server_count_command(nsp)),
+            Wire::Sharded(c) => Some(c.server_count_command(nsp)),
+            Wire::Streams(c) => c.server_count_command(nsp),
+        }
+    }
+
+    /// What namespace `nsp` subscribes to; `rooms` are its local rooms
+    /// (sharded dynamic modes subscribe to their channels too).
+    fn subscribe_commands(&self, nsp: &str, uid: &ServerId, rooms: &[Room]) -> Vec<RedisCommand> {
+        match self {
+            Wire::Classic(c) => c.subscribe_commands(nsp, uid),
+            Wire::Sharded(c) => {
+                let mut cmds = c.subscribe_commands(nsp, uid);
+                cmds.extend(
+                    rooms
+                        .iter()
+                        .filter_map(|r| c.room_created(nsp, r, looks_private(r))),
+                );
+                cmds
+            }
+            Wire::Streams(c) => c.subscribe_commands(nsp, uid),
+        }
+    }
+
+    fn unsubscribe_commands(&self, nsp: &str, uid: &ServerId, rooms: &[Room]) -> Vec<RedisCommand> {
+        match self {
+            Wire::Classic(c) => c.unsubscribe_commands(nsp, uid),
+            Wire::Sharded(c) => {
+                c.unsubscribe_commands(nsp, uid, rooms.iter().map(|r| (&**r, looks_private(r))))
+            }
+            Wire::Streams(c) => c
+                .subscribe_commands(nsp, uid)
+                .into_iter()
+                .map(|cmd| RedisCommand {
+                    name: if cmd.name == "SSUBSCRIBE" {
+                        "SUNSUBSCRIBE"
+                    } else {
+                        "UNSUBSCRIBE"
+                    },
+                    args: cmd.args,
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether a pub/sub message on `channel` may be for namespace `nsp`
+    /// (the cluster state drops other namespaces' messages anyway).
+    fn accepts(&self, nsp: &str, channel: &str) -> bool {
+        match self {
+            Wire::Classic(c) => c.channel_kind(nsp, channel).is_some(),
+            Wire::Sharded(c) => channel.starts_with(&c.channel(nsp)),
+            Wire::Streams(c) => channel.starts_with(&c.public_channel(nsp)),
+        }
+    }
+}
+
+/// Whether a room is a socket's own room, which Node's "dynamic" mode keeps
+/// off per-room channels: socket ids are 20 characters, and Node's
+/// publishers decide by that length alone.
+fn looks_private(room: &str) -> bool {
+    room.encode_utf16().count() == 20
+}
+
+/// The options every flavour shares.
+#[derive(Debug, Clone)]
+pub(crate) struct EngineConfig {
+    pub(crate) requests_timeout: Duration,
+    pub(crate) max_queued_publishes: usize,
+    pub(crate) recovery: Option<Duration>,
+}
+
+pub(crate) struct Shared {
+    config: EngineConfig,
+    wire: Wire,
     publisher: ConnectionManager,
     subscriber: mpsc::UnboundedSender<SubCommand>,
     runtime: tokio::runtime::Handle,
+    /// Every live adapter, for what arrives outside pub/sub (stream entries).
+    adapters: Mutex<Vec<Weak<Inner>>>,
+    /// The flavour's name in logs.
+    label: &'static str,
+    /// Until when emits do not wait for their stream entry id, after one
+    /// did not come: while Redis is away each emit would otherwise stall
+    /// for the whole wait.
+    offsets_failing_until: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("flavour", &self.label)
+            .field("wire", &self.wire)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Copies `client`'s connection settings with the RESP3 protocol.
+fn resp3_client(client: &redis::Client) -> redis::RedisResult<redis::Client> {
+    let info = client.get_connection_info().clone();
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(redis::ProtocolVersion::RESP3);
+    redis::Client::open(info.set_redis_settings(settings))
+}
+
+/// Opens the connections of one server's adapters and starts the
+/// subscriber (and, for streams, the stream readers).
+pub(crate) async fn start_engine(
+    client: redis::Client,
+    wire: Wire,
+    config: EngineConfig,
+    label: &'static str,
+) -> Result<Arc<Shared>, RedisAdapterError> {
+    let runtime =
+        tokio::runtime::Handle::try_current().map_err(|_| RedisAdapterError::NoRuntime)?;
+    let publisher = tokio::time::timeout(CONNECT_TIMEOUT, client.get_connection_manager())
+        .await
+        .map_err(|_| RedisAdapterError::Timeout)??;
+    let sub_client = if wire.needs_resp3() {
+        resp3_client(&client)?
+    } else {
+        client.clone()
+    };
+    let first = tokio::time::timeout(CONNECT_TIMEOUT, SubConn::connect(&sub_client))
+        .await
+        .map_err(|_| RedisAdapterError::Timeout)??;
+    let (tx, rx) = mpsc::unbounded_channel();
+    runtime.spawn(subscriber_task(sub_client, first, rx, label));
+    let shared = Arc::new(Shared {
+        config,
+        wire,
+        publisher,
+        subscriber: tx,
+        runtime,
+        adapters: Mutex::new(Vec::new()),
+        label,
+        offsets_failing_until: Mutex::new(None),
+    });
+    if let Wire::Streams(codec) = &shared.wire {
+        for stream in codec.read_streams() {
+            shared.runtime.spawn(stream_reader(
+                client.clone(),
+                codec.clone(),
+                stream,
+                Arc::downgrade(&shared),
+            ));
+        }
+    }
+    Ok(shared)
 }
 
 impl RedisAdapterFactory {
@@ -148,27 +347,19 @@ impl RedisAdapterFactory {
         client: redis::Client,
         config: RedisAdapterConfig,
     ) -> Result<RedisAdapterFactory, RedisAdapterError> {
-        let runtime =
-            tokio::runtime::Handle::try_current().map_err(|_| RedisAdapterError::NoRuntime)?;
-        let publisher = tokio::time::timeout(CONNECT_TIMEOUT, client.get_connection_manager())
-            .await
-            .map_err(|_| RedisAdapterError::Timeout)??;
-        let pubsub = tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_pubsub())
-            .await
-            .map_err(|_| RedisAdapterError::Timeout)??;
         let codec = ClassicCodec::new(config.key.clone())
             .publish_on_specific_response_channel(config.publish_on_specific_response_channel);
-        let (tx, rx) = mpsc::unbounded_channel();
-        runtime.spawn(subscriber_task(client, codec.clone(), pubsub, rx));
-        Ok(RedisAdapterFactory {
-            shared: Arc::new(Shared {
-                config,
-                codec,
-                publisher,
-                subscriber: tx,
-                runtime,
-            }),
-        })
+        let engine = EngineConfig {
+            requests_timeout: config.requests_timeout,
+            max_queued_publishes: config.max_queued_publishes,
+            recovery: config.recovery,
+        };
+        let shared = start_engine(client, Wire::Classic(codec), engine, "Redis adapter").await?;
+        Ok(RedisAdapterFactory { shared })
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> RedisAdapterFactory {
+        RedisAdapterFactory { shared }
     }
 }
 
@@ -204,53 +395,86 @@ impl AdapterFactory for RedisAdapterFactory {
     }
 
     fn create_for(&self, nsp: &str, local: Weak<dyn LocalNamespace>) -> Arc<dyn Adapter> {
-        let shared = self.shared.clone();
-        let config = &shared.config;
-        let uid = ServerId::random_classic();
-        let (outbox, rx) = mpsc::channel(config.max_queued_publishes.max(1));
-        let state = ClusterState::with_config(
-            uid.clone(),
-            nsp,
-            Membership::Counted,
-            StateConfig {
-                request_timeout: config.requests_timeout,
-                classic_request_ids: true,
-                ..StateConfig::default()
-            },
-        );
-        let inner = Arc::new(Inner {
-            local: match config.recovery {
-                Some(max) => LocalAdapter::with_recovery(max),
-                None => LocalAdapter::new(),
-            },
-            nsp: nsp.to_owned(),
-            uid: uid.clone(),
-            ns: local,
-            shared: shared.clone(),
-            state: Mutex::new(state),
-            outbox,
-            requests: Mutex::new(HashMap::new()),
-            ack_routes: Mutex::new(HashMap::new()),
-            wake: Arc::new(Notify::new()),
-            closed: AtomicBool::new(false),
-        });
-        shared
-            .runtime
-            .spawn(publisher_task(rx, shared.publisher.clone()));
-        shared
-            .runtime
-            .spawn(timer_task(Arc::downgrade(&inner), inner.wake.clone()));
-        let (done, _) = oneshot::channel();
-        let _ = shared.subscriber.send(SubCommand::Register {
-            nsp: nsp.to_owned(),
-            uid,
-            adapter: Arc::downgrade(&inner),
-            done,
-        });
-        Arc::new(RedisAdapter { inner })
+        create_adapter(&self.shared, nsp, local)
     }
 }
 
+/// One namespace's adapter on `shared`'s connections.
+pub(crate) fn create_adapter(
+    shared: &Arc<Shared>,
+    nsp: &str,
+    local: Weak<dyn LocalNamespace>,
+) -> Arc<dyn Adapter> {
+    let config = &shared.config;
+    let uid = shared.wire.new_uid();
+    let (outbox, rx) = mpsc::channel(config.max_queued_publishes.max(1));
+    let state = ClusterState::with_config(
+        uid.clone(),
+        nsp,
+        Membership::Counted,
+        StateConfig {
+            request_timeout: config.requests_timeout,
+            classic_request_ids: shared.wire.is_classic(),
+            ..StateConfig::default()
+        },
+    );
+    let inner = Arc::new(Inner {
+        // Streams keep recovery data in Redis, where any server finds it.
+        local: match (config.recovery, &shared.wire) {
+            (Some(max), Wire::Classic(_) | Wire::Sharded(_)) => LocalAdapter::with_recovery(max),
+            _ => LocalAdapter::new(),
+        },
+        nsp: nsp.to_owned(),
+        uid,
+        ns: local,
+        shared: shared.clone(),
+        state: Mutex::new(state),
+        outbox,
+        requests: Mutex::new(HashMap::new()),
+        ack_routes: Mutex::new(HashMap::new()),
+        wake: Arc::new(Notify::new()),
+        closed: AtomicBool::new(false),
+    });
+    if let Wire::Sharded(codec) = &shared.wire {
+        if codec.room_has_channel(false) || codec.room_has_channel(true) {
+            // Rooms come and go with their local sockets; their channels
+            // follow, as Node's "dynamic" subscription modes do.
+            let codec = codec.clone();
+            let nsp = nsp.to_owned();
+            let subscriber = shared.subscriber.clone();
+            inner
+                .local
+                .on_room_event(Arc::new(move |event: &super::RoomEvent| {
+                    let cmd = match event {
+                        super::RoomEvent::CreateRoom(room) => {
+                            codec.room_created(&nsp, room, looks_private(room))
+                        }
+                        super::RoomEvent::DeleteRoom(room) => {
+                            codec.room_deleted(&nsp, room, looks_private(room))
+                        }
+                        _ => None,
+                    };
+                    if let Some(cmd) = cmd {
+                        let _ = subscriber.send(SubCommand::Run(cmd));
+                    }
+                }));
+        }
+    }
+    lock(&shared.adapters).retain(|a| a.strong_count() > 0);
+    lock(&shared.adapters).push(Arc::downgrade(&inner));
+    shared
+        .runtime
+        .spawn(publisher_task(rx, shared.publisher.clone(), shared.label));
+    shared
+        .runtime
+        .spawn(timer_task(Arc::downgrade(&inner), inner.wake.clone()));
+    let (done, _) = oneshot::channel();
+    let _ = shared.subscriber.send(SubCommand::Register {
+        adapter: Arc::downgrade(&inner),
+        done,
+    });
+    Arc::new(RedisAdapter { inner })
+}
 enum AckEvent {
     Value(Value),
     Done { complete: bool },
@@ -274,7 +498,7 @@ struct Inner {
     ns: Weak<dyn LocalNamespace>,
     shared: Arc<Shared>,
     state: Mutex<ClusterState>,
-    outbox: mpsc::Sender<RedisCommand>,
+    outbox: mpsc::Sender<Outgoing>,
     requests: Mutex<HashMap<String, oneshot::Sender<Completed>>>,
     ack_routes: Mutex<HashMap<String, mpsc::UnboundedSender<AckEvent>>>,
     wake: Arc<Notify>,
@@ -290,7 +514,7 @@ impl Inner {
         lock(&self.state)
     }
 
-    fn shutdown(&self, done: Option<oneshot::Sender<()>>) {
+    fn shutdown(self: &Arc<Self>, done: Option<oneshot::Sender<()>>) {
         if self.closed.swap(true, Ordering::SeqCst) {
             if let Some(done) = done {
                 let _ = done.send(());
@@ -298,18 +522,37 @@ impl Inner {
             return;
         }
         let done = done.unwrap_or_else(|| oneshot::channel().0);
+        let rooms: Vec<Room> = self.local.rooms().into_iter().collect();
         let _ = self.shared.subscriber.send(SubCommand::Unregister {
-            nsp: self.nsp.clone(),
-            uid: self.uid.clone(),
+            adapter: Arc::downgrade(self),
+            commands: self
+                .shared
+                .wire
+                .unsubscribe_commands(&self.nsp, &self.uid, &rooms),
             done,
         });
         self.wake.notify_one();
     }
 
+    fn subscribe_commands(&self) -> Vec<RedisCommand> {
+        let rooms: Vec<Room> = self.local.rooms().into_iter().collect();
+        self.shared
+            .wire
+            .subscribe_commands(&self.nsp, &self.uid, &rooms)
+    }
+
     fn enqueue(&self, cmd: RedisCommand) {
-        match self.outbox.try_send(cmd) {
+        self.enqueue_with_reply(cmd, None);
+    }
+
+    fn enqueue_with_reply(
+        &self,
+        cmd: RedisCommand,
+        reply: Option<oneshot::Sender<redis::RedisResult<redis::Value>>>,
+    ) {
+        match self.outbox.try_send(Outgoing { cmd, reply }) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(cmd)) => {
+            Err(mpsc::error::TrySendError::Full(Outgoing { cmd, .. })) => {
                 tracing::warn!(nsp = %self.nsp, command = ?cmd, "Redis adapter: publish queue full, message dropped");
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
@@ -319,7 +562,7 @@ impl Inner {
     }
 
     fn enqueue_envelope(&self, envelope: &Envelope<ClusterMessage>) {
-        match self.shared.codec.encode_message(envelope) {
+        match self.shared.wire.encode_message(envelope) {
             Ok(cmd) => self.enqueue(cmd),
             Err(e) => {
                 tracing::warn!(nsp = %self.nsp, error = %e, "Redis adapter: cannot encode message")
@@ -336,7 +579,16 @@ impl Inner {
     }
 
     fn respond(&self, to: Option<&ServerId>, body: ClusterResponse) {
-        match self.shared.codec.encode_response(&self.nsp, to, &body) {
+        let encoded = match (&self.shared.wire, to) {
+            (Wire::Classic(c), _) => c.encode_response(&self.nsp, to, &body),
+            (Wire::Sharded(c), Some(to)) => c.encode_response(to, &self.state().response(body)),
+            (Wire::Streams(c), Some(to)) => c.encode_response(to, &self.state().response(body)),
+            (_, None) => {
+                tracing::debug!(nsp = %self.nsp, "Redis adapter: request without a sender uid; not answered");
+                return;
+            }
+        };
+        match encoded {
             Ok(cmd) => self.enqueue(cmd),
             Err(e) => {
                 tracing::warn!(nsp = %self.nsp, error = %e, "Redis adapter: cannot encode response")
@@ -345,7 +597,9 @@ impl Inner {
     }
 
     async fn server_count(&self) -> usize {
-        let cmd = self.shared.codec.server_count_command(&self.nsp);
+        let Some(cmd) = self.shared.wire.server_count_command(&self.nsp) else {
+            return self.state().server_count(1);
+        };
         let mut conn = self.shared.publisher.clone();
         match to_cmd(&cmd).query_async::<redis::Value>(&mut conn).await {
             Ok(reply) => numsub_count(&reply).unwrap_or_else(|| {
@@ -388,7 +642,9 @@ impl Inner {
                 kind = ?completed.kind,
                 expected = t.expected,
                 received = t.received,
-                "Redis adapter: request timed out; returning partial results"
+                missing = ?t.missing,
+                "{}: request timed out; returning partial results",
+                self.shared.label
             );
         }
         Some(completed)
@@ -398,28 +654,53 @@ impl Inner {
         if self.closed.load(Ordering::Relaxed) {
             return;
         }
-        let incoming = match self.shared.codec.decode(&self.nsp, channel, payload) {
-            Ok(i) => i,
-            Err(e) => {
-                tracing::debug!(nsp = %self.nsp, channel, error = %e, "Redis adapter: message dropped");
-                return;
-            }
-        };
         let now = Instant::now();
-        let actions = {
-            let mut st = self.state();
-            match incoming {
-                ClassicIncoming::Message(env) => st.handle_message(env, None, now),
-                ClassicIncoming::Response(env) => st.handle_response(env, now),
-            }
+        let actions = match &self.shared.wire {
+            Wire::Classic(codec) => match codec.decode(&self.nsp, channel, payload) {
+                Ok(ClassicIncoming::Message(env)) => self.state().handle_message(env, None, now),
+                Ok(ClassicIncoming::Response(env)) => self.state().handle_response(env, now),
+                Err(e) => {
+                    tracing::debug!(nsp = %self.nsp, channel, error = %e, "Redis adapter: message dropped");
+                    return;
+                }
+            },
+            Wire::Sharded(codec) => match codec.decode(payload) {
+                Ok(env) => self.state().handle(env, None, now),
+                Err(e) => {
+                    tracing::debug!(nsp = %self.nsp, channel, error = %e, "Redis adapter: message dropped");
+                    return;
+                }
+            },
+            Wire::Streams(codec) => match codec.decode_pubsub(payload) {
+                Ok(env) => self.state().handle(env, None, now),
+                Err(e) => {
+                    tracing::debug!(nsp = %self.nsp, channel, error = %e, "Redis adapter: message dropped");
+                    return;
+                }
+            },
         };
+        self.run(actions);
+    }
+
+    /// Handles a stream entry of this namespace.
+    fn on_entry(self: &Arc<Self>, entry: StreamEntry) {
+        if self.closed.load(Ordering::Relaxed) {
+            return;
+        }
+        let actions = self
+            .state()
+            .handle(entry.envelope, Some(entry.id), Instant::now());
         self.run(actions);
     }
 
     fn run(self: &Arc<Self>, actions: Vec<Action>) {
         for action in actions {
             match action {
-                Action::Apply { message, from, .. } => self.apply(message, from),
+                Action::Apply {
+                    message,
+                    from,
+                    offset,
+                } => self.apply(message, from, offset),
                 Action::Publish(envelope) => self.enqueue_envelope(&envelope),
                 Action::Completed(c) => {
                     if let Some(tx) = lock(&self.requests).remove(&c.request_id) {
@@ -448,16 +729,38 @@ impl Inner {
 
     /// Applies what another server asks to the local sockets, answering
     /// when an answer is expected.
-    fn apply(self: &Arc<Self>, message: ClusterMessage, from: Option<ServerId>) {
+    fn apply(
+        self: &Arc<Self>,
+        message: ClusterMessage,
+        from: Option<ServerId>,
+        offset: Option<String>,
+    ) {
         let Some(ns) = self.ns.upgrade() else {
             return;
         };
+        if let ClusterMessage::Broadcast { packet, .. } = &message {
+            // Clients cannot parse an event without a name: a peer's bad
+            // packet must not become their parse error.
+            if !matches!(packet.data.first(), Some(Value::String(_))) {
+                tracing::debug!(nsp = %self.nsp, "Redis adapter: broadcast without an event name dropped");
+                return;
+            }
+        }
         match message {
             ClusterMessage::Broadcast {
-                packet,
+                mut packet,
                 opts,
                 request_id: None,
-            } => ns.deliver(packet.data, &opts.to_local()),
+            } => {
+                // A stream entry's id is the packet's recovery offset on
+                // every server, as Node's streams adapter appends it.
+                if let Some(offset) = offset {
+                    if self.shared.config.recovery.is_some() && opts.flags.volatile != Some(true) {
+                        packet.data.push(Value::String(offset));
+                    }
+                }
+                ns.deliver(packet.data, &opts.to_local())
+            }
             ClusterMessage::Broadcast {
                 packet,
                 opts,
@@ -607,6 +910,201 @@ impl Inner {
     }
 }
 
+type Reply = oneshot::Receiver<redis::RedisResult<redis::Value>>;
+
+thread_local! {
+    /// The XADD of the broadcast just published on this thread, by adapter:
+    /// the namespace calls `publish_broadcast` then `store_packet` for one
+    /// emit, on one thread.
+    static PENDING_XADD: std::cell::RefCell<Option<(usize, Reply)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// How long an emit waits for its stream entry id (its recovery offset).
+const OFFSET_WAIT: Duration = Duration::from_secs(1);
+/// How long emits skip waiting for offsets after one did not come.
+const OFFSETS_BACKOFF: Duration = Duration::from_secs(5);
+/// How long a resuming client's handshake waits for its session.
+const RESTORE_WAIT: Duration = Duration::from_secs(3);
+/// Node reads at most this many XRANGE pages of missed packets.
+const MAX_RANGE_CALLS: usize = 100;
+const RANGE_COUNT: &str = "100";
+
+/// Runs `fut` to completion from synchronous code: the recovery hooks of the
+/// adapter trait are synchronous, while the streams adapter's recovery lives
+/// in Redis. `None` on a current-thread runtime, whose only thread would
+/// have to run the very IO it waits for.
+fn block_on<F: std::future::Future>(handle: &tokio::runtime::Handle, fut: F) -> Option<F::Output> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread => None,
+        Ok(_) => Some(tokio::task::block_in_place(|| handle.block_on(fut))),
+        Err(_) => Some(handle.block_on(fut)),
+    }
+}
+
+impl Inner {
+    /// The streams codec and session lifetime, when this is a streams
+    /// adapter with connection state recovery.
+    fn streams_recovery(&self) -> Option<(&StreamsCodec, Duration)> {
+        match (&self.shared.wire, self.shared.config.recovery) {
+            (Wire::Streams(codec), Some(ttl)) => Some((codec, ttl)),
+            _ => None,
+        }
+    }
+
+    /// Publishes a message, returning where its reply (an XADD's entry id)
+    /// will arrive.
+    fn publish_with_reply(&self, body: ClusterMessage) -> Option<Reply> {
+        if self.closed.load(Ordering::Relaxed) {
+            return None;
+        }
+        let envelope = self.state().message(body, Instant::now());
+        match self.shared.wire.encode_message(&envelope) {
+            Ok(cmd) => {
+                let (tx, rx) = oneshot::channel();
+                self.enqueue_with_reply(cmd, Some(tx));
+                Some(rx)
+            }
+            Err(e) => {
+                tracing::warn!(nsp = %self.nsp, error = %e, "Redis streams adapter: cannot encode message");
+                None
+            }
+        }
+    }
+
+    /// The recovery offset of a packet being sent: its stream entry id.
+    /// Every packet with an offset is in the stream, as Node has it: an emit
+    /// to one socket (which the namespace does not publish) is written
+    /// there as a broadcast to the socket's room, which other servers
+    /// ignore.
+    fn stream_offset(self: &Arc<Self>, opts: &BroadcastOptions, data: &[Value]) -> Option<String> {
+        if opts.flags.local || opts.flags.volatile {
+            return None;
+        }
+        let me = Arc::as_ptr(self) as usize;
+        let pending = PENDING_XADD.with(|p| {
+            let mut p = p.borrow_mut();
+            match p.take() {
+                Some((owner, rx)) if owner == me => Some(rx),
+                other => {
+                    *p = other;
+                    None
+                }
+            }
+        });
+        let rx = match pending {
+            Some(rx) => rx,
+            None => self.publish_with_reply(ClusterMessage::Broadcast {
+                packet: ClusterPacket::event(data.to_vec()),
+                opts: WireOptions::from_local(opts),
+                request_id: None,
+            })?,
+        };
+        let now = Instant::now();
+        if lock(&self.shared.offsets_failing_until).is_some_and(|until| now < until) {
+            return None;
+        }
+        let reply = block_on(&self.shared.runtime, tokio::time::timeout(OFFSET_WAIT, rx));
+        let id = match reply {
+            Some(Ok(Ok(Ok(value)))) => bulk(&value).and_then(|id| String::from_utf8(id).ok()),
+            None => {
+                tracing::debug!(nsp = %self.nsp, "Redis streams adapter: no offset on a current-thread runtime");
+                return None;
+            }
+            _ => None,
+        };
+        if id.is_none() {
+            tracing::warn!(nsp = %self.nsp, "Redis streams adapter: no stream entry id; packets go out without offsets for a while");
+            *lock(&self.shared.offsets_failing_until) = Some(Instant::now() + OFFSETS_BACKOFF);
+        }
+        id
+    }
+
+    /// Takes a persisted session back from Redis, with the broadcasts it
+    /// missed after `offset`, as Node's streams adapter does.
+    fn restore_from_redis(&self, pid: &str, offset: &str) -> Option<RecoveredSession> {
+        let (codec, _) = self.streams_recovery()?;
+        let codec = codec.clone();
+        let check = codec.offset_check_command(&self.nsp, offset)?;
+        let mut conn = self.shared.publisher.clone();
+        let nsp = self.nsp.clone();
+        let key = codec.session_key(pid);
+        let fut = async move {
+            let (value, _): (Option<Vec<u8>>, redis::Value) = redis::pipe()
+                .atomic()
+                .cmd("GET")
+                .arg(&key)
+                .cmd("DEL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .ok()?;
+            let session = match codec.decode_session(&value?) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::debug!(nsp = %nsp, error = %e, "Redis streams adapter: bad session dropped");
+                    return None;
+                }
+            };
+            let found = to_cmd(&check)
+                .query_async::<redis::Value>(&mut conn)
+                .await
+                .ok()?;
+            if entries(&found).is_empty() {
+                // Too old: the stream was trimmed past it.
+                return None;
+            }
+            let mut rooms = session.rooms.clone();
+            rooms.push(Room::from(session.sid.to_string()));
+            let mut missed = Vec::new();
+            let mut after = offset.to_owned();
+            for _ in 0..MAX_RANGE_CALLS {
+                let mut cmd = codec.missed_range_command(&nsp, &after)?;
+                cmd.args.push(bytes::Bytes::from_static(b"COUNT"));
+                cmd.args
+                    .push(bytes::Bytes::from_static(RANGE_COUNT.as_bytes()));
+                let reply = to_cmd(&cmd)
+                    .query_async::<redis::Value>(&mut conn)
+                    .await
+                    .ok()?;
+                let entries = entries(&reply);
+                let full = entries.len().to_string() == RANGE_COUNT;
+                for (id, fields) in entries {
+                    match codec.missed_packet(&nsp, &id, fields, &rooms) {
+                        Ok(Some(packet)) => missed.push(packet),
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::debug!(nsp = %nsp, id, error = %e, "Redis streams adapter: entry dropped")
+                        }
+                    }
+                    after = id;
+                }
+                if !full {
+                    break;
+                }
+            }
+            Some(RecoveredSession {
+                session,
+                missed_packets: missed,
+            })
+        };
+        match block_on(
+            &self.shared.runtime,
+            tokio::time::timeout(RESTORE_WAIT, fut),
+        ) {
+            Some(Ok(found)) => found,
+            Some(Err(_)) => {
+                tracing::warn!(nsp = %self.nsp, "Redis streams adapter: session lookup timed out");
+                None
+            }
+            None => {
+                tracing::warn!(nsp = %self.nsp, "Redis streams adapter: recovery needs a multi-thread runtime");
+                None
+            }
+        }
+    }
+}
+
 fn one_socket(sid: &str) -> BroadcastOptions {
     BroadcastOptions {
         rooms: vec![Room::from(sid)],
@@ -659,12 +1157,35 @@ impl Adapter for RedisAdapter {
         self.inner.local.on_room_event(listener)
     }
     fn store_packet(&self, opts: &BroadcastOptions, data: &[Value]) -> Option<String> {
+        if self.inner.streams_recovery().is_some() {
+            return self.inner.stream_offset(opts, data);
+        }
         self.inner.local.store_packet(opts, data)
     }
     fn persist_session(&self, session: SessionToPersist) {
+        if let Some((codec, ttl)) = self.inner.streams_recovery() {
+            let mut session = session;
+            // Node keeps the socket's own room among the session's rooms, so
+            // a Node server resuming it replays what was sent to the socket
+            // alone.
+            let own: Room = Room::from(session.sid.to_string());
+            if !session.rooms.contains(&own) {
+                session.rooms.push(own);
+            }
+            match codec.persist_session_command(&session, ttl) {
+                Ok(cmd) => self.inner.enqueue(cmd),
+                Err(e) => {
+                    tracing::warn!(nsp = %self.inner.nsp, error = %e, "Redis streams adapter: cannot encode session")
+                }
+            }
+            return;
+        }
         self.inner.local.persist_session(session)
     }
     fn restore_session(&self, pid: &str, offset: &str) -> Option<RecoveredSession> {
+        if self.inner.streams_recovery().is_some() {
+            return self.inner.restore_from_redis(pid, offset);
+        }
         self.inner.local.restore_session(pid, offset)
     }
 
@@ -697,6 +1218,10 @@ impl Adapter for RedisAdapter {
         let inner = self.inner.clone();
         Box::pin(async move {
             let mut rooms = inner.local.rooms();
+            if !inner.shared.wire.is_classic() {
+                // The ClusterAdapter protocol has no allRooms request.
+                return rooms;
+            }
             let count = inner.server_count().await;
             let completed = inner.request(|st, now| st.all_rooms(count, now)).await;
             if let Some(Responses::Rooms(remote)) = completed.map(|c| c.responses) {
@@ -707,11 +1232,21 @@ impl Adapter for RedisAdapter {
     }
 
     fn publish_broadcast(&self, data: &[Value], opts: &BroadcastOptions) {
-        self.inner.publish_message(ClusterMessage::Broadcast {
+        let message = ClusterMessage::Broadcast {
             packet: ClusterPacket::event(data.to_vec()),
             opts: WireOptions::from_local(opts),
             request_id: None,
-        });
+        };
+        if self.inner.streams_recovery().is_some() && !opts.flags.volatile {
+            // The entry id is the packet's offset: `store_packet`, called
+            // next on this thread, waits for it.
+            let rx = self.inner.publish_with_reply(message);
+            PENDING_XADD.with(|p| {
+                *p.borrow_mut() = rx.map(|rx| (Arc::as_ptr(&self.inner) as usize, rx));
+            });
+            return;
+        }
+        self.inner.publish_message(message);
     }
 
     fn publish_broadcast_with_ack(
@@ -822,9 +1357,20 @@ impl Adapter for RedisAdapter {
     }
 }
 
+/// A command for the publisher, with where to send its reply when the
+/// caller needs it (an XADD's entry id).
+struct Outgoing {
+    cmd: RedisCommand,
+    reply: Option<oneshot::Sender<redis::RedisResult<redis::Value>>>,
+}
+
 /// Sends the queued messages of one namespace, in order.
-async fn publisher_task(mut rx: mpsc::Receiver<RedisCommand>, mut conn: ConnectionManager) {
-    while let Some(cmd) = rx.recv().await {
+async fn publisher_task(
+    mut rx: mpsc::Receiver<Outgoing>,
+    mut conn: ConnectionManager,
+    label: &'static str,
+) {
+    while let Some(Outgoing { cmd, reply }) = rx.recv().await {
         let mut result = to_cmd(&cmd).query_async::<redis::Value>(&mut conn).await;
         if let Err(e) = &result {
             if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
@@ -834,8 +1380,11 @@ async fn publisher_task(mut rx: mpsc::Receiver<RedisCommand>, mut conn: Connecti
                 result = to_cmd(&cmd).query_async::<redis::Value>(&mut conn).await;
             }
         }
-        if let Err(e) = result {
-            tracing::warn!(command = ?cmd, error = %e, "Redis adapter: publish failed, message dropped");
+        if let Err(e) = &result {
+            tracing::warn!(command = ?cmd, error = %e, "{label}: publish failed, message dropped");
+        }
+        if let Some(reply) = reply {
+            let _ = reply.send(result);
         }
     }
 }
@@ -870,22 +1419,120 @@ async fn timer_task(adapter: Weak<Inner>, wake: Arc<Notify>) {
 
 enum SubCommand {
     Register {
-        nsp: String,
-        uid: ServerId,
         adapter: Weak<Inner>,
         done: oneshot::Sender<()>,
     },
     Unregister {
-        nsp: String,
-        uid: ServerId,
+        adapter: Weak<Inner>,
+        commands: Vec<RedisCommand>,
         done: oneshot::Sender<()>,
     },
+    /// A subscription change of a live adapter (a sharded room channel).
+    Run(RedisCommand),
 }
 
-struct Registration {
-    nsp: String,
-    uid: ServerId,
-    adapter: Weak<Inner>,
+/// The sending half of a subscriber connection: a RESP2 pub/sub connection,
+/// or a RESP3 connection whose pushes carry the messages (the only way
+/// `redis` speaks sharded pub/sub to a standalone server).
+enum SubSink {
+    Resp2(PubSubSink),
+    Resp3(MultiplexedConnection),
+}
+
+/// The receiving half.
+enum SubStream {
+    Resp2(PubSubStream),
+    Resp3(mpsc::UnboundedReceiver<redis::PushInfo>),
+}
+
+struct SubConn {
+    sink: SubSink,
+    stream: SubStream,
+}
+
+impl SubConn {
+    async fn connect(client: &redis::Client) -> redis::RedisResult<SubConn> {
+        if client.get_connection_info().redis_settings().protocol() == redis::ProtocolVersion::RESP2
+        {
+            let (sink, stream) = client.get_async_pubsub().await?.split();
+            return Ok(SubConn {
+                sink: SubSink::Resp2(sink),
+                stream: SubStream::Resp2(stream),
+            });
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let config = redis::AsyncConnectionConfig::new()
+            .set_push_sender(tx)
+            .set_response_timeout(Some(PING_TIMEOUT));
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        Ok(SubConn {
+            sink: SubSink::Resp3(conn),
+            stream: SubStream::Resp3(rx),
+        })
+    }
+}
+
+impl SubSink {
+    async fn run(&mut self, cmd: &RedisCommand) -> redis::RedisResult<()> {
+        match self {
+            SubSink::Resp2(sink) => {
+                let channels = channels(cmd);
+                match cmd.name {
+                    "SUBSCRIBE" => sink.subscribe(channels).await,
+                    "PSUBSCRIBE" => sink.psubscribe(channels).await,
+                    "UNSUBSCRIBE" => sink.unsubscribe(channels).await,
+                    "PUNSUBSCRIBE" => sink.punsubscribe(channels).await,
+                    other => Err(redis::RedisError::from((
+                        redis::ErrorKind::Client,
+                        "unsupported subscription command",
+                        other.to_owned(),
+                    ))),
+                }
+            }
+            // One channel per command: RESP3 answers each channel with its
+            // own confirmation push, and `redis` takes the first as the
+            // reply.
+            SubSink::Resp3(conn) => {
+                for channel in &cmd.args {
+                    redis::cmd(cmd.name)
+                        .arg(&channel[..])
+                        .query_async::<redis::Value>(conn)
+                        .await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn ping(&mut self) -> redis::RedisResult<()> {
+        match self {
+            SubSink::Resp2(sink) => sink.ping::<redis::Value>().await.map(drop),
+            SubSink::Resp3(conn) => redis::cmd("PING")
+                .query_async::<redis::Value>(conn)
+                .await
+                .map(drop),
+        }
+    }
+}
+
+impl SubStream {
+    /// The next message; `None` once the connection is lost.
+    async fn next(&mut self) -> Option<redis::Msg> {
+        match self {
+            SubStream::Resp2(stream) => stream.next().await,
+            SubStream::Resp3(rx) => loop {
+                let push = rx.recv().await?;
+                if push.kind == redis::PushKind::Disconnection {
+                    return None;
+                }
+                if let Some(msg) = redis::Msg::from_push_info(push) {
+                    return Some(msg);
+                }
+            },
+        }
+    }
 }
 
 fn channels(cmd: &RedisCommand) -> Vec<String> {
@@ -894,45 +1541,13 @@ fn channels(cmd: &RedisCommand) -> Vec<String> {
         .collect()
 }
 
-async fn subscribe(
-    sink: &mut PubSubSink,
-    codec: &ClassicCodec,
-    nsp: &str,
-    uid: &ServerId,
-) -> redis::RedisResult<()> {
-    for cmd in codec.subscribe_commands(nsp, uid) {
-        match cmd.name {
-            "PSUBSCRIBE" => sink.psubscribe(channels(&cmd)).await?,
-            "SUBSCRIBE" => sink.subscribe(channels(&cmd)).await?,
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-async fn unsubscribe(
-    sink: &mut PubSubSink,
-    codec: &ClassicCodec,
-    nsp: &str,
-    uid: &ServerId,
-) -> redis::RedisResult<()> {
-    for cmd in codec.unsubscribe_commands(nsp, uid) {
-        match cmd.name {
-            "PUNSUBSCRIBE" => sink.punsubscribe(channels(&cmd)).await?,
-            "UNSUBSCRIBE" => sink.unsubscribe(channels(&cmd)).await?,
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-fn route(regs: &mut Vec<Registration>, codec: &ClassicCodec, msg: &redis::Msg) {
+fn route(regs: &mut Vec<Weak<Inner>>, msg: &redis::Msg) {
     let channel = msg.get_channel_name();
     let payload = msg.get_payload_bytes();
-    regs.retain(|r| r.adapter.strong_count() > 0);
+    regs.retain(|r| r.strong_count() > 0);
     for r in regs.iter() {
-        if codec.channel_kind(&r.nsp, channel).is_some() {
-            if let Some(adapter) = r.adapter.upgrade() {
+        if let Some(adapter) = r.upgrade() {
+            if adapter.shared.wire.accepts(&adapter.nsp, channel) {
                 adapter.on_message(channel, payload);
             }
         }
@@ -944,7 +1559,7 @@ fn route(regs: &mut Vec<Registration>, codec: &ClassicCodec, msg: &redis::Msg) {
 async fn backoff(
     delay: &mut Duration,
     commands: &mut mpsc::UnboundedReceiver<SubCommand>,
-    regs: &mut Vec<Registration>,
+    regs: &mut Vec<Weak<Inner>>,
 ) -> bool {
     let until = tokio::time::Instant::now() + *delay;
     *delay = (*delay * 2).min(MAX_BACKOFF);
@@ -953,14 +1568,16 @@ async fn backoff(
             _ = tokio::time::sleep_until(until) => return true,
             cmd = commands.recv() => match cmd {
                 None => return false,
-                Some(SubCommand::Register { nsp, uid, adapter, done }) => {
-                    regs.push(Registration { nsp, uid, adapter });
+                Some(SubCommand::Register { adapter, done }) => {
+                    regs.push(adapter);
                     let _ = done.send(());
                 }
-                Some(SubCommand::Unregister { nsp, uid, done }) => {
-                    regs.retain(|r| !(r.nsp == nsp && r.uid == uid));
+                Some(SubCommand::Unregister { adapter, done, .. }) => {
+                    regs.retain(|r| !r.ptr_eq(&adapter));
                     let _ = done.send(());
                 }
+                // Resubscribing after the reconnect covers it.
+                Some(SubCommand::Run(_)) => {}
             }
         }
     }
@@ -970,27 +1587,27 @@ async fn backoff(
 /// namespace and routes what arrives to its adapter.
 async fn subscriber_task(
     client: redis::Client,
-    codec: ClassicCodec,
-    first: PubSub,
+    first: SubConn,
     mut commands: mpsc::UnboundedReceiver<SubCommand>,
+    label: &'static str,
 ) {
-    let mut regs: Vec<Registration> = Vec::new();
+    let mut regs: Vec<Weak<Inner>> = Vec::new();
     let mut next = Some(first);
     let mut delay = MIN_BACKOFF;
     loop {
-        let pubsub = match next.take() {
-            Some(p) => p,
-            None => match tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_pubsub()).await {
-                Ok(Ok(p)) => p,
+        let conn = match next.take() {
+            Some(c) => c,
+            None => match tokio::time::timeout(CONNECT_TIMEOUT, SubConn::connect(&client)).await {
+                Ok(Ok(c)) => c,
                 Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "Redis adapter: subscriber cannot connect; retrying");
+                    tracing::warn!(error = %e, "{label}: subscriber cannot connect; retrying");
                     if !backoff(&mut delay, &mut commands, &mut regs).await {
                         return;
                     }
                     continue;
                 }
                 Err(_) => {
-                    tracing::warn!("Redis adapter: subscriber connection timed out; retrying");
+                    tracing::warn!("{label}: subscriber connection timed out; retrying");
                     if !backoff(&mut delay, &mut commands, &mut regs).await {
                         return;
                     }
@@ -998,18 +1615,24 @@ async fn subscriber_task(
                 }
             },
         };
-        let (mut sink, mut stream) = pubsub.split();
+        let SubConn {
+            mut sink,
+            mut stream,
+        } = conn;
         let mut healthy = true;
-        regs.retain(|r| r.adapter.strong_count() > 0);
-        for r in &regs {
-            if let Err(e) = subscribe(&mut sink, &codec, &r.nsp, &r.uid).await {
-                tracing::warn!(nsp = %r.nsp, error = %e, "Redis adapter: subscribe failed");
-                healthy = false;
-                break;
+        regs.retain(|r| r.strong_count() > 0);
+        'resubscribe: for r in &regs {
+            let Some(adapter) = r.upgrade() else { continue };
+            for cmd in adapter.subscribe_commands() {
+                if let Err(e) = sink.run(&cmd).await {
+                    tracing::warn!(nsp = %adapter.nsp, error = %e, "{label}: subscribe failed");
+                    healthy = false;
+                    break 'resubscribe;
+                }
             }
         }
         if healthy && !regs.is_empty() && delay > MIN_BACKOFF {
-            tracing::info!("Redis adapter: subscriber reconnected");
+            tracing::info!("{label}: subscriber reconnected");
         }
         if healthy {
             delay = MIN_BACKOFF;
@@ -1019,42 +1642,62 @@ async fn subscriber_task(
         while healthy {
             tokio::select! {
                 msg = stream.next() => match msg {
-                    Some(msg) => route(&mut regs, &codec, &msg),
+                    Some(msg) => route(&mut regs, &msg),
                     None => {
-                        tracing::warn!("Redis adapter: subscriber connection lost; reconnecting");
+                        tracing::warn!("{label}: subscriber connection lost; reconnecting");
                         healthy = false;
                     }
                 },
                 cmd = commands.recv() => match cmd {
                     None => return,
-                    Some(SubCommand::Register { nsp, uid, adapter, done }) => {
-                        let r = subscribe(&mut sink, &codec, &nsp, &uid).await;
-                        regs.push(Registration { nsp: nsp.clone(), uid, adapter });
+                    Some(SubCommand::Register { adapter, done }) => {
+                        let mut result = Ok(());
+                        if let Some(a) = adapter.upgrade() {
+                            for cmd in a.subscribe_commands() {
+                                result = sink.run(&cmd).await;
+                                if result.is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                        regs.push(adapter);
                         let _ = done.send(());
-                        if let Err(e) = r {
-                            tracing::warn!(nsp = %nsp, error = %e, "Redis adapter: subscribe failed; reconnecting");
+                        if let Err(e) = result {
+                            tracing::warn!(error = %e, "{label}: subscribe failed; reconnecting");
                             healthy = false;
                         }
                     }
-                    Some(SubCommand::Unregister { nsp, uid, done }) => {
-                        regs.retain(|r| !(r.nsp == nsp && r.uid == uid));
-                        let r = unsubscribe(&mut sink, &codec, &nsp, &uid).await;
+                    Some(SubCommand::Unregister { adapter, commands: cmds, done }) => {
+                        regs.retain(|r| !r.ptr_eq(&adapter));
+                        let mut result = Ok(());
+                        for cmd in &cmds {
+                            result = sink.run(cmd).await;
+                            if result.is_err() {
+                                break;
+                            }
+                        }
                         let _ = done.send(());
-                        if let Err(e) = r {
-                            tracing::warn!(nsp = %nsp, error = %e, "Redis adapter: unsubscribe failed; reconnecting");
+                        if let Err(e) = result {
+                            tracing::warn!(error = %e, "{label}: unsubscribe failed; reconnecting");
+                            healthy = false;
+                        }
+                    }
+                    Some(SubCommand::Run(cmd)) => {
+                        if let Err(e) = sink.run(&cmd).await {
+                            tracing::warn!(command = ?cmd, error = %e, "{label}: subscription change failed; reconnecting");
                             healthy = false;
                         }
                     }
                 },
                 _ = ping.tick() => {
-                    match tokio::time::timeout(PING_TIMEOUT, sink.ping::<redis::Value>()).await {
-                        Ok(Ok(_)) => {}
+                    match tokio::time::timeout(PING_TIMEOUT, sink.ping()).await {
+                        Ok(Ok(())) => {}
                         Ok(Err(e)) => {
-                            tracing::warn!(error = %e, "Redis adapter: subscriber ping failed; reconnecting");
+                            tracing::warn!(error = %e, "{label}: subscriber ping failed; reconnecting");
                             healthy = false;
                         }
                         Err(_) => {
-                            tracing::warn!("Redis adapter: subscriber ping timed out; reconnecting");
+                            tracing::warn!("{label}: subscriber ping timed out; reconnecting");
                             healthy = false;
                         }
                     }
@@ -1065,5 +1708,195 @@ async fn subscriber_task(
         if !backoff(&mut delay, &mut commands, &mut regs).await {
             return;
         }
+    }
+}
+
+/// Reads one stream from its end (`$`) with a blocking `XREAD` on a
+/// connection of its own, and hands each entry to its namespace's adapter.
+/// Stops once the factory and every adapter are gone.
+async fn stream_reader(
+    client: redis::Client,
+    codec: StreamsCodec,
+    stream: String,
+    shared: Weak<Shared>,
+) {
+    let label = "Redis streams adapter";
+    let block = codec.xread_command(&stream, "$");
+    // The reply may take the whole block time: allow for it.
+    let block_ms = block
+        .arg_str(3)
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(5_000);
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(Duration::from_millis(block_ms) + CONNECT_TIMEOUT));
+    let mut last = "$".to_owned();
+    let mut conn: Option<MultiplexedConnection> = None;
+    let mut delay = MIN_BACKOFF;
+    let mut failed = false;
+    loop {
+        if shared.strong_count() == 0 {
+            return;
+        }
+        let c = match &mut conn {
+            Some(c) => c,
+            None => match client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+            {
+                Ok(c) => conn.insert(c),
+                Err(e) => {
+                    if !failed {
+                        tracing::warn!(stream, error = %e, "{label}: cannot read the stream; retrying");
+                    }
+                    failed = true;
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(MAX_BACKOFF);
+                    continue;
+                }
+            },
+        };
+        let cmd = codec.xread_command(&stream, &last);
+        match to_cmd(&cmd).query_async::<redis::Value>(c).await {
+            Ok(reply) => {
+                if failed {
+                    tracing::info!(stream, "{label}: reading the stream again");
+                    failed = false;
+                }
+                delay = MIN_BACKOFF;
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                for (id, fields) in xread_entries(&reply) {
+                    last = id.clone();
+                    match codec.decode_entry(&id, fields) {
+                        Ok(Some(entry)) => dispatch_entry(&shared, entry),
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::debug!(stream, id, error = %e, "{label}: entry dropped")
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                // Node retries at once; a pause keeps a Redis outage from
+                // becoming a busy loop.
+                if !failed {
+                    tracing::warn!(stream, error = %e, "{label}: XREAD failed; retrying");
+                }
+                failed = true;
+                conn = None;
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+fn dispatch_entry(shared: &Shared, entry: StreamEntry) {
+    let adapters: Vec<Arc<Inner>> = lock(&shared.adapters)
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter(|a| a.nsp == entry.envelope.nsp)
+        .collect();
+    for adapter in adapters {
+        adapter.on_entry(entry.clone());
+    }
+}
+
+fn bulk(v: &redis::Value) -> Option<Vec<u8>> {
+    match v {
+        redis::Value::BulkString(b) => Some(b.clone()),
+        redis::Value::SimpleString(s) => Some(s.clone().into_bytes()),
+        redis::Value::VerbatimString { text, .. } => Some(text.clone().into_bytes()),
+        _ => None,
+    }
+}
+
+/// A stream entry as Redis returns it: its id and field/value pairs.
+type RawStreamEntry = (String, Vec<(Vec<u8>, Vec<u8>)>);
+
+/// The entries of an `XREAD` reply, `[[stream, entries], ...]` (RESP3: a
+/// map stream => entries), as `(id, [(field, value)])`. Malformed parts are
+/// skipped.
+fn xread_entries(reply: &redis::Value) -> Vec<RawStreamEntry> {
+    let streams: Vec<&redis::Value> = match reply {
+        redis::Value::Array(items) => items
+            .iter()
+            .filter_map(|s| match s {
+                redis::Value::Array(pair) => pair.get(1),
+                _ => None,
+            })
+            .collect(),
+        redis::Value::Map(pairs) => pairs.iter().map(|(_, v)| v).collect(),
+        _ => Vec::new(),
+    };
+    streams.into_iter().flat_map(entries).collect()
+}
+
+/// The entries of an `XRANGE` reply, `[[id, [field, value, ...]], ...]`.
+fn entries(v: &redis::Value) -> Vec<RawStreamEntry> {
+    let redis::Value::Array(items) = v else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|e| {
+            let redis::Value::Array(e) = e else {
+                return None;
+            };
+            let id = String::from_utf8(bulk(e.first()?)?).ok()?;
+            let fields = match e.get(1)? {
+                redis::Value::Array(kv) => kv
+                    .chunks(2)
+                    .filter_map(|p| Some((bulk(p.first()?)?, bulk(p.get(1)?)?)))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Some((id, fields))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redis::Value as V;
+
+    fn b(s: &str) -> V {
+        V::BulkString(s.as_bytes().to_vec())
+    }
+
+    fn entry(id: &str, kv: &[&str]) -> V {
+        V::Array(vec![b(id), V::Array(kv.iter().map(|s| b(s)).collect())])
+    }
+
+    #[test]
+    fn stream_replies_are_parsed_and_malformed_parts_skipped() {
+        let range = V::Array(vec![
+            entry("1-0", &["nsp", "/", "type", "3"]),
+            V::Int(7),
+            entry("1-1", &["odd"]),
+        ]);
+        let got = entries(&range);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0, "1-0");
+        assert_eq!(got[0].1[0], (b"nsp".to_vec(), b"/".to_vec()));
+        assert!(got[1].1.is_empty());
+        // XREAD: [[stream, entries]], and RESP3's map.
+        let read = V::Array(vec![V::Array(vec![b("socket.io"), range.clone()])]);
+        assert_eq!(xread_entries(&read).len(), 2);
+        let map = V::Map(vec![(b("socket.io"), range)]);
+        assert_eq!(xread_entries(&map).len(), 2);
+        assert!(xread_entries(&V::Nil).is_empty());
+        assert!(xread_entries(&V::Array(vec![V::Int(1)])).is_empty());
+    }
+
+    #[test]
+    fn numsub_replies() {
+        let reply = V::Array(vec![b("socket.io#/#"), V::Int(3)]);
+        assert_eq!(numsub_count(&reply), Some(3));
+        assert_eq!(numsub_count(&V::Array(vec![b("c"), V::Int(-1)])), None);
+        assert_eq!(numsub_count(&V::Nil), None);
     }
 }

@@ -71,10 +71,13 @@ pub type sio_server_side_cb = Option<
 /// Joins a cluster through Redis at `url` (e.g. "redis://127.0.0.1:6379")
 /// instead of the in-memory adapter. `flavour` names the Node adapter whose
 /// wire format to speak: "classic" (NULL: the default,
-/// `@socket.io/redis-adapter`); "sharded" and "streams" are not available
-/// yet (`sio_server_new` then fails with SIO_ERR_INVALID_ARGUMENT). `key`
-/// is the channel prefix (NULL: "socket.io"). `sio_server_new` connects and
-/// fails with SIO_ERR_IO when Redis cannot be reached.
+/// `@socket.io/redis-adapter` `createAdapter`), "sharded" (its
+/// `createShardedAdapter`, Redis 7+) or "streams"
+/// (`@socket.io/redis-streams-adapter` 0.3, with connection state recovery
+/// across servers when the server enables recovery); another name fails
+/// with SIO_ERR_INVALID_ARGUMENT. `key` is the channel prefix (NULL:
+/// "socket.io"; for streams also the stream name). `sio_server_new`
+/// connects and fails with SIO_ERR_IO when Redis cannot be reached.
 #[no_mangle]
 pub unsafe extern "C" fn sio_server_options_set_redis(
     opts: *mut sio_server_options,

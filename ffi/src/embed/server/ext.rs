@@ -18,9 +18,11 @@ pub enum RedisFlavour {
     /// `@socket.io/redis-adapter` with PUBLISH/SUBSCRIBE.
     #[default]
     Classic,
-    /// `@socket.io/redis-adapter` with `subscriptionMode: "sharded"`.
+    /// `@socket.io/redis-adapter`'s `createShardedAdapter()` (SPUBLISH,
+    /// Redis 7+), in its default "dynamic" subscription mode.
     Sharded,
-    /// `@socket.io/redis-streams-adapter`.
+    /// `@socket.io/redis-streams-adapter` 0.3, which also carries connection
+    /// state recovery across servers.
     Streams,
 }
 
@@ -43,7 +45,9 @@ impl RedisFlavour {
 pub struct RedisOptions {
     /// e.g. `redis://127.0.0.1:6379`.
     pub url: String,
-    /// The channel prefix (Node's `key`, default `socket.io`).
+    /// The channel prefix (Node's `key`, default `socket.io`); with the
+    /// sharded flavour its `channelPrefix`, with streams both its
+    /// `channelPrefix` and its `streamName`.
     pub key: Option<String>,
     /// The wire protocol.
     pub flavour: RedisFlavour,
@@ -60,30 +64,66 @@ pub(super) fn redis_factory(
     recovery: Option<Duration>,
 ) -> Result<sio_core::adapter::redis::RedisAdapterFactory, Error> {
     use sio_core::adapter::redis::{RedisAdapterConfig, RedisAdapterFactory};
-    if opts.flavour != RedisFlavour::Classic {
-        return Err(Error::invalid(format!(
-            "the {:?} Redis adapter flavour is not available yet: use classic",
-            opts.flavour
-        )));
-    }
-    let mut config = RedisAdapterConfig {
-        recovery,
-        ..RedisAdapterConfig::default()
-    };
-    if let Some(key) = &opts.key {
-        config.key = key.clone();
-    }
-    if let Some(t) = opts.requests_timeout {
-        config.requests_timeout = t;
-    }
+    use sio_core::adapter::redis_sharded::{ShardedRedisAdapterConfig, ShardedRedisAdapterFactory};
+    use sio_core::adapter::redis_streams::{RedisStreamsAdapterConfig, RedisStreamsAdapterFactory};
     let url = opts.url.clone();
-    rt.block_on(async move { RedisAdapterFactory::connect(&url, config).await })?
-        .map_err(|e| {
-            Error::Io(format!(
-                "cannot join the Redis cluster at {}: {e}",
-                opts.url
-            ))
-        })
+    let flavour = opts.flavour;
+    let key = opts.key.clone();
+    let timeout = opts.requests_timeout;
+    rt.block_on(async move {
+        match flavour {
+            RedisFlavour::Classic => {
+                let mut config = RedisAdapterConfig {
+                    recovery,
+                    ..RedisAdapterConfig::default()
+                };
+                if let Some(key) = key {
+                    config.key = key;
+                }
+                if let Some(t) = timeout {
+                    config.requests_timeout = t;
+                }
+                RedisAdapterFactory::connect(&url, config).await
+            }
+            RedisFlavour::Sharded => {
+                let mut config = ShardedRedisAdapterConfig {
+                    recovery,
+                    ..ShardedRedisAdapterConfig::default()
+                };
+                if let Some(key) = key {
+                    config.channel_prefix = key;
+                }
+                if let Some(t) = timeout {
+                    config.requests_timeout = t;
+                }
+                ShardedRedisAdapterFactory::connect(&url, config)
+                    .await
+                    .map(RedisAdapterFactory::from)
+            }
+            RedisFlavour::Streams => {
+                let mut config = RedisStreamsAdapterConfig {
+                    recovery,
+                    ..RedisStreamsAdapterConfig::default()
+                };
+                if let Some(key) = key {
+                    config.channel_prefix = key.clone();
+                    config.stream_name = key;
+                }
+                if let Some(t) = timeout {
+                    config.requests_timeout = t;
+                }
+                RedisStreamsAdapterFactory::connect(&url, config)
+                    .await
+                    .map(RedisAdapterFactory::from)
+            }
+        }
+    })?
+    .map_err(|e| {
+        Error::Io(format!(
+            "cannot join the Redis cluster at {}: {e}",
+            opts.url
+        ))
+    })
 }
 
 /// A parent namespace: every namespace name its matcher accepts becomes a

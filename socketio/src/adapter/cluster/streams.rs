@@ -150,6 +150,11 @@ impl StreamsCodec {
         self
     }
 
+    /// Whether the pub/sub part uses sharded pub/sub.
+    pub fn uses_sharded_pubsub(&self) -> bool {
+        self.use_sharded_pubsub
+    }
+
     /// `maxLen` (default 10000), the approximate stream length kept.
     pub fn max_len(mut self, max_len: u64) -> StreamsCodec {
         self.max_len = max_len;
