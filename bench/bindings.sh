@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Benchmarks of the bindings against the servers their users would pick
+# instead; writes BENCHMARKS-bindings.md at the repo root. Loopback only,
+# bounded in time, servers pinned to core 1 and the load generator to core 0
+# (as bench/run.sh).
+#
+#   ./bench/bindings.sh            # 3 rounds, 5 s windows
+#   ./bench/bindings.sh --quick    # 1 round, 2 s windows
+#
+# Python: our AsyncServer (release build of bindings/python, on the Rust
+# HTTP server) against python-socketio's AsyncServer on aiohttp, in one
+# venv (target/bench-py-venv) with bench/python/requirements.txt.
+# Node: our binding (release build of bindings/node) against the npm
+# socket.io server of bench/node, when bindings/node is there.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+
+say "building the load generator"
+cargo build --release --quiet -p sio-bench
+bin="$root/target/release"
+scenarios="echo-100,echo-1000,broadcast-1000"
+out="$root/target/bench-bindings"
+mkdir -p "$out"
+
+say "Python: venv with python-socketio, aiohttp and our binding (release)"
+venv="$root/target/bench-py-venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r bench/python/requirements.txt
+PATH="$venv/bin:$PATH" "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+    --no-build-isolation --no-deps --force-reinstall ./bindings/python
+py="$venv/bin/python $root/bench/python/server.py"
+taskset -c 0 "$bin/sio-bench" run --scenarios "$scenarios" \
+    --command "./bench/bindings.sh $*" \
+    --server "socketio_rs=$py socketio-rs" \
+    --server "python-socketio=$py python-socketio" \
+    --out "$out/python.md" "$@"
+
+reports=("$out/python.md")
+if [ -f bindings/node/package.json ] && [ -f bench/node/server-binding.mjs ]; then
+    say "Node: our binding (release) and socket.io"
+    (cd bindings/node && npm ci --no-audit --no-fund --loglevel=error && npx napi build --platform --release >/dev/null)
+    if [ ! -d bench/node/node_modules/socket.io ]; then
+        (cd bench/node && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+    taskset -c 0 "$bin/sio-bench" run --scenarios "$scenarios" \
+        --command "./bench/bindings.sh $*" \
+        --server "socketio-rs (node)=node $root/bench/node/server-binding.mjs" \
+        --server "socket.io=node $root/bench/node/server.mjs" \
+        --out "$out/node.md" "$@"
+    reports+=("$out/node.md")
+fi
+
+say "writing BENCHMARKS-bindings.md"
+{
+    echo "# Benchmarks of the bindings"
+    echo
+    echo "Each binding against the server its users would pick instead, measured by \`./bench/bindings.sh\`"
+    echo "with the load generator and method of BENCHMARKS.md (same scenarios, same machine rules): ratios"
+    echo "compare servers of one table, measured minutes apart in the same run."
+    for r in "${reports[@]}"; do
+        echo
+        # The run's facts, results and conditions; one level down.
+        awk '/^## Last run/{on=1} /^## Scenarios/{on=0} on' "$r" | sed 's/^#/##/'
+    done
+} > BENCHMARKS-bindings.md
+say "done: BENCHMARKS-bindings.md"

@@ -1,0 +1,65 @@
+"""The Python servers of the benchmarks: our binding's AsyncServer on the
+Rust HTTP server, or python-socketio's AsyncServer on aiohttp (its fastest
+setup), with the same handlers.
+
+    python bench/python/server.py socketio-rs     127.0.0.1:PORT
+    python bench/python/server.py python-socketio 127.0.0.1:PORT
+
+    echo(payload, ack)    ack(payload)
+    broadcast(payload)    emit("broadcast", payload) to everyone
+
+Prints one JSON line with the versions once listening.
+"""
+
+import asyncio
+import json
+import sys
+
+
+def handlers(sio):
+    @sio.event
+    async def echo(sid, data):
+        return data
+
+    @sio.event
+    async def broadcast(sid, data):
+        await sio.emit('broadcast', data)
+
+
+async def ours(host, port):
+    import socketio_rs
+    sio = socketio_rs.AsyncServer()
+    handlers(sio)
+    await sio.listen(host, port)
+    print(json.dumps({'server': 'socketio_rs', 'version': socketio_rs.__version__,
+                      'python': sys.version.split()[0]}), flush=True)
+    await sio.wait()
+
+
+async def theirs(host, port):
+    import socketio
+    from aiohttp import web
+    sio = socketio.AsyncServer(async_mode='aiohttp')
+    handlers(sio)
+    app = web.Application()
+    sio.attach(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    import aiohttp
+    from importlib.metadata import version
+    print(json.dumps({'server': 'python-socketio', 'version': version('python-socketio'),
+                      'aiohttp': aiohttp.__version__, 'python': sys.version.split()[0]}),
+          flush=True)
+    await asyncio.Event().wait()
+
+
+def main():
+    kind = sys.argv[1]
+    host, _, port = sys.argv[2].rpartition(':')
+    run = {'socketio-rs': ours, 'python-socketio': theirs}[kind]
+    asyncio.run(run(host, int(port)))
+
+
+if __name__ == '__main__':
+    main()
