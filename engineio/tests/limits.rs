@@ -151,3 +151,48 @@ async fn ping_waits_behind_a_full_buffer() {
     }
     assert!(pings >= 4, "only {pings} pings reached the client");
 }
+
+/// A polling session the client closed (a close packet with no GET
+/// pending) lingers for a final poll that may never come; it is not counted
+/// among the sessions a graceful shutdown waits for, while one the server
+/// closed with packets still to hand over is.
+#[tokio::test]
+async fn client_closed_sessions_do_not_hold_up_a_shutdown() {
+    let server = start(ServerConfig::default()).await;
+    let path = server.engine.config().path.clone();
+    let (sid, _) = common::handshake_at(server.addr, &path).await;
+    let (other, _) = common::handshake_at(server.addr, &path).await;
+    assert_eq!(server.engine.draining_count(), 2);
+
+    let poll = server.path(&format!("EIO=4&transport=polling&sid={sid}"));
+    let res = common::http(server.addr, "POST", &poll, &[], b"1").await;
+    assert_eq!(res.status, 200);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.engine.draining_count() != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "still counted");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // It still lingers, waiting for its last poll.
+    assert_eq!(server.engine.count(), 2);
+
+    // Closed by the server, the other one waits to deliver its close.
+    let s = server
+        .engine
+        .sockets()
+        .into_iter()
+        .find(|s| s.id().to_string() == other)
+        .expect("the other session");
+    s.close();
+    assert_eq!(server.engine.draining_count(), 1);
+    let poll = server.path(&format!("EIO=4&transport=polling&sid={other}"));
+    let res = common::get(server.addr, &poll).await;
+    assert_eq!(res.text(), "1");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.engine.draining_count() != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still counted after its final poll"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

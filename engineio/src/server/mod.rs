@@ -98,6 +98,21 @@ impl<H: Handler> EngineIo<H> {
         self.engine.count()
     }
 
+    /// Sessions that still owe their client something: open ones, and those
+    /// the server closed that wait to hand their last packets to a final
+    /// poll. A session the client closed itself is not counted while it
+    /// lingers for a poll that may never come.
+    pub fn draining_count(&self) -> usize {
+        self.engine
+            .sockets()
+            .iter()
+            .filter(|s| {
+                !s.is_closed()
+                    || (s.awaits_final_poll() && s.disconnect_reason().is_some_and(|r| r.flushes()))
+            })
+            .count()
+    }
+
     /// Closes every session ("server shutting down") and stops the listener.
     pub fn close(&self) {
         self.engine.close_all();

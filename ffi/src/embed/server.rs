@@ -172,7 +172,7 @@ impl Server {
                     l.stopped().await;
                 }
                 let deadline = Instant::now() + Duration::from_secs(5);
-                while io.engine_count() > 0 && Instant::now() < deadline {
+                while io.draining_count() > 0 && Instant::now() < deadline {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
             },

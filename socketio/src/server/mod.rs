@@ -382,7 +382,14 @@ impl SocketIo {
         self.engine.listen(addr).await
     }
 
-    /// Number of Engine.IO connections.
+    /// Engine.IO sessions that still owe their client something (open, or
+    /// closed by the server with a final poll to answer); what a graceful
+    /// shutdown waits for.
+    pub fn draining_count(&self) -> usize {
+        self.engine.draining_count()
+    }
+
+    /// Number of Engine.IO sessions, closing ones included.
     pub fn engine_count(&self) -> usize {
         self.engine.count()
     }
@@ -403,7 +410,7 @@ impl SocketIo {
         self.close();
         let deadline = tokio::time::Instant::now() + grace;
         loop {
-            let open = self.engine_count();
+            let open = self.engine.draining_count();
             if open == 0 || tokio::time::Instant::now() >= deadline {
                 return open;
             }
