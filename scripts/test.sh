@@ -24,3 +24,6 @@ cargo test --workspace --doc
 
 echo "== Python binding (pytest, against python-socketio and the npm socket.io server)"
 ./bindings/python/test.sh
+
+echo "== Node binding (node:test, against the npm socket.io-client and socket.io)"
+./bindings/node/test.sh

@@ -1,0 +1,159 @@
+// Types of socketio-rs/client: socket.io-client's API (with its
+// typed-events generics) on the socketio-rs Rust core.
+
+
+export interface EventsMap {
+  [event: string]: any
+}
+
+export interface DefaultEventsMap {
+  [event: string]: (...args: any[]) => void
+}
+
+type EventNames<Map extends EventsMap> = keyof Map & (string | symbol)
+type EventParams<Map extends EventsMap, Ev extends EventNames<Map>> = Parameters<Map[Ev]>
+type Last<T extends any[]> = T extends [...infer _H, infer L] ? L : never
+type AllButLast<T extends any[]> = T extends [...infer H, infer _L] ? H : any[]
+/** The first argument of an ack callback that is not the timeout error. */
+type FirstArg<T> = T extends (...args: infer P) => any ? ([P[0]] extends [Error | null] ? P[1] : P[0]) : any
+
+export type DisconnectReason =
+  | 'io server disconnect'
+  | 'io client disconnect'
+  | 'ping timeout'
+  | 'transport close'
+  | 'transport error'
+  | 'parse error'
+  | 'forced close'
+
+/** Listener methods typed by an events map (socket.io's StrictEventEmitter). */
+export declare class TypedEmitter<ListenEvents extends EventsMap, ReservedEvents extends EventsMap> {
+  on<Ev extends EventNames<ListenEvents & ReservedEvents>>(ev: Ev, listener: (ListenEvents & ReservedEvents)[Ev]): this
+  once<Ev extends EventNames<ListenEvents & ReservedEvents>>(ev: Ev, listener: (ListenEvents & ReservedEvents)[Ev]): this
+  addListener<Ev extends EventNames<ListenEvents & ReservedEvents>>(
+    ev: Ev,
+    listener: (ListenEvents & ReservedEvents)[Ev],
+  ): this
+  prependListener<Ev extends EventNames<ListenEvents & ReservedEvents>>(
+    ev: Ev,
+    listener: (ListenEvents & ReservedEvents)[Ev],
+  ): this
+  off<Ev extends EventNames<ListenEvents & ReservedEvents>>(ev: Ev, listener?: (ListenEvents & ReservedEvents)[Ev]): this
+  removeListener<Ev extends EventNames<ListenEvents & ReservedEvents>>(
+    ev: Ev,
+    listener?: (ListenEvents & ReservedEvents)[Ev],
+  ): this
+  removeAllListeners(ev?: EventNames<ListenEvents & ReservedEvents>): this
+  listeners<Ev extends EventNames<ListenEvents & ReservedEvents>>(ev: Ev): Array<(ListenEvents & ReservedEvents)[Ev]>
+  listenerCount(ev: EventNames<ListenEvents & ReservedEvents>): number
+}
+
+export interface SocketReservedEvents {
+  connect: () => void
+  connect_error: (err: Error & { data?: any }) => void
+  disconnect: (reason: DisconnectReason, description?: unknown) => void
+}
+
+/** socket.io-client's options (the ones socketio-rs implements). */
+export interface ManagerOptions {
+  path?: string
+  query?: string | Record<string, string | number | boolean>
+  extraHeaders?: Record<string, string>
+  transports?: Array<'polling' | 'websocket'>
+  upgrade?: boolean
+  rememberUpgrade?: boolean
+  tryAllTransports?: boolean
+  timestampRequests?: boolean
+  addTrailingSlash?: boolean
+  reconnection?: boolean
+  reconnectionAttempts?: number
+  reconnectionDelay?: number
+  reconnectionDelayMax?: number
+  randomizationFactor?: number
+  timeout?: number
+  autoConnect?: boolean
+  forceNew?: boolean
+  multiplex?: boolean
+}
+
+export interface SocketOptions {
+  /** The CONNECT payload; a function must answer synchronously. */
+  auth?: Record<string, any> | ((cb: (data: Record<string, any>) => void) => void)
+  ackTimeout?: number
+  retries?: number
+}
+
+export interface ManagerReservedEvents {
+  reconnect_attempt: (attempt: number) => void
+  reconnect: (attempt: number) => void
+  reconnect_error: (err: Error) => void
+  reconnect_failed: () => void
+}
+
+/** socket.io-client's `Manager`. */
+export declare class Manager extends TypedEmitter<{}, ManagerReservedEvents> {
+  readonly uri: string
+  readonly opts: Partial<ManagerOptions & SocketOptions>
+  readonly nsps: Record<string, Socket>
+  constructor(uri?: string, opts?: Partial<ManagerOptions & SocketOptions>)
+  socket(nsp: string, opts?: Partial<SocketOptions>): Socket
+  open(fn?: (err?: Error) => void): this
+  connect(fn?: (err?: Error) => void): this
+  close(): this
+  disconnect(): this
+  reconnection(): boolean
+  reconnection(v: boolean): this
+  reconnectionAttempts(): number
+  reconnectionAttempts(v: number): this
+  reconnectionDelay(): number
+  reconnectionDelay(v: number): this
+  reconnectionDelayMax(): number
+  reconnectionDelayMax(v: number): this
+  randomizationFactor(): number
+  randomizationFactor(v: number): this
+  timeout(): number
+  timeout(v: number): this
+}
+
+/** socket.io-client's `Socket`. */
+export declare class Socket<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+> extends TypedEmitter<ListenEvents, SocketReservedEvents> {
+  readonly io: Manager
+  readonly nsp: string
+  id: string | undefined
+  connected: boolean
+  recovered: boolean
+  auth: SocketOptions['auth']
+  get disconnected(): boolean
+  get active(): boolean
+  get volatile(): this
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): this
+  emitWithAck<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<FirstArg<Last<EventParams<EmitEvents, Ev>>>>
+  send(...args: any[]): this
+  timeout(timeout: number): this
+  compress(compress: boolean): this
+  open(): this
+  connect(): this
+  close(): this
+  disconnect(): this
+  onAny(listener: (event: string, ...args: any[]) => void): this
+  prependAny(listener: (event: string, ...args: any[]) => void): this
+  offAny(listener?: (event: string, ...args: any[]) => void): this
+  listenersAny(): Array<(event: string, ...args: any[]) => void>
+  onAnyOutgoing(listener: (event: string, ...args: any[]) => void): this
+  prependAnyOutgoing(listener: (event: string, ...args: any[]) => void): this
+  offAnyOutgoing(listener?: (event: string, ...args: any[]) => void): this
+  listenersAnyOutgoing(): Array<(event: string, ...args: any[]) => void>
+}
+
+/** `io(url, opts)`: a socket of a (shared) manager. */
+export declare function io(uri?: string, opts?: Partial<ManagerOptions & SocketOptions>): Socket
+export declare function io(opts?: Partial<ManagerOptions & SocketOptions>): Socket
+export declare const lookup: typeof io
+export declare const connect: typeof io
+export default io

@@ -1,0 +1,327 @@
+// Types of socketio-rs: socket.io's server API (with its typed-events
+// generics) on the socketio-rs Rust core.
+
+import type { Server as HttpServer } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
+import { io, Manager, Socket as ClientSocket } from './client'
+
+/** A map from event names to listener signatures. */
+export interface EventsMap {
+  [event: string]: any
+}
+
+/** The default: any event, any arguments. */
+export interface DefaultEventsMap {
+  [event: string]: (...args: any[]) => void
+}
+
+export type EventNames<Map extends EventsMap> = keyof Map & (string | symbol)
+export type EventParams<Map extends EventsMap, Ev extends EventNames<Map>> = Parameters<Map[Ev]>
+
+type Last<T extends any[]> = T extends [...infer _H, infer L] ? L : never
+type AllButLast<T extends any[]> = T extends [...infer H, infer _L] ? H : any[]
+/** The first argument of an ack callback that is not the timeout error. */
+type FirstArg<T> = T extends (...args: infer P) => any ? ([P[0]] extends [Error | null] ? P[1] : P[0]) : any
+/** What `emitWithAck` resolves with: the first argument of the ack callback. */
+type AckResult<Map extends EventsMap, Ev extends EventNames<Map>> = FirstArg<Last<EventParams<Map, Ev>>>
+type WithTimeoutAck<F> = F extends (...args: infer A) => infer R
+  ? Last<A> extends (...a: infer AckArgs) => any
+    ? (...args: [...AllButLast<A>, (err: Error | null, ...a: AckArgs) => void]) => R
+    : F
+  : F
+type DecorateAcknowledgements<Map extends EventsMap> = {
+  [K in keyof Map]: WithTimeoutAck<Map[K]>
+}
+
+/** Listener methods typed by an events map (socket.io's StrictEventEmitter). */
+export declare class TypedEmitter<ListenEvents extends EventsMap, ReservedEvents extends EventsMap> {
+  on<Ev extends EventNames<ListenEvents & ReservedEvents>>(ev: Ev, listener: (ListenEvents & ReservedEvents)[Ev]): this
+  once<Ev extends EventNames<ListenEvents & ReservedEvents>>(ev: Ev, listener: (ListenEvents & ReservedEvents)[Ev]): this
+  addListener<Ev extends EventNames<ListenEvents & ReservedEvents>>(
+    ev: Ev,
+    listener: (ListenEvents & ReservedEvents)[Ev],
+  ): this
+  prependListener<Ev extends EventNames<ListenEvents & ReservedEvents>>(
+    ev: Ev,
+    listener: (ListenEvents & ReservedEvents)[Ev],
+  ): this
+  off<Ev extends EventNames<ListenEvents & ReservedEvents>>(ev: Ev, listener?: (ListenEvents & ReservedEvents)[Ev]): this
+  removeListener<Ev extends EventNames<ListenEvents & ReservedEvents>>(
+    ev: Ev,
+    listener?: (ListenEvents & ReservedEvents)[Ev],
+  ): this
+  removeAllListeners(ev?: EventNames<ListenEvents & ReservedEvents>): this
+  listeners<Ev extends EventNames<ListenEvents & ReservedEvents>>(ev: Ev): Array<(ListenEvents & ReservedEvents)[Ev]>
+  listenerCount(ev: EventNames<ListenEvents & ReservedEvents>): number
+}
+
+/** Events reserved by socket.io on a server-side socket. */
+export interface SocketReservedEventsMap {
+  disconnect: (reason: DisconnectReason, description?: unknown) => void
+  disconnecting: (reason: DisconnectReason, description?: unknown) => void
+  error: (err: Error) => void
+}
+
+export type DisconnectReason =
+  | 'transport error'
+  | 'transport close'
+  | 'forced close'
+  | 'ping timeout'
+  | 'parse error'
+  | 'server shutting down'
+  | 'forced server close'
+  | 'client namespace disconnect'
+  | 'server namespace disconnect'
+
+/** The `cors` package's options (functions and regexps reflect any origin). */
+export interface CorsOptions {
+  origin?: boolean | string | RegExp | Array<string | RegExp> | ((...args: any[]) => void)
+  methods?: string | string[]
+  allowedHeaders?: string | string[]
+  exposedHeaders?: string | string[]
+  credentials?: boolean
+  maxAge?: number
+}
+
+/** socket.io's server options (the ones socketio-rs implements). */
+export interface ServerOptions {
+  /** Default `/socket.io`. */
+  path?: string
+  /** Default 25000 ms. */
+  pingInterval?: number
+  /** Default 20000 ms. */
+  pingTimeout?: number
+  /** Default 10000 ms. */
+  upgradeTimeout?: number
+  /** Default 1e6 bytes. */
+  maxHttpBufferSize?: number
+  /** Default `['polling', 'websocket']`. */
+  transports?: Array<'polling' | 'websocket'>
+  /** Default true. */
+  allowUpgrades?: boolean
+  /** Polling responses compressed from `threshold` bytes (default 1024); false disables. */
+  httpCompression?: boolean | { threshold?: number }
+  cors?: CorsOptions | boolean
+  /** Time a connection has to join a namespace (default 45000 ms). */
+  connectTimeout?: number
+  /** Default wait for acknowledgements when no timeout is given (default 5000 ms). */
+  ackTimeout?: number
+  connectionStateRecovery?: {
+    maxDisconnectionDuration?: number
+    skipMiddlewares?: boolean
+  }
+  cleanupEmptyChildNamespaces?: boolean
+}
+
+/** The handshake of a socket. */
+export interface Handshake {
+  headers: Record<string, string>
+  time: string
+  address: string
+  xdomain: boolean
+  secure: boolean
+  issued: number
+  url: string
+  query: Record<string, string>
+  auth: Record<string, any>
+}
+
+export type Room = string
+export type SocketId = string
+
+/** A broadcast being built: socket.io's `BroadcastOperator`. */
+export declare class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
+  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
+  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
+  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
+  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>
+  get volatile(): BroadcastOperator<EmitEvents, SocketData>
+  get local(): BroadcastOperator<EmitEvents, SocketData>
+  timeout(timeout: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean
+  emitWithAck<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<Array<AckResult<EmitEvents, Ev>>>
+  fetchSockets(): Promise<Array<Socket<any, EmitEvents, any, SocketData>>>
+  socketsJoin(room: Room | Room[]): void
+  socketsLeave(room: Room | Room[]): void
+  disconnectSockets(close?: boolean): void
+}
+
+/** A client's connection to a namespace: socket.io's server-side `Socket`. */
+export declare class Socket<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends TypedEmitter<ListenEvents, SocketReservedEventsMap> {
+  readonly id: SocketId
+  readonly nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  readonly handshake: Handshake
+  data: SocketData
+  get connected(): boolean
+  get disconnected(): boolean
+  get recovered(): boolean
+  get rooms(): Set<Room>
+  get conn(): { transport: { name: string }; remoteAddress: string; close(): void }
+  get request(): { headers: Record<string, string>; url: string }
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean
+  emitWithAck<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<AckResult<EmitEvents, Ev>>
+  send(...args: any[]): this
+  write(...args: any[]): this
+  timeout(timeout: number): Socket<ListenEvents, DecorateAcknowledgements<EmitEvents>, ServerSideEvents, SocketData>
+  get volatile(): this
+  compress(compress: boolean): this
+  get broadcast(): BroadcastOperator<EmitEvents, SocketData>
+  get local(): BroadcastOperator<EmitEvents, SocketData>
+  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
+  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
+  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
+  join(rooms: Room | Room[]): void
+  leave(room: Room): void
+  disconnect(close?: boolean): this
+  use(fn: (event: [string, ...any[]], next: (err?: Error) => void) => void): this
+  onAny(listener: (event: string, ...args: any[]) => void): this
+  prependAny(listener: (event: string, ...args: any[]) => void): this
+  offAny(listener?: (event: string, ...args: any[]) => void): this
+  listenersAny(): Array<(event: string, ...args: any[]) => void>
+  onAnyOutgoing(listener: (event: string, ...args: any[]) => void): this
+  prependAnyOutgoing(listener: (event: string, ...args: any[]) => void): this
+  offAnyOutgoing(listener?: (event: string, ...args: any[]) => void): this
+  listenersAnyOutgoing(): Array<(event: string, ...args: any[]) => void>
+}
+
+export interface NamespaceReservedEventsMap<
+  ListenEvents extends EventsMap,
+  EmitEvents extends EventsMap,
+  ServerSideEvents extends EventsMap,
+  SocketData,
+> {
+  connect: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void
+  connection: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void
+}
+
+/** A namespace: socket.io's `Namespace`. */
+export declare class Namespace<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends TypedEmitter<{}, NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
+  readonly name: string
+  readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  readonly sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
+  /** The rooms and their members, built on each access. */
+  get adapter(): { rooms: Map<Room, Set<SocketId>>; sids: Map<SocketId, Set<Room>> }
+  use(
+    fn: (
+      socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      next: (err?: Error & { data?: any }) => void,
+    ) => void,
+  ): this
+  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
+  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
+  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
+  get local(): BroadcastOperator<EmitEvents, SocketData>
+  get volatile(): BroadcastOperator<EmitEvents, SocketData>
+  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>
+  timeout(timeout: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean
+  emitWithAck<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<Array<AckResult<EmitEvents, Ev>>>
+  send(...args: any[]): this
+  write(...args: any[]): this
+  fetchSockets(): Promise<Array<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>>
+  socketsJoin(room: Room | Room[]): void
+  socketsLeave(room: Room | Room[]): void
+  disconnectSockets(close?: boolean): void
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean
+  serverSideEmitWithAck<Ev extends EventNames<ServerSideEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
+  ): Promise<any[]>
+}
+
+/** A dynamic namespace (`io.of(regex | fn)`): socket.io's `ParentNamespace`. */
+export declare class ParentNamespace<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {}
+
+export type ParentNspNameMatchFn = (
+  name: string,
+  auth: { [key: string]: any },
+  fn: (err: Error | null, success: boolean) => void,
+) => void
+
+/** socket.io's `Server`. */
+export declare class Server<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends TypedEmitter<{}, NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
+  /** The main namespace. */
+  readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  /** The attached `http.Server`, or a stand-in with `address()` when listening on a port. */
+  httpServer: HttpServer | HttpsServer | { address(): { port: number; address: string; family: string } } | null
+  constructor(opts?: ServerOptions)
+  constructor(srv?: HttpServer | HttpsServer | number, opts?: ServerOptions)
+  listen(srv: HttpServer | HttpsServer | number, opts?: ServerOptions): this
+  attach(srv: HttpServer | HttpsServer | number, opts?: ServerOptions): this
+  path(): string
+  of(
+    nsp: string | RegExp | ParentNspNameMatchFn,
+    fn?: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
+  ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  use(
+    fn: (
+      socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
+      next: (err?: Error & { data?: any }) => void,
+    ) => void,
+  ): this
+  to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
+  in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
+  except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
+  get local(): BroadcastOperator<EmitEvents, SocketData>
+  get volatile(): BroadcastOperator<EmitEvents, SocketData>
+  compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData>
+  timeout(timeout: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean
+  emitWithAck<Ev extends EventNames<EmitEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<EmitEvents, Ev>>
+  ): Promise<Array<AckResult<EmitEvents, Ev>>>
+  send(...args: any[]): this
+  write(...args: any[]): this
+  fetchSockets(): Promise<Array<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>>
+  socketsJoin(room: Room | Room[]): void
+  socketsLeave(room: Room | Room[]): void
+  disconnectSockets(close?: boolean): void
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: EventParams<ServerSideEvents, Ev>): boolean
+  serverSideEmitWithAck<Ev extends EventNames<ServerSideEvents>>(
+    ev: Ev,
+    ...args: AllButLast<EventParams<ServerSideEvents, Ev>>
+  ): Promise<any[]>
+  /** Disconnects every client, stops serving and closes the attached `http.Server`. */
+  close(fn?: (err?: Error) => void): Promise<void>
+}
+
+/** `require('socketio-rs')(srv, opts)`: a new server. */
+declare function createServer(srv?: HttpServer | HttpsServer | number | ServerOptions, opts?: ServerOptions): Server
+declare namespace createServer {
+  export { Server, Namespace, ParentNamespace, Socket, BroadcastOperator, io, Manager, ClientSocket }
+  export const connect: typeof io
+}
+export default createServer
+export { io, Manager, ClientSocket }
+export declare const connect: typeof io

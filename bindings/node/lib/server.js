@@ -1,0 +1,611 @@
+'use strict'
+
+const { EventEmitter } = require('node:events')
+const { NativeServer } = require('../native')
+const K = require('./kinds')
+const { encode, decode } = require('./payload')
+const { emitGuarded, report, Callbacks, ms } = require('./util')
+const { Socket, RESERVED } = require('./socket')
+const { BroadcastOperator } = require('./broadcast')
+const { attach } = require('./attach')
+
+/** socket.io's options, in the native layer's shape. */
+function nativeOptions(opts) {
+  const o = {
+    path: typeof opts.path === 'string' ? opts.path : undefined,
+    pingInterval: ms(opts.pingInterval),
+    pingTimeout: ms(opts.pingTimeout),
+    upgradeTimeout: ms(opts.upgradeTimeout),
+    maxHttpBufferSize: ms(opts.maxHttpBufferSize),
+    transports: Array.isArray(opts.transports) ? opts.transports.map(String) : undefined,
+    allowUpgrades: typeof opts.allowUpgrades === 'boolean' ? opts.allowUpgrades : undefined,
+    connectTimeout: ms(opts.connectTimeout),
+    ackTimeout: ms(opts.ackTimeout),
+    cleanupEmptyChildNamespaces:
+      typeof opts.cleanupEmptyChildNamespaces === 'boolean' ? opts.cleanupEmptyChildNamespaces : undefined,
+  }
+  if (opts.httpCompression === false) o.httpCompressionThreshold = 0
+  else if (opts.httpCompression && typeof opts.httpCompression === 'object') {
+    o.httpCompressionThreshold = ms(opts.httpCompression.threshold)
+  }
+  if (opts.cors) o.cors = corsOptions(opts.cors === true ? {} : opts.cors)
+  const csr = opts.connectionStateRecovery
+  if (csr) {
+    o.connectionStateRecovery = {
+      maxDisconnectionDuration: ms(csr.maxDisconnectionDuration),
+      skipMiddlewares: typeof csr.skipMiddlewares === 'boolean' ? csr.skipMiddlewares : undefined,
+    }
+  }
+  return o
+}
+
+/** The `cors` package's options; functions and regexps reflect any origin. */
+function corsOptions(c) {
+  const list = (v) => (Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : undefined)
+  const origin = c.origin === undefined ? '*' : c.origin
+  const out = {
+    any: origin === '*',
+    reflect: origin === true || typeof origin === 'function' || origin instanceof RegExp,
+    origins: [],
+    credentials: typeof c.credentials === 'boolean' ? c.credentials : undefined,
+    methods: list(c.methods),
+    allowedHeaders: list(c.allowedHeaders || c.headers),
+    exposedHeaders: list(c.exposedHeaders),
+    maxAge: ms(c.maxAge),
+  }
+  if (typeof origin === 'string' && origin !== '*') out.origins = [origin]
+  if (Array.isArray(origin)) out.origins = origin.filter((x) => typeof x === 'string')
+  return out
+}
+
+/** A namespace: socket.io's `Namespace`. */
+class Namespace extends EventEmitter {
+  constructor(server, name, handle) {
+    super()
+    this.server = server
+    this.name = name
+    this.sockets = new Map()
+    this._h = handle
+    this._fns = []
+    this._key = server._addTarget(this)
+    handle.watchConnections(this._key)
+  }
+
+  use(fn) {
+    if (this._fns.length === 0) this._h.useMiddleware(this._key)
+    this._fns.push(fn)
+    return this
+  }
+
+  _op() {
+    return new BroadcastOperator(this, null)
+  }
+
+  to(room) {
+    return this._op().to(room)
+  }
+
+  in(room) {
+    return this._op().to(room)
+  }
+
+  except(room) {
+    return this._op().except(room)
+  }
+
+  get local() {
+    return this._op().local
+  }
+
+  get volatile() {
+    return this._op().volatile
+  }
+
+  compress(compress) {
+    return this._op().compress(compress)
+  }
+
+  timeout(t) {
+    return this._op().timeout(t)
+  }
+
+  emit(event, ...args) {
+    if (event === 'newListener' || event === 'removeListener') {
+      return EventEmitter.prototype.emit.call(this, event, ...args)
+    }
+    return this._op().emit(event, ...args)
+  }
+
+  emitWithAck(event, ...args) {
+    return this._op().emitWithAck(event, ...args)
+  }
+
+  send(...args) {
+    this.emit('message', ...args)
+    return this
+  }
+
+  write(...args) {
+    return this.send(...args)
+  }
+
+  fetchSockets() {
+    return this._op().fetchSockets()
+  }
+
+  socketsJoin(room) {
+    this._op().socketsJoin(room)
+  }
+
+  socketsLeave(room) {
+    this._op().socketsLeave(room)
+  }
+
+  disconnectSockets(close = false) {
+    this._op().disconnectSockets(close)
+  }
+
+  /** Sends to the other servers of a cluster (none with this server alone). */
+  serverSideEmit(event, ...args) {
+    if (RESERVED.has(event)) throw new Error(`"${event}" is a reserved event name`)
+    const cb = typeof args[args.length - 1] === 'function' ? args.pop() : null
+    const [json, bins] = encode(args)
+    const id = cb ? this.server._cbs.add((err, res) => cb(err, res === undefined ? [] : res[0])) : undefined
+    this.server._native.serverSideEmit(this.name, event, json, bins, this.server._ackTimeout, id)
+    return true
+  }
+
+  serverSideEmitWithAck(event, ...args) {
+    return new Promise((resolve, reject) => {
+      this.serverSideEmit(event, ...args, (err, res) => (err ? reject(err) : resolve(res)))
+    })
+  }
+
+  /** The rooms of this namespace and their members, built on demand. */
+  get adapter() {
+    const rooms = new Map()
+    const sids = new Map()
+    for (const [id, s] of this.sockets) {
+      const r = s.rooms
+      sids.set(id, r)
+      for (const room of r) {
+        if (!rooms.has(room)) rooms.set(room, new Set())
+        rooms.get(room).add(id)
+      }
+    }
+    return { rooms, sids, nsp: this }
+  }
+
+  _onconnection(socket) {
+    emitGuarded(this, 'connect', [socket])
+    emitGuarded(this, 'connection', [socket])
+  }
+
+  /** Runs the middlewares in order; the first error refuses. */
+  _runMiddlewares(socket, next) {
+    const fns = this._fns.slice()
+    let i = 0
+    const step = (err) => {
+      if (err) {
+        this.server._sockets.delete(socket._key)
+        const data = err.data === undefined ? undefined : JSON.stringify(err.data)
+        return next.refuse(String(err && err.message !== undefined ? err.message : err), data)
+      }
+      if (i >= fns.length) {
+        socket._syncData()
+        return next.accept()
+      }
+      const fn = fns[i++]
+      let called = false
+      try {
+        fn(socket, (e) => {
+          if (called) return
+          called = true
+          step(e)
+        })
+      } catch (e) {
+        report(e)
+        if (!called) {
+          called = true
+          step(e)
+        }
+      }
+    }
+    step()
+  }
+}
+
+/** A dynamic namespace (`io.of(regex | fn)`): socket.io's `ParentNamespace`. */
+class ParentNamespace extends Namespace {
+  constructor(server, matcher) {
+    // Not a namespace of its own: no native namespace handle.
+    super(server, matcher.toString(), { watchConnections() {}, useMiddleware() {} })
+    this._matcher = typeof matcher === 'function' ? matcher : null
+    this._h = this._matcher
+      ? server._native.ofFn(this._key)
+      : server._native.ofRegex(regexSource(matcher), this._key)
+  }
+
+  use(fn) {
+    if (this._fns.length === 0) this._h.useMiddleware(this._key)
+    this._fns.push(fn)
+    return this
+  }
+
+  _children() {
+    return this._h.children().map((name) => this.server.of(name))
+  }
+
+  _op() {
+    throw new Error('a parent namespace cannot broadcast: use one of its children')
+  }
+
+  emit(event, ...args) {
+    if (event === 'newListener' || event === 'removeListener') {
+      return EventEmitter.prototype.emit.call(this, event, ...args)
+    }
+    for (const child of this._children()) child.emit(event, ...args)
+    return true
+  }
+
+  fetchSockets() {
+    return Promise.all(this._children().map((c) => c.fetchSockets())).then((l) => l.flat())
+  }
+
+  /** Asks the user's function about a namespace name. */
+  _match(name, reply) {
+    let answered = false
+    const next = (err, ok) => {
+      if (answered) return
+      answered = true
+      reply.answer(!err && !!ok)
+    }
+    try {
+      this._matcher(name, {}, next)
+    } catch (e) {
+      report(e)
+      next(e)
+    }
+  }
+}
+
+/** A JS RegExp as a Rust regex (flags `i`, `m`, `s` carried over). */
+function regexSource(re) {
+  const flags = ['i', 'm', 's'].filter((f) => re.flags.includes(f)).join('')
+  return (flags ? `(?${flags})` : '') + re.source
+}
+
+/** socket.io's `Server`. */
+class Server extends EventEmitter {
+  constructor(srv, opts) {
+    super()
+    if (srv !== null && typeof srv === 'object' && typeof srv.listen !== 'function') {
+      opts = srv
+      srv = undefined
+    }
+    this.opts = opts || {}
+    this._path = (typeof this.opts.path === 'string' ? this.opts.path : '/socket.io').replace(/\/$/, '')
+    this._recovery = !!this.opts.connectionStateRecovery
+    this._ackTimeout = ms(this.opts.ackTimeout) ?? 5000
+    this._cbs = new Callbacks()
+    this._targets = new Map()
+    this._nextTarget = 1
+    this._sockets = new Map()
+    this._nsps = new Map()
+    this._parents = []
+    this._closed = false
+    this._detach = null
+    this._native = new NativeServer(nativeOptions(this.opts), (ev) => this._dispatch(ev))
+    this.httpServer = null
+    this.sockets = this.of('/')
+    if (srv !== undefined && srv !== null) this.attach(srv)
+  }
+
+  _addTarget(obj) {
+    const key = this._nextTarget++
+    this._targets.set(key, obj)
+    return key
+  }
+
+  path(v) {
+    if (v === undefined) return this._path
+    throw new Error('the path is fixed once the server is created: pass it in the options')
+  }
+
+  /** Listens on a port, or attaches to an `http.Server`. */
+  listen(srv, opts) {
+    return this.attach(srv, opts)
+  }
+
+  attach(srv, _opts) {
+    if (this._closed) throw new Error('the server is closed')
+    if (typeof srv === 'number' || typeof srv === 'string') {
+      const port = Number(srv)
+      let bound
+      try {
+        bound = this._native.listen(`[::]:${port}`)
+      } catch {
+        bound = this._native.listen(`0.0.0.0:${port}`)
+      }
+      // While listening, the server keeps Node running, as socket.io's
+      // http.Server does.
+      this._native.setRef(true)
+      this.httpServer = listeningShim(bound)
+      return this
+    }
+    const port = this._native.listen('127.0.0.1:0')
+    this._detach = attach(srv, this._path, port)
+    this.httpServer = srv
+    srv.once('close', () => this._closeNative())
+    return this
+  }
+
+  /** A namespace by name, or a dynamic one by RegExp or function. */
+  of(name, fn) {
+    if (typeof name === 'function' || name instanceof RegExp) {
+      const parent = new ParentNamespace(this, name)
+      this._parents.push(parent)
+      if (fn) parent.on('connection', fn)
+      return parent
+    }
+    name = String(name)
+    if (!name.startsWith('/')) name = '/' + name
+    let nsp = this._nsps.get(name)
+    if (!nsp) {
+      nsp = new Namespace(this, name, this._native.of(name))
+      this._nsps.set(name, nsp)
+    }
+    if (fn) nsp.on('connection', fn)
+    return nsp
+  }
+
+  use(fn) {
+    this.sockets.use(fn)
+    return this
+  }
+
+  to(room) {
+    return this.sockets.to(room)
+  }
+
+  in(room) {
+    return this.sockets.to(room)
+  }
+
+  except(room) {
+    return this.sockets.except(room)
+  }
+
+  get local() {
+    return this.sockets.local
+  }
+
+  get volatile() {
+    return this.sockets.volatile
+  }
+
+  compress(c) {
+    return this.sockets.compress(c)
+  }
+
+  timeout(t) {
+    return this.sockets.timeout(t)
+  }
+
+  emit(event, ...args) {
+    if (event === 'newListener' || event === 'removeListener') {
+      return EventEmitter.prototype.emit.call(this, event, ...args)
+    }
+    this.sockets.emit(event, ...args)
+    return true
+  }
+
+  emitWithAck(event, ...args) {
+    return this.sockets.emitWithAck(event, ...args)
+  }
+
+  send(...args) {
+    this.sockets.send(...args)
+    return this
+  }
+
+  write(...args) {
+    return this.send(...args)
+  }
+
+  fetchSockets() {
+    return this.sockets.fetchSockets()
+  }
+
+  socketsJoin(room) {
+    this.sockets.socketsJoin(room)
+  }
+
+  socketsLeave(room) {
+    this.sockets.socketsLeave(room)
+  }
+
+  disconnectSockets(close = false) {
+    this.sockets.disconnectSockets(close)
+  }
+
+  serverSideEmit(event, ...args) {
+    return this.sockets.serverSideEmit(event, ...args)
+  }
+
+  serverSideEmitWithAck(event, ...args) {
+    return this.sockets.serverSideEmitWithAck(event, ...args)
+  }
+
+  /**
+   * Disconnects every client and stops serving (and closes the attached
+   * `http.Server`, as socket.io does); resolves once done.
+   */
+  close(fn) {
+    return new Promise((resolve) => {
+      const finish = (err) => {
+        if (fn) {
+          try {
+            fn(err)
+          } catch (e) {
+            report(e)
+          }
+        }
+        resolve()
+      }
+      const srv = this._detach ? this.httpServer : null
+      // As socket.io: the sessions close first (polling clients fetch the
+      // close packet through the http.Server), then the http.Server.
+      this._closeNative(() => {
+        if (srv && srv.listening) srv.close((err) => finish(err))
+        else finish()
+      })
+    })
+  }
+
+  _closeNative(done) {
+    if (this._closed) {
+      if (done) this._whenClosed.then(done)
+      return
+    }
+    this._closed = true
+    // Referenced until the native side confirms, so the confirmation (and
+    // the sockets' `disconnect` events before it) are delivered.
+    this._native.setRef(true)
+    this._whenClosed = new Promise((resolve) => {
+      const id = this._cbs.add(() => {
+        // The relay stays until the sessions are gone: polling clients
+        // fetch the close packet through it.
+        if (this._detach) {
+          this._detach()
+          this._detach = null
+        }
+        this._native.setRef(false)
+        resolve()
+      })
+      this._native.close(id)
+    })
+    if (done) this._whenClosed.then(done)
+  }
+
+  /** The JS socket of a native handle, created on first sight. */
+  _socketFor(h) {
+    let s = this._sockets.get(h.key)
+    if (!s) {
+      s = new Socket(this.of(h.nsp), h)
+      this._sockets.set(h.key, s)
+    }
+    return s
+  }
+
+  /** Every native event arrives here, on the JS thread. */
+  _dispatch(ev) {
+    try {
+      this._handle(ev)
+    } catch (err) {
+      report(err)
+    }
+  }
+
+  _handle(ev) {
+    switch (ev.kind) {
+      case K.CONNECTION: {
+        const target = this._targets.get(ev.target)
+        const socket = this._socketFor(ev.socket)
+        socket.nsp.sockets.set(socket.id, socket)
+        if (target) target._onconnection(socket)
+        socket._syncData()
+        break
+      }
+      case K.EVENT: {
+        const s = this._sockets.get(ev.target)
+        if (s) s._onevent(ev.name, decode(ev.json, ev.bins), ev.ack)
+        break
+      }
+      case K.ANY: {
+        const s = this._sockets.get(ev.target)
+        if (s) s._onany(s._anyIn, ev.name, decode(ev.json, ev.bins))
+        break
+      }
+      case K.ANY_OUTGOING: {
+        const s = this._sockets.get(ev.target)
+        if (s) s._onany(s._anyOut, ev.name, decode(ev.json, ev.bins))
+        break
+      }
+      case K.DISCONNECTING: {
+        const s = this._sockets.get(ev.target)
+        if (s) {
+          s._roomsSnapshot = new Set(decode(ev.json, ev.bins)[0])
+          emitGuarded(s, 'disconnecting', [ev.name])
+          s._roomsSnapshot = null
+        }
+        break
+      }
+      case K.DISCONNECT: {
+        const s = this._sockets.get(ev.target)
+        if (s) {
+          this._sockets.delete(ev.target)
+          s.nsp.sockets.delete(s.id)
+          emitGuarded(s, 'disconnect', [ev.name])
+        }
+        break
+      }
+      case K.MIDDLEWARE: {
+        const target = this._targets.get(ev.target)
+        const socket = this._socketFor(ev.socket)
+        if (target) target._runMiddlewares(socket, ev.next)
+        else ev.next.accept()
+        break
+      }
+      case K.DONE:
+      case K.FAILED: {
+        const cb = this._cbs.take(ev.target)
+        if (!cb) break
+        const args = ev.json != null ? decode(ev.json, ev.bins) : undefined
+        cb(ev.kind === K.FAILED ? new Error(ev.name) : null, args, ev)
+        break
+      }
+      case K.MATCH: {
+        const target = this._targets.get(ev.target)
+        if (target && target._match) target._match(ev.name, ev.reply)
+        else ev.reply.answer(false)
+        break
+      }
+      default:
+        break
+    }
+  }
+}
+
+/** What `io.httpServer` answers when the server listens by itself. */
+function listeningShim(port) {
+  return {
+    listening: true,
+    address: () => ({ address: '::', family: 'IPv6', port }),
+    close: (cb) => cb && process.nextTick(cb),
+  }
+}
+
+// Like socket.io, `io.on(...)` and the other listener methods act on the
+// main namespace.
+for (const m of [
+  'on',
+  'once',
+  'off',
+  'addListener',
+  'prependListener',
+  'prependOnceListener',
+  'removeListener',
+  'removeAllListeners',
+  'listeners',
+  'rawListeners',
+  'listenerCount',
+  'eventNames',
+]) {
+  Server.prototype[m] = function (...args) {
+    const r = this.sockets[m](...args)
+    return r === this.sockets ? this : r
+  }
+}
+
+module.exports = { Server, Namespace, ParentNamespace }

@@ -1,0 +1,315 @@
+'use strict'
+
+const { EventEmitter } = require('node:events')
+const { encode } = require('./payload')
+const { guard, emitGuarded, emitLocal, report } = require('./util')
+const { BroadcastOperator } = require('./broadcast')
+
+/** Events a socket cannot emit to its peer (socket.io's list). */
+const RESERVED = new Set([
+  'connect',
+  'connect_error',
+  'disconnect',
+  'disconnecting',
+  'newListener',
+  'removeListener',
+])
+
+/** The function answering a peer's acknowledgement request, once. */
+function ackFunction(handle) {
+  let sent = false
+  return (...args) => {
+    if (sent) return
+    sent = true
+    const [json, bins] = encode(args)
+    handle.send(json, bins)
+  }
+}
+
+/** Calls `cb` with the outcome of an acknowledged emit. */
+function ackCallback(cb, withError) {
+  return (err, args) => {
+    if (withError) cb(err, ...(args || []))
+    else if (!err) cb(...args)
+  }
+}
+
+/**
+ * A client's connection to a namespace: socket.io's server-side `Socket`.
+ */
+class Socket extends EventEmitter {
+  constructor(nsp, handle) {
+    super()
+    this.nsp = nsp
+    this.server = nsp.server
+    this.id = handle.id
+    this._h = handle
+    this._key = handle.key
+    this._flags = {}
+    this._fns = []
+    this._anyIn = []
+    this._anyOut = []
+    this._anyInId = null
+    this._anyOutId = null
+    this._lastData = undefined
+    this._roomsSnapshot = null
+    const hs = JSON.parse(handle.handshake())
+    this.handshake = {
+      headers: hs.headers,
+      time: new Date(hs.issued).toString(),
+      address: hs.address,
+      xdomain: hs.xdomain,
+      secure: hs.secure,
+      issued: hs.issued,
+      url: hs.url,
+      query: hs.query,
+      auth: hs.auth == null ? {} : hs.auth,
+    }
+    const data = JSON.parse(handle.getData())
+    this.data = data == null ? {} : data
+    // Native forwarding follows the listeners: an event reaches JS only
+    // while someone listens to it.
+    this.on('newListener', (event) => {
+      if (!RESERVED.has(event) && this.listenerCount(event) === 0) handle.on(event)
+    })
+    this.on('removeListener', (event) => {
+      if (!RESERVED.has(event) && this.listenerCount(event) === 0) handle.off(event)
+    })
+  }
+
+  get connected() {
+    return this._h.connected
+  }
+
+  get disconnected() {
+    return !this._h.connected
+  }
+
+  get rooms() {
+    if (this._roomsSnapshot) return new Set(this._roomsSnapshot)
+    return new Set(this._h.rooms())
+  }
+
+  get recovered() {
+    return this._h.recovered
+  }
+
+  get conn() {
+    const self = this
+    return {
+      get transport() {
+        return { name: self._h.transport }
+      },
+      remoteAddress: this.handshake.address,
+      close: () => this.disconnect(true),
+    }
+  }
+
+  get request() {
+    return { headers: this.handshake.headers, url: this.handshake.url }
+  }
+
+  /** Emits to the client; a function as last argument asks for an ack. */
+  emit(event, ...args) {
+    if (event === 'newListener' || event === 'removeListener') {
+      return emitLocal.call(this, event, ...args)
+    }
+    if (RESERVED.has(event)) throw new Error(`"${event}" is a reserved event name`)
+    const flags = this._flags
+    this._flags = {}
+    if (typeof args[args.length - 1] === 'function') {
+      const cb = args.pop()
+      const withError = flags.timeout !== undefined
+      const id = this.server._cbs.add(ackCallback(cb, withError))
+      const [json, bins] = encode(args)
+      this._h.emitWithAck(event, json, bins, withError ? flags.timeout : Infinity, id)
+      return true
+    }
+    const [json, bins] = encode(args)
+    this._h.emit(event, json, bins, !!flags.volatile)
+    return true
+  }
+
+  /** Emits and resolves with the client's acknowledgement. */
+  emitWithAck(event, ...args) {
+    const withError = this._flags.timeout !== undefined
+    return new Promise((resolve, reject) => {
+      this.emit(
+        event,
+        ...args,
+        withError ? (err, res) => (err ? reject(err) : resolve(res)) : (res) => resolve(res),
+      )
+    })
+  }
+
+  send(...args) {
+    this.emit('message', ...args)
+    return this
+  }
+
+  write(...args) {
+    return this.send(...args)
+  }
+
+  /** The next emit's acknowledgement fails after `ms`. */
+  timeout(ms) {
+    this._flags.timeout = ms
+    return this
+  }
+
+  get volatile() {
+    this._flags.volatile = true
+    return this
+  }
+
+  compress(compress) {
+    this._flags.compress = compress
+    return this
+  }
+
+  get broadcast() {
+    return new BroadcastOperator(this.nsp, this)
+  }
+
+  get local() {
+    return this.broadcast.local
+  }
+
+  to(room) {
+    return this.broadcast.to(room)
+  }
+
+  in(room) {
+    return this.broadcast.to(room)
+  }
+
+  except(room) {
+    return this.broadcast.except(room)
+  }
+
+  join(rooms) {
+    this._h.join(Array.isArray(rooms) ? rooms.map(String) : [String(rooms)])
+  }
+
+  leave(room) {
+    this._h.leave(String(room))
+  }
+
+  disconnect(close = false) {
+    this._h.disconnect(!!close)
+    return this
+  }
+
+  /** A middleware for this socket's incoming events. */
+  use(fn) {
+    this._fns.push(fn)
+    return this
+  }
+
+  onAny(listener) {
+    this._anyIn.push(listener)
+    this._watchAny()
+    return this
+  }
+
+  prependAny(listener) {
+    this._anyIn.unshift(listener)
+    this._watchAny()
+    return this
+  }
+
+  offAny(listener) {
+    this._anyIn = listener ? this._anyIn.filter((l) => l !== listener) : []
+    if (this._anyIn.length === 0 && this._anyInId !== null) {
+      this._h.offAny(this._anyInId)
+      this._anyInId = null
+    }
+    return this
+  }
+
+  listenersAny() {
+    return this._anyIn.slice()
+  }
+
+  onAnyOutgoing(listener) {
+    this._anyOut.push(listener)
+    this._watchAnyOutgoing()
+    return this
+  }
+
+  prependAnyOutgoing(listener) {
+    this._anyOut.unshift(listener)
+    this._watchAnyOutgoing()
+    return this
+  }
+
+  offAnyOutgoing(listener) {
+    this._anyOut = listener ? this._anyOut.filter((l) => l !== listener) : []
+    if (this._anyOut.length === 0 && this._anyOutId !== null) {
+      this._h.offAnyOutgoing(this._anyOutId)
+      this._anyOutId = null
+    }
+    return this
+  }
+
+  listenersAnyOutgoing() {
+    return this._anyOut.slice()
+  }
+
+  _watchAny() {
+    if (this._anyInId === null) this._anyInId = this._h.onAny()
+  }
+
+  _watchAnyOutgoing() {
+    if (this._anyOutId === null) this._anyOutId = this._h.onAnyOutgoing()
+  }
+
+  /** An incoming event: socket middlewares, then the listeners. */
+  _onevent(event, args, ack) {
+    if (ack) args.push(ackFunction(ack))
+    if (this._fns.length === 0) {
+      emitGuarded(this, event, args)
+    } else {
+      const packet = [event, ...args]
+      let i = 0
+      const step = (err) => {
+        if (err) return emitGuarded(this, 'error', [err])
+        if (i >= this._fns.length) return emitGuarded(this, packet[0], packet.slice(1))
+        const fn = this._fns[i++]
+        let called = false
+        try {
+          fn(packet, (e) => {
+            if (called) return
+            called = true
+            step(e)
+          })
+        } catch (e) {
+          report(e)
+        }
+      }
+      step()
+    }
+    this._syncData()
+  }
+
+  _onany(list, event, args) {
+    for (const l of list.slice()) guard(l, this, [event, ...args])
+  }
+
+  /** Keeps the native copy of `data` current, for connection state recovery. */
+  _syncData() {
+    if (!this.server._recovery) return
+    let json
+    try {
+      json = JSON.stringify(this.data)
+    } catch (err) {
+      return report(err)
+    }
+    if (json !== undefined && json !== this._lastData) {
+      this._lastData = json
+      this._h.setData(json)
+    }
+  }
+}
+
+module.exports = { Socket, RESERVED, ackFunction, ackCallback }

@@ -1,0 +1,67 @@
+'use strict'
+
+const { EventEmitter } = require('node:events')
+
+const emitLocal = EventEmitter.prototype.emit
+
+/**
+ * Runs a user callback; an exception is reported, never thrown back into
+ * the native dispatcher (where it would end the process).
+ */
+function guard(fn, self, args) {
+  try {
+    const r = fn.apply(self, args)
+    if (r && typeof r.then === 'function') r.then(undefined, report)
+    return r
+  } catch (err) {
+    report(err)
+  }
+}
+
+/** Reports an exception thrown by a user handler. */
+function report(err) {
+  console.error('socketio-rs: uncaught exception in a handler:', err)
+}
+
+/** Emits an event to the local listeners of an emitter, guarding each. */
+function emitGuarded(emitter, event, args) {
+  const listeners = emitter.rawListeners(event)
+  if (listeners.length === 0) return false
+  for (const l of listeners) {
+    // `once` wrappers remove themselves when called.
+    guard(l, emitter, args)
+  }
+  return true
+}
+
+/** One-shot callbacks of asynchronous native operations, by id. */
+class Callbacks {
+  constructor() {
+    this.next = 1
+    this.map = new Map()
+  }
+
+  add(fn) {
+    const id = this.next
+    this.next = this.next >= 0x7fffffff ? 1 : this.next + 1
+    this.map.set(id, fn)
+    return id
+  }
+
+  take(id) {
+    const fn = this.map.get(id)
+    this.map.delete(id)
+    return fn
+  }
+
+  get size() {
+    return this.map.size
+  }
+}
+
+/** Milliseconds option: a finite non-negative number, else undefined. */
+function ms(v) {
+  return typeof v === 'number' && v >= 0 ? v : undefined
+}
+
+module.exports = { guard, report, emitGuarded, emitLocal, Callbacks, ms }

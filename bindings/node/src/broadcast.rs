@@ -1,0 +1,127 @@
+//! Broadcasts: the JS layer collects the operators (`to`, `except`,
+//! `local`, ...) and hands them over in one [`BroadcastSpec`] with the
+//! final action.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+use socketio_ffi::embed::{Broadcast, Value};
+
+use crate::dispatch::{kind, Dispatcher, Event};
+use crate::socket::{completion, SockRef};
+use crate::{decode, js_err, millis};
+
+/// The operators of a broadcast.
+#[napi(object)]
+pub struct BroadcastSpec {
+    /// Target rooms (none: everyone).
+    pub rooms: Vec<String>,
+    /// Excluded rooms.
+    pub except: Vec<String>,
+    /// Only this server's sockets.
+    pub local: bool,
+    /// Dropped for sockets whose buffer is full.
+    pub volatile: bool,
+    /// Compression hint.
+    pub compress: Option<bool>,
+    /// How long `emitWithAck` waits, in milliseconds.
+    pub timeout: Option<f64>,
+}
+
+/// Applies the operators to a base broadcast.
+pub(crate) fn apply(mut b: Broadcast, spec: &BroadcastSpec) -> Broadcast {
+    for r in &spec.rooms {
+        b = b.to(r);
+    }
+    for r in &spec.except {
+        b = b.except(r);
+    }
+    if spec.local {
+        b = b.local();
+    }
+    if spec.volatile {
+        b = b.volatile();
+    }
+    if let Some(c) = spec.compress {
+        b = b.compress(c);
+    }
+    if let Some(t) = spec.timeout {
+        b = b.timeout(millis(t));
+    }
+    b
+}
+
+/// Emits to the selected sockets.
+pub(crate) fn emit(b: Broadcast, event: &str, json: &str, bins: &[Buffer]) -> napi::Result<()> {
+    let args = decode(json, bins)?;
+    b.emit(event, args).map_err(js_err)
+}
+
+/// Emits with acknowledgements; callback `cb` gets one argument, the
+/// array of the first argument of each answer (the reference's
+/// `responses`), as a success or with the timeout error.
+pub(crate) fn emit_with_ack(
+    b: Broadcast,
+    disp: &Arc<Dispatcher>,
+    event: &str,
+    json: &str,
+    bins: &[Buffer],
+    cb: u32,
+) -> napi::Result<()> {
+    let args = decode(json, bins)?;
+    let d = disp.clone();
+    b.emit_with_ack(event, args, move |r| {
+        let ev = match r {
+            Ok(rep) => {
+                let responses = Value::Array(
+                    rep.replies
+                        .into_iter()
+                        .map(|(_, a)| a.into_iter().next().unwrap_or(Value::Null))
+                        .collect(),
+                );
+                let k = if rep.missing.is_empty() {
+                    kind::DONE
+                } else {
+                    kind::FAILED
+                };
+                let mut ev = Event::new(k, cb).args(&[responses]);
+                if k == kind::FAILED {
+                    ev.name = Some("operation has timed out".into());
+                }
+                Ok(ev)
+            }
+            Err(e) => Err(e),
+        };
+        d.send(completion(cb, ev));
+    });
+    Ok(())
+}
+
+/// The actions on the selected sockets.
+pub(crate) fn act(
+    b: Broadcast,
+    disp: &Arc<Dispatcher>,
+    act: &str,
+    rooms: &[String],
+    flag: bool,
+    cb: u32,
+) {
+    match act {
+        "join" => rooms.iter().for_each(|r| b.join(r)),
+        "leave" => rooms.iter().for_each(|r| b.leave(r)),
+        "disconnect" => b.disconnect(flag),
+        "fetch" => {
+            let d = disp.clone();
+            b.fetch_sockets(move |r| {
+                let ev = r.map(|sockets| {
+                    let mut ev = Event::new(kind::DONE, cb);
+                    ev.sockets = Some(sockets.into_iter().map(|s| SockRef::new(s, &d)).collect());
+                    ev
+                });
+                d.send(completion(cb, ev));
+            });
+        }
+        _ => {}
+    }
+}

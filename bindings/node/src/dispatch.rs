@@ -1,0 +1,332 @@
+//! Delivery of events to the JS thread.
+//!
+//! Each server and client owns one threadsafe function, the JS layer's
+//! dispatcher; every callback of the core turns into an [`Event`] sent
+//! through it. One queue per owner keeps the order in which the core
+//! produced the events, across sockets and event kinds.
+//!
+//! The function is referenced (it keeps Node's event loop alive) while its
+//! owner listens or connects, and unreferenced once it is closed, so a
+//! script that closes its servers and clients exits by itself.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, RwLock, Weak};
+use std::task::{Context, Poll};
+use std::thread::ThreadId;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use napi::bindgen_prelude::{Buffer, Function};
+use napi::threadsafe_function::{
+    ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
+};
+use napi::{Env, Status};
+use napi_derive::napi;
+use socketio_ffi::embed::{Ack, Payload, Runtime, Value};
+use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio::sync::mpsc;
+
+use crate::socket::{AckHandle, MatchHandle, NextHandle, NextKind, SockRef, SocketHandle};
+
+/// Event kinds, mirrored by the JS layer.
+pub(crate) mod kind {
+    /// A socket joined a namespace (target: the namespace's key).
+    pub const CONNECTION: u32 = 1;
+    /// An event for a socket or client (target: its key).
+    pub const EVENT: u32 = 2;
+    /// A catch-all listener's copy of an incoming event.
+    pub const ANY: u32 = 3;
+    /// A catch-all listener's copy of an outgoing event.
+    pub const ANY_OUTGOING: u32 = 4;
+    /// A socket is disconnecting (still in its rooms).
+    pub const DISCONNECTING: u32 = 5;
+    /// A socket or client disconnected (`name`: the reason).
+    pub const DISCONNECT: u32 = 6;
+    /// A namespace middleware is asked (target: the namespace's key).
+    pub const MIDDLEWARE: u32 = 7;
+    /// An asynchronous operation succeeded (target: the callback id).
+    pub const DONE: u32 = 8;
+    /// An asynchronous operation failed (`name`: the message).
+    pub const FAILED: u32 = 9;
+    /// A client connected.
+    pub const CONNECT: u32 = 10;
+    /// A client's connection failed or was refused.
+    pub const CONNECT_ERROR: u32 = 11;
+    /// A reconnection attempt starts (`num`: its number).
+    pub const RECONNECT_ATTEMPT: u32 = 12;
+    /// Reconnected (`num`: after this many attempts).
+    pub const RECONNECT: u32 = 13;
+    /// A reconnection attempt failed (`name`: the message).
+    pub const RECONNECT_ERROR: u32 = 14;
+    /// No more reconnection attempts.
+    pub const RECONNECT_FAILED: u32 = 15;
+    /// A dynamic namespace's function is asked about a name.
+    pub const MATCH: u32 = 16;
+    /// A client's connection closed (`name`: the reason).
+    pub const CLOSE: u32 = 18;
+}
+
+/// What the JS dispatcher receives: a plain object.
+#[napi(object, object_from_js = false)]
+pub struct JsEvent {
+    /// One of the kinds above.
+    pub kind: u32,
+    /// The key of the socket, namespace or client, or a callback id.
+    pub target: u32,
+    /// Event name, reason or error message.
+    pub name: Option<String>,
+    /// Arguments as a JSON array with binary placeholders.
+    pub json: Option<String>,
+    /// The buffers the placeholders point at.
+    pub bins: Option<Vec<Buffer>>,
+    /// Answers the peer's acknowledgement request.
+    pub ack: Option<AckHandle>,
+    /// The socket of a connection or middleware.
+    pub socket: Option<SocketHandle>,
+    /// Sockets found by `fetchSockets`.
+    pub sockets: Option<Vec<SocketHandle>>,
+    /// Answers a middleware.
+    pub next: Option<NextHandle>,
+    /// Answers a dynamic namespace's function.
+    pub reply: Option<MatchHandle>,
+    /// A number (reconnection attempts).
+    pub num: Option<f64>,
+}
+
+/// The Rust side of a [`JsEvent`], built on any thread; converted to JS
+/// values on the JS thread.
+#[derive(Default)]
+pub(crate) struct Event {
+    pub kind: u32,
+    pub target: u32,
+    pub name: Option<String>,
+    pub payload: Option<Payload>,
+    pub ack: Option<Ack>,
+    pub socket: Option<SockRef>,
+    pub sockets: Option<Vec<SockRef>>,
+    pub next: Option<NextKind>,
+    pub reply: Option<std::sync::mpsc::SyncSender<bool>>,
+    pub num: Option<f64>,
+}
+
+impl Event {
+    pub fn new(kind: u32, target: u32) -> Event {
+        Event {
+            kind,
+            target,
+            ..Event::default()
+        }
+    }
+
+    pub fn name(mut self, name: impl Into<String>) -> Event {
+        self.name = Some(name.into());
+        self
+    }
+
+    pub fn args(mut self, args: &[Value]) -> Event {
+        self.payload = Some(Payload::from_args(args));
+        self
+    }
+
+    fn into_js(self) -> JsEvent {
+        let (json, bins) = match self.payload {
+            Some(p) => (Some(p.json), Some(buffers(p.bins))),
+            None => (None, None),
+        };
+        JsEvent {
+            kind: self.kind,
+            target: self.target,
+            name: self.name,
+            json,
+            bins,
+            ack: self.ack.map(AckHandle::new),
+            socket: self.socket.map(SocketHandle::new),
+            sockets: self
+                .sockets
+                .map(|v| v.into_iter().map(SocketHandle::new).collect()),
+            next: self.next.map(NextHandle::new),
+            reply: self.reply.map(MatchHandle::new),
+            num: self.num,
+        }
+    }
+}
+
+fn buffers(bins: Vec<Bytes>) -> Vec<Buffer> {
+    bins.into_iter().map(|b| Buffer::from(b.to_vec())).collect()
+}
+
+type Tsfn = ThreadsafeFunction<Event, (), JsEvent, Status, false, true>;
+
+/// One owner's way to the JS thread.
+pub(crate) struct Dispatcher {
+    tsfn: RwLock<Tsfn>,
+    closed: AtomicBool,
+    js_thread: ThreadId,
+    completions: mpsc::UnboundedSender<BoxFuture<'static, Event>>,
+    rt: Runtime,
+}
+
+impl Dispatcher {
+    /// Wraps the JS dispatcher `f`; starts unreferenced.
+    pub fn new(f: Function<'_, JsEvent, ()>) -> napi::Result<Arc<Dispatcher>> {
+        let tsfn = f
+            .build_threadsafe_function::<Event>()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .build_callback(|ctx: ThreadsafeCallContext<Event>| Ok(ctx.value.into_js()))?;
+        let rt = Runtime::global().map_err(crate::js_err)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let d = Arc::new(Dispatcher {
+            tsfn: RwLock::new(tsfn),
+            closed: AtomicBool::new(false),
+            js_thread: std::thread::current().id(),
+            completions: tx,
+            rt: rt.clone(),
+        });
+        rt.spawn(drive_completions(rx, Arc::downgrade(&d)));
+        Ok(d)
+    }
+
+    /// Runs an asynchronous operation whose outcome is an event: its
+    /// synchronous part now, on the calling thread (an emit goes out in
+    /// call order), then on the dispatcher's completion task, which
+    /// delivers outcomes in the order they came (acknowledgements in the
+    /// order the peer sent them).
+    pub fn complete(&self, fut: impl Future<Output = Event> + Send + 'static) {
+        let mut fut: BoxFuture<'static, Event> = Box::pin(fut);
+        let first = self.rt.enter(|| {
+            let waker = futures_util::task::noop_waker();
+            let mut cx = Context::from_waker(&waker);
+            fut.as_mut().poll(&mut cx)
+        });
+        match first {
+            Poll::Ready(ev) => self.send(ev),
+            Poll::Pending => {
+                let _ = self.completions.send(fut);
+            }
+        }
+    }
+
+    /// Queues an event for the JS thread.
+    pub fn send(&self, ev: Event) {
+        if let Ok(t) = self.tsfn.read() {
+            let _ = t.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+
+    /// Queues an event and waits until the JS dispatcher has returned from
+    /// it, so that handlers it registers are in place before the core goes
+    /// on (a connection's first event must find them). Does not wait on the
+    /// JS thread itself, nor once the owner is closed.
+    pub fn send_and_wait(self: &Arc<Self>, ev: Event) {
+        if std::thread::current().id() == self.js_thread || self.is_closed() {
+            return self.send(ev);
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<bool>(1);
+        let queued = match self.tsfn.read() {
+            Ok(t) => t.call_with_return_value(
+                ev,
+                ThreadsafeFunctionCallMode::NonBlocking,
+                move |_: napi::Result<()>, _| {
+                    let _ = tx.send(true);
+                    Ok(())
+                },
+            ),
+            Err(_) => return,
+        };
+        if queued == Status::Ok {
+            let me = self.clone();
+            wait_for_js(rx, move || me.is_closed());
+        }
+    }
+
+    /// Queues an event carrying a one-shot answer from JS and waits for it;
+    /// false when JS never answers (closed owner, dropped answer).
+    pub fn ask(self: &Arc<Self>, mut ev: Event) -> bool {
+        if std::thread::current().id() == self.js_thread || self.is_closed() {
+            return false;
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<bool>(1);
+        ev.reply = Some(tx);
+        self.send(ev);
+        let me = self.clone();
+        wait_for_js(rx, move || me.is_closed()).unwrap_or(false)
+    }
+
+    /// Marks the owner closed: waits in progress give up.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Whether the pending events keep Node's event loop alive.
+    #[allow(deprecated)] // `refer`/`unref` are the only way to toggle it on a live function.
+    pub fn set_ref(&self, env: &Env, on: bool) -> napi::Result<()> {
+        let mut t = self
+            .tsfn
+            .write()
+            .map_err(|_| napi::Error::from_reason("dispatcher lock poisoned"))?;
+        if on {
+            t.refer(env)
+        } else {
+            t.unref(env)
+        }
+    }
+}
+
+/// Polls the pending operations of one dispatcher in one task, so their
+/// outcomes reach JS in the order they were woken.
+async fn drive_completions(
+    mut rx: mpsc::UnboundedReceiver<BoxFuture<'static, Event>>,
+    disp: Weak<Dispatcher>,
+) {
+    let mut pending = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            f = rx.recv() => match f {
+                Some(f) => pending.push(f),
+                None if pending.is_empty() => return,
+                None => {
+                    while let Some(ev) = pending.next().await {
+                        if let Some(d) = disp.upgrade() {
+                            d.send(ev);
+                        }
+                    }
+                    return;
+                }
+            },
+            Some(ev) = pending.next(), if !pending.is_empty() => {
+                if let Some(d) = disp.upgrade() {
+                    d.send(ev);
+                }
+            }
+        }
+    }
+}
+
+/// Waits for an answer from the JS thread, handing a tokio worker's other
+/// tasks to another thread meanwhile; `abandon` is checked every 50 ms.
+fn wait_for_js(rx: Receiver<bool>, abandon: impl Fn() -> bool) -> Option<bool> {
+    let wait = || loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(v) => return Some(v),
+            Err(RecvTimeoutError::Timeout) if !abandon() => continue,
+            Err(_) => return None,
+        }
+    };
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(wait)
+        }
+        // A single-threaded runtime cannot wait without stalling itself.
+        Ok(_) => None,
+        Err(_) => wait(),
+    }
+}

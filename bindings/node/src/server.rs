@@ -1,0 +1,421 @@
+//! The server: options, namespaces, dynamic (parent) namespaces.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use engineio::server::TransportType;
+use napi::bindgen_prelude::{Buffer, Function};
+use napi::Env;
+use napi_derive::napi;
+use sio_core::server::{ConnectError, ParentNamespace, RecoveryConfig};
+use socketio_ffi::embed::{self, Namespace, Server, ServerOptions, Socket, Value};
+use tokio::sync::oneshot;
+
+use crate::broadcast::{self, BroadcastSpec};
+use crate::dispatch::{kind, Dispatcher, Event, JsEvent};
+use crate::socket::{completion, watch_disconnect, NextKind, SockRef};
+use crate::{decode, js_err, millis};
+
+/// CORS options, normalised by the JS layer.
+#[napi(object)]
+pub struct CorsOpts {
+    /// `*`.
+    pub any: bool,
+    /// Reflect any request origin.
+    pub reflect: bool,
+    /// Reflect these origins only.
+    pub origins: Vec<String>,
+    /// `Access-Control-Allow-Credentials`.
+    pub credentials: Option<bool>,
+    /// `Access-Control-Allow-Methods`.
+    pub methods: Option<String>,
+    /// `Access-Control-Allow-Headers`.
+    pub allowed_headers: Option<String>,
+    /// `Access-Control-Expose-Headers`.
+    pub exposed_headers: Option<String>,
+    /// `Access-Control-Max-Age`, seconds.
+    pub max_age: Option<f64>,
+}
+
+/// Connection state recovery options.
+#[napi(object)]
+pub struct RecoveryOpts {
+    /// Milliseconds a session is kept.
+    pub max_disconnection_duration: Option<f64>,
+    /// Whether recovered sockets skip the middlewares.
+    pub skip_middlewares: Option<bool>,
+}
+
+/// Server options, with socket.io's names (times in milliseconds).
+#[napi(object)]
+pub struct ServerOpts {
+    /// The path served (`/socket.io`).
+    pub path: Option<String>,
+    /// Interval between pings.
+    pub ping_interval: Option<f64>,
+    /// Time a client has to answer a ping.
+    pub ping_timeout: Option<f64>,
+    /// Time a WebSocket upgrade has to complete.
+    pub upgrade_timeout: Option<f64>,
+    /// Largest message, in bytes.
+    pub max_http_buffer_size: Option<f64>,
+    /// `polling` and/or `websocket`.
+    pub transports: Option<Vec<String>>,
+    /// Whether polling sessions may upgrade.
+    pub allow_upgrades: Option<bool>,
+    /// Time a connection has to join a namespace.
+    pub connect_timeout: Option<f64>,
+    /// Default wait for acknowledgements.
+    pub ack_timeout: Option<f64>,
+    /// CORS policy.
+    pub cors: Option<CorsOpts>,
+    /// Connection state recovery.
+    pub connection_state_recovery: Option<RecoveryOpts>,
+    /// Removes empty child namespaces.
+    pub cleanup_empty_child_namespaces: Option<bool>,
+    /// Compress polling responses of at least this many bytes (0: never).
+    pub http_compression_threshold: Option<f64>,
+}
+
+fn config(o: ServerOpts) -> napi::Result<ServerOptions> {
+    let mut opts = ServerOptions::default();
+    let c = &mut opts.config;
+    if let Some(p) = o.path {
+        c.engine.path = if p.ends_with('/') { p } else { format!("{p}/") };
+    }
+    if let Some(v) = o.ping_interval {
+        c.engine.ping_interval = millis(v);
+    }
+    if let Some(v) = o.ping_timeout {
+        c.engine.ping_timeout = millis(v);
+    }
+    if let Some(v) = o.upgrade_timeout {
+        c.engine.upgrade_timeout = millis(v);
+    }
+    if let Some(v) = o.max_http_buffer_size {
+        c.engine.max_http_buffer_size = v.max(0.0) as usize;
+    }
+    if let Some(t) = o.transports {
+        let mut list = Vec::new();
+        for name in &t {
+            list.push(match name.as_str() {
+                "polling" => TransportType::Polling,
+                "websocket" => TransportType::Websocket,
+                other => {
+                    return Err(napi::Error::from_reason(format!(
+                        "unknown transport {other:?}"
+                    )))
+                }
+            });
+        }
+        if list.is_empty() {
+            return Err(napi::Error::from_reason("at least one transport is needed"));
+        }
+        c.engine.transports = list;
+    }
+    if let Some(v) = o.allow_upgrades {
+        c.engine.allow_upgrades = v;
+    }
+    if let Some(v) = o.connect_timeout {
+        c.connect_timeout = millis(v);
+    }
+    if let Some(v) = o.ack_timeout {
+        c.ack_timeout = millis(v);
+    }
+    if let Some(v) = o.http_compression_threshold {
+        c.engine.http_compression_threshold = (v > 0.0).then_some(v as usize);
+    }
+    if let Some(cors) = o.cors {
+        use engineio::server::{Cors, CorsOrigin};
+        let defaults = Cors::default();
+        let x = Cors {
+            origin: if cors.any {
+                CorsOrigin::Any
+            } else if cors.reflect {
+                CorsOrigin::Reflect
+            } else {
+                CorsOrigin::List(cors.origins)
+            },
+            credentials: cors.credentials.unwrap_or(defaults.credentials),
+            methods: cors.methods.unwrap_or(defaults.methods),
+            allowed_headers: cors.allowed_headers,
+            exposed_headers: cors.exposed_headers,
+            max_age: cors.max_age.map(|s| s.max(0.0) as u64),
+        };
+        c.engine.cors = Some(x);
+    }
+    if let Some(r) = o.connection_state_recovery {
+        let mut rc = RecoveryConfig::default();
+        if let Some(v) = r.max_disconnection_duration {
+            rc.max_disconnection_duration = millis(v);
+        }
+        if let Some(v) = r.skip_middlewares {
+            rc.skip_middlewares = v;
+        }
+        c.connection_state_recovery = Some(rc);
+    }
+    if let Some(v) = o.cleanup_empty_child_namespaces {
+        c.cleanup_empty_child_namespaces = v;
+    }
+    Ok(opts)
+}
+
+/// A Socket.IO server.
+#[napi]
+pub struct NativeServer {
+    server: Arc<Server>,
+    disp: Arc<Dispatcher>,
+}
+
+#[napi]
+impl NativeServer {
+    /// A server (not listening) whose events go to `dispatch`.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(opts: ServerOpts, dispatch: Function<'_, JsEvent, ()>) -> napi::Result<Self> {
+        let server = Server::new(config(opts)?).map_err(js_err)?;
+        Ok(NativeServer {
+            server: Arc::new(server),
+            disp: Dispatcher::new(dispatch)?,
+        })
+    }
+
+    /// Binds `addr` (`host:port`) and serves; returns the port.
+    #[napi(catch_unwind)]
+    pub fn listen(&self, addr: String) -> napi::Result<u32> {
+        let bound = self.server.listen(&addr).map_err(js_err)?;
+        Ok(u32::from(bound.port()))
+    }
+
+    /// Closes: callback `cb` is told once the sessions are gone.
+    #[napi(catch_unwind)]
+    pub fn close(&self, cb: u32) -> napi::Result<()> {
+        let d = self.disp.clone();
+        self.disp.close();
+        let server = self.server.clone();
+        let rt = embed::Runtime::global().map_err(js_err)?;
+        rt.spawn(async move {
+            // Sessions first, while the listener still takes the final poll
+            // in which a polling client learns of the close; then the
+            // listener.
+            server.io().shutdown(Duration::from_secs(5)).await;
+            server.close(Some(Box::new(move |r| {
+                d.send(completion(cb, r.map(|()| Event::new(kind::DONE, cb))))
+            })));
+        });
+        Ok(())
+    }
+
+    /// Whether pending events keep Node alive.
+    #[napi(catch_unwind)]
+    pub fn set_ref(&self, env: Env, on: bool) -> napi::Result<()> {
+        self.disp.set_ref(&env, on)
+    }
+
+    /// The namespace `name`, created if needed.
+    #[napi(catch_unwind)]
+    pub fn of(&self, name: String) -> NamespaceHandle {
+        NamespaceHandle {
+            ns: self.server.of(&name),
+            disp: self.disp.clone(),
+        }
+    }
+
+    /// A parent namespace for the names `pattern` (a regular expression)
+    /// matches; its events go to target `key`.
+    #[napi(catch_unwind)]
+    pub fn of_regex(&self, pattern: String, key: u32) -> napi::Result<ParentHandle> {
+        let parent = self
+            .server
+            .io()
+            .of_regex(&pattern)
+            .map_err(|e| napi::Error::from_reason(format!("invalid namespace pattern: {e}")))?;
+        Ok(self.parent(parent, key))
+    }
+
+    /// A parent namespace for the names the JS function of target `key`
+    /// accepts (asked with a `MATCH` event).
+    #[napi(catch_unwind)]
+    pub fn of_fn(&self, key: u32) -> ParentHandle {
+        let d = self.disp.clone();
+        let parent = self
+            .server
+            .io()
+            .of_dynamic(move |name| d.ask(Event::new(kind::MATCH, key).name(name)));
+        self.parent(parent, key)
+    }
+
+    /// Sends an event to the other servers of the cluster; with `cb`, their
+    /// answers come back (none on a single server).
+    #[napi(catch_unwind)]
+    pub fn server_side_emit(
+        &self,
+        nsp: String,
+        event: String,
+        json: String,
+        bins: Vec<Buffer>,
+        timeout_ms: f64,
+        cb: Option<u32>,
+    ) -> napi::Result<()> {
+        let args = decode(&json, &bins)?;
+        let ns = self.server.io().of(&nsp);
+        let d = self.disp.clone();
+        let rt = embed::Runtime::global().map_err(js_err)?;
+        rt.spawn(async move {
+            match cb {
+                Some(cb) => {
+                    let replies = ns
+                        .server_side_emit_with_ack(&event, args, millis(timeout_ms))
+                        .await;
+                    d.send(Event::new(kind::DONE, cb).args(&[Value::Array(replies)]));
+                }
+                None => ns.server_side_emit(&event, args).await,
+            }
+        });
+        Ok(())
+    }
+}
+
+impl NativeServer {
+    fn parent(&self, parent: Arc<ParentNamespace>, key: u32) -> ParentHandle {
+        let (server, d) = (Arc::downgrade(&self.server), self.disp.clone());
+        parent.on_connection(move |s| {
+            if let Some(server) = server.upgrade() {
+                connection(&server.wrap_socket(s), key, &d);
+            }
+        });
+        ParentHandle {
+            parent,
+            server: self.server.clone(),
+            disp: self.disp.clone(),
+        }
+    }
+}
+
+/// Reports a new socket to target `key` and waits for the JS handlers.
+fn connection(s: &Socket, key: u32, disp: &Arc<Dispatcher>) {
+    let r = SockRef::new(s.clone(), disp);
+    watch_disconnect(s, r.key, disp);
+    let mut ev = Event::new(kind::CONNECTION, key);
+    ev.socket = Some(r);
+    disp.send_and_wait(ev);
+}
+
+/// A namespace.
+#[napi]
+pub struct NamespaceHandle {
+    ns: Namespace,
+    disp: Arc<Dispatcher>,
+}
+
+#[napi]
+impl NamespaceHandle {
+    /// The name.
+    #[napi(getter, catch_unwind)]
+    pub fn name(&self) -> String {
+        self.ns.name().to_owned()
+    }
+
+    /// Reports the sockets that join to target `key`.
+    #[napi(catch_unwind)]
+    pub fn watch_connections(&self, key: u32) {
+        let d = self.disp.clone();
+        self.ns.on_connection(move |s| connection(s, key, &d));
+    }
+
+    /// Asks target `key` about every joining socket (`MIDDLEWARE`).
+    #[napi(catch_unwind)]
+    pub fn use_middleware(&self, key: u32) {
+        let d = self.disp.clone();
+        self.ns.use_middleware(move |s, next| {
+            let mut ev = Event::new(kind::MIDDLEWARE, key);
+            ev.socket = Some(SockRef::new(s.clone(), &d));
+            ev.next = Some(NextKind::Embed(next));
+            d.send(ev);
+        });
+    }
+
+    /// Emits to the sockets `spec` selects.
+    #[napi(catch_unwind)]
+    pub fn bcast_emit(
+        &self,
+        spec: BroadcastSpec,
+        event: String,
+        json: String,
+        bins: Vec<Buffer>,
+    ) -> napi::Result<()> {
+        broadcast::emit(
+            broadcast::apply(self.ns.broadcast(), &spec),
+            &event,
+            &json,
+            &bins,
+        )
+    }
+
+    /// Broadcast with acknowledgements, answered to callback `cb`.
+    #[napi(catch_unwind)]
+    pub fn bcast_emit_with_ack(
+        &self,
+        spec: BroadcastSpec,
+        event: String,
+        json: String,
+        bins: Vec<Buffer>,
+        cb: u32,
+    ) -> napi::Result<()> {
+        let b = broadcast::apply(self.ns.broadcast(), &spec);
+        broadcast::emit_with_ack(b, &self.disp, &event, &json, &bins, cb)
+    }
+
+    /// Acts on the sockets `spec` selects (see `SocketHandle.bcastAct`).
+    #[napi(catch_unwind)]
+    pub fn bcast_act(
+        &self,
+        spec: BroadcastSpec,
+        act: String,
+        rooms: Vec<String>,
+        flag: bool,
+        cb: u32,
+    ) {
+        let b = broadcast::apply(self.ns.broadcast(), &spec);
+        broadcast::act(b, &self.disp, &act, &rooms, flag, cb);
+    }
+}
+
+/// A parent namespace (`io.of(regex | fn)`).
+#[napi]
+pub struct ParentHandle {
+    parent: Arc<ParentNamespace>,
+    server: Arc<Server>,
+    disp: Arc<Dispatcher>,
+}
+
+#[napi]
+impl ParentHandle {
+    /// Asks target `key` about every socket joining a child.
+    #[napi(catch_unwind)]
+    pub fn use_middleware(&self, key: u32) {
+        let (server, d) = (Arc::downgrade(&self.server), self.disp.clone());
+        self.parent.use_middleware(move |s| {
+            let (tx, rx) = oneshot::channel();
+            if let Some(server) = server.upgrade() {
+                let mut ev = Event::new(kind::MIDDLEWARE, key);
+                ev.socket = Some(SockRef::new(server.wrap_socket(s), &d));
+                ev.next = Some(NextKind::Core(tx));
+                d.send(ev);
+            }
+            async move {
+                rx.await
+                    .unwrap_or_else(|_| Err(ConnectError::new("middleware did not answer")))
+            }
+        });
+    }
+
+    /// The names of the children created so far.
+    #[napi(catch_unwind)]
+    pub fn children(&self) -> Vec<String> {
+        self.parent
+            .children()
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect()
+    }
+}

@@ -1,0 +1,76 @@
+// Shared helpers of the test suite: loopback servers on port 0, bounded
+// waits.
+
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+
+/** Our package, its client entry, and the reference peers from npm. */
+export const rs = require('..')
+export const rsClient = require('../client')
+export const sio = require('socket.io')
+export const sioClient = require('socket.io-client')
+
+/** Rejects when `promise` takes longer than `ms`. */
+export function within(promise, ms = 5000, what = 'operation') {
+  let timer
+  const t = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, t]).finally(() => clearTimeout(timer))
+}
+
+/** The next `event` of `emitter` (its arguments as an array). */
+export function next(emitter, event, ms = 5000) {
+  return within(
+    new Promise((resolve) => emitter.once(event, (...args) => resolve(args))),
+    ms,
+    `waiting for "${event}"`,
+  )
+}
+
+/** Waits `ms` milliseconds. */
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Our server on a loopback port: [io, url]. */
+export function rsServer(opts) {
+  const io = new rs.Server(0, opts)
+  return [io, `http://127.0.0.1:${io.httpServer.address().port}`]
+}
+
+/** The npm socket.io server on a loopback port: [io, url]. */
+export function npmServer(opts) {
+  const io = new sio.Server(0, opts)
+  return [io, `http://127.0.0.1:${io.httpServer.address().port}`]
+}
+
+/** An npm socket.io-client of `url`, connected. */
+export async function npmClient(url, opts = {}) {
+  const c = sioClient.io(url, { forceNew: true, reconnection: false, ...opts })
+  await next(c, 'connect')
+  return c
+}
+
+/** One of our clients of `url`, connected. */
+export async function rsClientOf(url, opts = {}) {
+  const c = rsClient.io(url, { forceNew: true, reconnection: false, ...opts })
+  await next(c, 'connect')
+  return c
+}
+
+/** Collects `n` calls of a callback, resolving with their arguments. */
+export function collect(n, ms = 5000) {
+  const calls = []
+  let done
+  const p = new Promise((resolve) => {
+    done = resolve
+  })
+  const fn = (...args) => {
+    calls.push(args)
+    if (calls.length === n) done(calls)
+  }
+  fn.done = within(p, ms, `waiting for ${n} calls`)
+  return fn
+}

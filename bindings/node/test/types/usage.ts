@@ -1,0 +1,77 @@
+// Compiled (not run) by the type test: socket.io-style code with typed
+// events must type-check against index.d.ts and client.d.ts.
+import { createServer } from 'node:http'
+import { Server, Socket } from '../../index'
+import { io, Socket as ClientSocket } from '../../client'
+
+interface ServerToClientEvents {
+  noArg: () => void
+  basicEmit: (a: number, b: string, c: Buffer) => void
+  withAck: (d: string, callback: (e: number) => void) => void
+}
+
+interface ClientToServerEvents {
+  hello: () => void
+  ask: (q: string, cb: (answer: string) => void) => void
+}
+
+interface InterServerEvents {
+  ping: () => void
+}
+
+interface SocketData {
+  name: string
+  age: number
+}
+
+const io1 = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>(createServer(), {
+  cors: { origin: ['https://example.com'] },
+  pingInterval: 10000,
+})
+
+io1.on('connection', (socket: Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>) => {
+  socket.emit('noArg')
+  socket.emit('basicEmit', 1, '2', Buffer.from([3]))
+  socket.emit('withAck', '4', (e) => {
+    const n: number = e
+    void n
+  })
+  socket.on('ask', (q, cb) => cb(q.toUpperCase()))
+  socket.data.name = 'john'
+  socket.join('room')
+  socket.to('room').emit('noArg')
+  socket.timeout(1000).emit('withAck', 'x', (err, e) => {
+    if (err) return
+    const n: number = e
+    void n
+  })
+  void socket.timeout(1000).emitWithAck('withAck', 'y').then((e: number) => e)
+})
+io1.use((socket, next) => (socket.handshake.auth.token ? next() : next(new Error('no'))))
+io1.to('room').except('other').emit('basicEmit', 1, '2', Buffer.alloc(0))
+void io1.timeout(100).emitWithAck('withAck', 'z').then((all: number[]) => all)
+void io1.fetchSockets().then((sockets) => sockets.map((s) => s.data.age))
+io1.of(/^\/dyn-\d+$/).on('connection', (s) => s.disconnect())
+void io1.close()
+
+const socket: ClientSocket<ServerToClientEvents, ClientToServerEvents> = io('http://localhost:3000', {
+  auth: { token: 'abc' },
+  reconnectionAttempts: 3,
+})
+socket.on('connect', () => socket.emit('hello'))
+socket.on('connect_error', (err) => console.log(err.message, err.data))
+socket.on('basicEmit', (a, b, c) => console.log(a + 1, b.length, c.length))
+socket.io.on('reconnect_attempt', (n) => console.log(n))
+void socket.emitWithAck('ask', 'q').then((a) => a)
+
+// Mistakes the typed events catch.
+io1.on('connection', (socket) => {
+  // @ts-expect-error: wrong argument type
+  socket.emit('basicEmit', 'one', '2', Buffer.alloc(0))
+  // @ts-expect-error: unknown event
+  socket.emit('nope')
+  // @ts-expect-error: SocketData has no such field
+  socket.data.missing = 1
+})
+// @ts-expect-error: the client cannot send a server-to-client event
+socket.emit('noArg')
