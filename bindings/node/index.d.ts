@@ -111,6 +111,8 @@ export interface ServerOptions {
     skipMiddlewares?: boolean
   }
   cleanupEmptyChildNamespaces?: boolean
+  /** A cluster adapter: `createRedisAdapter(url, opts)`. */
+  adapter?: ReturnType<typeof createRedisAdapter>
 }
 
 /** The handshake of a socket. */
@@ -264,6 +266,19 @@ export type ParentNspNameMatchFn = (
 ) => void
 
 /** socket.io's `Server`. */
+/** Options of {@link createRedisAdapter}. */
+export interface RedisAdapterOptions {
+  /** The channel prefix (the Node adapters' `key`, default `socket.io`). */
+  key?: string
+  /** Which Node adapter's protocol to speak (default `classic`). */
+  flavour?: 'classic' | 'sharded' | 'streams'
+  /** How long cluster requests wait for the other servers, in ms. */
+  requestsTimeout?: number
+}
+
+/** The `adapter` server option joining a Redis cluster shared with Node servers on the official adapters. */
+export declare function createRedisAdapter(url: string, opts?: RedisAdapterOptions): (...args: any[]) => never
+
 export declare class Server<
   ListenEvents extends EventsMap = DefaultEventsMap,
   EmitEvents extends EventsMap = ListenEvents,

@@ -6,7 +6,7 @@
 //   const { Server } = require('socketio-rs')          // socket.io
 //   const { io } = require('socketio-rs/client')       // socket.io-client
 
-const { Server, Namespace, ParentNamespace } = require('./lib/server')
+const { Server, Namespace, ParentNamespace, createRedisAdapter } = require('./lib/server')
 const { Socket } = require('./lib/socket')
 const { BroadcastOperator } = require('./lib/broadcast')
 const client = require('./lib/client')
@@ -21,6 +21,7 @@ Object.assign(module.exports, {
   Server,
   Namespace,
   ParentNamespace,
+  createRedisAdapter,
   Socket,
   BroadcastOperator,
   io: client.io,

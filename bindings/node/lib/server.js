@@ -10,6 +10,30 @@ const { BroadcastOperator } = require('./broadcast')
 const { attach } = require('./attach')
 
 /** socket.io's options, in the native layer's shape. */
+const REDIS = Symbol('socketio-rs redis adapter')
+
+/**
+ * The `adapter` option joining a Redis cluster, in the wire protocol of the
+ * official Node adapters, so Node socket.io servers with
+ * `@socket.io/redis-adapter` (flavour `classic` or `sharded`) or
+ * `@socket.io/redis-streams-adapter` (`streams`) can share the cluster:
+ *
+ *   new Server(3000, { adapter: createRedisAdapter('redis://127.0.0.1:6379') })
+ */
+function createRedisAdapter(url, opts = {}) {
+  if (typeof url !== 'string') throw new TypeError('createRedisAdapter: the Redis url is required')
+  const adapter = function socketioRsRedisAdapter() {
+    throw new Error('createRedisAdapter() is an option of socketio-rs servers: pass it as `adapter`')
+  }
+  adapter[REDIS] = {
+    url,
+    key: typeof opts.key === 'string' ? opts.key : undefined,
+    flavour: typeof opts.flavour === 'string' ? opts.flavour : undefined,
+    requestsTimeout: ms(opts.requestsTimeout),
+  }
+  return adapter
+}
+
 function nativeOptions(opts) {
   const o = {
     path: typeof opts.path === 'string' ? opts.path : undefined,
@@ -29,6 +53,7 @@ function nativeOptions(opts) {
     o.httpCompressionThreshold = ms(opts.httpCompression.threshold)
   }
   if (opts.cors) o.cors = corsOptions(opts.cors === true ? {} : opts.cors)
+  if (opts.adapter && opts.adapter[REDIS]) o.redis = opts.adapter[REDIS]
   const csr = opts.connectionStateRecovery
   if (csr) {
     o.connectionStateRecovery = {
@@ -608,4 +633,4 @@ for (const m of [
   }
 }
 
-module.exports = { Server, Namespace, ParentNamespace }
+module.exports = { Server, Namespace, ParentNamespace, createRedisAdapter }

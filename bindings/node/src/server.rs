@@ -46,6 +46,19 @@ pub struct RecoveryOpts {
     pub skip_middlewares: Option<bool>,
 }
 
+/// Joins a Redis cluster (the `adapter` option, from `createRedisAdapter`).
+#[napi(object)]
+pub struct RedisOpts {
+    /// e.g. `redis://127.0.0.1:6379`.
+    pub url: String,
+    /// The channel prefix (the Node adapter's `key`).
+    pub key: Option<String>,
+    /// `classic`, `sharded` or `streams`.
+    pub flavour: Option<String>,
+    /// How long cluster requests wait, in milliseconds.
+    pub requests_timeout: Option<f64>,
+}
+
 /// Server options, with socket.io's names (times in milliseconds).
 #[napi(object)]
 pub struct ServerOpts {
@@ -75,6 +88,8 @@ pub struct ServerOpts {
     pub cleanup_empty_child_namespaces: Option<bool>,
     /// Compress polling responses of at least this many bytes (0: never).
     pub http_compression_threshold: Option<f64>,
+    /// A Redis cluster adapter instead of the in-memory one.
+    pub redis: Option<RedisOpts>,
 }
 
 fn config(o: ServerOpts) -> napi::Result<ServerOptions> {
@@ -156,6 +171,16 @@ fn config(o: ServerOpts) -> napi::Result<ServerOptions> {
     }
     if let Some(v) = o.cleanup_empty_child_namespaces {
         c.cleanup_empty_child_namespaces = v;
+    }
+    if let Some(r) = o.redis {
+        let flavour = embed::RedisFlavour::parse(r.flavour.as_deref().unwrap_or("classic"))
+            .map_err(|e| napi::Error::from_reason(e.to_string()))?;
+        opts.redis = Some(embed::RedisOptions {
+            url: r.url,
+            key: r.key,
+            flavour,
+            requests_timeout: r.requests_timeout.map(millis),
+        });
     }
     Ok(opts)
 }

@@ -1,0 +1,105 @@
+// Two of our servers in one Redis cluster (the `adapter` option from
+// createRedisAdapter), with npm socket.io-client clients: a broadcast from
+// one server reaches the other's clients, rooms included. Starts its own
+// redis-server; skipped without it unless SOCKETIO_RS_REQUIRE_REDIS is set.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import net from 'node:net'
+
+import { rs, rsServer, sioClient, next, sleep, within } from './helpers.mjs'
+
+const REDIS = '/usr/bin/redis-server'
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+async function startRedis(t) {
+  if (!existsSync(REDIS)) {
+    if (process.env.SOCKETIO_RS_REQUIRE_REDIS) throw new Error(`${REDIS} is required`)
+    t.skip('redis-server is not installed')
+    return null
+  }
+  const port = await freePort()
+  const proc = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  })
+  const deadline = Date.now() + 10000
+  for (;;) {
+    const up = await new Promise((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => {
+        c.end()
+        resolve(true)
+      })
+      c.once('error', () => resolve(false))
+    })
+    if (up) break
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL')
+      throw new Error('redis-server did not start')
+    }
+    await sleep(20)
+  }
+  return { url: `redis://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') }
+}
+
+test('broadcasts cross two servers joined through Redis', async (t) => {
+  const redis = await startRedis(t)
+  if (!redis) return
+  const servers = []
+  const clients = []
+  try {
+    for (let i = 0; i < 2; i++) {
+      const [io, url] = rsServer({ adapter: rs.createRedisAdapter(redis.url) })
+      io.on('connection', (socket) => {
+        socket.on('join', (room, ack) => {
+          socket.join(room)
+          ack('joined')
+        })
+      })
+      servers.push([io, url])
+    }
+    const a = sioClient.io(servers[0][1], { transports: ['websocket'], forceNew: true })
+    const b = sioClient.io(servers[1][1], { transports: ['websocket'], forceNew: true })
+    clients.push(a, b)
+    await Promise.all([next(a, 'connect'), next(b, 'connect')])
+    assert.equal(await within(b.emitWithAck('join', 'den')), 'joined')
+
+    // To everyone, from the first server: both clients hear it.
+    const both = Promise.all([next(a, 'news'), next(b, 'news')])
+    servers[0][0].emit('news', 'all')
+    assert.deepEqual(await both, [['all'], ['all']])
+
+    // To a room whose only member is on the second server.
+    let aHeard = false
+    a.on('news', () => (aHeard = true))
+    const onlyB = next(b, 'news')
+    servers[0][0].to('den').emit('news', 'den only')
+    assert.deepEqual(await onlyB, ['den only'])
+    await sleep(200)
+    assert.equal(aHeard, false)
+  } finally {
+    for (const c of clients) c.disconnect()
+    await Promise.all(servers.map(([io]) => new Promise((resolve) => io.close(() => resolve()))))
+    redis.stop()
+  }
+})
+
+test('an unreachable Redis or a bad flavour is an error', async () => {
+  const port = await freePort()
+  assert.throws(() => new rs.Server({ adapter: rs.createRedisAdapter(`redis://127.0.0.1:${port}`) }), /Redis/)
+  assert.throws(
+    () => new rs.Server({ adapter: rs.createRedisAdapter('redis://127.0.0.1:1', { flavour: 'gossip' }) }),
+    /flavour/,
+  )
+})
