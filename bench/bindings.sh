@@ -41,7 +41,7 @@ taskset -c 0 "$bin/sio-bench" run --scenarios "$scenarios" \
 reports=("$out/python.md")
 if [ -f bindings/node/package.json ] && [ -f bench/node/server-binding.mjs ]; then
     say "Node: our binding (release) and socket.io"
-    (cd bindings/node && npm ci --no-audit --no-fund --loglevel=error && npx napi build --platform --release >/dev/null)
+    (cd bindings/node && { npm ci --ignore-scripts --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --ignore-scripts --no-audit --no-fund --loglevel=error; } && npm run build >/dev/null)
     if [ ! -d bench/node/node_modules/socket.io ]; then
         (cd bench/node && npm ci --no-audit --no-fund --loglevel=error)
     fi
