@@ -552,6 +552,33 @@ pub unsafe extern "C" fn sio_server_of(
     })
 }
 
+/// A connection callback of C as an embed handler.
+fn c_connection(
+    cb: unsafe extern "C" fn(*mut c_void, *const sio_socket),
+    ud: UserData,
+) -> impl Fn(&Socket) + Send + Sync + 'static {
+    move |s| {
+        let h = sio_socket::new(s.clone());
+        // SAFETY: the header's conventions: `cb` stays callable with its
+        // user_data until that is released.
+        unsafe { cb(ud.ptr(), &h) };
+    }
+}
+
+/// A middleware callback of C as an embed middleware; the callback owns
+/// the `sio_next` it gets.
+fn c_middleware(
+    cb: unsafe extern "C" fn(*mut c_void, *const sio_socket, *mut sio_next),
+    ud: UserData,
+) -> impl Fn(&Socket, Next) + Send + Sync + 'static {
+    move |s, next| {
+        let h = sio_socket::new(s.clone());
+        let next = Box::into_raw(Box::new(sio_next { n: next }));
+        // SAFETY: as for `c_connection`.
+        unsafe { cb(ud.ptr(), &h, next) };
+    }
+}
+
 fn namespace_handle(ns: Namespace) -> sio_namespace {
     let name = cstring(ns.name());
     sio_namespace { ns, name }
@@ -608,10 +635,7 @@ pub unsafe extern "C" fn sio_namespace_on_connection(
         let ud = UserData::new(user_data, free_user_data);
         let ns = href(ns, "ns")?;
         let cb = required(cb, "cb")?;
-        ns.ns.on_connection(move |s| {
-            let h = sio_socket::new(s.clone());
-            cb(ud.ptr(), &h);
-        });
+        ns.ns.on_connection(c_connection(cb, ud));
         Ok(())
     })
 }
@@ -628,11 +652,7 @@ pub unsafe extern "C" fn sio_namespace_use(
         let ud = UserData::new(user_data, free_user_data);
         let ns = href(ns, "ns")?;
         let cb = required(cb, "cb")?;
-        ns.ns.use_middleware(move |s, next| {
-            let h = sio_socket::new(s.clone());
-            let next = Box::into_raw(Box::new(sio_next { n: next }));
-            cb(ud.ptr(), &h, next);
-        });
+        ns.ns.use_middleware(c_middleware(cb, ud));
         Ok(())
     })
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
 use sio_core::server::{BroadcastOperator, ConnectError, DisconnectReason, ParserKind};
 use sio_core::{ServerConfig, SocketIo, Value};
 use tokio::sync::oneshot;
@@ -236,30 +237,15 @@ impl Namespace {
     /// dispatched only after the handler has returned, in both dispatch
     /// modes, so handlers it registers see every event.
     pub fn on_connection(&self, handler: impl Fn(&Socket) + Send + Sync + 'static) {
-        let ctx = self.ctx.clone();
-        let handler = Arc::new(handler);
-        self.ns.on_connection(move |s| {
-            let socket = Socket::new(s, ctx.clone());
-            let h = handler.clone();
-            ctx.run_and_wait(move || h(&socket));
-        });
+        self.ns
+            .on_connection(connection_handler(self.ctx.clone(), handler));
     }
 
     /// Adds a middleware, run in order for every joining socket; it answers
     /// through [`Next`], now or later, from any thread.
     pub fn use_middleware(&self, middleware: impl Fn(&Socket, Next) + Send + Sync + 'static) {
-        let ctx = self.ctx.clone();
-        let middleware = Arc::new(middleware);
-        self.ns.use_middleware(move |s| {
-            let (tx, rx) = oneshot::channel();
-            let socket = Socket::new(s, ctx.clone());
-            let m = middleware.clone();
-            ctx.run(move || m(&socket, Next { tx }));
-            async move {
-                rx.await
-                    .unwrap_or_else(|_| Err(ConnectError::new("middleware did not answer")))
-            }
-        });
+        self.ns
+            .use_middleware(connection_middleware(self.ctx.clone(), middleware));
     }
 
     /// Emits to every socket of the namespace.
@@ -302,6 +288,41 @@ impl Namespace {
     /// The rooms of the namespace on this server.
     pub fn rooms(&self) -> Vec<String> {
         self.ns.rooms().iter().map(|r| r.to_string()).collect()
+    }
+}
+
+/// The core connection handler calling `handler` with the socket; the
+/// socket's events are dispatched only after it returns, in both dispatch
+/// modes, so handlers it registers see every event.
+pub(crate) fn connection_handler(
+    ctx: Arc<Ctx>,
+    handler: impl Fn(&Socket) + Send + Sync + 'static,
+) -> impl Fn(Arc<sio_core::Socket>) + Send + Sync + 'static {
+    let handler = Arc::new(handler);
+    move |s| {
+        let socket = Socket::new(s, ctx.clone());
+        let h = handler.clone();
+        ctx.run_and_wait(move || h(&socket));
+    }
+}
+
+/// The core middleware asking `middleware` through a [`Next`], answered
+/// now or later from any thread; unanswered, the connection is refused.
+pub(crate) fn connection_middleware(
+    ctx: Arc<Ctx>,
+    middleware: impl Fn(&Socket, Next) + Send + Sync + 'static,
+) -> impl Fn(Arc<sio_core::Socket>) -> BoxFuture<'static, Result<(), ConnectError>> + Send + Sync + 'static
+{
+    let middleware = Arc::new(middleware);
+    move |s| {
+        let (tx, rx) = oneshot::channel();
+        let socket = Socket::new(s, ctx.clone());
+        let m = middleware.clone();
+        ctx.run(move || m(&socket, Next { tx }));
+        Box::pin(async move {
+            rx.await
+                .unwrap_or_else(|_| Err(ConnectError::new("middleware did not answer")))
+        })
     }
 }
 

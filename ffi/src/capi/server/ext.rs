@@ -6,8 +6,8 @@ use std::ffi::{c_char, c_int, c_void};
 use std::time::Duration;
 
 use super::{
-    call_reply, millis, required, sio_any_cb, sio_connection_cb, sio_middleware_cb, sio_next,
-    sio_reply_cb, sio_server, sio_server_options, sio_socket, with_opts,
+    c_connection, c_middleware, call_reply, millis, required, sio_any_cb, sio_connection_cb,
+    sio_middleware_cb, sio_reply_cb, sio_server, sio_server_options, sio_socket, with_opts,
 };
 use crate::capi::{
     cstr, cstring, ffi_guard, free_handle, href, opt_cstr, out_ptr, put, read_args, read_value,
@@ -161,10 +161,7 @@ pub unsafe extern "C" fn sio_parent_namespace_on_connection(
         let ud = UserData::new(user_data, free_user_data);
         let ns = href(ns, "ns")?;
         let cb = required(cb, "cb")?;
-        ns.p.on_connection(move |s| {
-            let h = sio_socket::new(s.clone());
-            cb(ud.ptr(), &h);
-        });
+        ns.p.on_connection(c_connection(cb, ud));
         Ok(())
     })
 }
@@ -182,11 +179,7 @@ pub unsafe extern "C" fn sio_parent_namespace_use(
         let ud = UserData::new(user_data, free_user_data);
         let ns = href(ns, "ns")?;
         let cb = required(cb, "cb")?;
-        ns.p.use_middleware(move |s, next| {
-            let h = sio_socket::new(s.clone());
-            let next = Box::into_raw(Box::new(sio_next { n: next }));
-            cb(ud.ptr(), &h, next);
-        });
+        ns.p.use_middleware(c_middleware(cb, ud));
         Ok(())
     })
 }

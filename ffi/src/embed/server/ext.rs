@@ -5,11 +5,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sio_core::server::{ConnectError, ParentNamespace};
+use sio_core::server::ParentNamespace;
 use sio_core::Value;
-use tokio::sync::oneshot;
 
-use super::{lock, Completion, Ctx, Next, Server, Socket};
+use super::{
+    connection_handler, connection_middleware, lock, Completion, Ctx, Next, Server, Socket,
+};
 use crate::embed::Error;
 
 /// Which Node Redis adapter's wire protocol a cluster speaks.
@@ -144,30 +145,15 @@ impl DynamicNamespace {
     /// Calls `handler` with every socket joining any child; its events are
     /// dispatched after the handler returns.
     pub fn on_connection(&self, handler: impl Fn(&Socket) + Send + Sync + 'static) {
-        let ctx = self.ctx.clone();
-        let handler = Arc::new(handler);
-        self.parent.on_connection(move |s| {
-            let socket = Socket::new(s, ctx.clone());
-            let h = handler.clone();
-            ctx.run_and_wait(move || h(&socket));
-        });
+        self.parent
+            .on_connection(connection_handler(self.ctx.clone(), handler));
     }
 
     /// Adds a middleware run for every joining socket of every child,
     /// before the child's own.
     pub fn use_middleware(&self, middleware: impl Fn(&Socket, Next) + Send + Sync + 'static) {
-        let ctx = self.ctx.clone();
-        let middleware = Arc::new(middleware);
-        self.parent.use_middleware(move |s| {
-            let (tx, rx) = oneshot::channel();
-            let socket = Socket::new(s, ctx.clone());
-            let m = middleware.clone();
-            ctx.run(move || m(&socket, Next { tx }));
-            async move {
-                rx.await
-                    .unwrap_or_else(|_| Err(ConnectError::new("middleware did not answer")))
-            }
-        });
+        self.parent
+            .use_middleware(connection_middleware(self.ctx.clone(), middleware));
     }
 
     /// The names of the children created so far.
