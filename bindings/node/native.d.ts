@@ -299,6 +299,18 @@ export interface RecoveryOpts {
   skipMiddlewares?: boolean
 }
 
+/** Joins a Redis cluster (the `adapter` option, from `createRedisAdapter`). */
+export interface RedisOpts {
+  /** e.g. `redis://127.0.0.1:6379`. */
+  url: string
+  /** The channel prefix (the Node adapter's `key`). */
+  key?: string
+  /** `classic`, `sharded` or `streams`. */
+  flavour?: string
+  /** How long cluster requests wait, in milliseconds. */
+  requestsTimeout?: number
+}
+
 /** Server options, with socket.io's names (times in milliseconds). */
 export interface ServerOpts {
   /** The path served (`/socket.io`). */
@@ -327,4 +339,6 @@ export interface ServerOpts {
   cleanupEmptyChildNamespaces?: boolean
   /** Compress polling responses of at least this many bytes (0: never). */
   httpCompressionThreshold?: number
+  /** A Redis cluster adapter instead of the in-memory one. */
+  redis?: RedisOpts
 }
