@@ -2,6 +2,7 @@
 argument packing, reasons, logging."""
 
 import atexit
+import collections
 import inspect
 import itertools
 import logging
@@ -136,6 +137,37 @@ CLIENT_REASONS = {
     'io client disconnect': 'client disconnect',
     'parse error': 'transport error',
 }
+
+
+class LoopInbox:
+    """Hands events from the native pool's thread to an asyncio loop, in
+    order, waking the loop once per burst rather than once per event (a
+    wake-up is a system call and a GIL hand-over). Only the pool's single
+    thread calls ``put``."""
+
+    def __init__(self, dispatch):
+        self._dispatch = dispatch
+        self._events = collections.deque()
+        self._wake_pending = False
+
+    def put(self, loop, ev):
+        """Queues ``ev`` for ``loop``; dropped when the loop is closed."""
+        self._events.append(ev)
+        if self._wake_pending:
+            return
+        self._wake_pending = True
+        try:
+            loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:
+            self._events.clear()  # the loop is closed: nobody is left to handle it
+
+    def _drain(self):
+        # Cleared first: an event queued while draining either is taken by
+        # this loop or schedules another drain.
+        self._wake_pending = False
+        events = self._events
+        while events:
+            self._dispatch(events.popleft())
 
 
 class Reason:

@@ -4,8 +4,8 @@ the asyncio loop that connected it."""
 import asyncio
 
 from . import _native, exceptions
-from ._base import (NOT_HANDLED, accepts, call_result, next_token, pack, track_pool,
-                    unpack_reply)
+from ._base import (NOT_HANDLED, LoopInbox, accepts, call_result, next_token, pack,
+                    track_pool, unpack_reply)
 from ._base_client import BaseClient
 
 
@@ -22,6 +22,7 @@ class AsyncClient(BaseClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._loop = None
+        self._inbox = LoopInbox(self._dispatch)
         self._futures = {}
         self._tasks = set()
         self._done = None
@@ -31,12 +32,8 @@ class AsyncClient(BaseClient):
 
     def _sink(self, ev):
         loop = self._loop
-        if loop is None:
-            return
-        try:
-            loop.call_soon_threadsafe(self._dispatch, ev)
-        except RuntimeError:
-            pass  # the loop is closed
+        if loop is not None:
+            self._inbox.put(loop, ev)
 
     def _spawn(self, coro):
         task = asyncio.ensure_future(coro)

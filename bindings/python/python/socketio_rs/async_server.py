@@ -2,11 +2,10 @@
 handlers on the user's asyncio loop."""
 
 import asyncio
-import collections
 
 from . import _native, exceptions
-from ._base import (NOT_HANDLED, accepts, call_result, is_refusal, next_token, pack,
-                    refusal, track_pool, unpack_reply)
+from ._base import (NOT_HANDLED, LoopInbox, accepts, call_result, is_refusal, next_token,
+                    pack, refusal, track_pool, unpack_reply)
 from ._base_server import BaseServer
 from .server import CALLBACK_TIMEOUT
 
@@ -28,8 +27,7 @@ class AsyncServer(BaseServer):
                          async_handlers=async_handlers, namespaces=namespaces, **kwargs)
         # `serializer` arrives in kwargs here, as in python-socketio.
         self._loop = None
-        self._inbox = collections.deque()
-        self._wake_pending = False
+        self._inbox = LoopInbox(self._dispatch)
         self._tasks = set()
         self._futures = {}
         self._ws = {}
@@ -48,24 +46,8 @@ class AsyncServer(BaseServer):
 
     def _sink(self, ev):
         loop = self._loop
-        if loop is None:
-            return
-        # One wake-up of the loop for every burst of events, not one each:
-        # waking the loop is a system call and a GIL hand-over.
-        self._inbox.append(ev)
-        if self._wake_pending:
-            return
-        self._wake_pending = True
-        try:
-            loop.call_soon_threadsafe(self._drain)
-        except RuntimeError:
-            self._inbox.clear()  # the loop is closed: nobody is left to handle it
-
-    def _drain(self):
-        self._wake_pending = False
-        inbox = self._inbox
-        while inbox:
-            self._dispatch(inbox.popleft())
+        if loop is not None:
+            self._inbox.put(loop, ev)
 
     def _spawn(self, coro):
         task = asyncio.ensure_future(coro)
