@@ -36,6 +36,17 @@ impl<H: Handler> Engine<H> {
         self.sessions.read().ok()?.get(&sid).cloned()
     }
 
+    /// See [`super::EngineIo::draining_count`].
+    pub(crate) fn draining_count(&self) -> usize {
+        self.sockets()
+            .iter()
+            .filter(|s| {
+                !s.is_closed()
+                    || (s.awaits_final_poll() && s.disconnect_reason().is_some_and(|r| r.flushes()))
+            })
+            .count()
+    }
+
     pub(crate) fn sockets(&self) -> Vec<Arc<Socket<H::Data>>> {
         self.sessions
             .read()

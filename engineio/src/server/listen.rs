@@ -25,7 +25,9 @@ impl Listener {
         self.addr
     }
 
-    /// Stops accepting connections; open sessions are left to the server.
+    /// Stops accepting connections now; open sessions are left to the
+    /// server. After [`super::EngineIo::close`] the listener stops by itself
+    /// once the closing sessions have drained.
     pub fn stop(&self) {
         self.stop.cancel();
     }
@@ -36,6 +38,10 @@ impl Listener {
     }
 }
 
+/// Bounds the drain after a shutdown: closing sessions give up on their
+/// final poll well before this (at most 5 s).
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub(crate) fn spawn<H: Handler>(
     svc: EngineIoService<H>,
     tcp: TcpListener,
@@ -44,14 +50,27 @@ pub(crate) fn spawn<H: Handler>(
     let addr = tcp
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-    let stop = shutdown.child_token();
+    let stop = CancellationToken::new();
     let header_read_timeout = svc.engine.config.header_read_timeout;
     let max_header_size = svc.engine.config.max_header_size;
     let token = stop.clone();
+    let engine = svc.engine.clone();
     let task = tokio::spawn(async move {
+        // Once the server shuts down, accept on until the closing sessions
+        // have drained: a polling client collects its last packets and the
+        // close packet with one more GET, often on a new connection.
+        let drained = async {
+            shutdown.cancelled().await;
+            let deadline = tokio::time::Instant::now() + DRAIN_LIMIT;
+            while engine.draining_count() > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        };
+        tokio::pin!(drained);
         loop {
             let (stream, peer) = tokio::select! {
                 _ = token.cancelled() => return,
+                _ = &mut drained => return,
                 r = tcp.accept() => match r {
                     Ok(c) => c,
                     Err(e) => {

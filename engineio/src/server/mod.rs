@@ -103,17 +103,13 @@ impl<H: Handler> EngineIo<H> {
     /// poll. A session the client closed itself is not counted while it
     /// lingers for a poll that may never come.
     pub fn draining_count(&self) -> usize {
-        self.engine
-            .sockets()
-            .iter()
-            .filter(|s| {
-                !s.is_closed()
-                    || (s.awaits_final_poll() && s.disconnect_reason().is_some_and(|r| r.flushes()))
-            })
-            .count()
+        self.engine.draining_count()
     }
 
-    /// Closes every session ("server shutting down") and stops the listener.
+    /// Closes every session ("server shutting down") and refuses new ones.
+    /// A listener keeps serving the closing sessions until each has handed
+    /// its last packets to its client (a polling client's final poll may
+    /// need a fresh TCP connection), then stops.
     pub fn close(&self) {
         self.engine.close_all();
     }

@@ -207,6 +207,14 @@ where
             return refuse(ErrorCode::Forbidden, Some(message), vec![]);
         }
     }
+    if engine.shutdown.is_cancelled() {
+        // Closed: the listener only serves the closing sessions' last polls.
+        return refuse(
+            ErrorCode::Forbidden,
+            Some("Server shutting down".into()),
+            vec![],
+        );
+    }
     if engine
         .config
         .max_connections

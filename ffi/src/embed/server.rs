@@ -168,8 +168,9 @@ impl Server {
         let io = self.io.clone();
         self.ctx.complete(
             async move {
+                // The listener serves the closing sessions' final polls,
+                // then stops by itself.
                 if let Some(l) = listener {
-                    l.stop();
                     l.stopped().await;
                 }
                 let deadline = Instant::now() + Duration::from_secs(5);
