@@ -2,6 +2,11 @@
 //! runtime's. Jobs carry a key; the jobs of one key run one at a time in
 //! the order they were queued (the events of one socket stay in order),
 //! jobs of different keys run concurrently on up to `max_workers` threads.
+//!
+//! A pool made for an asyncio loop has no threads: jobs queue in order and
+//! one byte written to a pipe the loop watches wakes it once per burst; the
+//! loop then runs them all with [`Pool::run_pending`]. No thread but the
+//! loop's takes the interpreter lock for them.
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -27,6 +32,10 @@ struct State {
     idle: usize,
     workers: usize,
     closed: bool,
+    /// Loop mode: the jobs waiting for the loop, in arrival order.
+    loop_jobs: VecDeque<Job>,
+    /// Loop mode: a wake-up byte is written and not yet taken.
+    wake_pending: bool,
 }
 
 struct Inner {
@@ -39,6 +48,8 @@ struct Inner {
     /// first argument of the job).
     sink: Py<PyAny>,
     name: String,
+    /// Loop mode: the pipe the loop watches.
+    waker: Option<Waker>,
 }
 
 /// A pool of worker threads that call into Python.
@@ -79,8 +90,60 @@ impl Pool {
                 max_workers: max_workers.max(1),
                 sink,
                 name: name.to_owned(),
+                waker: None,
             }),
         }
+    }
+
+    /// A pool whose jobs run on an asyncio loop: each burst of jobs makes
+    /// `wake_fd()` readable; the loop then calls `run_pending()`.
+    #[staticmethod]
+    fn for_loop(sink: Py<PyAny>) -> PyResult<Self> {
+        let wake = Waker::new()
+            .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("wake-up pipe: {e}")))?;
+        Ok(Pool {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State::default()),
+                wake: Condvar::new(),
+                exited: Condvar::new(),
+                max_workers: 1,
+                sink,
+                name: "socketio-asyncio".to_owned(),
+                waker: Some(wake),
+            }),
+        })
+    }
+
+    /// The file descriptor the loop watches (loop mode): readable while
+    /// jobs wait. The pool owns it; it stays open while the pool lives.
+    fn wake_fd(&self) -> PyResult<i64> {
+        self.inner
+            .waker
+            .as_ref()
+            .map(Waker::fd)
+            .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("not a loop pool"))
+    }
+
+    /// Runs every job queued for the loop, in order (loop mode; the caller
+    /// has drained the pipe first). Returns how many ran.
+    fn run_pending(&self, py: Python<'_>) -> usize {
+        let jobs = {
+            let mut st = lock(&self.inner.state);
+            // The pipe holds one byte exactly while a wake-up is pending
+            // (both change under this lock), so this read never blocks.
+            if std::mem::replace(&mut st.wake_pending, false) {
+                if let Some(w) = &self.inner.waker {
+                    w.take();
+                }
+            }
+            std::mem::take(&mut st.loop_jobs)
+        };
+        let n = jobs.len();
+        let sink = self.inner.sink.bind(py);
+        for job in jobs {
+            run_job(py, sink, job);
+        }
+        n
     }
 
     /// Stops the workers once their current job ends; queued jobs are
@@ -117,6 +180,17 @@ impl Pool {
 impl Pool {
     /// Queues a job under `key`.
     pub fn push(&self, key: u64, job: Job) {
+        if let Some(waker) = &self.inner.waker {
+            let mut st = lock(&self.inner.state);
+            if st.closed {
+                return;
+            }
+            st.loop_jobs.push_back(job);
+            if !std::mem::replace(&mut st.wake_pending, true) {
+                waker.wake();
+            }
+            return;
+        }
         let spawn = {
             let mut st = lock(&self.inner.state);
             if st.closed {
@@ -156,7 +230,10 @@ impl Pool {
             let mut st = lock(&self.inner.state);
             st.closed = true;
             st.ready.clear();
-            std::mem::take(&mut st.queues)
+            (
+                std::mem::take(&mut st.queues),
+                std::mem::take(&mut st.loop_jobs),
+            )
         };
         drop(dropped);
         self.inner.wake.notify_all();
@@ -188,17 +265,7 @@ fn worker(inner: Arc<Inner>) {
         };
         let sink = &inner.sink;
         // `try_attach`: once the interpreter is finalizing, the job is dropped.
-        let ran = Python::try_attach(|py| {
-            let sink = sink.bind(py);
-            if let Err(p) = catch_unwind(AssertUnwindSafe(|| job(py, sink))) {
-                let msg = p
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panic".to_owned());
-                tracing::error!(error = %msg, "a binding job panicked");
-            }
-        });
+        let ran = Python::try_attach(|py| run_job(py, sink.bind(py), job));
         let mut st = lock(&inner.state);
         if ran.is_none() {
             st.closed = true;
@@ -208,6 +275,60 @@ fn worker(inner: Arc<Inner>) {
             _ => {
                 st.queues.remove(&key);
             }
+        }
+    }
+}
+
+/// Runs one job; a panic in it is logged, never propagated.
+fn run_job(py: Python<'_>, sink: &Bound<'_, PyAny>, job: Job) {
+    if let Err(p) = catch_unwind(AssertUnwindSafe(|| job(py, sink))) {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_owned());
+        tracing::error!(error = %msg, "a binding job panicked");
+    }
+}
+
+/// A loop's wake-up pipe: one byte in it while jobs wait.
+struct Waker {
+    rx: std::io::PipeReader,
+    tx: std::io::PipeWriter,
+}
+
+impl Waker {
+    fn new() -> std::io::Result<Self> {
+        let (rx, tx) = std::io::pipe()?;
+        Ok(Waker { rx, tx })
+    }
+
+    #[cfg(unix)]
+    fn fd(&self) -> i64 {
+        use std::os::fd::AsRawFd;
+        i64::from(self.rx.as_raw_fd())
+    }
+
+    #[cfg(windows)]
+    fn fd(&self) -> i64 {
+        use std::os::windows::io::AsRawHandle;
+        self.rx.as_raw_handle() as i64
+    }
+
+    /// Writes the byte (the pipe is empty: this never blocks).
+    fn wake(&self) {
+        use std::io::Write;
+        if let Err(e) = (&self.tx).write_all(&[1]) {
+            tracing::warn!(error = %e, "waking the asyncio loop failed");
+        }
+    }
+
+    /// Reads the byte (it is there: this never blocks).
+    fn take(&self) {
+        use std::io::Read;
+        let mut b = [0u8; 1];
+        if let Err(e) = (&self.rx).read_exact(&mut b) {
+            tracing::warn!(error = %e, "reading the asyncio loop's wake-up failed");
         }
     }
 }

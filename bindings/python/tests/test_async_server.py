@@ -208,3 +208,71 @@ def test_async_send_and_client_without_wait():
         await sio.shutdown()
 
     run(main())
+
+
+def _native_threads(prefix):
+    """Names of this process's threads starting with ``prefix`` (Linux)."""
+    import os
+    names = []
+    for tid in os.listdir('/proc/self/task'):
+        try:
+            with open(f'/proc/self/task/{tid}/comm') as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass
+    return [n for n in names if n.startswith(prefix)]
+
+
+@pytest.mark.skipif(not __import__('os').path.isdir('/proc/self/task'), reason='Linux only')
+def test_async_events_reach_the_loop_in_order_without_a_hand_over_thread():
+    async def main():
+        loop = asyncio.get_running_loop()
+        seen, threads = [], set()
+
+        def setup(sio):
+            @sio.event
+            async def n(sid, i):
+                seen.append(i)
+                threads.add(asyncio.get_running_loop() is loop)
+                if i % 50 == 0:
+                    await asyncio.sleep(0)  # some suspend, the rest finish at once
+                return i
+
+        sio, url = await started(setup)
+        c = socketio.AsyncClient()
+        await c.connect(url, transports=['websocket'])
+        for i in range(500):
+            await c.emit('n', i)
+        assert await c.call('n', 500) == 500
+        assert await eventually(lambda: len(seen) == 501)
+        assert seen == list(range(501))
+        assert threads == {True}
+        # Events are run by the loop itself, woken through a pipe: no
+        # native thread hands them over.
+        assert _native_threads('socketio-asynci') == []
+        await c.disconnect()
+        await sio.shutdown()
+
+    run(main())
+
+
+def test_async_server_bound_to_its_loop_late_gets_the_queued_events():
+    async def main():
+        got = []
+        sio = socketio_rs.AsyncServer()
+
+        @sio.event
+        async def hello(sid, data):
+            got.append(data)
+
+        # The native server exists (an emit made it) before any loop is bound.
+        await sio.emit('nobody', 1)
+        host, port = await sio.listen('127.0.0.1', 0)
+        c = socketio.AsyncClient()
+        await c.connect(f'http://{host}:{port}')
+        await c.emit('hello', 'x')
+        assert await eventually(lambda: got == ['x'])
+        await c.disconnect()
+        await sio.shutdown()
+
+    run(main())

@@ -6,10 +6,11 @@ import collections
 import inspect
 import itertools
 import logging
+import os
 import threading
 import weakref
 
-from . import exceptions
+from . import _native, exceptions
 
 default_logger = logging.getLogger('socketio_rs')
 
@@ -139,21 +140,64 @@ CLIENT_REASONS = {
 }
 
 
-class LoopInbox:
-    """Hands events from the native pool's thread to an asyncio loop, in
-    order, waking the loop once per burst rather than once per event (a
-    wake-up is a system call and a GIL hand-over). Only the pool's single
-    thread calls ``put``."""
+class LoopPool:
+    """Runs the native layer's jobs on an asyncio loop, in order.
 
-    def __init__(self, dispatch):
+    On Unix the native pool has no thread: a burst of jobs makes a pipe
+    readable, the loop's reader callback runs them all. No thread but the
+    loop's takes the interpreter lock, and the loop wakes once per burst.
+    Elsewhere a native thread hands the events over with
+    ``call_soon_threadsafe``, still once per burst."""
+
+    def __init__(self, dispatch, name):
         self._dispatch = dispatch
-        self._events = collections.deque()
-        self._wake_pending = False
+        self._loop = None
+        self._reading = False
+        if os.name == 'posix':
+            self.pool = _native.Pool.for_loop(dispatch)
+            self._events = None
+        else:
+            self.pool = _native.Pool(self._put, 1, name)
+            self._events = collections.deque()
+            self._wake_pending = False
+        track_pool(self.pool)
 
-    def put(self, loop, ev):
-        """Queues ``ev`` for ``loop``; dropped when the loop is closed."""
+    def bind(self, loop):
+        """Runs the jobs on ``loop`` from now on (they wait until a loop is
+        bound)."""
+        if loop is self._loop:
+            return
+        self._unwatch()
+        self._loop = loop
+        if self._events is None:
+            loop.add_reader(self.pool.wake_fd(), self._run)
+            self._reading = True
+            # Jobs queued before the loop was bound wait for no wake-up.
+            loop.call_soon(self._run)
+        elif self._events:
+            self._wake_pending = True
+            loop.call_soon(self._drain)
+
+    def close(self):
+        """Stops the pool (queued jobs are dropped) and unwatches the pipe."""
+        self.pool.close()
+        self._unwatch()
+
+    def _unwatch(self):
+        loop = self._loop
+        if self._reading and loop is not None and not loop.is_closed():
+            loop.remove_reader(self.pool.wake_fd())
+        self._reading = False
+
+    def _run(self):
+        self.pool.run_pending()
+
+    # -- without Unix pipes: a native thread calls _put ------------------
+
+    def _put(self, ev):
         self._events.append(ev)
-        if self._wake_pending:
+        loop = self._loop
+        if self._wake_pending or loop is None:
             return
         self._wake_pending = True
         try:

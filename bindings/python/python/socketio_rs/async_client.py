@@ -3,9 +3,8 @@ the asyncio loop that connected it."""
 
 import asyncio
 
-from . import _native, exceptions
-from ._base import (NOT_HANDLED, LoopInbox, accepts, call_result, next_token, pack,
-                    track_pool, unpack_reply)
+from . import exceptions
+from ._base import NOT_HANDLED, LoopPool, accepts, call_result, next_token, pack, unpack_reply
 from ._base_client import BaseClient
 
 
@@ -22,18 +21,16 @@ class AsyncClient(BaseClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._loop = None
-        self._inbox = LoopInbox(self._dispatch)
+        self._loop_pool = None
         self._futures = {}
         self._tasks = set()
         self._done = None
 
     def _make_pool(self):
-        return track_pool(_native.Pool(self._sink, 1, 'socketio-asyncio-client'))
-
-    def _sink(self, ev):
-        loop = self._loop
-        if loop is not None:
-            self._inbox.put(loop, ev)
+        self._loop_pool = LoopPool(self._dispatch, 'socketio-asyncio-client')
+        if self._loop is not None:
+            self._loop_pool.bind(self._loop)
+        return self._loop_pool.pool
 
     def _spawn(self, coro):
         task = asyncio.ensure_future(coro)
@@ -46,6 +43,8 @@ class AsyncClient(BaseClient):
                       retry=False):
         """Connects, as ``Client.connect``."""
         self._loop = asyncio.get_running_loop()
+        if self._loop_pool is not None:
+            self._loop_pool.bind(self._loop)
         self._done = asyncio.Event()
         self._prepare(url, headers, auth, transports, namespaces, socketio_path)
         waits = []

@@ -2,12 +2,15 @@
 handlers on the user's asyncio loop."""
 
 import asyncio
+import sys
 
-from . import _native, exceptions
-from ._base import (NOT_HANDLED, LoopInbox, accepts, call_result, is_refusal, next_token,
-                    pack, refusal, track_pool, unpack_reply)
+from . import exceptions
+from ._base import (NOT_HANDLED, LoopPool, accepts, call_result, is_refusal, next_token,
+                    pack, refusal, unpack_reply)
 from ._base_server import BaseServer
 from .server import CALLBACK_TIMEOUT
+
+_EAGER_TASKS = sys.version_info >= (3, 12)
 
 
 async def _maybe_await(r):
@@ -27,27 +30,35 @@ class AsyncServer(BaseServer):
                          async_handlers=async_handlers, namespaces=namespaces, **kwargs)
         # `serializer` arrives in kwargs here, as in python-socketio.
         self._loop = None
-        self._inbox = LoopInbox(self._dispatch)
+        self._loop_pool = None
         self._tasks = set()
         self._futures = {}
         self._ws = {}
         self._stopped = None
 
     def _make_pool(self):
-        # One thread: it only hands events to the loop, in order.
-        return track_pool(_native.Pool(self._sink, 1, 'socketio-asyncio'))
+        self._loop_pool = LoopPool(self._dispatch, 'socketio-asyncio')
+        if self._loop is not None:
+            self._loop_pool.bind(self._loop)
+        return self._loop_pool.pool
 
     def _bind_loop(self):
         loop = asyncio.get_running_loop()
         if self._loop is None or self._loop.is_closed():
             self._loop = loop
             self._stopped = asyncio.Event()
+            if self._loop_pool is not None:
+                self._loop_pool.bind(loop)
         return loop
 
-    def _sink(self, ev):
-        loop = self._loop
-        if loop is not None:
-            self._inbox.put(loop, ev)
+    def _spawn_handler(self, coro):
+        # As python-socketio, the loop alone keeps a handler's task alive (no
+        # bookkeeping per event); a constant name spares formatting one.
+        # Python 3.12+: the task runs at once, up to its first suspension.
+        if _EAGER_TASKS:
+            asyncio.Task(coro, loop=self._loop, name='socketio_rs-handler', eager_start=True)
+        else:
+            self._loop.create_task(coro, name='socketio_rs-handler')
 
     def _spawn(self, coro):
         task = asyncio.ensure_future(coro)
@@ -74,7 +85,7 @@ class AsyncServer(BaseServer):
         native = self._native
         if native is not None:
             await asyncio.get_running_loop().run_in_executor(None, native.close)
-            self._pool.close()
+            self._loop_pool.close()
         if self._stopped is not None:
             self._stopped.set()
 
@@ -183,7 +194,7 @@ class AsyncServer(BaseServer):
     def _dispatch(self, ev):
         kind = ev[0]
         if kind == 'event':
-            self._spawn(self._guard(kind, self._handle_event(*ev[1:])))
+            self._spawn_handler(self._handle_event(*ev[1:]))
         elif kind == 'connect':
             self._spawn(self._guard(kind, self._handle_connect(*ev[1:])))
         elif kind == 'disconnect':
@@ -232,13 +243,22 @@ class AsyncServer(BaseServer):
                 raise exc from None
 
     async def _handle_event(self, namespace, sid, event, args, ack):
+        # The hot path: one coroutine per event, which catches its own errors.
         try:
-            r = await self._trigger_event(event, namespace, sid, *args)
+            handler, hargs = self._get_event_handler(event, namespace, (sid, *args))
+            if handler:
+                r = handler(*hargs)
+                if asyncio.iscoroutine(r) or isinstance(r, asyncio.Future):
+                    r = await r
+            else:
+                handler, hargs = self._get_namespace_handler(namespace, (sid, *args))
+                if not handler:
+                    return
+                r = await _maybe_await(handler.trigger_event(event, *hargs))
+            if ack is not None and r is not NOT_HANDLED:
+                ack.send(unpack_reply(r))
         except Exception:
             self.logger.exception('socketio_rs: error in handler of %r', event)
-            return
-        if ack is not None and r is not NOT_HANDLED:
-            ack.send(unpack_reply(r))
 
     async def _handle_disconnect(self, namespace, sid, reason):
         try:
