@@ -1,13 +1,15 @@
 //! The bounded queue of packets waiting for a session's transport.
 //!
-//! A `VecDeque` behind a mutex, with two `Notify`s: unlike a channel it
-//! allocates nothing until the first packet and gives back a burst's
-//! memory once drained, which is what an idle connection costs. One
-//! consumer at a time (the transport holding [`Outbox::receiver`]'s lock);
-//! any number of producers.
+//! A `VecDeque` behind a mutex: unlike a channel it allocates nothing
+//! until the first packet and gives back a burst's memory once drained,
+//! which is what an idle connection costs. One consumer at a time (the
+//! transport holding [`Outbox::receiver`]'s lock), whose waker is kept under
+//! the same mutex: a push costs no synchronisation beyond that lock, and
+//! wakes the consumer only when it waits. Any number of producers.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 use tokio::sync::Notify;
 
@@ -29,6 +31,11 @@ pub(crate) enum PushError {
 struct State {
     queue: VecDeque<Outgoing>,
     closed: bool,
+    /// The consumer's waker, kept across waits (re-registered only when
+    /// another task consumes).
+    consumer: Option<Waker>,
+    /// The consumer found the queue empty and waits for a push.
+    waiting: bool,
 }
 
 /// A session's outgoing queue.
@@ -36,9 +43,6 @@ struct State {
 pub(crate) struct Outbox {
     state: Mutex<State>,
     capacity: usize,
-    /// Signalled on every push (one consumer: a stored permit is never
-    /// lost).
-    readable: Notify,
     /// Signalled when a pop makes room.
     writable: Notify,
     /// Serializes consumers: a GET and a WebSocket during an upgrade.
@@ -50,7 +54,6 @@ impl Outbox {
         Outbox {
             state: Mutex::new(State::default()),
             capacity: capacity.max(1),
-            readable: Notify::new(),
             writable: Notify::new(),
             receiver: tokio::sync::Mutex::new(()),
         }
@@ -62,7 +65,7 @@ impl Outbox {
 
     /// Queues `out`, or fails at once when full or closed.
     pub(crate) fn try_push(&self, out: Outgoing) -> Result<(), PushError> {
-        {
+        let wake = {
             let mut st = self.state();
             if st.closed {
                 return Err(PushError::Closed);
@@ -71,8 +74,15 @@ impl Outbox {
                 return Err(PushError::Full(out));
             }
             st.queue.push_back(out);
+            if std::mem::take(&mut st.waiting) {
+                st.consumer.clone()
+            } else {
+                None
+            }
+        };
+        if let Some(w) = wake {
+            w.wake();
         }
-        self.readable.notify_one();
         Ok(())
     }
 
@@ -113,12 +123,20 @@ impl Outbox {
         })
     }
 
-    fn pop(&self) -> Option<Outgoing> {
+    /// The next packet; with `cx`, an empty queue registers the consumer.
+    fn pop(&self, cx: Option<&mut Context<'_>>) -> Option<Outgoing> {
         let out = {
             let mut st = self.state();
             let out = st.queue.pop_front();
             if st.queue.is_empty() && st.queue.capacity() > KEEP_CAPACITY {
                 st.queue = VecDeque::new();
+            }
+            if let (None, Some(cx)) = (&out, cx) {
+                match &st.consumer {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => st.consumer = Some(cx.waker().clone()),
+                }
+                st.waiting = true;
             }
             out
         };
@@ -137,18 +155,16 @@ pub(crate) struct Receiver<'a> {
 
 impl Receiver<'_> {
     /// The next packet, waiting for one.
-    pub(crate) async fn recv(&mut self) -> Outgoing {
-        loop {
-            if let Some(out) = self.outbox.pop() {
-                return out;
-            }
-            self.outbox.readable.notified().await;
-        }
+    pub(crate) fn recv(&mut self) -> impl std::future::Future<Output = Outgoing> + '_ {
+        std::future::poll_fn(|cx| match self.outbox.pop(Some(cx)) {
+            Some(out) => Poll::Ready(out),
+            None => Poll::Pending,
+        })
     }
 
     /// The next packet if one is queued.
     pub(crate) fn try_recv(&mut self) -> Option<Outgoing> {
-        self.outbox.pop()
+        self.outbox.pop(None)
     }
 }
 

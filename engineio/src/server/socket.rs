@@ -246,7 +246,9 @@ impl<D> Socket<D> {
 
     /// Whether the session has ended.
     pub fn is_closed(&self) -> bool {
-        self.closed.is_cancelled()
+        // The reason is set first thing on closing; reading it is one
+        // atomic load where the token's check takes a lock.
+        self.reason.get().is_some()
     }
 
     /// Why the session ended, once it has.

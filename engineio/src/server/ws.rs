@@ -104,37 +104,43 @@ pub(crate) async fn serve_upgrade<H: Handler>(
 }
 
 /// Pumps packets both ways until the session ends, one packet per frame.
-async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, ws: Ws) {
-    let (mut sink, mut stream) = ws.split();
+async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, mut ws: Ws) {
+    // Registered once for the whole loop rather than once per packet.
+    let closed = socket.closed.cancelled();
+    tokio::pin!(closed);
     // After an upgrade the last GET may still hold the queue for a moment.
     let mut rx = tokio::select! {
         rx = socket.outbox.receiver() => rx,
-        _ = socket.closed.cancelled() => return,
+        _ = &mut closed => return,
     };
     loop {
+        // Checked here, the close future is polled only before the task
+        // sleeps rather than on every packet.
+        if socket.is_closed() {
+            break;
+        }
         tokio::select! {
             biased;
-            _ = socket.closed.cancelled() => break,
             out = rx.recv() => {
                 let write = async {
-                    write_out(&mut sink, out).await?;
+                    write_out(&mut ws, out).await?;
                     while let Some(out) = rx.try_recv() {
-                        write_out(&mut sink, out).await?;
+                        write_out(&mut ws, out).await?;
                     }
-                    sink.flush().await
+                    ws.flush().await
                 };
                 // A client that stops reading must not pin the connection
                 // once the heartbeat has closed its session.
                 let res = tokio::select! {
                     r = write => r,
-                    _ = socket.closed.cancelled() => return,
+                    _ = &mut closed => return,
                 };
                 if res.is_err() {
                     socket.close_with(DisconnectReason::TransportError);
                     return;
                 }
             }
-            msg = stream.next() => {
+            msg = ws.next() => {
                 let result = match msg {
                     Some(Ok(WsMessage::Text(t))) => {
                         // SAFETY: tungstenite validated the frame as UTF-8.
@@ -157,6 +163,7 @@ async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, ws: 
                     break;
                 }
             }
+            _ = &mut closed => break,
         }
     }
     // The last packets and the close frame get as long as a pong would:
@@ -164,12 +171,12 @@ async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, ws: 
     let finish = async {
         if socket.disconnect_reason().is_some_and(|r| r.flushes()) {
             while let Some(out) = rx.try_recv() {
-                if write_out(&mut sink, out).await.is_err() {
+                if write_out(&mut ws, out).await.is_err() {
                     return;
                 }
             }
         }
-        let _ = sink.close().await;
+        let _ = ws.close(None).await;
     };
     let _ = tokio::time::timeout(engine.config.ping_timeout, finish).await;
 }
