@@ -58,6 +58,7 @@ say "running (generator on core 0, servers on core 1)"
 exec taskset -c 0 "$bin/sio-bench" run \
     --command "./bench/run.sh $*" \
     --server "ours=$bin/sio-bench-server ours" \
+    --server "ours (tokio defaults)=env SIO_BENCH_DEFAULT_RUNTIME=1 $bin/sio-bench-server ours" \
     --server "socketioxide=$peers/sio-bench-socketioxide" \
     --server "node=node $root/bench/node/server.mjs" \
     --server "ceiling=$bin/sio-bench-server ceiling" \

@@ -1,5 +1,5 @@
-//! The Rust servers of the benchmarks, each on the default tokio runtime (one
-//! worker per core it is allowed: one under `taskset -c 1`).
+//! The Rust servers of the benchmarks, each on a multi-threaded tokio
+//! runtime with one worker per core it is allowed (one under `taskset -c 1`).
 //!
 //! ```text
 //! sio-bench-server ours    127.0.0.1:PORT   # socketio-rs, default options
@@ -30,8 +30,21 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
+fn main() -> std::io::Result<()> {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    b.enable_all();
+    // As the embedding layer builds its runtime: with one worker (one core
+    // under taskset) the overflow queue is served first, which keeps
+    // scheduling first-in first-out. `SIO_BENCH_DEFAULT_RUNTIME=1` measures
+    // tokio's defaults instead.
+    let one_worker = std::thread::available_parallelism().map_or(1, |n| n.get()) == 1;
+    if one_worker && std::env::var_os("SIO_BENCH_DEFAULT_RUNTIME").is_none() {
+        b.global_queue_interval(1);
+    }
+    b.build()?.block_on(serve())
+}
+
+async fn serve() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let kind = args.next().unwrap_or_default();
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:3000".into());
