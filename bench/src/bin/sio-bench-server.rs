@@ -33,9 +33,9 @@ use tokio_tungstenite::tungstenite::Message;
 fn main() -> std::io::Result<()> {
     let mut b = tokio::runtime::Builder::new_multi_thread();
     b.enable_all();
-    // As the embedding layer builds its runtime: with one worker (one core
-    // under taskset) the overflow queue is served first, which keeps
-    // scheduling first-in first-out. `SIO_BENCH_DEFAULT_RUNTIME=1` measures
+    // With one worker (one core under taskset) the overflow queue is served
+    // first, which keeps scheduling first-in first-out (see bench/README.md);
+    // the ceiling runs on the same runtime. `SIO_BENCH_DEFAULT_RUNTIME=1` measures
     // tokio's defaults instead.
     let one_worker = std::thread::available_parallelism().map_or(1, |n| n.get()) == 1;
     if one_worker && std::env::var_os("SIO_BENCH_DEFAULT_RUNTIME").is_none() {
