@@ -118,6 +118,8 @@ pub struct Socket<D> {
     pub(crate) pong: Notify,
     pub(crate) closed: CancellationToken,
     reason: OnceLock<DisconnectReason>,
+    /// `closed` is cancelled, read without its lock.
+    closed_flag: AtomicBool,
     /// Set once a closing polling session handed its last packets to a GET.
     pub(crate) flushed: Notify,
     pub(crate) final_poll_taken: AtomicBool,
@@ -154,6 +156,7 @@ impl<D> Socket<D> {
             pong: Notify::new(),
             closed: CancellationToken::new(),
             reason: OnceLock::new(),
+            closed_flag: AtomicBool::new(false),
             flushed: Notify::new(),
             final_poll_taken: AtomicBool::new(false),
             req,
@@ -227,6 +230,7 @@ impl<D> Socket<D> {
     pub(crate) fn close_with(&self, reason: DisconnectReason) {
         if self.reason.set(reason).is_ok() {
             self.outbox.close();
+            self.closed_flag.store(true, Ordering::Release);
             self.closed.cancel();
         }
     }
@@ -246,9 +250,10 @@ impl<D> Socket<D> {
 
     /// Whether the session has ended.
     pub fn is_closed(&self) -> bool {
-        // The reason is set first thing on closing; reading it is one
-        // atomic load where the token's check takes a lock.
-        self.reason.get().is_some()
+        // Set once the outbox refuses packets, as the token is: a packet
+        // sent while closing starts is still queued and flushed. One atomic
+        // load where the token's check takes a lock.
+        self.closed_flag.load(Ordering::Acquire)
     }
 
     /// Why the session ended, once it has.
