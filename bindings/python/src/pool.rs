@@ -82,36 +82,16 @@ impl Pool {
     #[new]
     #[pyo3(signature = (sink, max_workers = 16, name = "socketio-py"))]
     fn py_new(sink: Py<PyAny>, max_workers: usize, name: &str) -> Self {
-        Pool {
-            inner: Arc::new(Inner {
-                state: Mutex::new(State::default()),
-                wake: Condvar::new(),
-                exited: Condvar::new(),
-                max_workers: max_workers.max(1),
-                sink,
-                name: name.to_owned(),
-                waker: None,
-            }),
-        }
+        Pool::build(sink, max_workers, name, None)
     }
 
     /// A pool whose jobs run on an asyncio loop: each burst of jobs makes
     /// `wake_fd()` readable; the loop then calls `run_pending()`.
     #[staticmethod]
     fn for_loop(sink: Py<PyAny>) -> PyResult<Self> {
-        let wake = Waker::new()
+        let waker = Waker::new()
             .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("wake-up pipe: {e}")))?;
-        Ok(Pool {
-            inner: Arc::new(Inner {
-                state: Mutex::new(State::default()),
-                wake: Condvar::new(),
-                exited: Condvar::new(),
-                max_workers: 1,
-                sink,
-                name: "socketio-asyncio".to_owned(),
-                waker: Some(wake),
-            }),
-        })
+        Ok(Pool::build(sink, 1, "socketio-asyncio", Some(waker)))
     }
 
     /// The file descriptor the loop watches (loop mode): readable while
@@ -124,8 +104,8 @@ impl Pool {
             .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("not a loop pool"))
     }
 
-    /// Runs every job queued for the loop, in order (loop mode; the caller
-    /// has drained the pipe first). Returns how many ran.
+    /// Runs every job queued for the loop, in order, and takes the wake-up
+    /// byte (loop mode). Returns how many ran.
     fn run_pending(&self, py: Python<'_>) -> usize {
         let jobs = {
             let mut st = lock(&self.inner.state);
@@ -178,6 +158,20 @@ impl Pool {
 }
 
 impl Pool {
+    fn build(sink: Py<PyAny>, max_workers: usize, name: &str, waker: Option<Waker>) -> Self {
+        Pool {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State::default()),
+                wake: Condvar::new(),
+                exited: Condvar::new(),
+                max_workers: max_workers.max(1),
+                sink,
+                name: name.to_owned(),
+                waker,
+            }),
+        }
+    }
+
     /// Queues a job under `key`.
     pub fn push(&self, key: u64, job: Job) {
         if let Some(waker) = &self.inner.waker {

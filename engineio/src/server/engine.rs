@@ -47,6 +47,18 @@ impl<H: Handler> Engine<H> {
             .count()
     }
 
+    /// See [`super::EngineIo::drained`].
+    pub(crate) async fn drained(&self, limit: std::time::Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let open = self.draining_count();
+            if open == 0 || tokio::time::Instant::now() >= deadline {
+                return open;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     pub(crate) fn sockets(&self) -> Vec<Arc<Socket<H::Data>>> {
         self.sessions
             .read()

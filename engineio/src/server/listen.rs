@@ -61,10 +61,7 @@ pub(crate) fn spawn<H: Handler>(
         // close packet with one more GET, often on a new connection.
         let drained = async {
             shutdown.cancelled().await;
-            let deadline = tokio::time::Instant::now() + DRAIN_LIMIT;
-            while engine.draining_count() > 0 && tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
+            engine.drained(DRAIN_LIMIT).await
         };
         tokio::pin!(drained);
         loop {

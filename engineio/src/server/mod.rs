@@ -106,6 +106,12 @@ impl<H: Handler> EngineIo<H> {
         self.engine.draining_count()
     }
 
+    /// Waits until [`draining_count`](Self::draining_count) is 0, at most
+    /// `limit`; returns the sessions still draining then (0: all done).
+    pub async fn drained(&self, limit: std::time::Duration) -> usize {
+        self.engine.drained(limit).await
+    }
+
     /// Closes every session ("server shutting down") and refuses new ones.
     /// A listener keeps serving the closing sessions until each has handed
     /// its last packets to its client (a polling client's final poll may

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use sio_core::server::{BroadcastOperator, ConnectError, DisconnectReason, ParserKind};
@@ -168,14 +168,12 @@ impl Server {
         let io = self.io.clone();
         self.ctx.complete(
             async move {
-                // The listener serves the closing sessions' final polls,
-                // then stops by itself.
+                // Closing again changes nothing; this waits for the sessions
+                // to drain. The listener serves their final polls, then
+                // stops by itself.
+                io.shutdown(Duration::from_secs(5)).await;
                 if let Some(l) = listener {
                     l.stopped().await;
-                }
-                let deadline = Instant::now() + Duration::from_secs(5);
-                while io.draining_count() > 0 && Instant::now() < deadline {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
                 }
             },
             move |()| done(Ok(())),

@@ -408,13 +408,6 @@ impl SocketIo {
     /// reaches its client, if the client keeps reading.
     pub async fn shutdown(&self, grace: Duration) -> usize {
         self.close();
-        let deadline = tokio::time::Instant::now() + grace;
-        loop {
-            let open = self.engine.draining_count();
-            if open == 0 || tokio::time::Instant::now() >= deadline {
-                return open;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        self.engine.drained(grace).await
     }
 }

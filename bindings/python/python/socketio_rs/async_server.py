@@ -245,16 +245,9 @@ class AsyncServer(BaseServer):
     async def _handle_event(self, namespace, sid, event, args, ack):
         # The hot path: one coroutine per event, which catches its own errors.
         try:
-            handler, hargs = self._get_event_handler(event, namespace, (sid, *args))
-            if handler:
-                r = handler(*hargs)
-                if asyncio.iscoroutine(r) or isinstance(r, asyncio.Future):
-                    r = await r
-            else:
-                handler, hargs = self._get_namespace_handler(namespace, (sid, *args))
-                if not handler:
-                    return
-                r = await _maybe_await(handler.trigger_event(event, *hargs))
+            r = self._call_handler(event, namespace, sid, *args)
+            if asyncio.iscoroutine(r) or isinstance(r, asyncio.Future):
+                r = await r
             if ack is not None and r is not NOT_HANDLED:
                 ack.send(unpack_reply(r))
         except Exception:
@@ -281,13 +274,18 @@ class AsyncServer(BaseServer):
     async def _run_callback(callback, args):
         await _maybe_await(callback(*args))
 
-    async def _trigger_event(self, event, namespace, *args):
+    def _call_handler(self, event, namespace, *args):
+        """Calls the handler of ``event``: its result, maybe awaitable, or
+        ``NOT_HANDLED``."""
         handler, args = self._get_event_handler(event, namespace, args)
         if handler:
             if event == 'disconnect' and not accepts(handler, len(args)):
-                return await _maybe_await(handler(*args[:-1]))
-            return await _maybe_await(handler(*args))
+                return handler(*args[:-1])
+            return handler(*args)
         handler, args = self._get_namespace_handler(namespace, args)
         if handler:
-            return await _maybe_await(handler.trigger_event(event, *args))
+            return handler.trigger_event(event, *args)
         return NOT_HANDLED
+
+    async def _trigger_event(self, event, namespace, *args):
+        return await _maybe_await(self._call_handler(event, namespace, *args))
