@@ -174,3 +174,72 @@ async fn shutdown_under_load_loses_no_acknowledged_message() {
     drop(senders);
     drop(receivers);
 }
+
+/// A handler running when the shutdown starts finishes its sends: the
+/// shutdown waits for it before closing any session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_running_handler_finish_its_sends() {
+    let io = SocketIo::new(config());
+    let (entered_tx, mut entered_rx) = mpsc::unbounded_channel::<()>();
+    io.on_connection(move |socket| {
+        socket.on("join", |socket, _args, ack| {
+            socket.join("room");
+            if let Some(ack) = ack {
+                let _ = ack.send(vec![]);
+            }
+        });
+        let entered_tx = entered_tx.clone();
+        socket.on("chat", move |socket, args, ack| {
+            let _ = entered_tx.send(());
+            // Long enough for the shutdown to start meanwhile.
+            std::thread::sleep(Duration::from_millis(300));
+            let _ = socket.to("room").emit_args("chat", args);
+            if let Some(ack) = ack {
+                let _ = ack.send(vec![]);
+            }
+        });
+    });
+    let server = serve(io.clone()).await;
+    let url = server.url();
+
+    let (gone_tx, _gone_rx) = mpsc::unbounded_channel();
+    let mut receivers = Vec::new();
+    let mut seen = Vec::new();
+    for transport in [TransportType::Websocket, TransportType::Polling] {
+        let s: Seen = Arc::default();
+        let r = client(&url, transport, Some(s.clone()), gone_tx.clone()).await;
+        r.emit_with_ack("join", &())
+            .await
+            .expect("receiver joined the room");
+        receivers.push(r);
+        seen.push(s);
+    }
+    let sender = client(&url, TransportType::Websocket, None, gone_tx.clone()).await;
+    let reply = tokio::spawn({
+        let sender = sender.clone();
+        async move {
+            sender
+                .emit_with_ack_args("chat", vec![Value::from(7u64), Value::from(1u64)])
+                .await
+        }
+    });
+    timeout(WAIT, entered_rx.recv())
+        .await
+        .expect("handler entered in time");
+    let open = io.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(open, 0, "sessions left open after the grace period");
+
+    let reply = timeout(WAIT, reply).await.expect("ack settled in time");
+    assert!(
+        matches!(reply, Ok(Ok(_))),
+        "the running handler's ack was lost: {reply:?}"
+    );
+    for s in &seen {
+        eventually("broadcast delivered", || {
+            s.lock().map(|s| s.contains(&(7, 1))).unwrap_or(false)
+        })
+        .await;
+    }
+    drop(sender);
+    drop(receivers);
+}

@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tokio_util::sync::CancellationToken;
@@ -16,7 +17,12 @@ pub(crate) struct Engine<H: Handler> {
     pub(crate) handler: H,
     sessions: RwLock<HashMap<Sid, Arc<Socket<H::Data>>>>,
     pub(crate) shutdown: CancellationToken,
+    /// Set by the first [`Self::close_all`].
+    closing: AtomicBool,
 }
+
+/// How long a shutdown waits for one handler that is still running.
+const HANDLER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl<H: Handler> Engine<H> {
     pub(crate) fn new(config: ServerConfig, handler: H) -> Self {
@@ -26,6 +32,7 @@ impl<H: Handler> Engine<H> {
             handler,
             sessions: RwLock::new(HashMap::new()),
             shutdown: CancellationToken::new(),
+            closing: AtomicBool::new(false),
         }
     }
 
@@ -108,6 +115,11 @@ impl<H: Handler> Engine<H> {
                 .run_session(socket.clone(), tokio::time::Instant::now()),
         );
         self.handler.on_connect(socket.clone());
+        if self.shutdown.is_cancelled() {
+            // A shutdown that listed the sessions before this one was in
+            // them had cancelled the token first: close it here.
+            socket.close_with(DisconnectReason::ServerShuttingDown);
+        }
         (socket, Packet::Open(open.to_json().into()))
     }
 
@@ -178,8 +190,16 @@ impl<H: Handler> Engine<H> {
         packet: Packet,
     ) -> Result<(), DisconnectReason> {
         match packet {
-            Packet::Message(s) => self.handler.on_message(socket, Message::Text(s)),
-            Packet::Binary(b) => self.handler.on_message(socket, Message::Binary(b)),
+            Packet::Message(s) => {
+                let _ = socket
+                    .input
+                    .pass(|| self.handler.on_message(socket, Message::Text(s)));
+            }
+            Packet::Binary(b) => {
+                let _ = socket
+                    .input
+                    .pass(|| self.handler.on_message(socket, Message::Binary(b)));
+            }
             Packet::Pong => socket.pong.notify_one(),
             Packet::Close => return Err(DisconnectReason::TransportClose),
             // v4 servers ping; a client ping is "invalid heartbeat direction".
@@ -204,10 +224,25 @@ impl<H: Handler> Engine<H> {
         }
     }
 
-    /// Closes every session and stops accepting new ones.
+    /// Closes every session and stops accepting new ones. Closing again
+    /// changes nothing.
     pub(crate) fn close_all(&self) {
+        if self.closing.swap(true, Ordering::AcqRel) {
+            // A second caller, maybe a handler the first is waiting for,
+            // must not wait in turn.
+            return;
+        }
         self.shutdown.cancel();
-        for s in self.sockets() {
+        let sockets = self.sockets();
+        // No handler may still be sending when the first session closes:
+        // a message it acknowledged to one client must already be queued
+        // for every other client it went to.
+        for s in &sockets {
+            if !s.input.shut(HANDLER_WAIT) {
+                tracing::warn!(sid = %s.id(), "a handler still running at shutdown");
+            }
+        }
+        for s in sockets {
             s.close_with(DisconnectReason::ServerShuttingDown);
         }
     }

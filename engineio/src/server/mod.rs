@@ -6,6 +6,7 @@ mod config;
 mod cors;
 mod engine;
 mod errors;
+mod gate;
 mod listen;
 mod outbox;
 mod polling;

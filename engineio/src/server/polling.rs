@@ -101,6 +101,12 @@ pub(crate) fn payload_response<H: Handler>(
     res
 }
 
+/// Whether the server closed the session, which then still owes its client
+/// a final poll.
+fn server_closed<D>(socket: &Socket<D>) -> bool {
+    socket.disconnect_reason().is_some_and(|r| r.flushes())
+}
+
 /// Takes a POSTed payload and hands its packets to the session.
 pub(crate) async fn post<H: Handler, B>(
     engine: &Engine<H>,
@@ -168,6 +174,10 @@ where
     let collected = tokio::select! {
         r = Limited::new(body, limit).collect() => r,
         _ = socket.closed.cancelled() => {
+            if server_closed(socket) {
+                // Its client still has a final poll to make.
+                return Ok(());
+            }
             return Err((StatusCode::BAD_REQUEST, DisconnectReason::TransportError));
         }
     };

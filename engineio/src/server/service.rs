@@ -160,11 +160,19 @@ where
         );
     }
     if let Some(sid) = &query.sid {
-        let final_poll = transport == TransportType::Polling && parts.method == Method::GET;
-        let Some(socket) = engine
-            .get(sid)
-            .filter(|s| !s.is_closed() || final_poll && s.awaits_final_poll())
-        else {
+        // A polling session the server closed still answers its client until
+        // the final GET: a POST then is answered `ok` and ignored, as the
+        // reference does for a closing socket (an error would make the
+        // client give up before collecting its last packets).
+        let closing_poll = transport == TransportType::Polling
+            && matches!(parts.method, Method::GET | Method::POST);
+        let Some(socket) = engine.get(sid).filter(|s| {
+            !s.is_closed()
+                || closing_poll
+                    && s.awaits_final_poll()
+                    && (parts.method == Method::GET
+                        || s.disconnect_reason().is_some_and(|r| r.flushes()))
+        }) else {
             return refuse(ErrorCode::UnknownSid, None, vec![("sid", sid.clone())]);
         };
         if !(upgrade && transport == TransportType::Websocket) && socket.transport() != transport {

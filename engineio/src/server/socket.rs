@@ -6,6 +6,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::config::TransportType;
+use super::gate::InputGate;
 use super::outbox::{Outbox, PushError};
 use super::request::RequestInfo;
 use super::sid::Sid;
@@ -123,6 +124,8 @@ pub struct Socket<D> {
     /// Set once a closing polling session handed its last packets to a GET.
     pub(crate) flushed: Notify,
     pub(crate) final_poll_taken: AtomicBool,
+    /// Between the client's messages and the handler.
+    pub(crate) input: InputGate,
     req: RequestInfo,
     /// Data of the layer above.
     pub data: D,
@@ -159,6 +162,7 @@ impl<D> Socket<D> {
             closed_flag: AtomicBool::new(false),
             flushed: Notify::new(),
             final_poll_taken: AtomicBool::new(false),
+            input: InputGate::default(),
             req,
             data,
         }

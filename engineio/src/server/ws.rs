@@ -129,11 +129,23 @@ async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, mut 
                     }
                     ws.flush().await
                 };
-                // A client that stops reading must not pin the connection
-                // once the heartbeat has closed its session.
+                tokio::pin!(write);
                 let res = tokio::select! {
-                    r = write => r,
-                    _ = &mut closed => return,
+                    r = &mut write => r,
+                    _ = &mut closed => {
+                        // A server close still delivers what was queued before
+                        // it, this burst included, within the time `finish`
+                        // gets below. Any other close (a client that stopped
+                        // reading and missed its pong) must not pin the
+                        // connection.
+                        if !socket.disconnect_reason().is_some_and(|r| r.flushes()) {
+                            return;
+                        }
+                        match tokio::time::timeout(engine.config.ping_timeout, write).await {
+                            Ok(Ok(())) => break,
+                            _ => return,
+                        }
+                    }
                 };
                 if res.is_err() {
                     socket.close_with(DisconnectReason::TransportError);

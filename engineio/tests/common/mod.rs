@@ -68,6 +68,14 @@ impl Handler for Recorder {
                     .expect("send before close");
                 socket.close();
             }
+            Message::Text(t) if t.as_str() == "cmd:flood" => {
+                // More than the socket buffers hold, so that the writer is
+                // still busy with it for a while.
+                let pad = "x".repeat(100_000);
+                for i in 0..FLOOD {
+                    let _ = socket.send(Message::Text(format!("flood:{i}:{pad}").into()));
+                }
+            }
             _ => {
                 let _ = socket.send(msg);
             }
@@ -82,6 +90,9 @@ impl Handler for Recorder {
     }
 }
 
+/// How many 100 kB messages `cmd:flood` makes the server send.
+pub const FLOOD: usize = 200;
+
 /// The recorded events, in order.
 pub struct Events {
     rx: mpsc::UnboundedReceiver<Event>,
@@ -95,6 +106,11 @@ impl Events {
             Ok(None) => panic!("event channel closed"),
             Err(_) => panic!("no server event within {WAIT:?}"),
         }
+    }
+
+    /// The events recorded so far, without waiting.
+    pub fn pending(&mut self) -> Vec<Event> {
+        std::iter::from_fn(|| self.rx.try_recv().ok()).collect()
     }
 
     /// Skips events until one matches; panics after [`WAIT`].
