@@ -112,3 +112,35 @@ async fn echo_and_acks_with_our_server() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn events_without_a_handler_reach_the_fallback_with_their_ack() {
+    bounded(Duration::from_secs(15), async {
+        let io = SocketIo::new(ServerConfig::default());
+        io.on_connection(|socket| {
+            socket.on("named", |_, _, ack| {
+                if let Some(ack) = ack {
+                    let _ = ack.send(vec![Value::from("named")]);
+                }
+            });
+            socket.on_fallback(|_, event, args, ack| {
+                if let Some(ack) = ack {
+                    let mut reply = vec![Value::from(format!("fallback:{event}"))];
+                    reply.extend(args);
+                    let _ = ack.send(reply);
+                }
+            });
+        });
+        let listener = io.listen("127.0.0.1:0").await.expect("listen");
+        let url = format!("http://{}", listener.local_addr());
+        let socket = ClientBuilder::new(&url).connect().await.expect("connect");
+
+        // An event with a handler of its own does not reach the fallback.
+        let reply = socket.emit_with_ack("named", &1).await.expect("ack");
+        assert_eq!(reply, [Value::from("named")]);
+        let reply = socket.emit_with_ack("other", &2).await.expect("ack");
+        assert_eq!(reply, [Value::from("fallback:other"), Value::from(2)]);
+        io.close();
+    })
+    .await;
+}

@@ -56,7 +56,7 @@ impl Registry {
 pub struct Events {
     /// Names with a handler of their own (acknowledgements included).
     pub names: RwLock<HashSet<String>>,
-    /// Whether the other events go to Python too (without acknowledgement).
+    /// Whether the other events go to Python too.
     pub catch_all: AtomicBool,
 }
 
@@ -108,9 +108,11 @@ pub fn attach(socket: &Socket, events: &Arc<Events>, pool: &Pool, reg: &Arc<Regi
     }
     let (p, ev) = (pool.clone(), events.clone());
     let (n, s) = (nsp.clone(), sid.clone());
-    socket.on_any(move |_, event, args| {
-        if ev.catch_all.load(Ordering::Acquire) && !ev.has(event) {
-            push_event(&p, key, &n, &s, event, args, None);
+    socket.on_fallback(move |_, event, args, ack| {
+        // A name Python handles but not yet attached here goes to Python
+        // too: it resolves handlers by name.
+        if ev.catch_all.load(Ordering::Acquire) || ev.has(event) {
+            push_event(&p, key, &n, &s, event, args, ack);
         }
     });
     let (p, r) = (pool.clone(), reg.clone());

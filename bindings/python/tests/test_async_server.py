@@ -60,6 +60,7 @@ def test_async_handlers_acks_rooms_sessions():
             @sio.on('*')
             async def other(event, sid, data):
                 await sio.emit('caught', (event, data), to=sid)
+                return data + 1
 
         sio, url = await started(setup)
         c = socketio.AsyncClient()
@@ -73,6 +74,7 @@ def test_async_handlers_acks_rooms_sessions():
         assert await c.call('whoami') == {'auth': {'user': 'bo'}, 'seen': True}
         await c.emit('unknown', 5)
         assert await eventually(lambda: caught == [('unknown', 5)])
+        assert await c.call('unknown', 6) == 7
         sid = c.get_sid('/')
         assert 'room' in sio.rooms(sid)
         await sio.emit('news', 'to-room', room='room')

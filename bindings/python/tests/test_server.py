@@ -98,6 +98,7 @@ def test_catch_all_and_send(sync_server, sio_client):
         @sio.on('*')
         def catch_all(event, sid, *args):
             got.append((event, args))
+            return event.upper(), len(args)
 
         @sio.event
         def message(sid, data):
@@ -113,6 +114,8 @@ def test_catch_all_and_send(sync_server, sio_client):
     c.send('hello')
     assert wait_for(lambda: len(got) == 2 and replies == ['HELLO'])
     assert ('anything', (1, 2)) in got and ('message', 'hello') in got
+    # As in python-socketio, the catch-all's return value acknowledges.
+    assert c.call('asked', 3) == ('ASKED', 1)
 
 
 def test_emit_targets_rooms_and_callbacks(sync_server, sio_client):
@@ -357,6 +360,7 @@ def test_any_namespace_with_star_handlers(sync_server, sio_client):
         @sio.on('*', namespace='*')
         def any_event(event, namespace, sid, data):
             sio.emit('seen', (event, namespace, data), to=sid, namespace=namespace)
+            return event, namespace
 
     _, url = sync_server(setup, namespaces='*')
     c = sio_client()
@@ -367,6 +371,7 @@ def test_any_namespace_with_star_handlers(sync_server, sio_client):
     assert ns == '/dyn-2' and 'r' in rooms
     c.emit('other', 5, namespace='/dyn-1')
     assert wait_for(lambda: seen == [('other', '/dyn-1', 5)])
+    assert c.call('asked', 6, namespace='/dyn-2') == ('asked', '/dyn-2')
 
 
 def test_engine_options_and_cors(sync_server):

@@ -441,6 +441,22 @@ impl Socket {
         self.inner.off(event);
     }
 
+    /// Handles the events that have no handler of their own, with their
+    /// acknowledgement: `handler(socket, event, args, ack)` (python-socketio's
+    /// `'*'` handler).
+    pub fn on_fallback(
+        &self,
+        handler: impl Fn(&Socket, &str, Vec<Value>, Option<Ack>) + Send + Sync + 'static,
+    ) {
+        let ctx = self.ctx.clone();
+        let handler = Arc::new(handler);
+        self.inner.on_fallback(move |s, event, args, ack| {
+            let socket = Socket::new(s, ctx.clone());
+            let (h, event) = (handler.clone(), event.to_owned());
+            ctx.run(move || h(&socket, &event, args, ack.map(Ack::Server)));
+        });
+    }
+
     /// Listens to every incoming event (before its handler); returns an id
     /// for [`Socket::off_any`].
     pub fn on_any(

@@ -27,8 +27,8 @@ pub use namespace::{ConnectionHandler, FetchedSocket, Middleware, Namespace, Ser
 pub use operators::{BroadcastAcks, BroadcastOperator, ClusterAcks};
 pub use reason::DisconnectReason;
 pub use socket::{
-    AckSender, AnyListener, DisconnectHandler, EventHandler, EventMiddleware, IntoRooms, Socket,
-    TimeoutEmitter,
+    AckSender, AnyListener, DisconnectHandler, EventHandler, EventMiddleware, FallbackHandler,
+    IntoRooms, Socket, TimeoutEmitter,
 };
 
 use crate::adapter::{Adapter, AdapterFactory, LocalAdapter, LocalNamespace};

@@ -21,6 +21,10 @@ use crate::proto::{from_value, to_value, Packet, Value};
 /// An event handler: the socket, the arguments after the event name, and the
 /// acknowledgement callback when the client asked for one.
 pub type EventHandler = Arc<dyn Fn(Arc<Socket>, Vec<Value>, Option<AckSender>) + Send + Sync>;
+/// The handler of events that have no handler of their own: the socket, the
+/// event name, its arguments and the acknowledgement callback.
+pub type FallbackHandler =
+    Arc<dyn Fn(Arc<Socket>, &str, Vec<Value>, Option<AckSender>) + Send + Sync>;
 /// A listener for every event (`onAny`, `onAnyOutgoing`).
 pub type AnyListener = Arc<dyn Fn(&Arc<Socket>, &str, &[Value]) + Send + Sync>;
 /// A per-event middleware (`socket.use`): may edit the arguments, or refuse
@@ -35,6 +39,7 @@ pub type ErrorHandler = Arc<dyn Fn(Arc<Socket>, Value) + Send + Sync>;
 #[derive(Default)]
 struct Handlers {
     events: HashMap<String, EventHandler>,
+    fallback: Option<FallbackHandler>,
     any: Vec<(u64, AnyListener)>,
     any_outgoing: Vec<(u64, AnyListener)>,
     middlewares: Vec<EventMiddleware>,
@@ -185,6 +190,21 @@ impl Socket {
         self.with_handlers(|h| {
             h.events.insert(event, Arc::new(handler));
         });
+    }
+
+    /// Handles the events that have no handler of their own, with their
+    /// acknowledgement (python-socketio's `'*'` handler; the reference
+    /// server drops such events). Replaces the previous one.
+    pub fn on_fallback<F>(&self, handler: F)
+    where
+        F: Fn(Arc<Socket>, &str, Vec<Value>, Option<AckSender>) + Send + Sync + 'static,
+    {
+        self.with_handlers(|h| h.fallback = Some(Arc::new(handler)));
+    }
+
+    /// Removes the fallback handler.
+    pub fn off_fallback(&self) {
+        self.with_handlers(|h| h.fallback = None);
     }
 
     /// Handles an event whose first argument deserializes into `T`; events
@@ -525,13 +545,21 @@ impl Socket {
             Value::Number(n) => n.to_string(),
             _ => return,
         };
-        let (any, middlewares, handler, error) = match self.handlers.read() {
-            Ok(h) => (
-                h.any.clone(),
-                h.middlewares.clone(),
-                h.events.get(&name).cloned(),
-                h.error.clone(),
-            ),
+        let (any, middlewares, handler, fallback, error) = match self.handlers.read() {
+            Ok(h) => {
+                let handler = h.events.get(&name).cloned();
+                let fallback = match handler {
+                    None => h.fallback.clone(),
+                    Some(_) => None,
+                };
+                (
+                    h.any.clone(),
+                    h.middlewares.clone(),
+                    handler,
+                    fallback,
+                    h.error.clone(),
+                )
+            }
             Err(_) => return,
         };
         for (_, l) in &any {
@@ -545,12 +573,14 @@ impl Socket {
                 return;
             }
         }
+        let ack = id.map(|id| AckSender {
+            socket: self.clone(),
+            id,
+        });
         if let Some(handler) = handler {
-            let ack = id.map(|id| AckSender {
-                socket: self.clone(),
-                id,
-            });
             handler(self.clone(), args, ack);
+        } else if let Some(fallback) = fallback {
+            fallback(self.clone(), &name, args, ack);
         }
     }
 
