@@ -114,7 +114,7 @@ async fn echo_and_acks_with_our_server() {
 }
 
 #[tokio::test]
-async fn events_without_a_handler_reach_the_fallback_with_their_ack() {
+async fn events_without_a_handler_reach_the_fallback_with_their_ack_both_ways() {
     bounded(Duration::from_secs(15), async {
         let io = SocketIo::new(ServerConfig::default());
         io.on_connection(|socket| {
@@ -130,10 +130,44 @@ async fn events_without_a_handler_reach_the_fallback_with_their_ack() {
                     let _ = ack.send(reply);
                 }
             });
+            // Asks the client an event it has no handler for.
+            socket.on("ask", |s, args, _| {
+                tokio::spawn(async move {
+                    let reply = s
+                        .emit_with_ack_args("unhandled", args, Duration::from_secs(2))
+                        .await
+                        .map(Value::Array)
+                        .unwrap_or_else(|_| Value::from("error"));
+                    let _ = s.emit_args("answer", vec![reply]);
+                });
+            });
         });
         let listener = io.listen("127.0.0.1:0").await.expect("listen");
         let url = format!("http://{}", listener.local_addr());
-        let socket = ClientBuilder::new(&url).connect().await.expect("connect");
+        let mut inbox = Inbox::default();
+        let tx = inbox.sender();
+        let socket = ClientBuilder::new(&url)
+            .on("answer", move |_: Socket, args| {
+                let _ = tx.send(("answer".into(), args));
+            })
+            .on_fallback(|_, event, args, ack| {
+                if let Some(ack) = ack {
+                    let mut reply = vec![Value::from(format!("client:{event}"))];
+                    reply.extend(args);
+                    let _ = ack.send(reply);
+                }
+            })
+            .connect()
+            .await
+            .expect("connect");
+        socket.emit("ask", &"q").expect("emit");
+        assert_eq!(
+            inbox.expect("answer").await,
+            [Value::Array(vec![
+                Value::from("client:unhandled"),
+                Value::from("q")
+            ])]
+        );
 
         // An event with a handler of its own does not reach the fallback.
         let reply = socket.emit_with_ack("named", &1).await.expect("ack");

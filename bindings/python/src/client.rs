@@ -159,8 +159,7 @@ impl NativeClient {
     }
 
     /// Handles these event names (acknowledgements included); with
-    /// `catch_all`, other events go to the sink too, without
-    /// acknowledgement.
+    /// `catch_all`, other events go to the sink too.
     fn set_events(&self, names: Vec<String>, catch_all: bool) {
         let added: Vec<String> = {
             let mut set = self.events.names.write().unwrap_or_else(|e| e.into_inner());
@@ -314,28 +313,35 @@ impl NativeClient {
             });
         });
         let (pool, nsp, events) = (self.pool.clone(), self.nsp.clone(), self.events.clone());
-        self.client.on_any(move |event: &str, args: Vec<Value>| {
-            let known = events
-                .names
-                .read()
-                .map(|n| n.contains(event))
-                .unwrap_or(false);
-            if known || !events.catch_all.load(Ordering::Acquire) {
-                return;
-            }
-            let (nsp, event) = (nsp.clone(), event.to_owned());
-            NativeClient::push(&pool, key, move |py| {
-                tuple(
-                    py,
-                    vec![
-                        str_obj(py, "event")?,
-                        str_obj(py, &nsp)?,
-                        str_obj(py, &event)?,
-                        to_py_list(py, &args)?.into_any(),
-                        py.None().into_bound(py),
-                    ],
-                )
+        self.client
+            .on_fallback(move |event: &str, args: Vec<Value>, ack: Option<Ack>| {
+                // A name Python handles but not yet registered here goes to
+                // Python too: it resolves handlers by name.
+                let known = events
+                    .names
+                    .read()
+                    .map(|n| n.contains(event))
+                    .unwrap_or(false);
+                if !known && !events.catch_all.load(Ordering::Acquire) {
+                    return;
+                }
+                let (nsp, event) = (nsp.clone(), event.to_owned());
+                NativeClient::push(&pool, key, move |py| {
+                    let ack = match ack {
+                        Some(a) => Py::new(py, AckReply::new(a))?.into_bound(py).into_any(),
+                        None => py.None().into_bound(py),
+                    };
+                    tuple(
+                        py,
+                        vec![
+                            str_obj(py, "event")?,
+                            str_obj(py, &nsp)?,
+                            str_obj(py, &event)?,
+                            to_py_list(py, &args)?.into_any(),
+                            ack,
+                        ],
+                    )
+                });
             });
-        });
     }
 }

@@ -86,6 +86,7 @@ pub enum ReconnectEvent {
 }
 
 type EventH = Arc<dyn Fn(&str, Vec<Value>, Option<Ack>) + Send + Sync>;
+type FallbackH = EventH;
 type AnyH = Arc<dyn Fn(&str, Vec<Value>) + Send + Sync>;
 type ConnectH = Arc<dyn Fn() + Send + Sync>;
 type DisconnectH = Arc<dyn Fn(&str) + Send + Sync>;
@@ -94,6 +95,7 @@ type ReconnectH = Arc<dyn Fn(ReconnectEvent) + Send + Sync>;
 
 enum Reg {
     Event(String, EventH),
+    Fallback(FallbackH),
     Any(AnyH),
     Connect(ConnectH),
     Disconnect(DisconnectH),
@@ -180,6 +182,15 @@ impl Client {
                 .regs
                 .retain(|r| !matches!(r, Reg::Event(name, _) if name == event)),
         }
+    }
+
+    /// Handles the events that have no handler of their own:
+    /// `handler(event, args, ack)` (python-socketio's `'*'` handler).
+    pub fn on_fallback(
+        &self,
+        handler: impl Fn(&str, Vec<Value>, Option<Ack>) + Send + Sync + 'static,
+    ) {
+        self.register(Reg::Fallback(Arc::new(handler)));
     }
 
     /// Listens to every incoming event, before its handler.
@@ -386,6 +397,12 @@ fn apply_builder(
                 }
             })
         }
+        Reg::Fallback(h) => b.on_fallback(move |_, event, args, ack| {
+            if live() {
+                let (h, event) = (h.clone(), event.to_owned());
+                ctx.run(move || h(&event, args, ack.map(Ack::Client)));
+            }
+        }),
         Reg::Any(h) => b.on_any(move |_, event, args| {
             if live() {
                 let (h, event, args) = (h.clone(), event.to_owned(), args.to_vec());
@@ -434,6 +451,12 @@ fn apply_socket(s: &CoreSocket, reg: Reg, ctx: &Arc<Ctx>, alive: &Arc<AtomicBool
                 }
             });
         }
+        Reg::Fallback(h) => s.on_fallback(move |_, event, args, ack| {
+            if live() {
+                let (h, event) = (h.clone(), event.to_owned());
+                ctx.run(move || h(&event, args, ack.map(Ack::Client)));
+            }
+        }),
         Reg::Any(h) => {
             s.on_any(move |_, event, args| {
                 if live() {

@@ -295,6 +295,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Handles the events that have no handler of their own; see
+    /// [`Socket::on_fallback`].
+    pub fn on_fallback(
+        mut self,
+        handler: impl Fn(Socket, &str, Vec<Value>, Option<AckSender>) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.fallback = Some(Arc::new(handler));
+        self
+    }
+
     /// Listens to every incoming event.
     pub fn on_any(
         mut self,

@@ -13,6 +13,9 @@ use crate::proto::Value;
 /// Handles one event: the socket, the arguments, and the acknowledgement
 /// callback when the server asked for one.
 pub type EventHandler = Arc<dyn Fn(Socket, Vec<Value>, Option<AckSender>) + Send + Sync>;
+/// Handles the events that have no handler of their own: the socket, the
+/// event name, the arguments and the acknowledgement callback.
+pub type FallbackHandler = Arc<dyn Fn(Socket, &str, Vec<Value>, Option<AckSender>) + Send + Sync>;
 /// Sees every event, incoming or outgoing: socket, event name, arguments.
 pub type AnyListener = Arc<dyn Fn(&Socket, &str, &[Value]) + Send + Sync>;
 /// Called when the socket connects.
@@ -34,6 +37,7 @@ pub type CloseHandler = Arc<dyn Fn(DisconnectReason) + Send + Sync>;
 #[derive(Default, Clone)]
 pub(crate) struct SocketHandlers {
     pub(crate) events: HashMap<String, EventHandler>,
+    pub(crate) fallback: Option<FallbackHandler>,
     pub(crate) any: Vec<(u64, AnyListener)>,
     pub(crate) any_outgoing: Vec<(u64, AnyListener)>,
     pub(crate) connect: Vec<ConnectHandler>,
@@ -45,6 +49,9 @@ impl SocketHandlers {
     /// Adds `other`'s callbacks to these.
     pub(crate) fn merge(&mut self, other: SocketHandlers) {
         self.events.extend(other.events);
+        if other.fallback.is_some() {
+            self.fallback = other.fallback;
+        }
         self.any.extend(other.any);
         self.any_outgoing.extend(other.any_outgoing);
         self.connect.extend(other.connect);

@@ -44,7 +44,7 @@ pub use emit::Emitter;
 pub use errors::{AckError, ConnectError, ConnectErrorKind, DisconnectReason, EmitError};
 pub use handlers::{
     AnyListener, AttemptHandler, CloseHandler, ConnectErrorHandler, ConnectHandler,
-    DisconnectHandler, ErrorHandler, EventHandler, SignalHandler,
+    DisconnectHandler, ErrorHandler, EventHandler, FallbackHandler, SignalHandler,
 };
 pub use manager::Manager;
 pub use socket::Socket;

@@ -300,11 +300,19 @@ impl SocketInner {
             _ => return,
         };
         let args = items;
-        let (any, handler) = match self.handlers.read() {
-            Ok(h) => (
-                h.any.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>(),
-                h.events.get(&name).cloned(),
-            ),
+        let (any, handler, fallback) = match self.handlers.read() {
+            Ok(h) => {
+                let handler = h.events.get(&name).cloned();
+                let fallback = match handler {
+                    None => h.fallback.clone(),
+                    Some(_) => None,
+                };
+                (
+                    h.any.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>(),
+                    handler,
+                    fallback,
+                )
+            }
             Err(_) => return,
         };
         let socket = self.handle();
@@ -316,9 +324,11 @@ impl SocketInner {
             (None, Some(Value::String(s))) => Some(s.clone()),
             _ => None,
         };
+        let ack = id.map(|id| AckSender::new(Arc::downgrade(self), id));
         if let Some(h) = handler {
-            let ack = id.map(|id| AckSender::new(Arc::downgrade(self), id));
             h(socket, args, ack);
+        } else if let Some(f) = fallback {
+            f(socket, &name, args, ack);
         }
         if let Some(offset) = offset {
             let mut st = lock(&self.state);
@@ -565,6 +575,22 @@ impl Socket {
         self.inner.with_handlers(|h| {
             h.events.remove(event);
         });
+    }
+
+    /// Handles the events that have no handler of their own, with the
+    /// callback answering the server's acknowledgement request
+    /// (python-socketio's `'*'` handler). Replaces the previous one.
+    pub fn on_fallback(
+        &self,
+        handler: impl Fn(Socket, &str, Vec<Value>, Option<AckSender>) + Send + Sync + 'static,
+    ) {
+        self.inner
+            .with_handlers(|h| h.fallback = Some(Arc::new(handler)));
+    }
+
+    /// Removes the fallback handler.
+    pub fn off_fallback(&self) {
+        self.inner.with_handlers(|h| h.fallback = None);
     }
 
     /// Listens to every incoming event (before its handler); returns an id
