@@ -18,8 +18,9 @@
  *   reported on stderr (it must not cross the C library).
  * - Handles are move-only, except sio::Socket: the Socket& a callback gets
  *   is borrowed for the call; copying it makes an owned handle to keep.
- * - sio::Ack and sio::Next own their one-shot answer: destroyed unanswered,
- *   an Ack is released silently and a Next refuses the connection.
+ * - sio::Ack, sio::ServerSideAck and sio::Next own their one-shot answer:
+ *   destroyed unanswered, an Ack or a ServerSideAck is released silently and
+ *   a Next refuses the connection.
  * - Args, the incoming payload, is a view valid during the callback only;
  *   Args::payload() copies it into an owned sio::Payload.
  */
@@ -29,6 +30,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -55,6 +57,14 @@ class Error : public std::runtime_error {
 inline void check(int status) {
     if (status != SIO_OK) throw Error(status, sio_last_error());
 }
+
+/** The ABI version of the linked library; compare it with SIO_ABI_VERSION
+ *  at startup to catch a header/library mismatch. */
+inline std::uint32_t abi_version() noexcept { return sio_abi_version(); }
+
+/** The linked library's version, e.g. "0.1.0" (static storage), for logs
+ *  and bug reports. */
+inline std::string_view version() noexcept { return sio_version(); }
 
 /** `s` as a JSON string literal, quotes included, for building payloads. */
 inline std::string quote(std::string_view s) {
@@ -203,6 +213,39 @@ class Ack {
     sio_ack *a_;
 };
 
+/** The answer to another server's server_side_emit_with_ack, to give once
+ *  (owned): handed to a Server::on_server_side_emit callback when the sender
+ *  waits for answers; released silently when destroyed unanswered. */
+class ServerSideAck {
+  public:
+    explicit ServerSideAck(sio_server_side_ack *a = nullptr) noexcept : a_(a) {}
+    ServerSideAck(ServerSideAck &&o) noexcept : a_(std::exchange(o.a_, nullptr)) {}
+    ServerSideAck &operator=(ServerSideAck &&o) noexcept {
+        if (this != &o) {
+            sio_server_side_ack_free(a_);
+            a_ = std::exchange(o.a_, nullptr);
+        }
+        return *this;
+    }
+    ServerSideAck(const ServerSideAck &) = delete;
+    ServerSideAck &operator=(const ServerSideAck &) = delete;
+    ~ServerSideAck() { sio_server_side_ack_free(a_); }
+
+    /** True when the sending server waits for an answer not sent yet. */
+    explicit operator bool() const noexcept { return a_ != nullptr; }
+
+    /** Answers (once) with one JSON value, e.g. "{\"ok\":true}" (not an
+     *  array of arguments: each server answers with one value). The answer
+     *  is used up even when this throws. */
+    void send(const std::string &json_value = "null") {
+        if (!a_) throw Error(SIO_ERR_STATE, "no server-side acknowledgement to send");
+        check(sio_server_side_ack_send(std::exchange(a_, nullptr), json_value.c_str()));
+    }
+
+  private:
+    sio_server_side_ack *a_;
+};
+
 /** A middleware's verdict to give once; refuses when destroyed unanswered. */
 class Next {
   public:
@@ -300,6 +343,12 @@ class Socket {
     using EventFn = std::function<void(Socket &socket, Args args, Ack ack)>;
     using AnyFn = std::function<void(Socket &socket, std::string_view event, Args args)>;
     using ReasonFn = std::function<void(Socket &socket, std::string_view reason)>;
+    /** A per-event middleware's verdict: std::nullopt lets the event
+     *  through, a message stops it (and goes to the on_error callbacks). */
+    using EventMiddlewareFn =
+        std::function<std::optional<std::string>(Socket &socket, std::string_view event, Args args)>;
+    /** Called with the message of an event a middleware stopped. */
+    using ErrorFn = std::function<void(Socket &socket, std::string_view message)>;
 
     /** Handles an event; `ack` is empty unless the client asked for one. */
     void on(const std::string &event, EventFn fn) {
@@ -320,6 +369,29 @@ class Socket {
         check(sio_socket_on_disconnecting(s_, &reason_tramp, detail::box(std::move(fn)),
                                           &detail::destroy<ReasonFn>));
     }
+
+    /** Adds a per-event middleware (`socket.use`), run in order before the
+     *  event's own callback, to check or refuse incoming events in one
+     *  place. An exception escaping it stops the event with its message.
+     *  With an event queue, a runtime thread waits for the queue's poller
+     *  to run it. */
+    void use(EventMiddlewareFn fn) {
+        check(sio_socket_use(s_, &use_tramp, detail::box(std::move(fn)), &detail::destroy<EventMiddlewareFn>));
+    }
+    /** Hears why a use() middleware stopped an event (its message, or the
+     *  error's JSON when it is not a string). */
+    void on_error(ErrorFn fn) {
+        check(sio_socket_on_error(s_, &error_tramp, detail::box(std::move(fn)), &detail::destroy<ErrorFn>));
+    }
+    /** Listens to every event this socket emits (`onAnyOutgoing`), e.g. for
+     *  logging; returns an id for off_any_outgoing. */
+    std::uint64_t on_any_outgoing(AnyFn fn) {
+        std::uint64_t id = 0;
+        check(sio_socket_on_any_outgoing(s_, &any_tramp, detail::box(std::move(fn)), &detail::destroy<AnyFn>, &id));
+        return id;
+    }
+    /** Removes the outgoing listener `id` (from on_any_outgoing). */
+    void off_any_outgoing(std::uint64_t id) { check(sio_socket_off_any_outgoing(s_, id)); }
 
     void emit(const std::string &event, const Payload &p = Payload()) {
         auto bins = p.raw_bins();
@@ -381,6 +453,37 @@ class Socket {
             (*static_cast<ReasonFn *>(ud))(sock, reason);
         } catch (...) {
             detail::report("disconnect");
+        }
+    }
+    // The library copies the message as soon as this returns, on this
+    // thread: a thread-local string keeps it alive until then.
+    static const char *use_tramp(void *ud, const sio_socket *s, const char *event, const sio_payload *args) noexcept {
+        thread_local std::string message;
+        try {
+            Socket sock = borrow(s);
+            std::optional<std::string> verdict = (*static_cast<EventMiddlewareFn *>(ud))(sock, event, Args(args));
+            if (!verdict) return nullptr;
+            message = std::move(*verdict);
+            return message.c_str();
+        } catch (const std::exception &e) {
+            detail::report("event middleware");
+            try {
+                message = e.what();
+                return message.c_str();
+            } catch (...) {
+                return "exception in an event middleware";
+            }
+        } catch (...) {
+            detail::report("event middleware");
+            return "exception in an event middleware";
+        }
+    }
+    static void error_tramp(void *ud, const sio_socket *s, const char *message) noexcept {
+        try {
+            Socket sock = borrow(s);
+            (*static_cast<ErrorFn *>(ud))(sock, message ? message : "");
+        } catch (...) {
+            detail::report("socket error");
         }
     }
 
@@ -479,8 +582,12 @@ class Broadcast {
     sio_broadcast *b_;
 };
 
+class ParentNamespace;
+
 /** A namespace of a server. */
 class Namespace {
+    friend class ParentNamespace; // shares the connection and middleware trampolines
+
   public:
     explicit Namespace(sio_namespace *ns) noexcept : ns_(ns) {}
     Namespace(Namespace &&o) noexcept : ns_(std::exchange(o.ns_, nullptr)) {}
@@ -554,6 +661,47 @@ class Namespace {
         }
     }
     sio_namespace *ns_;
+};
+
+/** A parent namespace (Server::of_regex, Server::of_dynamic): every
+ *  namespace name it matches becomes a child, created on first connection,
+ *  sharing the parent's connection callbacks and middlewares — for names
+ *  not known in advance (one namespace per room, per tenant...). Destroying
+ *  this handle does not remove the parent: it lives on with the server. */
+class ParentNamespace {
+  public:
+    explicit ParentNamespace(sio_parent_namespace *p) noexcept : p_(p) {}
+    ParentNamespace(ParentNamespace &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    ParentNamespace &operator=(ParentNamespace &&o) noexcept {
+        std::swap(p_, o.p_);
+        return *this;
+    }
+    ParentNamespace(const ParentNamespace &) = delete;
+    ParentNamespace &operator=(const ParentNamespace &) = delete;
+    ~ParentNamespace() { sio_parent_namespace_free(p_); }
+
+    /** Every socket joining any child namespace (Socket::nsp() names the
+     *  child); its events wait until this returns. */
+    void on_connection(Namespace::ConnectionFn fn) {
+        check(sio_parent_namespace_on_connection(p_, &Namespace::connection_tramp, detail::box(std::move(fn)),
+                                                 &detail::destroy<Namespace::ConnectionFn>));
+    }
+    /** A middleware for every socket joining any child, run before the
+     *  child's own: accept or refuse through `next`, now or later. */
+    void use(Namespace::MiddlewareFn fn) {
+        check(sio_parent_namespace_use(p_, &Namespace::middleware_tramp, detail::box(std::move(fn)),
+                                       &detail::destroy<Namespace::MiddlewareFn>));
+    }
+    /** How many child namespaces the parent has created so far. */
+    std::size_t child_count() const {
+        std::size_t n = 0;
+        check(sio_parent_namespace_child_count(p_, &n));
+        return n;
+    }
+    const sio_parent_namespace *raw() const noexcept { return p_; }
+
+  private:
+    sio_parent_namespace *p_;
 };
 
 inline Broadcast Socket::to(const std::string &room) const {
@@ -645,8 +793,14 @@ class ServerOptions {
     ServerOptions &connect_timeout(std::uint32_t ms) { return chain(sio_server_options_set_connect_timeout(o_, ms)); }
     ServerOptions &ack_timeout(std::uint32_t ms) { return chain(sio_server_options_set_ack_timeout(o_, ms)); }
     ServerOptions &max_payload(std::size_t bytes) { return chain(sio_server_options_set_max_payload(o_, bytes)); }
+    /** Most binary attachments one incoming packet may carry (default 10),
+     *  bounding what a client can make the server buffer. */
+    ServerOptions &max_attachments(std::size_t n) { return chain(sio_server_options_set_max_attachments(o_, n)); }
     ServerOptions &max_connections(std::size_t n) { return chain(sio_server_options_set_max_connections(o_, n)); }
     ServerOptions &transports(std::uint32_t mask) { return chain(sio_server_options_set_transports(o_, mask)); }
+    /** Whether polling connections may upgrade to WebSocket (default true);
+     *  off, they stay on long-polling. */
+    ServerOptions &allow_upgrades(bool allow) { return chain(sio_server_options_set_allow_upgrades(o_, allow)); }
     ServerOptions &cors_origin(const std::string &origin) {
         return chain(sio_server_options_set_cors_origin(o_, origin.c_str()));
     }
@@ -654,6 +808,18 @@ class ServerOptions {
         return chain(sio_server_options_set_recovery(o_, on, max_disconnection_ms));
     }
     ServerOptions &msgpack(bool on) { return chain(sio_server_options_set_msgpack(o_, on)); }
+    /** Joins a cluster through Redis at `url` (e.g. "redis://127.0.0.1:6379")
+     *  instead of the in-memory adapter, so broadcasts and server-side
+     *  emits reach the other servers. `flavour` is the Node adapter whose
+     *  wire format to speak: "classic" (empty: the default), "sharded" or
+     *  "streams"; `key` the channel prefix (empty: "socket.io"). Creating
+     *  the Server then connects, and throws SIO_ERR_IO when Redis cannot be
+     *  reached. */
+    ServerOptions &redis(const std::string &url, const std::string &flavour = std::string(),
+                         const std::string &key = std::string()) {
+        return chain(sio_server_options_set_redis(o_, url.c_str(), flavour.empty() ? nullptr : flavour.c_str(),
+                                                  key.empty() ? nullptr : key.c_str()));
+    }
     ServerOptions &runtime(const Runtime &rt) { return chain(sio_server_options_set_runtime(o_, rt.raw())); }
     ServerOptions &queue(const Queue &q) { return chain(sio_server_options_set_queue(o_, q.raw())); }
     const sio_server_options *raw() const noexcept { return o_; }
@@ -695,6 +861,65 @@ class Server {
         check(sio_server_of(s_, name.c_str(), &ns));
         return Namespace(ns);
     }
+    /** Decides whether a namespace name belongs to a dynamic parent; runs
+     *  on a runtime thread (also with an event queue), so it must be quick
+     *  and thread-safe. An exception escaping it counts as no match. */
+    using MatcherFn = std::function<bool(std::string_view name)>;
+    /** Called with an event another server sent with server_side_emit;
+     *  `ack` is empty unless the sender waits for an answer. */
+    using ServerSideFn = std::function<void(std::string_view event, Args args, ServerSideAck ack)>;
+
+    /** A parent namespace for every name matching the regular expression
+     *  `pattern` (e.g. "^/room-\\d+$"), for namespaces not known in
+     *  advance; throws SIO_ERR_INVALID_ARGUMENT for a bad pattern. */
+    ParentNamespace of_regex(const std::string &pattern) const {
+        sio_parent_namespace *p = nullptr;
+        check(sio_server_of_regex(s_, pattern.c_str(), &p));
+        return ParentNamespace(p);
+    }
+    /** A parent namespace for every name `matcher` accepts, when a regular
+     *  expression cannot say which names to serve. */
+    ParentNamespace of_dynamic(MatcherFn matcher) const {
+        sio_parent_namespace *p = nullptr;
+        check(sio_server_of_dynamic(s_, &matcher_tramp, detail::box(std::move(matcher)), &detail::destroy<MatcherFn>,
+                                    &p));
+        return ParentNamespace(p);
+    }
+
+    /** Handles `event` sent by the other servers of the cluster with
+     *  server_side_emit (coordination between servers, not clients). */
+    void on_server_side_emit(const std::string &event, ServerSideFn fn) {
+        check(sio_server_on_server_side_emit(s_, event.c_str(), &server_side_tramp, detail::box(std::move(fn)),
+                                             &detail::destroy<ServerSideFn>));
+    }
+    /** Sends an event to the other servers of the cluster (main namespace);
+     *  nobody hears it on a single server. */
+    void server_side_emit(const std::string &event, const Payload &p = Payload()) const {
+        auto bins = p.raw_bins();
+        check(sio_server_server_side_emit(s_, event.c_str(), p.json().c_str(), bins.data(), bins.size()));
+    }
+    /** Sends an event to the other servers and calls `fn` with one answer
+     *  per server that answered within `timeout_ms` (0: the library's
+     *  default), as the arguments (an empty array on a single server). */
+    void server_side_emit_with_ack(const std::string &event, const Payload &p, ReplyFn fn,
+                                   std::uint32_t timeout_ms = 0) const {
+        auto bins = p.raw_bins();
+        check(sio_server_server_side_emit_with_ack(s_, event.c_str(), p.json().c_str(), bins.data(), bins.size(),
+                                                   timeout_ms, &detail::reply_tramp, detail::box(std::move(fn)),
+                                                   &detail::destroy<ReplyFn>));
+    }
+    /** Every room of the main namespace across the cluster (`allRooms`),
+     *  handed to `fn` as one argument: a sorted JSON array of names. */
+    void all_rooms(ReplyFn fn) const {
+        check(sio_server_all_rooms(s_, &detail::reply_tramp, detail::box(std::move(fn)), &detail::destroy<ReplyFn>));
+    }
+    /** How many servers the cluster has, this one included (1 without a
+     *  cluster adapter), handed to `fn` as one numeric argument. */
+    void server_count(ReplyFn fn) const {
+        check(sio_server_server_count(s_, &detail::reply_tramp, detail::box(std::move(fn)),
+                                      &detail::destroy<ReplyFn>));
+    }
+
     /** Stops listening and disconnects everyone; `done` once they are gone. */
     void close(DoneFn done = DoneFn()) {
         if (done) {
@@ -706,6 +931,23 @@ class Server {
     const sio_server *raw() const noexcept { return s_; }
 
   private:
+    static bool matcher_tramp(void *ud, const char *name) noexcept {
+        try {
+            return (*static_cast<MatcherFn *>(ud))(name ? name : "");
+        } catch (...) {
+            detail::report("namespace matcher");
+            return false;
+        }
+    }
+    static void server_side_tramp(void *ud, const char *event, const sio_payload *args,
+                                  sio_server_side_ack *a) noexcept {
+        ServerSideAck ack(a);
+        try {
+            (*static_cast<ServerSideFn *>(ud))(event ? event : "", Args(args), std::move(ack));
+        } catch (...) {
+            detail::report("server-side event");
+        }
+    }
     sio_server *s_ = nullptr;
 };
 
@@ -728,6 +970,9 @@ class ClientOptions {
         return chain(sio_client_options_add_header(o_, k.c_str(), v.c_str()));
     }
     ClientOptions &transports(std::uint32_t mask) { return chain(sio_client_options_set_transports(o_, mask)); }
+    /** Whether to upgrade from polling to WebSocket (default true); off,
+     *  the client stays on the transport it started with. */
+    ClientOptions &upgrade(bool on) { return chain(sio_client_options_set_upgrade(o_, on)); }
     ClientOptions &reconnection(bool on) { return chain(sio_client_options_set_reconnection(o_, on)); }
     ClientOptions &reconnection_attempts(std::uint32_t n) {
         return chain(sio_client_options_set_reconnection_attempts(o_, n));
@@ -735,11 +980,26 @@ class ClientOptions {
     ClientOptions &reconnection_delay(std::uint32_t ms, std::uint32_t max_ms) {
         return chain(sio_client_options_set_reconnection_delay(o_, ms, max_ms));
     }
+    /** Jitter of the reconnection delays, 0 to 1 (default 0.5), so that
+     *  many clients do not reconnect in lockstep. */
+    ClientOptions &randomization_factor(double factor) {
+        return chain(sio_client_options_set_randomization_factor(o_, factor));
+    }
     ClientOptions &timeout(std::uint32_t ms) { return chain(sio_client_options_set_timeout(o_, ms)); }
     ClientOptions &ack_timeout(std::uint32_t ms) { return chain(sio_client_options_set_ack_timeout(o_, ms)); }
     ClientOptions &retries(std::uint32_t n) { return chain(sio_client_options_set_retries(o_, n)); }
     ClientOptions &force_new(bool on) { return chain(sio_client_options_set_force_new(o_, on)); }
     ClientOptions &msgpack(bool on) { return chain(sio_client_options_set_msgpack(o_, on)); }
+    /** Also trusts the root certificates in `pem` (PEM text, one or more
+     *  certificates) for https:// and wss:// URLs, e.g. a private CA; may
+     *  be called several times. */
+    ClientOptions &tls_root_pem(std::string_view pem) {
+        return chain(sio_client_options_add_tls_root_pem(o_, reinterpret_cast<const std::uint8_t *>(pem.data()),
+                                                         pem.size()));
+    }
+    /** Whether to trust the built-in root certificates (default true); off,
+     *  only those of tls_root_pem are, to pin a private CA. */
+    ClientOptions &tls_builtin_roots(bool on) { return chain(sio_client_options_set_tls_builtin_roots(o_, on)); }
     ClientOptions &runtime(const Runtime &rt) { return chain(sio_client_options_set_runtime(o_, rt.raw())); }
     ClientOptions &queue(const Queue &q) { return chain(sio_client_options_set_queue(o_, q.raw())); }
     const sio_client_options *raw() const noexcept { return o_; }

@@ -2,14 +2,23 @@
 // server with lambdas on a runtime of its own, a client whose callbacks run
 // through an event queue pumped here, and what the wrapper adds — RAII,
 // exceptions, owned copies of borrowed sockets, one-shot Ack and Next.
+// Then the less common parts: dynamic namespaces (regex and matcher) with a
+// parent middleware, per-event middlewares and their errors, outgoing
+// listeners, a socket's rooms / handshake / data, the cluster calls on one
+// server, option setters (checked live where they change behaviour), and,
+// when SIO_REDIS_URL names a running Redis, two servers joined through it:
+// serverSideEmit with answers, a dropped server-side ack, the server count.
 //
 // Prints "N passed, N failed"; exits 1 on any failure.
 #include <atomic>
 #include <chrono>
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +51,86 @@ template <class F> static bool wait_until(const sio::Queue *q, F cond, int ms = 
     return true;
 }
 
+// A statement that must throw sio::Error with `status` and a message
+// containing `text`.
+#define CHECK_THROWS(stmt, want_status, text)                                                         \
+    do {                                                                                              \
+        int got_ = SIO_OK;                                                                            \
+        std::string msg_;                                                                             \
+        try {                                                                                         \
+            stmt;                                                                                     \
+        } catch (const sio::Error &e) {                                                               \
+            got_ = e.status();                                                                        \
+            msg_ = e.what();                                                                          \
+        }                                                                                             \
+        if (got_ == (want_status) && msg_.find(text) != std::string::npos) {                          \
+            passed++;                                                                                 \
+        } else {                                                                                      \
+            failed++;                                                                                 \
+            std::fprintf(stderr, "FAIL %s:%d: %s -> %d \"%s\", want %d \"%s\"\n", __FILE__, __LINE__, \
+                         #stmt, got_, msg_.c_str(), (want_status), (text));                          \
+        }                                                                                             \
+    } while (0)
+
+static bool contains(const std::string &hay, const std::string &needle) {
+    return hay.find(needle) != std::string::npos;
+}
+
+// "major.minor.patch", optionally followed by a pre-release or build tag.
+static bool looks_like_version(std::string_view v) {
+    int parts = 0;
+    std::size_t i = 0;
+    while (parts < 3) {
+        std::size_t start = i;
+        while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) i++;
+        if (i == start) return false;
+        parts++;
+        if (parts < 3) {
+            if (i >= v.size() || v[i] != '.') return false;
+            i++;
+        }
+    }
+    return i == v.size() || v[i] == '-' || v[i] == '+';
+}
+
+// The outcome of one asynchronous call with a payload, waited for from the
+// main thread. Its state is shared with the callback, so a completion that
+// comes after a wait gave up touches nothing freed.
+class Reply {
+  public:
+    sio::ReplyFn fn() const {
+        return [d = d_](int st, std::string_view err, sio::Args args) {
+            std::lock_guard<std::mutex> g(d->mu);
+            d->status = st;
+            d->error = std::string(err);
+            d->json = std::string(args.json());
+            d->done++;
+        };
+    }
+    int done() const { return d_->done; }
+    int code() const {
+        std::lock_guard<std::mutex> g(d_->mu);
+        return d_->status;
+    }
+    std::string error() const {
+        std::lock_guard<std::mutex> g(d_->mu);
+        return d_->error;
+    }
+    std::string text() const {
+        std::lock_guard<std::mutex> g(d_->mu);
+        return d_->json;
+    }
+
+  private:
+    struct Data {
+        std::mutex mu;
+        std::atomic<int> done{0};
+        int status = 99;
+        std::string error, json;
+    };
+    std::shared_ptr<Data> d_ = std::make_shared<Data>();
+};
+
 struct ServerState {
     std::mutex mu;
     std::vector<sio::Socket> kept; // owned copies of borrowed sockets
@@ -49,8 +138,15 @@ struct ServerState {
     std::string last_reason;
 };
 
+static void versions_and_options();
+static void dynamic_namespaces(const sio::Server &server, std::uint16_t port);
+static void cluster_on_one_server(sio::Server &server, const sio::Socket &kept);
+static void option_setters_live(const sio::Runtime &rt, std::uint16_t plain_port);
+static void two_servers(const std::string &redis_url, const std::string &flavour);
+
 int main() {
     CHECK(sio_abi_version() == SIO_ABI_VERSION);
+    versions_and_options();
 
     // Errors are exceptions with the status and the message.
     try {
@@ -185,6 +281,24 @@ int main() {
     }
     CHECK(wait_until(&q, [&] { return late == 2; }));
 
+    // The less common server parts, on the same server.
+    dynamic_namespaces(server, port);
+    std::optional<sio::Socket> first;
+    {
+        std::lock_guard<std::mutex> g(st.mu);
+        CHECK(st.kept.size() == 1);
+        if (!st.kept.empty()) first.emplace(st.kept[0]);
+    }
+    if (first) cluster_on_one_server(server, *first);
+    option_setters_live(rt, port);
+    const char *redis = std::getenv("SIO_REDIS_URL");
+    const char *flavour = std::getenv("SIO_REDIS_FLAVOUR");
+    if (redis && *redis) {
+        two_servers(redis, flavour && *flavour ? flavour : "classic");
+    } else {
+        std::printf("-- two servers joined through Redis: skipped (SIO_REDIS_URL unset)\n");
+    }
+
     // Refused because the middleware dropped its Next.
     int locked_status = 99;
     std::string locked_error;
@@ -215,4 +329,434 @@ int main() {
 
     std::printf("test_cpp: %d passed, %d failed\n", passed.load(), failed.load());
     return failed == 0 ? 0 : 1;
+}
+
+// The library's version and ABI; option setters that refuse bad values.
+static void versions_and_options() {
+    std::printf("-- versions, option setters\n");
+    CHECK(sio::abi_version() == SIO_ABI_VERSION);
+    CHECK(sio::version() == std::string_view(sio_version()));
+    CHECK(looks_like_version(sio::version()));
+    CHECK(!looks_like_version("1.2") && !looks_like_version("1.2.x") && looks_like_version("10.0.3-rc.1"));
+
+    // Accepted values chain; refused ones throw with the library's message.
+    sio::ClientOptions copts;
+    copts.randomization_factor(0).randomization_factor(1).upgrade(false).upgrade(true).tls_builtin_roots(true);
+    CHECK_THROWS(copts.randomization_factor(1.5), SIO_ERR_INVALID_ARGUMENT, "between 0 and 1");
+    CHECK_THROWS(copts.randomization_factor(-0.1), SIO_ERR_INVALID_ARGUMENT, "between 0 and 1");
+    CHECK_THROWS(copts.tls_root_pem(""), SIO_ERR_INVALID_ARGUMENT, "pem");
+    CHECK_THROWS(copts.tls_root_pem("nope"), SIO_ERR_INVALID_ARGUMENT, "PEM");
+
+    sio::ServerOptions sopts;
+    sopts.allow_upgrades(false).max_attachments(3).redis("redis://127.0.0.1:1", "streams", "k");
+    CHECK_THROWS(sopts.redis("redis://127.0.0.1:1", "gossip"), SIO_ERR_INVALID_ARGUMENT, "flavour");
+    // Nobody listens on port 1: creating the server fails (after the
+    // library's connection timeout, a few seconds).
+    CHECK_THROWS(sio::Server(sio::ServerOptions().redis("redis://127.0.0.1:1")), SIO_ERR_IO, "Redis");
+}
+
+struct DynState {
+    std::mutex mu;
+    std::vector<std::string> child_nsps, used, errors;
+    std::string rooms, handshake, data_before, data_after, outgoing_json, where_json;
+    std::atomic<int> connections{0}, parent_checks{0}, matcher_calls{0}, blocked{0}, error_count{0},
+        forbidden_ran{0}, outgoing{0}, heard_where{0};
+};
+
+// A connected client of `url` (reconnection off); the first attempt's
+// status, error and data in `out`.
+static std::unique_ptr<sio::Client> connect_to(const std::string &url, sio::ClientOptions &opts, Reply &out) {
+    auto c = std::make_unique<sio::Client>(url, opts.reconnection(false));
+    c->connect(out.fn());
+    CHECK(wait_until(nullptr, [&] { return out.done() == 1; }));
+    return c;
+}
+
+// Dynamic namespaces: a regex parent with a middleware, a matcher parent
+// whose handle is dropped at once; in the children, socket.use and its
+// errors, outgoing listeners, rooms, handshake and data.
+static void dynamic_namespaces(const sio::Server &server, std::uint16_t port) {
+    std::printf("-- dynamic namespaces, socket.use, outgoing listeners\n");
+    // Static: the parents keep these callbacks as long as the server lives.
+    static DynState dyn;
+    auto child_connection = [](sio::Socket &s) {
+        {
+            std::lock_guard<std::mutex> g(dyn.mu);
+            dyn.child_nsps.push_back(s.nsp());
+            dyn.data_before = s.data();
+            s.set_data("{\"seen\":1}");
+            dyn.data_after = s.data();
+            s.join("lobby");
+            dyn.rooms = s.rooms();
+            dyn.handshake = s.handshake();
+        }
+        s.use([](sio::Socket &s, std::string_view event, sio::Args args) -> std::optional<std::string> {
+            CHECK(s.connected());
+            CHECK(args.json().substr(0, 1) == "[");
+            {
+                std::lock_guard<std::mutex> g(dyn.mu);
+                dyn.used.emplace_back(event);
+            }
+            if (event == "forbidden") {
+                dyn.blocked++;
+                return std::string("not allowed");
+            }
+            if (event == "explode") throw std::runtime_error("middleware exploded (on purpose)");
+            return std::nullopt;
+        });
+        s.on_error([](sio::Socket &s, std::string_view message) {
+            CHECK(!s.id().empty());
+            std::lock_guard<std::mutex> g(dyn.mu);
+            dyn.errors.emplace_back(message);
+            dyn.error_count++;
+        });
+        std::uint64_t out_id = s.on_any_outgoing([](sio::Socket &, std::string_view event, sio::Args args) {
+            if (event != "where") return;
+            std::lock_guard<std::mutex> g(dyn.mu);
+            dyn.outgoing_json = std::string(args.json());
+            dyn.outgoing++;
+        });
+        // "where" answers with the namespace, and emits it too.
+        s.on("where", [](sio::Socket &s, sio::Args, sio::Ack ack) {
+            std::string reply = "[" + sio::quote(s.nsp()) + "]";
+            s.emit("where", reply);
+            if (ack) ack.send(reply);
+        });
+        s.on("forbidden", [](sio::Socket &, sio::Args, sio::Ack) { dyn.forbidden_ran++; });
+        s.on("explode", [](sio::Socket &, sio::Args, sio::Ack) { dyn.forbidden_ran++; });
+        // Stops the outgoing listener, then emits: nobody may hear it.
+        s.on("quiet", [out_id](sio::Socket &s, sio::Args, sio::Ack ack) {
+            s.off_any_outgoing(out_id);
+            s.emit("where", "[\"unheard\"]");
+            ack.send();
+        });
+        dyn.connections++;
+    };
+
+    sio::ParentNamespace rooms = server.of_regex("^/room-\\d+$");
+    rooms.use([](sio::Socket &s, sio::Next next) {
+        dyn.parent_checks++;
+        if (s.nsp() == "/room-13") {
+            next.refuse("unlucky", "{\"n\":13}");
+        } else {
+            next.accept();
+        }
+    });
+    rooms.on_connection(child_connection);
+    CHECK(rooms.child_count() == 0);
+    {
+        sio::ParentNamespace games = server.of_dynamic([](std::string_view name) {
+            dyn.matcher_calls++;
+            if (name == "/boom") throw std::runtime_error("matcher threw (on purpose, counts as no match)");
+            return name.substr(0, 6) == "/game-";
+        });
+        games.on_connection(child_connection);
+        CHECK(games.child_count() == 0);
+        // The handle goes; the parent lives on with the server.
+    }
+    CHECK_THROWS(server.of_regex("("), SIO_ERR_INVALID_ARGUMENT, "pattern");
+
+    std::string base = "http://127.0.0.1:" + std::to_string(port);
+    auto on_where = [](sio::Args args, sio::Ack) {
+        std::lock_guard<std::mutex> g(dyn.mu);
+        dyn.where_json = std::string(args.json());
+        dyn.heard_where++;
+    };
+
+    // A name the regex matches: through the parent's middleware, into a
+    // new child, with the client's auth and query in the handshake (a
+    // connection of its own: a shared one keeps its first query).
+    Reply c1;
+    sio::ClientOptions o1;
+    o1.auth("{\"token\":\"abc\"}").query("k", "v").force_new(true);
+    auto a = std::make_unique<sio::Client>(base + "/room-7", o1.reconnection(false));
+    a->on("where", on_where);
+    a->connect(c1.fn());
+    CHECK(wait_until(nullptr, [&] { return c1.done() == 1; }));
+    CHECK(c1.code() == SIO_OK);
+    CHECK(wait_until(nullptr, [&] { return dyn.connections == 1; }));
+    CHECK(dyn.parent_checks == 1);
+    CHECK(rooms.child_count() == 1);
+    {
+        std::lock_guard<std::mutex> g(dyn.mu);
+        CHECK(dyn.child_nsps.size() == 1 && dyn.child_nsps[0] == "/room-7");
+        std::string id = a->connected() ? a->id() : std::string();
+        CHECK(id.size() == 20);
+        CHECK(dyn.rooms.substr(0, 1) == "[" && contains(dyn.rooms, "\"lobby\"") && contains(dyn.rooms, sio::quote(id)));
+        CHECK(contains(dyn.handshake, "\"auth\":{\"token\":\"abc\"}"));
+        CHECK(contains(dyn.handshake, "\"k\":\"v\""));
+        CHECK(contains(dyn.handshake, "\"address\":"));
+        CHECK(dyn.data_before == "null");
+        CHECK(dyn.data_after == "{\"seen\":1}");
+    }
+
+    // An event socket.use lets through, answered; the outgoing listener
+    // sees the server's own emit.
+    Reply w;
+    a->emit_with_ack("where", sio::Payload(), w.fn(), 5000);
+    CHECK(wait_until(nullptr, [&] { return w.done() == 1; }));
+    CHECK(w.code() == SIO_OK && w.text() == "[\"/room-7\"]");
+    CHECK(wait_until(nullptr, [&] { return dyn.heard_where == 1 && dyn.outgoing == 1; }));
+    {
+        std::lock_guard<std::mutex> g(dyn.mu);
+        CHECK(dyn.outgoing_json == "[\"/room-7\"]");
+        CHECK(dyn.used.size() == 1 && dyn.used[0] == "where");
+    }
+
+    // One it stops: on_error gets the message, the handler never runs, the
+    // client's ack times out. An exception in the middleware stops the
+    // event too, with its message.
+    Reply f;
+    a->emit_with_ack("forbidden", sio::Payload(), f.fn(), 300);
+    CHECK(wait_until(nullptr, [&] { return f.done() == 1; }));
+    CHECK(f.code() == SIO_ERR_TIMEOUT);
+    CHECK(dyn.blocked == 1);
+    a->emit("explode");
+    CHECK(wait_until(nullptr, [&] { return dyn.error_count == 2; }));
+    {
+        std::lock_guard<std::mutex> g(dyn.mu);
+        CHECK(dyn.errors.size() == 2 && dyn.errors[0] == "not allowed");
+        CHECK(dyn.errors.size() == 2 && contains(dyn.errors[1], "middleware exploded"));
+    }
+    CHECK(dyn.forbidden_ran == 0);
+
+    // off_any_outgoing: the next emit reaches the client, not the listener.
+    Reply qr;
+    a->emit_with_ack("quiet", sio::Payload(), qr.fn(), 5000);
+    CHECK(wait_until(nullptr, [&] { return qr.done() == 1 && dyn.heard_where == 2; }));
+    CHECK(qr.code() == SIO_OK);
+    {
+        std::lock_guard<std::mutex> g(dyn.mu);
+        CHECK(dyn.where_json == "[\"unheard\"]");
+        CHECK(dyn.outgoing == 1 && dyn.outgoing_json == "[\"/room-7\"]");
+    }
+
+    // Refused by the parent's middleware, with its data; no connection.
+    Reply c2;
+    sio::ClientOptions o2;
+    auto b = connect_to(base + "/room-13", o2, c2);
+    CHECK(c2.code() == SIO_ERR_REFUSED);
+    CHECK(c2.error() == "unlucky" && c2.text() == "[{\"n\":13}]");
+    CHECK(dyn.parent_checks == 2 && dyn.connections == 1);
+    // The child is made before the middlewares decide, as in the reference
+    // server: the parent has two now.
+    CHECK(rooms.child_count() == 2);
+    b.reset();
+
+    // A name only the matcher accepts, though its handle is gone; one it
+    // refuses, one it throws on: both unknown namespaces.
+    Reply c3;
+    sio::ClientOptions o3;
+    auto g = connect_to(base + "/game-x", o3, c3);
+    CHECK(c3.code() == SIO_OK);
+    CHECK(wait_until(nullptr, [&] { return dyn.connections == 2; }));
+    CHECK(dyn.matcher_calls >= 1);
+    {
+        std::lock_guard<std::mutex> lk(dyn.mu);
+        CHECK(dyn.child_nsps.size() == 2 && dyn.child_nsps[1] == "/game-x");
+    }
+    int calls = dyn.matcher_calls;
+    for (const char *name : {"/nowhere", "/boom"}) {
+        Reply c4;
+        sio::ClientOptions o4;
+        auto n = connect_to(base + name, o4, c4);
+        CHECK(c4.code() == SIO_ERR_REFUSED);
+        CHECK(c4.error() == "Invalid namespace");
+    }
+    CHECK(dyn.matcher_calls >= calls + 2);
+    CHECK(rooms.child_count() == 2 && dyn.connections == 2);
+
+    g.reset();
+    a.reset();
+}
+
+// serverSideEmit, allRooms and the server count on a server without a
+// cluster adapter: nobody else hears or answers, the count is 1.
+static void cluster_on_one_server(sio::Server &server, const sio::Socket &kept_socket) {
+    sio::Socket kept = kept_socket; // an owned copy
+    std::printf("-- cluster calls on one server\n");
+    // Static: the server keeps the handler as long as it lives.
+    static std::atomic<int> side_events{0};
+    server.on_server_side_emit(
+        "hello", [](std::string_view, sio::Args, sio::ServerSideAck ack) {
+            if (ack) ack.send("{\"pong\":1}");
+            side_events++;
+        });
+    kept.join("cpp-room");
+    CHECK(contains(kept.rooms(), "\"cpp-room\""));
+
+    Reply rooms, count, answers;
+    server.all_rooms(rooms.fn());
+    server.server_count(count.fn());
+    server.server_side_emit("hello", "[\"from cpp\"]");
+    server.server_side_emit_with_ack("hello", "[\"from cpp\"]", answers.fn(), 200);
+    CHECK(wait_until(nullptr, [&] { return rooms.done() == 1 && count.done() == 1 && answers.done() == 1; }));
+    CHECK(rooms.code() == SIO_OK);
+    std::string r = rooms.text();
+    CHECK(r.substr(0, 2) == "[[" && contains(r, "\"cpp-room\"") && contains(r, sio::quote(kept.id())));
+    CHECK(count.code() == SIO_OK && count.text() == "[1]");
+    CHECK(answers.code() == SIO_OK && answers.text() == "[]");
+    CHECK(side_events == 0);
+    CHECK_THROWS(server.server_side_emit("hello", "not json"), SIO_ERR_INVALID_ARGUMENT, "JSON");
+    kept.leave("cpp-room");
+
+    // An empty server-side ack cannot be sent.
+    sio::ServerSideAck none;
+    CHECK(!none);
+    CHECK_THROWS(none.send(), SIO_ERR_STATE, "acknowledgement");
+}
+
+// Options that change behaviour, live: a server taking at most one
+// attachment per packet and no upgrades, a client that does not upgrade;
+// a client trusting only a given root, against a server without TLS.
+static void option_setters_live(const sio::Runtime &rt, std::uint16_t plain_port) {
+    std::printf("-- option setters, live\n");
+    std::atomic<int> joined{0}; // declared first: it outlives the server
+    sio::Server small(sio::ServerOptions().runtime(rt).max_attachments(1).allow_upgrades(false));
+    {
+        sio::Namespace root = small.of("/");
+        root.on_connection([&joined](sio::Socket &s) {
+            joined++;
+            s.on("bins", [](sio::Socket &, sio::Args args, sio::Ack ack) {
+                ack.send("[" + std::to_string(args.bin_count()) + "]");
+            });
+        });
+    }
+    std::uint16_t port = small.listen("127.0.0.1:0");
+    std::string url = "http://127.0.0.1:" + std::to_string(port);
+
+    std::mutex mu;
+    std::string reason;
+    std::atomic<int> gone{0};
+    Reply c;
+    sio::ClientOptions opts;
+    opts.upgrade(false).randomization_factor(0.25);
+    auto client = connect_to(url, opts, c);
+    client->on_disconnect([&](std::string_view why) {
+        std::lock_guard<std::mutex> g(mu);
+        reason = std::string(why);
+        gone++;
+    });
+    CHECK(c.code() == SIO_OK);
+    CHECK(wait_until(nullptr, [&] { return joined == 1; }));
+
+    // One buffer: within the limit.
+    Reply one;
+    sio::Payload p1;
+    std::string ph = p1.add("a", 1);
+    p1 = sio::Payload("[" + ph + "]", p1.bins());
+    client->emit_with_ack("bins", p1, one.fn(), 5000);
+    CHECK(wait_until(nullptr, [&] { return one.done() == 1; }));
+    CHECK(one.code() == SIO_OK && one.text() == "[1]");
+
+    // Two buffers: past max_attachments, the server drops the connection.
+    Reply two;
+    sio::Payload p2;
+    std::string ph0 = p2.add("a", 1);
+    std::string ph1 = p2.add("b", 1);
+    p2 = sio::Payload("[" + ph0 + "," + ph1 + "]", p2.bins());
+    client->emit_with_ack("bins", p2, two.fn(), 5000);
+    CHECK(wait_until(nullptr, [&] { return two.done() == 1 && gone == 1; }));
+    CHECK(two.code() == SIO_ERR_DISCONNECTED);
+    CHECK(!client->connected());
+    {
+        std::lock_guard<std::mutex> g(mu);
+        CHECK(!reason.empty());
+    }
+    client.reset();
+
+    // TLS roots: accepted up front; an https:// URL on a plain server then
+    // fails the handshake.
+    static const char PEM[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    Reply t;
+    sio::ClientOptions topts;
+    topts.tls_root_pem(PEM).tls_root_pem(std::string(PEM)).tls_builtin_roots(false).timeout(3000);
+    auto tls = connect_to("https://127.0.0.1:" + std::to_string(plain_port), topts, t);
+    CHECK(t.code() == SIO_ERR_IO);
+    CHECK(!t.error().empty());
+    CHECK(!tls->connected());
+}
+
+struct SideState {
+    std::atomic<int> events{0}, dropped{0};
+    std::mutex mu;
+    std::string last_event, last_args;
+};
+
+// A cluster server on Redis answering "hello" with {"pong":n}, except
+// when its argument is "drop": then its ServerSideAck is destroyed
+// unanswered.
+static std::unique_ptr<sio::Server> cluster_server(const std::string &url, const std::string &flavour, int n,
+                                                   SideState &st) {
+    auto s = std::make_unique<sio::Server>(sio::ServerOptions().redis(url, flavour, "cpp-test"));
+    s->on_server_side_emit("hello", [&st, n](std::string_view event, sio::Args args, sio::ServerSideAck ack) {
+        {
+            std::lock_guard<std::mutex> g(st.mu);
+            st.last_event = std::string(event);
+            st.last_args = std::string(args.json());
+        }
+        st.events++;
+        if (!ack) return;
+        if (args.json() == "[\"drop\"]") {
+            st.dropped++;
+            return; // released unanswered
+        }
+        ack.send("{\"pong\":" + std::to_string(n) + "}");
+        CHECK(!ack);
+    });
+    s->listen("127.0.0.1:0");
+    return s;
+}
+
+// Two servers joined through Redis: the count, a one-way serverSideEmit,
+// one with an answer, one whose answer is dropped.
+static void two_servers(const std::string &redis_url, const std::string &flavour) {
+    std::printf("-- two servers joined through Redis (%s)\n", flavour.c_str());
+    SideState s1, s2;
+    std::unique_ptr<sio::Server> one, two;
+    try {
+        one = cluster_server(redis_url, flavour, 1, s1);
+        two = cluster_server(redis_url, flavour, 2, s2);
+    } catch (const sio::Error &e) {
+        std::fprintf(stderr, "FAIL %s:%d: cluster servers: %s\n", __FILE__, __LINE__, e.what());
+        failed++;
+        return;
+    }
+
+    // Both servers see each other (within ten seconds).
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    bool counted = false;
+    while (!counted && std::chrono::steady_clock::now() < end) {
+        Reply c;
+        one->server_count(c.fn());
+        wait_until(nullptr, [&] { return c.done() == 1; }, 5000);
+        counted = c.text() == "[2]";
+        if (!counted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(counted);
+
+    // One way: heard by the other server only.
+    one->server_side_emit("hello", "[\"from one\"]");
+    CHECK(wait_until(nullptr, [&] { return s2.events == 1; }));
+    {
+        std::lock_guard<std::mutex> g(s2.mu);
+        CHECK(s2.last_event == "hello" && s2.last_args == "[\"from one\"]");
+    }
+
+    // With an answer.
+    Reply answered;
+    one->server_side_emit_with_ack("hello", "[\"from one\"]", answered.fn(), 5000);
+    CHECK(wait_until(nullptr, [&] { return answered.done() == 1; }));
+    CHECK(answered.code() == SIO_OK && answered.text() == "[{\"pong\":2}]");
+
+    // The answer dropped (the ServerSideAck destroyed unanswered): none
+    // comes, the call ends at its timeout.
+    Reply dropped;
+    auto start = std::chrono::steady_clock::now();
+    two->server_side_emit_with_ack("hello", "[\"drop\"]", dropped.fn(), 300);
+    CHECK(wait_until(nullptr, [&] { return dropped.done() == 1; }));
+    CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(250));
+    CHECK(s1.dropped == 1);
+    CHECK(dropped.text() == "[]");
+    CHECK(s1.events == 1 && s2.events == 2);
 }
