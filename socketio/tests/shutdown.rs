@@ -57,6 +57,25 @@ async fn client(
         .expect("connect")
 }
 
+/// One receiver per transport, each joined to "room", with what it saw.
+async fn receivers(
+    url: &str,
+    gone: &mpsc::UnboundedSender<DisconnectReason>,
+) -> (Vec<ClientSocket>, Vec<Seen>) {
+    let mut receivers = Vec::new();
+    let mut seen = Vec::new();
+    for transport in [TransportType::Websocket, TransportType::Polling] {
+        let s: Seen = Arc::default();
+        let r = client(url, transport, Some(s.clone()), gone.clone()).await;
+        r.emit_with_ack("join", &())
+            .await
+            .expect("receiver joined the room");
+        receivers.push(r);
+        seen.push(s);
+    }
+    (receivers, seen)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_under_load_loses_no_acknowledged_message() {
     let io = SocketIo::new(config());
@@ -80,17 +99,7 @@ async fn shutdown_under_load_loses_no_acknowledged_message() {
     let url = server.url();
 
     let (gone_tx, mut gone_rx) = mpsc::unbounded_channel();
-    let mut receivers = Vec::new();
-    let mut seen = Vec::new();
-    for transport in [TransportType::Websocket, TransportType::Polling] {
-        let s: Seen = Arc::default();
-        let r = client(&url, transport, Some(s.clone()), gone_tx.clone()).await;
-        r.emit_with_ack("join", &())
-            .await
-            .expect("receiver joined the room");
-        receivers.push(r);
-        seen.push(s);
-    }
+    let (receivers, seen) = receivers(&url, &gone_tx).await;
 
     // Each sender keeps up to 16 messages in flight and records what was
     // acknowledged.
@@ -203,17 +212,7 @@ async fn shutdown_lets_a_running_handler_finish_its_sends() {
     let url = server.url();
 
     let (gone_tx, _gone_rx) = mpsc::unbounded_channel();
-    let mut receivers = Vec::new();
-    let mut seen = Vec::new();
-    for transport in [TransportType::Websocket, TransportType::Polling] {
-        let s: Seen = Arc::default();
-        let r = client(&url, transport, Some(s.clone()), gone_tx.clone()).await;
-        r.emit_with_ack("join", &())
-            .await
-            .expect("receiver joined the room");
-        receivers.push(r);
-        seen.push(s);
-    }
+    let (receivers, seen) = receivers(&url, &gone_tx).await;
     let sender = client(&url, TransportType::Websocket, None, gone_tx.clone()).await;
     let reply = tokio::spawn({
         let sender = sender.clone();

@@ -16,7 +16,7 @@ use crate::errors::to_pyerr;
 use crate::options::transports;
 use crate::options::{opt, secs};
 use crate::pool::{deliver, key_of, Pool};
-use crate::reply::{tuple, AckReply, Pending};
+use crate::reply::{ack_object, tuple, Pending};
 
 #[derive(Default)]
 struct Events {
@@ -108,23 +108,7 @@ impl NativeClient {
         self.client.on(
             name,
             move |event: &str, args: Vec<Value>, ack: Option<Ack>| {
-                let (nsp, event) = (nsp.clone(), event.to_owned());
-                NativeClient::push(&pool, key, move |py| {
-                    let ack = match ack {
-                        Some(a) => Py::new(py, AckReply::new(a))?.into_bound(py).into_any(),
-                        None => py.None().into_bound(py),
-                    };
-                    tuple(
-                        py,
-                        vec![
-                            str_obj(py, "event")?,
-                            str_obj(py, &nsp)?,
-                            str_obj(py, &event)?,
-                            to_py_list(py, &args)?.into_any(),
-                            ack,
-                        ],
-                    )
-                });
+                push_event(&pool, key, &nsp, event, args, ack);
             },
         );
     }
@@ -325,23 +309,24 @@ impl NativeClient {
                 if !known && !events.catch_all.load(Ordering::Acquire) {
                     return;
                 }
-                let (nsp, event) = (nsp.clone(), event.to_owned());
-                NativeClient::push(&pool, key, move |py| {
-                    let ack = match ack {
-                        Some(a) => Py::new(py, AckReply::new(a))?.into_bound(py).into_any(),
-                        None => py.None().into_bound(py),
-                    };
-                    tuple(
-                        py,
-                        vec![
-                            str_obj(py, "event")?,
-                            str_obj(py, &nsp)?,
-                            str_obj(py, &event)?,
-                            to_py_list(py, &args)?.into_any(),
-                            ack,
-                        ],
-                    )
-                });
+                push_event(&pool, key, &nsp, event, args, ack);
             });
     }
+}
+
+/// Queues `("event", ns, name, args, ack_or_None)` for the sink.
+fn push_event(pool: &Pool, key: u64, nsp: &str, event: &str, args: Vec<Value>, ack: Option<Ack>) {
+    let (nsp, event) = (nsp.to_owned(), event.to_owned());
+    NativeClient::push(pool, key, move |py| {
+        tuple(
+            py,
+            vec![
+                str_obj(py, "event")?,
+                str_obj(py, &nsp)?,
+                str_obj(py, &event)?,
+                to_py_list(py, &args)?.into_any(),
+                ack_object(py, ack)?,
+            ],
+        )
+    });
 }

@@ -250,3 +250,15 @@ impl Drop for ConnectReply {
 pub fn tuple<'py>(py: Python<'py>, items: Vec<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
     Ok(PyTuple::new(py, items)?.into_any())
 }
+
+/// The acknowledgement handed to Python: an `AckReply`, or None when the
+/// peer asked for none.
+pub(crate) fn ack_object(
+    py: Python<'_>,
+    ack: Option<socketio::embed::Ack>,
+) -> PyResult<Bound<'_, PyAny>> {
+    Ok(match ack {
+        Some(a) => Py::new(py, AckReply::new(a))?.into_bound(py).into_any(),
+        None => py.None().into_bound(py),
+    })
+}

@@ -11,7 +11,7 @@ use socketio::embed::{Next, Runtime, Socket, Value};
 
 use crate::convert::{to_py, to_py_list};
 use crate::pool::{deliver, key_of, Pool};
-use crate::reply::{tuple, AckReply, ConnectReply, OnSettle};
+use crate::reply::{ack_object, tuple, ConnectReply, OnSettle};
 
 /// Locks, whether or not a panic poisoned the mutex (the data stays
 /// consistent: every critical section is a single map operation).
@@ -165,10 +165,7 @@ pub fn push_event(
         key,
         Box::new(move |py, sink| {
             let ev = (|| {
-                let ack = match ack {
-                    Some(a) => Py::new(py, AckReply::new(a))?.into_bound(py).into_any(),
-                    None => py.None().into_bound(py),
-                };
+                let ack = ack_object(py, ack)?;
                 tuple(
                     py,
                     vec![
