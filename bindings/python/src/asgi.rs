@@ -132,11 +132,17 @@ const HOP_HEADERS: [&str; 7] = [
 
 fn ws_request(req: &HttpRequest) -> Result<http::Request<()>, http::Error> {
     // The client wants an absolute ws:// URI; only its path and query go
-    // on the request line the engine reads.
+    // on the request line the engine reads. The browser's Host goes on: the
+    // same-origin check compares the page's origin with it.
+    let host = req
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(b"host"))
+        .map_or(&b"asgi"[..], |(_, v)| v.as_slice());
     let mut b = http::Request::builder()
         .method("GET")
         .uri(format!("ws://asgi{}", req.uri))
-        .header("Host", "asgi")
+        .header("Host", host)
         .header("Connection", "Upgrade")
         .header("Upgrade", "websocket")
         .header("Sec-WebSocket-Version", "13")

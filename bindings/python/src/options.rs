@@ -1,10 +1,13 @@
 //! Reading the options dict `socketio_rs` passes down.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use pyo3::exceptions::PyValueError;
+use engineio::server::{Cors, CorsOrigin};
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyString};
 use socketio::embed::{RedisFlavour, RedisOptions, ServerOptions, TransportType};
 
 /// The value of `key`, if present and not None.
@@ -84,21 +87,117 @@ pub fn server_options(options: &Bound<'_, PyDict>) -> PyResult<ServerOptions> {
     if let Some(t) = secs(options, "ack_timeout")? {
         c.ack_timeout = t;
     }
-    if let Some(origins) = opt::<Option<Vec<String>>>(options, "cors_allowed_origins")? {
-        c.engine.cors = origins.map(|list| engineio::server::Cors {
-            origin: if list.iter().any(|o| o == "*") {
-                engineio::server::CorsOrigin::Any
-            } else {
-                engineio::server::CorsOrigin::List(list)
-            },
-            credentials: opt::<bool>(options, "cors_credentials")
-                .ok()
-                .flatten()
-                .unwrap_or(true),
-            ..Default::default()
-        });
-    }
+    c.engine.cors = cors(options)?;
     Ok(o)
+}
+
+/// python-engineio's origin policy from `cors_allowed_origins` and
+/// `cors_credentials`: absent or None, only the server's own origin; `'*'`
+/// (alone or in a list), any origin; a string or list, those origins; a
+/// callable, what it answers; `[]`, no CORS handling at all. Every policy but
+/// the last refuses a request carrying another origin with 400, WebSocket
+/// included, as python-engineio does.
+fn cors(options: &Bound<'_, PyDict>) -> PyResult<Option<Cors>> {
+    let credentials = opt::<bool>(options, "cors_credentials")?.unwrap_or(true);
+    let origin = match options.get_item("cors_allowed_origins")? {
+        None => CorsOrigin::SameOrigin,
+        Some(v) if v.is_none() => CorsOrigin::SameOrigin,
+        Some(v) if v.is_instance_of::<PyString>() => {
+            let s: String = v.extract()?;
+            if s == "*" {
+                CorsOrigin::Reflect
+            } else {
+                CorsOrigin::List(vec![s])
+            }
+        }
+        Some(v) if v.is_callable() => callable_origin(v.unbind()),
+        Some(v) => {
+            let list: Vec<String> = v.extract().map_err(|_| {
+                PyTypeError::new_err(
+                    "cors_allowed_origins must be None, '*', a string, a list of strings \
+                     or a callable",
+                )
+            })?;
+            if list.is_empty() {
+                return Ok(None);
+            }
+            if list.iter().any(|o| o == "*") {
+                CorsOrigin::Reflect
+            } else {
+                CorsOrigin::List(list)
+            }
+        }
+    };
+    Ok(Some(Cors {
+        origin,
+        credentials,
+        methods: "OPTIONS, GET, POST".into(),
+        refuse_disallowed: true,
+        ..Cors::default()
+    }))
+}
+
+/// A Python callable deciding origins: called as python-engineio calls it,
+/// `f(origin, environ)`, or `f(origin)` when it takes one argument, on a
+/// blocking thread so no runtime worker waits for the interpreter. An
+/// exception refuses the origin (fails closed) and is logged.
+fn callable_origin(f: Py<PyAny>) -> CorsOrigin {
+    let f = Arc::new(f);
+    CorsOrigin::Callback(Arc::new(move |origin, req| {
+        let f = f.clone();
+        let origin = origin.map(str::to_owned);
+        let req = req.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                Python::attach(|py| {
+                    let call = || -> PyResult<bool> {
+                        let environ = environ(py, &req)?;
+                        let r = match f.call1(py, (origin.clone(), environ)) {
+                            Err(e) if e.is_instance_of::<PyTypeError>(py) => {
+                                f.call1(py, (origin.clone(),))?
+                            }
+                            r => r?,
+                        };
+                        r.bind(py).is_truthy()
+                    };
+                    call().unwrap_or_else(|e| {
+                        e.print(py);
+                        false
+                    })
+                })
+            })
+            .await
+            .unwrap_or(false)
+        })
+    }))
+}
+
+/// The WSGI-style environ of a request, as python-engineio hands its origin
+/// callables.
+fn environ<'py>(
+    py: Python<'py>,
+    req: &engineio::server::RequestInfo,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("REQUEST_METHOD", req.method.as_str())?;
+    d.set_item("PATH_INFO", req.uri.path())?;
+    d.set_item("QUERY_STRING", req.uri.query().unwrap_or(""))?;
+    d.set_item(
+        "wsgi.url_scheme",
+        if req.secure() { "https" } else { "http" },
+    )?;
+    if let Some(addr) = req.remote_addr {
+        d.set_item("REMOTE_ADDR", addr.ip().to_string())?;
+    }
+    for (name, value) in req.headers.iter() {
+        let key = name.as_str().to_ascii_uppercase().replace('-', "_");
+        let key = match key.as_str() {
+            "CONTENT_TYPE" | "CONTENT_LENGTH" => key,
+            _ => format!("HTTP_{key}"),
+        };
+        d.set_item(key, String::from_utf8_lossy(value.as_bytes()))?;
+    }
+    Ok(d)
 }
 
 /// Transport names to transports.

@@ -55,19 +55,65 @@ impl<H: Handler> EngineIoService<H> {
             return empty(StatusCode::NOT_FOUND);
         }
         let engine = &self.engine;
+        let (parts, body) = req.into_parts();
+        let cors = match &engine.config.cors {
+            Some(cors) => Some((cors, cors.verdict(&parts).await)),
+            None => None,
+        };
+        if let Some((cors, verdict)) = &cors {
+            if cors.refuse_disallowed && verdict.refused {
+                return refuse_origin(engine, &parts);
+            }
+        }
         // CORS headers depend on the request's alone: computed before the
         // request moves on, so no request pays for a copy of its headers.
-        let cors_headers = engine.config.cors.as_ref().map(|cors| {
+        let cors_headers = cors.as_ref().map(|(cors, verdict)| {
             let mut extra = HeaderMap::new();
-            cors.apply(req.headers(), &mut extra);
+            if parts.method == Method::OPTIONS {
+                cors.apply_preflight(verdict, &parts.headers, &mut extra);
+            } else {
+                cors.apply(verdict, &mut extra);
+            }
             extra
         });
-        let mut res = route(engine, req).await;
+        let mut res = route(engine, parts, body, cors_headers.is_some()).await;
         for (k, v) in cors_headers.iter().flatten() {
             res.headers_mut().entry(k).or_insert_with(|| v.clone());
         }
         res
     }
+}
+
+/// The answer to a request from an origin the policy refuses: python-engineio's
+/// 400 with its message, on polling and WebSocket alike.
+fn refuse_origin<H: Handler>(
+    engine: &Engine<H>,
+    parts: &http::request::Parts,
+) -> Response<ResponseBody> {
+    const MESSAGE: &str = "Not an accepted origin.";
+    let origin = parts
+        .headers
+        .get(header::ORIGIN)
+        .map(|o| String::from_utf8_lossy(o.as_bytes()).into_owned())
+        .unwrap_or_default();
+    tracing::info!(origin = %origin, "{MESSAGE}");
+    if let Some(hook) = &engine.config.on_connection_error {
+        hook(&ConnectionError {
+            code: ErrorCode::BadRequest,
+            message: MESSAGE.into(),
+            context: vec![("name", "INVALID_ORIGIN".into()), ("origin", origin)],
+            req: RequestInfo::from_parts(parts),
+        });
+    }
+    let mut res = Response::new(Full::new(Bytes::from_static(
+        b"\"Not an accepted origin.\"",
+    )));
+    *res.status_mut() = StatusCode::BAD_REQUEST;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
 }
 
 #[derive(Default)]
@@ -106,21 +152,23 @@ fn origin_invalid(headers: &HeaderMap) -> bool {
     })
 }
 
-async fn route<H: Handler, B>(engine: &Arc<Engine<H>>, req: Request<B>) -> Response<ResponseBody>
+async fn route<H: Handler, B>(
+    engine: &Arc<Engine<H>>,
+    mut parts: http::request::Parts,
+    body: B,
+    cors: bool,
+) -> Response<ResponseBody>
 where
     B: Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let (mut parts, body) = req.into_parts();
-    if parts.method == Method::OPTIONS {
-        if let Some(cors) = &engine.config.cors {
-            let mut res = empty(StatusCode::NO_CONTENT);
-            cors.apply_preflight(&parts.headers, res.headers_mut());
-            res.headers_mut()
-                .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
-            return res;
-        }
+    if parts.method == Method::OPTIONS && cors {
+        // The preflight's CORS headers are added by the caller.
+        let mut res = empty(StatusCode::NO_CONTENT);
+        res.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+        return res;
     }
     let query = query_of(&parts.uri);
     let upgrade = is_ws_upgrade(&parts.headers);

@@ -18,11 +18,10 @@ def engine_options(kwargs, logger):
     """python-socketio / python-engineio keyword options as the native
     server's options; unsupported ones are logged and ignored."""
     opts = {}
+    check_origins(kwargs.get('cors_allowed_origins'))
     for k, v in kwargs.items():
         if k == 'ping_interval' and isinstance(v, (tuple, list)):
             v = v[0]
-        if k == 'cors_allowed_origins' and isinstance(v, str):
-            v = [v]
         if k == 'http_compression':
             if not v:
                 opts['compression_threshold'] = None
@@ -34,9 +33,18 @@ def engine_options(kwargs, logger):
             opts[k] = v
         else:
             logger.debug('option %s is not supported by socketio_rs; ignored', k)
-    if 'cors_allowed_origins' in opts and opts['cors_allowed_origins'] == []:
-        opts['cors_allowed_origins'] = None
     return opts
+
+
+def check_origins(value):
+    """Refuses a ``cors_allowed_origins`` python-engineio would not take,
+    at construction rather than at the first request."""
+    if value is None or isinstance(value, str) or callable(value):
+        return
+    if isinstance(value, (list, tuple, set)) and all(isinstance(o, str) for o in value):
+        return
+    raise TypeError('cors_allowed_origins must be None, \'*\', an origin, a list of '
+                    f'origins or a callable, not {value!r}')
 
 
 def path_of(socketio_path):

@@ -163,7 +163,14 @@ def _uri(scope):
 
 
 def _headers(scope):
-    return [(bytes(k), bytes(v)) for k, v in scope.get('headers', [])]
+    headers = [(bytes(k), bytes(v)) for k, v in scope.get('headers', [])]
+    # The engine sees the request as a proxy would pass it on: a connection
+    # that reached the ASGI server over TLS is marked as such, so the page's
+    # https origin counts as the server's own.
+    if scope.get('scheme') in ('https', 'wss') and \
+            not any(k.lower() == b'x-forwarded-proto' for k, _ in headers):
+        headers.append((b'x-forwarded-proto', b'https'))
+    return headers
 
 
 def _client(scope):
