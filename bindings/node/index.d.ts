@@ -73,14 +73,25 @@ export type DisconnectReason =
   | 'client namespace disconnect'
   | 'server namespace disconnect'
 
-/** The `cors` package's options (functions and regexps reflect any origin). */
+/** An origin as the `cors` package takes it. */
+export type StaticOrigin = boolean | string | RegExp | Array<boolean | string | RegExp>
+
+/**
+ * The `cors` package's options, with its semantics: a request from an
+ * origin they do not allow gets no `Access-Control-Allow-Origin`.
+ * `preflightContinue` and an `optionsSuccessStatus` other than 204 throw.
+ */
 export interface CorsOptions {
-  origin?: boolean | string | RegExp | Array<string | RegExp> | ((...args: any[]) => void)
+  origin?:
+    | StaticOrigin
+    | ((origin: string | undefined, callback: (err: Error | null, origin?: StaticOrigin) => void) => void)
   methods?: string | string[]
   allowedHeaders?: string | string[]
+  headers?: string | string[]
   exposedHeaders?: string | string[]
   credentials?: boolean
   maxAge?: number
+  optionsSuccessStatus?: 204
 }
 
 /** socket.io's server options (the ones socketio-rs implements). */

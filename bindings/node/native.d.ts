@@ -19,6 +19,8 @@ export declare class AckHandle {
 export declare class MatchHandle {
   /** Answers, once. */
   answer(accept: boolean): void
+  /** Answers with a code (see the event kind that asked), once. */
+  answerCode(code: number): void
 }
 
 /** A namespace. */
@@ -247,12 +249,17 @@ export interface ClientOpts {
 
 /** CORS options, normalised by the JS layer. */
 export interface CorsOpts {
-  /** `*`. */
-  any: boolean
-  /** Reflect any request origin. */
-  reflect: boolean
-  /** Reflect these origins only. */
+  /**
+   * How the origin is decided: `any` (`*`), `reflect` (`true`), `fixed`
+   * (a string: sent as is), `match` (strings and regular expressions
+   * compared here) or `callback` (asked of JS with an `ORIGIN` event: a
+   * function, or patterns the Rust regex engine cannot run).
+   */
+  mode: string
+  /** The fixed origin, or the strings to compare. */
   origins: Array<string>
+  /** Regular expressions (Rust syntax, flags inline) to test. */
+  patterns: Array<string>
   /** `Access-Control-Allow-Credentials`. */
   credentials?: boolean
   /** `Access-Control-Allow-Methods`. */

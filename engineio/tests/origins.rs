@@ -146,7 +146,7 @@ async fn a_callback_decides_each_request() {
             Box::pin(async move {
                 // Answers later, as a callback into another runtime does.
                 tokio::task::yield_now().await;
-                ok
+                ok.into()
             })
         },
     ))))

@@ -19,4 +19,5 @@ module.exports = Object.freeze({
   RECONNECT_FAILED: 15,
   MATCH: 16,
   CLOSE: 18,
+  ORIGIN: 19,
 })

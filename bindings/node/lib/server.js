@@ -8,6 +8,7 @@ const { emitGuarded, report, Callbacks, ms } = require('./util')
 const { Socket, RESERVED } = require('./socket')
 const { BroadcastOperator } = require('./broadcast')
 const { attach } = require('./attach')
+const { corsOptions, decideOrigin, regexSource } = require('./cors')
 
 /** socket.io's options, in the native layer's shape. */
 const REDIS = Symbol('socketio-rs redis adapter')
@@ -52,7 +53,7 @@ function nativeOptions(opts) {
   else if (opts.httpCompression && typeof opts.httpCompression === 'object') {
     o.httpCompressionThreshold = ms(opts.httpCompression.threshold)
   }
-  if (opts.cors) o.cors = corsOptions(opts.cors === true ? {} : opts.cors)
+  if (opts.cors) o.cors = corsOptions(opts.cors)
   if (opts.adapter && opts.adapter[REDIS]) o.redis = opts.adapter[REDIS]
   const csr = opts.connectionStateRecovery
   if (csr) {
@@ -62,25 +63,6 @@ function nativeOptions(opts) {
     }
   }
   return o
-}
-
-/** The `cors` package's options; functions and regexps reflect any origin. */
-function corsOptions(c) {
-  const list = (v) => (Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : undefined)
-  const origin = c.origin === undefined ? '*' : c.origin
-  const out = {
-    any: origin === '*',
-    reflect: origin === true || typeof origin === 'function' || origin instanceof RegExp,
-    origins: [],
-    credentials: typeof c.credentials === 'boolean' ? c.credentials : undefined,
-    methods: list(c.methods),
-    allowedHeaders: list(c.allowedHeaders || c.headers),
-    exposedHeaders: list(c.exposedHeaders),
-    maxAge: ms(c.maxAge),
-  }
-  if (typeof origin === 'string' && origin !== '*') out.origins = [origin]
-  if (Array.isArray(origin)) out.origins = origin.filter((x) => typeof x === 'string')
-  return out
 }
 
 /** A namespace: socket.io's `Namespace`. */
@@ -294,12 +276,6 @@ class ParentNamespace extends Namespace {
   }
 }
 
-/** A JS RegExp as a Rust regex (flags `i`, `m`, `s` carried over). */
-function regexSource(re) {
-  const flags = ['i', 'm', 's'].filter((f) => re.flags.includes(f)).join('')
-  return (flags ? `(?${flags})` : '') + re.source
-}
-
 /** socket.io's `Server`. */
 class Server extends EventEmitter {
   constructor(srv, opts) {
@@ -320,7 +296,17 @@ class Server extends EventEmitter {
     this._parents = []
     this._closed = false
     this._detach = null
-    this._native = new NativeServer(nativeOptions(this.opts), (ev) => this._dispatch(ev))
+    const dispatch = (ev) => this._dispatch(ev)
+    const native = nativeOptions(this.opts)
+    try {
+      this._native = new NativeServer(native, dispatch)
+    } catch (err) {
+      // A RegExp origin the Rust regex engine cannot run (lookaround,
+      // backreferences) is tested in JS instead.
+      if (!native.cors || native.cors.mode !== 'match' || !/cors origin pattern/.test(err.message)) throw err
+      native.cors = corsOptions(this.opts.cors, true)
+      this._native = new NativeServer(native, dispatch)
+    }
     this.httpServer = null
     this.sockets = this.of('/')
     if (srv !== undefined && srv !== null) this.attach(srv)
@@ -588,6 +574,10 @@ class Server extends EventEmitter {
         if (!cb) break
         const args = ev.json != null ? decode(ev.json, ev.bins) : undefined
         cb(ev.kind === K.FAILED ? new Error(ev.name) : null, args, ev)
+        break
+      }
+      case K.ORIGIN: {
+        decideOrigin(this.opts.cors.origin, ev.name === null ? undefined : ev.name, (code) => ev.reply.answerCode(code), report)
         break
       }
       case K.MATCH: {

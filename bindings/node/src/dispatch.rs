@@ -68,6 +68,10 @@ pub(crate) mod kind {
     pub const MATCH: u32 = 16;
     /// A client's connection closed (`name`: the reason).
     pub const CLOSE: u32 = 18;
+    /// The `cors` origin function is asked about a request's origin
+    /// (`name`: the origin, absent without one); answered with a code:
+    /// 1 allowed, 0 refused, 2 no CORS headers.
+    pub const ORIGIN: u32 = 19;
 }
 
 /// What the JS dispatcher receives: a plain object.
@@ -109,7 +113,7 @@ pub(crate) struct Event {
     pub socket: Option<SockRef>,
     pub sockets: Option<Vec<SockRef>>,
     pub next: Option<NextKind>,
-    pub reply: Option<std::sync::mpsc::SyncSender<bool>>,
+    pub reply: Option<std::sync::mpsc::SyncSender<u32>>,
     pub num: Option<f64>,
 }
 
@@ -246,15 +250,21 @@ impl Dispatcher {
 
     /// Queues an event carrying a one-shot answer from JS and waits for it;
     /// false when JS never answers (closed owner, dropped answer).
-    pub fn ask(self: &Arc<Self>, mut ev: Event) -> bool {
+    pub fn ask(self: &Arc<Self>, ev: Event) -> bool {
+        self.ask_code(ev) == Some(1)
+    }
+
+    /// [`ask`](Self::ask) for a numeric answer (`MatchHandle::answer_code`);
+    /// `None` when JS never answers.
+    pub fn ask_code(self: &Arc<Self>, mut ev: Event) -> Option<u32> {
         if std::thread::current().id() == self.js_thread || self.is_closed() {
-            return false;
+            return None;
         }
-        let (tx, rx) = std::sync::mpsc::sync_channel::<bool>(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<u32>(1);
         ev.reply = Some(tx);
         self.send(ev);
         let me = self.clone();
-        wait_for_js(rx, move || me.is_closed()).unwrap_or(false)
+        wait_for_js(rx, move || me.is_closed())
     }
 
     /// Marks the owner closed: waits in progress give up.
@@ -313,7 +323,7 @@ async fn drive_completions(
 
 /// Waits for an answer from the JS thread, handing a tokio worker's other
 /// tasks to another thread meanwhile; `abandon` is checked every 50 ms.
-fn wait_for_js(rx: Receiver<bool>, abandon: impl Fn() -> bool) -> Option<bool> {
+fn wait_for_js<T>(rx: Receiver<T>, abandon: impl Fn() -> bool) -> Option<T> {
     let wait = || loop {
         match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(v) => return Some(v),

@@ -16,15 +16,18 @@ use crate::dispatch::{kind, Dispatcher, Event, JsEvent};
 use crate::socket::{completion, watch_disconnect, NextKind, SockRef};
 use crate::{decode, js_err, millis};
 
-/// CORS options, normalised by the JS layer.
+/// CORS options, normalised by the JS layer from the `cors` package's.
 #[napi(object)]
 pub struct CorsOpts {
-    /// `*`.
-    pub any: bool,
-    /// Reflect any request origin.
-    pub reflect: bool,
-    /// Reflect these origins only.
+    /// How the origin is decided: `any` (`*`), `reflect` (`true`), `fixed`
+    /// (a string: sent as is), `match` (strings and regular expressions
+    /// compared here) or `callback` (asked of JS with an `ORIGIN` event: a
+    /// function, or patterns the Rust regex engine cannot run).
+    pub mode: String,
+    /// The fixed origin, or the strings to compare.
     pub origins: Vec<String>,
+    /// Regular expressions (Rust syntax, flags inline) to test.
+    pub patterns: Vec<String>,
     /// `Access-Control-Allow-Credentials`.
     pub credentials: Option<bool>,
     /// `Access-Control-Allow-Methods`.
@@ -35,6 +38,65 @@ pub struct CorsOpts {
     pub exposed_headers: Option<String>,
     /// `Access-Control-Max-Age`, seconds.
     pub max_age: Option<f64>,
+}
+
+/// The engine's CORS policy from the JS layer's; a pattern the regex engine
+/// refuses is reported, and the JS layer then asks for `callback` mode.
+fn cors(c: CorsOpts, disp: &Arc<Dispatcher>) -> napi::Result<engineio::server::Cors> {
+    use engineio::server::{Cors, CorsOrigin, OriginAnswer};
+    let defaults = Cors::default();
+    let origin = match c.mode.as_str() {
+        "any" => CorsOrigin::Any,
+        "reflect" => CorsOrigin::Reflect,
+        "fixed" => CorsOrigin::Fixed(c.origins.into_iter().next().unwrap_or_default()),
+        "match" => {
+            let patterns = c
+                .patterns
+                .iter()
+                .map(|p| regex::Regex::new(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| napi::Error::from_reason(format!("cors origin pattern: {e}")))?;
+            let strings = c.origins;
+            CorsOrigin::Predicate(Arc::new(move |o| {
+                strings.iter().any(|s| s == o) || patterns.iter().any(|p| p.is_match(o))
+            }))
+        }
+        "callback" => {
+            let d = Arc::downgrade(disp);
+            CorsOrigin::Callback(Arc::new(move |origin, _| {
+                let d = d.clone();
+                let mut ev = Event::new(kind::ORIGIN, 0);
+                ev.name = origin.map(str::to_owned);
+                Box::pin(async move {
+                    // The answer comes from the JS thread: waited for on a
+                    // blocking thread, never on a runtime worker.
+                    let code = tokio::task::spawn_blocking(move || {
+                        d.upgrade().and_then(|d| d.ask_code(ev))
+                    })
+                    .await;
+                    match code {
+                        Ok(Some(1)) => OriginAnswer::Allowed,
+                        Ok(Some(2)) => OriginAnswer::NoCors,
+                        _ => OriginAnswer::Refused,
+                    }
+                })
+            }))
+        }
+        other => {
+            return Err(napi::Error::from_reason(format!(
+                "cors: unknown origin mode {other:?}"
+            )))
+        }
+    };
+    Ok(Cors {
+        origin,
+        credentials: c.credentials.unwrap_or(defaults.credentials),
+        methods: c.methods.unwrap_or(defaults.methods),
+        allowed_headers: c.allowed_headers,
+        exposed_headers: c.exposed_headers,
+        max_age: c.max_age.map(|s| s.max(0.0) as u64),
+        refuse_disallowed: false,
+    })
 }
 
 /// Connection state recovery options.
@@ -92,7 +154,7 @@ pub struct ServerOpts {
     pub redis: Option<RedisOpts>,
 }
 
-fn config(o: ServerOpts) -> napi::Result<ServerOptions> {
+fn config(o: ServerOpts, disp: &Arc<Dispatcher>) -> napi::Result<ServerOptions> {
     let mut opts = ServerOptions::default();
     let c = &mut opts.config;
     if let Some(p) = o.path {
@@ -140,24 +202,8 @@ fn config(o: ServerOpts) -> napi::Result<ServerOptions> {
     if let Some(v) = o.http_compression_threshold {
         c.engine.http_compression_threshold = (v > 0.0).then_some(v as usize);
     }
-    if let Some(cors) = o.cors {
-        use engineio::server::{Cors, CorsOrigin};
-        let defaults = Cors::default();
-        let x = Cors {
-            origin: if cors.any {
-                CorsOrigin::Any
-            } else if cors.reflect {
-                CorsOrigin::Reflect
-            } else {
-                CorsOrigin::List(cors.origins)
-            },
-            credentials: cors.credentials.unwrap_or(defaults.credentials),
-            methods: cors.methods.unwrap_or(defaults.methods),
-            allowed_headers: cors.allowed_headers,
-            exposed_headers: cors.exposed_headers,
-            max_age: cors.max_age.map(|s| s.max(0.0) as u64),
-        };
-        c.engine.cors = Some(x);
+    if let Some(cors_opts) = o.cors {
+        c.engine.cors = Some(cors(cors_opts, disp)?);
     }
     if let Some(r) = o.connection_state_recovery {
         let mut rc = RecoveryConfig::default();
@@ -197,10 +243,11 @@ impl NativeServer {
     /// A server (not listening) whose events go to `dispatch`.
     #[napi(constructor, catch_unwind)]
     pub fn new(opts: ServerOpts, dispatch: Function<'_, JsEvent, ()>) -> napi::Result<Self> {
-        let server = Server::new(config(opts)?).map_err(js_err)?;
+        let disp = Dispatcher::new(dispatch)?;
+        let server = Server::new(config(opts, &disp)?).map_err(js_err)?;
         Ok(NativeServer {
             server: Arc::new(server),
-            disp: Dispatcher::new(dispatch)?,
+            disp,
         })
     }
 

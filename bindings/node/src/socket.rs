@@ -413,11 +413,11 @@ impl NextHandle {
 /// The answer of a dynamic namespace's function about one name.
 #[napi]
 pub struct MatchHandle {
-    tx: Mutex<Option<SyncSender<bool>>>,
+    tx: Mutex<Option<SyncSender<u32>>>,
 }
 
 impl MatchHandle {
-    pub(crate) fn new(tx: SyncSender<bool>) -> MatchHandle {
+    pub(crate) fn new(tx: SyncSender<u32>) -> MatchHandle {
         MatchHandle {
             tx: Mutex::new(Some(tx)),
         }
@@ -429,8 +429,14 @@ impl MatchHandle {
     /// Answers, once.
     #[napi(catch_unwind)]
     pub fn answer(&self, accept: bool) {
+        self.answer_code(u32::from(accept));
+    }
+
+    /// Answers with a code (see the event kind that asked), once.
+    #[napi(catch_unwind)]
+    pub fn answer_code(&self, code: u32) {
         if let Some(tx) = self.tx.lock().ok().and_then(|mut t| t.take()) {
-            let _ = tx.send(accept);
+            let _ = tx.send(code);
         }
     }
 }

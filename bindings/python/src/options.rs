@@ -168,6 +168,7 @@ fn callable_origin(f: Py<PyAny>) -> CorsOrigin {
             })
             .await
             .unwrap_or(false)
+            .into()
         })
     }))
 }

@@ -14,8 +14,33 @@ use super::request::RequestInfo;
 /// For callbacks that live in another runtime (a JavaScript function, a
 /// Python callable).
 pub type OriginCallback = Arc<
-    dyn Fn(Option<&str>, &RequestInfo) -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync,
+    dyn Fn(Option<&str>, &RequestInfo) -> Pin<Box<dyn Future<Output = OriginAnswer> + Send>>
+        + Send
+        + Sync,
 >;
+
+/// What an [`OriginCallback`] decided about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginAnswer {
+    /// The request's origin is reflected.
+    Allowed,
+    /// No `Access-Control-Allow-Origin`; refused outright under
+    /// [`Cors::refuse_disallowed`].
+    Refused,
+    /// This request gets no CORS headers at all (the `cors` package's
+    /// `origin: false`), and is served.
+    NoCors,
+}
+
+impl From<bool> for OriginAnswer {
+    fn from(allowed: bool) -> Self {
+        if allowed {
+            OriginAnswer::Allowed
+        } else {
+            OriginAnswer::Refused
+        }
+    }
+}
 
 /// Which origins CORS lets in.
 #[derive(Clone)]
@@ -100,6 +125,8 @@ pub(crate) struct OriginVerdict {
     vary: bool,
     /// The request carried an `Origin` the policy does not allow.
     pub(crate) refused: bool,
+    /// No CORS headers at all for this request.
+    pub(crate) skip: bool,
 }
 
 impl Cors {
@@ -129,6 +156,7 @@ impl Cors {
                     allow_origin: Some(HeaderValue::from_static("*")),
                     vary: false,
                     refused: false,
+                    skip: false,
                 }
             }
             CorsOrigin::Fixed(fixed) => {
@@ -136,23 +164,39 @@ impl Cors {
                     allow_origin: HeaderValue::from_str(fixed).ok(),
                     vary: true,
                     refused: self.refuse_disallowed && text.is_some_and(|t| t != fixed),
+                    skip: false,
                 }
             }
             CorsOrigin::Reflect => true,
             CorsOrigin::List(list) => text.is_some_and(|o| list.iter().any(|l| l == o)),
             CorsOrigin::Predicate(f) => text.is_some_and(|o| f(o)),
-            CorsOrigin::Callback(f) => f(text, &RequestInfo::from_parts(parts)).await,
+            CorsOrigin::Callback(f) => match f(text, &RequestInfo::from_parts(parts)).await {
+                OriginAnswer::Allowed => true,
+                OriginAnswer::Refused => false,
+                OriginAnswer::NoCors => {
+                    return OriginVerdict {
+                        allow_origin: None,
+                        vary: false,
+                        refused: false,
+                        skip: true,
+                    }
+                }
+            },
             CorsOrigin::SameOrigin => text.is_some_and(|o| same_origins(parts).any(|s| s == o)),
         };
         OriginVerdict {
             allow_origin: origin.filter(|_| allowed).cloned(),
             vary: true,
             refused: origin.is_some() && !allowed,
+            skip: false,
         }
     }
 
     /// Adds the headers of an actual (non-preflight) response.
     pub(crate) fn apply(&self, verdict: &OriginVerdict, out: &mut HeaderMap) {
+        if verdict.skip {
+            return;
+        }
         self.apply_origin(verdict, out);
         self.apply_credentials(out);
         self.apply_exposed(out);
@@ -165,6 +209,9 @@ impl Cors {
         req: &HeaderMap,
         out: &mut HeaderMap,
     ) {
+        if verdict.skip {
+            return;
+        }
         self.apply_origin(verdict, out);
         self.apply_credentials(out);
         if let Ok(v) = HeaderValue::from_str(&self.methods) {
@@ -348,8 +395,12 @@ mod tests {
     fn callback_decides() {
         let cors = Cors {
             origin: CorsOrigin::Callback(Arc::new(|o, _| {
-                let ok = o == Some("http://ok.test");
-                Box::pin(async move { ok })
+                let answer = match o {
+                    Some("http://ok.test") => OriginAnswer::Allowed,
+                    Some("http://off.test") => OriginAnswer::NoCors,
+                    _ => OriginAnswer::Refused,
+                };
+                Box::pin(async move { answer })
             })),
             ..Cors::default()
         };
@@ -359,6 +410,9 @@ mod tests {
         );
         assert_eq!(allow_origin(&cors, &req("http://evil.test")), None);
         assert!(verdict(&cors, &req("http://evil.test")).refused);
+        let mut out = HeaderMap::new();
+        cors.apply(&verdict(&cors, &req("http://off.test")), &mut out);
+        assert!(out.is_empty(), "no CORS header at all: {out:?}");
     }
 
     #[test]

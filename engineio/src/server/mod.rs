@@ -21,7 +21,7 @@ use std::sync::Arc;
 pub use config::{
     AllowRequest, ConnectionErrorHook, Cookie, HeadersHook, ServerConfig, TransportType,
 };
-pub use cors::{Cors, CorsOrigin, OriginCallback};
+pub use cors::{Cors, CorsOrigin, OriginAnswer, OriginCallback};
 pub use errors::{ConnectionError, ErrorCode};
 pub use listen::Listener;
 pub use request::{parse_query, RemoteAddr, RequestInfo};

@@ -76,9 +76,22 @@ impl<H: Handler> EngineIoService<H> {
             }
             extra
         });
-        let mut res = route(engine, parts, body, cors_headers.is_some()).await;
-        for (k, v) in cors_headers.iter().flatten() {
-            res.headers_mut().entry(k).or_insert_with(|| v.clone());
+        // Without CORS for this request a preflight is no preflight: it goes
+        // on to the checks, as with the reference.
+        let preflight = cors.as_ref().is_some_and(|(_, verdict)| !verdict.skip);
+        let mut res = route(engine, parts, body, preflight).await;
+        if let Some(extra) = cors_headers {
+            // Every value of a header the answer does not set itself (Vary
+            // has two on a preflight).
+            let mut name = None;
+            for (k, v) in extra {
+                if let Some(k) = k {
+                    name = (!res.headers().contains_key(&k)).then_some(k);
+                }
+                if let Some(k) = &name {
+                    res.headers_mut().append(k, v);
+                }
+            }
         }
         res
     }
