@@ -223,6 +223,39 @@ async fn untrusted_certificate_is_refused() {
 }
 
 #[tokio::test]
+async fn unverified_mode_accepts_a_self_signed_certificate() {
+    bounded(Duration::from_secs(15), async {
+        let (addr, _pem) = tls_server().await;
+        for transport in [TransportType::Polling, TransportType::Websocket] {
+            let config = ClientConfig {
+                transports: vec![transport],
+                connect_timeout: Some(WAIT),
+                tls: Some(TlsConfig::default().verify_certificates(false)),
+                ..ClientConfig::default()
+            };
+            let (client, mut events) = Client::connect(&format!("https://{addr}"), config)
+                .await
+                .expect("connects without verification");
+            echo(&client, &mut events, "unverified").await;
+            client.close();
+        }
+        // The same server, verified (the default), is refused.
+        let err = Client::connect(
+            &format!("https://{addr}"),
+            ClientConfig {
+                tls: Some(TlsConfig::default().verify_certificates(true)),
+                connect_timeout: Some(WAIT),
+                ..ClientConfig::default()
+            },
+        )
+        .await
+        .expect_err("verified");
+        assert_certificate_error(err);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn unusable_tls_settings() {
     bounded(Duration::from_secs(15), async {
         let no_roots = ClientConfig {

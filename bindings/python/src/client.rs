@@ -60,6 +60,10 @@ fn client_options(py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<ClientOptio
     if opt::<bool>(d, "msgpack")?.unwrap_or(false) {
         o.msgpack(true);
     }
+    if opt::<bool>(d, "ssl_verify")? == Some(false) {
+        o.manager.engine.tls =
+            Some(engineio::client::TlsConfig::default().verify_certificates(false));
+    }
     let m = &mut o.manager;
     if let Some(b) = opt::<bool>(d, "reconnection")? {
         m.reconnection = b;

@@ -80,6 +80,12 @@ pub struct TlsConfig {
     /// verifier...), used as is: the roots above are then ignored.
     #[cfg(feature = "tls")]
     pub rustls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    /// Checks the server's certificate (default true). False accepts any
+    /// certificate for any name, as python-socketio's `ssl_verify=False`
+    /// and socket.io-client's `rejectUnauthorized: false`: the connection
+    /// is encrypted but anyone on the path can impersonate the server. For
+    /// development against self-signed certificates only.
+    pub verify_certificates: bool,
 }
 
 impl Default for TlsConfig {
@@ -89,6 +95,7 @@ impl Default for TlsConfig {
             builtin_roots: true,
             #[cfg(feature = "tls")]
             rustls: None,
+            verify_certificates: true,
         }
     }
 }
@@ -103,6 +110,13 @@ impl TlsConfig {
     /// Whether to trust the built-in roots as well (default true).
     pub fn builtin_roots(mut self, builtin: bool) -> Self {
         self.builtin_roots = builtin;
+        self
+    }
+
+    /// Whether to check the server's certificate (default true); see
+    /// [`verify_certificates`](Self::verify_certificates).
+    pub fn verify_certificates(mut self, verify: bool) -> Self {
+        self.verify_certificates = verify;
         self
     }
 

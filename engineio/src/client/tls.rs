@@ -95,6 +95,15 @@ fn rustls_config(config: &ClientConfig) -> Result<Arc<rustls::ClientConfig>, Err
     if let Some(rustls) = &tls.rustls {
         return Ok(rustls.clone());
     }
+    if !tls.verify_certificates {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        return Ok(Arc::new(
+            builder()?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+                .with_no_client_auth(),
+        ));
+    }
     let mut roots = rustls::RootCertStore::empty();
     if tls.builtin_roots {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -123,6 +132,59 @@ fn rustls_config(config: &ClientConfig) -> Result<Arc<rustls::ClientConfig>, Err
             .with_root_certificates(roots)
             .with_no_client_auth(),
     ))
+}
+
+/// Accepts any server certificate (`verify_certificates: false`), while the
+/// handshake's signatures are still checked, so the session keys are the
+/// certificate holder's.
+#[cfg(feature = "tls")]
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+#[cfg(feature = "tls")]
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// The TLS failure behind `e` (an untrusted certificate, a failed

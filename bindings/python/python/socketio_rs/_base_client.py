@@ -5,6 +5,30 @@ import threading
 
 from . import _native, exceptions
 from ._base import CLIENT_REASONS, Handlers
+from ._base_server import check_json
+
+
+def check_client_options(kwargs, logger):
+    """python-engineio's client options socketio_rs has no use for are
+    accepted at their defaults only; anything else raises."""
+    for k, v in kwargs.items():
+        if k == 'handle_sigint':
+            continue  # the native threads never take SIGINT from Python
+        if k == 'timestamp_requests':
+            if v is not True:
+                raise ValueError('timestamp_requests=False is not supported by socketio_rs')
+            continue
+        if k in ('http_session', 'websocket_extra_options'):
+            if v:
+                raise ValueError(f'{k} is not supported by socketio_rs: the connections '
+                                 'are made in Rust')
+            continue
+        if k == 'engineio_logger':
+            if v:
+                logger.info('socketio_rs: engineio_logger: the engine logs through Rust '
+                            'tracing (RUST_LOG), not through Python logging')
+            continue
+        raise TypeError(f'socketio_rs: unexpected keyword argument {k!r}')
 
 
 class BaseClient(Handlers):
@@ -21,11 +45,14 @@ class BaseClient(Handlers):
         self.reconnection_delay = reconnection_delay
         self.reconnection_delay_max = reconnection_delay_max
         self.randomization_factor = randomization_factor
-        self.request_timeout = kwargs.get('request_timeout', 5)
+        self.request_timeout = kwargs.pop('request_timeout', 5)
+        self.ssl_verify = kwargs.pop('ssl_verify', True)
         self.msgpack = serializer == 'msgpack'
         if serializer not in ('default', 'msgpack', None):
-            self.logger.warning('socketio_rs: serializer %r is not supported; '
-                                'using the default one', serializer)
+            raise ValueError(f'serializer={serializer!r} is not supported by socketio_rs '
+                             "(supported: 'default', 'msgpack')")
+        check_json(json)
+        check_client_options(kwargs, self.logger)
         self.connection_url = None
         self.connection_headers = None
         self.connection_auth = None
@@ -110,6 +137,7 @@ class BaseClient(Handlers):
                 'randomization_factor': self.randomization_factor,
                 'timeout': self.request_timeout,
                 'msgpack': self.msgpack,
+                'ssl_verify': self.ssl_verify,
             }
             native = _native.NativeClient(self._pool, url, opts)
             names, catch_all = self._event_names(ns)

@@ -13,27 +13,89 @@ _ENGINE_OPTIONS = (
     'connect_timeout', 'ack_timeout', 'max_connections',
 )
 
+_ASYNC_MODES = {False: (None, 'threading'), True: (None, 'asgi')}
 
-def engine_options(kwargs, logger):
+
+def engine_options(kwargs, logger, asyncio_based=False):
     """python-socketio / python-engineio keyword options as the native
-    server's options; unsupported ones are logged and ignored."""
+    server's options. Each is honoured or refused: an unsupported value
+    raises ``ValueError``, an unknown name ``TypeError``."""
     opts = {}
     check_origins(kwargs.get('cors_allowed_origins'))
     for k, v in kwargs.items():
+        if k == 'async_mode':
+            if v not in _ASYNC_MODES[asyncio_based]:
+                raise ValueError(f'async_mode={v!r} is not supported by socketio_rs '
+                                 f'(supported: {_ASYNC_MODES[asyncio_based][1]!r})')
+            continue
         if k == 'ping_interval' and isinstance(v, (tuple, list)):
             v = v[0]
+        if k == 'transports' and isinstance(v, str):
+            v = [v]
         if k == 'http_compression':
             if not v:
                 opts['compression_threshold'] = None
             continue
         if k == 'compression_threshold':
-            opts[k] = v
+            if kwargs.get('http_compression', True):
+                opts[k] = v
+            continue
+        if k == 'cookie':
+            opts['cookie'] = cookie_options(v)
+            continue
+        if k == 'monitor_clients':
+            if v is False:
+                raise ValueError('monitor_clients=False is not supported: the engine '
+                                 'always times out clients that stop answering pings')
+            continue
+        if k == 'engineio_logger':
+            if v:
+                logger.info('socketio_rs: engineio_logger: the engine logs through Rust '
+                            'tracing (RUST_LOG), not through Python logging')
             continue
         if k in _ENGINE_OPTIONS:
             opts[k] = v
         else:
-            logger.debug('option %s is not supported by socketio_rs; ignored', k)
+            raise TypeError(f'socketio_rs: unexpected keyword argument {k!r}')
     return opts
+
+
+def cookie_options(value):
+    """python-engineio's ``cookie``: a name (with ``Path=/`` and
+    ``SameSite=Lax``) or a dict of cookie attributes."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return {'name': value, 'path': '/', 'same_site': 'Lax', 'http_only': False}
+    if not isinstance(value, dict):
+        raise TypeError('cookie must be a name or a dict of attributes')
+    out = {'name': 'io', 'http_only': False}
+    names = {'name': 'name', 'path': 'path', 'domain': 'domain', 'samesite': 'same_site',
+             'secure': 'secure', 'httponly': 'http_only', 'max-age': 'max_age'}
+    for k, v in value.items():
+        key = names.get(k.lower())
+        if key is None:
+            raise TypeError(f'cookie attribute {k!r} is not supported')
+        if callable(v):
+            v = v()
+        if key in ('secure', 'http_only'):
+            if not isinstance(v, bool):
+                raise TypeError(f'cookie attribute {k!r} must be True or False')
+        elif key == 'max_age':
+            v = int(v)
+        elif not isinstance(v, str):
+            raise TypeError(f'cookie attribute {k!r} must be a string')
+        out[key] = v
+    return out
+
+
+def check_json(json):
+    """Only the standard library's json: payloads are encoded by the Rust
+    core, so another module would not be used."""
+    import json as std_json
+    if json is not None and json is not std_json:
+        raise ValueError('json= is not supported by socketio_rs: payloads are encoded '
+                         'and decoded in Rust (any JSON-serializable value works)')
 
 
 def check_origins(value):
@@ -79,6 +141,7 @@ class BaseServer(Handlers):
     """Handlers, native server, sessions."""
 
     reserved_events = ('connect', 'disconnect')
+    _asyncio_based = False
 
     def __init__(self, client_manager=None, logger=False, serializer='default', json=None,
                  async_handlers=True, always_connect=False, namespaces=None, **kwargs):
@@ -87,16 +150,19 @@ class BaseServer(Handlers):
         if isinstance(client_manager, RedisManager):
             redis = client_manager.native_options()
         elif client_manager is not None:
-            self.logger.warning('socketio_rs: only RedisManager client managers are '
-                                'supported; this server works alone')
+            raise ValueError(f'client_manager {type(client_manager).__name__} is not '
+                             'supported by socketio_rs; use socketio_rs.RedisManager')
         if serializer not in ('default', 'msgpack', None):
-            self.logger.warning('socketio_rs: serializer %r is not supported; '
-                                'using the default one', serializer)
+            raise ValueError(f'serializer={serializer!r} is not supported by socketio_rs '
+                             "(supported: 'default', 'msgpack')")
+        check_json(json)
+        if always_connect:
+            raise ValueError('always_connect=True is not supported by socketio_rs')
         self.async_handlers = async_handlers
         self.always_connect = always_connect
         self.namespaces = namespaces or ['/']
         self.eio = None
-        self._options = engine_options(kwargs, self.logger)
+        self._options = engine_options(kwargs, self.logger, self._asyncio_based)
         self._options['msgpack'] = serializer == 'msgpack'
         if redis is not None:
             self._options['redis'] = redis

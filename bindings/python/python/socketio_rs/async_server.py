@@ -24,6 +24,8 @@ class AsyncServer(BaseServer):
     run on the asyncio loop that called ``listen`` (or serves the ASGI
     app). Arguments as ``Server``'s."""
 
+    _asyncio_based = True
+
     def __init__(self, client_manager=None, logger=False, json=None, async_handlers=True,
                  namespaces=None, **kwargs):
         super().__init__(client_manager=client_manager, logger=logger, json=json,
