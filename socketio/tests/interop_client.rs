@@ -880,6 +880,7 @@ async fn on_any_prepend_any_off_any_and_on_any_outgoing() {
     let io = SocketIo::new(config());
     let (tx, mut seen) = record::<String>();
     let (out_tx, mut outgoing) = record::<(String, Json)>();
+    let io2 = io.clone();
     io.on_connection(move |s| {
         let t = tx.clone();
         let first = s.on_any(move |_, name, args| {
@@ -910,6 +911,11 @@ async fn on_any_prepend_any_off_any_and_on_any_outgoing() {
             s.emit_args("out", vec![1.into(), "two".into()])
                 .expect("emit");
             ack.expect("ack").send(vec!["ok".into()]).expect("ack");
+        });
+        let io = io2.clone();
+        s.on("please-broadcast", move |_, _, ack| {
+            io.emit("all", &7).expect("broadcast");
+            ack.expect("ack").send(vec![]).expect("ack");
         });
         s.on("stop-outgoing", |s, _, ack| {
             s.off_any_outgoing(None);
@@ -949,6 +955,10 @@ async fn on_any_prepend_any_off_any_and_on_any_outgoing() {
     );
     assert_eq!(c.recv("a", "out").await["args"], json!([1, "two"]));
     assert_eq!(outgoing.next().await, ("out".to_owned(), json!([1, "two"])));
+    // Broadcasts too, as the reference's adapter notifies each target.
+    c.emit_ack("a", "please-broadcast", json!([])).await;
+    assert_eq!(c.recv("a", "all").await["args"], json!([7]));
+    assert_eq!(outgoing.next().await, ("all".to_owned(), json!([7])));
     c.emit_ack("a", "stop-outgoing", json!([])).await;
     c.recv("a", "silent").await;
     outgoing.assert_quiet(Duration::from_millis(50)).await;

@@ -37,8 +37,9 @@ async fn run_client(url: &str, delay_ms: u64) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("client printed JSON")
 }
 
-/// A server that emits ticks 1 and 2 on `ready`, and 3 and 4 to everyone
-/// once the first socket has gone, so the client misses them.
+/// A server that emits ticks 1 and 2 on `ready`, 3 and 4 to everyone once
+/// the first socket has gone, so the client misses them, and 5 to the gone
+/// socket itself (a private message, stored like a broadcast to its room).
 async fn server(max_disconnection: Duration) -> (SocketIo, String) {
     let config = ServerConfig {
         connection_state_recovery: Some(RecoveryConfig {
@@ -60,9 +61,12 @@ async fn server(max_disconnection: Duration) -> (SocketIo, String) {
                 ack.send(vec![]).unwrap();
             }
         });
-        socket.on_disconnect(move |_, _| {
+        socket.on_disconnect(move |socket, _| {
             io.emit("tick", &3).unwrap();
             io.emit("tick", &4).unwrap();
+            socket
+                .emit("tick", &5)
+                .expect("with recovery on, an emit to a socket away is stored");
         });
     });
     let listener = io.listen("127.0.0.1:0").await.unwrap();
@@ -74,7 +78,7 @@ async fn server(max_disconnection: Duration) -> (SocketIo, String) {
 async fn missed_events_are_replayed_and_the_session_recovered() {
     let (_io, url) = server(Duration::from_secs(10)).await;
     let report = run_client(&url, 100).await;
-    assert_eq!(report["received"], serde_json::json!([1, 2, 3, 4]));
+    assert_eq!(report["received"], serde_json::json!([1, 2, 3, 4, 5]));
     assert_eq!(report["recovered"], true);
     assert_eq!(report["sameId"], true);
 }

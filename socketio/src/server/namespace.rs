@@ -339,9 +339,24 @@ impl Namespace {
 
     /// Sends `packet` to the matching local sockets, encoded once; a socket
     /// with a full buffer misses it (logged unless volatile).
-    pub(crate) fn send_local(&self, packet: &Packet, opts: &BroadcastOptions) {
+    /// Each target's outgoing listeners see the event first; `offset` says
+    /// the data ends with a recovery offset they are not shown.
+    pub(crate) fn send_local(&self, packet: &Packet, opts: &BroadcastOptions, offset: bool) {
         let msgs = encode_messages(self.config.parser, packet);
+        let event = match &packet.data {
+            Some(Value::Array(data)) => match data.split_first() {
+                Some((Value::String(name), rest)) => Some((
+                    name.as_str(),
+                    &rest[..rest.len() - usize::from(offset && !rest.is_empty())],
+                )),
+                _ => None,
+            },
+            _ => None,
+        };
         for s in self.local_targets(opts) {
+            if let Some((name, args)) = event {
+                s.notify_outgoing(name, args);
+            }
             if let Err(e) = send_messages(&s.client, &msgs) {
                 if !opts.flags.volatile {
                     tracing::debug!(sid = %s.id(), error = %e, "broadcast not delivered");
@@ -360,7 +375,17 @@ impl Namespace {
         let msgs = encode_messages(self.config.parser, &packet);
         let mut missing = Vec::new();
         let mut waits = Vec::new();
+        let event = match packet.data.as_ref() {
+            Some(Value::Array(data)) => match data.split_first() {
+                Some((Value::String(name), rest)) => Some((name.clone(), rest.to_vec())),
+                _ => None,
+            },
+            _ => None,
+        };
         for s in self.local_targets(opts) {
+            if let Some((name, args)) = &event {
+                s.notify_outgoing(name, args);
+            }
             let rx = s.insert_ack(id);
             match send_messages(&s.client, &msgs) {
                 Ok(()) => waits.push((s, rx)),
@@ -525,7 +550,7 @@ impl LocalNamespace for Namespace {
     }
 
     fn deliver(&self, data: Vec<Value>, opts: &BroadcastOptions) {
-        self.send_local(&Packet::event(self.name.as_str(), data), opts);
+        self.send_local(&Packet::event(self.name.as_str(), data), opts, false);
     }
 
     fn deliver_with_ack(

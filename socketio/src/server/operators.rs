@@ -132,17 +132,19 @@ impl BroadcastOperator {
     /// Emits an event with any arguments to every matching socket.
     pub fn emit_args(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
         let mut packet = self.event_packet(event, args);
+        let mut offset = false;
         if let Some(Value::Array(data)) = &mut packet.data {
             if !self.opts.flags.local {
                 self.ns.adapter().publish_broadcast(data, &self.opts);
             }
             if !self.opts.flags.volatile {
-                if let Some(offset) = self.ns.adapter().store_packet(&self.opts, data) {
-                    data.push(Value::String(offset));
+                if let Some(id) = self.ns.adapter().store_packet(&self.opts, data) {
+                    data.push(Value::String(id));
+                    offset = true;
                 }
             }
         }
-        self.ns.send_local(&packet, &self.opts);
+        self.ns.send_local(&packet, &self.opts, offset);
         Ok(())
     }
 

@@ -57,6 +57,9 @@ pub struct Socket {
     handshake: Handshake,
     handlers: RwLock<Handlers>,
     listener_ids: AtomicU64,
+    /// Whether `any_outgoing` has listeners: read on every broadcast
+    /// delivery, so the common case costs one load, not a lock.
+    has_outgoing: AtomicBool,
     acks: Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>,
     connected: AtomicBool,
     pid: Option<String>,
@@ -96,6 +99,7 @@ impl Socket {
             handshake,
             handlers: RwLock::new(Handlers::default()),
             listener_ids: AtomicU64::new(0),
+            has_outgoing: AtomicBool::new(false),
             acks: Mutex::new(HashMap::new()),
             connected: AtomicBool::new(false),
             pid,
@@ -278,16 +282,39 @@ impl Socket {
         listener: impl Fn(&Arc<Socket>, &str, &[Value]) + Send + Sync + 'static,
     ) -> u64 {
         let id = self.listener_ids.fetch_add(1, Ordering::Relaxed);
-        self.with_handlers(|h| h.any_outgoing.push((id, Arc::new(listener))));
+        self.with_handlers(|h| {
+            h.any_outgoing.push((id, Arc::new(listener)));
+            self.has_outgoing.store(true, Ordering::Release);
+        });
         id
     }
 
     /// Removes one outgoing listener, or all of them with `None`.
     pub fn off_any_outgoing(&self, id: Option<u64>) {
-        self.with_handlers(|h| match id {
-            Some(id) => h.any_outgoing.retain(|(i, _)| *i != id),
-            None => h.any_outgoing.clear(),
+        self.with_handlers(|h| {
+            match id {
+                Some(id) => h.any_outgoing.retain(|(i, _)| *i != id),
+                None => h.any_outgoing.clear(),
+            }
+            self.has_outgoing
+                .store(!h.any_outgoing.is_empty(), Ordering::Release);
         });
+    }
+
+    /// Tells the outgoing listeners about an event sent to this socket,
+    /// direct or broadcast, as the reference's `notifyOutgoingListeners`.
+    pub(crate) fn notify_outgoing(self: &Arc<Self>, event: &str, args: &[Value]) {
+        if !self.has_outgoing.load(Ordering::Acquire) {
+            return;
+        }
+        let outgoing = self
+            .handlers
+            .read()
+            .map(|h| h.any_outgoing.clone())
+            .unwrap_or_default();
+        for (_, l) in &outgoing {
+            l(self, event, args);
+        }
     }
 
     /// Adds a per-event middleware (`socket.use`).
@@ -349,29 +376,30 @@ impl Socket {
         id: Option<u64>,
         volatile: bool,
     ) -> Result<(), EmitError> {
-        if !self.connected() {
+        // With recovery on, an emit to one socket is a broadcast to its own
+        // room, so it is stored and gets an offset, as the reference: a
+        // client briefly away gets it on recovery.
+        let stored = id.is_none() && !volatile && self.ns.recovery_enabled();
+        let connected = self.connected();
+        if !connected && !stored {
             return Err(EmitError::Disconnected);
         }
-        let outgoing = self
-            .handlers
-            .read()
-            .map(|h| h.any_outgoing.clone())
-            .unwrap_or_default();
-        for (_, l) in &outgoing {
-            l(self, event, &args);
+        if connected {
+            self.notify_outgoing(event, &args);
         }
         let mut data = Vec::with_capacity(args.len() + 1);
         data.push(Value::String(event.to_owned()));
         data.extend(args);
-        if id.is_none() && !volatile && self.ns.recovery_enabled() {
-            // With recovery on, an emit to one socket is a broadcast to its
-            // own room, so it is stored and gets an offset, as the reference.
+        if stored {
             let opts = BroadcastOptions {
                 rooms: vec![self.room.clone()],
                 ..Default::default()
             };
             if let Some(offset) = self.ns.adapter().store_packet(&opts, &data) {
                 data.push(Value::String(offset));
+            }
+            if !connected {
+                return Ok(());
             }
         }
         let mut packet = Packet::event(self.ns.name(), data);
@@ -612,11 +640,9 @@ impl Socket {
             self.ns.adapter().persist_session(SessionToPersist {
                 sid: self.id,
                 pid: pid.clone(),
-                rooms: self
-                    .rooms()
-                    .into_iter()
-                    .filter(|r| *r != self.room)
-                    .collect(),
+                // Its own room included, as the reference: what was emitted to
+                // the socket while it was away is replayed too.
+                rooms: self.rooms().into_iter().collect(),
                 data: self.data(),
             });
         }
