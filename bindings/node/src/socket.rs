@@ -183,13 +183,18 @@ impl SocketHandle {
         let args = decode(&json, &bins)?;
         let s = self.s.core().clone();
         let timeout = millis(timeout_ms);
-        self.disp.complete(async move {
-            let r = s.emit_with_ack_args(&event, args, timeout).await;
-            completion(
-                cb,
-                r.map(|a| Event::new(kind::DONE, cb).args(&a))
-                    .map_err(Error::from),
-            )
+        let d = self.disp.clone();
+        // The answer is queued for JS where the connection reads it, so it
+        // reaches JS before the client's events that follow it.
+        let rt = socketio_ffi::embed::Runtime::global().map_err(js_err)?;
+        rt.enter(|| {
+            s.emit_with_ack_then(&event, args, timeout, move |r| {
+                d.send(completion(
+                    cb,
+                    r.map(|a| Event::new(kind::DONE, cb).args(&a))
+                        .map_err(Error::from),
+                ))
+            })
         });
         Ok(())
     }

@@ -36,6 +36,28 @@ pub type DisconnectHandler = Arc<dyn Fn(Arc<Socket>, DisconnectReason) + Send + 
 /// A handler of middleware errors.
 pub type ErrorHandler = Arc<dyn Fn(Arc<Socket>, Value) + Send + Sync>;
 
+/// Who is waiting for an acknowledgement the socket asked for.
+enum AckSlot {
+    /// A future, through a channel.
+    Wait(oneshot::Sender<Vec<Value>>),
+    /// A callback, called where the answer is read: in the order of the
+    /// connection's packets, before the events that follow it.
+    Call(Box<dyn FnOnce(Result<Vec<Value>, AckError>) + Send>),
+}
+
+impl AckSlot {
+    fn settle(self, r: Result<Vec<Value>, AckError>) {
+        match (self, r) {
+            (AckSlot::Wait(tx), Ok(v)) => {
+                let _ = tx.send(v);
+            }
+            // Dropping the sender tells the waiter the socket is gone.
+            (AckSlot::Wait(_), Err(_)) => {}
+            (AckSlot::Call(f), r) => f(r),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Handlers {
     events: HashMap<String, EventHandler>,
@@ -60,7 +82,7 @@ pub struct Socket {
     /// Whether `any_outgoing` has listeners: read on every broadcast
     /// delivery, so the common case costs one load, not a lock.
     has_outgoing: AtomicBool,
-    acks: Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>,
+    acks: Mutex<HashMap<u64, AckSlot>>,
     connected: AtomicBool,
     pid: Option<String>,
     recovered: bool,
@@ -471,9 +493,57 @@ impl Socket {
     pub(crate) fn insert_ack(&self, id: u64) -> oneshot::Receiver<Vec<Value>> {
         let (tx, rx) = oneshot::channel();
         if let Ok(mut acks) = self.acks.lock() {
-            acks.insert(id, tx);
+            acks.insert(id, AckSlot::Wait(tx));
         }
         rx
+    }
+
+    /// Emits an event asking for an acknowledgement and calls `done` with
+    /// it, or with the reason there is none (emit failure, `timeout`, the
+    /// socket disconnecting). An answer calls `done` on the connection's
+    /// task as its packet is read, so it comes before the client's later
+    /// events, as in the reference; for callers (like another language's
+    /// event loop) that must see the two in order. The timeout is armed on
+    /// the current Tokio runtime: call it from a task or inside
+    /// `Handle::enter`.
+    pub fn emit_with_ack_then(
+        self: &Arc<Self>,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+        done: impl FnOnce(Result<Vec<Value>, AckError>) + Send + 'static,
+    ) {
+        let id = self.ns.next_ack_id();
+        if let Ok(mut acks) = self.acks.lock() {
+            acks.insert(id, AckSlot::Call(Box::new(done)));
+        }
+        if let Err(e) = self.send_event(event, args, Some(id), false) {
+            self.settle_ack(id, Err(e.into()));
+            return;
+        }
+        // A wait of a year or more is no timeout (JavaScript's Infinity):
+        // no timer is left sleeping for it.
+        if timeout >= Duration::from_secs(365 * 24 * 3600) {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("emit_with_ack_then outside a Tokio runtime: no timeout");
+            return;
+        };
+        let me = Arc::downgrade(self);
+        rt.spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if let Some(me) = me.upgrade() {
+                me.settle_ack(id, Err(AckError::Timeout));
+            }
+        });
+    }
+
+    fn settle_ack(&self, id: u64, r: Result<Vec<Value>, AckError>) {
+        let slot = self.acks.lock().ok().and_then(|mut a| a.remove(&id));
+        if let Some(slot) = slot {
+            slot.settle(r);
+        }
     }
 
     pub(crate) fn forget_ack(&self, id: u64) {
@@ -614,10 +684,7 @@ impl Socket {
 
     pub(crate) fn on_ack(&self, packet: Packet) {
         let Some(id) = packet.id else { return };
-        let tx = self.acks.lock().ok().and_then(|mut a| a.remove(&id));
-        if let Some(tx) = tx {
-            let _ = tx.send(packet.into_args());
-        }
+        self.settle_ack(id, Ok(packet.into_args()));
     }
 
     /// Tears the socket down once: `disconnecting` (rooms still there),
@@ -649,8 +716,13 @@ impl Socket {
         self.ns.adapter().del_all(self.id);
         self.ns.remove(self.id);
         Client::remove(&self.client, self.ns.name());
-        if let Ok(mut acks) = self.acks.lock() {
-            acks.clear();
+        let pending = self
+            .acks
+            .lock()
+            .map(|mut a| std::mem::take(&mut *a))
+            .unwrap_or_default();
+        for (_, slot) in pending {
+            slot.settle(Err(AckError::Disconnected));
         }
         let handlers = self
             .handlers
