@@ -1,16 +1,18 @@
 //! A multi-room chat for the browser: nicknames, rooms, a typing indicator
 //! and the number of people online. The page is `examples/chat/public/`, and
 //! it talks to this server with the official `socket.io-client` bundle from
-//! npm.
+//! npm, which the Socket.IO server itself serves at
+//! `/socket.io/socket.io.js` (`ServerConfig::serve_client`), as socket.io's
+//! "Get started" chat has it.
 //!
 //! ```text
 //! npm ci --prefix examples/chat
 //! cargo run --release -p socketio --example chat [127.0.0.1:3000]
 //! ```
 //!
-//! Routes: `GET /` is the page, `GET /socket.io.min.js` the client bundle,
-//! and everything else goes to the Socket.IO server (which owns
-//! `/socket.io/` and answers 404 elsewhere).
+//! Routes: `GET /` is the page, and everything else goes to the Socket.IO
+//! server (which owns `/socket.io/`, the client files included, and answers
+//! 404 elsewhere).
 //!
 //! Events, client → server: `set nickname` (name), `join` (room),
 //! `chat message` (text), `typing`, `stop typing`; the first three answer
@@ -32,7 +34,7 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
 use serde::Serialize;
-use socketio::{ServerConfig, Socket, SocketIo};
+use socketio::{ClientBundle, ServerConfig, Socket, SocketIo};
 
 /// Where everyone starts, so a fresh page can chat before picking a room.
 pub const LOBBY: &str = "lobby";
@@ -50,17 +52,21 @@ pub fn chat_dir() -> PathBuf {
         .join("examples/chat")
 }
 
-/// The official browser client, installed by `npm ci --prefix examples/chat`.
-pub fn client_bundle() -> PathBuf {
-    chat_dir().join("node_modules/socket.io-client/dist/socket.io.min.js")
+/// The npm package of the official browser client, installed by
+/// `npm ci --prefix examples/chat`.
+pub fn client_package() -> PathBuf {
+    chat_dir().join("node_modules/socket.io-client")
 }
 
-/// What to tell someone whose checkout lacks the client bundle.
-pub fn missing_bundle_message() -> String {
-    format!(
-        "{} is missing: run `npm ci --prefix examples/chat` from the repository root",
-        client_bundle().display()
-    )
+/// The client's files, read once; the error says what is missing and how to
+/// get it.
+pub fn client_bundle() -> std::io::Result<ClientBundle> {
+    ClientBundle::load(client_package()).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{e}; run `npm ci --prefix examples/chat` from the repository root"),
+        )
+    })
 }
 
 /// Who a socket is, kept in the socket's typed extensions.
@@ -212,9 +218,13 @@ fn on_connection(socket: Arc<Socket>) {
     socket.on_disconnect(|socket, _| broadcast_online(&socket));
 }
 
-/// The Socket.IO server with the chat's handlers.
-pub fn socket_io() -> SocketIo {
-    let io = SocketIo::new(ServerConfig::default());
+/// The Socket.IO server with the chat's handlers, serving the browser
+/// client under its path.
+pub fn socket_io(client: ClientBundle) -> SocketIo {
+    let io = SocketIo::new(ServerConfig {
+        serve_client: Some(client),
+        ..ServerConfig::default()
+    });
     io.on_connection(on_connection);
     io
 }
@@ -237,7 +247,7 @@ async fn file(path: PathBuf, content_type: &'static str, missing: String) -> Res
     }
 }
 
-/// The HTTP app: the page, the client bundle, and the Socket.IO server.
+/// The HTTP app: the page, and the Socket.IO server with the client files.
 ///
 /// The Socket.IO service is the fallback rather than a route: it matches its
 /// path by prefix (`/socket.io/…`, as the reference does) and answers 404 to
@@ -253,26 +263,18 @@ pub fn app(io: &SocketIo) -> Router {
                 file(index.clone(), "text/html; charset=utf-8", missing)
             }),
         )
-        .route(
-            "/socket.io.min.js",
-            get(|| {
-                file(
-                    client_bundle(),
-                    "text/javascript; charset=utf-8",
-                    missing_bundle_message(),
-                )
-            }),
-        )
         .fallback_service(io.service())
 }
 
-/// Binds `addr` and returns the bound address with the server future to run.
+/// Binds `addr` and returns the bound address with the server future to run;
+/// fails first if the client bundle is not installed.
 pub async fn bind(
     addr: &str,
 ) -> std::io::Result<(
     SocketAddr,
     impl std::future::Future<Output = std::io::Result<()>> + Send,
 )> {
+    let client = client_bundle()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     // Small chat packets must leave at once, not wait for Nagle's algorithm
@@ -280,7 +282,7 @@ pub async fn bind(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let io = socket_io();
+    let io = socket_io(client);
     Ok((
         local,
         std::future::IntoFuture::into_future(axum::serve(listener, app(&io))),
@@ -291,14 +293,16 @@ pub async fn bind(
 #[allow(dead_code)]
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    if !client_bundle().is_file() {
-        eprintln!("error: {}", missing_bundle_message());
-        std::process::exit(1);
-    }
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:3000".into());
-    let (local, server) = bind(&addr).await?;
+    let (local, server) = match bind(&addr).await {
+        Ok(bound) => bound,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
     // The test harness reads this line to find the port.
     println!("listening on http://{local}");
     server.await

@@ -9,6 +9,6 @@ pub mod server;
 
 pub use proto::Value;
 pub use server::{
-    AckSender, BroadcastOperator, ClusterAcks, ConnectError, DisconnectReason, FetchedSocket,
-    Namespace, ServerConfig, Socket, SocketIo,
+    AckSender, BroadcastOperator, ClientBundle, ClusterAcks, ConnectError, DisconnectReason,
+    FetchedSocket, Namespace, ServerConfig, Socket, SocketIo,
 };

@@ -6,6 +6,7 @@ use http::HeaderMap;
 use super::cors::Cors;
 use super::errors::ConnectionError;
 use super::request::RequestInfo;
+use super::service::ResponseBody;
 
 /// The two transports of Engine.IO v4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,6 +45,14 @@ pub type HeadersHook = Arc<dyn Fn(&mut HeaderMap, &RequestInfo) + Send + Sync>;
 
 /// Told about every refused request, as the reference's `connection_error`.
 pub type ConnectionErrorHook = Arc<dyn Fn(&ConnectionError) + Send + Sync>;
+
+/// Answers a request under the server's path before the Engine.IO checks,
+/// or lets it through (`None`). Its answers get the CORS headers as any
+/// other; a CORS preflight is the engine's to answer and never reaches it.
+/// Socket.IO serves its browser client this way, as the reference puts its
+/// `serveClient` handler in front of the engine's.
+pub type Intercept =
+    Arc<dyn Fn(&http::request::Parts) -> Option<http::Response<ResponseBody>> + Send + Sync>;
 
 /// The `io` cookie set on the handshake response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +146,9 @@ pub struct ServerConfig {
     pub headers: Option<HeadersHook>,
     /// Receives every refused request.
     pub on_connection_error: Option<ConnectionErrorHook>,
+    /// Answers some requests under the path itself (see [`Intercept`]);
+    /// `None` (the default) leaves every request to the engine.
+    pub intercept: Option<Intercept>,
     /// Compress polling responses of at least this many bytes with gzip or
     /// deflate when the client accepts it; `None` disables (default 1024).
     pub http_compression_threshold: Option<usize>,
@@ -172,6 +184,7 @@ impl Default for ServerConfig {
             initial_headers: None,
             headers: None,
             on_connection_error: None,
+            intercept: None,
             http_compression_threshold: Some(1024),
             max_buffer_size: 1024,
             ws_read_buffer_size: 1024,
@@ -208,9 +221,9 @@ impl ServerConfig {
         self.transports.contains(&t)
     }
 
-    /// Normalises the path so that prefix matching works as the reference's:
-    /// always a leading and a trailing slash.
-    pub(crate) fn normalized_path(&self) -> String {
+    /// The path as the server matches it (a prefix, as the reference's):
+    /// always with a leading and a trailing slash.
+    pub fn normalized_path(&self) -> String {
         let trimmed = self.path.trim_matches('/');
         if trimmed.is_empty() {
             "/".into()

@@ -19,7 +19,7 @@ mod ws;
 use std::sync::Arc;
 
 pub use config::{
-    AllowRequest, ConnectionErrorHook, Cookie, HeadersHook, ServerConfig, TransportType,
+    AllowRequest, ConnectionErrorHook, Cookie, HeadersHook, Intercept, ServerConfig, TransportType,
 };
 pub use cors::{Cors, CorsOrigin, OriginAnswer, OriginCallback};
 pub use errors::{ConnectionError, ErrorCode};

@@ -79,7 +79,14 @@ impl<H: Handler> EngineIoService<H> {
         // Without CORS for this request a preflight is no preflight: it goes
         // on to the checks, as with the reference.
         let preflight = cors.as_ref().is_some_and(|(_, verdict)| !verdict.skip);
-        let mut res = route(engine, parts, body, preflight).await;
+        let intercepted = match &engine.config.intercept {
+            Some(hook) if !(preflight && parts.method == Method::OPTIONS) => hook(&parts),
+            _ => None,
+        };
+        let mut res = match intercepted {
+            Some(res) => res,
+            None => route(engine, parts, body, preflight).await,
+        };
         if let Some(extra) = cors_headers {
             // Every value of a header the answer does not set itself (Vary
             // has two on a preflight).

@@ -169,10 +169,25 @@ async function main() {
     page.on('console', (msg) => {
       if (msg.type() === 'error') console.error(`[${label} console] ${msg.text()}`);
     });
+    // The client bundle comes from the Socket.IO server (serve_client).
+    const bundle = page.waitForResponse((r) => new URL(r.url()).pathname === '/socket.io/socket.io.js');
     const res = await page.goto(url);
     if (!res.ok()) throw new Error(`${label}: GET ${url} answered ${res.status()}`);
+    await checkBundle(label, await bundle);
     await waitText(page, '#status', 'connected', `${label} connects`);
     return page;
+  }
+  async function checkBundle(label, res) {
+    const what = `${label}: /socket.io/socket.io.js`;
+    if (res.status() !== 200 && res.status() !== 304) throw new Error(`${what} answered ${res.status()}`);
+    // The first page gets the file; the others revalidate it (ETag), and
+    // their answer is a bare 304, whatever status the browser reports.
+    if (label !== 'A') return;
+    const headers = await res.allHeaders();
+    if (headers['content-type'] !== 'application/javascript; charset=utf-8') {
+      throw new Error(`${what} has content-type ${headers['content-type']}`);
+    }
+    if (!/^"\d+\.\d+\.\d+[^"]*"$/.test(headers.etag ?? '')) throw new Error(`${what} has no version ETag (${headers.etag})`);
   }
   // The page's `socket` is a top-level const of its script, hence global.
   async function websocket(page, label) {
@@ -183,6 +198,7 @@ async function main() {
     }
   }
   const a = await open('A');
+  step('client bundle served at /socket.io/socket.io.js');
   const b = await open('B');
   const c = await open('C');
   step('three pages connected');

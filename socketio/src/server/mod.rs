@@ -8,6 +8,7 @@ mod handshake;
 mod namespace;
 mod operators;
 mod reason;
+mod serve_client;
 mod socket;
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ pub use handshake::Handshake;
 pub use namespace::{ConnectionHandler, FetchedSocket, Middleware, Namespace, ServerSideHandler};
 pub use operators::{BroadcastAcks, BroadcastOperator, ClusterAcks};
 pub use reason::DisconnectReason;
+pub use serve_client::{ClientBundle, ClientBundleError, CLIENT_FILES};
 pub use socket::{
     AckSender, AnyListener, DisconnectHandler, EventHandler, EventMiddleware, FallbackHandler,
     IntoRooms, Socket, TimeoutEmitter,
@@ -55,6 +57,13 @@ pub struct ServerConfig {
     pub connection_state_recovery: Option<RecoveryConfig>,
     /// Removes a dynamic child namespace once its last socket has left.
     pub cleanup_empty_child_namespaces: bool,
+    /// Serves the browser client under the path, as the reference's
+    /// `serveClient`: `<path>/socket.io.js`, `socket.io.min.js`,
+    /// `socket.io.msgpack.min.js`, `socket.io.esm.min.js` and their `.map`s
+    /// (see [`ClientBundle`]). `None` (the default) serves nothing: unlike
+    /// the reference, which ships the files and serves them by default,
+    /// there is no bundle without an installed `socket.io-client`.
+    pub serve_client: Option<ClientBundle>,
 }
 
 /// Connection state recovery options, as the reference's.
@@ -90,6 +99,7 @@ impl Default for ServerConfig {
             parser: ParserKind::Default,
             connection_state_recovery: None,
             cleanup_empty_child_namespaces: false,
+            serve_client: None,
         }
     }
 }
@@ -227,8 +237,20 @@ impl SocketIo {
             adapters: Box::new(factory),
         });
         inner.of("/");
+        let mut engine_config = config.engine;
+        if let Some(bundle) = config.serve_client {
+            // In front of the engine, as the reference's `attachServe`; an
+            // intercept of the caller's comes next.
+            let path = engine_config.normalized_path();
+            let next = engine_config.intercept.take();
+            engine_config.intercept = Some(Arc::new(move |parts: &http::request::Parts| {
+                bundle
+                    .respond(&path, parts)
+                    .or_else(|| next.as_ref().and_then(|next| next(parts)))
+            }));
+        }
         let engine = EngineIo::new(
-            config.engine,
+            engine_config,
             SioHandler {
                 server: inner.clone(),
             },
