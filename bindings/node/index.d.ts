@@ -342,10 +342,17 @@ export declare class Server<
   close(fn?: (err?: Error) => void): Promise<void>
 }
 
+/**
+ * The cargo profile the native addon was compiled with: `'release'` (what
+ * `npm install` builds) or `'debug'` (`npm run build:debug`, several times
+ * slower).
+ */
+export declare function buildProfile(): 'release' | 'debug'
+
 /** `require('socketio-rs')(srv, opts)`: a new server. */
 declare function createServer(srv?: HttpServer | HttpsServer | number | ServerOptions, opts?: ServerOptions): Server
 declare namespace createServer {
-  export { Server, Namespace, ParentNamespace, Socket, BroadcastOperator, io, Manager, ClientSocket }
+  export { Server, Namespace, ParentNamespace, Socket, BroadcastOperator, io, Manager, ClientSocket, buildProfile }
   export const connect: typeof io
 }
 export default createServer

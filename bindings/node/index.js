@@ -10,6 +10,7 @@ const { Server, Namespace, ParentNamespace, createRedisAdapter } = require('./li
 const { Socket } = require('./lib/socket')
 const { BroadcastOperator } = require('./lib/broadcast')
 const client = require('./lib/client')
+const { buildProfile } = require('./native')
 
 /** `require('socketio-rs')(port | httpServer, opts)`, as socket.io's export. */
 function createServer(srv, opts) {
@@ -28,4 +29,5 @@ Object.assign(module.exports, {
   connect: client.connect,
   Manager: client.Manager,
   ClientSocket: client.Socket,
+  buildProfile,
 })

@@ -203,6 +203,13 @@ export interface BroadcastSpec {
   timeout?: number
 }
 
+/**
+ * The cargo profile the addon was compiled with: `'release'` (optimised,
+ * what `npm install` builds) or `'debug'` (`npm run build:debug`, the test
+ * script's build), told by `debug_assertions`.
+ */
+export declare function buildProfile(): 'release' | 'debug'
+
 /** Client options, with socket.io-client's names (times in milliseconds). */
 export interface ClientOpts {
   /** The namespace (default: the URL's path). */
@@ -247,7 +254,7 @@ export interface ClientOpts {
   forceNew?: boolean
 }
 
-/** CORS options, normalised by the JS layer. */
+/** CORS options, normalised by the JS layer from the `cors` package's. */
 export interface CorsOpts {
   /**
    * How the origin is decided: `any` (`*`), `reflect` (`true`), `fixed`

@@ -843,3 +843,4 @@ module.exports.NativeServer = nativeBinding.NativeServer
 module.exports.NextHandle = nativeBinding.NextHandle
 module.exports.ParentHandle = nativeBinding.ParentHandle
 module.exports.SocketHandle = nativeBinding.SocketHandle
+module.exports.buildProfile = nativeBinding.buildProfile

@@ -1,25 +1,21 @@
 #!/usr/bin/env bash
 # The Node binding's test entry: installs the npm dependencies from the
-# committed lockfile, builds the addon (debug), runs the node:test suite.
+# committed lockfile, builds the addon, runs the node:test suite.
 # Works from a clean clone; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# `--ignore-scripts`: the `prepare` script would build through `napi build`,
-# which compiles for an explicit `--target` into a directory of its own;
-# cargo directly shares the workspace's build cache.
-npm_flags=(--ignore-scripts --no-audit --no-fund --loglevel=error)
-if ! npm ci "${npm_flags[@]}" 2>/dev/null; then
-  # npm ci refuses a lockfile that lacks the optional packages of other
-  # platforms, which a registry without them cannot provide (the napi CLI's
-  # lzma dependency); npm install still installs the locked versions.
-  echo "npm ci refused the lockfile; installing from it with npm install" >&2
-  npm install "${npm_flags[@]}"
-fi
+# `--ignore-scripts`: the builds are done below, one step each; `npm ci`
+# fails if the lockfile does not match package.json.
+npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 
-cargo build -p socketio-node --locked
-target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
-  node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).target_directory))')
-cp "$target_dir/debug/libsocketio_node.so" socketio-node.linux-x64-gnu.node
-
+# The suite runs on the dev build (debug assertions on).
+node scripts/build-addon.js --debug
 node --test --test-timeout=120000
+
+# The install paths (README): each must give the release addon and leave
+# the committed files alone. The first compiles the release addon
+# (scripts/build-addon.js: cargo, the workspace's target directory and
+# cache), minutes on a cold cache, hence a file of its own with a longer
+# limit. It puts the dev build back in place when done.
+SOCKETIO_RS_INSTALL_TEST=1 node --test --test-timeout=2400000 test/install.test.mjs

@@ -19,7 +19,20 @@ mod socket;
 use std::time::Duration;
 
 use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
 use socketio_ffi::embed::{payload, Error, Value};
+
+/// The cargo profile the addon was compiled with: `'release'` (optimised,
+/// what `npm install` builds) or `'debug'` (`npm run build:debug`, the test
+/// script's build), told by `debug_assertions`.
+#[napi(ts_return_type = "'release' | 'debug'")]
+pub fn build_profile() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    }
+}
 
 /// A JS error with the embedding layer's message.
 pub(crate) fn js_err(e: Error) -> napi::Error {

@@ -1,7 +1,7 @@
 // Compiled (not run) by the type test: socket.io-style code with typed
 // events must type-check against index.d.ts and client.d.ts.
 import { createServer } from 'node:http'
-import { Server, Socket } from '../../index'
+import { Server, Socket, buildProfile } from '../../index'
 import { io, Socket as ClientSocket } from '../../client'
 
 interface ServerToClientEvents {
@@ -75,3 +75,10 @@ io1.on('connection', (socket) => {
 })
 // @ts-expect-error: the client cannot send a server-to-client event
 socket.emit('noArg')
+
+// The addon's build profile is one of two strings.
+const profile: 'release' | 'debug' = buildProfile()
+// @ts-expect-error: not a profile the addon reports
+const wrong: 'release' | 'debug' = 'optimised'
+void profile
+void wrong
