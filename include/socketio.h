@@ -649,6 +649,20 @@ int sio_server_options_set_cors_origin(sio_server_options *opts,
                                        const char *origin);
 
 /**
+ * Serves the official browser client under the server's path, as
+ * socket.io's `serveClient`: `<path>/socket.io.js`, `socket.io.min.js`,
+ * `socket.io.msgpack.min.js`, `socket.io.esm.min.js` and their `.map`
+ * files, with socket.io's headers (the package version as ETag, 304 on
+ * `If-None-Match`). `dir` is the directory of the npm package
+ * socket.io-client (`node_modules/socket.io-client`; its `dist/` folder
+ * works too), read now: SIO_ERR_IO, with the missing files named, when it
+ * lacks them. NULL stops serving them (the default: the library ships no
+ * client).
+ */
+int sio_server_options_set_serve_client(sio_server_options *opts,
+                                        const char *dir);
+
+/**
  * Connection state recovery: a client that reconnects within
  * `max_disconnection_ms` gets its id, rooms and missed events back.
  * Off by default.

@@ -804,6 +804,14 @@ class ServerOptions {
     ServerOptions &cors_origin(const std::string &origin) {
         return chain(sio_server_options_set_cors_origin(o_, origin.c_str()));
     }
+    /** Serves the official browser client under the path, as socket.io's
+     *  serveClient (<path>/socket.io.js, .min.js, .msgpack.min.js,
+     *  .esm.min.js and their maps), from the npm package socket.io-client
+     *  in `dir` (node_modules/socket.io-client), read now: throws SIO_ERR_IO
+     *  naming the missing files. Empty stops serving it (the default). */
+    ServerOptions &serve_client(const std::string &dir) {
+        return chain(sio_server_options_set_serve_client(o_, dir.empty() ? nullptr : dir.c_str()));
+    }
     ServerOptions &recovery(bool on, std::uint32_t max_disconnection_ms = 120000) {
         return chain(sio_server_options_set_recovery(o_, on, max_disconnection_ms));
     }

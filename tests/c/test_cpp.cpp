@@ -349,6 +349,8 @@ static void versions_and_options() {
 
     sio::ServerOptions sopts;
     sopts.allow_upgrades(false).max_attachments(3).redis("redis://127.0.0.1:1", "streams", "k");
+    CHECK_THROWS(sopts.serve_client("/nonexistent/socket.io-client"), SIO_ERR_IO, "no socket.io-client bundle");
+    sopts.serve_client("");
     CHECK_THROWS(sopts.redis("redis://127.0.0.1:1", "gossip"), SIO_ERR_INVALID_ARGUMENT, "flavour");
     // Nobody listens on port 1: creating the server fails (after the
     // library's connection timeout, a few seconds).

@@ -2,7 +2,8 @@
  * socket.io-client (tests/node/capi-client.mjs), twice — callbacks on the
  * runtime's threads, then callbacks on this thread through an event queue
  * (and WebSocket only) — after the local checks of every call family's
- * error statuses and messages.
+ * error statuses and messages, and the client bundle served over HTTP
+ * (serve_client, from tests/node/node_modules/socket.io-client).
  *
  *   test_server        (SIO_NODE_DIR: the folder of capi-client.mjs)
  *
@@ -10,6 +11,11 @@
 #include <pthread.h>
 
 #include "test_util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 /* ------------------------------------------------------------------------ */
 /* Local checks: statuses, messages, ownership of user_data on failure.     */
@@ -127,6 +133,104 @@ static void local_checks(void) {
 
     CHECK_OK(sio_server_close(server, NULL, NULL, NULL));
     sio_server_free(server);
+}
+
+/* ------------------------------------------------------------------------ */
+/* serveClient: the npm client's bundle under the server's path.            */
+
+/* The whole of `path` into a malloc'd buffer; NULL if unreadable. */
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) buf = realloc(buf, cap *= 2);
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* GET `target` from 127.0.0.1:`port` (Connection: close); the whole
+ * response, head and body, malloc'd; NULL on a socket error or after 5 s. */
+static char *http_get(uint16_t port, const char *target, size_t *len) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return NULL;
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char req[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", target);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return NULL;
+    }
+    size_t cap = 1 << 16, used = 0;
+    char *buf = malloc(cap + 1);
+    ssize_t got;
+    while (buf && (got = read(fd, buf + used, cap - used)) > 0) {
+        used += (size_t)got;
+        if (used == cap) buf = realloc(buf, (cap *= 2) + 1);
+    }
+    close(fd);
+    if (buf) buf[used] = '\0';
+    *len = used;
+    return buf;
+}
+
+static void serve_client_checks(void) {
+    const char *node_dir = getenv("SIO_NODE_DIR");
+    char dir[1024], file[1200];
+    snprintf(dir, sizeof dir, "%s/node_modules/socket.io-client", node_dir ? node_dir : "tests/node");
+    snprintf(file, sizeof file, "%s/dist/socket.io.min.js", dir);
+
+    sio_server_options *opts = NULL;
+    CHECK_OK(sio_server_options_new(&opts));
+    CHECK_ERR(sio_server_options_set_serve_client(opts, "/nonexistent/socket.io-client"), SIO_ERR_IO,
+              "no socket.io-client bundle in /nonexistent/socket.io-client");
+    CHECK_OK(sio_server_options_set_serve_client(opts, dir));
+    sio_server *server = NULL;
+    CHECK_OK(sio_server_new(opts, &server));
+    /* Off again: a server made from the options now serves nothing. */
+    CHECK_OK(sio_server_options_set_serve_client(opts, NULL));
+    sio_server *plain = NULL;
+    CHECK_OK(sio_server_new(opts, &plain));
+    sio_server_options_free(opts);
+
+    uint16_t port = 0, plain_port = 0;
+    CHECK_OK(sio_server_listen(server, "127.0.0.1:0"));
+    CHECK_OK(sio_server_port(server, &port));
+    CHECK_OK(sio_server_listen(plain, "127.0.0.1:0"));
+    CHECK_OK(sio_server_port(plain, &plain_port));
+
+    size_t want_len = 0, len = 0;
+    char *want = read_file(file, &want_len);
+    CHECK(want != NULL && want_len > 0);
+    char *res = http_get(port, "/socket.io/socket.io.min.js", &len);
+    CHECK(res != NULL);
+    if (res && want) {
+        char *body = strstr(res, "\r\n\r\n");
+        CHECK(strncmp(res, "HTTP/1.1 200 OK\r\n", 17) == 0);
+        CHECK(strstr(res, "content-type: application/javascript; charset=utf-8\r\n") != NULL);
+        CHECK(strstr(res, "etag: \"") != NULL);
+        CHECK(body != NULL && (size_t)(res + len - (body + 4)) == want_len &&
+              memcmp(body + 4, want, want_len) == 0);
+    }
+    free(res);
+    free(want);
+    res = http_get(plain_port, "/socket.io/socket.io.min.js", &len);
+    CHECK(res != NULL && strncmp(res, "HTTP/1.1 400 ", 13) == 0);
+    free(res);
+
+    CHECK_OK(sio_server_close(server, NULL, NULL, NULL));
+    CHECK_OK(sio_server_close(plain, NULL, NULL, NULL));
+    sio_server_free(server);
+    sio_server_free(plain);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -469,6 +573,7 @@ static void conversation(int queued) {
 
 int main(void) {
     local_checks();
+    serve_client_checks();
     conversation(0);
     conversation(1);
     return report("test_server");

@@ -434,6 +434,26 @@ pub unsafe extern "C" fn sio_server_options_set_cors_origin(
     })
 }
 
+/// Serves the official browser client under the server's path, as
+/// socket.io's `serveClient`: `<path>/socket.io.js`, `socket.io.min.js`,
+/// `socket.io.msgpack.min.js`, `socket.io.esm.min.js` and their `.map`
+/// files, with socket.io's headers (the package version as ETag, 304 on
+/// `If-None-Match`). `dir` is the directory of the npm package
+/// socket.io-client (`node_modules/socket.io-client`; its `dist/` folder
+/// works too), read now: SIO_ERR_IO, with the missing files named, when it
+/// lacks them. NULL stops serving them (the default: the library ships no
+/// client).
+#[no_mangle]
+pub unsafe extern "C" fn sio_server_options_set_serve_client(
+    opts: *mut sio_server_options,
+    dir: *const c_char,
+) -> c_int {
+    with_opts(opts, |o| {
+        let dir = super::opt_cstr(dir, "dir")?;
+        o.serve_client(dir.map(std::path::Path::new))
+    })
+}
+
 /// Connection state recovery: a client that reconnects within
 /// `max_disconnection_ms` gets its id, rooms and missed events back.
 /// Off by default.

@@ -65,6 +65,19 @@ impl ServerOptions {
             ParserKind::Default
         };
     }
+
+    /// Serves the official browser client under the server's path, as
+    /// socket.io's `serveClient` (see [`sio_core::ClientBundle`]): `dir` is
+    /// the directory of the npm package `socket.io-client` (or its `dist/`),
+    /// read now; `None` stops serving it (the default). A directory without
+    /// the files is an [`Error::Io`] naming what is missing.
+    pub fn serve_client(&mut self, dir: Option<&std::path::Path>) -> Result<(), Error> {
+        self.config.serve_client = dir
+            .map(sio_core::ClientBundle::load)
+            .transpose()
+            .map_err(|e| Error::Io(e.to_string()))?;
+        Ok(())
+    }
 }
 
 /// A Socket.IO server. Dropping it closes it.
