@@ -587,6 +587,26 @@ def test_async_server_disconnect_and_waiting_receive():
     run(main())
 
 
+def test_async_receive_returns_what_came_before_the_end():
+    # An event and the end of the connection handled while receive() waits:
+    # the event is returned, then DisconnectedError.
+    async def main():
+        c = socketio_rs.AsyncSimpleClient()
+        c.connected = True
+        c.connected_event.set()
+        waiting = asyncio.ensure_future(c.receive(timeout=5))
+        await asyncio.sleep(0)  # runs the receive up to its first wait
+        assert not waiting.done()
+        c.input_buffer.append(['last', 1])
+        c.input_event.set()
+        c._ended()
+        assert await waiting == ['last', 1]
+        with pytest.raises(DisconnectedError):
+            await c.receive(timeout=5)
+
+    run(main())
+
+
 def test_async_reconnects_and_gives_up(relay):
     async def main():
         seen = []

@@ -175,11 +175,17 @@ class AsyncSimpleClient:
         while True:
             if self.input_buffer:
                 return self.input_buffer.pop(0)
-            if not await _wait(self.connected_event, deadline):
+            # While this task waits, an event and then the end of the
+            # connection may come: the buffer is looked at again before
+            # anything is raised.
+            connected = await _wait(self.connected_event, deadline)
+            if self.input_buffer:
+                continue
+            if not connected:
                 raise exceptions.TimeoutError()
             if not self.connected:
                 raise exceptions.DisconnectedError()
-            if not await _wait(self.input_event, deadline):
+            if not await _wait(self.input_event, deadline) and not self.input_buffer:
                 raise exceptions.TimeoutError()
             self.input_event.clear()
 

@@ -209,11 +209,17 @@ class SimpleClient:
                 return self.input_buffer.pop(0)
             except IndexError:
                 pass
-            if not self.connected_event.wait(_remaining(deadline)):
+            # While this thread waits, an event and then the end of the
+            # connection may come: the buffer is looked at again before
+            # anything is raised.
+            connected = self.connected_event.wait(_remaining(deadline))
+            if self.input_buffer:
+                continue
+            if not connected:
                 raise exceptions.TimeoutError()
             if not self.connected:
                 raise exceptions.DisconnectedError()
-            if not self.input_event.wait(_remaining(deadline)):
+            if not self.input_event.wait(_remaining(deadline)) and not self.input_buffer:
                 raise exceptions.TimeoutError()
             self.input_event.clear()
 
