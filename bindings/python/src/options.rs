@@ -5,10 +5,47 @@ use std::time::Duration;
 
 use engineio::server::{Cors, CorsOrigin};
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
+use sio_core::server::ClientBundleError;
 use socketio::embed::{RedisFlavour, RedisOptions, ServerOptions, TransportType};
+
+/// The browser client's files (`serve_client`), read from the npm package
+/// socket.io-client when the Python server is made, so a missing bundle
+/// fails there.
+#[pyclass(frozen, module = "socketio_rs._native")]
+pub struct ClientBundle {
+    bundle: sio_core::ClientBundle,
+}
+
+#[pymethods]
+impl ClientBundle {
+    /// Reads the bundle of the package in `dir` (or of its `dist/`).
+    #[new]
+    fn new(dir: std::path::PathBuf) -> PyResult<Self> {
+        let bundle = sio_core::ClientBundle::load(&dir).map_err(|e| match e {
+            ClientBundleError::NotFound(_) | ClientBundleError::MissingFiles { .. } => {
+                PyFileNotFoundError::new_err(e.to_string())
+            }
+            ClientBundleError::Io { .. } => PyOSError::new_err(e.to_string()),
+            _ => PyValueError::new_err(e.to_string()),
+        })?;
+        Ok(ClientBundle { bundle })
+    }
+
+    /// The package's version, the files' ETag.
+    #[getter]
+    fn version(&self) -> &str {
+        self.bundle.version()
+    }
+
+    /// The folder the files were read from.
+    #[getter]
+    fn dir(&self) -> std::path::PathBuf {
+        self.bundle.dir().to_path_buf()
+    }
+}
 
 /// The value of `key`, if present and not None.
 pub fn opt<'py, T: FromPyObjectOwned<'py>>(
@@ -88,6 +125,14 @@ pub fn server_options(options: &Bound<'_, PyDict>) -> PyResult<ServerOptions> {
         c.ack_timeout = t;
     }
     c.engine.cors = cors(options)?;
+    if let Some(v) = options.get_item("serve_client")? {
+        if !v.is_none() {
+            let bundle = v.cast::<ClientBundle>().map_err(|_| {
+                PyTypeError::new_err("option serve_client: a socketio_rs._native.ClientBundle")
+            })?;
+            c.serve_client = Some(bundle.get().bundle.clone());
+        }
+    }
     if let Some(d) = opt::<Bound<'_, PyDict>>(options, "cookie")? {
         c.engine.cookie = Some(engineio::server::Cookie {
             name: opt(&d, "name")?.unwrap_or_else(|| "io".into()),

@@ -1,6 +1,7 @@
 """What ``Server`` and ``AsyncServer`` share: options, the native server,
 environ building, sessions, rooms."""
 
+import os
 import threading
 
 from . import _native
@@ -48,6 +49,10 @@ def engine_options(kwargs, logger, asyncio_based=False):
                 raise ValueError('monitor_clients=False is not supported: the engine '
                                  'always times out clients that stop answering pings')
             continue
+        if k == 'serve_client':
+            if v is not None and v is not False:
+                opts['serve_client'] = client_bundle(v)
+            continue
         if k == 'engineio_logger':
             if v:
                 logger.info('socketio_rs: engineio_logger: the engine logs through Rust '
@@ -58,6 +63,30 @@ def engine_options(kwargs, logger, asyncio_based=False):
         else:
             raise TypeError(f'socketio_rs: unexpected keyword argument {k!r}')
     return opts
+
+
+def client_bundle(value):
+    """``serve_client``, as socket.io's ``serveClient``: the official browser
+    client served under the Socket.IO path (``/socket.io/socket.io.js``,
+    ``socket.io.min.js``, ``socket.io.msgpack.min.js``,
+    ``socket.io.esm.min.js`` and their maps). Its files come from the npm
+    package socket.io-client: ``True`` takes its directory from
+    ``SOCKETIO_CLIENT_DIST``, a path (str or ``os.PathLike``) names it. Read
+    here, once: a directory without the files raises ``FileNotFoundError``
+    at construction."""
+    if value is True:
+        path = os.environ.get('SOCKETIO_CLIENT_DIST')
+        if not path:
+            raise ValueError('serve_client=True takes the directory of the npm package '
+                             'socket.io-client from SOCKETIO_CLIENT_DIST, which is not set; '
+                             'set it, or pass the directory: '
+                             "serve_client='node_modules/socket.io-client'")
+    elif isinstance(value, (str, os.PathLike)):
+        path = value
+    else:
+        raise TypeError('serve_client must be True, False or the directory of the npm '
+                        f'package socket.io-client, not {type(value).__name__}')
+    return _native.ClientBundle(os.fspath(path))
 
 
 def cookie_options(value):

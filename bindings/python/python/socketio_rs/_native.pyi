@@ -1,12 +1,13 @@
 """The native core of socketio_rs (Rust, pyo3). Internal: use the classes
 of the ``socketio_rs`` package."""
 
+from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, final
 
 from typing_extensions import TypeAlias
 
-__all__ = ["AckReply", "ConnectReply", "NativeClient", "NativeServer", "Pending", "Pool",
-           "WsConn", "__version__", "roundtrip"]
+__all__ = ["AckReply", "ClientBundle", "ConnectReply", "NativeClient", "NativeServer", "Pending",
+           "Pool", "WsConn", "__version__", "roundtrip"]
 __version__: str
 
 _Outcome: TypeAlias = tuple[Optional[tuple[str, str, Any]], Optional[list[Any]]]
@@ -35,6 +36,14 @@ class AckReply:
 class ConnectReply:
     def accept(self) -> None: ...
     def refuse(self, message: str, data: Any = None) -> None: ...
+
+@final
+class ClientBundle:
+    def __new__(cls, dir: str) -> ClientBundle: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def dir(self) -> Path: ...
 
 @final
 class NativeServer:
