@@ -12,9 +12,9 @@ from .client import Client
 #: connection ends for good (no reconnection follows).
 FINAL_EVENT = '__disconnect_final'
 
-#: Nothing that refuses a packet while the client is connected comes from
-#: a lasting state: the worker is about to report the drop. The loops that
-#: retry wait this long between attempts rather than spin.
+#: When the client refuses to emit while this object still counts the
+#: connection up, the worker is about to report its drop: the retry loops
+#: of ``emit`` and ``call`` wait this long between attempts rather than spin.
 RETRY_PAUSE = 0.05
 
 #: The native reasons after which the native client does not reconnect.
