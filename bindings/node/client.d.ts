@@ -54,26 +54,70 @@ export interface SocketReservedEvents {
   disconnect: (reason: DisconnectReason, description?: unknown) => void
 }
 
-/** socket.io-client's options (the ones socketio-rs implements). */
+/**
+ * socket.io-client's options (socket.io-client's and engine.io-client's).
+ * Each one is either honoured or refused with a `TypeError` naming it when
+ * the manager or socket is made; a misspelt name throws too. The literal
+ * types are the only values accepted of the options socketio-rs does not
+ * implement.
+ */
 export interface ManagerOptions {
   path?: string
   query?: string | Record<string, string | number | boolean>
   extraHeaders?: Record<string, string>
-  transports?: Array<'polling' | 'websocket'>
+  /** Names, or engine.io-client's transport classes (`WebSocket`...). */
+  transports?: Array<'polling' | 'websocket' | (new (...args: any[]) => any)>
   upgrade?: boolean
   rememberUpgrade?: boolean
   tryAllTransports?: boolean
   timestampRequests?: boolean
+  /** Default `t`. */
+  timestampParam?: string
   addTrailingSlash?: boolean
   reconnection?: boolean
   reconnectionAttempts?: number
   reconnectionDelay?: number
   reconnectionDelayMax?: number
   randomizationFactor?: number
-  timeout?: number
+  /** Milliseconds; `false`: no limit. */
+  timeout?: number | false
   autoConnect?: boolean
   forceNew?: boolean
   multiplex?: boolean
+  /**
+   * `require('socket.io-parser')` (the default) or
+   * `require('socket.io-msgpack-parser')`; any other parser throws.
+   */
+  parser?: any
+  /** Trusted root certificates (PEM), in place of the built-in ones. */
+  ca?: string | Buffer | Array<string | Buffer>
+  /** The client does not keep Node running. */
+  autoUnref?: boolean
+  /** With no URL: where to connect (a URL's parts take their place otherwise). */
+  host?: string
+  hostname?: string
+  secure?: boolean
+  port?: string | number
+  /** No effect outside a browser. */
+  closeOnBeforeunload?: boolean
+  /** The timers are always the native ones. */
+  useNativeTimers?: boolean
+  /** Only `false`: the connections are the Rust core's. */
+  agent?: false
+  /** `false`: the server's certificate is not checked (self-signed certificates in development). */
+  rejectUnauthorized?: boolean
+  /** Only `false`: no cookie jar. */
+  withCredentials?: false
+  /** Only `false`. */
+  forceBase64?: false
+  /** Only `false`: WebSocket compression is not implemented. */
+  perMessageDeflate?: false
+  /** Only `0` (no limit). */
+  requestTimeout?: 0
+  /** Only `{}`. */
+  transportOptions?: Record<string, never>
+  /** Only `[]`: no WebSocket sub-protocols. */
+  protocols?: []
 }
 
 export interface SocketOptions {

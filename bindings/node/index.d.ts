@@ -1,7 +1,7 @@
 // Types of socketio-rs: socket.io's server API (with its typed-events
 // generics) on the socketio-rs Rust core.
 
-import type { Server as HttpServer } from 'node:http'
+import type { Server as HttpServer, IncomingHttpHeaders } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import { io, Manager, Socket as ClientSocket } from './client'
 
@@ -94,7 +94,42 @@ export interface CorsOptions {
   optionsSuccessStatus?: 204
 }
 
-/** socket.io's server options (the ones socketio-rs implements). */
+/**
+ * engine.io's `cookie` option: the `cookie` package's attributes (the
+ * defaults: name `io`, path `/`, HttpOnly, SameSite=Lax). `expires`,
+ * `partitioned`, `priority` and `encode` throw.
+ */
+export interface CookieOptions {
+  name?: string
+  /** `false` leaves the attribute out. */
+  path?: string | false
+  httpOnly?: boolean
+  sameSite?: boolean | 'lax' | 'strict' | 'none'
+  secure?: boolean
+  /** Seconds. */
+  maxAge?: number
+  domain?: string
+}
+
+/** What `allowRequest` gets in place of the `http.IncomingMessage`. */
+export interface AllowRequestRequest {
+  method: string
+  /** Path and query. */
+  url: string
+  headers: IncomingHttpHeaders
+  httpVersion: string
+  /** The query parameters. */
+  _query: Record<string, string>
+  socket: { remoteAddress: string }
+  connection: { remoteAddress: string }
+}
+
+/**
+ * socket.io's server options (socket.io's and engine.io's). Each one is
+ * either honoured or refused with a `TypeError` naming it when the server
+ * is made; a misspelt name throws too. The literal types are the only
+ * values accepted of the options socketio-rs does not implement.
+ */
 export interface ServerOptions {
   /** Default `/socket.io`. */
   path?: string
@@ -106,24 +141,63 @@ export interface ServerOptions {
   upgradeTimeout?: number
   /** Default 1e6 bytes. */
   maxHttpBufferSize?: number
-  /** Default `['polling', 'websocket']`. */
+  /** Default `['polling', 'websocket']`; `webtransport` throws. */
   transports?: Array<'polling' | 'websocket'>
   /** Default true. */
   allowUpgrades?: boolean
-  /** Polling responses compressed from `threshold` bytes (default 1024); false disables. */
+  /**
+   * Polling responses compressed from `threshold` bytes (default 1024;
+   * `true` or no threshold: every response); false disables. zlib settings
+   * throw.
+   */
   httpCompression?: boolean | { threshold?: number }
   cors?: CorsOptions | boolean
   /** Time a connection has to join a namespace (default 45000 ms). */
   connectTimeout?: number
   /** Default wait for acknowledgements when no timeout is given (default 5000 ms). */
   ackTimeout?: number
-  connectionStateRecovery?: {
-    maxDisconnectionDuration?: number
-    skipMiddlewares?: boolean
-  }
+  connectionStateRecovery?:
+    | boolean
+    | {
+        maxDisconnectionDuration?: number
+        skipMiddlewares?: boolean
+      }
   cleanupEmptyChildNamespaces?: boolean
-  /** A cluster adapter: `createRedisAdapter(url, opts)`. */
-  adapter?: ReturnType<typeof createRedisAdapter>
+  /**
+   * The in-memory adapter (left out, or socket.io-adapter's `Adapter` /
+   * `SessionAwareAdapter` as socket.io would pick it) or a Redis cluster:
+   * `createRedisAdapter(url, opts)`. The Node adapters
+   * (`@socket.io/redis-adapter`...) throw.
+   */
+  adapter?: ReturnType<typeof createRedisAdapter> | (abstract new (nsp: any) => any)
+  /**
+   * `require('socket.io-parser')` (the default) or
+   * `require('socket.io-msgpack-parser')`; any other parser throws.
+   */
+  parser?: any
+  /** Asked about every handshake, as engine.io's (`fn(err, success)`, now or later). */
+  allowRequest?: (req: AllowRequestRequest, fn: (err: string | null | undefined, success: boolean) => void) => void
+  /** The `io` cookie of the handshake (polling handshakes); default none. */
+  cookie?: boolean | CookieOptions
+  /** Default true: both accepted (the server answers with and without the slash). */
+  addTrailingSlash?: boolean
+  /** End the upgrades outside the path that nobody answers (default true; attached servers). */
+  destroyUpgrade?: boolean
+  /** Default 1000 ms. */
+  destroyUpgradeTimeout?: number
+  /**
+   * Serves the browser client under the path (default true), from the
+   * installed `socket.io` or `socket.io-client` package.
+   */
+  serveClient?: boolean
+  /** Engine.IO v3 clients are not served: only `false`. */
+  allowEIO3?: false
+  /** WebSocket compression is not implemented: only `false`. */
+  perMessageDeflate?: false
+  /** Only `require('ws').Server`, the default: the WebSocket server is the Rust core's. */
+  wsEngine?: any
+  /** Not implemented: only a falsy value. */
+  initialPacket?: null | false | 0 | ''
 }
 
 /** The handshake of a socket. */

@@ -15,12 +15,17 @@ export declare class AckHandle {
   send(json: string, bins: Array<Buffer>): void
 }
 
-/** The answer of a dynamic namespace's function about one name. */
+/**
+ * The answer of a JS function asked by the core: a dynamic namespace's
+ * function about one name, the `cors` origin function, `allowRequest`.
+ */
 export declare class MatchHandle {
   /** Answers, once. */
   answer(accept: boolean): void
   /** Answers with a code (see the event kind that asked), once. */
   answerCode(code: number): void
+  /** Answers with a code and a message (a refusal's), once. */
+  answerWith(code: number, message?: string | undefined | null): void
 }
 
 /** A namespace. */
@@ -252,6 +257,41 @@ export interface ClientOpts {
   retries?: number
   /** A connection of its own. */
   forceNew?: boolean
+  /** The msgpack parser (`socket.io-msgpack-parser` servers). */
+  msgpack?: boolean
+  /** Name of the cache-busting query parameter (`t`). */
+  timestampParam?: string
+  /**
+   * Trusted root certificates (PEM), replacing the built-in ones, as
+   * Node's `ca`.
+   */
+  ca?: Array<string>
+  /**
+   * `false`: the server's certificate is not checked (development
+   * against self-signed certificates only).
+   */
+  rejectUnauthorized?: boolean
+}
+
+/**
+ * The `io` cookie of the handshake response (engine.io's `cookie` option,
+ * with its defaults filled in by the JS layer).
+ */
+export interface CookieOpts {
+  /** The cookie's name. */
+  name: string
+  /** `Path`; absent: none. */
+  path?: string
+  /** `HttpOnly`. */
+  httpOnly?: boolean
+  /** `SameSite`: `Strict`, `Lax` or `None`; absent: none. */
+  sameSite?: string
+  /** `Secure`. */
+  secure?: boolean
+  /** `Max-Age`, in seconds. */
+  maxAge?: number
+  /** `Domain`. */
+  domain?: string
 }
 
 /** CORS options, normalised by the JS layer from the `cors` package's. */
@@ -355,4 +395,15 @@ export interface ServerOpts {
   httpCompressionThreshold?: number
   /** A Redis cluster adapter instead of the in-memory one. */
   redis?: RedisOpts
+  /** The msgpack parser (`socket.io-msgpack-parser` peers). */
+  msgpack?: boolean
+  /** The `io` cookie set on the handshake response. */
+  cookie?: CookieOpts
+  /** Asks JS about every handshake (`ALLOW_REQUEST`), as `allowRequest`. */
+  allowRequest?: boolean
+  /**
+   * Serves the browser client from this installed `socket.io-client`
+   * (or `socket.io`) package directory, as `serveClient`.
+   */
+  serveClient?: string
 }

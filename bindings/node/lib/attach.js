@@ -10,9 +10,11 @@ const net = require('node:net')
 
 /**
  * Relays `srv`'s requests under `path` to `127.0.0.1:port`; returns a
- * function undoing it.
+ * function undoing it. Upgrades outside `path` nobody answers are ended
+ * after `destroyUpgradeTimeout` ms unless `destroyUpgrade` is false, as
+ * engine.io's `attach` does.
  */
-function attach(srv, path, port) {
+function attach(srv, path, port, { destroyUpgrade = true, destroyUpgradeTimeout = 1000 } = {}) {
   const prefix = path.endsWith('/') ? path : path + '/'
   const matches = (req) => {
     const url = req.url || ''
@@ -46,11 +48,12 @@ function attach(srv, path, port) {
 
   const onUpgrade = (req, socket, head) => {
     if (!matches(req)) {
-      // As socket.io: an upgrade nobody else handles is closed.
-      if (srv.listenerCount('upgrade') === 1) {
+      // As engine.io: an upgrade nobody else answered in time is closed.
+      if (destroyUpgrade) {
+        socket.on('error', () => {})
         setTimeout(() => {
           if (socket.writable && socket.bytesWritten <= 0) socket.end()
-        }, 1000).unref()
+        }, destroyUpgradeTimeout).unref()
       }
       return
     }

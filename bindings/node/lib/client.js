@@ -5,6 +5,7 @@ const { NativeClient } = require('../native')
 const K = require('./kinds')
 const { encode, decode } = require('./payload')
 const { guard, emitGuarded, emitLocal, report, Callbacks, ms } = require('./util')
+const { clientOptions, urlFromOptions } = require('./options')
 
 /** Events a client socket cannot emit (socket.io-client's list). */
 const RESERVED = new Set([
@@ -38,30 +39,27 @@ function queryObject(q) {
   return out
 }
 
-function nativeOptions(o, nsp, forceNew) {
-  const auth = authValue(o.auth)
+/**
+ * The native client's options: the manager's (checked when it was made)
+ * and, from the socket's own options, `auth`, `retries` and `ackTimeout`,
+ * as socket.io-client's `Socket` reads them.
+ */
+function nativeOptions(managerOpts, socketOpts, auth, nsp, forceNew) {
+  // Read now: the manager's setters (`reconnectionDelay(v)`...) may have
+  // changed them.
+  const native = clientOptions(managerOpts)
+  const payload = authValue(auth)
   const headers = {}
-  for (const [k, v] of Object.entries(o.extraHeaders || {})) headers[k] = String(v)
+  for (const [k, v] of Object.entries(managerOpts.extraHeaders || {})) headers[k] = String(v)
+  const retries = socketOpts.retries
   return {
+    ...native,
     namespace: nsp,
-    auth: auth === undefined ? undefined : JSON.stringify(auth),
-    path: typeof o.path === 'string' ? o.path : undefined,
-    query: queryObject(o.query),
+    auth: payload === undefined ? undefined : JSON.stringify(payload),
+    query: queryObject(managerOpts.query),
     extraHeaders: headers,
-    transports: Array.isArray(o.transports) ? o.transports.map(String) : undefined,
-    upgrade: typeof o.upgrade === 'boolean' ? o.upgrade : undefined,
-    rememberUpgrade: typeof o.rememberUpgrade === 'boolean' ? o.rememberUpgrade : undefined,
-    tryAllTransports: typeof o.tryAllTransports === 'boolean' ? o.tryAllTransports : undefined,
-    timestampRequests: typeof o.timestampRequests === 'boolean' ? o.timestampRequests : undefined,
-    addTrailingSlash: typeof o.addTrailingSlash === 'boolean' ? o.addTrailingSlash : undefined,
-    reconnection: typeof o.reconnection === 'boolean' ? o.reconnection : undefined,
-    reconnectionAttempts: ms(o.reconnectionAttempts),
-    reconnectionDelay: ms(o.reconnectionDelay),
-    reconnectionDelayMax: ms(o.reconnectionDelayMax),
-    randomizationFactor: ms(o.randomizationFactor),
-    timeout: ms(o.timeout),
-    ackTimeout: ms(o.ackTimeout),
-    retries: typeof o.retries === 'number' && o.retries >= 0 ? Math.floor(o.retries) : undefined,
+    ackTimeout: ms(socketOpts.ackTimeout),
+    retries: typeof retries === 'number' && retries >= 0 ? Math.floor(retries) : undefined,
     forceNew,
   }
 }
@@ -77,14 +75,18 @@ class Manager extends EventEmitter {
       opts = uri
       uri = undefined
     }
-    this.uri = uri || 'http://localhost'
-    this.opts = { path: '/socket.io', ...(opts || {}) }
+    opts = opts || {}
+    // Every option is checked before anything is made.
+    clientOptions(opts)
+    this.uri = uri || urlFromOptions(opts)
+    this.opts = { path: '/socket.io', ...opts }
     this.nsps = Object.create(null)
     this._shared = false
   }
 
   /** The socket of namespace `nsp`, created on first use. */
   socket(nsp, opts) {
+    if (opts) clientOptions(opts)
     let s = this.nsps[nsp]
     if (!s) {
       s = new Socket(this, nsp, opts || {})
@@ -177,7 +179,8 @@ class Socket extends EventEmitter {
     this.id = undefined
     this.connected = false
     this.recovered = false
-    this.auth = opts.auth !== undefined ? opts.auth : io.opts.auth
+    // socket.io-client's `Socket` takes `auth` from its own options only.
+    this.auth = opts.auth
     this.sendBuffer = []
     this.receiveBuffer = []
     this.flags = {}
@@ -238,11 +241,9 @@ class Socket extends EventEmitter {
   }
 
   _create() {
-    const o = { ...this.io.opts, ...this._opts, auth: this.auth }
     const forceNew = !this.io._shared
-    this._native = new NativeClient(this.io.uri, nativeOptions(o, this.nsp, forceNew), (ev) =>
-      this._dispatch(ev),
-    )
+    const native = nativeOptions(this.io.opts, this._opts, this.auth, this.nsp, forceNew)
+    this._native = new NativeClient(this.io.uri, native, (ev) => this._dispatch(ev))
     for (const event of this.eventNames()) {
       if (typeof event === 'string' && !RESERVED.has(event)) this._native.on(event)
     }
@@ -269,7 +270,7 @@ class Socket extends EventEmitter {
     for (const l of this._anyOut.slice()) guard(l, this, [event, ...args])
     if (typeof args[args.length - 1] === 'function') {
       const cb = args.pop()
-      const timeout = flags.timeout !== undefined ? flags.timeout : this.io.opts.ackTimeout
+      const timeout = flags.timeout !== undefined ? flags.timeout : this._opts.ackTimeout
       const withError = cb.withError || timeout !== undefined
       const id = this._cbs.add((err, res) => {
         if (withError) cb(err, ...(res || []))
@@ -363,6 +364,9 @@ class Socket extends EventEmitter {
 
   /** Whether this client keeps Node running (while it wants a connection). */
   _ref(on) {
+    // `autoUnref`: the client never keeps Node running, as engine.io-client's
+    // unref'ed timers.
+    if (on && this.io.opts.autoUnref) return
     if (this._native && this._refd !== on) {
       this._refd = on
       this._native.setRef(on)
@@ -410,7 +414,7 @@ class Socket extends EventEmitter {
         const refused = !this._native.active
         if (!refused && manager) emitGuarded(manager, 'error', [err])
         // No retry will follow: nothing left to wait for.
-        const reconnects = this._opts.reconnection ?? this.io.opts.reconnection
+        const reconnects = this.io.opts.reconnection
         if (refused || reconnects === false) this._ref(false)
         emitGuarded(this, 'connect_error', [err])
         break
@@ -473,7 +477,8 @@ function lookup(uri, opts) {
     uri = undefined
   }
   opts = opts || {}
-  const url = new URL(uri || 'http://localhost')
+  clientOptions(opts)
+  const url = new URL(uri || urlFromOptions(opts))
   const source = url.origin
   const nsp = url.pathname && url.pathname !== '' ? url.pathname : '/'
   const id = source + (opts.path || '/socket.io')

@@ -20,4 +20,5 @@ module.exports = Object.freeze({
   MATCH: 16,
   CLOSE: 18,
   ORIGIN: 19,
+  ALLOW_REQUEST: 20,
 })

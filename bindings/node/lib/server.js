@@ -9,9 +9,7 @@ const { Socket, RESERVED } = require('./socket')
 const { BroadcastOperator } = require('./broadcast')
 const { attach } = require('./attach')
 const { corsOptions, decideOrigin, regexSource } = require('./cors')
-
-/** socket.io's options, in the native layer's shape. */
-const REDIS = Symbol('socketio-rs redis adapter')
+const { REDIS, serverOptions, checkAttachOptions } = require('./options')
 
 /**
  * The `adapter` option joining a Redis cluster, in the wire protocol of the
@@ -33,36 +31,6 @@ function createRedisAdapter(url, opts = {}) {
     requestsTimeout: ms(opts.requestsTimeout),
   }
   return adapter
-}
-
-function nativeOptions(opts) {
-  const o = {
-    path: typeof opts.path === 'string' ? opts.path : undefined,
-    pingInterval: ms(opts.pingInterval),
-    pingTimeout: ms(opts.pingTimeout),
-    upgradeTimeout: ms(opts.upgradeTimeout),
-    maxHttpBufferSize: ms(opts.maxHttpBufferSize),
-    transports: Array.isArray(opts.transports) ? opts.transports.map(String) : undefined,
-    allowUpgrades: typeof opts.allowUpgrades === 'boolean' ? opts.allowUpgrades : undefined,
-    connectTimeout: ms(opts.connectTimeout),
-    ackTimeout: ms(opts.ackTimeout),
-    cleanupEmptyChildNamespaces:
-      typeof opts.cleanupEmptyChildNamespaces === 'boolean' ? opts.cleanupEmptyChildNamespaces : undefined,
-  }
-  if (opts.httpCompression === false) o.httpCompressionThreshold = 0
-  else if (opts.httpCompression && typeof opts.httpCompression === 'object') {
-    o.httpCompressionThreshold = ms(opts.httpCompression.threshold)
-  }
-  if (opts.cors) o.cors = corsOptions(opts.cors)
-  if (opts.adapter && opts.adapter[REDIS]) o.redis = opts.adapter[REDIS]
-  const csr = opts.connectionStateRecovery
-  if (csr) {
-    o.connectionStateRecovery = {
-      maxDisconnectionDuration: ms(csr.maxDisconnectionDuration),
-      skipMiddlewares: typeof csr.skipMiddlewares === 'boolean' ? csr.skipMiddlewares : undefined,
-    }
-  }
-  return o
 }
 
 /** A namespace: socket.io's `Namespace`. */
@@ -285,7 +253,9 @@ class Server extends EventEmitter {
       srv = undefined
     }
     this.opts = opts || {}
-    this._path = (typeof this.opts.path === 'string' ? this.opts.path : '/socket.io').replace(/\/$/, '')
+    // Every option is checked before anything is made.
+    const native = serverOptions(this.opts)
+    this._path = (this.opts.path || '/socket.io').replace(/\/$/, '')
     this._recovery = !!this.opts.connectionStateRecovery
     this._ackTimeout = ms(this.opts.ackTimeout) ?? 5000
     this._cbs = new Callbacks()
@@ -297,15 +267,25 @@ class Server extends EventEmitter {
     this._closed = false
     this._detach = null
     const dispatch = (ev) => this._dispatch(ev)
-    const native = nativeOptions(this.opts)
-    try {
-      this._native = new NativeServer(native, dispatch)
-    } catch (err) {
-      // A RegExp origin the Rust regex engine cannot run (lookaround,
-      // backreferences) is tested in JS instead.
-      if (!native.cors || native.cors.mode !== 'match' || !/cors origin pattern/.test(err.message)) throw err
-      native.cors = corsOptions(this.opts.cors, true)
-      this._native = new NativeServer(native, dispatch)
+    for (;;) {
+      try {
+        this._native = new NativeServer(native, dispatch)
+        break
+      } catch (err) {
+        if (native.cors && native.cors.mode === 'match' && /cors origin pattern/.test(err.message)) {
+          // A RegExp origin the Rust regex engine cannot run (lookaround,
+          // backreferences) is tested in JS instead.
+          native.cors = corsOptions(this.opts.cors, true)
+        } else if (native.serveClient && /^serveClient:/.test(err.message)) {
+          // The files found cannot be read: serving them was only the default.
+          if (native.serveClientExplicit) {
+            throw new TypeError(`socketio-rs: option "serveClient": ${err.message.replace(/^serveClient: /, '')}`)
+          }
+          native.serveClient = undefined
+        } else {
+          throw err
+        }
+      }
     }
     this.httpServer = null
     this.sockets = this.of('/')
@@ -328,7 +308,8 @@ class Server extends EventEmitter {
     return this.attach(srv, opts)
   }
 
-  attach(srv, _opts) {
+  attach(srv, opts) {
+    checkAttachOptions(opts, this.opts)
     if (this._closed) throw new Error('the server is closed')
     if (typeof srv === 'number' || typeof srv === 'string') {
       const port = Number(srv)
@@ -345,7 +326,10 @@ class Server extends EventEmitter {
       return this
     }
     const port = this._native.listen('127.0.0.1:0')
-    this._detach = attach(srv, this._path, port)
+    this._detach = attach(srv, this._path, port, {
+      destroyUpgrade: this.opts.destroyUpgrade !== false,
+      destroyUpgradeTimeout: this.opts.destroyUpgradeTimeout || 1000,
+    })
     this.httpServer = srv
     srv.once('close', () => this._closeNative())
     return this
@@ -499,6 +483,39 @@ class Server extends EventEmitter {
     if (done) this._whenClosed.then(done)
   }
 
+  /**
+   * engine.io's `allowRequest(req, fn)` for one handshake; `req` stands in
+   * for the `http.IncomingMessage` (method, url, headers, httpVersion,
+   * `_query`, `socket.remoteAddress`).
+   */
+  _allowRequest([method, url, headers, httpVersion, address], reply) {
+    const socket = { remoteAddress: address }
+    const search = url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''
+    const req = {
+      method,
+      url,
+      headers,
+      httpVersion,
+      _query: Object.fromEntries(new URLSearchParams(search)),
+      socket,
+      connection: socket,
+    }
+    let answered = false
+    const fn = (err, success) => {
+      if (answered) return
+      answered = true
+      if (success) return reply.answerWith(1, null)
+      // engine.io answers 403 with the error as the message, or "Forbidden".
+      reply.answerWith(0, err ? String(err) : null)
+    }
+    try {
+      this.opts.allowRequest(req, fn)
+    } catch (err) {
+      report(err)
+      fn(null, false)
+    }
+  }
+
   /** The JS socket of a native handle, created on first sight. */
   _socketFor(h) {
     let s = this._sockets.get(h.key)
@@ -578,6 +595,10 @@ class Server extends EventEmitter {
       }
       case K.ORIGIN: {
         decideOrigin(this.opts.cors.origin, ev.name === null ? undefined : ev.name, (code) => ev.reply.answerCode(code), report)
+        break
+      }
+      case K.ALLOW_REQUEST: {
+        this._allowRequest(decode(ev.json, ev.bins), ev.reply)
         break
       }
       case K.MATCH: {

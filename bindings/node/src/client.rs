@@ -56,6 +56,16 @@ pub struct ClientOpts {
     pub retries: Option<u32>,
     /// A connection of its own.
     pub force_new: Option<bool>,
+    /// The msgpack parser (`socket.io-msgpack-parser` servers).
+    pub msgpack: Option<bool>,
+    /// Name of the cache-busting query parameter (`t`).
+    pub timestamp_param: Option<String>,
+    /// Trusted root certificates (PEM), replacing the built-in ones, as
+    /// Node's `ca`.
+    pub ca: Option<Vec<String>>,
+    /// `false`: the server's certificate is not checked (development
+    /// against self-signed certificates only).
+    pub reject_unauthorized: Option<bool>,
 }
 
 fn options(o: ClientOpts) -> napi::Result<ClientOptions> {
@@ -131,6 +141,21 @@ fn options(o: ClientOpts) -> napi::Result<ClientOptions> {
         c.socket.ack_timeout = Some(millis(v));
     }
     c.socket.retries = o.retries;
+    c.msgpack(o.msgpack.unwrap_or(false));
+    if let Some(p) = o.timestamp_param {
+        c.manager.engine.timestamp_param = p;
+    }
+    if o.ca.is_some() || o.reject_unauthorized == Some(false) {
+        let mut tls = engineio::client::TlsConfig::default()
+            .verify_certificates(o.reject_unauthorized != Some(false));
+        if let Some(ca) = o.ca {
+            tls = tls.builtin_roots(false);
+            for pem in ca {
+                tls = tls.root_cert_pem(pem.into_bytes());
+            }
+        }
+        c.manager.engine.tls = Some(tls);
+    }
     for (k, v) in o.extra_headers.unwrap_or_default() {
         c.add_header(&k, &v).map_err(js_err)?;
     }

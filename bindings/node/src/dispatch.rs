@@ -72,6 +72,10 @@ pub(crate) mod kind {
     /// (`name`: the origin, absent without one); answered with a code:
     /// 1 allowed, 0 refused, 2 no CORS headers.
     pub const ORIGIN: u32 = 19;
+    /// The `allowRequest` function is asked about a handshake (arguments:
+    /// the request's method, url, headers, HTTP version, peer address);
+    /// answered with 1 (go on) or 0 and the refusal's message.
+    pub const ALLOW_REQUEST: u32 = 20;
 }
 
 /// What the JS dispatcher receives: a plain object.
@@ -101,6 +105,10 @@ pub struct JsEvent {
     pub num: Option<f64>,
 }
 
+/// JS's answer to a question event: a code (see the kind that asked) and,
+/// for a refusal, an optional message.
+pub(crate) type Answer = (u32, Option<String>);
+
 /// The Rust side of a [`JsEvent`], built on any thread; converted to JS
 /// values on the JS thread.
 #[derive(Default)]
@@ -113,7 +121,7 @@ pub(crate) struct Event {
     pub socket: Option<SockRef>,
     pub sockets: Option<Vec<SockRef>>,
     pub next: Option<NextKind>,
-    pub reply: Option<std::sync::mpsc::SyncSender<u32>>,
+    pub reply: Option<std::sync::mpsc::SyncSender<Answer>>,
     pub num: Option<f64>,
 }
 
@@ -256,11 +264,17 @@ impl Dispatcher {
 
     /// [`ask`](Self::ask) for a numeric answer (`MatchHandle::answer_code`);
     /// `None` when JS never answers.
-    pub fn ask_code(self: &Arc<Self>, mut ev: Event) -> Option<u32> {
+    pub fn ask_code(self: &Arc<Self>, ev: Event) -> Option<u32> {
+        self.ask_answer(ev).map(|(code, _)| code)
+    }
+
+    /// [`ask`](Self::ask) for a code and a message
+    /// (`MatchHandle::answer_with`); `None` when JS never answers.
+    pub fn ask_answer(self: &Arc<Self>, mut ev: Event) -> Option<Answer> {
         if std::thread::current().id() == self.js_thread || self.is_closed() {
             return None;
         }
-        let (tx, rx) = std::sync::mpsc::sync_channel::<u32>(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Answer>(1);
         ev.reply = Some(tx);
         self.send(ev);
         let me = self.clone();

@@ -108,6 +108,26 @@ pub struct RecoveryOpts {
     pub skip_middlewares: Option<bool>,
 }
 
+/// The `io` cookie of the handshake response (engine.io's `cookie` option,
+/// with its defaults filled in by the JS layer).
+#[napi(object)]
+pub struct CookieOpts {
+    /// The cookie's name.
+    pub name: String,
+    /// `Path`; absent: none.
+    pub path: Option<String>,
+    /// `HttpOnly`.
+    pub http_only: Option<bool>,
+    /// `SameSite`: `Strict`, `Lax` or `None`; absent: none.
+    pub same_site: Option<String>,
+    /// `Secure`.
+    pub secure: Option<bool>,
+    /// `Max-Age`, in seconds.
+    pub max_age: Option<f64>,
+    /// `Domain`.
+    pub domain: Option<String>,
+}
+
 /// Joins a Redis cluster (the `adapter` option, from `createRedisAdapter`).
 #[napi(object)]
 pub struct RedisOpts {
@@ -152,6 +172,83 @@ pub struct ServerOpts {
     pub http_compression_threshold: Option<f64>,
     /// A Redis cluster adapter instead of the in-memory one.
     pub redis: Option<RedisOpts>,
+    /// The msgpack parser (`socket.io-msgpack-parser` peers).
+    pub msgpack: Option<bool>,
+    /// The `io` cookie set on the handshake response.
+    pub cookie: Option<CookieOpts>,
+    /// Asks JS about every handshake (`ALLOW_REQUEST`), as `allowRequest`.
+    pub allow_request: Option<bool>,
+    /// Serves the browser client from this installed `socket.io-client`
+    /// (or `socket.io`) package directory, as `serveClient`.
+    pub serve_client: Option<String>,
+}
+
+/// The browser client's files by package directory, read once per process.
+fn client_bundle(dir: &str) -> napi::Result<sio_core::ClientBundle> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static BUNDLES: OnceLock<Mutex<HashMap<String, sio_core::ClientBundle>>> = OnceLock::new();
+    let mut cache = BUNDLES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(b) = cache.get(dir) {
+        return Ok(b.clone());
+    }
+    let bundle = sio_core::ClientBundle::load(dir)
+        .map_err(|e| napi::Error::from_reason(format!("serveClient: {e}")))?;
+    cache.insert(dir.to_owned(), bundle.clone());
+    Ok(bundle)
+}
+
+/// The engine's `allow_request` hook: each handshake is put to the JS
+/// `allowRequest` function, and waited for off the runtime's workers.
+fn allow_request(disp: &Arc<Dispatcher>) -> engineio::server::AllowRequest {
+    let d = Arc::downgrade(disp);
+    Arc::new(move |req: &engineio::server::RequestInfo| {
+        let headers = req
+            .headers
+            .iter()
+            .fold(Vec::<(String, String)>::new(), |mut all, (k, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                // Repeated headers joined as Node's `IncomingMessage` does.
+                match all.iter_mut().find(|(name, _)| name == k.as_str()) {
+                    Some((_, prev)) => {
+                        prev.push_str(if k.as_str() == "cookie" { "; " } else { ", " });
+                        prev.push_str(&v);
+                    }
+                    None => all.push((k.as_str().to_owned(), v)),
+                }
+                all
+            })
+            .into_iter()
+            .map(|(k, v)| (k, Value::from(v)))
+            .collect();
+        // `HTTP/1.1` as Node's `httpVersion`, `1.1`.
+        let version = format!("{:?}", req.version);
+        let version = version.trim_start_matches("HTTP/").to_owned();
+        let url = req
+            .uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        let address = req
+            .remote_addr
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        let ev = Event::new(kind::ALLOW_REQUEST, 0).args(&[
+            Value::from(req.method.as_str()),
+            Value::from(url),
+            Value::Object(headers),
+            Value::from(version),
+            Value::from(address),
+        ]);
+        match d.upgrade().and_then(|d| d.ask_answer(ev)) {
+            Some((1, _)) => Ok(()),
+            Some((_, Some(message))) => Err(message),
+            _ => Err("Forbidden".to_owned()),
+        }
+    })
 }
 
 fn config(o: ServerOpts, disp: &Arc<Dispatcher>) -> napi::Result<ServerOptions> {
@@ -217,6 +314,24 @@ fn config(o: ServerOpts, disp: &Arc<Dispatcher>) -> napi::Result<ServerOptions> 
     }
     if let Some(v) = o.cleanup_empty_child_namespaces {
         c.cleanup_empty_child_namespaces = v;
+    }
+    if let Some(k) = o.cookie {
+        c.engine.cookie = Some(engineio::server::Cookie {
+            name: k.name,
+            path: k.path,
+            http_only: k.http_only.unwrap_or(false),
+            same_site: k.same_site,
+            secure: k.secure.unwrap_or(false),
+            max_age: k.max_age.map(|s| s.max(0.0).floor() as u64),
+            domain: k.domain,
+        });
+    }
+    if o.allow_request == Some(true) {
+        c.engine.allow_request = Some(allow_request(disp));
+    }
+    opts.msgpack(o.msgpack.unwrap_or(false));
+    if let Some(dir) = o.serve_client {
+        opts.config.serve_client = Some(client_bundle(&dir)?);
     }
     if let Some(r) = o.redis {
         let flavour = embed::RedisFlavour::parse(r.flavour.as_deref().unwrap_or("classic"))

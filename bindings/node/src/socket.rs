@@ -12,7 +12,7 @@ use socketio_ffi::embed::{payload, Ack, Error, Next, Socket, Value};
 use tokio::sync::oneshot;
 
 use crate::broadcast::{self, BroadcastSpec};
-use crate::dispatch::{kind, Dispatcher, Event};
+use crate::dispatch::{kind, Answer, Dispatcher, Event};
 use crate::{decode, js_err, millis};
 
 /// The key the JS layer knows a socket by, kept in the core socket.
@@ -415,14 +415,15 @@ impl NextHandle {
     }
 }
 
-/// The answer of a dynamic namespace's function about one name.
+/// The answer of a JS function asked by the core: a dynamic namespace's
+/// function about one name, the `cors` origin function, `allowRequest`.
 #[napi]
 pub struct MatchHandle {
-    tx: Mutex<Option<SyncSender<u32>>>,
+    tx: Mutex<Option<SyncSender<Answer>>>,
 }
 
 impl MatchHandle {
-    pub(crate) fn new(tx: SyncSender<u32>) -> MatchHandle {
+    pub(crate) fn new(tx: SyncSender<Answer>) -> MatchHandle {
         MatchHandle {
             tx: Mutex::new(Some(tx)),
         }
@@ -434,14 +435,20 @@ impl MatchHandle {
     /// Answers, once.
     #[napi(catch_unwind)]
     pub fn answer(&self, accept: bool) {
-        self.answer_code(u32::from(accept));
+        self.answer_with(u32::from(accept), None);
     }
 
     /// Answers with a code (see the event kind that asked), once.
     #[napi(catch_unwind)]
     pub fn answer_code(&self, code: u32) {
+        self.answer_with(code, None);
+    }
+
+    /// Answers with a code and a message (a refusal's), once.
+    #[napi(catch_unwind)]
+    pub fn answer_with(&self, code: u32, message: Option<String>) {
         if let Some(tx) = self.tx.lock().ok().and_then(|mut t| t.take()) {
-            let _ = tx.send(code);
+            let _ = tx.send((code, message));
         }
     }
 }

@@ -1,0 +1,638 @@
+// Every option of socket.io's Server and of socket.io-client's io() is
+// honoured or refused at construction with a TypeError naming it: none is
+// silently ignored. The msgpack parser talks to the npm peers configured
+// with socket.io-msgpack-parser; the official Node Redis adapters are
+// refused with a pointer to createRedisAdapter.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import https from 'node:https'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { execFileSync, spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { rs, rsClient, sio, sioClient, rsServer, npmServer, npmClient, rsClientOf, next, within, sleep } from './helpers.mjs'
+
+const require = createRequire(import.meta.url)
+const here = path.dirname(fileURLToPath(import.meta.url))
+
+/** The npm peers of the project's interop tests (tests/node), when installed. */
+const peers = (() => {
+  const pkg = path.join(here, '..', '..', '..', 'tests', 'node', 'package.json')
+  const req = createRequire(pkg)
+  const load = (name) => {
+    try {
+      return req(name)
+    } catch {
+      return null
+    }
+  }
+  return {
+    msgpack: load('socket.io-msgpack-parser'),
+    redisAdapter: load('@socket.io/redis-adapter'),
+    streamsAdapter: load('@socket.io/redis-streams-adapter'),
+  }
+})()
+const NO_PEERS = 'the npm peers of tests/node are not installed (npm ci --prefix tests/node)'
+
+/** Asserts `fn` throws a TypeError whose message matches every pattern. */
+function throwsNaming(fn, ...patterns) {
+  assert.throws(fn, (err) => {
+    assert.ok(err instanceof TypeError, `a TypeError, got ${err && err.constructor && err.constructor.name}: ${err && err.message}`)
+    for (const p of patterns) assert.match(err.message, p)
+    return true
+  })
+}
+
+async function closeAll(...servers) {
+  for (const s of servers) await within(s.close(), 8000, 'close')
+}
+
+// --- server: refusals --------------------------------------------------------
+
+const SERVER_REFUSED = [
+  ['serveClient', { serveClient: 'yes' }],
+  ['allowEIO3', { allowEIO3: true }],
+  ['perMessageDeflate', { perMessageDeflate: true }],
+  ['perMessageDeflate', { perMessageDeflate: { threshold: 512 } }],
+  ['wsEngine', { wsEngine: class FakeWsServer {} }],
+  ['initialPacket', { initialPacket: 'hello' }],
+  ['httpCompression.level', { httpCompression: { threshold: 10, level: 9 } }],
+  ['transports', { transports: ['polling', 'webtransport'] }],
+  ['transports', { transports: ['carrier-pigeon'] }],
+  ['transports', { transports: [] }],
+  ['cookie.expires', { cookie: { expires: new Date() } }],
+  ['cookie.priority', { cookie: { priority: 'high' } }],
+  ['cookie.partitioned', { cookie: { partitioned: true } }],
+  ['cookie.encode', { cookie: { encode: encodeURIComponent } }],
+  ['cookie.sameSite', { cookie: { sameSite: 'sideways' } }],
+  ['cookie', { cookie: true, transports: ['websocket'] }],
+  ['parser', { parser: { Encoder: class {}, Decoder: class {}, protocol: 5 } }],
+  ['parser', { parser: 'msgpack' }],
+  ['adapter', { adapter: () => ({}) }],
+  ['adapter', { adapter: class MyAdapter {} }],
+  ['adapter', { adapter: { url: 'redis://127.0.0.1' } }],
+  ['allowRequest', { allowRequest: true }],
+  ['pingInterval', { pingInterval: '25000' }],
+  ['pingTimeout', { pingTimeout: -1 }],
+  ['maxHttpBufferSize', { maxHttpBufferSize: NaN }],
+  ['allowUpgrades', { allowUpgrades: 'yes' }],
+  ['path', { path: 42 }],
+  ['connectionStateRecovery.maxDisconnectionDuration', { connectionStateRecovery: { maxDisconnectionDuration: 'long' } }],
+  ['destroyUpgradeTimeout', { destroyUpgradeTimeout: 'soon' }],
+]
+
+for (const [name, opts] of SERVER_REFUSED) {
+  test(`server option ${JSON.stringify(opts, (k, v) => (typeof v === 'function' ? `[${v.name || 'fn'}]` : v))} throws naming "${name}"`, () => {
+    throwsNaming(() => new rs.Server(opts), new RegExp(`^socketio-rs: .*"${name.replace('.', '\\.')}"`))
+    // With a port too: nothing is bound before the check.
+    throwsNaming(() => new rs.Server(0, opts), new RegExp(`"${name.replace('.', '\\.')}"`))
+  })
+}
+
+test('an unsupported value says so', () => {
+  throwsNaming(() => new rs.Server({ perMessageDeflate: true }), /^socketio-rs: option "perMessageDeflate" is not supported yet/)
+  throwsNaming(() => new rs.Server({ allowEIO3: true }), /^socketio-rs: option "allowEIO3" is not supported yet/)
+})
+
+test('a misspelt server option throws, suggesting the right name', () => {
+  throwsNaming(() => new rs.Server({ pingIntervall: 1000 }), /unknown option "pingIntervall"/, /did you mean "pingInterval"/)
+  throwsNaming(() => new rs.Server({ cors: { origin: '*' }, maxHTTPBufferSize: 10 }), /"maxHTTPBufferSize"/, /"maxHttpBufferSize"/)
+  throwsNaming(() => new rs.Server({ fooBarBaz: true }), /unknown option "fooBarBaz"/)
+  throwsNaming(
+    () => new rs.Server({ connectionStateRecovery: { maxDisconnectionDuraton: 1000 } }),
+    /"connectionStateRecovery\.maxDisconnectionDuraton"/,
+    /did you mean "connectionStateRecovery\.maxDisconnectionDuration"/,
+  )
+  throwsNaming(() => new rs.Server({ cookie: { httponly: true } }), /"cookie\.httponly"/, /"cookie\.httpOnly"/)
+})
+
+test("the options of socket.io's defaults and harmless values are accepted, and the server works", async (t) => {
+  const opts = {
+    path: '/socket.io',
+    serveClient: false,
+    allowEIO3: false,
+    perMessageDeflate: false,
+    addTrailingSlash: true,
+    wsEngine: require('ws').Server,
+    initialPacket: undefined,
+    destroyUpgrade: true,
+    destroyUpgradeTimeout: 1000,
+    parser: require('socket.io-parser'),
+    adapter: require('socket.io-adapter').Adapter,
+    cors: undefined,
+    cookie: false,
+    httpCompression: { threshold: 1024 },
+    pingInterval: 25000,
+    pingTimeout: 20000,
+    upgradeTimeout: 10000,
+    maxHttpBufferSize: 1e6,
+    transports: ['polling', 'websocket'],
+    allowUpgrades: true,
+    connectTimeout: 45000,
+    cleanupEmptyChildNamespaces: false,
+    ackTimeout: 5000,
+    allowRequest: null,
+  }
+  const [io, url] = rsServer(opts)
+  t.after(() => closeAll(io))
+  io.on('connection', (s) => s.on('ping', (cb) => cb('pong')))
+  const c = await npmClient(url)
+  t.after(() => c.disconnect())
+  assert.equal(await c.timeout(3000).emitWithAck('ping'), 'pong')
+
+  // The other accepted forms.
+  for (const more of [
+    { addTrailingSlash: false },
+    { httpCompression: false },
+    { httpCompression: true },
+    { wsEngine: require('ws').WebSocketServer },
+    { connectionStateRecovery: true, adapter: require('socket.io-adapter').SessionAwareAdapter },
+    { destroyUpgrade: false },
+    { cookie: true },
+    { parser: null, adapter: null },
+  ]) {
+    const s = new rs.Server(more)
+    await s.close()
+  }
+})
+
+test("socket.io-adapter's in-memory adapters only where socket.io would use them", () => {
+  const { Adapter, SessionAwareAdapter } = require('socket.io-adapter')
+  throwsNaming(() => new rs.Server({ adapter: Adapter, connectionStateRecovery: {} }), /"adapter"/, /never recover/)
+  throwsNaming(() => new rs.Server({ adapter: SessionAwareAdapter }), /"adapter"/, /needs connectionStateRecovery/)
+  class Custom extends Adapter {}
+  throwsNaming(() => new rs.Server({ adapter: Custom }), /option "adapter"/, /createRedisAdapter\(url, \{ flavour \}\)/)
+})
+
+test('the official Node Redis adapters are refused, pointing at createRedisAdapter', (t) => {
+  if (!peers.redisAdapter || !peers.streamsAdapter) return t.skip(NO_PEERS)
+  // Never connected: the factories only keep the clients.
+  const pub = { fake: 'pub' }
+  const sub = { fake: 'sub' }
+  throwsNaming(
+    () => new rs.Server({ adapter: peers.redisAdapter.createAdapter(pub, sub, { key: 'k' }) }),
+    /option "adapter"/,
+    /@socket\.io\/redis-adapter/,
+    /use createRedisAdapter\(url, \{ flavour: 'classic' \}\) from socketio-rs instead/,
+  )
+  throwsNaming(
+    () => new rs.Server({ adapter: peers.redisAdapter.createShardedAdapter(pub, sub) }),
+    /createShardedAdapter\(\) of @socket\.io\/redis-adapter/,
+    /createRedisAdapter\(url, \{ flavour: 'sharded' \}\)/,
+  )
+  // The streams adapter starts reading at once: a client whose calls never
+  // answer keeps it from doing anything.
+  const stuck = new Proxy(
+    {},
+    {
+      get(_, prop) {
+        if (prop === 'then' || prop === 'sSubscribe') return undefined
+        if (prop === 'options') return {}
+        if (prop === 'duplicate') return () => stuck
+        if (prop === 'on') return () => stuck
+        return () => new Promise(() => {})
+      },
+    },
+  )
+  throwsNaming(
+    () => new rs.Server({ adapter: peers.streamsAdapter.createAdapter(stuck) }),
+    /@socket\.io\/redis-streams-adapter/,
+    /createRedisAdapter\(url, \{ flavour: 'streams' \}\)/,
+  )
+  // Ours is accepted (it only connects when the server is made).
+  assert.equal(typeof rs.createRedisAdapter('redis://127.0.0.1:6379'), 'function')
+})
+
+test('attach()/listen() options: only the values the server already has', async (t) => {
+  const io = new rs.Server({ pingInterval: 2000 })
+  t.after(() => closeAll(io))
+  const srv = http.createServer()
+  throwsNaming(() => io.attach(srv, { pingInterval: 1000 }), /option "pingInterval" of attach\(\)\/listen\(\)/)
+  throwsNaming(() => io.listen(0, { maxHttpBufferSize: 10 }), /"maxHttpBufferSize"/)
+  throwsNaming(() => io.attach(srv, { pingIntervl: 1000 }), /unknown option "pingIntervl"/)
+  io.attach(srv, { pingInterval: 2000, path: undefined })
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  const c = await npmClient(`http://127.0.0.1:${srv.address().port}`)
+  c.disconnect()
+})
+
+// --- server: the options that now work ---------------------------------------
+
+/** The handshake response of a polling client, whose session is then closed. */
+async function handshake(url, headers = {}) {
+  const res = await fetch(`${url}/socket.io/?EIO=4&transport=polling`, { headers })
+  const body = await res.text()
+  if (res.status === 200) {
+    const { sid } = JSON.parse(body.slice(1))
+    // Engine.IO's close packet: no session left to delay the server's close.
+    const bye = await fetch(`${url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: 'POST', body: '1' })
+    await bye.arrayBuffer()
+  }
+  return { status: res.status, cookie: res.headers.get('set-cookie'), body }
+}
+
+/** A Set-Cookie header as its attributes, the session id left out. */
+function cookieParts(header) {
+  assert.ok(header, 'a Set-Cookie header')
+  const [first, ...attrs] = header.split(/;\s*/)
+  const name = first.slice(0, first.indexOf('='))
+  return [name, ...attrs.map((a) => a.toLowerCase()).sort()]
+}
+
+test('cookie: the Set-Cookie of the handshake is socket.io\'s', async (t) => {
+  const forms = [
+    true,
+    { name: 'sticky' },
+    { name: 'sid', path: '/app', httpOnly: false, sameSite: 'strict', secure: true, maxAge: 60.7, domain: 'example.com' },
+    { path: false, sameSite: false },
+    { sameSite: 'none', secure: true },
+  ]
+  for (const cookie of forms) {
+    const [ours, ourUrl] = rsServer({ cookie })
+    const [theirs, theirUrl] = npmServer({ cookie })
+    try {
+      const a = await handshake(ourUrl)
+      const b = await handshake(theirUrl)
+      assert.deepEqual(cookieParts(a.cookie), cookieParts(b.cookie), JSON.stringify(cookie))
+    } finally {
+      await closeAll(ours, theirs)
+    }
+  }
+  // No cookie by default, as engine.io.
+  const [io, url] = rsServer()
+  t.after(() => closeAll(io))
+  assert.equal((await handshake(url)).cookie, null)
+})
+
+test('allowRequest: asked with the request, its refusal answered as socket.io answers it', async (t) => {
+  const seen = []
+  const allowRequest = (req, fn) => {
+    seen.push(req)
+    if (req.headers['x-pass'] === 'later') return setTimeout(() => fn(null, true), 20)
+    if (req.headers['x-pass'] === 'yes') return fn(null, true)
+    if (req.headers['x-pass'] === 'quiet') return fn(null, false)
+    fn('not today', false)
+  }
+  const [ours, ourUrl] = rsServer({ allowRequest })
+  const [theirs, theirUrl] = npmServer({ allowRequest })
+  t.after(() => closeAll(ours, theirs))
+
+  for (const headers of [{}, { 'x-pass': 'quiet' }]) {
+    const a = await handshake(ourUrl, headers)
+    const b = await handshake(theirUrl, headers)
+    assert.equal(a.status, 403)
+    assert.deepEqual([a.status, JSON.parse(a.body)], [b.status, JSON.parse(b.body)])
+  }
+  const req = seen[0]
+  assert.equal(req.method, 'GET')
+  assert.match(req.url, /^\/socket\.io\/\?EIO=4&transport=polling/)
+  assert.equal(req._query.EIO, '4')
+  assert.equal(req._query.transport, 'polling')
+  assert.equal(typeof req.headers.host, 'string')
+  assert.equal(req.httpVersion, '1.1')
+  assert.equal(req.socket.remoteAddress, seen[1].socket.remoteAddress)
+
+  // Allowed at once, or later; over WebSocket too.
+  const c1 = await npmClient(ourUrl, { extraHeaders: { 'x-pass': 'yes' } })
+  const c2 = await npmClient(ourUrl, { extraHeaders: { 'x-pass': 'later' }, transports: ['websocket'] })
+  c1.disconnect()
+  c2.disconnect()
+  const refused = sioClient.io(ourUrl, { forceNew: true, reconnection: false, transports: ['websocket'] })
+  const [err] = await next(refused, 'connect_error')
+  assert.ok(err)
+  refused.close()
+})
+
+test('destroyUpgrade and destroyUpgradeTimeout, as engine.io\'s attach', async (t) => {
+  async function upgradeElsewhere(opts) {
+    const srv = http.createServer()
+    const sockets = new Set()
+    srv.on('connection', (s) => sockets.add(s))
+    const io = new rs.Server(srv, opts)
+    await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve))
+    const req = http.request({
+      host: '127.0.0.1',
+      port: srv.address().port,
+      path: '/elsewhere',
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket' },
+    })
+    req.on('error', () => {})
+    const closed = new Promise((resolve) => req.on('close', () => resolve(Date.now())))
+    const sent = Date.now()
+    req.end()
+    const after = await Promise.race([closed, sleep(800).then(() => null)])
+    req.destroy()
+    // A socket left alone (destroyUpgrade: false) is the application's.
+    for (const s of sockets) s.destroy()
+    await closeAll(io)
+    return after === null ? null : after - sent
+  }
+  const quick = await upgradeElsewhere({ destroyUpgradeTimeout: 100 })
+  assert.ok(quick !== null && quick < 700, `ended after ${quick} ms`)
+  assert.equal(await upgradeElsewhere({ destroyUpgrade: false }), null)
+})
+
+test('serveClient: the browser client, as socket.io serves it (on by default)', async (t) => {
+  const [ours, ourUrl] = rsServer()
+  const [off, offUrl] = rsServer({ serveClient: false })
+  const [explicit, explicitUrl] = rsServer({ serveClient: true })
+  const [theirs, theirUrl] = npmServer()
+  t.after(() => closeAll(ours, off, explicit, theirs))
+  for (const file of ['socket.io.js', 'socket.io.min.js', 'socket.io.msgpack.min.js.map']) {
+    const a = await fetch(`${ourUrl}/socket.io/${file}`)
+    const b = await fetch(`${theirUrl}/socket.io/${file}`)
+    assert.equal(a.status, 200, file)
+    assert.deepEqual(
+      [a.status, a.headers.get('etag'), a.headers.get('content-type'), await a.text()],
+      [b.status, b.headers.get('etag'), b.headers.get('content-type'), await b.text()],
+      file,
+    )
+    const c = await fetch(`${explicitUrl}/socket.io/${file}`)
+    assert.equal(c.status, 200)
+    await c.arrayBuffer()
+  }
+  const none = await fetch(`${offUrl}/socket.io/socket.io.js`)
+  await none.arrayBuffer()
+  assert.notEqual(none.status, 200)
+})
+
+// --- msgpack -------------------------------------------------------------------
+
+test('parser: socket.io-msgpack-parser, our server with the npm client', async (t) => {
+  if (!peers.msgpack) return t.skip(NO_PEERS)
+  const [io, url] = rsServer({ parser: peers.msgpack })
+  t.after(() => closeAll(io))
+  io.on('connection', (socket) => {
+    socket.on('echo', (data, cb) => cb({ got: data, extra: Buffer.from([9, 8, 7]), n: 1.5, list: [1, 'a', null] }))
+    socket.emit('welcome', { bin: Buffer.from([1, 2, 3]) }, 'text')
+  })
+  for (const transports of [['polling'], ['websocket']]) {
+    const c = sioClient.io(url, { forceNew: true, reconnection: false, parser: peers.msgpack, transports })
+    const welcome = next(c, 'welcome')
+    await next(c, 'connect')
+    const [first, second] = await welcome
+    assert.deepEqual([Buffer.from(first.bin), second], [Buffer.from([1, 2, 3]), 'text'])
+    const res = await c.timeout(3000).emitWithAck('echo', { buf: Buffer.from([4, 5]), s: 'x', deep: { k: [true] } })
+    assert.deepEqual(Buffer.from(res.got.buf), Buffer.from([4, 5]))
+    assert.equal(res.got.s, 'x')
+    assert.deepEqual(res.got.deep, { k: [true] })
+    assert.deepEqual(Buffer.from(res.extra), Buffer.from([9, 8, 7]))
+    assert.equal(res.n, 1.5)
+    assert.deepEqual(res.list, [1, 'a', null])
+    c.disconnect()
+  }
+})
+
+test('parser: socket.io-msgpack-parser, our client with the npm server', async (t) => {
+  if (!peers.msgpack) return t.skip(NO_PEERS)
+  const [io, url] = npmServer({ parser: peers.msgpack })
+  t.after(() => closeAll(io))
+  io.on('connection', (socket) => {
+    socket.on('echo', (data, cb) => cb({ got: data, extra: Buffer.from([6, 5]) }))
+    socket.emit('welcome', Buffer.from([1, 2]), { n: 2 })
+  })
+  const c = rsClient.io(url, { forceNew: true, reconnection: false, parser: peers.msgpack })
+  const welcome = next(c, 'welcome')
+  await next(c, 'connect')
+  t.after(() => c.disconnect())
+  const [bin, obj] = await welcome
+  assert.deepEqual([bin, obj], [Buffer.from([1, 2]), { n: 2 }])
+  const res = await c.timeout(3000).emitWithAck('echo', { buf: Buffer.from([3, 4]), s: 'y' })
+  assert.deepEqual(res.got, { buf: Buffer.from([3, 4]), s: 'y' })
+  assert.deepEqual(res.extra, Buffer.from([6, 5]))
+})
+
+test('parser: recognised as a module, an ESM namespace, or a copy that writes the same bytes', async (t) => {
+  if (!peers.msgpack) return t.skip(NO_PEERS)
+  const msgpackPath = createRequire(path.join(here, '..', '..', '..', 'tests', 'node', 'package.json')).resolve(
+    'socket.io-msgpack-parser',
+  )
+  const ns = await import(msgpackPath)
+  const { Encoder, Decoder, protocol } = peers.msgpack
+  for (const parser of [peers.msgpack, ns, { Encoder, Decoder, protocol }]) {
+    const s = new rs.Server({ parser })
+    await s.close()
+  }
+  // A parser bundled elsewhere (not a loaded package): told by its output.
+  const copy = {
+    protocol: 5,
+    Encoder: class {
+      encode(packet) {
+        return new Encoder().encode(packet)
+      }
+    },
+    Decoder: class extends Decoder {},
+  }
+  const s = new rs.Server({ parser: copy })
+  await s.close()
+  const sp = require('socket.io-parser')
+  const jsonCopy = { protocol: 5, Encoder: class extends sp.Encoder {}, Decoder: class extends sp.Decoder {} }
+  await new rs.Server({ parser: jsonCopy }).close()
+  // A JSON parser with a replacer of its own is not the default one.
+  const replaced = {
+    protocol: 5,
+    Encoder: class extends sp.Encoder {
+      constructor() {
+        super((k, v) => (typeof v === 'string' && v.endsWith('Z') ? 'date' : v))
+      }
+    },
+    Decoder: sp.Decoder,
+  }
+  throwsNaming(() => new rs.Server({ parser: replaced }), /option "parser"/)
+  throwsNaming(() => rsClient.io('http://127.0.0.1:1', { parser: replaced, autoConnect: false }), /option "parser"/)
+})
+
+// --- client --------------------------------------------------------------------
+
+const CLIENT_REFUSED = [
+  ['agent', { agent: new http.Agent() }],
+  ['pfx', { pfx: 'x' }],
+  ['key', { key: 'x' }],
+  ['passphrase', { passphrase: 'x' }],
+  ['cert', { cert: 'x' }],
+  ['ciphers', { ciphers: 'HIGH' }],
+  ['rejectUnauthorized', { rejectUnauthorized: 'no' }],
+  ['forceBase64', { forceBase64: true }],
+  ['requestTimeout', { requestTimeout: 5000 }],
+  ['transportOptions', { transportOptions: { polling: { extraHeaders: { a: 'b' } } } }],
+  ['transportImplementations', { transportImplementations: [] }],
+  ['withCredentials', { withCredentials: true }],
+  ['perMessageDeflate', { perMessageDeflate: { threshold: 1024 } }],
+  ['protocols', { protocols: ['chat'] }],
+  ['parser', { parser: { Encoder: class {}, Decoder: class {}, protocol: 5 } }],
+  ['transports', { transports: ['webtransport'] }],
+  ['transports', { transports: 'websocket' }],
+  ['reconnectionDelay', { reconnectionDelay: 'fast' }],
+  ['randomizationFactor', { randomizationFactor: 2 }],
+  ['timeout', { timeout: -5 }],
+  ['autoUnref', { autoUnref: 1 }],
+  ['query', { query: 5 }],
+  ['ca', { ca: 5 }],
+]
+
+for (const [name, opts] of CLIENT_REFUSED) {
+  test(`client option ${name} = ${JSON.stringify(opts[name]) ?? typeof opts[name]} throws naming it`, () => {
+    const re = new RegExp(`^socketio-rs: .*"${name}"`)
+    throwsNaming(() => rsClient.io('http://127.0.0.1:1', { forceNew: true, autoConnect: false, ...opts }), re)
+    throwsNaming(() => new rsClient.Manager('http://127.0.0.1:1', { autoConnect: false, ...opts }), re)
+  })
+}
+
+test('a misspelt client option throws, suggesting the right name', () => {
+  throwsNaming(() => rsClient.io('http://127.0.0.1:1', { reconectionDelay: 10 }), /unknown option "reconectionDelay"/, /"reconnectionDelay"/)
+  throwsNaming(() => new rsClient.Manager('http://127.0.0.1:1', { autoconnect: false }), /"autoconnect"/, /"autoConnect"/)
+  const m = new rsClient.Manager('http://127.0.0.1:1', { autoConnect: false })
+  throwsNaming(() => m.socket('/', { ackTimout: 10 }), /"ackTimout"/, /"ackTimeout"/)
+})
+
+test("the client's harmless and default values are accepted", async (t) => {
+  const [io, url] = rsServer()
+  t.after(() => closeAll(io))
+  const c = await rsClientOf(url, {
+    agent: false,
+    rejectUnauthorized: true,
+    withCredentials: false,
+    forceBase64: false,
+    requestTimeout: 0,
+    transportOptions: {},
+    perMessageDeflate: false,
+    protocols: [],
+    closeOnBeforeunload: true,
+    useNativeTimers: true,
+    parser: require('socket.io-parser'),
+    'force new connection': true,
+    timeout: false,
+    multiplex: true,
+  })
+  assert.equal(c.connected, true)
+  c.disconnect()
+})
+
+test('timestampParam names the cache-busting parameter', async (t) => {
+  const [io, url] = rsServer()
+  t.after(() => closeAll(io))
+  const conn = next(io, 'connection')
+  const c = await rsClientOf(url, { timestampParam: 'cachebust', timestampRequests: true, transports: ['polling'] })
+  t.after(() => c.disconnect())
+  const [socket] = await conn
+  assert.ok('cachebust' in socket.handshake.query, JSON.stringify(socket.handshake.query))
+  assert.ok(!('t' in socket.handshake.query))
+})
+
+test("transports given as engine.io-client's transport classes", async (t) => {
+  const eio = require('engine.io-client')
+  const [io, url] = rsServer()
+  t.after(() => closeAll(io))
+  const conn = next(io, 'connection')
+  const c = await rsClientOf(url, { transports: [eio.WebSocket] })
+  t.after(() => c.disconnect())
+  const [socket] = await conn
+  assert.equal(socket.conn.transport.name, 'websocket')
+})
+
+test('a Manager without a URL connects to hostname and port', async (t) => {
+  const [io, url] = rsServer()
+  t.after(() => closeAll(io))
+  const port = new URL(url).port
+  const m = new rsClient.Manager({ hostname: '127.0.0.1', port, reconnection: false })
+  const s = m.socket('/')
+  await next(s, 'connect')
+  s.disconnect()
+  const viaHost = rsClient.io({ host: `127.0.0.1:${port}`, port, forceNew: true, reconnection: false })
+  await next(viaHost, 'connect')
+  viaHost.disconnect()
+})
+
+test("a socket's own auth, retries and ackTimeout, as socket.io-client reads them", async (t) => {
+  const [io, url] = rsServer()
+  t.after(() => closeAll(io))
+  const auths = []
+  io.on('connection', (s) => auths.push(s.handshake.auth))
+  io.of('/b').on('connection', (s) => auths.push(s.handshake.auth))
+  // Manager-level `auth` is not a socket's (as in socket.io-client).
+  const m = new rsClient.Manager(url, { reconnection: false, auth: { from: 'manager' } })
+  const a = m.socket('/')
+  const b = m.socket('/b', { auth: { from: 'socket' } })
+  t.after(() => m.close())
+  await Promise.all([next(a, 'connect'), next(b, 'connect')])
+  assert.deepEqual(auths.map((x) => JSON.stringify(x)).sort(), ['{"from":"socket"}', '{}'])
+})
+
+test('autoUnref: a connected client does not keep Node running', async (t) => {
+  const [io, url] = rsServer()
+  t.after(() => closeAll(io))
+  const clientPath = JSON.stringify(path.join(here, '..', 'client.js'))
+  const run = (opts) =>
+    new Promise((resolve) => {
+      const script = `
+        const { io } = require(${clientPath})
+        const hold = setTimeout(() => {}, 10000)
+        const c = io(${JSON.stringify(url)}, ${JSON.stringify(opts)})
+        c.on('connect', () => { console.log('connected'); clearTimeout(hold) })
+      `
+      const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+      let out = ''
+      // Still running 1.5 s after connecting: kept alive by the client.
+      let killer = setTimeout(() => child.kill(), 20000)
+      child.stdout.on('data', (d) => {
+        out += d
+        if (out.includes('connected')) {
+          clearTimeout(killer)
+          killer = setTimeout(() => child.kill(), 1500)
+        }
+      })
+      child.on('exit', (code, signal) => {
+        clearTimeout(killer)
+        resolve({ out, exited: signal === null })
+      })
+    })
+  const unref = await run({ autoUnref: true, reconnection: false })
+  assert.deepEqual([unref.out.trim(), unref.exited], ['connected', true])
+  const kept = await run({ reconnection: false })
+  assert.deepEqual([kept.out.trim(), kept.exited], ['connected', false])
+})
+
+test('ca and rejectUnauthorized: the trust of an https server', async (t) => {
+  let dir
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' })
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sio-ca-'))
+  } catch {
+    return t.skip('openssl is not available')
+  }
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const f = (n) => path.join(dir, n)
+  const ssl = (...args) => execFileSync('openssl', args, { stdio: 'ignore' })
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
+  ssl('req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=socketio-rs test CA')
+  ssl('req', ...ec, '-keyout', f('leaf.key'), '-out', f('leaf.csr'), '-subj', '/CN=127.0.0.1')
+  fs.writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n')
+  ssl('x509', '-req', '-in', f('leaf.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('leaf.pem'), '-days', '2', '-extfile', f('ext.cnf'))
+  const srv = https.createServer({ key: fs.readFileSync(f('leaf.key')), cert: fs.readFileSync(f('leaf.pem')) })
+  const io = new sio.Server(srv)
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  t.after(() => closeAll(io))
+  const url = `https://127.0.0.1:${srv.address().port}`
+  const ca = fs.readFileSync(f('ca.pem'))
+  for (const form of [ca, ca.toString(), [ca.toString()]]) {
+    const c = await rsClientOf(url, { ca: form })
+    assert.equal(c.connected, true)
+    c.disconnect()
+  }
+  // Without it the certificate is not trusted, unless unchecked.
+  const untrusted = rsClient.io(url, { forceNew: true, reconnection: false })
+  await next(untrusted, 'connect_error')
+  untrusted.close()
+  const unchecked = await rsClientOf(url, { rejectUnauthorized: false })
+  assert.equal(unchecked.connected, true)
+  unchecked.disconnect()
+  // `ca` with another authority: refused.
+  ssl('req', '-x509', ...ec, '-keyout', f('other.key'), '-out', f('other.pem'), '-days', '2', '-subj', '/CN=another CA')
+  const wrong = rsClient.io(url, { forceNew: true, reconnection: false, ca: fs.readFileSync(f('other.pem')) })
+  await next(wrong, 'connect_error')
+  wrong.close()
+})
