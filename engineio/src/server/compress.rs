@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use flate2::write::{DeflateEncoder, GzEncoder};
+use flate2::write::{GzEncoder, ZlibEncoder};
 use flate2::Compression;
 use http::{header, HeaderMap};
 
@@ -33,7 +33,7 @@ pub(crate) fn maybe_compress(body: Vec<u8>, req: &HeaderMap) -> (Vec<u8>, Option
             .and_then(|_| e.finish())
             .map(|v| (v, "gzip"))
     } else if accepts("deflate") {
-        let mut e = DeflateEncoder::new(Vec::with_capacity(body.len() / 2), Compression::default());
+        let mut e = ZlibEncoder::new(Vec::with_capacity(body.len() / 2), Compression::default());
         e.write_all(&body)
             .and_then(|_| e.finish())
             .map(|v| (v, "deflate"))
