@@ -311,6 +311,26 @@ async fn acks_both_ways(t: &[&str]) {
                     "ignored".into(),
                     json!({ "timeout": timed_out, "ms": started.elapsed().as_millis() as u64 }),
                 ));
+
+                // The callback form: an answer, then a timeout.
+                for (event, wait) in [("question", 2000), ("ignored", 300)] {
+                    let tx = tx.clone();
+                    let started = Instant::now();
+                    s.emit_with_ack_then(
+                        event,
+                        vec![],
+                        Duration::from_millis(wait),
+                        move |r| {
+                            let _ = tx.send((
+                                format!("then {event}"),
+                                json!({
+                                    "r": r.map(|v| tagged_args(&v)).map_err(|e| e.to_string()),
+                                    "ms": started.elapsed().as_millis() as u64,
+                                }),
+                            ));
+                        },
+                    );
+                }
             }
         });
     });
@@ -379,6 +399,14 @@ async fn acks_both_ways(t: &[&str]) {
     let ms = ignored["ms"].as_u64().unwrap();
     assert!((280..2000).contains(&ms), "timed out after {ms} ms");
     assert_eq!(c.recv("a", "ignored").await["ack"], true);
+    let (name, then) = seen.next().await;
+    assert_eq!(name, "then question");
+    assert_eq!(then["r"], json!({ "Ok": [{ "answer": 42 }, "extra"] }));
+    let (name, then) = seen.next().await;
+    assert_eq!(name, "then ignored");
+    assert_eq!(then["r"], json!({ "Err": "operation has timed out" }));
+    let ms = then["ms"].as_u64().unwrap();
+    assert!((280..2000).contains(&ms), "timed out after {ms} ms");
     c.finish().await;
 }
 
