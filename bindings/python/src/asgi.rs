@@ -33,7 +33,7 @@ pub struct HttpRequest {
 }
 
 impl HttpRequest {
-    fn into_http(self) -> PyResult<http::Request<Full<Bytes>>> {
+    pub(crate) fn into_http(self) -> PyResult<http::Request<Full<Bytes>>> {
         let mut b = http::Request::builder()
             .method(self.method.as_str())
             .uri(self.uri.as_str());

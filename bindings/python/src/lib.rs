@@ -16,6 +16,7 @@ mod pool;
 mod reply;
 mod server;
 mod sockets;
+mod wsgi;
 
 use pyo3::prelude::*;
 
@@ -37,6 +38,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<reply::AckReply>()?;
     m.add_class::<reply::ConnectReply>()?;
     m.add_class::<asgi::WsConn>()?;
+    m.add_class::<wsgi::HttpCall>()?;
+    m.add_class::<wsgi::WsgiSocket>()?;
     m.add_function(wrap_pyfunction!(roundtrip, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -381,6 +381,41 @@ impl NativeServer {
         )
     }
 
+    /// Starts answering one HTTP request of a WSGI server (long-polling);
+    /// the WSGI worker thread waits on the returned call.
+    #[pyo3(signature = (method, uri, headers, body, client))]
+    fn wsgi_http(
+        &self,
+        method: String,
+        uri: String,
+        headers: Vec<(Vec<u8>, Vec<u8>)>,
+        body: &[u8],
+        client: Option<(String, u16)>,
+    ) -> PyResult<crate::wsgi::HttpCall> {
+        let req = crate::asgi::HttpRequest {
+            method,
+            uri,
+            headers,
+            body: body.to_vec(),
+            client,
+        };
+        crate::wsgi::handle(&self.rt, self.server.io().service(), req)
+    }
+
+    /// Serves a WSGI request's WebSocket connection on the WSGI server's
+    /// socket: `fd` (a duplicate, owned from now on), `head` the request
+    /// line and headers the WSGI server already read.
+    #[pyo3(signature = (fd, unix, head, client))]
+    fn wsgi_socket(
+        &self,
+        fd: i32,
+        unix: bool,
+        head: Vec<u8>,
+        client: Option<(String, u16)>,
+    ) -> PyResult<crate::wsgi::WsgiSocket> {
+        crate::wsgi::take_socket(&self.rt, self.server.io().service(), fd, unix, head, client)
+    }
+
     /// Stops listening and disconnects every client; returns once their
     /// sessions are gone, or after `grace` seconds (a long-polling client
     /// that stopped polling cannot be told, and would hold it up).

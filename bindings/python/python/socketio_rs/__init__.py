@@ -14,9 +14,11 @@ from .managers import AsyncRedisManager, RedisManager
 from .namespace import AsyncClientNamespace, AsyncNamespace, ClientNamespace, Namespace
 from .server import Server
 from .simple_client import SimpleClient
+from .wsgi import Middleware, WSGIApp
 
 __all__ = [
     '__version__', 'exceptions', 'Server', 'AsyncServer', 'Client', 'AsyncClient',
     'Namespace', 'AsyncNamespace', 'ClientNamespace', 'AsyncClientNamespace', 'ASGIApp',
-    'RedisManager', 'AsyncRedisManager', 'SimpleClient', 'AsyncSimpleClient',
+    'RedisManager', 'AsyncRedisManager', 'SimpleClient', 'AsyncSimpleClient', 'WSGIApp',
+    'Middleware',
 ]

@@ -13,6 +13,7 @@ from .managers import AsyncRedisManager as AsyncRedisManager, RedisManager as Re
 from .namespace import (AsyncClientNamespace as AsyncClientNamespace,
                         AsyncNamespace as AsyncNamespace, ClientNamespace as ClientNamespace,
                         Namespace as Namespace)
+from .wsgi import Middleware as Middleware, WSGIApp as WSGIApp
 
 __version__: str
 

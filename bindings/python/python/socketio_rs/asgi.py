@@ -10,12 +10,13 @@ ASGI server does the network side). Other paths go to ``other_asgi_app``
 import asyncio
 
 from ._base import next_token
+from ._static import get_static_file, read_static_file
 
 
 class ASGIApp:
     """An ASGI application serving ``socketio_server`` (an ``AsyncServer``)
-    under ``/socketio_path/``; everything else goes to ``other_asgi_app``.
-    ``static_files`` is not supported."""
+    under ``/socketio_path/``; ``static_files`` as python-engineio's;
+    everything else goes to ``other_asgi_app``."""
 
     def __init__(self, socketio_server, other_asgi_app=None, static_files=None,
                  socketio_path='socket.io', on_startup=None, on_shutdown=None):
@@ -24,8 +25,7 @@ class ASGIApp:
         self.socketio_path = socketio_path.strip('/')
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
-        if static_files:
-            socketio_server.logger.warning('socketio_rs.ASGIApp: static_files is not supported')
+        self.static_files = static_files or {}
 
     def _ours(self, scope):
         path = scope.get('path', '')
@@ -40,12 +40,30 @@ class ASGIApp:
             await self._http(scope, receive, send)
         elif kind == 'websocket' and self._ours(scope):
             await self._websocket(scope, receive, send)
+        elif kind == 'http' and self.static_files and await self._static(scope, send):
+            pass
         elif self.other_asgi_app is not None:
             await self.other_asgi_app(scope, receive, send)
         elif kind == 'http':
             await send({'type': 'http.response.start', 'status': 404,
                         'headers': [(b'content-type', b'text/plain')]})
             await send({'type': 'http.response.body', 'body': b'Not Found'})
+
+    async def _static(self, scope, send):
+        """Serves the file ``static_files`` maps the path to, if any."""
+        path = scope.get('path', '')
+        if get_static_file(path, self.static_files) is None:
+            return False
+        found = await asyncio.get_running_loop().run_in_executor(
+            None, read_static_file, path, self.static_files)
+        if found is None:
+            return False
+        content_type, data = found
+        await send({'type': 'http.response.start', 'status': 200,
+                    'headers': [(b'content-type', content_type.encode('latin-1')),
+                                (b'content-length', str(len(data)).encode())]})
+        await send({'type': 'http.response.body', 'body': data})
+        return True
 
     async def _lifespan(self, scope, receive, send):
         if self.other_asgi_app is not None and self.on_startup is None \
