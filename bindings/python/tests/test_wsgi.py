@@ -379,6 +379,81 @@ def test_serve_client_under_werkzeug():
         t.join(5)
 
 
+def _unix_exchange(path, request, until):
+    """Sends ``request`` on the Unix socket ``path``; reads until ``until``
+    (a predicate on what came) or EOF. Returns the socket and the bytes."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(path)
+    s.sendall(request)
+    data = b''
+    while not until(data):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return s, data
+
+
+@pytest.mark.skipif(not hasattr(socket, 'AF_UNIX'), reason='Unix domain sockets')
+def test_gunicorn_on_a_unix_socket(tmp_path):
+    # As behind a proxy: gunicorn bound to a Unix domain socket.
+    pytest.importorskip('gunicorn')
+    (tmp_path / 'wsgi_app_mod.py').write_text(APP_SOURCE)
+    sock_path = str(tmp_path / 'g.sock')
+    with open(tmp_path / 'gunicorn.log', 'w+') as log:
+        proc = subprocess.Popen(
+            [sys.executable, '-m', 'gunicorn', '-k', 'gthread', '--threads', '4', '-w', '1',
+             '-b', f'unix:{sock_path}', '--no-control-socket', '--graceful-timeout', '3',
+             'wsgi_app_mod:app'], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            def up():
+                try:
+                    s, data = _unix_exchange(sock_path, b'GET / HTTP/1.0\r\n\r\n',
+                                             lambda d: False)
+                    s.close()
+                    return data[9:12] == b'200' and data.endswith(b'flask ok')
+                except OSError:
+                    return False
+
+            if not wait_for(lambda: proc.poll() is not None or up(), timeout=30, step=0.1) \
+                    or proc.poll() is not None:
+                log.seek(0)
+                pytest.fail('gunicorn did not start:\n' + log.read())
+            s, data = _unix_exchange(
+                sock_path, b'GET /socket.io/?EIO=4&transport=polling HTTP/1.0\r\n'
+                b'Host: example.com\r\n\r\n', lambda d: False)
+            s.close()
+            assert data[9:12] == b'200' and b'\r\n\r\n0{' in data
+            key = base64.b64encode(os.urandom(16))
+            s, data = _unix_exchange(
+                sock_path, b'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n'
+                b'Host: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+                b'Sec-WebSocket-Key: ' + key + b'\r\nSec-WebSocket-Version: 13\r\n\r\n',
+                lambda d: b'\r\n\r\n' in d and _frames(d.split(b'\r\n\r\n', 1)[1])[0])
+            with s:
+                head, rest = data.split(b'\r\n\r\n', 1)
+                assert head.startswith(b'HTTP/1.1 101 ')
+                assert _frames(rest)[0][0][1].startswith(b'0{')
+                mask = os.urandom(4)
+                s.sendall(bytes([0x81, 0x82]) + mask +
+                          bytes(b ^ mask[i % 4] for i, b in enumerate(b'40')))
+                got = b''
+                while len(_frames(got)[0]) < 2:
+                    chunk = s.recv(65536)
+                    assert chunk
+                    got += chunk
+                frames = [p for _, p in _frames(got)[0]]
+                assert frames[0].startswith(b'40{') and frames[1].startswith(b'451-["hello"')
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
 # -- without a server: the WSGI callable itself ------------------------------------
 
 
