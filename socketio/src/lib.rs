@@ -1,5 +1,6 @@
 //! Socket.IO v5: the sans-IO protocol core ([`proto`]), adapters
-//! ([`adapter`]), the server ([`server`]) and the client ([`client`]).
+//! ([`adapter`]), the server ([`server`]), the client ([`client`]) and the
+//! server side of the Admin UI ([`admin`]).
 
 pub mod adapter;
 pub mod client;
@@ -8,6 +9,7 @@ pub mod proto;
 pub mod server;
 
 pub use proto::Value;
+pub use server::admin;
 pub use server::{
     AckSender, BroadcastOperator, ClientBundle, ClusterAcks, ConnectError, DisconnectReason,
     FetchedSocket, Namespace, ServerConfig, Socket, SocketIo,

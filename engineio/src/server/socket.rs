@@ -287,4 +287,10 @@ pub trait Handler: Send + Sync + 'static {
 
     /// A session ended.
     fn on_disconnect(&self, socket: &Arc<Socket<Self::Data>>, reason: DisconnectReason);
+
+    /// A session moved from long-polling to WebSocket (its transport is
+    /// already the new one). Does nothing by default.
+    fn on_upgrade(&self, socket: &Arc<Socket<Self::Data>>) {
+        let _ = socket;
+    }
 }

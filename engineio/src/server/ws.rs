@@ -100,6 +100,7 @@ pub(crate) async fn serve_upgrade<H: Handler>(
     }
     socket.set_transport(TransportType::Websocket);
     socket.upgrading.store(false, Ordering::Release);
+    engine.handler.on_upgrade(&socket);
     run(&engine, &socket, ws).await;
 }
 

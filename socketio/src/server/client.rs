@@ -9,6 +9,7 @@ use engineio::server::{DisconnectReason as EngineReason, Message};
 
 use super::errors::EmitError;
 use super::namespace::Namespace;
+use super::observer::{message_len, Observers};
 use super::reason::DisconnectReason;
 use super::socket::Socket;
 use super::ServerInner;
@@ -30,11 +31,18 @@ pub struct Client {
     settled: Arc<tokio::sync::Notify>,
     /// A Socket.IO-level reason overriding the Engine.IO one at teardown.
     close_reason: OnceLock<DisconnectReason>,
+    /// The server's observers (set when the session opens).
+    observers: OnceLock<Arc<Observers>>,
 }
 
 impl Client {
     pub(crate) fn parser(&self) -> ParserKind {
         self.parser.get().copied().unwrap_or_default()
+    }
+
+    /// The server's observers, when any listens.
+    pub(crate) fn observers(&self) -> Option<&Arc<Observers>> {
+        self.observers.get().filter(|o| o.active())
     }
 
     /// Closes the whole connection with a Socket.IO reason.
@@ -66,12 +74,16 @@ pub(crate) fn send_packet(socket: &EngineSocket, packet: &Packet) -> Result<(), 
 }
 
 pub(crate) fn send_messages(socket: &EngineSocket, msgs: &[Message]) -> Result<(), EmitError> {
-    match msgs {
+    let sent = match msgs {
         [one] => socket.send(one.clone()).map_err(EmitError::from),
         many => socket
             .send_many(many.iter().cloned())
             .map_err(EmitError::from),
+    };
+    if let (Ok(()), Some(observers)) = (&sent, socket.data.observers()) {
+        observers.packets_out(msgs);
     }
+    sent
 }
 
 /// The Engine.IO handler of a Socket.IO server.
@@ -84,6 +96,8 @@ impl engineio::Handler for SioHandler {
 
     fn on_connect(&self, socket: EngineSocket) {
         let _ = socket.data.parser.set(self.server.config.parser);
+        let _ = socket.data.observers.set(self.server.observers.clone());
+        self.server.observers.each(|o| o.raw_connection(&socket));
         if let Ok(mut d) = socket.data.decoder.lock() {
             *d = PacketDecoder::new(
                 self.server.config.parser,
@@ -110,6 +124,10 @@ impl engineio::Handler for SioHandler {
     }
 
     fn on_message(&self, socket: &EngineSocket, msg: Message) {
+        if let Some(observers) = socket.data.observers() {
+            let bytes = message_len(&msg);
+            observers.each(|o| o.packet_in(bytes));
+        }
         let decoded = match socket.data.decoder.lock() {
             Ok(mut d) => d.decode(msg),
             Err(_) => return,
@@ -126,6 +144,9 @@ impl engineio::Handler for SioHandler {
 
     fn on_disconnect(&self, socket: &EngineSocket, reason: EngineReason) {
         socket.data.settled.notify_one();
+        self.server
+            .observers
+            .each(|o| o.raw_disconnection(socket, reason.as_str()));
         let reason = socket
             .data
             .close_reason
@@ -141,6 +162,10 @@ impl engineio::Handler for SioHandler {
         for s in sockets {
             s.on_close(reason);
         }
+    }
+
+    fn on_upgrade(&self, socket: &EngineSocket) {
+        self.server.observers.each(|o| o.upgraded(socket));
     }
 }
 

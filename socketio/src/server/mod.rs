@@ -1,11 +1,13 @@
 //! The Socket.IO v5 server: namespaces, sockets, events, acks, rooms and
 //! broadcasting, on the Engine.IO server.
 
+pub mod admin;
 mod client;
 mod dynamic;
 mod errors;
 mod handshake;
 mod namespace;
+mod observer;
 mod operators;
 mod reason;
 mod serve_client;
@@ -109,6 +111,8 @@ pub(crate) struct ServerInner {
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
     parents: RwLock<Vec<Arc<ParentNamespace>>>,
     adapters: Box<dyn AdapterFactory>,
+    /// Instrumentation hooks (the admin UI), shared with every connection.
+    pub(crate) observers: Arc<observer::Observers>,
 }
 
 impl ServerInner {
@@ -124,23 +128,37 @@ impl ServerInner {
         }
         let parents = self.parents.read().map(|p| p.clone()).unwrap_or_default();
         let parent = parents.into_iter().find(|p| p.matches(name))?;
-        let mut map = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
-        let ns = map
-            .entry(name.to_owned())
-            .or_insert_with(|| {
-                Arc::new_cyclic(|weak: &std::sync::Weak<Namespace>| {
-                    let local: std::sync::Weak<dyn LocalNamespace> = weak.clone();
-                    Namespace::child(
-                        name.to_owned(),
-                        self.adapters.create_for(name, local),
-                        self.config.clone(),
-                        parent.clone(),
-                    )
+        let mut created = false;
+        let ns = {
+            let mut map = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+            map.entry(name.to_owned())
+                .or_insert_with(|| {
+                    created = true;
+                    Arc::new_cyclic(|weak: &std::sync::Weak<Namespace>| {
+                        let local: std::sync::Weak<dyn LocalNamespace> = weak.clone();
+                        Namespace::child(
+                            name.to_owned(),
+                            self.adapters.create_for(name, local),
+                            self.config.clone(),
+                            parent.clone(),
+                        )
+                    })
                 })
-            })
-            .clone();
+                .clone()
+        };
         parent.add_child(ns.clone());
+        if created {
+            self.observers.each(|o| o.new_namespace(&ns));
+        }
         Some(ns)
+    }
+
+    /// Every namespace of the server, dynamic children included.
+    pub(crate) fn all_namespaces(&self) -> Vec<Arc<Namespace>> {
+        self.namespaces
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub(crate) fn remove_namespace(&self, name: &str) {
@@ -163,22 +181,30 @@ impl ServerInner {
         if let Some(ns) = self.namespace(&name) {
             return ns;
         }
-        let mut map = match self.namespaces.write() {
-            Ok(m) => m,
-            Err(e) => e.into_inner(),
-        };
-        map.entry(name.clone())
-            .or_insert_with(|| {
-                Arc::new_cyclic(|weak: &std::sync::Weak<Namespace>| {
-                    let local: std::sync::Weak<dyn LocalNamespace> = weak.clone();
-                    Namespace::new(
-                        name.clone(),
-                        self.adapters.create_for(&name, local),
-                        self.config.clone(),
-                    )
+        let mut created = false;
+        let ns = {
+            let mut map = match self.namespaces.write() {
+                Ok(m) => m,
+                Err(e) => e.into_inner(),
+            };
+            map.entry(name.clone())
+                .or_insert_with(|| {
+                    created = true;
+                    Arc::new_cyclic(|weak: &std::sync::Weak<Namespace>| {
+                        let local: std::sync::Weak<dyn LocalNamespace> = weak.clone();
+                        Namespace::new(
+                            name.clone(),
+                            self.adapters.create_for(&name, local),
+                            self.config.clone(),
+                        )
+                    })
                 })
-            })
-            .clone()
+                .clone()
+        };
+        if created {
+            self.observers.each(|o| o.new_namespace(&ns));
+        }
+        ns
     }
 }
 
@@ -235,6 +261,7 @@ impl SocketIo {
             namespaces: RwLock::new(HashMap::new()),
             parents: RwLock::new(Vec::new()),
             adapters: Box::new(factory),
+            observers: Arc::default(),
         });
         inner.of("/");
         let mut engine_config = config.engine;
@@ -383,13 +410,7 @@ impl SocketIo {
     /// Makes every namespace's adapter leave the cluster (a cluster adapter
     /// unsubscribes; the in-memory one has nothing to do).
     pub async fn close_adapters(&self) {
-        let namespaces: Vec<Arc<Namespace>> = self
-            .inner
-            .namespaces
-            .read()
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default();
-        for ns in namespaces {
+        for ns in self.inner.all_namespaces() {
             ns.close_adapter().await;
         }
     }

@@ -538,6 +538,9 @@ impl Namespace {
                 .map(|h| h.clone())
                 .unwrap_or_default(),
         );
+        if let Some(observers) = client.data.observers() {
+            observers.each(|o| o.socket_connected(&socket));
+        }
         for h in handlers {
             h(socket.clone());
         }

@@ -188,8 +188,21 @@ impl Socket {
 
     /// Replaces the per-socket data.
     pub fn set_data(&self, data: impl Into<Value>) {
+        self.replace_data(data.into());
+        // Data set by a middleware is part of the connection the observers
+        // hear of next, not an update.
+        if !self.connected() {
+            return;
+        }
+        if let Some(observers) = self.client.data.observers() {
+            observers.each(|o| o.socket_data_changed(self));
+        }
+    }
+
+    /// Replaces the per-socket data without telling the observers.
+    pub(crate) fn replace_data(&self, data: Value) {
         if let Ok(mut d) = self.data.write() {
-            *d = data.into();
+            *d = data;
         }
     }
 

@@ -42,6 +42,7 @@ use rand::Rng;
 use super::{BroadcastFlags, BroadcastOptions, Room};
 use crate::proto::Value;
 
+pub(crate) use datetime::iso_from_millis;
 pub use remote::{node_date_string, RemoteHandshake, RemoteSocket};
 
 /// The uid `@socket.io/redis-emitter` and other emitters publish with; never

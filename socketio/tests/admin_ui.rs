@@ -1,0 +1,651 @@
+//! The Admin UI's server side (`socketio::admin`), driven through the
+//! admin namespace by the npm `socket.io-client` (tests/node/sio-client.mjs)
+//! as the official UI drives it: authentication, `config`, `all_sockets`,
+//! `server_stats`, the development-mode events, and the UI's actions on
+//! real clients. A last test runs the npm server with
+//! `@socket.io/admin-ui`'s `instrument()` (tests/node/admin-server-sio.mjs)
+//! beside ours and compares what the same admin client receives.
+//!
+//! Needs `npm ci --prefix tests/node`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value as Json};
+use socketio::admin::{instrument, Admin, AdminAuth, AdminError, AdminMode, AdminOptions};
+use socketio::{SocketIo, Value};
+
+const USERNAME: &str = "admin";
+const PASSWORD: &str = "s3cret!";
+
+/// A bcrypt hash of [`PASSWORD`], made here (cost 4: fast).
+fn password_hash() -> String {
+    bcrypt::hash(PASSWORD, 4).expect("bcrypt hash")
+}
+
+/// The namespace `/` every test serves, as tests/node/admin-server-sio.mjs
+/// does: `auth.user` goes into `socket.data` in a middleware; `join(room)`,
+/// `set-data(v)` (`data.extra = v`) and `ping(...)` (answered with
+/// `pong(...)`).
+fn user_namespace(io: &SocketIo) {
+    io.of("/").use_fn(|s| {
+        if let Some(user) = s.handshake().auth.get("user").and_then(Value::as_str) {
+            let mut data = indexmap::IndexMap::new();
+            data.insert("user".to_owned(), Value::from(user));
+            s.set_data(Value::Object(data));
+        }
+        Ok(())
+    });
+    io.on_connection(|socket| {
+        socket.on("join", |s, args, _| {
+            if let Some(room) = args.first().and_then(Value::as_str) {
+                s.join(room.to_owned());
+            }
+        });
+        socket.on("set-data", |s, args, _| {
+            let mut data = s.data();
+            if let Value::Object(o) = &mut data {
+                o.insert(
+                    "extra".to_owned(),
+                    args.into_iter().next().unwrap_or_default(),
+                );
+            }
+            s.set_data(data);
+        });
+        socket.on("ping", |s, args, _| {
+            let _ = s.emit_args("pong", args);
+        });
+    });
+}
+
+/// Our server with the admin UI.
+async fn start(opts: AdminOptions) -> (TestServer, Admin) {
+    let io = SocketIo::new(config());
+    user_namespace(&io);
+    let admin = instrument(&io, opts).expect("instrument");
+    (serve(io).await, admin)
+}
+
+fn open() -> AdminOptions {
+    AdminOptions::new().auth(AdminAuth::Disabled)
+}
+
+/// A socket.io-client process against `url`.
+async fn client_of(url: &str) -> NodeProc {
+    let mut p = NodeProc::spawn("sio-client.mjs", &[url, "{}"], Duration::from_secs(30));
+    p.expect("ready", |v| v["event"] == "ready").await;
+    p
+}
+
+fn admin_conn(extra: Json) -> Json {
+    let mut c = json!({ "nsp": "/admin", "opts": { "transports": ["websocket"] } });
+    if let (Json::Object(c), Json::Object(e)) = (&mut c, extra) {
+        c.extend(e);
+    }
+    c
+}
+
+fn basic(password: &str) -> Json {
+    json!({ "auth": { "username": USERNAME, "password": password } })
+}
+
+/// The next event `name` of `client` matching `pred`, skipping the others.
+async fn recv_where(
+    p: &mut NodeProc,
+    client: &str,
+    name: &str,
+    pred: impl Fn(&Json) -> bool,
+) -> Json {
+    p.expect(&format!("{name} at {client}"), |v| {
+        v["event"] == "recv" && v["client"] == client && v["name"] == name && pred(&v["args"])
+    })
+    .await
+}
+
+/// The keys of an object, sorted (the lines are parsed without their
+/// order).
+fn keys(v: &Json) -> Vec<&str> {
+    let mut k: Vec<&str> = v
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    k.sort_unstable();
+    k
+}
+
+fn sorted_keys<'a>(k: &[&'a str]) -> Vec<&'a str> {
+    let mut k = k.to_vec();
+    k.sort_unstable();
+    k
+}
+
+fn server_socket(io: &SocketIo, nsp: &str, id: &str) -> Option<Arc<socketio::Socket>> {
+    io.of(nsp)
+        .sockets()
+        .into_iter()
+        .find(|s| s.id().as_str() == id)
+}
+
+fn rooms_of(io: &SocketIo, id: &str) -> Vec<String> {
+    let mut r: Vec<String> = server_socket(io, "/", id)
+        .map(|s| s.rooms().iter().map(|r| r.to_string()).collect())
+        .unwrap_or_default();
+    r.sort();
+    r
+}
+
+#[tokio::test]
+async fn instrument_refuses_what_the_reference_refuses() {
+    let io = SocketIo::new(config());
+    let e = instrument(&io, AdminOptions::new()).expect_err("auth is required");
+    assert_eq!(e, AdminError::MissingAuth);
+    assert_eq!(
+        e.to_string(),
+        "the `auth` option must be specified or explicitly set to `false`"
+    );
+    let e = instrument(
+        &io,
+        AdminOptions::new().auth(AdminAuth::basic(USERNAME, PASSWORD)),
+    )
+    .expect_err("a password is not a hash");
+    assert_eq!(e, AdminError::InvalidPasswordHash);
+    assert_eq!(
+        e.to_string(),
+        "the `password` field must be a valid bcrypt hash"
+    );
+    assert_eq!("production".parse::<AdminMode>(), Ok(AdminMode::Production));
+    assert!("prod".parse::<AdminMode>().is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_are_refused() {
+    let opts = AdminOptions::new().auth(AdminAuth::basic(USERNAME, password_hash()));
+    let (server, _admin) = start(opts).await;
+    let mut p = client_of(&server.url()).await;
+    let attempts = [
+        ("wrong-password", basic("nope")),
+        (
+            "wrong-username",
+            json!({ "auth": { "username": "root", "password": PASSWORD } }),
+        ),
+        ("no-auth", json!({})),
+        (
+            "password-not-a-string",
+            json!({ "auth": { "username": USERNAME, "password": 42 } }),
+        ),
+        (
+            "unknown-session",
+            json!({ "auth": { "sessionId": "0123456789abcdef" } }),
+        ),
+    ];
+    for (client, auth) in &attempts {
+        p.send_connect(client, admin_conn(auth.clone())).await;
+    }
+    for (client, _) in &attempts {
+        let line = p
+            .expect(&format!("refusal of {client}"), |v| {
+                v["client"] == *client && (v["event"] == "connect" || v["event"] == "connect_error")
+            })
+            .await;
+        assert_eq!(line["event"], "connect_error", "{client}: {line}");
+        assert_eq!(line["message"], "invalid credentials", "{client}: {line}");
+    }
+    assert!(
+        server.io.of("/admin").sockets().is_empty(),
+        "no admin socket got in"
+    );
+    p.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn right_password_opens_a_session_that_logs_in_again() {
+    let opts = AdminOptions::new().auth(AdminAuth::basic(USERNAME, password_hash()));
+    let (server, _admin) = start(opts).await;
+    let mut p = client_of(&server.url()).await;
+    p.connect("ui", admin_conn(basic(PASSWORD))).await;
+    let session = p.recv("ui", "session").await;
+    let id = session["args"][0].as_str().expect("session id").to_owned();
+    assert_eq!(id.len(), 16, "{session}");
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{session}");
+    let config = p.recv("ui", "config").await;
+    assert_eq!(
+        config["args"][0],
+        json!({ "supportedFeatures": [
+            "EMIT", "JOIN", "LEAVE", "DISCONNECT", "MJOIN", "MLEAVE", "MDISCONNECT",
+            "AGGREGATED_EVENTS", "ALL_EVENTS"
+        ] })
+    );
+
+    // The session id alone lets a UI back in, with no new session.
+    p.connect("ui2", admin_conn(json!({ "auth": { "sessionId": id } })))
+        .await;
+    p.recv("ui2", "config").await;
+    let sessions =
+        p.take(|v| v["event"] == "recv" && v["client"] == "ui2" && v["name"] == "session");
+    assert!(sessions.is_empty(), "{sessions:?}");
+    assert_eq!(server.io.of("/admin").sockets().len(), 2);
+    p.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_sockets_describes_every_socket_as_the_reference() {
+    let (server, _admin) = start(open()).await;
+    let mut p = client_of(&server.url()).await;
+    let user = p
+        .connect(
+            "u",
+            json!({
+                "auth": { "user": "bob" },
+                "opts": { "transports": ["websocket"], "query": { "foo": "bar" } },
+            }),
+        )
+        .await;
+    let uid = user["id"].as_str().expect("id").to_owned();
+    let engine = user["engine"].as_str().expect("engine id").to_owned();
+    let ui = p.connect("ui", admin_conn(json!({}))).await;
+    let ui_id = ui["id"].as_str().expect("id").to_owned();
+    let all = p.recv("ui", "all_sockets").await;
+    let all = all["args"][0].as_array().expect("an array").clone();
+    assert_eq!(all.len(), 2, "{all:?}");
+
+    let s = all
+        .iter()
+        .find(|s| s["id"] == uid.as_str())
+        .expect("the user socket");
+    assert_eq!(
+        keys(s),
+        sorted_keys(&[
+            "id",
+            "clientId",
+            "transport",
+            "nsp",
+            "data",
+            "handshake",
+            "rooms"
+        ])
+    );
+    assert_eq!(s["clientId"], engine[..12]);
+    assert_eq!(s["transport"], "websocket");
+    assert_eq!(s["nsp"], "/");
+    assert_eq!(s["data"], json!({ "user": "bob" }));
+    assert_eq!(s["rooms"], json!([uid]));
+    let h = &s["handshake"];
+    assert_eq!(
+        keys(h),
+        sorted_keys(&["address", "headers", "query", "issued", "secure", "time", "url", "xdomain"])
+    );
+    assert_eq!(h["address"], "127.0.0.1");
+    assert!(h["headers"]["host"].is_string(), "{h}");
+    assert_eq!(h["query"]["foo"], "bar");
+    assert_eq!(h["query"]["EIO"], "4");
+    assert!(
+        h["issued"].as_u64().is_some_and(|t| t > 1_600_000_000_000),
+        "{h}"
+    );
+    assert_eq!(h["secure"], false);
+    assert!(
+        h["time"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("GMT+0000 (Coordinated Universal Time)")),
+        "{h}"
+    );
+    assert!(
+        h["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("/socket.io/?") && u.contains("foo=bar")),
+        "{h}"
+    );
+    assert!(h["xdomain"].is_boolean());
+
+    let me = all
+        .iter()
+        .find(|s| s["id"] == ui_id.as_str())
+        .expect("the admin socket");
+    assert_eq!(me["nsp"], "/admin");
+    assert_eq!(me["data"], json!({}));
+
+    // As the reference, `socket.data` carries `_admin` for the cluster.
+    let data = server_socket(&server.io, "/", &uid).expect("socket").data();
+    assert_eq!(
+        data.get("_admin").and_then(|a| a.get("clientId")),
+        Some(&Value::from(&engine[..12]))
+    );
+    assert_eq!(data.get("user"), Some(&Value::from("bob")));
+    p.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actions_join_emit_leave_and_disconnect_real_clients() {
+    let (server, _admin) = start(open()).await;
+    let mut p = client_of(&server.url()).await;
+    let user = p.connect("u", json!({})).await;
+    let uid = user["id"].as_str().expect("id").to_owned();
+    let other = p.connect("v", json!({})).await;
+    let vid = other["id"].as_str().expect("id").to_owned();
+    p.connect("ui", admin_conn(json!({}))).await;
+    p.recv("ui", "all_sockets").await;
+
+    // join: the whole namespace, then only the sockets in a room.
+    p.emit("ui", "join", json!(["/", "everyone"])).await;
+    for id in [&uid, &vid] {
+        recv_where(&mut p, "ui", "room_joined", |a| {
+            a[1] == "everyone" && a[2] == id.as_str()
+        })
+        .await;
+    }
+    p.emit("ui", "join", json!(["/", "nobody", "no-such-room"]))
+        .await;
+    p.emit("ui", "join", json!(["/", "u-only", uid])).await;
+    recv_where(&mut p, "ui", "room_joined", |a| {
+        a == &json!(["/", "u-only", uid, a[3]]) && a[3].is_string()
+    })
+    .await;
+    assert_eq!(
+        rooms_of(&server.io, &uid),
+        sorted(&[&uid, "everyone", "u-only"])
+    );
+    assert_eq!(rooms_of(&server.io, &vid), sorted(&[&vid, "everyone"]));
+
+    // emit: to the sockets of a room.
+    p.emit("ui", "emit", json!(["/", "u-only", "hello", 1, "two"]))
+        .await;
+    let hello = p.recv("u", "hello").await;
+    assert_eq!(hello["args"], json!([1, "two"]));
+
+    // leave.
+    p.emit("ui", "leave", json!(["/", "everyone", vid])).await;
+    recv_where(&mut p, "ui", "room_left", |a| {
+        a[1] == "everyone" && a[2] == vid.as_str()
+    })
+    .await;
+    assert_eq!(rooms_of(&server.io, &vid), sorted(&[&vid]));
+    assert_eq!(
+        rooms_of(&server.io, &uid),
+        sorted(&[&uid, "everyone", "u-only"])
+    );
+
+    // _disconnect: the sockets of a room, the connection kept.
+    p.emit("ui", "_disconnect", json!(["/", false, "u-only"]))
+        .await;
+    assert_eq!(p.disconnected("u").await, "io server disconnect");
+    recv_where(&mut p, "ui", "socket_disconnected", |a| {
+        a[0] == "/" && a[1] == uid.as_str() && a[2] == "server namespace disconnect"
+    })
+    .await;
+    // The other one never heard "hello" and is still there.
+    assert!(server_socket(&server.io, "/", &vid).is_some());
+    let stray = p.take(|v| v["client"] == "v" && v["name"] == "hello");
+    assert!(stray.is_empty(), "{stray:?}");
+
+    // _disconnect with close: the whole connection.
+    p.emit("ui", "_disconnect", json!(["/", true])).await;
+    assert_eq!(p.disconnected("v").await, "io server disconnect");
+    eventually("no socket left in /", || {
+        server.io.of("/").sockets().is_empty()
+    })
+    .await;
+    p.finish().await;
+}
+
+fn sorted(rooms: &[&str]) -> Vec<String> {
+    let mut r: Vec<String> = rooms.iter().map(|r| r.to_string()).collect();
+    r.sort();
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readonly_refuses_the_actions() {
+    let (server, admin) = start(open().readonly(true)).await;
+    assert_eq!(
+        admin.supported_features(),
+        ["AGGREGATED_EVENTS", "ALL_EVENTS"]
+    );
+    let mut p = client_of(&server.url()).await;
+    let user = p.connect("u", json!({})).await;
+    let uid = user["id"].as_str().expect("id").to_owned();
+    let ui = p.connect("ui", admin_conn(json!({}))).await;
+    let ui_id = ui["id"].as_str().expect("id").to_owned();
+    let config = p.recv("ui", "config").await;
+    assert_eq!(
+        config["args"][0],
+        json!({ "supportedFeatures": ["AGGREGATED_EVENTS", "ALL_EVENTS"] })
+    );
+    p.recv("ui", "all_sockets").await;
+    p.emit("ui", "join", json!(["/", "room"])).await;
+    p.emit("ui", "emit", json!(["/", null, "hello"])).await;
+    p.emit("ui", "leave", json!(["/", uid])).await;
+    p.emit("ui", "_disconnect", json!(["/", true])).await;
+    // The admin socket's events are handled in order: once one sent after
+    // them is seen, they have been handled (by nothing).
+    let probe = server_socket(&server.io, "/admin", &ui_id).expect("admin socket");
+    let (tx, mut seen) = record();
+    probe.on("probe", move |_, _, _| {
+        let _ = tx.send(());
+    });
+    p.emit("ui", "probe", json!([])).await;
+    seen.next().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(rooms_of(&server.io, &uid), sorted(&[&uid]));
+    let stray =
+        p.take(|v| v["client"] == "u" && (v["event"] == "disconnect" || v["name"] == "hello"));
+    assert!(stray.is_empty(), "{stray:?}");
+    p.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_stats_counts_clients_transports_and_namespaces() {
+    let (server, admin) = start(open().server_id("rust-under-test")).await;
+    assert_eq!(admin.server_id(), "rust-under-test");
+    let mut p = client_of(&server.url()).await;
+    p.connect("polling", json!({ "opts": { "transports": ["polling"] } }))
+        .await;
+    p.connect("ws", json!({ "opts": { "transports": ["websocket"] } }))
+        .await;
+    p.connect("ui", admin_conn(json!({}))).await;
+
+    // The first stats may predate some connections: wait for the counts.
+    let mut events: BTreeMap<String, u64> = BTreeMap::new();
+    let stats = loop {
+        let line = p.recv("ui", "server_stats").await;
+        let s = line["args"][0].clone();
+        tally(&mut events, &s);
+        if s["clientsCount"] == 3 && s["pollingClientsCount"] == 1 {
+            break s;
+        }
+    };
+    assert_eq!(
+        keys(&stats),
+        sorted_keys(&[
+            "serverId",
+            "hostname",
+            "pid",
+            "uptime",
+            "clientsCount",
+            "pollingClientsCount",
+            "aggregatedEvents",
+            "namespaces"
+        ])
+    );
+    assert_eq!(stats["serverId"], "rust-under-test");
+    assert!(stats["hostname"].as_str().is_some_and(|h| !h.is_empty()));
+    assert_eq!(stats["pid"], std::process::id());
+    assert!(stats["uptime"].as_f64().is_some_and(|u| u > 0.0), "{stats}");
+    assert_eq!(
+        stats["namespaces"],
+        json!([{ "name": "/", "socketsCount": 2 }, { "name": "/admin", "socketsCount": 1 }])
+    );
+    for e in stats["aggregatedEvents"].as_array().expect("array") {
+        assert!(
+            e["timestamp"].as_u64().is_some_and(|t| t % 1000 == 0),
+            "{e}"
+        );
+        assert!(e["type"].is_string() && e["count"].is_u64(), "{e}");
+    }
+    assert!(
+        events.get("rawConnection").copied().unwrap_or(0) >= 3,
+        "{events:?}"
+    );
+    assert!(
+        events.get("packetsIn").copied().unwrap_or(0) >= 3,
+        "{events:?}"
+    );
+    assert!(
+        events.get("bytesOut").copied().unwrap_or(0) > 0,
+        "{events:?}"
+    );
+
+    // The polling client leaves: counted out, its reason aggregated.
+    p.send(json!({ "cmd": "disconnect", "client": "polling" }))
+        .await;
+    let stats = loop {
+        let line = p.recv("ui", "server_stats").await;
+        let s = line["args"][0].clone();
+        tally(&mut events, &s);
+        if s["clientsCount"] == 2 {
+            break s;
+        }
+    };
+    assert_eq!(stats["pollingClientsCount"], 0);
+    assert_eq!(
+        stats["namespaces"][0],
+        json!({ "name": "/", "socketsCount": 1 })
+    );
+    assert!(
+        events.keys().any(|k| k.starts_with("rawDisconnection/")),
+        "{events:?}"
+    );
+    p.finish().await;
+}
+
+/// Adds the aggregated events of a `server_stats` to `events`
+/// (`type` or `type/subType`).
+fn tally(events: &mut BTreeMap<String, u64>, stats: &Json) {
+    for e in stats["aggregatedEvents"].as_array().into_iter().flatten() {
+        let mut key = e["type"].as_str().unwrap_or_default().to_owned();
+        if let Some(sub) = e["subType"].as_str() {
+            key = format!("{key}/{sub}");
+        }
+        *events.entry(key).or_default() += e["count"].as_u64().unwrap_or(0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn development_mode_reports_each_socket_as_it_goes() {
+    let (server, _admin) = start(open()).await;
+    let mut p = client_of(&server.url()).await;
+    p.connect("ui", admin_conn(json!({}))).await;
+    p.recv("ui", "all_sockets").await;
+
+    // Polling first, then the upgrade.
+    let user = p.connect("u", json!({ "auth": { "user": "ann" } })).await;
+    let uid = user["id"].as_str().expect("id").to_owned();
+    let connected = recv_where(&mut p, "ui", "socket_connected", |a| {
+        a[0]["id"] == uid.as_str()
+    })
+    .await;
+    let s = &connected["args"][0];
+    assert_eq!(s["nsp"], "/");
+    assert_eq!(s["transport"], "polling");
+    assert_eq!(s["data"], json!({ "user": "ann" }));
+    assert!(connected["args"][1]
+        .as_str()
+        .is_some_and(|t| t.ends_with('Z')));
+    recv_where(&mut p, "ui", "room_joined", |a| {
+        a[0] == "/" && a[1] == uid.as_str() && a[2] == uid.as_str()
+    })
+    .await;
+
+    p.send(json!({ "cmd": "wait_upgrade", "manager": "u" }))
+        .await;
+    p.expect("upgrade", |v| v["event"] == "upgraded").await;
+    let updated = recv_where(&mut p, "ui", "socket_updated", |a| {
+        a[0]["transport"].is_string()
+    })
+    .await;
+    assert_eq!(
+        updated["args"][0],
+        json!({ "id": uid, "nsp": "/", "transport": "websocket" })
+    );
+
+    // Events both ways.
+    p.emit("u", "ping", json!([1, { "a": true }])).await;
+    let received = recv_where(&mut p, "ui", "event_received", |_| true).await;
+    assert_eq!(received["args"][0], "/");
+    assert_eq!(received["args"][1], uid.as_str());
+    assert_eq!(received["args"][2], json!(["ping", 1, { "a": true }]));
+    let sent = recv_where(&mut p, "ui", "event_sent", |_| true).await;
+    assert_eq!(sent["args"][2], json!(["pong", 1, { "a": true }]));
+
+    // Data set by a handler.
+    p.emit("u", "set-data", json!(["x"])).await;
+    let updated = recv_where(&mut p, "ui", "socket_updated", |a| a[0]["data"].is_object()).await;
+    assert_eq!(
+        updated["args"][0],
+        json!({ "id": uid, "nsp": "/", "data": { "user": "ann", "extra": "x" } })
+    );
+
+    // Leaving: the room, then the socket.
+    p.send(json!({ "cmd": "disconnect", "client": "u" })).await;
+    recv_where(&mut p, "ui", "room_left", |a| a[1] == uid.as_str()).await;
+    let gone = recv_where(&mut p, "ui", "socket_disconnected", |_| true).await;
+    assert_eq!(gone["args"][0], "/");
+    assert_eq!(gone["args"][1], uid.as_str());
+    assert_eq!(gone["args"][2], "client namespace disconnect");
+    p.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_mode_sends_stats_only_on_its_own_namespace() {
+    let opts = open().mode(AdminMode::Production).namespace_name("custom");
+    let (server, admin) = start(opts).await;
+    assert_eq!(admin.namespace_name(), "/custom");
+    let mut p = client_of(&server.url()).await;
+    p.send_connect("ui-default", admin_conn(json!({}))).await;
+    let refused = p.expect_event("connect_error", "ui-default").await;
+    assert_eq!(refused["message"], "Invalid namespace");
+
+    let user = p.connect("u", json!({})).await;
+    let uid = user["id"].as_str().expect("id").to_owned();
+    p.connect("ui", json!({ "nsp": "/custom" })).await;
+    let config = p.recv("ui", "config").await;
+    assert_eq!(
+        config["args"][0]["supportedFeatures"],
+        json!([
+            "EMIT",
+            "JOIN",
+            "LEAVE",
+            "DISCONNECT",
+            "MJOIN",
+            "MLEAVE",
+            "MDISCONNECT",
+            "AGGREGATED_EVENTS"
+        ])
+    );
+    let stats = p.recv("ui", "server_stats").await;
+    assert!(stats["args"][0]["namespaces"].is_array());
+    p.emit("u", "ping", json!([])).await;
+    p.recv("u", "pong").await;
+    p.recv("ui", "server_stats").await;
+    let verbose = p.take(|v| {
+        v["client"] == "ui"
+            && v["event"] == "recv"
+            && !(v["name"] == "config" || v["name"] == "server_stats")
+    });
+    assert!(verbose.is_empty(), "{verbose:?}");
+    // No `_admin` in the data in production mode.
+    assert_eq!(
+        server_socket(&server.io, "/", &uid).expect("socket").data(),
+        Value::Null
+    );
+    // The actions work in production mode too.
+    p.emit("ui", "join", json!(["/", "prod-room"])).await;
+    eventually("joined", || {
+        rooms_of(&server.io, &uid).contains(&"prod-room".to_owned())
+    })
+    .await;
+    p.finish().await;
+}
