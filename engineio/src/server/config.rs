@@ -1,3 +1,5 @@
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,6 +9,7 @@ use super::cors::Cors;
 use super::errors::ConnectionError;
 use super::request::RequestInfo;
 use super::service::ResponseBody;
+use super::session::SessionHook;
 
 /// The two transports of Engine.IO v4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,6 +56,47 @@ pub type ConnectionErrorHook = Arc<dyn Fn(&ConnectionError) + Send + Sync>;
 /// `serveClient` handler in front of the engine's.
 pub type Intercept =
     Arc<dyn Fn(&http::request::Parts) -> Option<http::Response<ResponseBody>> + Send + Sync>;
+
+/// Chooses the id of a new session from its handshake request (the
+/// reference's `generateId`); asynchronous, so it may ask another runtime.
+/// `Ok(None)` keeps the random id. An id must pass
+/// [`SessionId::custom`](super::SessionId::custom) and be in no other
+/// session's use: otherwise, and on `Err`, the handshake is refused with
+/// 400 "Bad request" (code 3, context `name` `ID_GENERATION_ERROR` and
+/// `error`, the reason).
+pub type GenerateId = Arc<
+    dyn Fn(&RequestInfo) -> Pin<Box<dyn Future<Output = Result<Option<String>, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// What a [`Middleware`] decided about one request.
+#[derive(Debug)]
+pub enum MiddlewareOutcome {
+    /// The request goes on to the engine. `headers` are added to its
+    /// answer, those the answer sets itself excepted (`Set-Cookie` values
+    /// are added to the answer's); `tag` is kept as the request's
+    /// [`RequestInfo::tag`], so a session this request opens carries it.
+    Next {
+        /// Headers for the answer.
+        headers: HeaderMap,
+        /// A mark for the request.
+        tag: Option<u64>,
+    },
+    /// The request is refused with 400 "Bad request" (code 3, context
+    /// `name` `MIDDLEWARE_FAILURE`); the text is logged.
+    Fail(String),
+    /// The middleware answered the request itself.
+    Respond(http::Response<ResponseBody>),
+}
+
+/// Runs on every request under the path before the engine looks at it (the
+/// reference's `engine.use` middlewares), CORS preflights and
+/// [`Intercept`]ed requests excepted: polls, POSTs, handshakes and
+/// WebSocket upgrades alike. Asynchronous, so it may ask another runtime.
+pub type Middleware = Arc<
+    dyn Fn(&RequestInfo) -> Pin<Box<dyn Future<Output = MiddlewareOutcome> + Send>> + Send + Sync,
+>;
 
 /// The `io` cookie set on the handshake response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +193,14 @@ pub struct ServerConfig {
     /// Answers some requests under the path itself (see [`Intercept`]);
     /// `None` (the default) leaves every request to the engine.
     pub intercept: Option<Intercept>,
+    /// Runs before the engine on every request (see [`Middleware`]).
+    pub middleware: Option<Middleware>,
+    /// Chooses the ids of new sessions; `None` (the default): random
+    /// 20-character ids.
+    pub generate_id: Option<GenerateId>,
+    /// Hears every session open, upgrade, packet in and close (see
+    /// [`SessionHook`]).
+    pub on_session: Option<SessionHook>,
     /// Compress polling responses of at least this many bytes with gzip or
     /// deflate when the client accepts it; `None` disables (default 1024).
     pub http_compression_threshold: Option<usize>,
@@ -185,6 +237,9 @@ impl Default for ServerConfig {
             headers: None,
             on_connection_error: None,
             intercept: None,
+            middleware: None,
+            generate_id: None,
+            on_session: None,
             http_compression_threshold: Some(1024),
             max_buffer_size: 1024,
             ws_read_buffer_size: 1024,

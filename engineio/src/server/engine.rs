@@ -1,12 +1,13 @@
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tokio_util::sync::CancellationToken;
 
 use super::config::{ServerConfig, TransportType};
 use super::request::RequestInfo;
-use super::sid::Sid;
+use super::session::{Session, SessionEvent};
+use super::sid::SessionId;
 use super::socket::{DisconnectReason, Handler, Message, Socket};
 use crate::proto::{Handshake, Packet, ParseError};
 
@@ -15,7 +16,9 @@ pub(crate) struct Engine<H: Handler> {
     pub(crate) config: ServerConfig,
     pub(crate) path: String,
     pub(crate) handler: H,
-    sessions: RwLock<HashMap<Sid, Arc<Socket<H::Data>>>>,
+    sessions: RwLock<HashMap<SessionId, Arc<Socket<H::Data>>>>,
+    /// Sessions opened and not closed yet (the reference's `clientsCount`).
+    open_sessions: AtomicUsize,
     pub(crate) shutdown: CancellationToken,
     /// Set by the first [`Self::close_all`].
     closing: AtomicBool,
@@ -31,6 +34,7 @@ impl<H: Handler> Engine<H> {
             config,
             handler,
             sessions: RwLock::new(HashMap::new()),
+            open_sessions: AtomicUsize::new(0),
             shutdown: CancellationToken::new(),
             closing: AtomicBool::new(false),
         }
@@ -39,8 +43,7 @@ impl<H: Handler> Engine<H> {
     /// The open session with that id; a closed one counts as unknown except
     /// to the GET that may still collect its last packets.
     pub(crate) fn get(&self, sid: &str) -> Option<Arc<Socket<H::Data>>> {
-        let sid = Sid::parse(sid)?;
-        self.sessions.read().ok()?.get(&sid).cloned()
+        self.sessions.read().ok()?.get(sid).cloned()
     }
 
     /// See [`super::EngineIo::draining_count`].
@@ -77,16 +80,35 @@ impl<H: Handler> Engine<H> {
         self.sessions.read().map(|m| m.len()).unwrap_or(0)
     }
 
-    /// Opens a session and starts its heartbeat; returns it with the text of
-    /// its `open` packet.
+    /// See [`super::EngineIo::clients_count`].
+    pub(crate) fn open_count(&self) -> usize {
+        self.open_sessions.load(Ordering::Acquire)
+    }
+
+    /// Whether a session has that id, closing ones included.
+    pub(crate) fn has(&self, sid: &str) -> bool {
+        self.sessions.read().is_ok_and(|m| m.contains_key(sid))
+    }
+
+    /// Tells the [`ServerConfig::on_session`] hook, if any.
+    pub(crate) fn session_event(&self, socket: &Arc<Socket<H::Data>>, event: SessionEvent<'_>) {
+        if let Some(hook) = &self.config.on_session {
+            let session: Arc<dyn Session> = socket.clone();
+            hook(&session, event);
+        }
+    }
+
+    /// Opens a session under `sid` and starts its heartbeat; returns it with
+    /// the text of its `open` packet, or `None` when a session already has
+    /// that id (a [`GenerateId`](super::GenerateId) hook gave it twice).
     pub(crate) fn open(
         self: &Arc<Self>,
         transport: TransportType,
         req: RequestInfo,
-    ) -> (Arc<Socket<H::Data>>, Packet) {
-        let sid = Sid::new();
+        sid: SessionId,
+    ) -> Option<(Arc<Socket<H::Data>>, Packet)> {
         let socket = Arc::new(Socket::new(
-            sid,
+            sid.clone(),
             transport,
             req,
             self.config.max_buffer_size,
@@ -107,20 +129,30 @@ impl<H: Handler> Engine<H> {
             ping_timeout: self.config.ping_timeout.as_millis() as u64,
             max_payload: self.config.max_http_buffer_size as u64,
         };
-        if let Ok(mut m) = self.sessions.write() {
-            m.insert(sid, socket.clone());
+        {
+            let Ok(mut m) = self.sessions.write() else {
+                return None;
+            };
+            match m.entry(sid) {
+                std::collections::hash_map::Entry::Occupied(_) => return None,
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(socket.clone());
+                }
+            }
         }
+        self.open_sessions.fetch_add(1, Ordering::AcqRel);
         tokio::spawn(
             self.clone()
                 .run_session(socket.clone(), tokio::time::Instant::now()),
         );
         self.handler.on_connect(socket.clone());
+        self.session_event(&socket, SessionEvent::Open);
         if self.shutdown.is_cancelled() {
             // A shutdown that listed the sessions before this one was in
             // them had cancelled the token first: close it here.
             socket.close_with(DisconnectReason::ServerShuttingDown);
         }
-        (socket, Packet::Open(open.to_json().into()))
+        Some((socket, Packet::Open(open.to_json().into())))
     }
 
     /// Heartbeat and lifecycle of one session: pings on schedule, closes on a
@@ -169,7 +201,9 @@ impl<H: Handler> Engine<H> {
         let reason = socket
             .disconnect_reason()
             .unwrap_or(DisconnectReason::TransportClose);
+        self.open_sessions.fetch_sub(1, Ordering::AcqRel);
         self.handler.on_disconnect(&socket, reason);
+        self.session_event(&socket, SessionEvent::Close(reason));
         if socket.awaits_final_poll() {
             // Give the client one poll to collect what was queued and the close.
             let grace = self
@@ -179,7 +213,7 @@ impl<H: Handler> Engine<H> {
             let _ = tokio::time::timeout(grace, socket.flushed.notified()).await;
         }
         if let Ok(mut m) = self.sessions.write() {
-            m.remove(&socket.id());
+            m.remove(socket.id().as_str());
         }
     }
 
@@ -189,6 +223,9 @@ impl<H: Handler> Engine<H> {
         socket: &Arc<Socket<H::Data>>,
         packet: Packet,
     ) -> Result<(), DisconnectReason> {
+        if self.config.on_session.is_some() {
+            self.session_event(socket, SessionEvent::Packet(&packet));
+        }
         match packet {
             Packet::Message(s) => {
                 let _ = socket

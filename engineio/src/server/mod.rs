@@ -12,6 +12,7 @@ mod outbox;
 mod polling;
 mod request;
 mod service;
+mod session;
 mod sid;
 mod socket;
 mod ws;
@@ -19,14 +20,16 @@ mod ws;
 use std::sync::Arc;
 
 pub use config::{
-    AllowRequest, ConnectionErrorHook, Cookie, HeadersHook, Intercept, ServerConfig, TransportType,
+    AllowRequest, ConnectionErrorHook, Cookie, GenerateId, HeadersHook, Intercept, Middleware,
+    MiddlewareOutcome, ServerConfig, TransportType,
 };
 pub use cors::{Cors, CorsOrigin, OriginAnswer, OriginCallback};
 pub use errors::{ConnectionError, ErrorCode};
 pub use listen::Listener;
 pub use request::{parse_query, RemoteAddr, RequestInfo};
 pub use service::{EngineIoService, ResponseBody};
-pub use sid::Sid;
+pub use session::{Session, SessionEvent, SessionHook};
+pub use sid::{SessionId, Sid, MAX_SESSION_ID_LEN};
 pub use socket::{DisconnectReason, Handler, Message, SendError, Socket};
 
 use engine::Engine;
@@ -97,6 +100,13 @@ impl<H: Handler> EngineIo<H> {
     /// Number of sessions, closing ones included.
     pub fn count(&self) -> usize {
         self.engine.count()
+    }
+
+    /// Number of sessions opened and not closed yet (the reference's
+    /// `clientsCount`): unlike [`count`](Self::count), a session leaves it
+    /// as soon as it closes.
+    pub fn clients_count(&self) -> usize {
+        self.engine.open_count()
     }
 
     /// Sessions that still owe their client something: open ones, and those

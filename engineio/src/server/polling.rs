@@ -127,8 +127,10 @@ where
     match res {
         Ok(()) => {
             let mut res = Response::new(Full::new(Bytes::from_static(b"ok")));
-            res.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            let h = res.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            // As every polling answer of the reference's.
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
         Err((status, reason)) => {

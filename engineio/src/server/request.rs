@@ -26,7 +26,14 @@ pub struct RequestInfo {
     pub remote_addr: Option<SocketAddr>,
     /// When the request arrived.
     pub time: SystemTime,
+    /// The mark the server's [`Middleware`](super::Middleware) gave the
+    /// request, if any.
+    pub tag: Option<u64>,
 }
+
+/// The mark of a request, in its extensions (see [`RequestInfo::tag`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestTag(pub(crate) u64);
 
 impl RequestInfo {
     pub(crate) fn from_parts(parts: &http::request::Parts) -> Self {
@@ -37,6 +44,7 @@ impl RequestInfo {
             headers: Arc::new(own_headers(&parts.headers)),
             remote_addr: parts.extensions.get::<RemoteAddr>().map(|r| r.0),
             time: SystemTime::now(),
+            tag: parts.extensions.get::<RequestTag>().map(|t| t.0),
         }
     }
 

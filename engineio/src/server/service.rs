@@ -12,10 +12,11 @@ use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode
 use http_body::Body;
 use http_body_util::Full;
 
-use super::config::TransportType;
+use super::config::{MiddlewareOutcome, TransportType};
 use super::engine::Engine;
 use super::errors::{empty, http_error, upgrade_error, ConnectionError, ErrorCode};
-use super::request::{parse_query, RequestInfo};
+use super::request::{parse_query, RequestInfo, RequestTag};
+use super::sid::SessionId;
 use super::socket::Handler;
 use super::{polling, ws};
 
@@ -85,7 +86,7 @@ impl<H: Handler> EngineIoService<H> {
         };
         let mut res = match intercepted {
             Some(res) => res,
-            None => route(engine, parts, body, preflight).await,
+            None => serve(engine, parts, body, preflight).await,
         };
         if let Some(extra) = cors_headers {
             // Every value of a header the answer does not set itself (Vary
@@ -134,6 +135,108 @@ fn refuse_origin<H: Handler>(
         HeaderValue::from_static("application/json"),
     );
     res
+}
+
+/// The middleware, then the engine.
+async fn serve<H: Handler, B>(
+    engine: &Arc<Engine<H>>,
+    mut parts: http::request::Parts,
+    body: B,
+    cors: bool,
+) -> Response<ResponseBody>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut extra = None;
+    if let Some(middleware) = &engine.config.middleware {
+        // A preflight is answered by the CORS policy, as the reference's
+        // `cors` middleware ends it before the application's run.
+        if !(cors && parts.method == Method::OPTIONS) {
+            match middleware(&RequestInfo::from_parts(&parts)).await {
+                MiddlewareOutcome::Next { headers, tag } => {
+                    if let Some(tag) = tag {
+                        parts.extensions.insert(RequestTag(tag));
+                    }
+                    extra = Some(headers);
+                }
+                MiddlewareOutcome::Fail(error) => {
+                    tracing::debug!(%error, "middleware failure");
+                    let upgrade = is_ws_upgrade(&parts.headers);
+                    return refusal(
+                        engine,
+                        &parts,
+                        upgrade,
+                        ErrorCode::BadRequest,
+                        None,
+                        vec![("name", "MIDDLEWARE_FAILURE".into())],
+                    );
+                }
+                MiddlewareOutcome::Respond(res) => return res,
+            }
+        }
+    }
+    let mut res = route(engine, parts, body, cors).await;
+    if let Some(extra) = extra {
+        // As Node's `writeHead` over headers set before: the answer's own
+        // win, cookies add up.
+        let mut name = None;
+        for (k, v) in extra {
+            if let Some(k) = k {
+                name = (k == header::SET_COOKIE || !res.headers().contains_key(&k)).then_some(k);
+            }
+            if let Some(k) = &name {
+                res.headers_mut().append(k, v);
+            }
+        }
+    }
+    res
+}
+
+/// Refuses a request: tells the `on_connection_error` hook, answers with
+/// the reference's JSON error (a plain-text one for a WebSocket upgrade).
+fn refusal<H: Handler>(
+    engine: &Engine<H>,
+    parts: &http::request::Parts,
+    upgrade: bool,
+    code: ErrorCode,
+    message: Option<String>,
+    context: Vec<(&'static str, String)>,
+) -> Response<ResponseBody> {
+    let message = message.unwrap_or_else(|| code.message().to_owned());
+    if let Some(hook) = &engine.config.on_connection_error {
+        hook(&ConnectionError {
+            code,
+            message: message.clone(),
+            context,
+            req: RequestInfo::from_parts(parts),
+        });
+    }
+    if upgrade {
+        upgrade_error(code, &message)
+    } else {
+        http_error(code, &message)
+    }
+}
+
+/// The id of a new session: the `generate_id` hook's, checked, or a random
+/// one.
+async fn new_session_id<H: Handler>(
+    engine: &Engine<H>,
+    parts: &http::request::Parts,
+) -> Result<SessionId, String> {
+    let Some(generate) = &engine.config.generate_id else {
+        return Ok(SessionId::random());
+    };
+    let Some(id) = generate(&RequestInfo::from_parts(parts)).await? else {
+        return Ok(SessionId::random());
+    };
+    let sid = SessionId::custom(&id)?;
+    if engine.has(sid.as_str()) {
+        return Err(format!("the generated id {id:?} is already in use"));
+    }
+    Ok(sid)
 }
 
 #[derive(Default)]
@@ -194,20 +297,7 @@ where
     let upgrade = is_ws_upgrade(&parts.headers);
     let refuse =
         |code: ErrorCode, message: Option<String>, context: Vec<(&'static str, String)>| {
-            let message = message.unwrap_or_else(|| code.message().to_owned());
-            if let Some(hook) = &engine.config.on_connection_error {
-                hook(&ConnectionError {
-                    code,
-                    message: message.clone(),
-                    context,
-                    req: RequestInfo::from_parts(&parts),
-                });
-            }
-            if upgrade {
-                upgrade_error(code, &message)
-            } else {
-                http_error(code, &message)
-            }
+            refusal(engine, &parts, upgrade, code, message, context)
         };
 
     let transport = match query.transport.as_deref().and_then(TransportType::parse) {
@@ -221,10 +311,15 @@ where
         }
     };
     if origin_invalid(&parts.headers) {
+        let origin = parts
+            .headers
+            .get(header::ORIGIN)
+            .map(|o| String::from_utf8_lossy(o.as_bytes()).into_owned())
+            .unwrap_or_default();
         return refuse(
             ErrorCode::BadRequest,
             None,
-            vec![("name", "INVALID_ORIGIN".into())],
+            vec![("name", "INVALID_ORIGIN".into()), ("origin", origin)],
         );
     }
     if let Some(sid) = &query.sid {
@@ -247,7 +342,11 @@ where
             return refuse(
                 ErrorCode::BadRequest,
                 None,
-                vec![("name", "TRANSPORT_MISMATCH".into())],
+                vec![
+                    ("name", "TRANSPORT_MISMATCH".into()),
+                    ("transport", transport.as_str().into()),
+                    ("previousTransport", socket.transport().as_str().into()),
+                ],
             );
         }
         if transport == TransportType::Websocket {
@@ -309,15 +408,35 @@ where
             vec![("protocol", query.eio.clone().unwrap_or_default())],
         );
     }
+    let sid = match new_session_id(engine, &parts).await {
+        Ok(sid) => sid,
+        Err(error) => {
+            return refuse(
+                ErrorCode::BadRequest,
+                None,
+                vec![("name", "ID_GENERATION_ERROR".into()), ("error", error)],
+            )
+        }
+    };
     match transport {
         TransportType::Websocket => {
-            websocket_upgrade(engine, &mut parts, |engine, upgraded, info| {
-                tokio::spawn(ws::serve_new(engine, upgraded, info));
+            websocket_upgrade(engine, &mut parts, move |engine, upgraded, info| {
+                tokio::spawn(ws::serve_new(engine, upgraded, info, sid));
             })
         }
         TransportType::Polling => {
-            let (socket, open) =
-                engine.open(TransportType::Polling, RequestInfo::from_parts(&parts));
+            let Some((socket, open)) =
+                engine.open(TransportType::Polling, RequestInfo::from_parts(&parts), sid)
+            else {
+                return refuse(
+                    ErrorCode::BadRequest,
+                    None,
+                    vec![
+                        ("name", "ID_GENERATION_ERROR".into()),
+                        ("error", "the generated id is already in use".into()),
+                    ],
+                );
+            };
             let mut res = polling::payload_response(engine, &parts.headers, &[open]);
             if let Some(cookie) = &engine.config.cookie {
                 if let Ok(v) = HeaderValue::from_str(&cookie.header_value(socket.id().as_str())) {

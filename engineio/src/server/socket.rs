@@ -9,7 +9,7 @@ use super::config::TransportType;
 use super::gate::InputGate;
 use super::outbox::{Outbox, PushError};
 use super::request::RequestInfo;
-use super::sid::Sid;
+use super::sid::SessionId;
 use crate::proto::{Packet, Str};
 
 /// An application message, text or binary.
@@ -109,7 +109,7 @@ impl Outgoing {
 /// `D` is per-session data owned by the layer above (Socket.IO keeps its
 /// client state there), so no map lookup sits on the message path.
 pub struct Socket<D> {
-    id: Sid,
+    id: SessionId,
     transport: AtomicU8,
     pub(crate) upgrading: AtomicBool,
     pub(crate) outbox: Outbox,
@@ -143,7 +143,7 @@ impl<D> std::fmt::Debug for Socket<D> {
 
 impl<D> Socket<D> {
     pub(crate) fn new(
-        id: Sid,
+        id: SessionId,
         transport: TransportType,
         req: RequestInfo,
         buffer: usize,
@@ -169,8 +169,8 @@ impl<D> Socket<D> {
     }
 
     /// The session id.
-    pub fn id(&self) -> Sid {
-        self.id
+    pub fn id(&self) -> SessionId {
+        self.id.clone()
     }
 
     /// The transport currently carrying the session.

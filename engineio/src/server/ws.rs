@@ -14,6 +14,8 @@ use tokio_tungstenite::WebSocketStream;
 use super::config::TransportType;
 use super::engine::Engine;
 use super::request::RequestInfo;
+use super::session::SessionEvent;
+use super::sid::SessionId;
 use super::socket::{DisconnectReason, Handler, Outgoing, Socket};
 use crate::proto::{Packet, Str};
 
@@ -50,9 +52,14 @@ pub(crate) async fn serve_new<H: Handler>(
     engine: Arc<Engine<H>>,
     upgraded: Upgraded,
     req: RequestInfo,
+    sid: SessionId,
 ) {
     let mut ws = accept(&engine, upgraded).await;
-    let (socket, open) = engine.open(TransportType::Websocket, req);
+    let Some((socket, open)) = engine.open(TransportType::Websocket, req, sid) else {
+        // The generated id was taken meanwhile.
+        let _ = ws.close(None).await;
+        return;
+    };
     if ws.send(to_frame(open)).await.is_err() {
         socket.close_with(DisconnectReason::TransportError);
         return;
@@ -101,6 +108,7 @@ pub(crate) async fn serve_upgrade<H: Handler>(
     socket.set_transport(TransportType::Websocket);
     socket.upgrading.store(false, Ordering::Release);
     engine.handler.on_upgrade(&socket);
+    engine.session_event(&socket, SessionEvent::Upgrade);
     run(&engine, &socket, ws).await;
 }
 

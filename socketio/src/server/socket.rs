@@ -152,7 +152,7 @@ impl Socket {
     }
 
     /// The Engine.IO session id of the underlying connection.
-    pub fn conn_id(&self) -> Sid {
+    pub fn conn_id(&self) -> engineio::server::SessionId {
         self.client.id()
     }
 
