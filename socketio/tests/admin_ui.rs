@@ -649,3 +649,299 @@ async fn production_mode_sends_stats_only_on_its_own_namespace() {
     .await;
     p.finish().await;
 }
+
+// ---------------------------------------------------------------------------
+// Against the reference
+
+/// The type structure of a JSON value: objects keep their keys, arrays
+/// become the set of their elements' shapes, scalars their type name.
+fn shape(v: &Json) -> Json {
+    match v {
+        Json::Null => json!("null"),
+        Json::Bool(_) => json!("boolean"),
+        Json::Number(_) => json!("number"),
+        Json::String(_) => json!("string"),
+        Json::Array(items) => {
+            let mut shapes: Vec<Json> = items.iter().map(shape).collect();
+            shapes.sort_by_key(|s| s.to_string());
+            shapes.dedup();
+            json!({ "array of": shapes })
+        }
+        Json::Object(o) => Json::Object(o.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+    }
+}
+
+/// What an admin client hears from the server at `url`, by event: the
+/// arguments of the first occurrence of each, after the same steps.
+async fn observe(url: &str, hash_auth: bool) -> BTreeMap<&'static str, Json> {
+    let mut p = client_of(url).await;
+    let mut seen = BTreeMap::new();
+    p.connect(
+        "u",
+        json!({
+            "auth": { "user": "bob" },
+            "opts": { "transports": ["websocket"], "query": { "foo": "bar" } },
+        }),
+    )
+    .await;
+    let auth = match hash_auth {
+        true => basic(PASSWORD),
+        false => json!({}),
+    };
+    p.connect("ui", admin_conn(auth)).await;
+    if hash_auth {
+        seen.insert("session", p.recv("ui", "session").await["args"].clone());
+    }
+    seen.insert("config", p.recv("ui", "config").await["args"].clone());
+    seen.insert(
+        "all_sockets",
+        p.recv("ui", "all_sockets").await["args"].clone(),
+    );
+    seen.insert(
+        "server_stats",
+        p.recv("ui", "server_stats").await["args"].clone(),
+    );
+
+    // A client arriving on polling, then upgrading.
+    let w = p.connect("w", json!({})).await;
+    let wid = w["id"].as_str().expect("id").to_owned();
+    let args = recv_where(&mut p, "ui", "socket_connected", |a| {
+        a[0]["id"] == wid.as_str()
+    })
+    .await;
+    seen.insert("socket_connected", args["args"].clone());
+    let args = recv_where(&mut p, "ui", "room_joined", |a| a[2] == wid.as_str()).await;
+    seen.insert("room_joined", args["args"].clone());
+    p.send(json!({ "cmd": "wait_upgrade", "manager": "w" }))
+        .await;
+    p.expect("upgrade", |v| v["event"] == "upgraded").await;
+    let args = recv_where(&mut p, "ui", "socket_updated", |a| {
+        a[0]["id"] == wid.as_str() && a[0]["transport"].is_string()
+    })
+    .await;
+    seen.insert("socket_updated (transport)", args["args"].clone());
+
+    p.emit("w", "ping", json!([1, "two"])).await;
+    let args = recv_where(&mut p, "ui", "event_received", |a| a[1] == wid.as_str()).await;
+    seen.insert("event_received", args["args"].clone());
+    let args = recv_where(&mut p, "ui", "event_sent", |a| a[1] == wid.as_str()).await;
+    seen.insert("event_sent", args["args"].clone());
+    p.emit("w", "set-data", json!([{ "n": 1 }])).await;
+    let args = recv_where(&mut p, "ui", "socket_updated", |a| {
+        a[0]["id"] == wid.as_str() && a[0]["data"].is_object()
+    })
+    .await;
+    seen.insert("socket_updated (data)", args["args"].clone());
+
+    p.emit("ui", "join", json!(["/", "shapes", wid])).await;
+    let args = recv_where(&mut p, "ui", "room_joined", |a| a[1] == "shapes").await;
+    seen.insert("room_joined (action)", args["args"].clone());
+    p.emit("ui", "leave", json!(["/", "shapes", "shapes"]))
+        .await;
+    let args = recv_where(&mut p, "ui", "room_left", |a| a[1] == "shapes").await;
+    seen.insert("room_left", args["args"].clone());
+    p.emit("ui", "emit", json!(["/", wid, "hello", { "x": [1] }]))
+        .await;
+    seen.insert("emit (action)", p.recv("w", "hello").await["args"].clone());
+    p.emit("ui", "_disconnect", json!(["/", false, wid])).await;
+    seen.insert("disconnect reason", json!(p.disconnected("w").await));
+    let args = recv_where(&mut p, "ui", "socket_disconnected", |a| {
+        a[1] == wid.as_str()
+    })
+    .await;
+    seen.insert("socket_disconnected", args["args"].clone());
+    p.finish().await;
+    seen
+}
+
+/// The parts of two observations that must be equal in shape, with
+/// `aggregatedEvents` checked apart (what it holds depends on timing).
+fn comparable(mut seen: BTreeMap<&'static str, Json>) -> BTreeMap<&'static str, Json> {
+    if let Some(stats) = seen.get_mut("server_stats") {
+        let events = stats[0]["aggregatedEvents"].take();
+        for e in events.as_array().expect("aggregatedEvents is an array") {
+            let mut k = keys(e);
+            k.retain(|k| *k != "subType");
+            assert_eq!(k, ["count", "timestamp", "type"], "{e}");
+            assert!(e.get("subType").is_none_or(Json::is_string), "{e}");
+        }
+        stats[0]["aggregatedEvents"] = json!([]);
+    }
+    seen.into_iter().map(|(k, v)| (k, shape(&v))).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wire_shapes_match_the_npm_reference() {
+    let hash = password_hash();
+    let opts = AdminOptions::new()
+        .auth(AdminAuth::basic(USERNAME, hash.clone()))
+        .server_id("shapes");
+    let (server, _admin) = start(opts).await;
+    let mut node = NodeProc::spawn(
+        "admin-server-sio.mjs",
+        &[&json!({ "hash": hash, "serverId": "shapes" }).to_string()],
+        Duration::from_secs(60),
+    );
+    let port = node.expect("port", |v| v["port"].is_u64()).await["port"].clone();
+    let (our_url, npm_url) = (server.url(), format!("http://127.0.0.1:{port}"));
+    let (ours, theirs) = tokio::join!(observe(&our_url, true), observe(&npm_url, true));
+    // Exactly equal where nothing depends on the process or the moment.
+    for k in ["config", "emit (action)", "disconnect reason"] {
+        assert_eq!(ours[k], theirs[k], "{k}");
+    }
+    assert_eq!(ours["server_stats"][0]["serverId"], "shapes");
+    assert_eq!(theirs["server_stats"][0]["serverId"], "shapes");
+    let (ours, theirs) = (comparable(ours), comparable(theirs));
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>()
+    );
+    for (k, shape) in &theirs {
+        assert_eq!(
+            &ours[k], shape,
+            "the shape of {k} differs:\nours   {}\nnpm    {}",
+            ours[k], shape
+        );
+    }
+    drop(node);
+}
+
+// ---------------------------------------------------------------------------
+// The official UI in a browser
+
+/// Where Debian puts Chromium; `CHROMIUM_PATH` overrides it (the script
+/// reads the same variable).
+fn chromium() -> std::path::PathBuf {
+    std::env::var_os("CHROMIUM_PATH")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("/usr/bin/chromium"))
+}
+
+/// The UI's files, as `@socket.io/admin-ui` ships them.
+fn ui_dir() -> std::path::PathBuf {
+    node_dir().join("node_modules/@socket.io/admin-ui/ui/dist")
+}
+
+/// One file of the UI, read per request.
+async fn ui_file(rel: String) -> axum::response::Response {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    if rel.split('/').any(|part| part == ".." || part.is_empty()) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let content_type = match rel.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "application/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("png") => "image/png",
+        Some("svg") => "image/svg+xml",
+        Some("map") => "application/json",
+        _ => "application/octet-stream",
+    };
+    match tokio::fs::read(ui_dir().join(&rel)).await {
+        Ok(body) => ([(header::CONTENT_TYPE, content_type)], body).into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The UI's files and the Socket.IO server on one origin, on 127.0.0.1:0.
+async fn serve_with_ui(io: &SocketIo) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    use axum::extract::Path;
+    use axum::routing::get;
+    let mut app = axum::Router::new()
+        .route("/", get(|| ui_file("index.html".to_owned())))
+        .route("/favicon.png", get(|| ui_file("favicon.png".to_owned())));
+    for dir in ["js", "css", "img"] {
+        app = app.route(
+            &format!("/{dir}/{{file}}"),
+            get(move |Path(file): Path<String>| ui_file(format!("{dir}/{file}"))),
+        );
+    }
+    let app = app.fallback_service(io.service());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("address");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, task)
+}
+
+/// The official UI logs in (a wrong password first), lists a client's
+/// socket, shows the server, and logs in again after a reload with the
+/// session id it kept. Skipped, loudly, without Chromium, unless
+/// `SOCKETIO_RS_REQUIRE_BROWSER` is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_ui_in_headless_chromium() {
+    let chromium = chromium();
+    if !chromium.exists() {
+        assert!(
+            std::env::var_os("SOCKETIO_RS_REQUIRE_BROWSER").is_none(),
+            "SOCKETIO_RS_REQUIRE_BROWSER is set but there is no Chromium at {}",
+            chromium.display()
+        );
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\nSKIPPED official_ui_in_headless_chromium: no Chromium at {} \
+             (set SOCKETIO_RS_REQUIRE_BROWSER=1 to make this a failure)\n",
+            chromium.display()
+        );
+        return;
+    }
+    assert!(
+        ui_dir().join("index.html").is_file(),
+        "{} is missing: run `npm ci --prefix tests/node`",
+        ui_dir().display()
+    );
+    let io = SocketIo::new(config());
+    user_namespace(&io);
+    instrument(
+        &io,
+        AdminOptions::new()
+            .auth(AdminAuth::basic(USERNAME, password_hash()))
+            .server_id("browser-under-test"),
+    )
+    .expect("instrument");
+    let (addr, http) = serve_with_ui(&io).await;
+    let url = format!("http://{addr}");
+
+    let mut p = client_of(&url).await;
+    let user = p.connect("u", json!({ "auth": { "user": "carol" } })).await;
+    let uid = user["id"].as_str().expect("id").to_owned();
+
+    let script = node_dir().join("admin-ui-browser.mjs");
+    let opts = json!({
+        "url": url,
+        "username": USERNAME,
+        "password": PASSWORD,
+        "socketId": uid,
+        "serverId": "browser-under-test",
+    });
+    let child = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(opts.to_string())
+        .current_dir(node_dir())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("could not start `node`; Node 20 must be on PATH");
+    let output = tokio::time::timeout(Duration::from_secs(90), child.wait_with_output())
+        .await
+        .expect("the browser script finishes within 90 s")
+        .expect("the browser script runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("PASS"),
+        "browser test failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+    println!("{stdout}");
+    p.finish().await;
+    io.close();
+    http.abort();
+}

@@ -1,13 +1,18 @@
 //! The admin namespace's middleware for basic authentication, as the
 //! reference's: a known `sessionId` in the CONNECT payload lets the UI in;
 //! otherwise `username` and `password` must match, and a fresh session id is
-//! sent (`session` event, ahead of the CONNECT reply) and saved. Anything
-//! else is refused with `invalid credentials`.
+//! saved and sent (`session` event). Anything else is refused with
+//! `invalid credentials`.
+//!
+//! The reference emits `session` from the middleware, so it is written
+//! ahead of the CONNECT reply, and `socket.io-client` hands it out before
+//! its `connect` event, before the official UI listens for it: the UI never
+//! keeps the id. Here it is the first event after the CONNECT reply, which
+//! the UI does keep, and uses when it reconnects.
 
 use std::sync::Arc;
 
-use crate::proto::{Packet, Value};
-use crate::server::client::send_packet;
+use crate::proto::Value;
 use crate::server::{ConnectError, Socket};
 
 use super::store::SessionStore;
@@ -26,6 +31,10 @@ pub(crate) struct BasicAuth {
 pub(crate) fn valid_hash(hash: &str) -> bool {
     hash.parse::<bcrypt::HashParts>().is_ok()
 }
+
+/// A session id for the connection handler to send.
+#[derive(Clone)]
+pub(crate) struct NewSession(pub(crate) String);
 
 /// 8 random bytes in hex, as the reference's `randomId()`.
 fn random_id() -> String {
@@ -63,14 +72,7 @@ impl BasicAuth {
         }
         let id = random_id();
         self.store.save_session(&id);
-        // As the reference's `socket.emit("session", id)` in the middleware:
-        // written before the CONNECT reply; the client hands it to its
-        // listeners once connected.
-        let packet = Packet::event(
-            socket.nsp(),
-            vec![Value::from("session"), Value::String(id)],
-        );
-        let _ = send_packet(&socket.client, &packet);
+        socket.extensions().insert(NewSession(id));
         Ok(())
     }
 }

@@ -24,7 +24,9 @@
 //! * the namespace `namespace_name` (`/admin`), behind a middleware checking
 //!   [`AdminAuth::Basic`] credentials (refused with `invalid credentials`)
 //!   and handing out session ids kept in the [`SessionStore`];
-//! * on each UI connection: `config` (`{supportedFeatures}`), then in
+//! * on each UI connection: `session` (after a login with the password;
+//!   sent after the CONNECT reply, where the reference writes it before),
+//!   `config` (`{supportedFeatures}`), then in
 //!   development mode `all_sockets` (every socket of every namespace, across
 //!   the cluster), and the actions `emit`, `join`, `leave`, `_disconnect`
 //!   unless read-only;
@@ -308,6 +310,10 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<Admin, AdminEr
     let st = state.clone();
     let readonly = options.readonly;
     admin.on_connection(move |socket| {
+        let session = socket.extensions().remove::<auth::NewSession>();
+        if let Some(auth::NewSession(id)) = session {
+            let _ = socket.emit_args("session", vec![Value::String(id)]);
+        }
         if !readonly {
             actions::register(st.server.clone(), &socket);
         }
