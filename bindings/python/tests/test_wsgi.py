@@ -49,7 +49,8 @@ def index():
 
 @sio.event
 def connect(sid, environ, auth):
-    sio.emit('hello', {'auth': auth, 'bin': b'\\xff\\x00'}, to=sid)
+    if not (auth or {}).get('quiet'):
+        sio.emit('hello', {'auth': auth, 'bin': b'\\xff\\x00'}, to=sid)
 
 
 @sio.event
@@ -348,10 +349,11 @@ def test_long_poll_client_leaving(served):
     assert status == 200
     eio_sid = json.loads(body[1:])['sid']
     poll = f'/socket.io/?EIO=4&transport=polling&sid={eio_sid}'
-    assert _get(served.url + poll, data=b'40')[0] == 200
+    # Quiet: the server then queues nothing after its connect answer.
+    assert _get(served.url + poll, data=b'40{"quiet":true}')[0] == 200
     status, body = _get(served.url + poll)
-    assert body.startswith(b'40{')
-    sio_sid = json.loads(body[2:].split(b'\x1e')[0])['sid']
+    assert body.startswith(b'40{') and b'\x1e' not in body
+    sio_sid = json.loads(body[2:])['sid']
     # A GET that waits for packets (up to pingInterval, 20 s): its client
     # leaves; the server notices and ends the session at once.
     s = socket.create_connection(('127.0.0.1', served.port), timeout=5)
