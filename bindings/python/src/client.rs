@@ -1,6 +1,7 @@
-//! `NativeClient`: one namespace of a Python `Client` / `AsyncClient` (each
-//! namespace gets a connection of its own), its events turned into tuples
-//! for the Python sink.
+//! `NativeClient`: one namespace of a Python `Client` / `AsyncClient`, its
+//! events turned into tuples for the Python sink. The first namespace's
+//! native client makes the connection (one of its own); the others are its
+//! siblings, sockets on the same connection.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use sio_core::client::{Auth, SocketConfig};
 use socketio::embed::{Ack, Client, ClientOptions, ReconnectEvent, Value};
 
 use crate::convert::{to_py, to_py_list, to_value, to_values};
@@ -30,6 +32,7 @@ pub struct NativeClient {
     client: Client,
     pool: Pool,
     nsp: String,
+    url: String,
     key: u64,
     events: Arc<Events>,
 }
@@ -139,6 +142,7 @@ impl NativeClient {
             client,
             pool,
             nsp,
+            url: url.to_owned(),
             key,
             events,
         };
@@ -228,6 +232,63 @@ impl NativeClient {
     /// The namespace.
     fn namespace(&self) -> String {
         self.nsp.clone()
+    }
+
+    /// The client of namespace `namespace` on this one's connection, with
+    /// `auth` as its CONNECT payload; its events go to the same sink. Made
+    /// before either connects.
+    #[pyo3(signature = (namespace, auth = None))]
+    fn sibling(&self, namespace: &str, auth: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let auth = match auth {
+            Some(a) if !a.is_none() => Auth::Static(to_value(a)?),
+            _ => Auth::None,
+        };
+        let client = self
+            .client
+            .sibling(
+                namespace,
+                SocketConfig {
+                    auth,
+                    ..SocketConfig::default()
+                },
+            )
+            .map_err(to_pyerr)?;
+        let nsp = namespace_of(namespace);
+        let me = NativeClient {
+            client,
+            pool: self.pool.clone(),
+            key: key_of(&[&self.url, &nsp, "client"]),
+            nsp,
+            url: self.url.clone(),
+            events: Arc::default(),
+        };
+        me.register_lifecycle();
+        Ok(me)
+    }
+
+    /// The transport in use (`"polling"`, or `"websocket"` once upgraded),
+    /// `None` while there is no connection.
+    fn transport(&self) -> Option<&'static str> {
+        self.client.transport().map(|t| t.as_str())
+    }
+
+    /// The transports the server offered to upgrade to (its handshake's
+    /// `upgrades`), while connected.
+    fn upgrades(&self) -> Vec<String> {
+        self.client
+            .core()
+            .and_then(|s| s.manager().engine())
+            .map(|e| e.handshake().upgrades.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// `admin` → `/admin`.
+fn namespace_of(nsp: &str) -> String {
+    if nsp.starts_with('/') {
+        nsp.to_owned()
+    } else {
+        format!("/{nsp}")
     }
 }
 

@@ -31,6 +31,7 @@ fn roundtrip<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'p
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pool::Pool>()?;
+    m.add_class::<pool::LoopWaker>()?;
     m.add_class::<options::ClientBundle>()?;
     m.add_class::<server::NativeServer>()?;
     m.add_class::<client::NativeClient>()?;

@@ -6,7 +6,13 @@
 //! A pool made for an asyncio loop has no threads: jobs queue in order and
 //! one byte written to a pipe the loop watches wakes it once per burst; the
 //! loop then runs them all with [`Pool::run_pending`]. No thread but the
-//! loop's takes the interpreter lock for them.
+//! loop's takes the interpreter lock for them. The pipe is the pool's own,
+//! or a [`LoopWaker`] that the pools of one loop share (clients: a pipe per
+//! client would stay open as long as the client object).
+//!
+//! A parked pool ([`Pool::park`]) keeps no idle thread: its workers exit
+//! once no job waits, and the next job starts one again (a client that is
+//! disconnected holds no thread).
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -36,6 +42,18 @@ struct State {
     loop_jobs: VecDeque<Job>,
     /// Loop mode: a wake-up byte is written and not yet taken.
     wake_pending: bool,
+    /// Shared loop mode: the pool is on its waker's list of pools to run.
+    scheduled: bool,
+    /// Workers exit rather than wait for work.
+    parked: bool,
+}
+
+/// How a loop pool wakes its loop.
+enum LoopWake {
+    /// A pipe of its own.
+    Own(Waker),
+    /// The pipe of the loop's pools.
+    Shared(Arc<SharedWaker>),
 }
 
 struct Inner {
@@ -49,7 +67,7 @@ struct Inner {
     sink: Py<PyAny>,
     name: String,
     /// Loop mode: the pipe the loop watches.
-    waker: Option<Waker>,
+    waker: Option<LoopWake>,
 }
 
 /// A pool of worker threads that call into Python.
@@ -86,22 +104,46 @@ impl Pool {
     }
 
     /// A pool whose jobs run on an asyncio loop: each burst of jobs makes
-    /// `wake_fd()` readable; the loop then calls `run_pending()`.
+    /// `wake_fd()` readable; the loop then calls `run_pending()`. With
+    /// `waker`, that shared pipe is woken instead, and the loop calls its
+    /// `run_pending()`.
     #[staticmethod]
-    fn for_loop(sink: Py<PyAny>) -> PyResult<Self> {
-        let waker = Waker::new()
-            .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("wake-up pipe: {e}")))?;
-        Ok(Pool::build(sink, 1, "socketio-asyncio", Some(waker)))
+    #[pyo3(signature = (sink, waker = None))]
+    fn for_loop(sink: Py<PyAny>, waker: Option<&Bound<'_, LoopWaker>>) -> PyResult<Self> {
+        let wake =
+            match waker {
+                Some(w) => LoopWake::Shared(w.get().inner.clone()),
+                None => LoopWake::Own(Waker::new().map_err(|e| {
+                    pyo3::exceptions::PyOSError::new_err(format!("wake-up pipe: {e}"))
+                })?),
+            };
+        Ok(Pool::build(sink, 1, "socketio-asyncio", Some(wake)))
     }
 
     /// The file descriptor the loop watches (loop mode): readable while
-    /// jobs wait. The pool owns it; it stays open while the pool lives.
+    /// jobs wait. The pool (or the shared waker) owns it; it stays open
+    /// while that lives.
     fn wake_fd(&self) -> PyResult<i64> {
-        self.inner
-            .waker
-            .as_ref()
-            .map(Waker::fd)
-            .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("not a loop pool"))
+        match &self.inner.waker {
+            Some(LoopWake::Own(w)) => Ok(w.fd()),
+            Some(LoopWake::Shared(s)) => Ok(s.pipe.fd()),
+            None => Err(pyo3::exceptions::PyValueError::new_err("not a loop pool")),
+        }
+    }
+
+    /// Parked (`True`), the workers exit as soon as no job waits, and the
+    /// next job starts one again; unparked (the default), they wait for
+    /// work.
+    fn park(&self, on: bool) {
+        lock(&self.inner.state).parked = on;
+        if on {
+            self.inner.wake.notify_all();
+        }
+    }
+
+    /// The number of worker threads running.
+    fn workers(&self) -> usize {
+        lock(&self.inner.state).workers
     }
 
     /// Runs every job queued for the loop, in order, and takes the wake-up
@@ -112,18 +154,13 @@ impl Pool {
             // The pipe holds one byte exactly while a wake-up is pending
             // (both change under this lock), so this read never blocks.
             if std::mem::replace(&mut st.wake_pending, false) {
-                if let Some(w) = &self.inner.waker {
+                if let Some(LoopWake::Own(w)) = &self.inner.waker {
                     w.take();
                 }
             }
             std::mem::take(&mut st.loop_jobs)
         };
-        let n = jobs.len();
-        let sink = self.inner.sink.bind(py);
-        for job in jobs {
-            run_job(py, sink, job);
-        }
-        n
+        run_jobs(py, &self.inner, jobs)
     }
 
     /// Stops the workers once their current job ends; queued jobs are
@@ -158,7 +195,7 @@ impl Pool {
 }
 
 impl Pool {
-    fn build(sink: Py<PyAny>, max_workers: usize, name: &str, waker: Option<Waker>) -> Self {
+    fn build(sink: Py<PyAny>, max_workers: usize, name: &str, waker: Option<LoopWake>) -> Self {
         Pool {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
@@ -174,16 +211,33 @@ impl Pool {
 
     /// Queues a job under `key`.
     pub fn push(&self, key: u64, job: Job) {
-        if let Some(waker) = &self.inner.waker {
-            let mut st = lock(&self.inner.state);
-            if st.closed {
+        match &self.inner.waker {
+            Some(LoopWake::Own(waker)) => {
+                let mut st = lock(&self.inner.state);
+                if st.closed {
+                    return;
+                }
+                st.loop_jobs.push_back(job);
+                if !std::mem::replace(&mut st.wake_pending, true) {
+                    waker.wake();
+                }
                 return;
             }
-            st.loop_jobs.push_back(job);
-            if !std::mem::replace(&mut st.wake_pending, true) {
-                waker.wake();
+            Some(LoopWake::Shared(shared)) => {
+                {
+                    let mut st = lock(&self.inner.state);
+                    if st.closed {
+                        return;
+                    }
+                    st.loop_jobs.push_back(job);
+                    if std::mem::replace(&mut st.scheduled, true) {
+                        return; // on the waker's list already
+                    }
+                }
+                shared.schedule(self.inner.clone());
+                return;
             }
-            return;
+            None => {}
         }
         let spawn = {
             let mut st = lock(&self.inner.state);
@@ -252,6 +306,11 @@ fn worker(inner: Arc<Inner>) {
                     st.queues.remove(&key);
                     continue;
                 }
+                if st.parked {
+                    st.workers -= 1;
+                    inner.exited.notify_all();
+                    return;
+                }
                 st.idle += 1;
                 st = inner.wake.wait(st).unwrap_or_else(|e| e.into_inner());
                 st.idle -= 1;
@@ -273,6 +332,16 @@ fn worker(inner: Arc<Inner>) {
     }
 }
 
+/// Runs the jobs a loop took from a pool, in order; returns how many ran.
+fn run_jobs(py: Python<'_>, inner: &Inner, jobs: VecDeque<Job>) -> usize {
+    let n = jobs.len();
+    let sink = inner.sink.bind(py);
+    for job in jobs {
+        run_job(py, sink, job);
+    }
+    n
+}
+
 /// Runs one job; a panic in it is logged, never propagated.
 fn run_job(py: Python<'_>, sink: &Bound<'_, PyAny>, job: Job) {
     if let Err(p) = catch_unwind(AssertUnwindSafe(|| job(py, sink))) {
@@ -282,6 +351,87 @@ fn run_job(py: Python<'_>, sink: &Bound<'_, PyAny>, job: Job) {
             .or_else(|| p.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "panic".to_owned());
         tracing::error!(error = %msg, "a binding job panicked");
+    }
+}
+
+/// The wake-up pipe of the loop pools of one asyncio loop: one byte in it
+/// while any of them has jobs; the loop watches [`LoopWaker::fd`] and calls
+/// [`LoopWaker::run_pending`]. It holds a pool only while that pool has
+/// jobs waiting; the pipe closes with this object and the last pool on it.
+#[pyclass(frozen, module = "socketio_rs._native")]
+pub struct LoopWaker {
+    inner: Arc<SharedWaker>,
+}
+
+struct SharedWaker {
+    pipe: Waker,
+    state: Mutex<SharedState>,
+}
+
+#[derive(Default)]
+struct SharedState {
+    /// The byte is written and not yet taken.
+    pending: bool,
+    /// Pools with jobs, in the order they got them.
+    ready: VecDeque<Arc<Inner>>,
+}
+
+impl SharedWaker {
+    /// Puts a pool with jobs on the list, waking the loop if it is not
+    /// woken already.
+    fn schedule(&self, pool: Arc<Inner>) {
+        let mut st = lock(&self.state);
+        st.ready.push_back(pool);
+        if !std::mem::replace(&mut st.pending, true) {
+            self.pipe.wake();
+        }
+    }
+}
+
+#[pymethods]
+impl LoopWaker {
+    /// A new pipe, for the loop pools of one asyncio loop.
+    #[new]
+    fn new() -> PyResult<Self> {
+        let pipe = Waker::new()
+            .map_err(|e| pyo3::exceptions::PyOSError::new_err(format!("wake-up pipe: {e}")))?;
+        Ok(LoopWaker {
+            inner: Arc::new(SharedWaker {
+                pipe,
+                state: Mutex::new(SharedState::default()),
+            }),
+        })
+    }
+
+    /// The file descriptor the loop watches: readable while jobs wait.
+    fn fd(&self) -> i64 {
+        self.inner.pipe.fd()
+    }
+
+    /// Runs the jobs of every pool that has some, each pool's in order, and
+    /// takes the wake-up byte. Returns how many ran.
+    fn run_pending(&self, py: Python<'_>) -> usize {
+        let pools = {
+            let mut st = lock(&self.inner.state);
+            // One byte in the pipe exactly while `pending` (both change
+            // under this lock): the read never blocks.
+            if std::mem::replace(&mut st.pending, false) {
+                self.inner.pipe.take();
+            }
+            std::mem::take(&mut st.ready)
+        };
+        let mut n = 0;
+        for pool in pools {
+            let jobs = {
+                let mut st = lock(&pool.state);
+                // Cleared with the jobs taken: a later job schedules the
+                // pool again.
+                st.scheduled = false;
+                std::mem::take(&mut st.loop_jobs)
+            };
+            n += run_jobs(py, &pool, jobs);
+        }
+        n
     }
 }
 

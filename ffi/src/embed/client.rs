@@ -1,12 +1,15 @@
 //! The client handle for foreign callers: one Socket.IO client socket (one
-//! namespace), configured, given handlers, then connected.
+//! namespace), configured, given handlers, then connected. Clients of
+//! several namespaces can share one connection: see [`Client::sibling`].
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use sio_core::client::{
-    Auth, ClientBuilder, ManagerConfig, Socket as CoreSocket, SocketConfig, TransportType,
+    Auth, ClientBuilder, ConnectError, Manager, ManagerConfig, Socket as CoreSocket, SocketConfig,
+    TransportType,
 };
 use sio_core::server::ParserKind;
 use sio_core::Value;
@@ -108,6 +111,109 @@ struct State {
     options: Option<ClientOptions>,
     regs: Vec<Reg>,
     socket: Option<CoreSocket>,
+    /// The connection shared with siblings, once there are some.
+    link: Option<Arc<Link>>,
+    /// The connection is the client's own (`force_new`), not the shared
+    /// one of its server: siblings may join it after [`Client::connect`].
+    own_connection: bool,
+}
+
+/// The connection a client shares with its siblings: one manager, made by
+/// whichever of them connects first, never taken from (or given to) the
+/// cache of connections by server.
+struct Link {
+    url: String,
+    state: Mutex<LinkState>,
+}
+
+struct LinkState {
+    /// The connection options, until the manager is made.
+    config: Option<(ManagerConfig, Vec<(String, String)>)>,
+    manager: Option<Manager>,
+    /// The namespaces of the clients on it: one client each.
+    namespaces: HashSet<String>,
+}
+
+impl Link {
+    /// The shared manager, made on first use (inside the runtime: it spawns
+    /// its task).
+    fn manager(&self, rt: &Runtime) -> Result<Manager, Error> {
+        let mut ls = lock(&self.state);
+        if let Some(m) = &ls.manager {
+            return Ok(m.clone());
+        }
+        let (mut config, headers) = ls
+            .config
+            .take()
+            .ok_or_else(|| Error::state("the connection is being made"))?;
+        for (k, v) in &headers {
+            let name = http::HeaderName::try_from(k.as_str())
+                .map_err(|_| Error::invalid(format!("invalid header name {k:?}")))?;
+            let value = http::HeaderValue::try_from(v.as_str())
+                .map_err(|_| Error::invalid(format!("invalid value for header {k:?}")))?;
+            config.engine.extra_headers.append(name, value);
+        }
+        let m = rt.enter(|| Manager::new(&self.url, config));
+        ls.manager = Some(m.clone());
+        Ok(m)
+    }
+}
+
+/// `admin` → `/admin`.
+fn normalize_nsp(nsp: &str) -> String {
+    if nsp.starts_with('/') {
+        nsp.to_owned()
+    } else {
+        format!("/{nsp}")
+    }
+}
+
+/// The namespace the path of `url` names (`/` without one), as the core's
+/// builder reads it; checks the URL on the way.
+fn url_namespace(url: &str) -> Result<String, Error> {
+    let full = if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("http://{url}")
+    };
+    let uri: http::Uri = full
+        .parse()
+        .map_err(|e| Error::invalid(format!("invalid url: {e}")))?;
+    if uri.host().is_none() {
+        return Err(Error::invalid("invalid url: missing host"));
+    }
+    Ok(match uri.path() {
+        "" => "/".to_owned(),
+        p => p.to_owned(),
+    })
+}
+
+/// The two handlers that complete `done` with the first outcome of a
+/// connection attempt (success or connect error), through the context.
+fn first_outcome(
+    done: Completion<()>,
+    ctx: &Arc<Ctx>,
+    alive: &Arc<AtomicBool>,
+) -> (
+    impl Fn(CoreSocket) + Send + Sync + 'static,
+    impl Fn(CoreSocket, ConnectError) + Send + Sync + 'static,
+) {
+    let latch = Arc::new(Mutex::new(Some(done)));
+    let (l, c, a) = (latch.clone(), ctx.clone(), alive.clone());
+    let on_connect = move |_| {
+        let d = lock(&l).take();
+        if let (Some(d), true) = (d, a.load(Ordering::Acquire)) {
+            c.run(move || d(Ok(())));
+        }
+    };
+    let (c, a) = (ctx.clone(), alive.clone());
+    let on_error = move |_, e: ConnectError| {
+        let d = lock(&latch).take();
+        if let (Some(d), true) = (d, a.load(Ordering::Acquire)) {
+            c.run(move || d(Err(Error::from(e))));
+        }
+    };
+    (on_connect, on_error)
 }
 
 /// A Socket.IO client: register handlers, [`connect`](Client::connect),
@@ -244,6 +350,12 @@ impl Client {
             .options
             .take()
             .ok_or_else(|| Error::state("the client is being connected"))?;
+        if let Some(link) = st.link.clone() {
+            let regs = std::mem::take(&mut st.regs);
+            st.socket = Some(self.connect_linked(&link, options, regs, done)?);
+            return Ok(());
+        }
+        st.own_connection = options.force_new;
         let mut b = ClientBuilder::new(self.url.clone())
             .manager_config(options.manager)
             .socket_config(SocketConfig {
@@ -364,6 +476,130 @@ impl Client {
             .socket
             .as_ref()
             .is_some_and(CoreSocket::active)
+    }
+
+    /// A client of namespace `namespace` on this client's connection
+    /// (socket.io-client's `manager.socket(nsp)`): one Engine.IO session
+    /// carries the namespaces of a client and its siblings, and closes
+    /// when none of them is connected. `socket` gives the sibling's auth,
+    /// retries and ack timeout; the connection options (URL, path,
+    /// transports, headers, reconnection...) and the dispatch are this
+    /// client's.
+    ///
+    /// The connection is made by the first of them to connect, for them
+    /// alone: it is never shared with other clients of the same server, as
+    /// without `force_new` it otherwise is. Call it before
+    /// [`Client::connect`], or after it on a client with `force_new`. Each
+    /// namespace has one client on a connection: a second one for the same
+    /// namespace is an [`Error::InvalidArgument`].
+    pub fn sibling(&self, namespace: &str, socket: SocketConfig) -> Result<Client, Error> {
+        let nsp = normalize_nsp(namespace);
+        let link = {
+            let mut st = lock(&self.state);
+            match &st.link {
+                Some(link) => link.clone(),
+                None => {
+                    let (own, config, manager) = match (&st.socket, &st.options) {
+                        (Some(s), _) if st.own_connection => {
+                            (s.nsp().to_owned(), None, Some(s.manager()))
+                        }
+                        (Some(_), _) => {
+                            return Err(Error::state(
+                                "the client shares its server's connection: give it \
+                                 siblings before connecting it, or set force_new",
+                            ));
+                        }
+                        (None, Some(o)) => {
+                            let own = match &o.namespace {
+                                Some(n) => normalize_nsp(n),
+                                None => url_namespace(&self.url)?,
+                            };
+                            (own, Some((o.manager.clone(), o.headers.clone())), None)
+                        }
+                        (None, None) => return Err(Error::state("the client is being connected")),
+                    };
+                    let link = Arc::new(Link {
+                        url: self.url.clone(),
+                        state: Mutex::new(LinkState {
+                            config,
+                            manager,
+                            namespaces: HashSet::from([own]),
+                        }),
+                    });
+                    st.link = Some(link.clone());
+                    link
+                }
+            }
+        };
+        if !lock(&link.state).namespaces.insert(nsp.clone()) {
+            return Err(Error::invalid(format!(
+                "namespace {nsp} already has a client on this connection"
+            )));
+        }
+        let ack_timeout = socket.ack_timeout.unwrap_or(Duration::MAX);
+        Ok(Client {
+            url: self.url.clone(),
+            ctx: Ctx::new(self.ctx.rt.clone(), self.ctx.dispatch.clone(), ack_timeout),
+            state: Mutex::new(State {
+                options: Some(ClientOptions {
+                    namespace: Some(nsp),
+                    socket,
+                    ..ClientOptions::default()
+                }),
+                link: Some(link),
+                ..State::default()
+            }),
+            alive: Arc::new(AtomicBool::new(true)),
+        })
+    }
+
+    /// Connects a client with siblings: its socket on the shared manager.
+    fn connect_linked(
+        &self,
+        link: &Link,
+        options: ClientOptions,
+        regs: Vec<Reg>,
+        done: Option<Completion<()>>,
+    ) -> Result<CoreSocket, Error> {
+        let nsp = match &options.namespace {
+            Some(n) => normalize_nsp(n),
+            None => url_namespace(&self.url)?,
+        };
+        let manager = link.manager(&self.ctx.rt)?;
+        let socket = manager.socket(
+            &nsp,
+            SocketConfig {
+                auth: match options.auth {
+                    Some(v) => Auth::Static(v),
+                    None => options.socket.auth.clone(),
+                },
+                ..options.socket
+            },
+        );
+        for reg in regs {
+            apply_socket(&socket, reg, &self.ctx, &self.alive);
+        }
+        if let Some(done) = done {
+            // After the handlers, which thus run first; before the socket
+            // connects, so no outcome is missed.
+            let (on_connect, on_error) = first_outcome(done, &self.ctx, &self.alive);
+            socket.on_connect(on_connect);
+            socket.on_connect_error(on_error);
+        }
+        socket.connect();
+        Ok(socket)
+    }
+
+    /// The transport the connection uses now: polling until an upgrade to
+    /// WebSocket (or WebSocket from the start); `None` while there is no
+    /// open connection.
+    pub fn transport(&self) -> Option<TransportType> {
+        let socket = lock(&self.state).socket.clone()?;
+        socket
+            .manager()
+            .engine()
+            .filter(|e| !e.is_closed())
+            .map(|e| e.transport())
     }
 }
 
@@ -517,5 +753,150 @@ impl Reconnect {
             let h = self.h.clone();
             self.ctx.run(move || h(ev));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    use super::super::{Server, ServerOptions};
+    use super::*;
+
+    const WAIT: Duration = Duration::from_secs(10);
+
+    /// A server whose namespaces `/`, `/a` and `/b` report the Engine.IO
+    /// session of each connection.
+    fn server() -> (Server, String, mpsc::Receiver<(String, String)>) {
+        let rt = Runtime::new(2).expect("runtime");
+        let server = Server::new(ServerOptions {
+            runtime: Some(rt),
+            ..ServerOptions::default()
+        })
+        .expect("server");
+        let (tx, rx) = mpsc::channel();
+        for nsp in ["/", "/a", "/b"] {
+            let tx = Mutex::new(tx.clone());
+            server.of(nsp).on_connection(move |socket| {
+                let conn = socket.core().conn_id().to_string();
+                let _ = lock(&tx).send((socket.nsp().to_owned(), conn));
+            });
+        }
+        let addr = server.listen("127.0.0.1:0").expect("listen");
+        (server, format!("http://{addr}"), rx)
+    }
+
+    fn connected(c: &Client) {
+        let (tx, rx) = mpsc::channel();
+        c.connect(Some(Box::new(move |r| {
+            let _ = tx.send(r);
+        })))
+        .expect("connect");
+        assert_eq!(rx.recv_timeout(WAIT).expect("outcome"), Ok(()));
+    }
+
+    fn until(mut cond: impl FnMut() -> bool) -> bool {
+        let end = Instant::now() + WAIT;
+        while !cond() {
+            if Instant::now() > end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        true
+    }
+
+    #[test]
+    fn siblings_share_one_engine_session_and_other_clients_do_not() {
+        let (_server, url, seen) = server();
+        let first = Client::new(&url, ClientOptions::default()).expect("client");
+        let a = first.sibling("a", SocketConfig::default()).expect("a");
+        let b = first.sibling("/b", SocketConfig::default()).expect("b");
+        assert!(matches!(
+            first.sibling("/a", SocketConfig::default()),
+            Err(Error::InvalidArgument(_))
+        ));
+        for c in [&b, &first, &a] {
+            connected(c);
+        }
+        let mut conns: Vec<(String, String)> = (0..3)
+            .map(|_| seen.recv_timeout(WAIT).expect("connection"))
+            .collect();
+        conns.sort();
+        assert_eq!(
+            conns.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            ["/", "/a", "/b"]
+        );
+        assert!(conns.iter().all(|(_, c)| *c == conns[0].1), "{conns:?}");
+
+        // Another client of the same server (no force_new): a session of
+        // its own all the same, since the first one has siblings.
+        let other = Client::new(&format!("{url}/a"), ClientOptions::default()).expect("other");
+        connected(&other);
+        let (nsp, conn) = seen.recv_timeout(WAIT).expect("connection");
+        assert_eq!(nsp, "/a");
+        assert_ne!(conn, conns[0].1);
+
+        // Leaving one namespace keeps the session; leaving all closes it,
+        // and connecting again opens one session for all.
+        a.disconnect();
+        assert!(first.connected() && b.connected() && !a.connected());
+        first.disconnect();
+        b.disconnect();
+        assert!(until(|| first.transport().is_none()));
+        for c in [&first, &a, &b] {
+            connected(c);
+        }
+        let again: Vec<(String, String)> = (0..3)
+            .map(|_| seen.recv_timeout(WAIT).expect("connection"))
+            .collect();
+        assert!(again.iter().all(|(_, c)| *c == again[0].1), "{again:?}");
+        assert_ne!(again[0].1, conns[0].1);
+    }
+
+    #[test]
+    fn siblings_of_a_connected_client_need_its_own_connection() {
+        let (_server, url, seen) = server();
+        let shared = Client::new(&url, ClientOptions::default()).expect("client");
+        connected(&shared);
+        assert!(matches!(
+            shared.sibling("/a", SocketConfig::default()),
+            Err(Error::State(_))
+        ));
+        let own = Client::new(
+            &url,
+            ClientOptions {
+                force_new: true,
+                ..ClientOptions::default()
+            },
+        )
+        .expect("client");
+        connected(&own);
+        let a = own.sibling("/a", SocketConfig::default()).expect("sibling");
+        connected(&a);
+        let conns: Vec<String> = (0..3)
+            .map(|_| seen.recv_timeout(WAIT).expect("connection").1)
+            .collect();
+        assert_ne!(conns[0], conns[1]);
+        assert_eq!(conns[1], conns[2]);
+    }
+
+    #[test]
+    fn transport_is_the_one_in_use() {
+        let (_server, url, _seen) = server();
+        let c = Client::new(&url, ClientOptions::default()).expect("client");
+        assert_eq!(c.transport(), None);
+        connected(&c);
+        assert!(until(|| c.transport() == Some(TransportType::Websocket)));
+        let mut o = ClientOptions::default();
+        o.set_transports(vec![TransportType::Polling])
+            .expect("transports");
+        let p = Client::new(&url, o).expect("client");
+        connected(&p);
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(p.transport(), Some(TransportType::Polling));
+        c.disconnect();
+        assert!(until(|| c.transport().is_none()));
     }
 }

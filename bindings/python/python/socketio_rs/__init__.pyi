@@ -106,7 +106,9 @@ class AsyncServer(_Handlers):
 
 
 class _ClientBase(_Handlers):
-    connection_url: Optional[str]
+    connection_url: Any
+    connection_headers: Any
+    connection_auth: Any
     connection_namespaces: list[str]
     def __init__(self, reconnection: bool = True, reconnection_attempts: int = 0,
                  reconnection_delay: float = 1, reconnection_delay_max: float = 5,
@@ -120,7 +122,7 @@ class _ClientBase(_Handlers):
     @property
     def sid(self) -> Optional[str]: ...
     def get_sid(self, namespace: Optional[str] = None) -> Optional[str]: ...
-    def transport(self) -> str: ...
+    def transport(self) -> Optional[str]: ...
 
 
 class Client(_ClientBase):

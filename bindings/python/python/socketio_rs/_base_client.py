@@ -1,7 +1,9 @@
 """What ``Client`` and ``AsyncClient`` share: options, namespaces, one
-native client per namespace."""
+native client per namespace, all on one connection."""
 
+import random
 import threading
+import weakref
 
 from . import _native, exceptions
 from ._base import CLIENT_REASONS, Handlers
@@ -29,6 +31,21 @@ def check_client_options(kwargs, logger):
                             'tracing (RUST_LOG), not through Python logging')
             continue
         raise TypeError(f'socketio_rs: unexpected keyword argument {k!r}')
+
+
+def weak_sink(obj, name):
+    """A sink for the native pool that calls ``obj.<name>(event)`` without
+    keeping ``obj`` alive: the pool (held by ``obj``) must not hold it back,
+    or a forgotten client would never be collected, nor its connection and
+    worker released."""
+    ref = weakref.ref(obj)
+
+    def sink(ev):
+        o = ref()
+        if o is not None:
+            getattr(o, name)(ev)
+
+    return sink
 
 
 class BaseClient(Handlers):
@@ -64,6 +81,10 @@ class BaseClient(Handlers):
         self._callbacks = {}
         self._closed = threading.Event()
         self._closed.set()
+        self._last_transport = None
+        # Reconnection run from Python, when url, headers or auth is a
+        # callable: the reconnection loop is running.
+        self._reconnecting = False
 
     # -- state ---------------------------------------------------------------
 
@@ -88,24 +109,22 @@ class BaseClient(Handlers):
         return n.sid() if n is not None else None
 
     def transport(self):
-        """The transport asked for first: ``'websocket'`` unless only
-        polling was allowed (the Rust client upgrades on its own)."""
-        t = self.connection_transports
-        if t and 'websocket' not in t:
-            return 'polling'
-        return 'websocket'
+        """The transport of the connection: ``'polling'``, or
+        ``'websocket'`` once upgraded (the last one used after it closed,
+        ``None`` before connecting)."""
+        for n in list(self._natives.values())[:1]:
+            t = n.transport()
+            if t is not None:
+                self._last_transport = t
+        return self._last_transport
 
     # -- connecting ------------------------------------------------------------
 
-    def _prepare(self, url, headers, auth, transports, namespaces, socketio_path):
+    def _remember(self, url, headers, auth, transports, namespaces, socketio_path):
+        """Keeps ``connect``'s arguments (callables as given: they are called
+        again on each attempt)."""
         if self.connected:
             raise exceptions.ConnectionError('Already connected')
-        if callable(url):
-            url = url()
-        if callable(headers):
-            headers = headers()
-        if callable(auth):
-            auth = auth()
         if isinstance(transports, str):
             transports = [transports]
         self.connection_url = url
@@ -117,33 +136,74 @@ class BaseClient(Handlers):
             namespaces = self._namespaces() or ['/']
         elif isinstance(namespaces, str):
             namespaces = [namespaces]
-        self.connection_namespaces = list(namespaces)
+        self.connection_namespaces = list(dict.fromkeys(namespaces))
+
+    @property
+    def _python_reconnects(self):
+        """Whether this client reconnects from Python, as python-socketio
+        does (each attempt calls ``url``, ``headers`` and ``auth`` again when
+        they are callables), rather than in the native connection."""
+        return bool(self.reconnection) and any(
+            callable(v) for v in (self.connection_url, self.connection_headers,
+                                  self.connection_auth))
+
+    def _build(self, url, headers, auth):
+        """New native clients for the remembered namespaces: the first one
+        makes the connection, the others are its siblings on it. The
+        previous ones are disconnected."""
         if self._pool is None:
             self._pool = self._make_pool()
-        for n in self._natives.values():
+        self._pool_active()
+        old, self._natives = self._natives, {}
+        for n in old.values():
             n.disconnect()
-        self._natives = {}
+        opts = {
+            'auth': auth,
+            'headers': list((headers or {}).items()),
+            'transports': self.connection_transports,
+            'path': '/' + self.socketio_path.strip('/'),
+            'reconnection': bool(self.reconnection) and not self._python_reconnects,
+            'reconnection_attempts': self.reconnection_attempts,
+            'reconnection_delay': self.reconnection_delay,
+            'reconnection_delay_max': self.reconnection_delay_max,
+            'randomization_factor': self.randomization_factor,
+            'timeout': self.request_timeout,
+            'msgpack': self.msgpack,
+            'ssl_verify': self.ssl_verify,
+        }
+        first = None
+        natives = {}
         for ns in self.connection_namespaces:
-            opts = {
-                'namespace': ns,
-                'auth': auth,
-                'headers': list((headers or {}).items()),
-                'transports': transports,
-                'path': '/' + socketio_path.strip('/'),
-                'reconnection': self.reconnection,
-                'reconnection_attempts': self.reconnection_attempts,
-                'reconnection_delay': self.reconnection_delay,
-                'reconnection_delay_max': self.reconnection_delay_max,
-                'randomization_factor': self.randomization_factor,
-                'timeout': self.request_timeout,
-                'msgpack': self.msgpack,
-                'ssl_verify': self.ssl_verify,
-            }
-            native = _native.NativeClient(self._pool, url, opts)
+            if first is None:
+                native = first = _native.NativeClient(self._pool, url,
+                                                      dict(opts, namespace=ns))
+            else:
+                native = first.sibling(ns, auth)
             names, catch_all = self._event_names(ns)
             native.set_events(names, catch_all)
-            self._natives[ns] = native
+            natives[ns] = native
+        self._natives = natives
         self._closed.clear()
+
+    def _pool_active(self):
+        """Hook: the pool is about to be used (again)."""
+
+    def _upgrade_settled(self):
+        """True once the connection is on the transport it keeps: WebSocket,
+        or polling when no upgrade will come (python-engineio's ``connect``
+        returns after its upgrade, so ``transport()`` is final then)."""
+        natives = list(self._natives.values())
+        if not natives:
+            return True
+        first = natives[0]
+        t = first.transport()
+        if t is None:
+            return False
+        if t == 'websocket':
+            return True
+        allowed = self.connection_transports
+        return not ((allowed is None or 'websocket' in allowed)
+                    and 'websocket' in first.upgrades())
 
     def _handlers_changed(self, namespace):
         targets = self._natives.items() if namespace == '*' else \
@@ -172,6 +232,20 @@ class BaseClient(Handlers):
             + ', '.join(ns for ns, _ in failed) + f' ({detail})')
         exc.error_args = {'message': failed[0][1][1], 'data': failed[0][1][2]}
         return exc
+
+    def _delays(self):
+        """python-socketio's reconnection delays: doubling from
+        ``reconnection_delay`` up to ``reconnection_delay_max``, each moved by
+        up to ``randomization_factor`` seconds either way."""
+        delay = self.reconnection_delay
+        while True:
+            d = min(delay, self.reconnection_delay_max)
+            d += self.randomization_factor * (2 * random.random() - 1)
+            yield max(0.0, d)
+            delay *= 2
+
+    def _gave_up(self, attempts):
+        return bool(self.reconnection_attempts) and attempts >= self.reconnection_attempts
 
     @staticmethod
     def _reason(reason):
