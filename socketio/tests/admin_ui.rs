@@ -4,11 +4,17 @@
 //! `server_stats`, the development-mode events, and the UI's actions on
 //! real clients. A last test runs the npm server with
 //! `@socket.io/admin-ui`'s `instrument()` (tests/node/admin-server-sio.mjs)
-//! beside ours and compares what the same admin client receives.
+//! beside ours and compares what the same admin client receives; another
+//! runs two of our servers in a cluster on Redis, and one drives the
+//! official UI in headless Chromium.
 //!
-//! Needs `npm ci --prefix tests/node`.
+//! Needs `npm ci --prefix tests/node`; the cluster test needs
+//! `redis-server` (skipped without it unless `SOCKETIO_RS_REQUIRE_REDIS` is
+//! set), the browser test Chromium (skipped without it unless
+//! `SOCKETIO_RS_REQUIRE_BROWSER` is set).
 
 mod common;
+mod redis_support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -944,4 +950,193 @@ async fn official_ui_in_headless_chromium() {
     p.finish().await;
     io.close();
     http.abort();
+}
+
+// ---------------------------------------------------------------------------
+// A cluster
+
+/// Two of our servers on Redis, each instrumented, sharing a Redis session
+/// store: a UI on one sees both servers' stats, the sockets of the other
+/// (with the client and transport their `data._admin` carries), acts on
+/// them, hears their events, and its session id works on the other server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ui_on_one_server_administers_the_cluster() {
+    use redis_support::{rust_server, wait_servers, Flavour, Redis};
+    use socketio::admin::RedisStore;
+    let Some(redis) = Redis::start().await else {
+        return;
+    };
+    let a = rust_server(&redis, Flavour::Classic).await;
+    let b = rust_server(&redis, Flavour::Classic).await;
+    wait_servers(&a.io, 2).await;
+    let store = RedisStore::new(&redis.url()).await.expect("redis store");
+    let hash = password_hash();
+    for (server, id) in [(&a, "server-a"), (&b, "server-b")] {
+        let opts = AdminOptions::new()
+            .auth(AdminAuth::basic(USERNAME, hash.clone()))
+            .server_id(id)
+            .store(store.clone());
+        instrument(&server.io, opts).expect("instrument");
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while a.io.of("/admin").server_count().await < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/admin never spanned both servers"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let mut on_b = client_of(&b.url()).await;
+    let user = on_b
+        .connect("u", json!({ "opts": { "transports": ["websocket"] } }))
+        .await;
+    let uid = user["id"].as_str().expect("id").to_owned();
+    let engine = user["engine"].as_str().expect("engine").to_owned();
+
+    let mut on_a = client_of(&a.url()).await;
+    on_a.connect("ui", admin_conn(basic(PASSWORD))).await;
+    let session = on_a.recv("ui", "session").await["args"][0].clone();
+    let all = on_a.recv("ui", "all_sockets").await;
+    let remote = all["args"][0]
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|s| s["id"] == uid.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("the socket on b is not listed: {all}"));
+    assert_eq!(remote["clientId"], engine[..12]);
+    assert_eq!(remote["transport"], "websocket");
+    assert_eq!(remote["nsp"], "/");
+    assert_eq!(remote["rooms"], json!([uid]));
+
+    // Both servers' stats reach the UI.
+    let mut ids = std::collections::BTreeSet::new();
+    while ids.len() < 2 {
+        let stats = on_a.recv("ui", "server_stats").await;
+        ids.insert(
+            stats["args"][0]["serverId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    assert_eq!(
+        ids.into_iter().collect::<Vec<_>>(),
+        ["server-a", "server-b"]
+    );
+
+    // An action on a, carried out on b, reported by b.
+    on_a.emit("ui", "join", json!(["/", "cluster-room", uid]))
+        .await;
+    recv_where(&mut on_a, "ui", "room_joined", |a| {
+        a[1] == "cluster-room" && a[2] == uid.as_str()
+    })
+    .await;
+    let joined = server_socket(&b.io, "/", &uid)
+        .expect("socket on b")
+        .rooms();
+    assert!(joined.iter().any(|r| &**r == "cluster-room"), "{joined:?}");
+    on_b.emit_ack("u", "join", json!(["own-room"])).await;
+    let received = recv_where(&mut on_a, "ui", "event_received", |a| a[1] == uid.as_str()).await;
+    assert_eq!(received["args"][2], json!(["join", "own-room"]));
+
+    // The session id from a logs in on b.
+    on_b.connect(
+        "ui2",
+        admin_conn(json!({ "auth": { "sessionId": session } })),
+    )
+    .await;
+    on_b.recv("ui2", "config").await;
+    on_a.finish().await;
+    on_b.finish().await;
+}
+
+/// One of our servers and an npm one with `@socket.io/admin-ui`, in one
+/// cluster on Redis: each UI lists the other server's sockets with their
+/// client and transport (the `data._admin` both keep), sees both servers'
+/// stats, and an action from the npm UI reaches our socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_cluster_with_the_npm_instrument() {
+    use redis_support::{rust_server, wait_servers, Flavour, Redis};
+    let Some(redis) = Redis::start().await else {
+        return;
+    };
+    let ours = rust_server(&redis, Flavour::Classic).await;
+    instrument(&ours.io, open().server_id("rust")).expect("instrument");
+    let mut node = NodeProc::spawn(
+        "admin-server-sio.mjs",
+        &[&json!({ "redis": redis.url(), "serverId": "node" }).to_string()],
+        Duration::from_secs(60),
+    );
+    let port = node.expect("port", |v| v["port"].is_u64()).await["port"].clone();
+    let node_url = format!("http://127.0.0.1:{port}");
+    wait_servers(&ours.io, 2).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while ours.io.of("/admin").server_count().await < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/admin never spanned both servers"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let ws = json!({ "opts": { "transports": ["websocket"] } });
+    let mut on_ours = client_of(&ours.url()).await;
+    let r = on_ours.connect("r", ws.clone()).await;
+    let mut on_node = client_of(&node_url).await;
+    let n = on_node.connect("n", ws.clone()).await;
+    let (rid, nid) = (r["id"].as_str().expect("id"), n["id"].as_str().expect("id"));
+    let (r_engine, n_engine) = (
+        r["engine"].as_str().expect("engine"),
+        n["engine"].as_str().expect("engine"),
+    );
+
+    on_ours.connect("ui", admin_conn(json!({}))).await;
+    on_node.connect("ui", admin_conn(json!({}))).await;
+    for (p, other, engine) in [(&mut on_ours, nid, n_engine), (&mut on_node, rid, r_engine)] {
+        let all = p.recv("ui", "all_sockets").await;
+        let s = all["args"][0]
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|s| s["id"] == other)
+            .cloned()
+            .unwrap_or_else(|| panic!("{other} is not listed: {all}"));
+        assert_eq!(s["clientId"], engine[..12], "{s}");
+        assert_eq!(s["transport"], "websocket", "{s}");
+        let mut ids = std::collections::BTreeSet::new();
+        while ids.len() < 2 {
+            let stats = p.recv("ui", "server_stats").await;
+            ids.insert(
+                stats["args"][0]["serverId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+        assert_eq!(ids.into_iter().collect::<Vec<_>>(), ["node", "rust"]);
+    }
+
+    // The npm UI has our socket join a room; we report it to both UIs.
+    on_node
+        .emit("ui", "join", json!(["/", "mixed-room", rid]))
+        .await;
+    recv_where(&mut on_node, "ui", "room_joined", |a| {
+        a[1] == "mixed-room" && a[2] == rid
+    })
+    .await;
+    recv_where(&mut on_ours, "ui", "room_joined", |a| {
+        a[1] == "mixed-room" && a[2] == rid
+    })
+    .await;
+    // And ours has the npm socket leave the cluster.
+    on_ours
+        .emit("ui", "_disconnect", json!(["/", false, nid]))
+        .await;
+    assert_eq!(on_node.disconnected("n").await, "io server disconnect");
+    recv_where(&mut on_ours, "ui", "socket_disconnected", |a| a[1] == nid).await;
+    on_ours.finish().await;
+    on_node.finish().await;
+    drop(node);
 }

@@ -8,7 +8,9 @@
 // `lifetime` ms (default 30000).
 //
 // Options: hash (a bcrypt hash: basic auth with username "admin"; without
-// it, auth is false), mode, readonly, serverId, namespaceName.
+// it, auth is false), mode, readonly, serverId, namespaceName; redis (a
+// redis:// URL: the server joins a cluster with `@socket.io/redis-adapter`'s
+// createAdapter, requestsTimeout 2 s).
 //
 // Namespace "/", as the Rust side of the test serves it: `auth.user` goes
 // into socket.data in a middleware; join(room), set-data(v) (data.extra = v)
@@ -21,8 +23,20 @@ import { instrument } from "@socket.io/admin-ui";
 const options = process.argv[2] ? JSON.parse(process.argv[2]) : {};
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
+let adapter;
+if (options.redis) {
+  const { createAdapter } = await import("@socket.io/redis-adapter");
+  const { createClient } = await import("redis");
+  const pubClient = createClient({ url: options.redis });
+  const subClient = pubClient.duplicate();
+  pubClient.on("error", (e) => console.error("pub", e.message));
+  subClient.on("error", (e) => console.error("sub", e.message));
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  adapter = createAdapter(pubClient, subClient, { requestsTimeout: 2000 });
+}
+
 const httpServer = http.createServer();
-const io = new Server(httpServer);
+const io = new Server(httpServer, adapter ? { adapter } : {});
 
 io.use((socket, next) => {
   if (typeof socket.handshake.auth?.user === "string") {
