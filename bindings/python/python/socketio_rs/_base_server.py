@@ -14,7 +14,7 @@ _ENGINE_OPTIONS = (
     'connect_timeout', 'ack_timeout', 'max_connections',
 )
 
-_ASYNC_MODES = {False: (None, 'threading'), True: (None, 'asgi')}
+_ASYNC_MODES = {False: (None, 'threading'), True: (None, 'asgi', 'aiohttp')}
 
 
 def engine_options(kwargs, logger, asyncio_based=False):

@@ -70,6 +70,12 @@ class AsyncServer(BaseServer):
 
     # -- serving -----------------------------------------------------------
 
+    def attach(self, app, socketio_path='socket.io'):
+        """Serves under ``/socketio_path/`` of an aiohttp ``web.Application``
+        (python-socketio's aiohttp mode); for ASGI use ``ASGIApp``."""
+        from .aiohttp import attach
+        attach(self, app, socketio_path)
+
     async def listen(self, host='127.0.0.1', port=5000, socketio_path='socket.io'):
         """Serves on ``host:port`` with the Rust HTTP server (port 0: any
         free port); returns the bound ``(host, port)``."""
