@@ -23,8 +23,10 @@ def test_an_unknown_keyword_raises_naming_it(cls):
 
 
 def test_async_modes():
-    socketio_rs.Server(async_mode='threading')
-    socketio_rs.AsyncServer(async_mode='asgi')
+    assert socketio_rs.Server().async_mode == 'threading'
+    assert socketio_rs.Server(async_mode='threading').async_mode == 'threading'
+    assert socketio_rs.AsyncServer().async_mode == 'asgi'
+    assert socketio_rs.AsyncServer(async_mode='aiohttp').async_mode == 'aiohttp'
     for mode in ('eventlet', 'gevent', 'gevent_uwsgi'):
         with pytest.raises(ValueError, match=mode):
             socketio_rs.Server(async_mode=mode)

@@ -191,6 +191,10 @@ class BaseServer(Handlers):
         self.always_connect = always_connect
         self.namespaces = namespaces or ['/']
         self.eio = None
+        #: The mode serving the server, as python-socketio reports it
+        #: (examples read it): the one asked for, else the class's own.
+        self.async_mode = kwargs.get('async_mode') or \
+            ('asgi' if self._asyncio_based else 'threading')
         self._options = engine_options(kwargs, self.logger, self._asyncio_based)
         self._options['msgpack'] = serializer == 'msgpack'
         if redis is not None:
