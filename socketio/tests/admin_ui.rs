@@ -163,6 +163,9 @@ async fn instrument_refuses_what_the_reference_refuses() {
         e.to_string(),
         "the `password` field must be a valid bcrypt hash"
     );
+    let e =
+        instrument(&io, open().server_stats_interval(Duration::ZERO)).expect_err("a zero interval");
+    assert_eq!(e, AdminError::InvalidStatsInterval);
     assert_eq!("production".parse::<AdminMode>(), Ok(AdminMode::Production));
     assert!("prod".parse::<AdminMode>().is_err());
 }
@@ -234,6 +237,39 @@ async fn right_password_opens_a_session_that_logs_in_again() {
         p.take(|v| v["event"] == "recv" && v["client"] == "ui2" && v["name"] == "session");
     assert!(sessions.is_empty(), "{sessions:?}");
     assert_eq!(server.io.of("/admin").sockets().len(), 2);
+    p.finish().await;
+}
+
+/// `AdminAuth::custom`: the application's check sees the CONNECT payload
+/// (here plain credentials, as python-socketio's `instrument()` takes
+/// them); a UI it accepts gets a session id like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_check_decides_who_logs_in() {
+    let auth = AdminAuth::custom(|payload| async move {
+        payload.get("username").and_then(Value::as_str) == Some("ops")
+            && payload.get("password").and_then(Value::as_str) == Some("plain")
+    });
+    let (server, _admin) = start(AdminOptions::new().auth(auth)).await;
+    let mut p = client_of(&server.url()).await;
+    p.send_connect(
+        "bad",
+        admin_conn(json!({ "auth": { "username": "ops", "password": "nope" } })),
+    )
+    .await;
+    let refused = p.expect_event("connect_error", "bad").await;
+    assert_eq!(refused["message"], "invalid credentials");
+    p.connect(
+        "ui",
+        admin_conn(json!({ "auth": { "username": "ops", "password": "plain" } })),
+    )
+    .await;
+    let session = p.recv("ui", "session").await["args"][0].clone();
+    p.connect(
+        "ui2",
+        admin_conn(json!({ "auth": { "sessionId": session } })),
+    )
+    .await;
+    p.recv("ui2", "config").await;
     p.finish().await;
 }
 
@@ -444,7 +480,10 @@ async fn readonly_refuses_the_actions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_stats_counts_clients_transports_and_namespaces() {
-    let (server, admin) = start(open().server_id("rust-under-test")).await;
+    let opts = open()
+        .server_id("rust-under-test")
+        .server_stats_interval(Duration::from_millis(400));
+    let (server, admin) = start(opts).await;
     assert_eq!(admin.server_id(), "rust-under-test");
     let mut p = client_of(&server.url()).await;
     p.connect("polling", json!({ "opts": { "transports": ["polling"] } }))

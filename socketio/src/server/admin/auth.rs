@@ -1,8 +1,8 @@
-//! The admin namespace's middleware for basic authentication, as the
-//! reference's: a known `sessionId` in the CONNECT payload lets the UI in;
-//! otherwise `username` and `password` must match, and a fresh session id is
-//! saved and sent (`session` event). Anything else is refused with
-//! `invalid credentials`.
+//! The admin namespace's middleware, as the reference's basic
+//! authentication: a known `sessionId` in the CONNECT payload lets the UI
+//! in; otherwise `username` and `password` must match (or the application's
+//! own check accept the payload), and a fresh session id is saved and sent
+//! (`session` event). Anything else is refused with `invalid credentials`.
 //!
 //! The reference emits `session` from the middleware, so it is written
 //! ahead of the CONNECT reply, and `socket.io-client` hands it out before
@@ -15,15 +15,26 @@ use std::sync::Arc;
 use crate::proto::Value;
 use crate::server::{ConnectError, Socket};
 
+use super::options::AdminAuthCheck;
 use super::store::SessionStore;
 
 /// The reference's refusal.
 pub(crate) const INVALID_CREDENTIALS: &str = "invalid credentials";
 
-/// What the middleware checks against.
-pub(crate) struct BasicAuth {
-    pub(crate) username: String,
-    pub(crate) password_hash: String,
+/// How credentials are checked.
+pub(crate) enum Check {
+    /// A username and the bcrypt hash of the password.
+    Basic {
+        username: String,
+        password_hash: String,
+    },
+    /// The application's check of the CONNECT payload.
+    Custom(AdminAuthCheck),
+}
+
+/// The admin namespace's middleware.
+pub(crate) struct Authenticator {
+    pub(crate) check: Check,
     pub(crate) store: Arc<dyn SessionStore>,
 }
 
@@ -42,32 +53,33 @@ fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-impl BasicAuth {
+impl Authenticator {
     /// Admits or refuses an admin socket.
-    pub(crate) async fn check(self: Arc<Self>, socket: Arc<Socket>) -> Result<(), ConnectError> {
+    pub(crate) async fn admit(self: Arc<Self>, socket: Arc<Socket>) -> Result<(), ConnectError> {
         let auth = &socket.handshake().auth;
         if let Some(Value::String(id)) = auth.get("sessionId") {
             if !id.is_empty() && self.store.does_session_exist(id).await {
                 return Ok(());
             }
         }
-        let (Some(Value::String(username)), Some(Value::String(password))) =
-            (auth.get("username"), auth.get("password"))
-        else {
-            return Err(ConnectError::new(INVALID_CREDENTIALS));
+        let accepted = match &self.check {
+            Check::Basic {
+                username,
+                password_hash,
+            } => match (auth.get("username"), auth.get("password")) {
+                (Some(Value::String(u)), Some(Value::String(p))) if u == username => {
+                    // bcrypt takes tens of milliseconds on purpose: off the
+                    // runtime's worker threads.
+                    let (password, hash) = (p.clone(), password_hash.clone());
+                    tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
+                        .await
+                        .is_ok_and(|r| r.unwrap_or(false))
+                }
+                _ => false,
+            },
+            Check::Custom(check) => check(auth.clone()).await,
         };
-        if *username != self.username {
-            return Err(ConnectError::new(INVALID_CREDENTIALS));
-        }
-        // bcrypt takes tens of milliseconds on purpose: off the runtime's
-        // worker threads.
-        let password = password.clone();
-        let me = self.clone();
-        let matches =
-            tokio::task::spawn_blocking(move || bcrypt::verify(password, &me.password_hash))
-                .await
-                .is_ok_and(|r| r.unwrap_or(false));
-        if !matches {
+        if !accepted {
             return Err(ConnectError::new(INVALID_CREDENTIALS));
         }
         let id = random_id();

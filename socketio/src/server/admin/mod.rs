@@ -22,15 +22,17 @@
 //!
 //! What it sets up, as the reference:
 //! * the namespace `namespace_name` (`/admin`), behind a middleware checking
-//!   [`AdminAuth::Basic`] credentials (refused with `invalid credentials`)
-//!   and handing out session ids kept in the [`SessionStore`];
+//!   [`AdminAuth::Basic`] credentials, or the application's
+//!   [`AdminAuth::custom`] check (refused with `invalid credentials`), and
+//!   handing out session ids kept in the [`SessionStore`];
 //! * on each UI connection: `session` (after a login with the password;
 //!   sent after the CONNECT reply, where the reference writes it before),
 //!   `config` (`{supportedFeatures}`), then in
 //!   development mode `all_sockets` (every socket of every namespace, across
 //!   the cluster), and the actions `emit`, `join`, `leave`, `_disconnect`
 //!   unless read-only;
-//! * every 2 s, `server_stats` to the admin namespace;
+//! * every 2 s (or [`AdminOptions::server_stats_interval`]), `server_stats`
+//!   to the admin namespace;
 //! * in development mode, `socket_connected`, `socket_updated`,
 //!   `socket_disconnected`, `room_joined`, `room_left`, `event_received` and
 //!   `event_sent` as they happen, and `socket.data` gains the reference's
@@ -59,12 +61,12 @@ use indexmap::IndexMap;
 use crate::proto::Value;
 use crate::server::{Namespace, ServerInner, SocketIo};
 
-pub use options::{AdminAuth, AdminError, AdminMode, AdminOptions, InvalidMode};
+pub use options::{AdminAuth, AdminAuthCheck, AdminError, AdminMode, AdminOptions, InvalidMode};
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
 pub use store::{InMemoryStore, SessionStore};
 
-use auth::BasicAuth;
+use auth::{Authenticator, Check};
 use stats::{ClientCounts, EventBuffer};
 
 /// How often `server_stats` goes out (the reference's 2 s).
@@ -257,13 +259,22 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<Admin, AdminEr
             if !auth::valid_hash(&password_hash) {
                 return Err(AdminError::InvalidPasswordHash);
             }
-            Some(Arc::new(BasicAuth {
+            Some(Check::Basic {
                 username,
                 password_hash,
-                store: options.store.clone(),
-            }))
+            })
         }
+        Some(AdminAuth::Custom(check)) => Some(Check::Custom(check)),
     };
+    let auth = auth.map(|check| {
+        Arc::new(Authenticator {
+            check,
+            store: options.store.clone(),
+        })
+    });
+    if options.stats_interval.is_zero() {
+        return Err(AdminError::InvalidStatsInterval);
+    }
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| AdminError::NoRuntime)?;
     let development = options.mode == AdminMode::Development;
     let namespace_name = match options.namespace_name.starts_with('/') {
@@ -305,7 +316,7 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<Admin, AdminEr
     let admin = io.of(&namespace_name);
 
     if let Some(auth) = auth {
-        admin.use_middleware(move |socket| auth.clone().check(socket));
+        admin.use_middleware(move |socket| auth.clone().admit(socket));
     }
     let st = state.clone();
     let readonly = options.readonly;
@@ -328,8 +339,9 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<Admin, AdminEr
     });
 
     let weak = Arc::downgrade(&state);
+    let every = options.stats_interval;
     runtime.spawn(async move {
-        let mut ticker = tokio::time::interval(STATS_INTERVAL);
+        let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;

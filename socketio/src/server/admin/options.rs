@@ -2,14 +2,23 @@
 //! reference's `instrument(io, opts)`.
 
 use std::fmt;
+use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
 
 use super::store::{InMemoryStore, SessionStore};
+use crate::proto::Value;
+
+/// An application's check of the admin UI's CONNECT payload (see
+/// [`AdminAuth::custom`]).
+pub type AdminAuthCheck = Arc<dyn Fn(Value) -> BoxFuture<'static, bool> + Send + Sync>;
 
 /// How the admin UI logs in (the reference's `auth`). There is no default:
 /// as in the reference, leaving it unset is an error.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum AdminAuth {
     /// `auth: false`: anyone who reaches the namespace administers the
     /// server.
@@ -23,6 +32,12 @@ pub enum AdminAuth {
         /// The bcrypt hash of the expected password.
         password_hash: String,
     },
+    /// Not in the reference: the application decides from the CONNECT
+    /// payload (`{username, password}` from the official UI), e.g. plain
+    /// credentials from a configuration, several accounts, or a callback of
+    /// another language. A UI it accepts gets a session id, as with
+    /// [`AdminAuth::Basic`].
+    Custom(AdminAuthCheck),
 }
 
 impl AdminAuth {
@@ -32,6 +47,25 @@ impl AdminAuth {
             username: username.into(),
             password_hash: password_hash.into(),
         }
+    }
+
+    /// The application's own check: `check` gets the CONNECT payload and
+    /// says whether the UI may in.
+    ///
+    /// ```
+    /// use socketio::admin::AdminAuth;
+    /// let auth = AdminAuth::custom(|payload| async move {
+    ///     payload.get("username").and_then(|u| u.as_str()) == Some("admin")
+    ///         && payload.get("password").and_then(|p| p.as_str()) == Some("changeit")
+    /// });
+    /// # let _ = auth;
+    /// ```
+    pub fn custom<F, Fut>(check: F) -> AdminAuth
+    where
+        F: Fn(Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        AdminAuth::Custom(Arc::new(move |payload| Box::pin(check(payload))))
     }
 }
 
@@ -43,6 +77,7 @@ impl fmt::Debug for AdminAuth {
                 .debug_struct("Basic")
                 .field("username", username)
                 .finish_non_exhaustive(),
+            AdminAuth::Custom(_) => f.write_str("Custom"),
         }
     }
 }
@@ -118,6 +153,7 @@ pub struct AdminOptions {
     pub(crate) server_id: Option<String>,
     pub(crate) store: Arc<dyn SessionStore>,
     pub(crate) mode: AdminMode,
+    pub(crate) stats_interval: Duration,
 }
 
 impl Default for AdminOptions {
@@ -134,6 +170,7 @@ impl fmt::Debug for AdminOptions {
             .field("readonly", &self.readonly)
             .field("server_id", &self.server_id)
             .field("mode", &self.mode)
+            .field("stats_interval", &self.stats_interval)
             .finish_non_exhaustive()
     }
 }
@@ -151,6 +188,7 @@ impl AdminOptions {
             server_id: None,
             store: Arc::new(InMemoryStore::new()),
             mode: AdminMode::Development,
+            stats_interval: super::STATS_INTERVAL,
         }
     }
 
@@ -201,6 +239,16 @@ impl AdminOptions {
         self.mode = mode;
         self
     }
+
+    /// How often `server_stats` goes out. Not an option of the reference,
+    /// which sends them every 2 s ([`STATS_INTERVAL`](super::STATS_INTERVAL),
+    /// the default); python-socketio's `server_stats_interval`. The UI marks
+    /// a server unhealthy when it has not heard from it for a while, so
+    /// keep it to a few seconds.
+    pub fn server_stats_interval(mut self, interval: Duration) -> Self {
+        self.stats_interval = interval;
+        self
+    }
 }
 
 /// Why [`instrument`](super::instrument) refused its options; the messages
@@ -213,6 +261,9 @@ pub enum AdminError {
     /// The basic authentication's password is not a bcrypt hash.
     #[error("the `password` field must be a valid bcrypt hash")]
     InvalidPasswordHash,
+    /// The `server_stats` interval is zero.
+    #[error("the `server_stats` interval must be positive")]
+    InvalidStatsInterval,
     /// Called outside a Tokio runtime (the periodic statistics need one).
     #[error("instrument() needs a Tokio runtime: call it from a task or inside Handle::enter")]
     NoRuntime,
