@@ -112,17 +112,7 @@ export interface CookieOptions {
 }
 
 /** What `allowRequest` gets in place of the `http.IncomingMessage`. */
-export interface AllowRequestRequest {
-  method: string
-  /** Path and query. */
-  url: string
-  headers: IncomingHttpHeaders
-  httpVersion: string
-  /** The query parameters. */
-  _query: Record<string, string>
-  socket: { remoteAddress: string }
-  connection: { remoteAddress: string }
-}
+export type AllowRequestRequest = EngineRequest
 
 /**
  * socket.io's server options (socket.io's and engine.io's). Each one is
@@ -200,6 +190,156 @@ export interface ServerOptions {
   initialPacket?: null | false | 0 | ''
 }
 
+/**
+ * The request an engine hook gets (and `socket.request`): an
+ * `http.IncomingMessage` stand-in. Middlewares may add their own fields
+ * (`session`...).
+ */
+export interface EngineRequest {
+  method: string
+  /** Path and query. */
+  url: string
+  originalUrl: string
+  headers: IncomingHttpHeaders
+  rawHeaders: string[]
+  httpVersion: string
+  httpVersionMajor: number
+  httpVersionMinor: number
+  /** engine.io's parsed query. */
+  _query: Record<string, string>
+  socket: { remoteAddress: string | undefined; encrypted: boolean }
+  connection: { remoteAddress: string | undefined; encrypted: boolean }
+  on(event: string, listener: (...args: any[]) => void): this
+  [key: string]: any
+}
+
+/**
+ * The `res` of an `io.engine.use()` middleware: an `http.ServerResponse`
+ * stand-in. Its headers go out with the engine's answer; ending it answers
+ * the request.
+ */
+export interface EngineResponse {
+  req: EngineRequest
+  statusCode: number
+  statusMessage: string
+  readonly headersSent: boolean
+  readonly writableEnded: boolean
+  setHeader(name: string, value: string | number | readonly string[]): this
+  appendHeader(name: string, value: string | readonly string[]): this
+  getHeader(name: string): string | number | string[] | undefined
+  getHeaders(): Record<string, string | number | string[] | undefined>
+  getHeaderNames(): string[]
+  hasHeader(name: string): boolean
+  removeHeader(name: string): void
+  writeHead(status: number, message?: string | Record<string, any> | any[], headers?: Record<string, any> | any[]): this
+  write(chunk: string | Buffer, encoding?: BufferEncoding): boolean
+  end(chunk?: string | Buffer | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): this
+  on(event: string, listener: (...args: any[]) => void): this
+  once(event: string, listener: (...args: any[]) => void): this
+  [key: string]: any
+}
+
+/** A transport as a session shows it. */
+export interface EngineTransport {
+  readonly name: 'polling' | 'websocket'
+  writable: boolean
+}
+
+/** A packet a session received from its client. */
+export interface EnginePacket {
+  type: 'open' | 'close' | 'ping' | 'pong' | 'message' | 'upgrade' | 'noop'
+  data?: string | Buffer
+}
+
+/** Events of an Engine.IO session. */
+export interface EngineSocketEventsMap {
+  upgrading: (transport: EngineTransport) => void
+  upgrade: (transport: EngineTransport) => void
+  packet: (packet: EnginePacket) => void
+  data: (data: string | Buffer) => void
+  message: (data: string | Buffer) => void
+  heartbeat: () => void
+  close: (reason: string, description?: unknown) => void
+}
+
+/** An Engine.IO session: engine.io's `Socket` (`socket.conn`). */
+export declare class EngineSocket extends TypedEmitter<{}, EngineSocketEventsMap> {
+  readonly id: string
+  readonly server: Engine
+  readonly protocol: 4
+  /** The handshake's request (a connection listener may delete it). */
+  request: EngineRequest
+  readonly remoteAddress: string | undefined
+  upgrading: boolean
+  /** The transport carrying the session now. */
+  get transport(): EngineTransport
+  get readyState(): 'open' | 'closing' | 'closed'
+  get upgraded(): boolean
+  getAvailableUpgrades(): string[]
+  /** Sends a raw Engine.IO message. */
+  send(data: string | Buffer | ArrayBuffer | ArrayBufferView, options?: object | (() => void), callback?: () => void): this
+  write(data: string | Buffer | ArrayBuffer | ArrayBufferView, options?: object | (() => void), callback?: () => void): this
+  /** Closes the session ("forced close"). */
+  close(): this
+}
+
+/** engine.io's `connection_error` event. */
+export interface EngineConnectionError {
+  req: EngineRequest
+  /** engine.io's `Server.errors`: 0 unknown transport ... 5 unsupported protocol version. */
+  code: number
+  message: string
+  context: Record<string, any>
+}
+
+/** Events of `io.engine`. */
+export interface EngineEventsMap {
+  connection: (socket: EngineSocket) => void
+  connection_error: (err: EngineConnectionError) => void
+  headers: (headers: Record<string, string | number | string[] | undefined>, req: EngineRequest) => void
+  initial_headers: (headers: Record<string, string | number | string[] | undefined>, req: EngineRequest) => void
+}
+
+/** An `io.engine.use()` middleware, as Express / Connect middlewares. */
+export type EngineMiddleware = (req: EngineRequest, res: EngineResponse, next: (err?: any) => void) => void
+
+/** `io.engine`: engine.io's `Server`. */
+export declare class Engine extends TypedEmitter<{}, EngineEventsMap> {
+  static readonly errors: {
+    UNKNOWN_TRANSPORT: 0
+    UNKNOWN_SID: 1
+    BAD_HANDSHAKE_METHOD: 2
+    BAD_REQUEST: 3
+    FORBIDDEN: 4
+    UNSUPPORTED_PROTOCOL_VERSION: 5
+  }
+  static readonly errorMessages: Record<number, string>
+  /** Open sessions. */
+  get clientsCount(): number
+  /** The open sessions, by id. */
+  get clients(): Record<string, EngineSocket>
+  /** The options, with engine.io's defaults. */
+  get opts(): Record<string, any>
+  readonly middlewares: EngineMiddleware[]
+  /**
+   * The id of a new session: 1 to 128 of `A-Z a-z 0-9 - _ . ~`, unused;
+   * anything else refuses the handshake (`ID_GENERATION_ERROR`).
+   */
+  generateId: (req: EngineRequest) => string | Promise<string>
+  /** Adds a middleware, run on every request of the engine. */
+  use(fn: EngineMiddleware): this
+  /** Closes every session. */
+  close(): this
+}
+
+/** socket.io's `Client`, as a socket shows it. */
+export interface Client {
+  readonly conn: EngineSocket
+  readonly id: string
+  readonly server: Server<any, any, any, any>
+  readonly request: EngineRequest
+}
+
 /** The handshake of a socket. */
 export interface Handshake {
   headers: Record<string, string>
@@ -252,8 +392,11 @@ export declare class Socket<
   get disconnected(): boolean
   get recovered(): boolean
   get rooms(): Set<Room>
-  get conn(): { transport: { name: string }; remoteAddress: string; close(): void }
-  get request(): { headers: Record<string, string>; url: string }
+  /** The Engine.IO session carrying the socket. */
+  get conn(): EngineSocket
+  /** The handshake's request. */
+  get request(): EngineRequest
+  get client(): Client
   emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean
   emitWithAck<Ev extends EventNames<EmitEvents>>(
     ev: Ev,
@@ -372,6 +515,10 @@ export declare class Server<
 > extends TypedEmitter<{}, NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
   /** The main namespace. */
   readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
+  /** engine.io's server. */
+  readonly engine: Engine
+  /** `io.engine`. */
+  get eio(): Engine
   /** The attached `http.Server`, or a stand-in with `address()` when listening on a port. */
   httpServer: HttpServer | HttpsServer | { address(): { port: number; address: string; family: string } } | null
   constructor(opts?: ServerOptions)
@@ -426,7 +573,7 @@ export declare function buildProfile(): 'release' | 'debug'
 /** `require('socketio-rs')(srv, opts)`: a new server. */
 declare function createServer(srv?: HttpServer | HttpsServer | number | ServerOptions, opts?: ServerOptions): Server
 declare namespace createServer {
-  export { Server, Namespace, ParentNamespace, Socket, BroadcastOperator, io, Manager, ClientSocket, buildProfile }
+  export { Server, Namespace, ParentNamespace, Socket, BroadcastOperator, Engine, EngineSocket, io, Manager, ClientSocket, buildProfile }
   export const connect: typeof io
 }
 export default createServer

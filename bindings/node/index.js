@@ -9,6 +9,7 @@
 const { Server, Namespace, ParentNamespace, createRedisAdapter } = require('./lib/server')
 const { Socket } = require('./lib/socket')
 const { BroadcastOperator } = require('./lib/broadcast')
+const { Engine, EngineSocket } = require('./lib/engine')
 const client = require('./lib/client')
 const { buildProfile } = require('./native')
 
@@ -25,6 +26,8 @@ Object.assign(module.exports, {
   createRedisAdapter,
   Socket,
   BroadcastOperator,
+  Engine,
+  EngineSocket,
   io: client.io,
   connect: client.connect,
   Manager: client.Manager,

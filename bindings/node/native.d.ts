@@ -15,6 +15,29 @@ export declare class AckHandle {
   send(json: string, bins: Array<Buffer>): void
 }
 
+/** An Engine.IO session (`io.engine`'s `connection`, `socket.conn`). */
+export declare class EngineSocketHandle {
+  /** The session id. */
+  get id(): string
+  /** `polling` or `websocket`, now. */
+  get transport(): string
+  /** Whether the session has ended. */
+  get closed(): boolean
+  /** Why it ended, once it has. */
+  get reason(): string | null
+  /**
+   * The handshake request as JSON (see `request_value`), with the tag
+   * its middlewares gave it.
+   */
+  request(): string
+  /** Closes the session ("forced close"). */
+  close(): void
+  /** Sends a raw Engine.IO message; false when it could not be queued. */
+  sendText(text: string): boolean
+  /** Sends a raw binary Engine.IO message. */
+  sendBinary(data: Buffer): boolean
+}
+
 /**
  * The answer of a JS function asked by the core: a dynamic namespace's
  * function about one name, the `cors` origin function, `allowRequest`.
@@ -80,6 +103,14 @@ export declare class NativeClient {
 export declare class NativeServer {
   /** A server (not listening) whose events go to `dispatch`. */
   constructor(opts: ServerOpts, dispatch: (arg: JsEvent) => void)
+  /** What the JS layer listens to of the engine (see `engine::watch`). */
+  engineWatch(mask: number): void
+  /** Open Engine.IO sessions (`io.engine.clientsCount`). */
+  clientsCount(): number
+  /** The open Engine.IO session `id`. */
+  conn(id: string): EngineSocketHandle | null
+  /** Every open Engine.IO session. */
+  conns(): Array<EngineSocketHandle>
   /** Binds `addr` (`host:port`) and serves; returns the port. */
   listen(addr: string): number
   /** Closes: callback `cb` is told once the sessions are gone. */
@@ -134,6 +165,8 @@ export declare class SocketHandle {
   get nsp(): string
   /** True while connected. */
   get connected(): boolean
+  /** The id of the Engine.IO session carrying the socket. */
+  get connId(): string
   /** `polling` or `websocket`. */
   get transport(): string
   /** True when the session was restored by connection state recovery. */
@@ -343,6 +376,8 @@ export interface JsEvent {
   reply?: MatchHandle
   /** A number (reconnection attempts). */
   num?: number
+  /** An Engine.IO session. */
+  engine?: EngineSocketHandle
 }
 
 /** Connection state recovery options. */

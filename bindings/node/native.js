@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.AckHandle = nativeBinding.AckHandle
+module.exports.EngineSocketHandle = nativeBinding.EngineSocketHandle
 module.exports.MatchHandle = nativeBinding.MatchHandle
 module.exports.NamespaceHandle = nativeBinding.NamespaceHandle
 module.exports.NativeClient = nativeBinding.NativeClient

@@ -10,6 +10,7 @@ const { BroadcastOperator } = require('./broadcast')
 const { attach } = require('./attach')
 const { corsOptions, decideOrigin, regexSource } = require('./cors')
 const { REDIS, serverOptions, checkAttachOptions } = require('./options')
+const { Engine } = require('./engine')
 
 /**
  * The `adapter` option joining a Redis cluster, in the wire protocol of the
@@ -288,8 +289,14 @@ class Server extends EventEmitter {
       }
     }
     this.httpServer = null
+    /** engine.io's server: `io.engine` (also `io.eio`). */
+    this.engine = new Engine(this, this._native, this.opts)
     this.sockets = this.of('/')
     if (srv !== undefined && srv !== null) this.attach(srv)
+  }
+
+  get eio() {
+    return this.engine
   }
 
   _addTarget(obj) {
@@ -486,20 +493,11 @@ class Server extends EventEmitter {
   /**
    * engine.io's `allowRequest(req, fn)` for one handshake; `req` stands in
    * for the `http.IncomingMessage` (method, url, headers, httpVersion,
-   * `_query`, `socket.remoteAddress`).
+   * `_query`, `socket.remoteAddress`), the one `io.engine.use()`
+   * middlewares saw.
    */
-  _allowRequest([method, url, headers, httpVersion, address], reply) {
-    const socket = { remoteAddress: address }
-    const search = url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''
-    const req = {
-      method,
-      url,
-      headers,
-      httpVersion,
-      _query: Object.fromEntries(new URLSearchParams(search)),
-      socket,
-      connection: socket,
-    }
+  _allowRequest([method, url, headers, httpVersion, remoteAddress, tag], reply) {
+    const req = this.engine._requestFor({ method, url, headers, httpVersion, remoteAddress, tag })
     let answered = false
     const fn = (err, success) => {
       if (answered) return
@@ -513,6 +511,16 @@ class Server extends EventEmitter {
     } catch (err) {
       report(err)
       fn(null, false)
+    }
+  }
+
+  /** An engine question: answered whatever happens, the engine waits. */
+  _askEngine(ev, method) {
+    try {
+      this.engine[method](decode(ev.json, ev.bins), ev.reply)
+    } catch (err) {
+      report(err)
+      ev.reply.answerWith(0, String(err))
     }
   }
 
@@ -599,6 +607,38 @@ class Server extends EventEmitter {
       }
       case K.ALLOW_REQUEST: {
         this._allowRequest(decode(ev.json, ev.bins), ev.reply)
+        break
+      }
+      case K.ENGINE_MIDDLEWARE: {
+        this._askEngine(ev, '_onMiddleware')
+        break
+      }
+      case K.GENERATE_ID: {
+        this._askEngine(ev, '_onGenerateId')
+        break
+      }
+      case K.HEADERS: {
+        this._askEngine(ev, '_onHeaders')
+        break
+      }
+      case K.CONNECTION_ERROR: {
+        this.engine._onConnectionError(decode(ev.json, ev.bins))
+        break
+      }
+      case K.ENGINE_CONNECTION: {
+        this.engine._onConnection(ev.engine)
+        break
+      }
+      case K.ENGINE_UPGRADE: {
+        this.engine._onUpgrade(ev.name)
+        break
+      }
+      case K.ENGINE_PACKET: {
+        this.engine._onPacket(ev.name, decode(ev.json, ev.bins))
+        break
+      }
+      case K.ENGINE_CLOSE: {
+        this.engine._onClose(ev.name, decode(ev.json, ev.bins))
         break
       }
       case K.MATCH: {

@@ -65,6 +65,17 @@ class Socket extends EventEmitter {
       query: hs.query,
       auth: hs.auth == null ? {} : hs.auth,
     }
+    const engine = nsp.server.engine
+    if (engine._conns.size > 0) {
+      // An `io.engine` `connection` listener took the session's request
+      // away (as for a WebTransport session): the handshake has none.
+      const conn = engine._conns.get(handle.connId)
+      if (conn && !conn.request) {
+        Object.assign(this.handshake, { headers: {}, xdomain: false, secure: true, url: undefined, query: {} })
+      }
+    }
+    this._conn = null
+    this._client = null
     const data = JSON.parse(handle.getData())
     this.data = data == null ? {} : data
     // Native forwarding follows the listeners: an event reaches JS only
@@ -94,19 +105,21 @@ class Socket extends EventEmitter {
     return this._h.recovered
   }
 
+  /** The Engine.IO session carrying the socket (engine.io's `Socket`). */
   get conn() {
-    const self = this
-    return {
-      get transport() {
-        return { name: self._h.transport }
-      },
-      remoteAddress: this.handshake.address,
-      close: () => this.disconnect(true),
-    }
+    if (!this._conn) this._conn = this.server.engine._connOf(this)
+    return this._conn
   }
 
+  /** The handshake request (an `http.IncomingMessage` stand-in). */
   get request() {
-    return { headers: this.handshake.headers, url: this.handshake.url }
+    return this.conn.request
+  }
+
+  /** socket.io's `Client`: the connection, shared by its namespaces. */
+  get client() {
+    if (!this._client) this._client = new Client(this)
+    return this._client
   }
 
   /** Emits to the client; a function as last argument asks for an ack. */
@@ -309,6 +322,35 @@ class Socket extends EventEmitter {
       this._lastData = json
       this._h.setData(json)
     }
+  }
+}
+
+/** socket.io's `Client` as a socket shows it: its connection and request. */
+class Client {
+  constructor(socket) {
+    this.conn = socket.conn
+    this.id = this.conn.id
+    this.server = socket.server
+  }
+
+  get request() {
+    return this.conn.request
+  }
+
+  /**
+   * socket.io's `Client.ondata`, for what its decoder cannot read: the
+   * connection's sockets get the `error`, then the connection closes.
+   * Packets themselves come from the connection.
+   */
+  ondata(data) {
+    if (typeof data === 'string' || Buffer.isBuffer(data) || data instanceof ArrayBuffer) {
+      throw new TypeError('socketio-rs: client.ondata(): packets come from the connection, not from JS')
+    }
+    const err = new Error(`Unknown type: ${data}`)
+    for (const s of this.server._sockets.values()) {
+      if (s._h.connId === this.id) emitGuarded(s, 'error', [err])
+    }
+    this.conn.close()
   }
 }
 

@@ -30,6 +30,7 @@ use socketio_ffi::embed::{Ack, Payload, Runtime, Value};
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::mpsc;
 
+use crate::engine::EngineSocketHandle;
 use crate::socket::{AckHandle, MatchHandle, NextHandle, NextKind, SockRef, SocketHandle};
 
 /// Event kinds, mirrored by the JS layer.
@@ -76,6 +77,31 @@ pub(crate) mod kind {
     /// the request's method, url, headers, HTTP version, peer address);
     /// answered with 1 (go on) or 0 and the refusal's message.
     pub const ALLOW_REQUEST: u32 = 20;
+    /// The `io.engine.use` middlewares are asked about a request
+    /// (argument: the request, see `engine::request_value`); answered with
+    /// 1 and the headers to add (`[[name, value]...]` JSON), 0 and an
+    /// error message, or 2 and the middlewares' own response
+    /// (`{status, headers, body}`, the body in hex).
+    pub const ENGINE_MIDDLEWARE: u32 = 21;
+    /// `io.engine.generateId` is asked for a new session's id (argument:
+    /// the request); answered with 1 and the id, or 0 and an error.
+    pub const GENERATE_ID: u32 = 22;
+    /// The `headers` / `initial_headers` listeners edit an answer's headers
+    /// (arguments: whether it is a handshake's, the headers as an object,
+    /// the request); answered with 1 and the edited object (JSON).
+    pub const HEADERS: u32 = 23;
+    /// The engine refused a request (arguments: code, message, context,
+    /// the request).
+    pub const CONNECTION_ERROR: u32 = 24;
+    /// An Engine.IO session opened (`name`: its id; `engine`: it).
+    pub const ENGINE_CONNECTION: u32 = 25;
+    /// A session moved to WebSocket (`name`: its id).
+    pub const ENGINE_UPGRADE: u32 = 26;
+    /// A session closed (`name`: its id; argument: the reason).
+    pub const ENGINE_CLOSE: u32 = 27;
+    /// A packet arrived on a session (`name`: its id; arguments: the
+    /// packet's type and data).
+    pub const ENGINE_PACKET: u32 = 28;
 }
 
 /// What the JS dispatcher receives: a plain object.
@@ -103,6 +129,8 @@ pub struct JsEvent {
     pub reply: Option<MatchHandle>,
     /// A number (reconnection attempts).
     pub num: Option<f64>,
+    /// An Engine.IO session.
+    pub engine: Option<EngineSocketHandle>,
 }
 
 /// JS's answer to a question event: a code (see the kind that asked) and,
@@ -123,6 +151,7 @@ pub(crate) struct Event {
     pub next: Option<NextKind>,
     pub reply: Option<std::sync::mpsc::SyncSender<Answer>>,
     pub num: Option<f64>,
+    pub engine: Option<Arc<dyn engineio::server::Session>>,
 }
 
 impl Event {
@@ -163,6 +192,7 @@ impl Event {
             next: self.next.map(NextHandle::new),
             reply: self.reply.map(MatchHandle::new),
             num: self.num,
+            engine: self.engine.map(EngineSocketHandle::new),
         }
     }
 }

@@ -13,6 +13,7 @@
 mod broadcast;
 mod client;
 mod dispatch;
+mod engine;
 mod server;
 mod socket;
 

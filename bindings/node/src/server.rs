@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 
 use crate::broadcast::{self, BroadcastSpec};
 use crate::dispatch::{kind, Dispatcher, Event, JsEvent};
+use crate::engine::{self, EngineSocketHandle, EngineState};
 use crate::socket::{completion, watch_disconnect, NextKind, SockRef};
 use crate::{decode, js_err, millis};
 
@@ -206,42 +207,16 @@ fn client_bundle(dir: &str) -> napi::Result<sio_core::ClientBundle> {
 fn allow_request(disp: &Arc<Dispatcher>) -> engineio::server::AllowRequest {
     let d = Arc::downgrade(disp);
     Arc::new(move |req: &engineio::server::RequestInfo| {
-        let headers = req
-            .headers
-            .iter()
-            .fold(Vec::<(String, String)>::new(), |mut all, (k, v)| {
-                let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
-                // Repeated headers joined as Node's `IncomingMessage` does.
-                match all.iter_mut().find(|(name, _)| name == k.as_str()) {
-                    Some((_, prev)) => {
-                        prev.push_str(if k.as_str() == "cookie" { "; " } else { ", " });
-                        prev.push_str(&v);
-                    }
-                    None => all.push((k.as_str().to_owned(), v)),
-                }
-                all
-            })
-            .into_iter()
-            .map(|(k, v)| (k, Value::from(v)))
-            .collect();
-        // `HTTP/1.1` as Node's `httpVersion`, `1.1`.
-        let version = format!("{:?}", req.version);
-        let version = version.trim_start_matches("HTTP/").to_owned();
-        let url = req
-            .uri
-            .path_and_query()
-            .map(|p| p.to_string())
-            .unwrap_or_default();
-        let address = req
-            .remote_addr
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default();
         let ev = Event::new(kind::ALLOW_REQUEST, 0).args(&[
             Value::from(req.method.as_str()),
-            Value::from(url),
-            Value::Object(headers),
-            Value::from(version),
-            Value::from(address),
+            Value::from(engine::url_of(req)),
+            Value::Object(engine::joined_headers(req).into_iter().collect()),
+            Value::from(engine::http_version(req)),
+            Value::from(engine::address_of(req)),
+            // The tag of the request the middlewares saw.
+            req.tag
+                .map(|t| Value::from(t as f64))
+                .unwrap_or(Value::Null),
         ]);
         match d.upgrade().and_then(|d| d.ask_answer(ev)) {
             Some((1, _)) => Ok(()),
@@ -251,9 +226,14 @@ fn allow_request(disp: &Arc<Dispatcher>) -> engineio::server::AllowRequest {
     })
 }
 
-fn config(o: ServerOpts, disp: &Arc<Dispatcher>) -> napi::Result<ServerOptions> {
+fn config(
+    o: ServerOpts,
+    disp: &Arc<Dispatcher>,
+    state: &Arc<EngineState>,
+) -> napi::Result<ServerOptions> {
     let mut opts = ServerOptions::default();
     let c = &mut opts.config;
+    state.install(&mut c.engine, disp);
     if let Some(p) = o.path {
         c.engine.path = if p.ends_with('/') { p } else { format!("{p}/") };
     }
@@ -351,6 +331,7 @@ fn config(o: ServerOpts, disp: &Arc<Dispatcher>) -> napi::Result<ServerOptions> 
 pub struct NativeServer {
     server: Arc<Server>,
     disp: Arc<Dispatcher>,
+    engine: Arc<EngineState>,
 }
 
 #[napi]
@@ -359,11 +340,41 @@ impl NativeServer {
     #[napi(constructor, catch_unwind)]
     pub fn new(opts: ServerOpts, dispatch: Function<'_, JsEvent, ()>) -> napi::Result<Self> {
         let disp = Dispatcher::new(dispatch)?;
-        let server = Server::new(config(opts, &disp)?).map_err(js_err)?;
+        let engine = Arc::new(EngineState::default());
+        let server = Server::new(config(opts, &disp, &engine)?).map_err(js_err)?;
         Ok(NativeServer {
             server: Arc::new(server),
             disp,
+            engine,
         })
+    }
+
+    /// What the JS layer listens to of the engine (see `engine::watch`).
+    #[napi(catch_unwind)]
+    pub fn engine_watch(&self, mask: u32) {
+        self.engine.set_watch(mask);
+    }
+
+    /// Open Engine.IO sessions (`io.engine.clientsCount`).
+    #[napi(catch_unwind)]
+    pub fn clients_count(&self) -> u32 {
+        u32::try_from(self.engine.count()).unwrap_or(u32::MAX)
+    }
+
+    /// The open Engine.IO session `id`.
+    #[napi(catch_unwind)]
+    pub fn conn(&self, id: String) -> Option<EngineSocketHandle> {
+        self.engine.session(&id).map(EngineSocketHandle::new)
+    }
+
+    /// Every open Engine.IO session.
+    #[napi(catch_unwind)]
+    pub fn conns(&self) -> Vec<EngineSocketHandle> {
+        self.engine
+            .all()
+            .into_iter()
+            .map(EngineSocketHandle::new)
+            .collect()
     }
 
     /// Binds `addr` (`host:port`) and serves; returns the port.

@@ -111,6 +111,12 @@ impl SocketHandle {
         self.s.connected()
     }
 
+    /// The id of the Engine.IO session carrying the socket.
+    #[napi(getter, catch_unwind)]
+    pub fn conn_id(&self) -> String {
+        self.s.core().conn_id().to_string()
+    }
+
     /// `polling` or `websocket`.
     #[napi(getter, catch_unwind)]
     pub fn transport(&self) -> String {

@@ -76,6 +76,31 @@ io1.on('connection', (socket) => {
 // @ts-expect-error: the client cannot send a server-to-client event
 socket.emit('noArg')
 
+// The engine surface: middlewares, generateId, engine events, socket.conn.
+io1.engine.use((req, res, next) => {
+  req.session = { user: req.headers.cookie ?? 'anonymous' }
+  res.setHeader('Set-Cookie', 'sid=1')
+  next()
+})
+io1.engine.generateId = (req) => `id-${req._query.user ?? 'x'}`
+io1.engine.on('connection_error', (err) => console.log(err.code, err.message, err.context, err.req.url))
+io1.engine.on('initial_headers', (headers, req) => {
+  headers['x-initial'] = req.method
+})
+io1.engine.on('connection', (conn) => conn.on('upgrade', (t) => console.log(t.name)))
+const clients: number = io1.eio.clientsCount
+void clients
+io1.on('connection', (socket) => {
+  const name: 'polling' | 'websocket' = socket.conn.transport.name
+  socket.conn.on('close', (reason) => console.log(name, reason, socket.request.session))
+  socket.conn.on('packet', (p) => console.log(p.type))
+  console.log(socket.request.headers.host, socket.client.conn.readyState)
+  // @ts-expect-error: not an engine event
+  socket.conn.on('nope', () => {})
+})
+// @ts-expect-error: generateId takes a request
+io1.engine.generateId = 42
+
 // The addon's build profile is one of two strings.
 const profile: 'release' | 'debug' = buildProfile()
 // @ts-expect-error: not a profile the addon reports
