@@ -20,6 +20,10 @@ const clients = new WeakMap()
  */
 async function closeClient(c) {
   const engine = c.io.engine
+  if (engine && engine.upgrading) {
+    // A close waits for the upgrade anyway.
+    await within(new Promise((resolve) => engine.once('upgrade', resolve).once('upgradeError', resolve)), 3000, 'the upgrade').catch(() => {})
+  }
   const closed = engine && engine.readyState !== 'closed' ? new Promise((resolve) => engine.once('close', resolve)) : null
   c.close()
   if (closed) await within(closed, 3000, 'a client close').catch(() => {})
@@ -37,6 +41,8 @@ function both(t, opts) {
   ]
   t.after(async () => {
     await closeClients(t)
+    // The servers see them go, so no close waits for a final poll.
+    await until(() => out.every(([, io]) => io.engine.clientsCount === 0), 'the sessions to end', 3000).catch(() => {})
     for (const [, io] of out) await within(io.close(), 8000, 'close')
   })
   return out
