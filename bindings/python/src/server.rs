@@ -330,6 +330,64 @@ impl NativeServer {
             .collect()
     }
 
+    /// Serves the Socket.IO Admin UI on this server (python-socketio's
+    /// `instrument`, normalized by the package): `check` decides who logs in
+    /// (`None`: anyone), called with the UI's CONNECT payload on a blocking
+    /// thread; `development` chooses the mode; `stats_interval` is in
+    /// seconds.
+    #[pyo3(signature = (check, development, read_only, server_id, namespace, stats_interval))]
+    #[allow(clippy::too_many_arguments)]
+    fn instrument(
+        &self,
+        py: Python<'_>,
+        check: Option<Py<PyAny>>,
+        development: bool,
+        read_only: bool,
+        server_id: Option<String>,
+        namespace: String,
+        stats_interval: f64,
+    ) -> PyResult<()> {
+        use sio_core::admin::{AdminAuth, AdminMode, AdminOptions};
+        let auth = match check {
+            None => AdminAuth::Disabled,
+            Some(f) => self.server.admin_check(move |payload| {
+                // Not while the interpreter is finalizing: refused.
+                Python::try_attach(|py| {
+                    let call = || -> PyResult<bool> {
+                        let arg = crate::convert::to_py(py, payload)?;
+                        f.call1(py, (arg,))?.bind(py).is_truthy()
+                    };
+                    call().unwrap_or_else(|e| {
+                        e.print(py);
+                        false
+                    })
+                })
+                .unwrap_or(false)
+            }),
+        };
+        let mut opts = AdminOptions::new()
+            .auth(auth)
+            .mode(if development {
+                AdminMode::Development
+            } else {
+                AdminMode::Production
+            })
+            .readonly(read_only)
+            .namespace_name(namespace)
+            .server_stats_interval(Duration::try_from_secs_f64(stats_interval).map_err(|_| {
+                pyo3::exceptions::PyValueError::new_err(format!(
+                    "server_stats_interval must be a positive number of seconds, \
+                         not {stats_interval}"
+                ))
+            })?);
+        if let Some(id) = server_id {
+            opts = opts.server_id(id);
+        }
+        py.detach(|| self.server.instrument(opts))
+            .map(drop)
+            .map_err(to_pyerr)
+    }
+
     /// Answers one HTTP request of an ASGI server (long-polling); the
     /// outcome `[status, headers, body]` goes to the sink with `token`.
     #[pyo3(signature = (method, uri, headers, body, client, token))]

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use super::queue::Ctx;
 use super::{Ack, Dispatch, Error, EventQueue, Runtime};
 
+mod admin;
 mod ext;
 pub use ext::{DynamicNamespace, RedisFlavour, RedisOptions, ServerSideReply};
 

@@ -21,6 +21,19 @@ F = TypeVar('F', bound=Callable[..., Any])
 Rooms = Union[str, list[str], None]
 
 
+_AdminAuth = Union[dict[str, Any], list[dict[str, Any]], Callable[[Any], Any], bool]
+
+
+class InstrumentedServer:
+    sio: Any
+    auth: _AdminAuth
+    admin_namespace: str
+    read_only: bool
+    server_id: str
+    mode: str
+    server_stats_interval: float
+
+
 class _Handlers:
     handlers: dict[str, dict[str, Callable[..., Any]]]
     logger: logging.Logger
@@ -64,7 +77,10 @@ class Server(_Handlers):
     def start_background_task(self, target: Callable[..., Any], *args: Any,
                               **kwargs: Any) -> threading.Thread: ...
     def sleep(self, seconds: float = 0) -> None: ...
-    def instrument(self, *args: Any, **kwargs: Any) -> Any: ...
+    def instrument(self, auth: Optional[_AdminAuth] = None, mode: str = 'development',
+                   read_only: bool = False, server_id: Optional[str] = None,
+                   namespace: str = '/admin',
+                   server_stats_interval: float = 2) -> InstrumentedServer: ...
 
 
 class AsyncServer(_Handlers):
@@ -102,7 +118,10 @@ class AsyncServer(_Handlers):
     def start_background_task(self, target: Callable[..., Awaitable[Any]], *args: Any,
                               **kwargs: Any) -> Task[Any]: ...
     async def sleep(self, seconds: float = 0) -> None: ...
-    def instrument(self, *args: Any, **kwargs: Any) -> Any: ...
+    def instrument(self, auth: Optional[_AdminAuth] = None, mode: str = 'development',
+                   read_only: bool = False, server_id: Optional[str] = None,
+                   namespace: str = '/admin',
+                   server_stats_interval: float = 2) -> InstrumentedServer: ...
 
 
 class _ClientBase(_Handlers):

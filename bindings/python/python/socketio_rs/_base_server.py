@@ -2,6 +2,7 @@
 environ building, sessions, rooms."""
 
 import os
+import socket
 import threading
 
 from . import _native
@@ -166,6 +167,22 @@ def environ_of(handshake):
     return environ
 
 
+class InstrumentedServer:
+    """What ``instrument()`` returns: its settings, under python-socketio's
+    attribute names. The Admin UI is served by the Rust core for as long
+    as the server lives."""
+
+    def __init__(self, sio, auth, mode, read_only, server_id, namespace,
+                 server_stats_interval):
+        self.sio = sio
+        self.auth = auth
+        self.admin_namespace = namespace
+        self.read_only = read_only
+        self.server_id = server_id or socket.gethostname()
+        self.mode = mode
+        self.server_stats_interval = server_stats_interval
+
+
 class BaseServer(Handlers):
     """Handlers, native server, sessions."""
 
@@ -201,6 +218,7 @@ class BaseServer(Handlers):
             self._options['redis'] = redis
         self._native = None
         self._native_lock = threading.Lock()
+        self._admin_pending = []
         self._sessions = {}
         self._environ = {}
         self._callbacks = {}
@@ -220,6 +238,9 @@ class BaseServer(Handlers):
                 for ns in self._all_namespaces():
                     self._sync_namespace(ns)
                 self._sync_dynamic()
+                for args in self._admin_pending:
+                    self._native.instrument(*args)
+                self._admin_pending = []
             return self._native
 
     def _all_namespaces(self):
@@ -251,6 +272,97 @@ class BaseServer(Handlers):
             self._sync_namespace(ns)
         if namespace == '*':
             self._sync_dynamic()
+
+    # -- the Admin UI ------------------------------------------------------
+
+    def instrument(self, auth=None, mode='development', read_only=False, server_id=None,
+                   namespace='/admin', server_stats_interval=2):
+        """Instrument the Socket.IO server for monitoring with the `Socket.IO
+        Admin UI <https://socket.io/docs/v4/admin-ui/>`_.
+
+        :param auth: Authentication credentials for Admin UI access. Set to a
+                     dictionary with the expected login (usually ``username``
+                     and ``password``) or a list of dictionaries if more than
+                     one set of credentials need to be available. For more
+                     complex authentication methods, set to a callable that
+                     receives the authentication dictionary as an argument and
+                     returns ``True`` if the user is allowed or ``False``
+                     otherwise (with ``AsyncServer``, a coroutine function
+                     too). To disable authentication, set this argument to
+                     ``False`` (not recommended, never do this on a production
+                     server).
+        :param mode: The reporting mode. The default is ``'development'``,
+                     which is best used while debugging, as it may have a
+                     significant performance effect. Set to ``'production'`` to
+                     reduce the amount of information that is reported to the
+                     admin UI.
+        :param read_only: If set to ``True``, the admin interface will be
+                          read-only, with no option to modify room assignments
+                          or disconnect clients. The default is ``False``.
+        :param server_id: The server name to use for this server. If this
+                          argument is omitted, the server uses its host name.
+        :param namespace: The Socket.IO namespace to use for the admin
+                          interface. The default is ``/admin``.
+        :param server_stats_interval: The interval in seconds at which the
+                                      server emits a summary of it stats to all
+                                      connected admins.
+
+        The Admin UI is served by the Rust core (``@socket.io/admin-ui``'s
+        protocol): the credentials are checked against what the UI sends
+        when it connects, and a UI let in also gets a session id to log in
+        again with. A refusal's message is ``invalid credentials``, the
+        npm server's. The checks run on a thread of their own, not on the
+        event loop.
+        """
+        if auth is None:
+            raise ValueError('auth must be specified')
+        check = self._admin_check(auth) if auth else None
+        if isinstance(server_stats_interval, bool) or \
+                not isinstance(server_stats_interval, (int, float)) or \
+                not 0 < server_stats_interval < float('inf'):
+            raise ValueError('server_stats_interval must be a positive number of seconds, '
+                             f'not {server_stats_interval!r}')
+        inst = InstrumentedServer(self, auth, mode, read_only, server_id, namespace,
+                                  server_stats_interval)
+        args = (check, mode == 'development', bool(read_only), inst.server_id, namespace,
+                float(server_stats_interval))
+        with self._native_lock:
+            native = self._native
+            if native is None:
+                # Applied when the native server is made (its path is
+                # known then), before it takes connections.
+                self._admin_pending.append(args)
+        if native is not None:
+            native.instrument(*args)
+        return inst
+
+    def _admin_check(self, auth):
+        """python-socketio's ``auth`` as a check of the UI's CONNECT
+        payload, called by the native server on a thread of its own."""
+        if isinstance(auth, dict):
+            def accept(client_auth):
+                return client_auth == auth
+        elif isinstance(auth, list):
+            def accept(client_auth):
+                return client_auth in auth
+        elif callable(auth):
+            accept = self._admin_callable(auth)
+        else:
+            raise TypeError('auth must be a dict, a list of dicts, a callable or False, '
+                            f'not {type(auth).__name__}')
+        logger = self.logger
+
+        def check(client_auth):
+            try:
+                return bool(accept(client_auth or None))
+            except Exception:  # noqa: BLE001 - a failing check refuses
+                logger.exception('socketio_rs: error in the Admin UI auth callable')
+                return False
+
+        return check
+
+    def _admin_callable(self, auth):
+        return auth
 
     # -- queries ---------------------------------------------------------
 

@@ -2,7 +2,9 @@
 handlers on the user's asyncio loop."""
 
 import asyncio
+import inspect
 import sys
+import weakref
 
 from . import exceptions
 from ._base import (NOT_HANDLED, LoopPool, accepts, call_result, is_refusal, next_token,
@@ -11,6 +13,13 @@ from ._base_server import BaseServer
 from .server import CALLBACK_TIMEOUT
 
 _EAGER_TASKS = sys.version_info >= (3, 12)
+
+#: How long the Admin UI's login waits for a coroutine ``auth`` check.
+ADMIN_AUTH_TIMEOUT = 60.0
+
+
+async def _awaited(awaitable):
+    return await awaitable
 
 
 async def _maybe_await(r):
@@ -193,9 +202,25 @@ class AsyncServer(BaseServer):
         """``asyncio.sleep``."""
         await asyncio.sleep(seconds)
 
-    def instrument(self, *args, **kwargs):
-        """The Socket.IO Admin UI is not supported."""
-        raise NotImplementedError('socketio_rs does not support the Admin UI (instrument)')
+    def _admin_callable(self, auth):
+        # A coroutine function (or one returning an awaitable) runs on the
+        # server's loop; the native check waits for it on its own thread.
+        server = weakref.ref(self)
+
+        def call(client_auth):
+            r = auth(client_auth)
+            if not inspect.isawaitable(r):
+                return r
+            sio = server()
+            loop = sio._loop if sio is not None else None
+            if loop is None or loop.is_closed():
+                if asyncio.iscoroutine(r):
+                    r.close()
+                return False
+            return asyncio.run_coroutine_threadsafe(_awaited(r), loop).result(
+                ADMIN_AUTH_TIMEOUT)
+
+        return call
 
     # -- dispatch (on the loop) ------------------------------------------------
 

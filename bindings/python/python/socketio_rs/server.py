@@ -153,10 +153,6 @@ class Server(BaseServer):
         """Sleeps; for code shared with the async server."""
         time.sleep(seconds)
 
-    def instrument(self, *args, **kwargs):
-        """The Socket.IO Admin UI is not supported."""
-        raise NotImplementedError('socketio_rs does not support the Admin UI (instrument)')
-
     # -- dispatch (worker threads) -------------------------------------------------
 
     def _on_native(self, ev):
