@@ -15,6 +15,19 @@ export declare class AckHandle {
   send(json: string, bins: Array<Buffer>): void
 }
 
+/**
+ * The session ids of logged-in UIs, in memory (`InMemoryStore`); one
+ * store may serve several servers of the process.
+ */
+export declare class AdminStoreHandle {
+  /** An empty store. */
+  constructor()
+  /** Whether `id` was saved. */
+  has(id: string): boolean
+  /** Saves `id`. */
+  save(id: string): void
+}
+
 /** An Engine.IO session (`io.engine`'s `connection`, `socket.conn`). */
 export declare class EngineSocketHandle {
   /** The session id. */
@@ -223,6 +236,33 @@ export declare class SocketHandle {
    * `disconnect` (close flag), `fetch` (answered to callback `cb`).
    */
   bcastAct(spec: BroadcastSpec, act: string, rooms: Array<string>, flag: boolean, cb: number): void
+}
+
+/**
+ * Serves the Admin UI on `server`, its sessions kept in `store`. A refused
+ * option throws with the npm package's message.
+ */
+export declare function adminInstrument(server: NativeServer, opts: AdminOpts, store: AdminStoreHandle): void
+
+/** The options, normalised by the JS layer. */
+export interface AdminOpts {
+  /**
+   * `basic` (`username` and `password`, a bcrypt hash) or `none`
+   * (`auth: false`).
+   */
+  auth: string
+  /** The expected username. */
+  username?: string
+  /** The bcrypt hash of the expected password. */
+  password?: string
+  /** `mode === 'development'`. */
+  development: boolean
+  /** `readonly`. */
+  readonly: boolean
+  /** `namespaceName`. */
+  namespaceName: string
+  /** `serverId`; absent: the host name. */
+  serverId?: string
 }
 
 /** The operators of a broadcast. */

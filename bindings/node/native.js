@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.AckHandle = nativeBinding.AckHandle
+module.exports.AdminStoreHandle = nativeBinding.AdminStoreHandle
 module.exports.EngineSocketHandle = nativeBinding.EngineSocketHandle
 module.exports.MatchHandle = nativeBinding.MatchHandle
 module.exports.NamespaceHandle = nativeBinding.NamespaceHandle
@@ -844,4 +845,5 @@ module.exports.NativeServer = nativeBinding.NativeServer
 module.exports.NextHandle = nativeBinding.NextHandle
 module.exports.ParentHandle = nativeBinding.ParentHandle
 module.exports.SocketHandle = nativeBinding.SocketHandle
+module.exports.adminInstrument = nativeBinding.adminInstrument
 module.exports.buildProfile = nativeBinding.buildProfile

@@ -309,9 +309,10 @@ class Socket extends EventEmitter {
     for (const l of list.slice()) guard(l, this, [event, ...args])
   }
 
-  /** Keeps the native copy of `data` current, for connection state recovery. */
+  /** Keeps the native copy of `data` current, for connection state recovery
+   * and the Admin UI. */
   _syncData() {
-    if (!this.server._recovery) return
+    if (!this.server._recovery && !this.server._adminUi) return
     let json
     try {
       json = JSON.stringify(this.data)

@@ -10,6 +10,8 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+// Public: its items are called from JS only (napi), never from Rust.
+pub mod admin;
 mod broadcast;
 mod client;
 mod dispatch;

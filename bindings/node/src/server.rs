@@ -329,7 +329,7 @@ fn config(
 /// A Socket.IO server.
 #[napi]
 pub struct NativeServer {
-    server: Arc<Server>,
+    pub(crate) server: Arc<Server>,
     disp: Arc<Dispatcher>,
     engine: Arc<EngineState>,
 }
