@@ -371,6 +371,8 @@ export declare class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
   ): Promise<Array<AckResult<EmitEvents, Ev>>>
   fetchSockets(): Promise<Array<Socket<any, EmitEvents, any, SocketData>>>
+  /** The ids of the selected sockets (deprecated in socket.io, kept). */
+  allSockets(): Promise<Set<SocketId>>
   socketsJoin(room: Room | Room[]): void
   socketsLeave(room: Room | Room[]): void
   disconnectSockets(close?: boolean): void
@@ -434,6 +436,8 @@ export interface NamespaceReservedEventsMap<
 > {
   connect: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void
   connection: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void
+  /** A namespace was created (on the server: `io.on('new_namespace', ...)`). */
+  new_namespace: (namespace: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void
 }
 
 /** A namespace: socket.io's `Namespace`. */
@@ -469,6 +473,8 @@ export declare class Namespace<
   send(...args: any[]): this
   write(...args: any[]): this
   fetchSockets(): Promise<Array<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>>
+  /** The ids of the namespace's sockets (deprecated in socket.io, kept). */
+  allSockets(): Promise<Set<SocketId>>
   socketsJoin(room: Room | Room[]): void
   socketsLeave(room: Room | Room[]): void
   disconnectSockets(close?: boolean): void
@@ -485,7 +491,10 @@ export declare class ParentNamespace<
   EmitEvents extends EventsMap = ListenEvents,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
   SocketData = any,
-> extends Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {}
+> extends Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+  /** Its child namespaces. */
+  get children(): Set<Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
+}
 
 export type ParentNspNameMatchFn = (
   name: string,

@@ -86,6 +86,11 @@ class BroadcastOperator {
     })
   }
 
+  /** The ids of the selected sockets (socket.io's deprecated `allSockets`). */
+  allSockets() {
+    return this.fetchSockets().then((sockets) => new Set(sockets.map((s) => s.id)))
+  }
+
   socketsJoin(room) {
     this._target.bcastAct(this._f, 'join', [].concat(room).map(String), false, 0)
   }
@@ -99,4 +104,83 @@ class BroadcastOperator {
   }
 }
 
-module.exports = { BroadcastOperator }
+/**
+ * What a parent namespace's operators do (socket.io's
+ * `ParentBroadcastAdapter`): the same selection in every child namespace.
+ */
+class ParentBroadcastOperator {
+  constructor(parent, steps = []) {
+    this._parent = parent
+    this._steps = steps
+  }
+
+  _with(step) {
+    return new ParentBroadcastOperator(this._parent, this._steps.concat([step]))
+  }
+
+  _each() {
+    return this._parent._children().map((c) => this._steps.reduce((op, step) => step(op), c._op()))
+  }
+
+  to(room) {
+    return this._with((op) => op.to(room))
+  }
+
+  in(room) {
+    return this.to(room)
+  }
+
+  except(room) {
+    return this._with((op) => op.except(room))
+  }
+
+  get local() {
+    return this._with((op) => op.local)
+  }
+
+  get volatile() {
+    return this._with((op) => op.volatile)
+  }
+
+  compress(compress) {
+    return this._with((op) => op.compress(compress))
+  }
+
+  timeout(ms) {
+    return this._with((op) => op.timeout(ms))
+  }
+
+  emit(event, ...args) {
+    if (typeof args[args.length - 1] === 'function') {
+      throw new Error('a parent namespace cannot broadcast with acknowledgements: use one of its children')
+    }
+    for (const op of this._each()) op.emit(event, ...args)
+    return true
+  }
+
+  emitWithAck() {
+    return Promise.reject(new Error('a parent namespace cannot broadcast with acknowledgements: use one of its children'))
+  }
+
+  fetchSockets() {
+    return Promise.all(this._each().map((op) => op.fetchSockets())).then((l) => l.flat())
+  }
+
+  allSockets() {
+    return this.fetchSockets().then((sockets) => new Set(sockets.map((s) => s.id)))
+  }
+
+  socketsJoin(room) {
+    for (const op of this._each()) op.socketsJoin(room)
+  }
+
+  socketsLeave(room) {
+    for (const op of this._each()) op.socketsLeave(room)
+  }
+
+  disconnectSockets(close = false) {
+    for (const op of this._each()) op.disconnectSockets(close)
+  }
+}
+
+module.exports = { BroadcastOperator, ParentBroadcastOperator }

@@ -6,7 +6,7 @@ const K = require('./kinds')
 const { encode, decode } = require('./payload')
 const { emitGuarded, report, Callbacks, ms } = require('./util')
 const { Socket, RESERVED } = require('./socket')
-const { BroadcastOperator } = require('./broadcast')
+const { BroadcastOperator, ParentBroadcastOperator } = require('./broadcast')
 const { attach } = require('./attach')
 const { corsOptions, decideOrigin, regexSource } = require('./cors')
 const { REDIS, serverOptions, checkAttachOptions } = require('./options')
@@ -109,6 +109,11 @@ class Namespace extends EventEmitter {
     return this._op().fetchSockets()
   }
 
+  /** The ids of the namespace's sockets (socket.io's deprecated `allSockets`). */
+  allSockets() {
+    return this._op().allSockets()
+  }
+
   socketsJoin(room) {
     this._op().socketsJoin(room)
   }
@@ -197,6 +202,7 @@ class ParentNamespace extends Namespace {
     // Not a namespace of its own: no native namespace handle.
     super(server, matcher.toString(), { watchConnections() {}, useMiddleware() {} })
     this._matcher = typeof matcher === 'function' ? matcher : null
+    this._regex = matcher instanceof RegExp ? new RegExp(matcher.source, matcher.flags.replace(/[gy]/g, '')) : null
     this._h = this._matcher
       ? server._native.ofFn(this._key)
       : server._native.ofRegex(regexSource(matcher), this._key)
@@ -212,20 +218,30 @@ class ParentNamespace extends Namespace {
     return this._h.children().map((name) => this.server.of(name))
   }
 
+  /**
+   * The child namespaces: those its connections created, and those made
+   * with `io.of(name)` whose name the RegExp matches, as socket.io attaches
+   * them.
+   */
+  get children() {
+    const set = new Set(this._children())
+    if (this._regex) {
+      for (const [name, nsp] of this.server._nsps) {
+        if (this._regex.test(name)) set.add(nsp)
+      }
+    }
+    return set
+  }
+
   _op() {
-    throw new Error('a parent namespace cannot broadcast: use one of its children')
+    return new ParentBroadcastOperator(this)
   }
 
   emit(event, ...args) {
     if (event === 'newListener' || event === 'removeListener') {
       return EventEmitter.prototype.emit.call(this, event, ...args)
     }
-    for (const child of this._children()) child.emit(event, ...args)
-    return true
-  }
-
-  fetchSockets() {
-    return Promise.all(this._children().map((c) => c.fetchSockets())).then((l) => l.flat())
+    return this._op().emit(event, ...args)
   }
 
   /** Asks the user's function about a namespace name. */
@@ -356,6 +372,9 @@ class Server extends EventEmitter {
     if (!nsp) {
       nsp = new Namespace(this, name, this._native.of(name))
       this._nsps.set(name, nsp)
+      // As socket.io, for every namespace after the main one: made here or
+      // by a connection to a dynamic namespace's child.
+      if (this.sockets) EventEmitter.prototype.emit.call(this.sockets, 'new_namespace', nsp)
     }
     if (fn) nsp.on('connection', fn)
     return nsp

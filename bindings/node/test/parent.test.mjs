@@ -1,0 +1,83 @@
+// Namespaces as socket.io's: allSockets(), the new_namespace event, and a
+// dynamic (parent) namespace broadcasting to rooms of all its children.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { rsServer, npmClient, next, within, sleep } from './helpers.mjs'
+
+function setup(t, opts) {
+  const [io, url] = rsServer(opts)
+  const clients = []
+  t.after(async () => {
+    for (const c of clients) c.disconnect()
+    await within(io.close(), 8000, 'close')
+  })
+  const client = async (nsp = '', o) => {
+    const c = await npmClient(url + nsp, o)
+    clients.push(c)
+    return c
+  }
+  return { io, client }
+}
+
+test('allSockets on a namespace and on a room', async (t) => {
+  const { io, client } = setup(t)
+  io.on('connection', (s) => {
+    if (s.handshake.auth.room) s.join(s.handshake.auth.room)
+  })
+  const a = await client('', { auth: { room: 'r' } })
+  const b = await client('')
+  await sleep(50)
+  assert.deepEqual(await io.of('/').allSockets(), new Set([a.id, b.id]))
+  assert.deepEqual(await io.of('/').in('r').allSockets(), new Set([a.id]))
+  assert.deepEqual(await io.in('nobody').allSockets(), new Set())
+})
+
+test('new_namespace for io.of(name) and for a dynamic child', async (t) => {
+  const { io, client } = setup(t)
+  const seen = []
+  io.on('new_namespace', (nsp) => seen.push(nsp.name))
+  io.of('/made')
+  io.of('/made') // already there: no second event
+  io.of(/^\/dyn-\d+$/)
+  await client('/dyn-7')
+  assert.deepEqual(seen, ['/made', '/dyn-7'])
+})
+
+test('a parent namespace broadcasts to a room in every child', async (t) => {
+  const { io, client } = setup(t)
+  const parent = io.of(/^\/dyn-\d+$/)
+  parent.on('connection', (s) => {
+    if (s.handshake.auth.room) s.join('r')
+  })
+  const in1 = await client('/dyn-1', { auth: { room: true } })
+  const in2 = await client('/dyn-2', { auth: { room: true } })
+  const out = await client('/dyn-1')
+  let stray = 0
+  out.on('news', () => stray++)
+  const got = Promise.all([next(in1, 'news'), next(in2, 'news')])
+  parent.to('r').emit('news', 1)
+  assert.deepEqual(await got, [[1], [1]])
+  // Everyone in every child.
+  const all = Promise.all([next(in1, 'all'), next(in2, 'all'), next(out, 'all')])
+  parent.emit('all', 2)
+  await all
+  await sleep(50)
+  assert.equal(stray, 0)
+  const ids = (await parent.fetchSockets()).map((s) => s.id).sort()
+  assert.deepEqual(ids, [in1.id, in2.id, out.id].sort())
+  assert.throws(() => parent.emit('x', () => {}), /acknowledgements/)
+})
+
+test('a namespace made with io.of(name) is a child of the RegExp parent matching it', () => {
+  const [io] = rsServer()
+  try {
+    const parent = io.of(/^\/dynamic-\d+$/)
+    const child = io.of('/dynamic-101')
+    const other = io.of('/static')
+    assert.ok(parent.children.has(child))
+    assert.ok(!parent.children.has(other))
+  } finally {
+    io.close()
+  }
+})
