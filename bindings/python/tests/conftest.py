@@ -125,5 +125,35 @@ def _no_proxy(monkeypatch):
     yield
 
 
+class uvicorn_server:
+    """``async with uvicorn_server(app) as url``: ``app`` served by uvicorn
+    on a loopback port of the running loop (``https`` with ``ssl_keyfile``
+    / ``ssl_certfile``), stopped on exit."""
+
+    def __init__(self, app, **config):
+        import uvicorn
+        self.server = uvicorn.Server(uvicorn.Config(
+            app, host='127.0.0.1', port=0, log_level='warning', lifespan='off', **config))
+        self.scheme = 'https' if 'ssl_certfile' in config else 'http'
+        self.serving = None
+
+    async def __aenter__(self):
+        import asyncio
+        self.serving = asyncio.ensure_future(self.server.serve())
+        for _ in range(500):
+            if self.server.started or self.serving.done():
+                break
+            await asyncio.sleep(0.01)
+        if not self.server.started:
+            raise RuntimeError('uvicorn did not start')
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f'{self.scheme}://127.0.0.1:{port}'
+
+    async def __aexit__(self, *exc):
+        import asyncio
+        self.server.should_exit = True
+        await asyncio.wait_for(self.serving, 10)
+
+
 def pytest_report_header(config):
     return f'socketio_rs {socketio_rs.__version__} from {os.path.dirname(socketio_rs.__file__)}'

@@ -7,8 +7,9 @@ import pytest
 import socketio
 
 import socketio_rs
+from conftest import uvicorn_server
 
-uvicorn = pytest.importorskip('uvicorn')
+pytest.importorskip('uvicorn')
 
 
 async def other_app(scope, receive, send):
@@ -32,57 +33,45 @@ def test_asgi_app_under_uvicorn():
         async def echo(sid, data):
             return data
 
-        config = uvicorn.Config(app, host='127.0.0.1', port=0, log_level='warning',
-                                lifespan='off')
-        server = uvicorn.Server(config)
-        serving = asyncio.ensure_future(server.serve())
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        url = f'http://127.0.0.1:{port}'
-
-        c = socketio.AsyncClient()
-        hello = []
-        c.on('hello', hello.append)
-        await c.connect(url, auth={'via': 'asgi'})
-        assert await c.call('echo', {'b': b'\x01', 'n': [1, 2]}) == {'b': b'\x01', 'n': [1, 2]}
-        for _ in range(300):
-            if hello:
-                break
-            await asyncio.sleep(0.01)
-        assert hello == [{'via': 'asgi'}]
-        await c.disconnect()
-
-        # WebSocket only, and polling upgraded to WebSocket.
-        for transports in (['websocket'], None):
-            ws = socketio.AsyncClient()
-            await ws.connect(url, transports=transports)
-            for _ in range(200):
-                if ws.transport() == 'websocket':
+        async with uvicorn_server(app) as url:
+            c = socketio.AsyncClient()
+            hello = []
+            c.on('hello', hello.append)
+            await c.connect(url, auth={'via': 'asgi'})
+            assert await c.call('echo', {'b': b'\x01', 'n': [1, 2]}) == {'b': b'\x01', 'n': [1, 2]}
+            for _ in range(300):
+                if hello:
                     break
                 await asyncio.sleep(0.01)
-            assert ws.transport() == 'websocket'
-            data = {'bin': b'\x00' * 3000, 'text': 'ü' * 100}
-            assert await ws.call('echo', data) == data
-            await ws.disconnect()
+            assert hello == [{'via': 'asgi'}]
+            await c.disconnect()
 
-        ours = socketio_rs.AsyncClient()
-        await ours.connect(url, transports=['websocket'])
-        assert await ours.call('echo', [1, 2]) == [1, 2]
-        await ours.disconnect()
+            # WebSocket only, and polling upgraded to WebSocket.
+            for transports in (['websocket'], None):
+                ws = socketio.AsyncClient()
+                await ws.connect(url, transports=transports)
+                for _ in range(200):
+                    if ws.transport() == 'websocket':
+                        break
+                    await asyncio.sleep(0.01)
+                assert ws.transport() == 'websocket'
+                data = {'bin': b'\x00' * 3000, 'text': 'ü' * 100}
+                assert await ws.call('echo', data) == data
+                await ws.disconnect()
 
-        loop = asyncio.get_running_loop()
+            ours = socketio_rs.AsyncClient()
+            await ours.connect(url, transports=['websocket'])
+            assert await ours.call('echo', [1, 2]) == [1, 2]
+            await ours.disconnect()
 
-        def fetch():
-            import urllib.request
-            with urllib.request.urlopen(url + '/elsewhere', timeout=5) as r:
-                return r.read()
+            loop = asyncio.get_running_loop()
 
-        assert await loop.run_in_executor(None, fetch) == b'other app'
-        server.should_exit = True
-        await asyncio.wait_for(serving, 10)
+            def fetch():
+                import urllib.request
+                with urllib.request.urlopen(url + '/elsewhere', timeout=5) as r:
+                    return r.read()
+
+            assert await loop.run_in_executor(None, fetch) == b'other app'
         await sio.shutdown()
 
     asyncio.run(asyncio.wait_for(main(), 60))

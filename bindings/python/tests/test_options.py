@@ -3,16 +3,15 @@
 
 import asyncio
 import json
-import os
 import shutil
 import subprocess
-import threading
 import types
 import urllib.request
 
 import pytest
 
 import socketio_rs
+from conftest import uvicorn_server
 
 
 @pytest.mark.parametrize('cls', [socketio_rs.Server, socketio_rs.AsyncServer,
@@ -93,7 +92,7 @@ def test_compression_threshold_and_http_compression(sync_server):
 
 @pytest.mark.skipif(shutil.which('openssl') is None, reason='needs openssl')
 def test_ssl_verify_false_reaches_a_self_signed_server(tmp_path):
-    uvicorn = pytest.importorskip('uvicorn')
+    pytest.importorskip('uvicorn')
     key, cert = tmp_path / 'key.pem', tmp_path / 'cert.pem'
     subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
                     '-subj', '/CN=localhost', '-keyout', str(key), '-out', str(cert)],
@@ -107,30 +106,19 @@ def test_ssl_verify_false_reaches_a_self_signed_server(tmp_path):
         async def echo(sid, data):
             return data
 
-        config = uvicorn.Config(socketio_rs.ASGIApp(sio), host='127.0.0.1', port=0,
-                                log_level='warning', lifespan='off',
-                                ssl_keyfile=str(key), ssl_certfile=str(cert))
-        server = uvicorn.Server(config)
-        serving = asyncio.ensure_future(server.serve())
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        url = f'https://127.0.0.1:{port}'
-        verified = socketio_rs.AsyncClient(reconnection=False)
-        try:
-            await verified.connect(url, wait_timeout=5)
-            box['verified'] = 'connected'
-        except socketio_rs.exceptions.ConnectionError as e:
-            box['verified'] = str(e)
-        for transports in (['polling'], ['websocket']):
-            c = socketio_rs.AsyncClient(ssl_verify=False, reconnection=False)
-            await c.connect(url, transports=transports, wait_timeout=5)
-            box[transports[0]] = await c.call('echo', 'over tls', timeout=5)
-            await c.disconnect()
-        server.should_exit = True
-        await asyncio.wait_for(serving, 10)
+        async with uvicorn_server(socketio_rs.ASGIApp(sio), ssl_keyfile=str(key),
+                                  ssl_certfile=str(cert)) as url:
+            verified = socketio_rs.AsyncClient(reconnection=False)
+            try:
+                await verified.connect(url, wait_timeout=5)
+                box['verified'] = 'connected'
+            except socketio_rs.exceptions.ConnectionError as e:
+                box['verified'] = str(e)
+            for transports in (['polling'], ['websocket']):
+                c = socketio_rs.AsyncClient(ssl_verify=False, reconnection=False)
+                await c.connect(url, transports=transports, wait_timeout=5)
+                box[transports[0]] = await c.call('echo', 'over tls', timeout=5)
+                await c.disconnect()
         await sio.shutdown()
 
     asyncio.run(asyncio.wait_for(main(), 60))

@@ -12,6 +12,7 @@ import pytest
 import websocket
 
 import socketio_rs
+from conftest import uvicorn_server
 
 EVIL = 'http://evil.example'
 GOOD = 'http://good.example'
@@ -135,7 +136,7 @@ def test_a_bad_value_is_refused_at_construction():
             socketio_rs.AsyncServer(cors_allowed_origins=bad)
 
 
-uvicorn = pytest.importorskip('uvicorn')
+pytest.importorskip('uvicorn')
 
 
 def test_asgi_default_allows_only_the_same_origin():
@@ -146,22 +147,10 @@ def test_asgi_default_allows_only_the_same_origin():
 
     async def main():
         sio = socketio_rs.AsyncServer(async_mode='asgi')
-        app = socketio_rs.ASGIApp(sio)
-        config = uvicorn.Config(app, host='127.0.0.1', port=0, log_level='warning',
-                                lifespan='off')
-        server = uvicorn.Server(config)
-        serving = asyncio.ensure_future(server.serve())
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        url = f'http://127.0.0.1:{port}'
-        loop = asyncio.get_running_loop()
-        box['foreign'] = await loop.run_in_executor(None, both, url, EVIL)
-        box['own'] = await loop.run_in_executor(None, both, url, url)
-        server.should_exit = True
-        await asyncio.wait_for(serving, 10)
+        async with uvicorn_server(socketio_rs.ASGIApp(sio)) as url:
+            loop = asyncio.get_running_loop()
+            box['foreign'] = await loop.run_in_executor(None, both, url, EVIL)
+            box['own'] = await loop.run_in_executor(None, both, url, url)
         await sio.shutdown()
         started.set()
 

@@ -89,17 +89,8 @@ impl<H: Handler> EngineIoService<H> {
             None => serve(engine, parts, body, preflight).await,
         };
         if let Some(extra) = cors_headers {
-            // Every value of a header the answer does not set itself (Vary
-            // has two on a preflight).
-            let mut name = None;
-            for (k, v) in extra {
-                if let Some(k) = k {
-                    name = (!res.headers().contains_key(&k)).then_some(k);
-                }
-                if let Some(k) = &name {
-                    res.headers_mut().append(k, v);
-                }
-            }
+            // Vary has two values on a preflight.
+            add_headers(res.headers_mut(), extra, |_| false);
         }
         res
     }
@@ -181,17 +172,23 @@ where
     if let Some(extra) = extra {
         // As Node's `writeHead` over headers set before: the answer's own
         // win, cookies add up.
-        let mut name = None;
-        for (k, v) in extra {
-            if let Some(k) = k {
-                name = (k == header::SET_COOKIE || !res.headers().contains_key(&k)).then_some(k);
-            }
-            if let Some(k) = &name {
-                res.headers_mut().append(k, v);
-            }
-        }
+        add_headers(res.headers_mut(), extra, |k| k == header::SET_COOKIE);
     }
     res
+}
+
+/// Adds every value of each header of `extra` the answer does not set
+/// itself, or that `adds_up` says accumulates.
+fn add_headers(res: &mut HeaderMap, extra: HeaderMap, adds_up: impl Fn(&http::HeaderName) -> bool) {
+    let mut name = None;
+    for (k, v) in extra {
+        if let Some(k) = k {
+            name = (adds_up(&k) || !res.contains_key(&k)).then_some(k);
+        }
+        if let Some(k) = &name {
+            res.append(k, v);
+        }
+    }
 }
 
 /// Refuses a request: tells the `on_connection_error` hook, answers with

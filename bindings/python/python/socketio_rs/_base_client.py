@@ -7,7 +7,7 @@ import weakref
 
 from . import _native, exceptions
 from ._base import CLIENT_REASONS, Handlers
-from ._base_server import check_json
+from ._base_server import check_json, note_engineio_logger
 
 
 def check_client_options(kwargs, logger):
@@ -26,9 +26,7 @@ def check_client_options(kwargs, logger):
                                  'are made in Rust')
             continue
         if k == 'engineio_logger':
-            if v:
-                logger.info('socketio_rs: engineio_logger: the engine logs through Rust '
-                            'tracing (RUST_LOG), not through Python logging')
+            note_engineio_logger(v, logger)
             continue
         raise TypeError(f'socketio_rs: unexpected keyword argument {k!r}')
 

@@ -55,9 +55,7 @@ def engine_options(kwargs, logger, asyncio_based=False):
                 opts['serve_client'] = client_bundle(v)
             continue
         if k == 'engineio_logger':
-            if v:
-                logger.info('socketio_rs: engineio_logger: the engine logs through Rust '
-                            'tracing (RUST_LOG), not through Python logging')
+            note_engineio_logger(v, logger)
             continue
         if k in _ENGINE_OPTIONS:
             opts[k] = v
@@ -88,6 +86,14 @@ def client_bundle(value):
         raise TypeError('serve_client must be True, False or the directory of the npm '
                         f'package socket.io-client, not {type(value).__name__}')
     return _native.ClientBundle(os.fspath(path))
+
+
+def note_engineio_logger(value, logger):
+    """``engineio_logger`` is accepted (python-socketio code passes it
+    often); what it would log comes from the Rust engine's tracing."""
+    if value:
+        logger.info('socketio_rs: engineio_logger: the engine logs through Rust '
+                    'tracing (RUST_LOG), not through Python logging')
 
 
 def cookie_options(value):
