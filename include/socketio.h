@@ -192,6 +192,15 @@
 typedef struct sio_ack sio_ack;
 
 /**
+ * Options for `sio_server_instrument`; start from `sio_admin_options_new`
+ * (the reference's defaults: namespace "/admin", development mode, not
+ * read-only, the host name as server id, server_stats every 2000 ms) and
+ * choose how the UI logs in: `sio_admin_options_set_basic_auth`,
+ * `sio_admin_options_set_auth_check` or `sio_admin_options_set_no_auth`.
+ */
+typedef struct sio_admin_options sio_admin_options;
+
+/**
  * A broadcast being built: add operators, then emit (any number of times)
  * or act on the matching sockets; free it when done.
  */
@@ -405,6 +414,16 @@ typedef void (*sio_broadcast_ack_cb)(void *user_data,
                                      size_t n_replies,
                                      const char *const *missing,
                                      size_t n_missing);
+
+/**
+ * Decides whether the Admin UI may log in, from the CONNECT payload it
+ * sent (`auth_json`, a JSON object; `{}` when it sent none): true lets it
+ * in. It runs like the server's other callbacks, through its event queue
+ * when it has one, else on a thread of its own (never a runtime thread),
+ * so it may block.
+ */
+typedef bool (*sio_admin_auth_cb)(void *user_data,
+                                  const char *auth_json);
 
 /**
  * Decides whether a namespace name belongs to a parent namespace; runs on
@@ -1109,6 +1128,92 @@ int sio_broadcast_disconnect(const sio_broadcast *b,
  * Frees a broadcast. NULL is a no-op.
  */
 void sio_broadcast_free(sio_broadcast *b);
+
+/**
+ * Creates Admin UI options with the reference's defaults and no login
+ * chosen yet (`sio_server_instrument` refuses them until one is).
+ */
+int sio_admin_options_new(sio_admin_options **out);
+
+/**
+ * Frees Admin UI options (a server instrumented with them keeps what it
+ * needs). NULL is a no-op.
+ */
+void sio_admin_options_free(sio_admin_options *opts);
+
+/**
+ * Basic authentication, the reference's `{type: "basic", username,
+ * password}`: the UI must send this username and a password whose bcrypt
+ * hash is `password_hash` ("$2a$", "$2b$", "$2x$" or "$2y$"; checked by
+ * `sio_server_instrument`). A UI let in gets a session id to log in again
+ * with.
+ */
+int sio_admin_options_set_basic_auth(sio_admin_options *opts,
+                                     const char *username,
+                                     const char *password_hash);
+
+/**
+ * No login (the reference's `auth: false`): anyone who reaches the
+ * namespace administers the server.
+ */
+int sio_admin_options_set_no_auth(sio_admin_options *opts);
+
+/**
+ * A login decided by `cb` (see `sio_admin_auth_cb`); a UI it lets in gets
+ * a session id to log in again with, and one it refuses the
+ * `connect_error` "invalid credentials". `user_data` is released once the
+ * options and every server instrumented with them are freed.
+ */
+int sio_admin_options_set_auth_check(sio_admin_options *opts,
+                                     sio_admin_auth_cb cb,
+                                     void *user_data,
+                                     sio_free_fn free_user_data);
+
+/**
+ * "development" (the default: every socket, room and event) or
+ * "production" (the statistics only).
+ */
+int sio_admin_options_set_mode(sio_admin_options *opts,
+                               const char *mode);
+
+/**
+ * Read-only: the UI may look, not join, leave, emit or disconnect
+ * (default false).
+ */
+int sio_admin_options_set_readonly(sio_admin_options *opts,
+                                   bool readonly);
+
+/**
+ * The namespace the UI connects to (`namespaceName`, default "/admin").
+ */
+int sio_admin_options_set_namespace(sio_admin_options *opts,
+                                    const char *name);
+
+/**
+ * This server's id in the UI (`serverId`; default: the host name).
+ */
+int sio_admin_options_set_server_id(sio_admin_options *opts,
+                                    const char *id);
+
+/**
+ * How often `server_stats` goes out, in milliseconds (default 2000; must
+ * not be 0).
+ */
+int sio_admin_options_set_stats_interval(sio_admin_options *opts,
+                                         uint32_t ms);
+
+/**
+ * Serves the Socket.IO Admin UI (`@socket.io/admin-ui` 0.5: the page at
+ * https://admin.socket.io or its `ui/dist` files) on this server, as the
+ * reference's `instrument(io, opts)`: the admin namespace, the login,
+ * `server_stats`, and in development mode every socket, room and event.
+ * Call it before the server takes connections (those already open are
+ * counted, not followed). Refused options (no login chosen, a password
+ * hash that is not bcrypt) are SIO_ERR_INVALID_ARGUMENT with the
+ * reference's message; a closed server, SIO_ERR_CLOSED.
+ */
+int sio_server_instrument(const sio_server *server,
+                          const sio_admin_options *opts);
 
 /**
  * Joins a cluster through Redis at `url` (e.g. "redis://127.0.0.1:6379")

@@ -840,6 +840,60 @@ class ServerOptions {
     sio_server_options *o_ = nullptr;
 };
 
+/** Options of Server::instrument (the Socket.IO Admin UI, as
+ *  @socket.io/admin-ui's instrument(io, opts)); setters chain. A login must
+ *  be chosen: basic_auth, auth_check or no_auth. */
+class AdminOptions {
+  public:
+    /** Decides whether the UI may log in from the CONNECT payload it sent
+     *  (a JSON object); runs through the server's queue when it has one,
+     *  else on a thread of its own, so it may block. An exception escaping
+     *  it refuses. */
+    using AuthFn = std::function<bool(std::string_view auth_json)>;
+
+    AdminOptions() { check(sio_admin_options_new(&o_)); }
+    AdminOptions(AdminOptions &&o) noexcept : o_(std::exchange(o.o_, nullptr)) {}
+    AdminOptions(const AdminOptions &) = delete;
+    AdminOptions &operator=(const AdminOptions &) = delete;
+    ~AdminOptions() { sio_admin_options_free(o_); }
+
+    /** `{type: "basic", username, password}`: `password_hash` is the
+     *  password's bcrypt hash. */
+    AdminOptions &basic_auth(const std::string &username, const std::string &password_hash) {
+        return chain(sio_admin_options_set_basic_auth(o_, username.c_str(), password_hash.c_str()));
+    }
+    /** `auth: false`: no login. */
+    AdminOptions &no_auth() { return chain(sio_admin_options_set_no_auth(o_)); }
+    AdminOptions &auth_check(AuthFn fn) {
+        return chain(sio_admin_options_set_auth_check(o_, &auth_tramp, detail::box(std::move(fn)),
+                                                      &detail::destroy<AuthFn>));
+    }
+    /** "development" (the default) or "production". */
+    AdminOptions &mode(const std::string &m) { return chain(sio_admin_options_set_mode(o_, m.c_str())); }
+    AdminOptions &readonly(bool on) { return chain(sio_admin_options_set_readonly(o_, on)); }
+    AdminOptions &namespace_name(const std::string &name) {
+        return chain(sio_admin_options_set_namespace(o_, name.c_str()));
+    }
+    AdminOptions &server_id(const std::string &id) { return chain(sio_admin_options_set_server_id(o_, id.c_str())); }
+    AdminOptions &stats_interval(std::uint32_t ms) { return chain(sio_admin_options_set_stats_interval(o_, ms)); }
+    const sio_admin_options *raw() const noexcept { return o_; }
+
+  private:
+    static bool auth_tramp(void *ud, const char *json) noexcept {
+        try {
+            return (*static_cast<AuthFn *>(ud))(json ? json : "{}");
+        } catch (...) {
+            detail::report("admin auth check");
+            return false;
+        }
+    }
+    AdminOptions &chain(int status) {
+        check(status);
+        return *this;
+    }
+    sio_admin_options *o_ = nullptr;
+};
+
 /** A Socket.IO server; closed when destroyed. */
 class Server {
   public:
@@ -927,6 +981,10 @@ class Server {
         check(sio_server_server_count(s_, &detail::reply_tramp, detail::box(std::move(fn)),
                                       &detail::destroy<ReplyFn>));
     }
+
+    /** Serves the Socket.IO Admin UI on this server (see
+     *  sio_server_instrument); call it before serving. */
+    void instrument(const AdminOptions &opts) const { check(sio_server_instrument(s_, opts.raw())); }
 
     /** Stops listening and disconnects everyone; `done` once they are gone. */
     void close(DoneFn done = DoneFn()) {

@@ -189,6 +189,14 @@ fn c_server_with_the_npm_client() {
     run("test_server");
 }
 
+/// The Admin UI from C (`sio_server_instrument`), driven by the npm
+/// socket.io-client as the UI drives it: basic authentication, then a C
+/// auth check through an event queue.
+#[test]
+fn c_admin_ui_with_the_npm_client() {
+    run("test_admin");
+}
+
 #[test]
 fn c_client_with_the_npm_server() {
     run("test_client_npm");

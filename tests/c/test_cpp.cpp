@@ -143,6 +143,7 @@ static void dynamic_namespaces(const sio::Server &server, std::uint16_t port);
 static void cluster_on_one_server(sio::Server &server, const sio::Socket &kept);
 static void option_setters_live(const sio::Runtime &rt, std::uint16_t plain_port);
 static void two_servers(const std::string &redis_url, const std::string &flavour);
+static void admin_ui();
 
 int main() {
     CHECK(sio_abi_version() == SIO_ABI_VERSION);
@@ -157,6 +158,7 @@ int main() {
         CHECK(std::strstr(e.what(), "must not be 0") != nullptr);
     }
     CHECK(sio::quote("a\"b\n") == "\"a\\\"b\\n\"");
+    admin_ui();
 
     ServerState st;
     sio::Runtime rt(2);
@@ -329,6 +331,63 @@ int main() {
 
     std::printf("test_cpp: %d passed, %d failed\n", passed.load(), failed.load());
     return failed == 0 ? 0 : 1;
+}
+
+// The Admin UI: options refused with the reference's messages, then a
+// lambda deciding the logins of our own client on the admin namespace.
+static void admin_ui() {
+    std::printf("-- the Admin UI (instrument)\n");
+    CHECK_THROWS(sio::AdminOptions().mode("staging"), SIO_ERR_INVALID_ARGUMENT, "invalid admin mode");
+    CHECK_THROWS(sio::AdminOptions().stats_interval(0), SIO_ERR_INVALID_ARGUMENT, "must not be 0");
+    sio::Server server;
+    CHECK_THROWS(server.instrument(sio::AdminOptions()), SIO_ERR_INVALID_ARGUMENT, "the `auth` option");
+    CHECK_THROWS(server.instrument(sio::AdminOptions().basic_auth("admin", "plain")), SIO_ERR_INVALID_ARGUMENT,
+                 "valid bcrypt hash");
+    std::atomic<int> asked{0};
+    server.instrument(sio::AdminOptions()
+                          .auth_check([&asked](std::string_view auth) {
+                              asked++;
+                              if (auth.find("\"boom\"") != std::string_view::npos) throw std::runtime_error("boom");
+                              return auth.find("\"token\":\"ok\"") != std::string_view::npos;
+                          })
+                          .namespace_name("/ops")
+                          .server_id("cpp-1")
+                          .stats_interval(200));
+    std::string url = "http://127.0.0.1:" + std::to_string(server.listen("127.0.0.1:0")) + "/ops";
+
+    for (const char *token : {"no", "boom"}) {
+        int status = 99;
+        std::string error;
+        sio::Client c(url, sio::ClientOptions().reconnection(false).auth(std::string("{\"token\":\"") + token + "\"}"));
+        c.connect([&](int st, std::string_view e, sio::Args) {
+            error = std::string(e);
+            status = st;
+        });
+        CHECK(wait_until(nullptr, [&] { return status != 99; }));
+        CHECK(status == SIO_ERR_REFUSED && error == "invalid credentials");
+    }
+    std::mutex mu;
+    std::string config, stats;
+    int status = 99;
+    sio::Client ui(url, sio::ClientOptions().reconnection(false).auth("{\"token\":\"ok\"}"));
+    ui.on("config", [&](sio::Args args, sio::Ack) {
+        std::lock_guard<std::mutex> g(mu);
+        config = std::string(args.json());
+    });
+    ui.on("server_stats", [&](sio::Args args, sio::Ack) {
+        std::lock_guard<std::mutex> g(mu);
+        stats = std::string(args.json());
+    });
+    ui.connect([&](int st, std::string_view, sio::Args) { status = st; });
+    CHECK(wait_until(nullptr, [&] {
+        std::lock_guard<std::mutex> g(mu);
+        return status != 99 && !config.empty() && !stats.empty();
+    }));
+    CHECK(status == SIO_OK);
+    CHECK(asked == 3);
+    std::lock_guard<std::mutex> g(mu);
+    CHECK(contains(config, "\"ALL_EVENTS\""));
+    CHECK(contains(stats, "\"serverId\":\"cpp-1\""));
 }
 
 // The library's version and ABI; option setters that refuse bad values.

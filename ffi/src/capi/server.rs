@@ -18,7 +18,9 @@ use crate::embed::{
     Socket, Value,
 };
 
+mod admin;
 mod ext;
+pub use admin::*;
 pub use ext::*;
 
 /// Transport bit: HTTP long-polling.
