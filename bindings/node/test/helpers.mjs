@@ -40,6 +40,26 @@ export function rsServer(opts) {
   return [io, `http://127.0.0.1:${io.httpServer.address().port}`]
 }
 
+/**
+ * Our server for test `t`, closed with its clients when the test ends:
+ * `{ io, url, client(path, opts), clients }`, `client` connecting the npm
+ * socket.io-client.
+ */
+export function rsSetup(t, opts) {
+  const [io, url] = rsServer(opts)
+  const clients = []
+  t.after(async () => {
+    for (const c of clients) c.disconnect()
+    await within(io.close(), 8000, 'close')
+  })
+  const client = async (path = '', o) => {
+    const c = await npmClient(url + path, o)
+    clients.push(c)
+    return c
+  }
+  return { io, url, client, clients }
+}
+
 /** The npm socket.io server on a loopback port: [io, url]. */
 export function npmServer(opts) {
   const io = new sio.Server(0, opts)

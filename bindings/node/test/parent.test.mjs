@@ -3,22 +3,7 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { rsServer, npmClient, next, within, sleep } from './helpers.mjs'
-
-function setup(t, opts) {
-  const [io, url] = rsServer(opts)
-  const clients = []
-  t.after(async () => {
-    for (const c of clients) c.disconnect()
-    await within(io.close(), 8000, 'close')
-  })
-  const client = async (nsp = '', o) => {
-    const c = await npmClient(url + nsp, o)
-    clients.push(c)
-    return c
-  }
-  return { io, client }
-}
+import { rsServer, rsSetup as setup, next, sleep } from './helpers.mjs'
 
 test('allSockets on a namespace and on a room', async (t) => {
   const { io, client } = setup(t)

@@ -3,23 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import { rs, rsServer, npmClient, sioClient, next, within, sleep, collect } from './helpers.mjs'
-
-/** A server and a cleanup that closes it and the given clients. */
-function setup(t, opts) {
-  const [io, url] = rsServer(opts)
-  const clients = []
-  t.after(async () => {
-    for (const c of clients) c.disconnect()
-    await within(io.close(), 8000, 'close')
-  })
-  const client = async (path = '', o) => {
-    const c = await npmClient(url + path, o)
-    clients.push(c)
-    return c
-  }
-  return { io, url, client, clients }
-}
+import { rs, rsServer, rsSetup as setup, npmClient, sioClient, next, within, sleep, collect } from './helpers.mjs'
 
 test('connection, id, handshake, emit both ways', async (t) => {
   const { io, client } = setup(t)

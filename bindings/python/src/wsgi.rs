@@ -299,27 +299,19 @@ pub fn take_socket(
     let (tx, rx) = mpsc::sync_channel(1);
     let status = Arc::new(AtomicU16::new(0));
     let head = Bytes::from(head);
+    // The connection's end is told to the WSGI thread through its guard.
+    let end = |shut: &Arc<Shut>| EndGuard {
+        shut: shut.clone(),
+        status: status.clone(),
+        tx,
+    };
     let shut = if unix {
         let s = std::os::unix::net::UnixStream::from(owned);
         s.set_nonblocking(true)?;
         let shut = Arc::new(Shut::Unix(s.try_clone()?));
         let io = rt.enter(|| tokio::net::UnixStream::from_std(s))?;
-        let end = EndGuard {
-            shut: shut.clone(),
-            status: status.clone(),
-            tx,
-        };
-        serve(
-            rt,
-            svc,
-            Taken {
-                head,
-                io,
-                _end: end,
-            },
-            status,
-            client,
-        );
+        let _end = end(&shut);
+        serve(rt, svc, Taken { head, io, _end }, status, client);
         shut
     } else {
         let s = std::net::TcpStream::from(owned);
@@ -327,22 +319,8 @@ pub fn take_socket(
         let _ = s.set_nodelay(true);
         let shut = Arc::new(Shut::Tcp(s.try_clone()?));
         let io = rt.enter(|| tokio::net::TcpStream::from_std(s))?;
-        let end = EndGuard {
-            shut: shut.clone(),
-            status: status.clone(),
-            tx,
-        };
-        serve(
-            rt,
-            svc,
-            Taken {
-                head,
-                io,
-                _end: end,
-            },
-            status,
-            client,
-        );
+        let _end = end(&shut);
+        serve(rt, svc, Taken { head, io, _end }, status, client);
         shut
     };
     Ok(WsgiSocket {

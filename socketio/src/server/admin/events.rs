@@ -92,36 +92,26 @@ impl ServerObserver for AdminState {
         self.emit("socket_connected", vec![local_socket(socket), now()]);
         let nsp = Value::from(socket.nsp());
         if socket.nsp() != self.namespace_name {
-            let me = self.weak();
-            let n = nsp.clone();
-            socket.on_any(move |s, event, args| {
-                if let Some(me) = me.upgrade() {
-                    me.emit(
-                        "event_received",
-                        vec![
-                            n.clone(),
-                            Value::from(s.id().as_str()),
-                            event_args(event, args),
-                            now(),
-                        ],
-                    );
+            // The same report for both directions, under the UI's names.
+            let report = |name: &'static str| {
+                let me = self.weak();
+                let n = nsp.clone();
+                move |s: &Arc<Socket>, event: &str, args: &[Value]| {
+                    if let Some(me) = me.upgrade() {
+                        me.emit(
+                            name,
+                            vec![
+                                n.clone(),
+                                Value::from(s.id().as_str()),
+                                event_args(event, args),
+                                now(),
+                            ],
+                        );
+                    }
                 }
-            });
-            let me = self.weak();
-            let n = nsp.clone();
-            socket.on_any_outgoing(move |s, event, args| {
-                if let Some(me) = me.upgrade() {
-                    me.emit(
-                        "event_sent",
-                        vec![
-                            n.clone(),
-                            Value::from(s.id().as_str()),
-                            event_args(event, args),
-                            now(),
-                        ],
-                    );
-                }
-            });
+            };
+            socket.on_any(report("event_received"));
+            socket.on_any_outgoing(report("event_sent"));
         }
         let me = self.weak();
         socket.on_disconnect(move |s, reason| {
