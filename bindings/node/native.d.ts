@@ -68,6 +68,8 @@ export declare class MatchHandle {
 export declare class NamespaceHandle {
   /** The name. */
   get name(): string
+  /** Whether the server dropped the namespace (an empty dynamic child). */
+  get removed(): boolean
   /** Reports the sockets that join to target `key`. */
   watchConnections(key: number): void
   /** Asks target `key` about every joining socket (`MIDDLEWARE`). */
@@ -211,6 +213,16 @@ export declare class SocketHandle {
   disconnect(close: boolean): void
   /** Forwards the event `event` to the JS layer (once per name). */
   on(event: string): void
+  /**
+   * Forwards the events no [`SocketHandle::on`] asked for, with their
+   * acknowledgement: socket middlewares see every event.
+   */
+  onFallback(): void
+  /**
+   * Forwards the socket's errors (a packet its connection sent that the
+   * parser cannot read) to the JS `error` listeners.
+   */
+  onError(): void
   /** Stops forwarding the event `event`. */
   off(event: string): void
   /**

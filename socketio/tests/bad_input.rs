@@ -117,6 +117,48 @@ async fn assert_each_is_a_parse_error(cases: &[&[Frame]]) {
     }
 }
 
+/// Before the connection closes, its sockets' error handlers get the message
+/// the reference parser throws for the same input.
+#[tokio::test]
+async fn the_sockets_hear_the_parsers_error_before_a_parse_error_disconnect() {
+    let io = SocketIo::new(config());
+    let (tx, mut seen) = record::<(String, String)>();
+    io.on_connection(move |s| {
+        let on_error = tx.clone();
+        s.on_error(move |s, err| {
+            let message = err.as_str().unwrap_or("?").to_owned();
+            let _ = on_error.send((s.id().to_string(), message));
+        });
+        let tx = tx.clone();
+        s.on_disconnect(move |s, reason| {
+            let _ = tx.send((s.id().to_string(), reason.to_string()));
+        });
+    });
+    let server = serve(io).await;
+    for (frame, message) in [
+        ("45woooot", "Illegal attachments"),
+        ("45", "Illegal attachments"),
+        ("49", "unknown packet type 9"),
+        ("42[\"unterminated", "invalid payload"),
+        ("42[\"connect\"]", "invalid payload"),
+    ] {
+        let (mut ws, _) = ws_open(server.addr).await;
+        let sid = ws_join(&mut ws, "/").await;
+        ws_send(&mut ws, frame).await;
+        ws_expect_closed(&mut ws).await;
+        assert_eq!(
+            seen.next().await,
+            (sid.clone(), message.to_owned()),
+            "{frame}"
+        );
+        assert_eq!(
+            seen.next().await,
+            (sid, "parse error".to_owned()),
+            "{frame}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn unknown_packet_type() {
     assert_each_closes(true, &[&[Text("49")], &[Text("4x")], &[Text("4-")]]).await;

@@ -358,6 +358,11 @@ async fn regex_parent_namespace_creates_guards_broadcasts_and_cleans_up_children
         report["errors"]["/dynamic-103"],
         json!({ "message": "bad token", "data": { "code": 4001, "nsp": "/dynamic-103" } })
     );
+    // A child whose only client the middlewares refused is dropped too.
+    eventually("the refused /dynamic-103 to be cleaned up", || {
+        !children().contains("/dynamic-103")
+    })
+    .await;
     assert_eq!(
         report["disconnects"]["/dynamic-101"],
         "io client disconnect"

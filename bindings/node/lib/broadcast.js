@@ -1,6 +1,7 @@
 'use strict'
 
 const { encode } = require('./payload')
+const turn = require('./turn')
 
 /** socket.io's reserved names, which no broadcast may use. */
 const RESERVED = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'])
@@ -22,6 +23,26 @@ class BroadcastOperator {
 
   get _target() {
     return this._socket ? this._socket._h : this._nsp._h
+  }
+
+  /** The target rooms, as socket.io's operator keeps them. */
+  get rooms() {
+    return new Set(this._f.rooms)
+  }
+
+  /** The excluded rooms. */
+  get exceptRooms() {
+    return new Set(this._f.except)
+  }
+
+  /** The flags set so far (`local`, `volatile`, `compress`, `timeout`), as socket.io shows them. */
+  get flags() {
+    const flags = {}
+    if (this._f.local) flags.local = true
+    if (this._f.volatile) flags.volatile = true
+    if (this._f.compress !== undefined) flags.compress = this._f.compress
+    if (this._f.timeout !== undefined) flags.timeout = this._f.timeout
+    return flags
   }
 
   to(room) {
@@ -62,15 +83,29 @@ class BroadcastOperator {
       this._target.bcastEmitWithAck(this._f, event, json, bins, id)
       return true
     }
+    let flags = this._f
+    if (flags.volatile) {
+      const busy = turn.busyIn(this._nsp)
+      if (busy === null) return true
+      if (busy.length > 0) flags = { ...flags, except: flags.except.concat(busy) }
+    }
+    turn.broadcastIn(this._nsp)
     const [json, bins] = encode(args)
-    this._target.bcastEmit(this._f, event, json, bins)
+    this._target.bcastEmit(flags, event, json, bins)
     return true
   }
 
-  /** Emits and resolves with the array of answers. */
+  /**
+   * Emits and resolves with the array of answers; on a timeout the error
+   * carries the answers that came (`err.responses`), as socket.io's.
+   */
   emitWithAck(event, ...args) {
     return new Promise((resolve, reject) => {
-      this.emit(event, ...args, (err, responses) => (err ? reject(err) : resolve(responses)))
+      this.emit(event, ...args, (err, responses) => {
+        if (!err) return resolve(responses)
+        err.responses = responses
+        reject(err)
+      })
     })
   }
 

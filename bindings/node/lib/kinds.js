@@ -29,4 +29,5 @@ module.exports = Object.freeze({
   ENGINE_UPGRADE: 26,
   ENGINE_CLOSE: 27,
   ENGINE_PACKET: 28,
+  SOCKET_ERROR: 29,
 })

@@ -41,6 +41,8 @@ class Namespace extends EventEmitter {
     this.server = server
     this.name = name
     this.sockets = new Map()
+    // Sockets still in the middlewares (socket.io's `_preConnectSockets`).
+    this._preConnectSockets = new Map()
     this._h = handle
     this._fns = []
     this._key = server._addTarget(this)
@@ -165,8 +167,11 @@ class Namespace extends EventEmitter {
   /** Runs the middlewares in order; the first error refuses. */
   _runMiddlewares(socket, next) {
     const fns = this._fns.slice()
+    const pending = socket.nsp._preConnectSockets
+    pending.set(socket.id, socket)
     let i = 0
     const step = (err) => {
+      if (err || i >= fns.length) pending.delete(socket.id)
       if (err) {
         this.server._sockets.delete(socket._key)
         const data = err.data === undefined ? undefined : JSON.stringify(err.data)
@@ -279,7 +284,7 @@ class Server extends EventEmitter {
     this._targets = new Map()
     this._nextTarget = 1
     this._sockets = new Map()
-    this._nsps = new Map()
+    this._nspMap = new Map()
     this._parents = []
     this._closed = false
     this._detach = null
@@ -313,6 +318,14 @@ class Server extends EventEmitter {
 
   get eio() {
     return this.engine
+  }
+
+  /** The namespaces by name (socket.io's `_nsps`), without those dropped. */
+  get _nsps() {
+    for (const [name, nsp] of this._nspMap) {
+      if (nsp._h.removed) this._nspMap.delete(name)
+    }
+    return this._nspMap
   }
 
   _addTarget(obj) {
@@ -368,10 +381,16 @@ class Server extends EventEmitter {
     }
     name = String(name)
     if (!name.startsWith('/')) name = '/' + name
-    let nsp = this._nsps.get(name)
+    let nsp = this._nspMap.get(name)
+    if (nsp && nsp._h.removed) {
+      // An empty dynamic child the server dropped
+      // (`cleanupEmptyChildNamespaces`): the name is free again.
+      this._nspMap.delete(name)
+      nsp = undefined
+    }
     if (!nsp) {
       nsp = new Namespace(this, name, this._native.of(name))
-      this._nsps.set(name, nsp)
+      this._nspMap.set(name, nsp)
       // As socket.io, for every namespace after the main one: made here or
       // by a connection to a dynamic namespace's child.
       if (this.sockets) EventEmitter.prototype.emit.call(this.sockets, 'new_namespace', nsp)
@@ -438,6 +457,11 @@ class Server extends EventEmitter {
     return this.sockets.fetchSockets()
   }
 
+  /** The ids of the main namespace's sockets (socket.io's deprecated `allSockets`). */
+  allSockets() {
+    return this.sockets.allSockets()
+  }
+
   socketsJoin(room) {
     this.sockets.socketsJoin(room)
   }
@@ -477,8 +501,11 @@ class Server extends EventEmitter {
       const srv = this._detach ? this.httpServer : null
       // As socket.io: the sessions close first (polling clients fetch the
       // close packet through the http.Server), then the http.Server.
+      // An http.Server that is not running answers ERR_SERVER_NOT_RUNNING,
+      // which socket.io hands to the callback too.
       this._closeNative(() => {
-        if (srv && srv.listening) srv.close((err) => finish(err))
+        if (srv) srv.close((err) => finish(err))
+        else if (this.httpServer) this.httpServer.close((err) => finish(err))
         else finish()
       })
     })
@@ -575,6 +602,14 @@ class Server extends EventEmitter {
       case K.EVENT: {
         const s = this._sockets.get(ev.target)
         if (s) s._onevent(ev.name, decode(ev.json, ev.bins), ev.ack)
+        break
+      }
+      case K.SOCKET_ERROR: {
+        const s = this._sockets.get(ev.target)
+        if (s) {
+          const [err] = decode(ev.json, ev.bins)
+          emitGuarded(s, 'error', [new Error(typeof err === 'string' ? err : JSON.stringify(err))])
+        }
         break
       }
       case K.ANY: {
@@ -674,11 +709,20 @@ class Server extends EventEmitter {
 
 /** What `io.httpServer` answers when the server listens by itself. */
 function listeningShim(port) {
-  return {
+  const shim = {
     listening: true,
     address: () => ({ address: '::', family: 'IPv6', port }),
-    close: (cb) => cb && process.nextTick(cb),
+    close: (cb) => {
+      let err
+      if (!shim.listening) {
+        err = new Error('Server is not running.')
+        err.code = 'ERR_SERVER_NOT_RUNNING'
+      }
+      shim.listening = false
+      if (cb) process.nextTick(cb, err)
+    },
   }
+  return shim
 }
 
 // Like socket.io, `io.on(...)` and the other listener methods act on the

@@ -4,6 +4,7 @@ const { EventEmitter } = require('node:events')
 const { encode } = require('./payload')
 const { guard, emitGuarded, emitLocal, report } = require('./util')
 const { BroadcastOperator } = require('./broadcast')
+const turn = require('./turn')
 
 /** Events a socket cannot emit to its peer (socket.io's list). */
 const RESERVED = new Set([
@@ -45,6 +46,7 @@ class Socket extends EventEmitter {
     this.id = handle.id
     this._h = handle
     this._key = handle.key
+    this._connId = handle.connId
     this._flags = {}
     this._fns = []
     this._anyIn = []
@@ -80,8 +82,13 @@ class Socket extends EventEmitter {
     this.data = data == null ? {} : data
     // Native forwarding follows the listeners: an event reaches JS only
     // while someone listens to it.
+    this._errorsWatched = false
     this.on('newListener', (event) => {
-      if (!RESERVED.has(event) && this.listenerCount(event) === 0) handle.on(event)
+      if (event === 'error') {
+        // The connection's protocol errors, once someone listens.
+        if (!this._errorsWatched) handle.onError()
+        this._errorsWatched = true
+      } else if (!RESERVED.has(event) && this.listenerCount(event) === 0) handle.on(event)
     })
     this.on('removeListener', (event) => {
       if (!RESERVED.has(event) && this.listenerCount(event) === 0) handle.off(event)
@@ -130,6 +137,8 @@ class Socket extends EventEmitter {
     if (RESERVED.has(event)) throw new Error(`"${event}" is a reserved event name`)
     const flags = this._flags
     this._flags = {}
+    if (flags.volatile && turn.busy(this)) return true
+    turn.wroteTo(this)
     if (typeof args[args.length - 1] === 'function') {
       const cb = args.pop()
       const withError = flags.timeout !== undefined
@@ -208,13 +217,22 @@ class Socket extends EventEmitter {
     this._h.leave(String(room))
   }
 
+  /** Leaves every room, its own included (socket.io's `leaveAll`). */
+  leaveAll() {
+    for (const room of this._h.rooms()) this._h.leave(room)
+  }
+
   disconnect(close = false) {
     this._h.disconnect(!!close)
     return this
   }
 
-  /** A middleware for this socket's incoming events. */
+  /**
+   * A middleware for this socket's incoming events: every event, also
+   * those no listener waits for (a middleware may rename them).
+   */
   use(fn) {
+    if (this._fns.length === 0) this._h.onFallback()
     this._fns.push(fn)
     return this
   }
@@ -279,6 +297,9 @@ class Socket extends EventEmitter {
 
   /** An incoming event: socket middlewares, then the listeners. */
   _onevent(event, args, ack) {
+    // As socket.io: an event still waiting for its turn when the socket
+    // disconnected (the client sent it with its DISCONNECT) is dropped.
+    if (!this._h.connected) return
     if (ack) args.push(ackFunction(ack))
     if (this._fns.length === 0) {
       emitGuarded(this, event, args)

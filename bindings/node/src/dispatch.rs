@@ -102,6 +102,9 @@ pub(crate) mod kind {
     /// A packet arrived on a session (`name`: its id; arguments: the
     /// packet's type and data).
     pub const ENGINE_PACKET: u32 = 28;
+    /// A socket's `error` (its connection sent what the parser cannot
+    /// read): the error as the argument.
+    pub const SOCKET_ERROR: u32 = 29;
 }
 
 /// What the JS dispatcher receives: a plain object.

@@ -389,6 +389,10 @@ impl NativeServer {
     pub fn close(&self, cb: u32) -> napi::Result<()> {
         let d = self.disp.clone();
         self.disp.close();
+        // As socket.io closing its http.Server: the port is free at once;
+        // connections already open (a polling client's keep-alive one)
+        // still carry the sessions' last packets.
+        self.server.stop_accepting();
         let server = self.server.clone();
         let rt = embed::Runtime::global().map_err(js_err)?;
         rt.spawn(async move {
@@ -511,6 +515,12 @@ impl NamespaceHandle {
     #[napi(getter, catch_unwind)]
     pub fn name(&self) -> String {
         self.ns.name().to_owned()
+    }
+
+    /// Whether the server dropped the namespace (an empty dynamic child).
+    #[napi(getter, catch_unwind)]
+    pub fn removed(&self) -> bool {
+        self.ns.is_removed()
     }
 
     /// Reports the sockets that join to target `key`.

@@ -237,6 +237,28 @@ impl SocketHandle {
         });
     }
 
+    /// Forwards the events no [`SocketHandle::on`] asked for, with their
+    /// acknowledgement: socket middlewares see every event.
+    #[napi(catch_unwind)]
+    pub fn on_fallback(&self) {
+        let (d, key) = (self.disp.clone(), self.key);
+        self.s.on_fallback(move |_, name, args, ack| {
+            let mut ev = Event::new(kind::EVENT, key).name(name).args(&args);
+            ev.ack = ack;
+            d.send(ev);
+        });
+    }
+
+    /// Forwards the socket's errors (a packet its connection sent that the
+    /// parser cannot read) to the JS `error` listeners.
+    #[napi(catch_unwind)]
+    pub fn on_error(&self) {
+        let (d, key) = (self.disp.clone(), self.key);
+        self.s.on_error(move |_, err| {
+            d.send(Event::new(kind::SOCKET_ERROR, key).args(&[err]));
+        });
+    }
+
     /// Stops forwarding the event `event`.
     #[napi(catch_unwind)]
     pub fn off(&self, event: String) {

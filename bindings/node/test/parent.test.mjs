@@ -3,7 +3,7 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { rsServer, rsSetup as setup, next, sleep } from './helpers.mjs'
+import { rsServer, rsSetup as setup, next, sleep, sioClient } from './helpers.mjs'
 
 test('allSockets on a namespace and on a room', async (t) => {
   const { io, client } = setup(t)
@@ -64,5 +64,43 @@ test('a namespace made with io.of(name) is a child of the RegExp parent matching
     assert.ok(!parent.children.has(other))
   } finally {
     io.close()
+  }
+})
+
+test('cleanupEmptyChildNamespaces drops an empty child, which a new client brings back', async (t) => {
+  const { io, url, client } = setup(t, { cleanupEmptyChildNamespaces: true })
+  const parent = io.of(/^\/dynamic-\d+$/)
+  let refuse = false
+  parent.use((socket, go) => go(refuse ? new Error('no') : undefined))
+  const c1 = await client('/dynamic-101')
+  assert.equal(io._nsps.has('/dynamic-101'), true)
+  const first = io.of('/dynamic-101')
+  c1.disconnect()
+  const deadline = Date.now() + 5000
+  while (io._nsps.has('/dynamic-101')) {
+    assert.ok(Date.now() < deadline, 'the empty child was not dropped')
+    await sleep(10)
+  }
+
+  // Connecting again makes a new child that works.
+  const conn = next(parent, 'connection')
+  const c2 = await client('/dynamic-101')
+  const [s2] = await conn
+  assert.equal(io._nsps.has('/dynamic-101'), true)
+  assert.notEqual(io.of('/dynamic-101'), first)
+  const got = next(c2, 'hi')
+  io.of('/dynamic-101').emit('hi', 1)
+  assert.deepEqual(await got, [1])
+  assert.equal(s2.nsp, io.of('/dynamic-101'))
+  c2.disconnect()
+
+  // A child whose only client the middlewares refused is dropped too.
+  refuse = true
+  const c3 = sioClient.io(`${url}/dynamic-102`, { forceNew: true, reconnection: false })
+  await next(c3, 'connect_error')
+  c3.close()
+  while (io._nsps.has('/dynamic-102') || io._nsps.has('/dynamic-101')) {
+    assert.ok(Date.now() < deadline + 5000, 'a refused child was not dropped')
+    await sleep(10)
   }
 })

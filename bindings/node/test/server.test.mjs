@@ -155,9 +155,16 @@ test('rooms: join, leave, to, in, except, broadcast', async (t) => {
   assert.equal(sb.rooms.has('r1'), false)
   assert.deepEqual([...io.sockets.adapter.rooms.get('r1')], [sa.id])
 
-  // volatile and compress are accepted
+  // volatile and compress are accepted; a volatile packet goes only while
+  // the transport waits for one (a long-poll between two GETs drops it), so
+  // it is sent until one arrives
   const v = next(c, 'v')
-  io.volatile.compress(false).emit('v', 1)
+  let arrived = false
+  v.then(() => (arrived = true))
+  for (let i = 0; i < 100 && !arrived; i++) {
+    io.volatile.compress(false).emit('v', 1)
+    await new Promise((r) => setTimeout(r, 20))
+  }
   await v
   assert.deepEqual(gotC, [])
 })
@@ -448,4 +455,46 @@ test('io.listen(port) and close', async () => {
     assert.equal((await gone)[0], 'transport close')
     c.close()
   }
+})
+
+test('broadcast operators are immutable and show their rooms and flags', async (t) => {
+  const { io, client } = setup(t)
+  const op = io.local.to(['room1', 'room2']).except('room3')
+  op.compress(true).emit('hello')
+  op.volatile.emit('hello')
+  op.to('room4').emit('hello')
+  op.except('room5').emit('hello')
+  assert.deepEqual([...op.rooms], ['room1', 'room2'])
+  assert.deepEqual([...op.exceptRooms], ['room3'])
+  assert.deepEqual(op.flags, { local: true })
+  assert.deepEqual(io.timeout(5).volatile.compress(false).flags, { timeout: 5, volatile: true, compress: false })
+  for (const m of ['use', 'to', 'in', 'emit', 'send', 'write', 'allSockets', 'compress']) {
+    assert.equal(typeof io[m], 'function', m)
+  }
+
+  const conn = next(io, 'connection')
+  await client()
+  const [s] = await conn
+  const fromSocket = s.local.compress(false).to('r1')
+  assert.deepEqual(fromSocket.flags, { local: true, compress: false })
+  assert.deepEqual([...(await io.allSockets())], [s.id])
+  s.join(['a', 'b'])
+  s.leaveAll()
+  assert.equal(s.rooms.size, 0)
+})
+
+test('a broadcast emitWithAck that times out rejects with the answers that came', async (t) => {
+  const { io, client } = setup(t)
+  const a = await client('', { multiplex: false })
+  const b = await client('', { multiplex: false })
+  const silent = await client('', { multiplex: false })
+  a.on('q', (cb) => cb(1))
+  b.on('q', (cb) => cb(2))
+  silent.on('q', () => {})
+  const err = await io.timeout(200).emitWithAck('q').then(
+    () => assert.fail('resolved'),
+    (e) => e,
+  )
+  assert.ok(err instanceof Error)
+  assert.deepEqual([...err.responses].sort(), [1, 2])
 })

@@ -86,6 +86,27 @@ impl Outbox {
         Ok(())
     }
 
+    /// Queues `out` only if the consumer waits on an empty queue (the
+    /// transport is writable); otherwise hands it back as `Full`.
+    pub(crate) fn try_push_idle(&self, out: Outgoing) -> Result<(), PushError> {
+        let wake = {
+            let mut st = self.state();
+            if st.closed {
+                return Err(PushError::Closed);
+            }
+            if !st.waiting || !st.queue.is_empty() {
+                return Err(PushError::Full(out));
+            }
+            st.queue.push_back(out);
+            st.waiting = false;
+            st.consumer.clone()
+        };
+        if let Some(w) = wake {
+            w.wake();
+        }
+        Ok(())
+    }
+
     /// Queues `out`, waiting for room; fails only once closed.
     pub(crate) async fn push(&self, mut out: Outgoing) -> Result<(), PushError> {
         loop {

@@ -45,7 +45,10 @@ pub(crate) async fn get<H: Handler>(
     }
     let mut guard = AbortGuard(Some(socket.as_ref()));
     let mut packets = Vec::new();
-    if !socket.is_closed() {
+    // Whether this GET was waiting when the session closed (the reference's
+    // writable transport): the close then goes alone in its answer.
+    let waited = !socket.is_closed();
+    if waited {
         tokio::select! {
             biased;
             _ = socket.closed.cancelled() => {}
@@ -55,18 +58,34 @@ pub(crate) async fn get<H: Handler>(
     }
     guard.0 = None;
     if socket.is_closed() {
-        socket.final_poll_taken.store(true, Ordering::Release);
         if socket.disconnect_reason() == Some(DisconnectReason::TransportClose) {
             // The client asked to close: end its poll cleanly.
             packets.clear();
             packets.push(Packet::Noop);
+            socket.final_poll_taken.store(true, Ordering::Release);
             socket.flushed.notify_one();
         } else {
             while let Some(out) = rx.try_recv() {
                 out.for_each(|p| packets.push(p));
             }
-            packets.push(Packet::Close);
-            socket.flushed.notify_one();
+            // A session the server closed, as the reference's polling
+            // transport: what was queued goes first, in an answer of its own;
+            // the close follows in the next poll, behind a noop when no GET
+            // was waiting for it. A shutdown hands over everything in one
+            // answer (the reference discards it): the server will not wait
+            // for many polls.
+            if socket.disconnect_reason() == Some(DisconnectReason::ServerShuttingDown) {
+                packets.push(Packet::Close);
+                socket.final_poll_taken.store(true, Ordering::Release);
+                socket.flushed.notify_one();
+            } else if packets.is_empty() {
+                if !waited {
+                    packets.push(Packet::Noop);
+                }
+                packets.push(Packet::Close);
+                socket.final_poll_taken.store(true, Ordering::Release);
+                socket.flushed.notify_one();
+            }
         }
     } else {
         while let Some(out) = rx.try_recv() {

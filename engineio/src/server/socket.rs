@@ -85,6 +85,10 @@ pub enum SendError {
     /// The session is closed.
     #[error("session closed")]
     Closed,
+    /// The transport is writing or has no request to write to (a volatile
+    /// send, which is dropped then, as the reference drops it).
+    #[error("transport busy")]
+    Busy,
 }
 
 /// A unit of the send queue: several packets that must stay together (a
@@ -203,6 +207,27 @@ impl<D> Socket<D> {
             0 => Ok(()),
             _ => self.push(Outgoing::Batch(batch)),
         }
+    }
+
+    /// Queues messages that travel together only if the transport waits
+    /// for something to write now, with nothing queued (the reference's
+    /// `transport.writable`): a volatile send, dropped with
+    /// [`SendError::Busy`] otherwise — while a long-poll has no pending GET,
+    /// or while the WebSocket is writing earlier packets.
+    pub fn send_if_idle(&self, msgs: impl IntoIterator<Item = Message>) -> Result<(), SendError> {
+        if self.is_closed() {
+            return Err(SendError::Closed);
+        }
+        let mut batch: Vec<Packet> = msgs.into_iter().map(Packet::from).collect();
+        let out = match batch.len() {
+            0 => return Ok(()),
+            1 => Outgoing::One(batch.remove(0)),
+            _ => Outgoing::Batch(batch),
+        };
+        self.outbox.try_push_idle(out).map_err(|e| match e {
+            PushError::Full(_) => SendError::Busy,
+            PushError::Closed => SendError::Closed,
+        })
     }
 
     pub(crate) fn push(&self, out: Outgoing) -> Result<(), SendError> {

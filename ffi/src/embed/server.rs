@@ -158,6 +158,15 @@ impl Server {
         Ok(bound)
     }
 
+    /// Stops accepting connections now; open connections (and the sessions
+    /// on them) go on. Before [`Server::close`], this frees the port at once,
+    /// as closing a Node `http.Server` does.
+    pub fn stop_accepting(&self) {
+        if let Some(l) = lock(&self.listener).as_ref() {
+            l.stop();
+        }
+    }
+
     /// The address [`Server::listen`] bound.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         *lock(&self.addr)
@@ -244,6 +253,13 @@ impl Namespace {
     /// The name, e.g. `/` or `/admin`.
     pub fn name(&self) -> &str {
         self.ns.name()
+    }
+
+    /// Whether the server dropped this namespace (an empty dynamic child,
+    /// `cleanup_empty_child_namespaces`): the handle is stale, the name
+    /// belongs to a new namespace if a client connects again.
+    pub fn is_removed(&self) -> bool {
+        self.ns.is_removed()
     }
 
     /// Calls `handler` with every socket that joins. The socket's events are

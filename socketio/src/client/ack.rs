@@ -37,7 +37,7 @@ impl AckSender {
         let socket = self.socket.upgrade().ok_or(EmitError::Disconnected)?;
         let packet = Packet::ack(socket.nsp.clone(), self.id, args);
         socket.manager.send_packet(&packet).map_err(|e| match e {
-            SendError::Full => EmitError::Full,
+            SendError::Full | SendError::Busy => EmitError::Full,
             SendError::Closed => EmitError::Disconnected,
         })
     }

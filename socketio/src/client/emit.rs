@@ -41,7 +41,7 @@ impl SocketInner {
         let sent = connected
             && match self.manager.send_packet(&packet) {
                 Ok(()) => true,
-                Err(SendError::Full) => {
+                Err(SendError::Full | SendError::Busy) => {
                     if let Some(id) = id {
                         st.acks.remove(&id);
                     }

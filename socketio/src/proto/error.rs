@@ -75,6 +75,33 @@ pub enum ParseError {
     InvalidMsgpack(String),
 }
 
+impl ParseError {
+    /// The message the reference parser (`socket.io-parser`) throws for
+    /// the same input, which its server hands to the sockets' `error`
+    /// listeners.
+    pub fn reference_message(&self) -> String {
+        match self {
+            ParseError::UnknownType(c) => format!("unknown packet type {c}"),
+            ParseError::InvalidAttachmentCount | ParseError::UnexpectedAttachmentCount(_) => {
+                "Illegal attachments".to_owned()
+            }
+            ParseError::TooManyAttachments { .. } => "too many attachments".to_owned(),
+            ParseError::InvalidJson(_)
+            | ParseError::TrailingData
+            | ParseError::InvalidPayload(_)
+            | ParseError::ReservedEventName(_)
+            | ParseError::MissingAckId => "invalid payload".to_owned(),
+            ParseError::UnexpectedText(_) => {
+                "got plaintext data when reconstructing a packet".to_owned()
+            }
+            ParseError::UnexpectedBinary => {
+                "got binary data when not reconstructing a packet".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 fn expected_payload(kind: PacketType) -> &'static str {
     match kind {
         PacketType::Connect => "an object or nothing",

@@ -74,7 +74,20 @@ pub(crate) fn send_packet(socket: &EngineSocket, packet: &Packet) -> Result<(), 
 }
 
 pub(crate) fn send_messages(socket: &EngineSocket, msgs: &[Message]) -> Result<(), EmitError> {
+    send_messages_with(socket, msgs, false)
+}
+
+/// [`send_messages`]; a `volatile` packet is dropped unless the transport
+/// can write it now, as the reference drops it.
+pub(crate) fn send_messages_with(
+    socket: &EngineSocket,
+    msgs: &[Message],
+    volatile: bool,
+) -> Result<(), EmitError> {
     let sent = match msgs {
+        _ if volatile => socket
+            .send_if_idle(msgs.iter().cloned())
+            .map_err(EmitError::from),
         [one] => socket.send(one.clone()).map_err(EmitError::from),
         many => socket
             .send_many(many.iter().cloned())
@@ -137,6 +150,10 @@ impl engineio::Handler for SioHandler {
             Ok(None) => {}
             Err(e) => {
                 tracing::debug!(sid = %socket.id(), error = %e, "invalid packet");
+                let err = Value::String(e.reference_message());
+                for s in Client::sockets(socket) {
+                    s.report_error(err.clone());
+                }
                 Client::close(socket, DisconnectReason::ParseError);
             }
         }

@@ -17,7 +17,11 @@ pub enum EmitError {
 impl From<engineio::server::SendError> for EmitError {
     fn from(e: engineio::server::SendError) -> Self {
         match e {
-            engineio::server::SendError::Full => EmitError::Full,
+            // Only volatile sends meet a busy transport; they are dropped
+            // as a full buffer drops them.
+            engineio::server::SendError::Full | engineio::server::SendError::Busy => {
+                EmitError::Full
+            }
             engineio::server::SendError::Closed => EmitError::Disconnected,
         }
     }

@@ -166,6 +166,9 @@ impl ServerInner {
             Ok(mut map) => map.remove(name),
             Err(_) => None,
         };
+        if let Some(ns) = &removed {
+            ns.mark_removed();
+        }
         if let (Some(ns), Ok(rt)) = (removed, tokio::runtime::Handle::try_current()) {
             let close = ns.adapter().close();
             rt.spawn(close);

@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use engineio::server::Sid;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 
-use super::client::{mark_connected, send_messages, send_packet, EngineSocket};
+use super::client::{mark_connected, send_messages, send_messages_with, send_packet, EngineSocket};
 use super::dynamic::ParentNamespace;
 use super::errors::{ConnectError, EmitError};
 use super::handshake::Handshake;
@@ -100,6 +100,13 @@ pub struct Namespace {
     /// Weak: the server keeps parents alive, and a strong link back from
     /// each child would make parent and children keep one another forever.
     parent: Option<Weak<ParentNamespace>>,
+    /// Set once the server dropped this namespace (an empty dynamic child
+    /// under `cleanup_empty_child_namespaces`): a later connection to the
+    /// name gets a new namespace, and handles on this one are stale.
+    removed: AtomicBool,
+    /// Sockets in the middlewares: a child is not empty while one may still
+    /// be admitted.
+    joining: AtomicUsize,
 }
 
 impl std::fmt::Debug for Namespace {
@@ -122,6 +129,8 @@ impl Namespace {
             ack_ids: AtomicU64::new(0),
             config,
             parent: None,
+            removed: AtomicBool::new(false),
+            joining: AtomicUsize::new(0),
         }
     }
 
@@ -140,6 +149,17 @@ impl Namespace {
     /// The parent of a dynamic namespace.
     pub fn parent(&self) -> Option<Arc<ParentNamespace>> {
         self.parent.as_ref().and_then(Weak::upgrade)
+    }
+
+    /// Whether the server dropped this namespace (an empty dynamic child
+    /// with `cleanup_empty_child_namespaces`); the name now belongs to a new
+    /// namespace, if any.
+    pub fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_removed(&self) {
+        self.removed.store(true, Ordering::Release);
     }
 
     /// The namespace name, e.g. `/` or `/admin`.
@@ -225,13 +245,17 @@ impl Namespace {
     }
 
     pub(crate) fn remove(&self, sid: Sid) {
-        let empty = match self.sockets.write() {
-            Ok(mut s) => {
-                s.remove(&sid);
-                s.is_empty()
-            }
-            Err(_) => false,
-        };
+        if let Ok(mut s) = self.sockets.write() {
+            s.remove(&sid);
+        }
+        self.cleanup_if_empty();
+    }
+
+    /// Drops an empty dynamic child when `cleanup_empty_child_namespaces` is
+    /// on: after its last socket left, or after a refused first one.
+    fn cleanup_if_empty(&self) {
+        let empty = self.joining.load(Ordering::Acquire) == 0
+            && self.sockets.read().map(|s| s.is_empty()).unwrap_or(false);
         if let (true, true, Some(parent)) = (
             empty,
             self.config.cleanup_empty_child_namespaces,
@@ -357,7 +381,7 @@ impl Namespace {
             if let Some((name, args)) = event {
                 s.notify_outgoing(name, args);
             }
-            if let Err(e) = send_messages(&s.client, &msgs) {
+            if let Err(e) = send_messages_with(&s.client, &msgs, opts.flags.volatile) {
                 if !opts.flags.volatile {
                     tracing::debug!(sid = %s.id(), error = %e, "broadcast not delivered");
                 }
@@ -467,6 +491,7 @@ impl Namespace {
             return;
         }
         let ns = ns.clone();
+        ns.joining.fetch_add(1, Ordering::AcqRel);
         tokio::spawn(async move {
             for m in middlewares {
                 if let Err(e) = m(socket.clone()).await {
@@ -474,10 +499,15 @@ impl Namespace {
                     ns.adapter.del_all(socket.id());
                     let refusal = Packet::connect_error(ns.name.as_str(), e.message, e.data);
                     let _ = send_packet(&client, &refusal);
+                    ns.joining.fetch_sub(1, Ordering::AcqRel);
+                    ns.cleanup_if_empty();
                     return;
                 }
             }
             ns.admit(&client, socket, recovered);
+            ns.joining.fetch_sub(1, Ordering::AcqRel);
+            // The client may have left while the middlewares ran.
+            ns.cleanup_if_empty();
         });
     }
 

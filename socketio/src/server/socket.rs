@@ -9,13 +9,14 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use super::client::{send_packet, Client, EngineSocket};
+use super::client::{send_messages_with, send_packet, Client, EngineSocket};
 use super::errors::{AckError, EmitError, JoinError};
 use super::handshake::Handshake;
 use super::namespace::Namespace;
 use super::operators::BroadcastOperator;
 use super::reason::DisconnectReason;
 use crate::adapter::{BroadcastOptions, Room, SessionToPersist};
+use crate::codec::encode_messages;
 use crate::proto::{from_value, to_value, Packet, Value};
 
 /// An event handler: the socket, the arguments after the event name, and the
@@ -363,7 +364,9 @@ impl Socket {
         self.with_handlers(|h| h.middlewares.push(Arc::new(middleware)));
     }
 
-    /// Called when a middleware refuses an event.
+    /// Called when a middleware refuses an event, and when the connection
+    /// sends a packet the parser cannot read (with the reference parser's
+    /// message, e.g. `"Illegal attachments"`), before it is closed.
     pub fn on_error(&self, handler: impl Fn(Arc<Socket>, Value) + Send + Sync + 'static) {
         self.with_handlers(|h| h.error.push(Arc::new(handler)));
     }
@@ -398,8 +401,10 @@ impl Socket {
         self.send_event(event, args, None, false)
     }
 
-    /// Emits an event unless the send buffer is full, in which case it is
-    /// silently dropped (the reference's `volatile`).
+    /// Emits an event unless the transport cannot write it now (a
+    /// long-poll without a pending GET, a WebSocket still writing earlier
+    /// packets, a full buffer), in which case it is silently dropped (the
+    /// reference's `volatile`).
     pub fn emit_volatile(self: &Arc<Self>, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
         self.send_event(event, args, None, true)
     }
@@ -439,7 +444,8 @@ impl Socket {
         }
         let mut packet = Packet::event(self.ns.name(), data);
         packet.id = id;
-        match send_packet(&self.client, &packet) {
+        let msgs = encode_messages(self.client.data.parser(), &packet);
+        match send_messages_with(&self.client, &msgs, volatile) {
             Err(EmitError::Full) if volatile => Ok(()),
             r => r,
         }
@@ -692,6 +698,20 @@ impl Socket {
             handler(self.clone(), args, ack);
         } else if let Some(fallback) = fallback {
             fallback(self.clone(), &name, args, ack);
+        }
+    }
+
+    /// Hands an error to the `error` handlers: the connection sent what the
+    /// parser cannot read (the reference's `Client.onerror`, just before it
+    /// closes the connection).
+    pub(crate) fn report_error(self: &Arc<Self>, err: Value) {
+        let error = self
+            .handlers
+            .read()
+            .map(|h| h.error.clone())
+            .unwrap_or_default();
+        for e in &error {
+            e(self.clone(), err.clone());
         }
     }
 
