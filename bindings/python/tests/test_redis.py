@@ -1,7 +1,8 @@
-"""Two of our servers in one cluster through Redis, set up as
-python-socketio does it (``client_manager=RedisManager(url)``), with
-python-socketio clients: a broadcast from one server reaches the other's
-clients, rooms included. Needs ``redis-server``; skipped without it unless
+"""Two of our servers in one cluster through Redis in the Node
+``@socket.io/redis-adapter`` protocol (``client_manager=RedisManager(url,
+flavour='classic')``), with python-socketio clients: a broadcast from one
+server reaches the other's clients, rooms included. (python-socketio's own
+protocol, the default, is tested in test_pysio_redis.py.) Needs ``redis-server``; skipped without it unless
 SOCKETIO_RS_REQUIRE_REDIS is set."""
 
 import os
@@ -51,7 +52,8 @@ def test_broadcasts_cross_servers(redis_url, sio_client):
     servers = []
     try:
         for _ in range(2):
-            sio = socketio_rs.Server(client_manager=socketio_rs.RedisManager(redis_url))
+            sio = socketio_rs.Server(client_manager=socketio_rs.RedisManager(
+                redis_url, flavour='classic'))
 
             @sio.event
             def join(sid, room, sio=sio):
@@ -87,7 +89,8 @@ def test_unreachable_redis_is_an_error():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
-    sio = socketio_rs.Server(client_manager=socketio_rs.RedisManager(f'redis://127.0.0.1:{port}'))
+    sio = socketio_rs.Server(client_manager=socketio_rs.RedisManager(
+        f'redis://127.0.0.1:{port}', flavour='classic'))
     with pytest.raises(Exception) as err:
         sio.listen('127.0.0.1', 0)
     assert 'Redis' in str(err.value)

@@ -6,8 +6,11 @@ import socket
 import threading
 
 from . import _native
-from ._base import Handlers, SERVER_REASONS, as_list
-from .managers import RedisManager
+from ._base import Handlers, SERVER_REASONS, as_list, next_token, pack
+from .managers import AckRegistry, RedisManager
+
+#: How long an acknowledgement callback waits for its answer.
+CALLBACK_TIMEOUT = 3600.0
 
 _ENGINE_OPTIONS = (
     'ping_interval', 'ping_timeout', 'max_http_buffer_size', 'allow_upgrades',
@@ -199,8 +202,15 @@ class BaseServer(Handlers):
                  async_handlers=True, always_connect=False, namespaces=None, **kwargs):
         super().__init__(logger)
         redis = None
+        #: The manager of python-socketio's pub/sub protocol, if any.
+        self._pubsub = None
         if isinstance(client_manager, RedisManager):
-            redis = client_manager.native_options()
+            if client_manager.flavour is None:
+                client_manager._attach(self)
+                self._pubsub = client_manager
+                self._remote_acks = AckRegistry(CALLBACK_TIMEOUT)
+            else:
+                redis = client_manager.native_options()
         elif client_manager is not None:
             raise ValueError(f'client_manager {type(client_manager).__name__} is not '
                              'supported by socketio_rs; use socketio_rs.RedisManager')
@@ -239,14 +249,24 @@ class BaseServer(Handlers):
             if self._native is None:
                 opts = dict(self._options)
                 opts['path'] = path_of(socketio_path)
-                self._pool = self._make_pool()
-                self._native = _native.NativeServer(self._pool, opts)
+                # Subscribed before the server takes clients; the other
+                # servers' messages are applied once it exists.
+                listener = self._pubsub._subscribe(self) if self._pubsub else None
+                try:
+                    self._pool = self._make_pool()
+                    self._native = _native.NativeServer(self._pool, opts)
+                except BaseException:
+                    if listener is not None:
+                        listener.close()
+                    raise
                 for ns in self._all_namespaces():
                     self._sync_namespace(ns)
                 self._sync_dynamic()
                 for args in self._admin_pending:
                     self._native.instrument(*args)
                 self._admin_pending = []
+                if listener is not None:
+                    listener.start()
             return self._native
 
     def _all_namespaces(self):
@@ -390,6 +410,81 @@ class BaseServer(Handlers):
 
     def _targets(self, to, room, skip_sid):
         return as_list(to if to is not None else room), as_list(skip_sid)
+
+    def _emit_local(self, event, data, namespace, room, skip_sid, callback):
+        """Emits to this server's clients: ``callback`` is called with
+        each one's acknowledgement."""
+        native = self._get_native()
+        to, skip = self._targets(room, None, skip_sid)
+        args = pack(data)
+        if callback is None:
+            native.emit(namespace, event, args, to, skip)
+            return
+        for sid in native.targets(namespace, to, skip):
+            token = next_token()
+            self._callbacks[token] = callback
+            native.emit_with_ack(namespace, sid, event, args, CALLBACK_TIMEOUT, token)
+
+    # -- python-socketio's pub/sub protocol (RedisManager) ------------------
+    #
+    # As python-socketio's PubSubManager: an emit or a room closed is done
+    # here and published; entering or leaving a room, disconnecting, are done
+    # here for a client of this server, else published for the server that
+    # has it. The manager's listener applies the other servers' messages
+    # (_emit_local, _local_op, _pubsub_ack, _pubsub_returner).
+
+    def _is_here(self, namespace, sid):
+        """Whether ``sid`` is a client of this server (connected, or in
+        its connect handler)."""
+        native = self._native
+        return native is not None and isinstance(sid, str) and \
+            native.transport(namespace, sid) is not None
+
+    def _pubsub_emit(self, event, data, namespace, room, skip_sid, callback):
+        """Emits here; returns ``(payload, ack_key)``: the message for the
+        other servers (None when ``room`` is a client of this server) and
+        the key of the callback waiting for their answers."""
+        if isinstance(room, str) and self._is_here(namespace, room):
+            self._emit_local(event, data, namespace, room, skip_sid, callback)
+            return None, None
+        key = None
+        remote = None
+        if callback is not None:
+            if room is None:
+                raise ValueError('Cannot use callback without a room set.')
+            callback_id = self._remote_acks.next_id()
+            remote = [room if isinstance(room, str) else list(room), namespace, callback_id]
+            key = self._remote_acks.key(remote[0], callback_id)
+        # Encoded first: a payload JSON cannot carry raises before anything
+        # is sent.
+        payload = self._pubsub._emit_payload(event, data, namespace, room, skip_sid, remote)
+        local = None
+        if key is not None:
+            self._remote_acks.add(key, callback)
+            registry = self._remote_acks
+
+            def local(*args):
+                # The first answer, from here or another server, takes it.
+                cb = registry.take(key)
+                return None if cb is None else cb(*args)
+        self._emit_local(event, data, namespace, room, skip_sid, local)
+        return payload, key
+
+    def _local_op(self, op, namespace, *args):
+        """A room operation or disconnection asked by another server."""
+        native = self._native
+        if native is None:
+            return
+        if op == 'close_room':
+            native.close_room(namespace, *args)
+        elif self._is_here(namespace, args[0]):
+            getattr(native, op)(namespace, *args)
+
+    def _take_remote_ack(self, sid, callback_id):
+        callback = self._remote_acks.take(self._remote_acks.key(sid, callback_id))
+        if callback is None:
+            self.logger.warning('Unknown callback received, ignoring.')
+        return callback
 
     # -- events from the native side --------------------------------------
 

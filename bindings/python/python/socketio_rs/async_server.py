@@ -9,8 +9,7 @@ import weakref
 from . import exceptions
 from ._base import (NOT_HANDLED, LoopPool, accepts, call_result, is_refusal, next_token,
                     pack, refusal, unpack_reply)
-from ._base_server import BaseServer
-from .server import CALLBACK_TIMEOUT
+from ._base_server import CALLBACK_TIMEOUT, BaseServer
 
 _EAGER_TASKS = sys.version_info >= (3, 12)
 
@@ -100,9 +99,12 @@ class AsyncServer(BaseServer):
     async def shutdown(self):
         """Stops serving and disconnects every client."""
         native = self._native
+        loop = asyncio.get_running_loop()
         if native is not None:
-            await asyncio.get_running_loop().run_in_executor(None, native.close)
+            await loop.run_in_executor(None, native.close)
             self._loop_pool.close()
+        if self._pubsub is not None:
+            await loop.run_in_executor(None, self._pubsub._stop)
         if self._stopped is not None:
             self._stopped.set()
 
@@ -112,34 +114,36 @@ class AsyncServer(BaseServer):
                    callback=None, ignore_queue=False):
         """As ``Server.emit``; ``callback`` may be a coroutine function."""
         namespace = namespace or '/'
-        native = self._get_native()
-        to, skip = self._targets(to, room, skip_sid)
-        args = pack(data)
-        if callback is None:
-            native.emit(namespace, event, args, to, skip)
+        room = to if to is not None else room
+        if self._pubsub is None or ignore_queue:
+            self._emit_local(event, data, namespace, room, skip_sid, callback)
             return
-        for sid in native.targets(namespace, to, skip):
-            token = next_token()
-            self._callbacks[token] = callback
-            native.emit_with_ack(namespace, sid, event, args, CALLBACK_TIMEOUT, token)
+        if callback is not None:
+            self._bind_loop()  # where the other servers' answers are handled
+        payload, _ = self._pubsub_emit(event, data, namespace, room, skip_sid, callback)
+        if payload is not None:
+            await self._pubsub._asend(payload)
 
     async def send(self, data, to=None, room=None, skip_sid=None, namespace=None,
                    callback=None, ignore_queue=False):
         """Emits a ``message`` event."""
         await self.emit('message', data=data, to=to, room=room, skip_sid=skip_sid,
-                        namespace=namespace, callback=callback)
+                        namespace=namespace, callback=callback, ignore_queue=ignore_queue)
 
     async def call(self, event, data=None, to=None, sid=None, namespace=None, timeout=60,
                    ignore_queue=False):
         """Emits to one client and waits for its acknowledgement."""
         self._bind_loop()
         sid = to or sid
+        namespace = namespace or '/'
+        # python-socketio's None: no limit (here, the callback limit).
+        limit = CALLBACK_TIMEOUT if timeout is None else timeout
+        if self._pubsub is not None and not ignore_queue and not self._is_here(namespace, sid):
+            return await self._call_remote(event, data, sid, namespace, limit)
         token = next_token()
         fut = asyncio.get_running_loop().create_future()
         self._futures[token] = fut
-        # python-socketio's None: no limit (here, the callback limit).
-        limit = CALLBACK_TIMEOUT if timeout is None else timeout
-        self._get_native().emit_with_ack(namespace or '/', sid, event, pack(data), limit, token)
+        self._get_native().emit_with_ack(namespace, sid, event, pack(data), limit, token)
         try:
             err, args = await asyncio.wait_for(fut, limit + 5)
         except asyncio.TimeoutError:
@@ -152,19 +156,53 @@ class AsyncServer(BaseServer):
             raise exceptions.TimeoutError()
         return call_result(args)
 
+    async def _call_remote(self, event, data, sid, namespace, limit):
+        # A client of another server: its answer comes back through Redis.
+        fut = asyncio.get_running_loop().create_future()
+
+        def callback(*args):
+            if not fut.done():
+                fut.set_result(args)
+
+        payload, key = self._pubsub_emit(event, data, namespace, sid, None, callback)
+        try:
+            await self._pubsub._asend(payload)
+            args = await asyncio.wait_for(fut, limit)
+        except asyncio.TimeoutError:
+            raise exceptions.TimeoutError() from None
+        finally:
+            self._remote_acks.drop(key)
+        return call_result(list(args))
+
     # -- rooms, sessions, disconnection -----------------------------------------
 
     async def enter_room(self, sid, room, namespace=None):
-        """Puts a client in a room."""
-        self._get_native().enter_room(namespace or '/', sid, room)
+        """Puts a client in a room (with a ``RedisManager``, a client of
+        any server of the cluster)."""
+        namespace = namespace or '/'
+        if self._pubsub is not None and not self._is_here(namespace, sid):
+            await self._pubsub._asend(self._pubsub._message('enter_room', sid=sid, room=room,
+                                                            namespace=namespace))
+            return
+        self._get_native().enter_room(namespace, sid, room)
 
     async def leave_room(self, sid, room, namespace=None):
         """Takes a client out of a room."""
-        self._get_native().leave_room(namespace or '/', sid, room)
+        namespace = namespace or '/'
+        if self._pubsub is not None and not self._is_here(namespace, sid):
+            await self._pubsub._asend(self._pubsub._message('leave_room', sid=sid, room=room,
+                                                            namespace=namespace))
+            return
+        self._get_native().leave_room(namespace, sid, room)
 
     async def close_room(self, room, namespace=None):
-        """Takes every client out of a room."""
-        self._get_native().close_room(namespace or '/', room)
+        """Takes every client out of a room (with a ``RedisManager``, on
+        every server)."""
+        namespace = namespace or '/'
+        self._get_native().close_room(namespace, room)
+        if self._pubsub is not None:
+            await self._pubsub._asend(self._pubsub._message('close_room', room=room,
+                                                            namespace=namespace))
 
     async def get_session(self, sid, namespace=None):
         """The session dict of a client."""
@@ -189,8 +227,45 @@ class AsyncServer(BaseServer):
         return _Ctx()
 
     async def disconnect(self, sid, namespace=None, ignore_queue=False):
-        """Disconnects a client from a namespace."""
-        self._get_native().disconnect(namespace or '/', sid)
+        """Disconnects a client from a namespace (with a ``RedisManager``,
+        a client of any server, unless ``ignore_queue``)."""
+        namespace = namespace or '/'
+        if self._pubsub is not None and not ignore_queue and \
+                not self._is_here(namespace, sid):
+            await self._pubsub._asend(self._pubsub._message('disconnect', sid=sid,
+                                                            namespace=namespace))
+            return
+        self._get_native().disconnect(namespace, sid)
+
+    # -- python-socketio's pub/sub protocol: the listener's side -------------------
+
+    def _pubsub_ack(self, sid, callback_id, args):
+        # On the listener thread: the callback runs on the server's loop.
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self.logger.warning('socketio_rs: acknowledgement from another server '
+                                'dropped: the server has no running loop')
+            return
+        try:
+            loop.call_soon_threadsafe(self._fire_remote_ack, sid, callback_id, args)
+        except RuntimeError:
+            pass  # the loop closed meanwhile
+
+    def _fire_remote_ack(self, sid, callback_id, args):
+        callback = self._take_remote_ack(sid, callback_id)
+        if callback is not None:
+            self._spawn(self._guard('callback', self._run_callback(callback, args)))
+
+    def _pubsub_returner(self, host_id, sid, namespace, callback_id):
+        # A client here acknowledged another server's emit: the answer goes
+        # back to that server (from the loop, where acknowledgements land).
+        manager = self._pubsub
+
+        async def answer(*args):
+            await manager._asend(manager._callback_payload(host_id, sid, namespace,
+                                                           callback_id, args))
+
+        return answer
 
     # -- tasks -------------------------------------------------------------------
 

@@ -5,12 +5,9 @@ import threading
 import time
 
 from . import _native, exceptions
-from ._base import (NOT_HANDLED, accepts, call_result, is_refusal, next_token, pack,
+from ._base import (NOT_HANDLED, accepts, call_result, is_refusal, pack,
                     refusal, track_pool, unpack_reply)
-from ._base_server import BaseServer
-
-#: How long an acknowledgement callback waits for its answer.
-CALLBACK_TIMEOUT = 3600.0
+from ._base_server import CALLBACK_TIMEOUT, BaseServer
 
 
 class Server(BaseServer):
@@ -53,6 +50,8 @@ class Server(BaseServer):
         if native is not None:
             native.close()
             self._pool.close()
+        if self._pubsub is not None:
+            self._pubsub._stop()
         self._stopped.set()
 
     # -- emitting -----------------------------------------------------------
@@ -62,34 +61,37 @@ class Server(BaseServer):
         """Emits an event to one client (``to=sid``), a room, several, or
         everyone in the namespace; ``data`` as a tuple sends several
         arguments. With ``callback``, each client's acknowledgement calls
-        it."""
+        it.
+
+        With a ``RedisManager``, the other servers' clients are reached
+        too (``ignore_queue=True``: this server's only)."""
         namespace = namespace or '/'
-        native = self._get_native()
-        to, skip = self._targets(to, room, skip_sid)
-        args = pack(data)
-        if callback is None:
-            native.emit(namespace, event, args, to, skip)
+        room = to if to is not None else room
+        if self._pubsub is None or ignore_queue:
+            self._emit_local(event, data, namespace, room, skip_sid, callback)
             return
-        for sid in native.targets(namespace, to, skip):
-            token = next_token()
-            self._callbacks[token] = callback
-            native.emit_with_ack(namespace, sid, event, args, CALLBACK_TIMEOUT, token)
+        payload, _ = self._pubsub_emit(event, data, namespace, room, skip_sid, callback)
+        if payload is not None:
+            self._pubsub._send(payload)
 
     def send(self, data, to=None, room=None, skip_sid=None, namespace=None, callback=None,
              ignore_queue=False):
         """Emits a ``message`` event."""
         self.emit('message', data=data, to=to, room=room, skip_sid=skip_sid,
-                  namespace=namespace, callback=callback)
+                  namespace=namespace, callback=callback, ignore_queue=ignore_queue)
 
     def call(self, event, data=None, to=None, sid=None, namespace=None, timeout=60,
              ignore_queue=False):
         """Emits to one client and waits for its acknowledgement; returns
         its argument (a tuple for several). Raises ``TimeoutError``."""
         sid = to or sid
+        namespace = namespace or '/'
         native = self._get_native()
         # python-socketio's None: no limit (here, the callback limit).
         limit = CALLBACK_TIMEOUT if timeout is None else timeout
-        pending = native.emit_with_ack(namespace or '/', sid, event, pack(data), limit)
+        if self._pubsub is not None and not ignore_queue and not self._is_here(namespace, sid):
+            return self._call_remote(event, data, sid, namespace, limit)
+        pending = native.emit_with_ack(namespace, sid, event, pack(data), limit)
         out = pending.wait(limit + 5)
         if out is None:
             raise exceptions.TimeoutError()
@@ -100,19 +102,53 @@ class Server(BaseServer):
             raise exceptions.TimeoutError()
         return call_result(args)
 
+    def _call_remote(self, event, data, sid, namespace, limit):
+        # A client of another server: its answer comes back through Redis.
+        answered = threading.Event()
+        answers = []
+
+        def callback(*args):
+            answers.append(args)
+            answered.set()
+
+        payload, key = self._pubsub_emit(event, data, namespace, sid, None, callback)
+        try:
+            self._pubsub._send(payload)
+            if not answered.wait(limit):
+                raise exceptions.TimeoutError()
+        finally:
+            self._remote_acks.drop(key)
+        return call_result(list(answers[0]))
+
     # -- rooms, sessions, disconnection -----------------------------------------
 
     def enter_room(self, sid, room, namespace=None):
-        """Puts a client in a room."""
-        self._get_native().enter_room(namespace or '/', sid, room)
+        """Puts a client in a room (with a ``RedisManager``, a client of
+        any server of the cluster)."""
+        namespace = namespace or '/'
+        if self._pubsub is not None and not self._is_here(namespace, sid):
+            self._pubsub._send(self._pubsub._message('enter_room', sid=sid, room=room,
+                                                     namespace=namespace))
+            return
+        self._get_native().enter_room(namespace, sid, room)
 
     def leave_room(self, sid, room, namespace=None):
         """Takes a client out of a room."""
-        self._get_native().leave_room(namespace or '/', sid, room)
+        namespace = namespace or '/'
+        if self._pubsub is not None and not self._is_here(namespace, sid):
+            self._pubsub._send(self._pubsub._message('leave_room', sid=sid, room=room,
+                                                     namespace=namespace))
+            return
+        self._get_native().leave_room(namespace, sid, room)
 
     def close_room(self, room, namespace=None):
-        """Takes every client out of a room."""
-        self._get_native().close_room(namespace or '/', room)
+        """Takes every client out of a room (with a ``RedisManager``, on
+        every server)."""
+        namespace = namespace or '/'
+        self._get_native().close_room(namespace, room)
+        if self._pubsub is not None:
+            self._pubsub._send(self._pubsub._message('close_room', room=room,
+                                                     namespace=namespace))
 
     def get_session(self, sid, namespace=None):
         """The session dict of a client (kept until it disconnects)."""
@@ -137,8 +173,37 @@ class Server(BaseServer):
         return _Ctx()
 
     def disconnect(self, sid, namespace=None, ignore_queue=False):
-        """Disconnects a client from a namespace."""
-        self._get_native().disconnect(namespace or '/', sid)
+        """Disconnects a client from a namespace (with a ``RedisManager``,
+        a client of any server, unless ``ignore_queue``)."""
+        namespace = namespace or '/'
+        if self._pubsub is not None and not ignore_queue and \
+                not self._is_here(namespace, sid):
+            self._pubsub._send(self._pubsub._message('disconnect', sid=sid,
+                                                     namespace=namespace))
+            return
+        self._get_native().disconnect(namespace, sid)
+
+    # -- python-socketio's pub/sub protocol: the listener's side -------------------
+
+    def _pubsub_ack(self, sid, callback_id, args):
+        # On the listener thread, as python-socketio calls it.
+        callback = self._take_remote_ack(sid, callback_id)
+        if callback is not None:
+            try:
+                callback(*args)
+            except Exception:
+                self.logger.exception('socketio_rs: error in acknowledgement callback')
+
+    def _pubsub_returner(self, host_id, sid, namespace, callback_id):
+        # A client here acknowledged another server's emit: the answer goes
+        # back to that server.
+        manager = self._pubsub
+
+        def answer(*args):
+            manager._send(manager._callback_payload(host_id, sid, namespace, callback_id,
+                                                    args))
+
+        return answer
 
     # -- tasks -------------------------------------------------------------------
 
