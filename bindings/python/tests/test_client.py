@@ -2,6 +2,10 @@
 server (tests/node/server-sio.mjs) and against our own server."""
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -199,3 +203,68 @@ def test_msgpack_serializer(node_server, sync_server):
     ours.connect(url)
     assert ours.call('echo', {'bin': b'\xff', 'n': 7}) == {'bin': b'\xff', 'n': 7}
     ours.disconnect()
+
+
+CTRL_C_CHILD = r"""
+import asyncio
+import sys
+
+import socketio_rs as socketio
+
+url, kind, handle = sys.argv[1], sys.argv[2], sys.argv[3] == '1'
+sio = (socketio.Client if kind == 'sync' else socketio.AsyncClient)(handle_sigint=handle)
+
+
+@sio.event
+def disconnect(reason):
+    print('disconnect handler:', reason, flush=True)
+
+
+if kind == 'sync':
+    sio.connect(url)
+    print('ready', flush=True)
+    sio.wait()
+else:
+    async def main():
+        await sio.connect(url)
+        print('ready', flush=True)
+        await sio.wait()
+
+    asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(os.name != 'posix', reason='sends SIGINT to a child process')
+@pytest.mark.parametrize('handle', [True, False])
+@pytest.mark.parametrize('kind', ['sync', 'async'])
+def test_ctrl_c_disconnects(sync_server, kind, handle):
+    """As python-engineio's clients (handle_sigint=True, the default):
+    Ctrl-C disconnects, the `disconnect` handler runs with 'client
+    disconnect' and the program ends; handle_sigint=False leaves SIGINT
+    alone."""
+    reasons = []
+
+    def setup(sio):
+        sio.on('disconnect', lambda sid, reason: reasons.append(reason))
+
+    _, url = sync_server(setup)
+    proc = subprocess.Popen([sys.executable, '-c', CTRL_C_CHILD, url, kind, str(int(handle))],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout.readline().strip() == 'ready'
+        proc.send_signal(signal.SIGINT)
+        out = proc.communicate(timeout=20)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    if handle:
+        assert 'disconnect handler: client disconnect' in out, out
+        assert wait_for(lambda: reasons == ['client disconnect']), reasons
+    else:
+        assert 'disconnect handler' not in out, out
+    if kind == 'sync' or not handle:
+        assert 'KeyboardInterrupt' in out, out
+    else:
+        # the loop's tasks cancelled: wait() returned or was cancelled
+        assert 'Event loop stopped before Future completed' not in out, out

@@ -15,7 +15,7 @@ def check_client_options(kwargs, logger):
     accepted at their defaults only; anything else raises."""
     for k, v in kwargs.items():
         if k == 'handle_sigint':
-            continue  # the native threads never take SIGINT from Python
+            continue  # a parameter of BaseClient: see Client / AsyncClient
         if k == 'timestamp_requests':
             if v is not True:
                 raise ValueError('timestamp_requests=False is not supported by socketio_rs')
@@ -60,6 +60,7 @@ class BaseClient(Handlers):
         self.reconnection_delay = reconnection_delay
         self.reconnection_delay_max = reconnection_delay_max
         self.randomization_factor = randomization_factor
+        self.handle_sigint = handle_sigint
         self.request_timeout = kwargs.pop('request_timeout', 5)
         self.ssl_verify = kwargs.pop('ssl_verify', True)
         self.msgpack = serializer == 'msgpack'

@@ -4,6 +4,8 @@ the asyncio loop that connected it."""
 import asyncio
 import inspect
 import os
+import signal
+import threading
 import time
 import weakref
 
@@ -39,6 +41,47 @@ def _loop_waker(loop):
     return waker
 
 
+# python-engineio's SIGINT handling for asyncio (``handle_sigint=True``, the
+# default): the first ``connect`` on a loop, from the main thread, adds a
+# SIGINT handler to the loop that disconnects the loop's connected clients
+# (their ``disconnect`` handlers run), cancels its other tasks and stops it.
+_async_clients = weakref.WeakSet()
+_sigint_loops = weakref.WeakSet()
+
+
+def _on_sigint():
+    async def run():
+        loop = asyncio.get_running_loop()
+        for c in list(_async_clients):
+            if c._loop is loop and (c.connected or c._reconnecting):
+                try:
+                    await c.disconnect()
+                except Exception:
+                    c.logger.exception('socketio_rs: disconnecting on SIGINT')
+        me = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not me]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        loop.stop()
+
+    asyncio.ensure_future(run())
+
+
+def _install_sigint(loop, logger):
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        if loop in _sigint_loops:
+            return
+        loop.add_signal_handler(signal.SIGINT, _on_sigint)
+        _sigint_loops.add(loop)
+    except NotImplementedError:
+        logger.warning('Signal handler is unsupported')
+    except (RuntimeError, TypeError, ValueError):
+        pass
+
+
 class AsyncClient(BaseClient):
     """A Socket.IO client for asyncio; arguments as ``Client``'s. Handlers
     may be coroutines; ``url``, ``headers`` and ``auth`` may be coroutine
@@ -54,6 +97,7 @@ class AsyncClient(BaseClient):
         self._done = None
         self._reconnect_task = None
         self._reconnect_abort = None
+        _async_clients.add(self)
 
     def _make_pool(self):
         loop = self._pool_loop = self._loop
@@ -88,6 +132,8 @@ class AsyncClient(BaseClient):
             raise exceptions.ConnectionError('Already connected')
         await self._stop_reconnect()
         self._loop = asyncio.get_running_loop()
+        if self.handle_sigint:
+            _install_sigint(self._loop, self.logger)
         if self._pool is not None and self._pool_loop is not self._loop:
             self._pool = None  # made for another loop
         self._done = asyncio.Event()
@@ -252,10 +298,13 @@ class AsyncClient(BaseClient):
         for n in natives:
             n.disconnect()
         if connected and self._done is not None:
+            # asyncio.wait, not wait_for: before Python 3.12, wait_for could
+            # swallow a cancellation of the caller.
+            waiter = asyncio.ensure_future(self._done.wait())
             try:
-                await asyncio.wait_for(self._done.wait(), 5)
-            except asyncio.TimeoutError:
-                pass
+                await asyncio.wait({waiter}, timeout=5)
+            finally:
+                waiter.cancel()
         self._set_done()
 
     async def shutdown(self):

@@ -1,6 +1,7 @@
 """``Client``: python-socketio's ``socketio.Client``, handlers on a worker
 thread."""
 
+import signal
 import threading
 import time
 import weakref
@@ -12,6 +13,35 @@ from ._base_client import BaseClient, weak_sink
 
 
 _in_handler = threading.local()
+
+# python-engineio's SIGINT handling (``handle_sigint=True``, the default):
+# Ctrl-C disconnects the connected clients, so that their ``disconnect``
+# handlers run (reason ``'client disconnect'``), then calls the handler
+# that was there before (KeyboardInterrupt). Installed once, from the main
+# thread, by the first client made with it.
+_clients = weakref.WeakSet()
+_sigint_installed = False
+_previous_sigint = None
+
+
+def _on_sigint(sig, frame):
+    for c in list(_clients):
+        if c.connected or c._reconnecting:
+            try:
+                c.disconnect()
+            except Exception:
+                c.logger.exception('socketio_rs: disconnecting on SIGINT')
+    if callable(_previous_sigint):
+        return _previous_sigint(sig, frame)
+    return signal.default_int_handler(sig, frame)
+
+
+def _install_sigint():
+    global _sigint_installed, _previous_sigint
+    if _sigint_installed or threading.current_thread() is not threading.main_thread():
+        return
+    _previous_sigint = signal.signal(signal.SIGINT, _on_sigint)
+    _sigint_installed = True
 
 
 class _Outcome:
@@ -31,6 +61,9 @@ class Client(BaseClient):
         self._reconnect_lock = threading.Lock()
         self._reconnect_abort = threading.Event()
         self._reconnect_thread = None
+        _clients.add(self)
+        if self.handle_sigint:
+            _install_sigint()
 
     def _make_pool(self):
         pool = track_pool(_native.Pool(weak_sink(self, '_on_native'), 1, 'socketio-client'))
