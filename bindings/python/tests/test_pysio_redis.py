@@ -820,15 +820,10 @@ def test_unreachable_redis_raises_at_construction():
         socketio_rs.RedisManager(f'redis+sentinel://127.0.0.1:{_closed_port()}/0/mymaster')
 
 
-def test_redis_gone_before_start_raises_at_listen(tmp_path):
-    binary = shutil.which('redis-server') or '/usr/bin/redis-server'
-    if not os.path.exists(binary):
-        pytest.skip('redis-server is not installed')
+def test_redis_gone_before_start_raises_at_listen():
     port = _closed_port()
-    proc = subprocess.Popen([binary, '--port', str(port), '--bind', '127.0.0.1', '--save', '',
-                             '--appendonly', 'no'], stdout=subprocess.DEVNULL)
+    proc = _redis_server(port)
     try:
-        assert wait_for(lambda: _can_connect(port), WAIT)
         mgr = socketio_rs.RedisManager(f'redis://127.0.0.1:{port}')
     finally:
         proc.kill()
@@ -838,6 +833,44 @@ def test_redis_gone_before_start_raises_at_listen(tmp_path):
         sio.listen('127.0.0.1', 0)
     assert f'127.0.0.1:{port}' in str(err.value)
     assert not any(t.name == 'socketio_rs-redis-listener' for t in threading.enumerate())
+
+
+def _redis_server(port):
+    binary = shutil.which('redis-server') or '/usr/bin/redis-server'
+    if not os.path.exists(binary):
+        pytest.skip('redis-server is not installed')
+    proc = subprocess.Popen([binary, '--port', str(port), '--bind', '127.0.0.1', '--save', '',
+                             '--appendonly', 'no'], stdout=subprocess.DEVNULL)
+    if not wait_for(lambda: _can_connect(port), WAIT):
+        proc.kill()
+        pytest.fail('redis-server did not start')
+    return proc
+
+
+@pytest.mark.parametrize('kind', ['sync', 'async'])
+def test_listener_comes_back_after_redis_restarts(sio_client, kind):
+    port = _closed_port()
+    url = f'redis://127.0.0.1:{port}'
+    proc = _redis_server(port)
+    ours = None
+    try:
+        ours = Ours(kind, url)
+        a = Client(sio_client, ours.url, 'a')
+        mgr = socketio_rs.RedisManager(url, write_only=True)
+        mgr.emit('news', 'before')
+        a.wait('news', 'before')
+        proc.kill()
+        proc.wait(10)
+        proc = _redis_server(port)
+        # The listener logs, waits a second, connects and subscribes again.
+        assert wait_for(lambda: numsub(url) == 1, WAIT)
+        mgr.emit('news', 'after')
+        a.wait('news', 'after')
+    finally:
+        if ours is not None:
+            ours.close()
+        proc.kill()
+        proc.wait(10)
 
 
 def _can_connect(port):

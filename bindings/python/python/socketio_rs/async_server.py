@@ -98,13 +98,13 @@ class AsyncServer(BaseServer):
 
     async def shutdown(self):
         """Stops serving and disconnects every client."""
-        native = self._native
         loop = asyncio.get_running_loop()
+        if self._pubsub is not None:
+            await loop.run_in_executor(None, self._pubsub._stop)
+        native = self._native
         if native is not None:
             await loop.run_in_executor(None, native.close)
             self._loop_pool.close()
-        if self._pubsub is not None:
-            await loop.run_in_executor(None, self._pubsub._stop)
         if self._stopped is not None:
             self._stopped.set()
 

@@ -36,6 +36,7 @@ is made (python-socketio would log and retry in the background).
 """
 
 import asyncio
+import atexit
 import base64
 import itertools
 import json as std_json
@@ -506,6 +507,16 @@ class AsyncRedisManager(RedisManager):
                                             namespace=namespace or '/'))
 
 
+_listeners: 'weakref.WeakSet[_Listener]' = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_listeners():
+    # Stopped before the interpreter finalizes, as the worker pools are.
+    for listener in list(_listeners):
+        listener.stop(timeout=1.0)
+
+
 class _Listener:
     """The thread that applies the other servers' messages on a server.
 
@@ -531,6 +542,7 @@ class _Listener:
                                        daemon=True)
 
     def start(self):
+        _listeners.add(self)
         self.thread.start()
 
     def stop(self, timeout=5.0):

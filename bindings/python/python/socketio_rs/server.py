@@ -46,12 +46,12 @@ class Server(BaseServer):
 
     def shutdown(self):
         """Stops serving and disconnects every client."""
+        if self._pubsub is not None:
+            self._pubsub._stop()
         native = self._native
         if native is not None:
             native.close()
             self._pool.close()
-        if self._pubsub is not None:
-            self._pubsub._stop()
         self._stopped.set()
 
     # -- emitting -----------------------------------------------------------
