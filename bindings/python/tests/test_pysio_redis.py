@@ -926,8 +926,10 @@ def test_options_are_honoured_or_refused(redis_url):  # noqa: F811
     assert dumped and dumped[0]['event'] == 'ev'
     with pytest.raises(ValueError, match='json'):
         socketio_rs.Server(client_manager=socketio_rs.RedisManager(url, json=Json))
-    # One manager per server.
+    # One manager per server; one whose server was refused is free.
     shared = socketio_rs.RedisManager(url)
+    with pytest.raises(TypeError):
+        socketio_rs.Server(client_manager=shared, no_such_option=1)
     socketio_rs.Server(client_manager=shared)
     with pytest.raises(ValueError, match='another server'):
         socketio_rs.Server(client_manager=shared)

@@ -202,13 +202,10 @@ class BaseServer(Handlers):
                  async_handlers=True, always_connect=False, namespaces=None, **kwargs):
         super().__init__(logger)
         redis = None
-        #: The manager of python-socketio's pub/sub protocol, if any.
-        self._pubsub = None
+        pubsub = None
         if isinstance(client_manager, RedisManager):
             if client_manager.flavour is None:
-                client_manager._attach(self)
-                self._pubsub = client_manager
-                self._remote_acks = AckRegistry(CALLBACK_TIMEOUT)
+                pubsub = client_manager
             else:
                 redis = client_manager.native_options()
         elif client_manager is not None:
@@ -238,6 +235,13 @@ class BaseServer(Handlers):
         self._sessions = {}
         self._environ = {}
         self._callbacks = {}
+        #: The manager of python-socketio's pub/sub protocol, if any (taken
+        #: last: a server whose arguments are refused leaves it free).
+        self._pubsub = None
+        if pubsub is not None:
+            pubsub._attach(self)
+            self._pubsub = pubsub
+            self._remote_acks = AckRegistry(CALLBACK_TIMEOUT)
 
     # -- the native server ----------------------------------------------
 
