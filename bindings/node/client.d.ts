@@ -38,9 +38,10 @@ export declare class TypedEmitter<ListenEvents extends EventsMap, ReservedEvents
     ev: Ev,
     listener: (ListenEvents & ReservedEvents)[Ev],
   ): this
-  off<Ev extends EventNames<ListenEvents & ReservedEvents>>(ev: Ev, listener?: (ListenEvents & ReservedEvents)[Ev]): this
+  /** Without a listener: every listener of `ev`; without arguments: every listener. */
+  off<Ev extends EventNames<ListenEvents & ReservedEvents>>(ev?: Ev, listener?: (ListenEvents & ReservedEvents)[Ev]): this
   removeListener<Ev extends EventNames<ListenEvents & ReservedEvents>>(
-    ev: Ev,
+    ev?: Ev,
     listener?: (ListenEvents & ReservedEvents)[Ev],
   ): this
   removeAllListeners(ev?: EventNames<ListenEvents & ReservedEvents>): this
@@ -121,7 +122,11 @@ export interface ManagerOptions {
 }
 
 export interface SocketOptions {
-  /** The CONNECT payload; a function must answer synchronously. */
+  /**
+   * The CONNECT payload: read, or the function called (its callback may
+   * answer later), when the socket connects and on every `connect()` after
+   * it gave up; automatic reconnections send their connection's first payload.
+   */
   auth?: Record<string, any> | ((cb: (data: Record<string, any>) => void) => void)
   ackTimeout?: number
   retries?: number
@@ -145,6 +150,8 @@ export declare class Manager extends TypedEmitter<{}, ManagerReservedEvents> {
   connect(fn?: (err?: Error) => void): this
   close(): this
   disconnect(): this
+  /** socket.io-client's name of `close()`. */
+  _close(): this
   reconnection(): boolean
   reconnection(v: boolean): this
   reconnectionAttempts(): number
@@ -169,6 +176,7 @@ export declare class Socket<
   id: string | undefined
   connected: boolean
   recovered: boolean
+  /** Read again by `connect()` after the socket gave up. */
   auth: SocketOptions['auth']
   get disconnected(): boolean
   get active(): boolean

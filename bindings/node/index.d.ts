@@ -356,8 +356,38 @@ export interface Handshake {
 export type Room = string
 export type SocketId = string
 
+/** The flags of a broadcast operator, as socket.io shows them. */
+export interface BroadcastFlags {
+  local?: boolean
+  volatile?: boolean
+  compress?: boolean
+  timeout?: number
+}
+
+/**
+ * A socket `fetchSockets()` found: one of this server, or one of another
+ * server of the cluster described (socket.io's `RemoteSocket`).
+ */
+export declare class RemoteSocket<EmitEvents extends EventsMap, SocketData> {
+  readonly id: SocketId
+  readonly handshake: Handshake
+  readonly rooms: Set<Room>
+  readonly data: SocketData
+  emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean
+  timeout(timeout: number): BroadcastOperator<DecorateAcknowledgements<EmitEvents>, SocketData>
+  join(room: Room | Room[]): void
+  leave(room: Room): void
+  disconnect(close?: boolean): this
+}
+
 /** A broadcast being built: socket.io's `BroadcastOperator`. */
 export declare class BroadcastOperator<EmitEvents extends EventsMap, SocketData> {
+  /** The target rooms. */
+  get rooms(): Set<Room>
+  /** The excluded rooms. */
+  get exceptRooms(): Set<Room>
+  /** The flags set so far. */
+  get flags(): BroadcastFlags
   to(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
   in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
   except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
@@ -370,7 +400,7 @@ export declare class BroadcastOperator<EmitEvents extends EventsMap, SocketData>
     ev: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
   ): Promise<Array<AckResult<EmitEvents, Ev>>>
-  fetchSockets(): Promise<Array<Socket<any, EmitEvents, any, SocketData>>>
+  fetchSockets(): Promise<Array<RemoteSocket<EmitEvents, SocketData>>>
   /** The ids of the selected sockets (deprecated in socket.io, kept). */
   allSockets(): Promise<Set<SocketId>>
   socketsJoin(room: Room | Room[]): void
@@ -416,6 +446,8 @@ export declare class Socket<
   except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData>
   join(rooms: Room | Room[]): void
   leave(room: Room): void
+  /** Leaves every room, its own included. */
+  leaveAll(): void
   disconnect(close?: boolean): this
   use(fn: (event: [string, ...any[]], next: (err?: Error) => void) => void): this
   onAny(listener: (event: string, ...args: any[]) => void): this
@@ -440,18 +472,34 @@ export interface NamespaceReservedEventsMap<
   new_namespace: (namespace: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void
 }
 
+/** The room events of a namespace's adapter. */
+export interface AdapterEventsMap {
+  'create-room': (room: Room) => void
+  'delete-room': (room: Room) => void
+  'join-room': (room: Room, id: SocketId) => void
+  'leave-room': (room: Room, id: SocketId) => void
+}
+
+/** A namespace's adapter as socket.io shows it. */
+export declare class NamespaceAdapter extends TypedEmitter<{}, AdapterEventsMap> {
+  /** This server's rooms and their members. */
+  get rooms(): Map<Room, Set<SocketId>>
+  /** This server's sockets and their rooms. */
+  get sids(): Map<SocketId, Set<Room>>
+}
+
 /** A namespace: socket.io's `Namespace`. */
 export declare class Namespace<
   ListenEvents extends EventsMap = DefaultEventsMap,
   EmitEvents extends EventsMap = ListenEvents,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
   SocketData = any,
-> extends TypedEmitter<{}, NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
+> extends TypedEmitter<ServerSideEvents, NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
   readonly name: string
   readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
   readonly sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
-  /** The rooms and their members, built on each access. */
-  get adapter(): { rooms: Map<Room, Set<SocketId>>; sids: Map<SocketId, Set<Room>> }
+  /** The adapter: rooms and their members (built on each access) and room events. */
+  get adapter(): NamespaceAdapter
   use(
     fn: (
       socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>,
@@ -472,7 +520,7 @@ export declare class Namespace<
   ): Promise<Array<AckResult<EmitEvents, Ev>>>
   send(...args: any[]): this
   write(...args: any[]): this
-  fetchSockets(): Promise<Array<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>>
+  fetchSockets(): Promise<Array<RemoteSocket<EmitEvents, SocketData>>>
   /** The ids of the namespace's sockets (deprecated in socket.io, kept). */
   allSockets(): Promise<Set<SocketId>>
   socketsJoin(room: Room | Room[]): void
@@ -521,7 +569,7 @@ export declare class Server<
   EmitEvents extends EventsMap = ListenEvents,
   ServerSideEvents extends EventsMap = DefaultEventsMap,
   SocketData = any,
-> extends TypedEmitter<{}, NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
+> extends TypedEmitter<ServerSideEvents, NamespaceReservedEventsMap<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
   /** The main namespace. */
   readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
   /** engine.io's server. */
@@ -535,6 +583,10 @@ export declare class Server<
   listen(srv: HttpServer | HttpsServer | number, opts?: ServerOptions): this
   attach(srv: HttpServer | HttpsServer | number, opts?: ServerOptions): this
   path(): string
+  /** The `adapter` option given (undefined: in memory); setting one later throws. */
+  adapter(): ServerOptions['adapter']
+  /** The ids of the main namespace's sockets (deprecated in socket.io, kept). */
+  allSockets(): Promise<Set<SocketId>>
   of(
     nsp: string | RegExp | ParentNspNameMatchFn,
     fn?: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
@@ -559,7 +611,7 @@ export declare class Server<
   ): Promise<Array<AckResult<EmitEvents, Ev>>>
   send(...args: any[]): this
   write(...args: any[]): this
-  fetchSockets(): Promise<Array<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>>
+  fetchSockets(): Promise<Array<RemoteSocket<EmitEvents, SocketData>>>
   socketsJoin(room: Room | Room[]): void
   socketsLeave(room: Room | Room[]): void
   disconnectSockets(close?: boolean): void

@@ -68,6 +68,13 @@ export declare class MatchHandle {
 export declare class NamespaceHandle {
   /** The name. */
   get name(): string
+  /**
+   * Forwards `event` sent to this namespace by another server of the
+   * cluster (`serverSideEmit`) to target `key`.
+   */
+  onServerSideEmit(event: string, key: number): void
+  /** Forwards the adapter's room events to target `key`. */
+  onRoomEvent(key: number): void
   /** Whether the server dropped the namespace (an empty dynamic child). */
   get removed(): boolean
   /** Reports the sockets that join to target `key`. */

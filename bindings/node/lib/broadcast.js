@@ -78,7 +78,13 @@ class BroadcastOperator {
     if (RESERVED.has(event)) throw new Error(`"${event}" is a reserved event name`)
     if (typeof args[args.length - 1] === 'function') {
       const cb = args.pop()
-      const id = this._nsp.server._cbs.add((err, res) => cb(err, res === undefined ? [] : res[0]))
+      // One socket's operator (a RemoteSocket's) answers with its one
+      // response, as socket.io's `expectSingleResponse`.
+      const single = !!this._f.single
+      const id = this._nsp.server._cbs.add((err, res) => {
+        const responses = res === undefined ? [] : res[0]
+        cb(err, single ? (responses.length > 0 ? responses[0] : null) : responses)
+      })
       const [json, bins] = encode(args)
       this._target.bcastEmitWithAck(this._f, event, json, bins, id)
       return true
@@ -113,9 +119,13 @@ class BroadcastOperator {
   fetchSockets() {
     return new Promise((resolve, reject) => {
       const server = this._nsp.server
-      const id = server._cbs.add((err, _res, ev) => {
+      const id = server._cbs.add((err, res, ev) => {
         if (err) return reject(err)
-        resolve((ev.sockets || []).map((h) => server._socketFor(h)))
+        // This server's sockets, then the other servers' (RemoteSocket).
+        const { RemoteSocket } = require('./socket')
+        const local = (ev.sockets || []).map((h) => server._socketFor(h))
+        const remote = (res && res[0]) || []
+        resolve(local.concat(remote.map((d) => new RemoteSocket(this._nsp, d))))
       })
       this._target.bcastAct(this._f, 'fetch', [], false, id)
     })

@@ -17,18 +17,45 @@ const RESERVED = new Set([
   'removeListener',
 ])
 
+/**
+ * socket.io-client's emitters (component-emitter) remove every listener of
+ * an event with `off(event)`, and every listener with `off()`.
+ */
+function off(emitter, event, listener) {
+  if (listener !== undefined) return EventEmitter.prototype.removeListener.call(emitter, event, listener)
+  if (event === undefined) return emitter.removeAllListeners()
+  return emitter.removeAllListeners(event)
+}
+
 /** Managers shared by `io()` calls for the same server, as socket.io-client. */
 const cache = Object.create(null)
 
-/** The CONNECT payload: an object, or a function answering through a callback. */
-function authValue(auth) {
-  if (typeof auth !== 'function') return auth
-  let value
-  // Only a synchronous answer can be used: the payload is fixed at connect.
-  auth((v) => {
-    value = v
-  })
-  return value
+/**
+ * The CONNECT payload to `done`: `auth` itself, or what the function
+ * `auth` answers through its callback, now or later (its first answer).
+ * False when the function threw.
+ */
+function withAuth(auth, self, done) {
+  if (typeof auth !== 'function') {
+    done(auth)
+    return true
+  }
+  let answered = false
+  try {
+    auth.call(self, (v) => {
+      if (answered) return
+      answered = true
+      done(v)
+    })
+    return true
+  } catch (err) {
+    report(err)
+    return false
+  }
+}
+
+function json(v) {
+  return v === undefined ? undefined : JSON.stringify(v)
 }
 
 function queryObject(q) {
@@ -44,18 +71,17 @@ function queryObject(q) {
  * and, from the socket's own options, `auth`, `retries` and `ackTimeout`,
  * as socket.io-client's `Socket` reads them.
  */
-function nativeOptions(managerOpts, socketOpts, auth, nsp, forceNew) {
+function nativeOptions(managerOpts, socketOpts, payload, nsp, forceNew) {
   // Read now: the manager's setters (`reconnectionDelay(v)`...) may have
   // changed them.
   const native = clientOptions(managerOpts)
-  const payload = authValue(auth)
   const headers = {}
   for (const [k, v] of Object.entries(managerOpts.extraHeaders || {})) headers[k] = String(v)
   const retries = socketOpts.retries
   return {
     ...native,
     namespace: nsp,
-    auth: payload === undefined ? undefined : JSON.stringify(payload),
+    auth: json(payload),
     query: queryObject(managerOpts.query),
     extraHeaders: headers,
     ackTimeout: ms(socketOpts.ackTimeout),
@@ -164,6 +190,19 @@ class Manager extends EventEmitter {
     return this.close()
   }
 
+  /** socket.io-client's name of `close()`. */
+  _close() {
+    return this.close()
+  }
+
+  off(event, listener) {
+    return off(this, event, listener)
+  }
+
+  removeListener(event, listener) {
+    return off(this, event, listener)
+  }
+
   /** The socket whose native client reports this manager's events. */
   _reporter() {
     return Object.values(this.nsps)[0]
@@ -188,17 +227,43 @@ class Socket extends EventEmitter {
     this._anyIn = []
     this._anyOut = []
     this._native = null
+    // The CONNECT payload the native client was made with (JSON).
+    this._nativeAuth = undefined
+    // The `auth` function's answer being waited for.
+    this._asking = null
     this._cbs = new Callbacks()
     this._refd = false
     this._open = false
     this._skipDisconnect = 0
-    this.on('newListener', (event) => {
+    // The native client forwards the events that have listeners.
+    this._onNew = (event) => {
       if (this._native && !RESERVED.has(event) && this.listenerCount(event) === 0) this._native.on(event)
-    })
-    this.on('removeListener', (event) => {
+    }
+    this._onRemove = (event) => {
       if (this._native && !RESERVED.has(event) && this.listenerCount(event) === 0) this._native.off(event)
-    })
+    }
+    this._hooks()
     if (io.opts.autoConnect !== false) this.open()
+  }
+
+  _hooks() {
+    if (!this.listeners('newListener').includes(this._onNew)) this.on('newListener', this._onNew)
+    if (!this.listeners('removeListener').includes(this._onRemove)) this.on('removeListener', this._onRemove)
+  }
+
+  off(event, listener) {
+    return off(this, event, listener)
+  }
+
+  removeListener(event, listener) {
+    return off(this, event, listener)
+  }
+
+  removeAllListeners(...event) {
+    super.removeAllListeners(...event)
+    // Not the hooks that keep the native client's forwarding right.
+    this._hooks()
+    return this
   }
 
   get disconnected() {
@@ -206,6 +271,7 @@ class Socket extends EventEmitter {
   }
 
   get active() {
+    if (this._asking) return true
     return this._native ? this._native.active : false
   }
 
@@ -226,13 +292,45 @@ class Socket extends EventEmitter {
 
   /** Connects (again). */
   open() {
-    if (this.connected) return this
-    if (!this._native) this._create()
+    if (this.connected || this._asking) return this
+    // A new attempt sends the socket's `auth` as it is now (socket.io-client
+    // reads it, or calls it, for every CONNECT): a client given up on is
+    // made anew when that payload may differ.
+    if (this._native && !this._native.active && (typeof this.auth === 'function' || json(this.auth) !== this._nativeAuth)) {
+      this._drop()
+    }
+    if (this._native) {
+      this._start()
+      return this
+    }
+    const asking = {}
+    this._asking = asking
+    const ok = withAuth(this.auth, this, (payload) => {
+      // Not after `disconnect()`, nor for an earlier call.
+      if (this._asking !== asking) return
+      this._asking = null
+      this._create(payload)
+      this._start()
+    })
+    // A throwing `auth` leaves the socket inactive.
+    if (!ok && this._asking === asking) this._asking = null
+    return this
+  }
+
+  _start() {
     this._native.connect()
     this._ref(true)
     const buffered = this.sendBuffer
     this.sendBuffer = []
-    for (const [event, args, flags] of buffered) this._send(event, args, flags)
+    for (const [event, args, flags, t] of buffered) {
+      if (!t) {
+        this._send(event, args, flags)
+        continue
+      }
+      // What is left of the ack's time.
+      clearTimeout(t.timer)
+      this._send(event, args, { ...flags, timeout: Math.max(0, t.deadline - Date.now()) })
+    }
     return this
   }
 
@@ -240,14 +338,28 @@ class Socket extends EventEmitter {
     return this.open()
   }
 
-  _create() {
+  _create(payload) {
     const forceNew = !this.io._shared
-    const native = nativeOptions(this.io.opts, this._opts, this.auth, this.nsp, forceNew)
-    this._native = new NativeClient(this.io.uri, native, (ev) => this._dispatch(ev))
+    const opts = nativeOptions(this.io.opts, this._opts, payload, this.nsp, forceNew)
+    this._nativeAuth = json(payload)
+    const native = new NativeClient(this.io.uri, opts, (ev) => this._dispatch(ev, native))
+    this._native = native
     for (const event of this.eventNames()) {
       if (typeof event === 'string' && !RESERVED.has(event)) this._native.on(event)
     }
     if (this._anyIn.length) this._native.onAny()
+  }
+
+  /** Lets go of a native client that gave up, for a new one. */
+  _drop() {
+    const old = this._native
+    this._ref(false)
+    this._native = null
+    this._refd = false
+    // Its last events are not this socket's any more.
+    this._skipDisconnect = 0
+    this._open = false
+    old.close()
   }
 
   /** Emits to the server; a function as last argument asks for an ack. */
@@ -258,12 +370,36 @@ class Socket extends EventEmitter {
     if (RESERVED.has(event)) throw new Error(`"${event}" is a reserved event name`)
     const flags = this.flags
     this.flags = {}
-    if (!this._native) {
-      if (!flags.volatile) this.sendBuffer.push([event, args, flags])
+    if (!this._native || !this._native.active) {
+      // Not connecting: buffered until `connect()`, a volatile packet
+      // dropped; an ack with a timeout times out meanwhile.
+      const entry = [event, args, flags]
+      const timer = this._ackTimer(entry, flags)
+      if (timer) entry.push(timer)
+      if (!flags.volatile) this.sendBuffer.push(entry)
       return this
     }
     this._send(event, args, flags)
     return this
+  }
+
+  /**
+   * The timer of a buffered emit's ack (with `timeout()` or `ackTimeout`),
+   * as socket.io-client's: at the end it leaves the buffer and the ack gets
+   * the timeout error.
+   */
+  _ackTimer(entry, flags) {
+    const cb = entry[1][entry[1].length - 1]
+    const timeout = ms(flags.timeout !== undefined ? flags.timeout : this._opts.ackTimeout)
+    if (typeof cb !== 'function' || timeout === undefined) return undefined
+    // With `retries` the packet waits in the queue, its time not counted.
+    if (this._opts.retries && !flags.volatile) return undefined
+    const timer = setTimeout(() => {
+      const i = this.sendBuffer.indexOf(entry)
+      if (i >= 0) this.sendBuffer.splice(i, 1)
+      guard(cb, this, [new Error('operation has timed out')])
+    }, timeout)
+    return { timer, deadline: Date.now() + timeout }
   }
 
   _send(event, args, flags) {
@@ -305,6 +441,7 @@ class Socket extends EventEmitter {
 
   /** Leaves the namespace; no reconnection until `connect()`. */
   disconnect() {
+    this._asking = null
     if (this._native) {
       if (this.connected) this._skipDisconnect++
       this._native.disconnect()
@@ -373,7 +510,10 @@ class Socket extends EventEmitter {
     }
   }
 
-  _dispatch(ev) {
+  _dispatch(ev, native) {
+    // A dropped client's acknowledgements are still this socket's; nothing
+    // else of it is.
+    if (native !== this._native && ev.kind !== K.DONE && ev.kind !== K.FAILED) return
     try {
       this._handle(ev)
     } catch (err) {

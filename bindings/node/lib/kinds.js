@@ -30,4 +30,6 @@ module.exports = Object.freeze({
   ENGINE_CLOSE: 27,
   ENGINE_PACKET: 28,
   SOCKET_ERROR: 29,
+  SERVER_SIDE_EMIT: 30,
+  ROOM_EVENT: 31,
 })

@@ -5,7 +5,7 @@ const { NativeServer } = require('../native')
 const K = require('./kinds')
 const { encode, decode } = require('./payload')
 const { emitGuarded, report, Callbacks, ms } = require('./util')
-const { Socket, RESERVED } = require('./socket')
+const { Socket, RemoteSocket, RESERVED, ackFunction } = require('./socket')
 const { BroadcastOperator, ParentBroadcastOperator } = require('./broadcast')
 const { attach } = require('./attach')
 const { corsOptions, decideOrigin, regexSource } = require('./cors')
@@ -46,7 +46,16 @@ class Namespace extends EventEmitter {
     this._h = handle
     this._fns = []
     this._key = server._addTarget(this)
+    this._adapter = null
+    this._serverSide = new Set()
     handle.watchConnections(this._key)
+    // As socket.io: a listener for any other event hears what the other
+    // servers of the cluster send with `serverSideEmit`.
+    this.on('newListener', (event) => {
+      if (typeof event !== 'string' || NAMESPACE_EVENTS.has(event) || this._serverSide.has(event)) return
+      this._serverSide.add(event)
+      if (this._h.onServerSideEmit) this._h.onServerSideEmit(event, this._key)
+    })
   }
 
   use(fn) {
@@ -144,19 +153,14 @@ class Namespace extends EventEmitter {
     })
   }
 
-  /** The rooms of this namespace and their members, built on demand. */
+  /**
+   * The namespace's adapter as socket.io shows it: its rooms and their
+   * members (built on demand), and its room events (`create-room`,
+   * `join-room`, `leave-room`, `delete-room`).
+   */
   get adapter() {
-    const rooms = new Map()
-    const sids = new Map()
-    for (const [id, s] of this.sockets) {
-      const r = s.rooms
-      sids.set(id, r)
-      for (const room of r) {
-        if (!rooms.has(room)) rooms.set(room, new Set())
-        rooms.get(room).add(id)
-      }
-    }
-    return { rooms, sids, nsp: this }
+    if (!this._adapter) this._adapter = new NamespaceAdapter(this)
+    return this._adapter
   }
 
   _onconnection(socket) {
@@ -198,6 +202,45 @@ class Namespace extends EventEmitter {
       }
     }
     step()
+  }
+}
+
+/** Events of a namespace itself, never another server's `serverSideEmit`. */
+const NAMESPACE_EVENTS = new Set(['connect', 'connection', 'new_namespace', 'newListener', 'removeListener'])
+
+/** The adapter's room events. */
+const ROOM_EVENTS = new Set(['create-room', 'delete-room', 'join-room', 'leave-room'])
+
+/** socket.io's `nsp.adapter`: rooms, members and room events. */
+class NamespaceAdapter extends EventEmitter {
+  constructor(nsp) {
+    super()
+    this.nsp = nsp
+    let watching = false
+    this.on('newListener', (event) => {
+      if (watching || !ROOM_EVENTS.has(event) || !nsp._h.onRoomEvent) return
+      watching = true
+      nsp._h.onRoomEvent(nsp._key)
+    })
+  }
+
+  /** Each room of this server's sockets, with their ids. */
+  get rooms() {
+    const rooms = new Map()
+    for (const [id, s] of this.nsp.sockets) {
+      for (const room of s.rooms) {
+        if (!rooms.has(room)) rooms.set(room, new Set())
+        rooms.get(room).add(id)
+      }
+    }
+    return rooms
+  }
+
+  /** Each socket id of this server with its rooms. */
+  get sids() {
+    const sids = new Map()
+    for (const [id, s] of this.nsp.sockets) sids.set(id, s.rooms)
+    return sids
   }
 }
 
@@ -279,6 +322,8 @@ class Server extends EventEmitter {
     const native = serverOptions(this.opts)
     this._path = (this.opts.path || '/socket.io').replace(/\/$/, '')
     this._recovery = !!this.opts.connectionStateRecovery
+    // Other servers read `socket.data` through fetchSockets.
+    this._cluster = !!native.redis
     this._ackTimeout = ms(this.opts.ackTimeout) ?? 5000
     this._cbs = new Callbacks()
     this._targets = new Map()
@@ -332,6 +377,18 @@ class Server extends EventEmitter {
     const key = this._nextTarget++
     this._targets.set(key, obj)
     return key
+  }
+
+  /**
+   * socket.io's `io.adapter()`: the `adapter` option given (undefined for
+   * the in-memory adapter). Setting one later is refused: the adapter is
+   * fixed when the server is made.
+   */
+  adapter(v) {
+    if (v === undefined) return this.opts.adapter
+    throw new TypeError(
+      'socketio-rs: io.adapter(...) cannot change the adapter of a running server: pass `adapter: createRedisAdapter(url)` to new Server()',
+    )
   }
 
   path(v) {
@@ -602,6 +659,20 @@ class Server extends EventEmitter {
       case K.EVENT: {
         const s = this._sockets.get(ev.target)
         if (s) s._onevent(ev.name, decode(ev.json, ev.bins), ev.ack)
+        break
+      }
+      case K.SERVER_SIDE_EMIT: {
+        const nsp = this._targets.get(ev.target)
+        if (nsp) {
+          const args = decode(ev.json, ev.bins)
+          if (ev.ack) args.push(ackFunction(ev.ack))
+          emitGuarded(nsp, ev.name, args)
+        }
+        break
+      }
+      case K.ROOM_EVENT: {
+        const nsp = this._targets.get(ev.target)
+        if (nsp && nsp._adapter) emitGuarded(nsp._adapter, ev.name, decode(ev.json, ev.bins))
         break
       }
       case K.SOCKET_ERROR: {

@@ -330,10 +330,10 @@ class Socket extends EventEmitter {
     for (const l of list.slice()) guard(l, this, [event, ...args])
   }
 
-  /** Keeps the native copy of `data` current, for connection state recovery
-   * and the Admin UI. */
+  /** Keeps the native copy of `data` current, for connection state recovery,
+   * the Admin UI and the other servers of a cluster. */
   _syncData() {
-    if (!this.server._recovery && !this.server._adminUi) return
+    if (!this.server._recovery && !this.server._adminUi && !this.server._cluster) return
     let json
     try {
       json = JSON.stringify(this.data)
@@ -344,6 +344,49 @@ class Socket extends EventEmitter {
       this._lastData = json
       this._h.setData(json)
     }
+  }
+}
+
+/**
+ * socket.io's `RemoteSocket`: a socket of another server of the cluster,
+ * as `fetchSockets()` describes it; its methods act through a broadcast to
+ * its id.
+ */
+class RemoteSocket {
+  constructor(nsp, details) {
+    this.id = details.id
+    this.handshake = details.handshake
+    this.rooms = new Set(details.rooms)
+    this.data = details.data
+    this._op = new BroadcastOperator(nsp, null, {
+      rooms: [details.id],
+      except: [],
+      local: false,
+      volatile: false,
+      single: true,
+    })
+  }
+
+  /** The next emit's acknowledgement fails after `ms`. */
+  timeout(ms) {
+    return this._op.timeout(ms)
+  }
+
+  emit(event, ...args) {
+    return this._op.emit(event, ...args)
+  }
+
+  join(room) {
+    this._op.socketsJoin(room)
+  }
+
+  leave(room) {
+    this._op.socketsLeave(room)
+  }
+
+  disconnect(close = false) {
+    this._op.disconnectSockets(close)
+    return this
   }
 }
 
@@ -376,4 +419,4 @@ class Client {
   }
 }
 
-module.exports = { Socket, RESERVED, ackFunction, ackCallback }
+module.exports = { Socket, RemoteSocket, RESERVED, ackFunction, ackCallback }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
-use socketio_ffi::embed::{Broadcast, Value};
+use socketio_ffi::embed::{Broadcast, FetchedSocket, Value};
 
 use crate::dispatch::{kind, Dispatcher, Event};
 use crate::socket::{completion, SockRef};
@@ -74,17 +74,18 @@ pub(crate) fn emit_with_ack(
     b.emit_with_ack(event, args, move |r| {
         let ev = match r {
             Ok(rep) => {
-                let responses = Value::Array(
-                    rep.replies
-                        .into_iter()
-                        .map(|(_, a)| a.into_iter().next().unwrap_or(Value::Null))
-                        .collect(),
-                );
-                let k = if rep.missing.is_empty() {
+                let k = if rep.is_complete() {
                     kind::DONE
                 } else {
                     kind::FAILED
                 };
+                let responses = Value::Array(
+                    rep.replies
+                        .into_iter()
+                        .map(|(_, a)| a.into_iter().next().unwrap_or(Value::Null))
+                        .chain(rep.remote)
+                        .collect(),
+                );
                 let mut ev = Event::new(k, cb).args(&[responses]);
                 if k == kind::FAILED {
                     ev.name = Some("operation has timed out".into());
@@ -112,11 +113,20 @@ pub(crate) fn act(
         "leave" => rooms.iter().for_each(|r| b.leave(r)),
         "disconnect" => b.disconnect(flag),
         "fetch" => {
+            // The cluster's sockets: this server's as handles, the others'
+            // described in the argument (`RemoteSocket`s in JS).
             let d = disp.clone();
-            b.fetch_sockets(move |r| {
-                let ev = r.map(|sockets| {
-                    let mut ev = Event::new(kind::DONE, cb);
-                    ev.sockets = Some(sockets.into_iter().map(|s| SockRef::new(s, &d)).collect());
+            b.fetch_all_sockets(move |r| {
+                let ev = r.map(|found| {
+                    let (mut local, mut remote) = (Vec::new(), Vec::new());
+                    for f in found {
+                        match f {
+                            FetchedSocket::Local(s) => local.push(SockRef::new(s, &d)),
+                            FetchedSocket::Remote(v) => remote.push(v),
+                        }
+                    }
+                    let mut ev = Event::new(kind::DONE, cb).args(&[Value::Array(remote)]);
+                    ev.sockets = Some(local);
                     ev
                 });
                 d.send(completion(cb, ev));

@@ -105,6 +105,13 @@ pub(crate) mod kind {
     /// A socket's `error` (its connection sent what the parser cannot
     /// read): the error as the argument.
     pub const SOCKET_ERROR: u32 = 29;
+    /// Another server's `serverSideEmit` to a namespace (`name`: the event;
+    /// `ack` when it waits for an answer).
+    pub const SERVER_SIDE_EMIT: u32 = 30;
+    /// A room event of a namespace's adapter (`name`: `create-room`,
+    /// `delete-room`, `join-room`, `leave-room`; arguments: the room and,
+    /// for joins and leaves, the socket id).
+    pub const ROOM_EVENT: u32 = 31;
 }
 
 /// What the JS dispatcher receives: a plain object.

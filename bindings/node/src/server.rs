@@ -389,10 +389,13 @@ impl NativeServer {
     pub fn close(&self, cb: u32) -> napi::Result<()> {
         let d = self.disp.clone();
         self.disp.close();
-        // As socket.io closing its http.Server: the port is free at once;
-        // connections already open (a polling client's keep-alive one)
-        // still carry the sessions' last packets.
-        self.server.stop_accepting();
+        // As socket.io closing its http.Server, the port is free at once
+        // (connections already open go on) — unless a long-polling client
+        // still needs a new connection to collect its close packet; the
+        // listener then stops once the sessions have drained.
+        if !self.server.io().has_polling_sessions() {
+            self.server.stop_accepting();
+        }
         let server = self.server.clone();
         let rt = embed::Runtime::global().map_err(js_err)?;
         rt.spawn(async move {
@@ -515,6 +518,36 @@ impl NamespaceHandle {
     #[napi(getter, catch_unwind)]
     pub fn name(&self) -> String {
         self.ns.name().to_owned()
+    }
+
+    /// Forwards `event` sent to this namespace by another server of the
+    /// cluster (`serverSideEmit`) to target `key`.
+    #[napi(catch_unwind)]
+    pub fn on_server_side_emit(&self, event: String, key: u32) {
+        let d = self.disp.clone();
+        let name = event.clone();
+        self.ns.on_server_side_emit(&event, move |args, ack| {
+            let mut ev = Event::new(kind::SERVER_SIDE_EMIT, key)
+                .name(name.as_str())
+                .args(&args);
+            ev.ack = ack;
+            d.send(ev);
+        });
+    }
+
+    /// Forwards the adapter's room events to target `key`.
+    #[napi(catch_unwind)]
+    pub fn on_room_event(&self, key: u32) {
+        let d = self.disp.clone();
+        self.ns.on_room_event(move |kind_name, room, sid| {
+            let mut args = vec![Value::String(room)];
+            args.extend(sid.map(Value::String));
+            d.send(
+                Event::new(kind::ROOM_EVENT, key)
+                    .name(kind_name)
+                    .args(&args),
+            );
+        });
     }
 
     /// Whether the server dropped the namespace (an empty dynamic child).

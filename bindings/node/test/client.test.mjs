@@ -311,3 +311,106 @@ test('connection state recovery: recovered, missed events delivered', async (t) 
   // As with socket.io-client, the session offset comes last.
   assert.equal((await missed)[0], 'while away')
 })
+
+test('off(event) and off() remove every listener, as socket.io-client; _close()', async (t) => {
+  const { server, url, track } = setup(t)
+  const conn = next(server, 'connection')
+  const c = track(io(url, { forceNew: true, reconnection: false }))
+  await next(c, 'connect')
+  const [s] = await conn
+
+  const seen = []
+  c.on('e', () => seen.push('a'))
+  c.on('e', () => seen.push('b'))
+  c.off('e')
+  assert.equal(c.listenerCount('e'), 0)
+  c.on('f', () => seen.push('f'))
+  c.off()
+  assert.equal(c.listenerCount('f'), 0)
+  // Listeners added afterwards still get their events.
+  const got = next(c, 'g')
+  s.emit('e')
+  s.emit('f')
+  s.emit('g', 1)
+  assert.deepEqual(await got, [1])
+  c.removeAllListeners()
+  const again = next(c, 'h')
+  s.emit('h', 2)
+  assert.deepEqual(await again, [2])
+  assert.deepEqual(seen, [])
+
+  c.io.on('reconnect', () => {})
+  c.io.off('reconnect')
+  assert.equal(c.io.listenerCount('reconnect'), 0)
+  const gone = next(c, 'disconnect')
+  assert.equal(c.io._close(), c.io)
+  await gone
+  assert.equal(c.active, false)
+})
+
+test('an ack timeout runs while the emit waits for connect()', async (t) => {
+  const { server, url, track } = setup(t)
+  server.on('connection', (s) => s.on('echo', (x, cb) => cb(x)))
+  const c = track(io(url, { forceNew: true, autoConnect: false, reconnection: false }))
+  const timedOut = new Promise((resolve) => c.timeout(50).emit('echo', 1, (...a) => resolve(a)))
+  const kept = new Promise((resolve) => c.timeout(3000).emit('echo', 2, (...a) => resolve(a)))
+  assert.equal(c.sendBuffer.length, 2)
+  const [err] = await within(timedOut)
+  assert.ok(err instanceof Error)
+  assert.match(err.message, /timed out/)
+  assert.equal(c.sendBuffer.length, 1)
+  c.connect()
+  assert.deepEqual(await within(kept), [null, 2])
+
+  // With `retries` the packet waits in the queue, its time not counted.
+  const r = track(io(url, { forceNew: true, autoConnect: false, retries: 2, ackTimeout: 300 }))
+  const queued = new Promise((resolve) => r.emit('echo', 3, (...a) => resolve(a)))
+  await sleep(450)
+  r.connect()
+  assert.deepEqual(await within(queued), [null, 3])
+})
+
+test('auth: a function answering later; asked again, or the object read again, on connect()', async (t) => {
+  const { server, url, track } = setup(t)
+  const seen = []
+  server.use((s, nextFn) => {
+    seen.push(s.handshake.auth)
+    nextFn(s.handshake.auth.ok ? undefined : new Error('unauthorized'))
+  })
+  let calls = 0
+  const c = track(
+    io(url, {
+      forceNew: true,
+      reconnection: false,
+      auth: (cb) => {
+        calls++
+        setTimeout(() => cb({ ok: calls > 1, calls }), 20)
+      },
+    }),
+  )
+  assert.equal(c.active, true)
+  const [err] = await next(c, 'connect_error')
+  assert.equal(err.message, 'unauthorized')
+  assert.equal(c.active, false)
+  c.connect()
+  await next(c, 'connect')
+  assert.deepEqual(seen, [
+    { ok: false, calls: 1 },
+    { ok: true, calls: 2 },
+  ])
+
+  // An object: its value at connect() is sent, with what was emitted meanwhile.
+  server.on('connection', (s) => s.on('echo', (x, cb) => cb(x)))
+  const o = track(io(url, { forceNew: true, reconnection: false, auth: { ok: false } }))
+  await next(o, 'connect_error')
+  o.auth.ok = true
+  o.connect()
+  await next(o, 'connect')
+  o.disconnect()
+  o.auth = { ok: true, v: 2 }
+  const echoed = new Promise((resolve) => o.emit('echo', 'kept', resolve))
+  o.connect()
+  await next(o, 'connect')
+  assert.equal(await within(echoed), 'kept')
+  assert.deepEqual(seen.slice(2), [{ ok: false }, { ok: true }, { ok: true, v: 2 }])
+})

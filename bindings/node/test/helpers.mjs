@@ -2,6 +2,9 @@
 // waits.
 
 import { createRequire } from 'node:module'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import net from 'node:net'
 
 const require = createRequire(import.meta.url)
 
@@ -93,4 +96,52 @@ export function collect(n, ms = 5000) {
   }
   fn.done = within(p, ms, `waiting for ${n} calls`)
   return fn
+}
+
+const REDIS = '/usr/bin/redis-server'
+
+/** A free loopback port. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * A private redis-server on a free loopback port for test `t`:
+ * `{ url, stop }`, or null (the test skipped) without redis-server unless
+ * SOCKETIO_RS_REQUIRE_REDIS is set.
+ */
+export async function startRedis(t) {
+  if (!existsSync(REDIS)) {
+    if (process.env.SOCKETIO_RS_REQUIRE_REDIS) throw new Error(`${REDIS} is required`)
+    t.skip('redis-server is not installed')
+    return null
+  }
+  const port = await freePort()
+  const proc = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  })
+  const deadline = Date.now() + 10000
+  for (;;) {
+    const up = await new Promise((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => {
+        c.end()
+        resolve(true)
+      })
+      c.once('error', () => resolve(false))
+    })
+    if (up) break
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL')
+      throw new Error('redis-server did not start')
+    }
+    await sleep(20)
+  }
+  return { url: `redis://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') }
 }

@@ -2,7 +2,7 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { rsSetup as setup, next, sleep } from './helpers.mjs'
+import { rsSetup as setup, rsClientOf, next, sleep } from './helpers.mjs'
 
 test('socket middlewares see every event, those without a listener too', async (t) => {
   const { io, client } = setup(t)
@@ -52,17 +52,25 @@ test('a socket in the middlewares is pending, not connected', async (t) => {
 })
 
 test('events queued when the socket disconnected are not delivered', async (t) => {
-  const { io, client } = setup(t)
+  const { io, url } = setup(t)
   let late = 0
   const conn = next(io, 'connection')
-  const c = await client('', { transports: ['polling'] })
+  // Our client: its packets leave from native threads, whatever the JS
+  // thread does.
+  const c = await rsClientOf(url, { transports: ['websocket'] })
+  t.after(() => c.disconnect())
   const [s] = await conn
   s.on('late', () => late++)
   const gone = next(s, 'disconnect')
-  // One POST carries the event and the DISCONNECT: the event waits for the
-  // JS turn, which finds the socket gone.
-  c.emit('late', Buffer.alloc(10))
+  c.emit('late', 1)
   c.disconnect()
+  // Hold the JS thread until the server has taken the event and the
+  // DISCONNECT: the event then waits for a turn that finds the socket gone.
+  const until = Date.now() + 300
+  while (Date.now() < until && s.connected) {
+    // busy
+  }
+  assert.equal(s.connected, false, 'the server took the DISCONNECT')
   await gone
   await sleep(50)
   assert.equal(late, 0)

@@ -5,53 +5,7 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import net from 'node:net'
-
-import { rs, rsServer, sioClient, next, sleep, within } from './helpers.mjs'
-
-const REDIS = '/usr/bin/redis-server'
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-async function startRedis(t) {
-  if (!existsSync(REDIS)) {
-    if (process.env.SOCKETIO_RS_REQUIRE_REDIS) throw new Error(`${REDIS} is required`)
-    t.skip('redis-server is not installed')
-    return null
-  }
-  const port = await freePort()
-  const proc = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  })
-  const deadline = Date.now() + 10000
-  for (;;) {
-    const up = await new Promise((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => {
-        c.end()
-        resolve(true)
-      })
-      c.once('error', () => resolve(false))
-    })
-    if (up) break
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL')
-      throw new Error('redis-server did not start')
-    }
-    await sleep(20)
-  }
-  return { url: `redis://127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') }
-}
+import { rs, rsServer, sioClient, next, sleep, within, startRedis, freePort } from './helpers.mjs'
 
 test('broadcasts cross two servers joined through Redis', async (t) => {
   const redis = await startRedis(t)

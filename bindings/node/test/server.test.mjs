@@ -471,6 +471,8 @@ test('broadcast operators are immutable and show their rooms and flags', async (
   for (const m of ['use', 'to', 'in', 'emit', 'send', 'write', 'allSockets', 'compress']) {
     assert.equal(typeof io[m], 'function', m)
   }
+  assert.equal(io.adapter(), undefined)
+  assert.throws(() => io.adapter(class {}), /cannot change the adapter/)
 
   const conn = next(io, 'connection')
   await client()

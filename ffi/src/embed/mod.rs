@@ -34,8 +34,8 @@ pub use payload::Payload;
 pub use queue::{Dispatch, EventQueue, Job};
 pub use runtime::Runtime;
 pub use server::{
-    Broadcast, BroadcastReplies, Completion, DynamicNamespace, Namespace, Next, RedisFlavour,
-    RedisOptions, Server, ServerOptions, ServerSideReply, Socket,
+    Broadcast, BroadcastReplies, Completion, DynamicNamespace, FetchedSocket, Namespace, Next,
+    RedisFlavour, RedisOptions, Server, ServerOptions, ServerSideReply, Socket,
 };
 pub use sio_core::client::TransportType;
 pub use sio_core::Value;
@@ -47,6 +47,9 @@ pub enum Ack {
     Server(sio_core::AckSender),
     /// A server's request, answered by the client.
     Client(sio_core::client::AckSender),
+    /// Another server's `serverSideEmitWithAck`, answered by this one (the
+    /// first argument only, as Node keeps it).
+    ServerSide(sio_core::adapter::ServerSideAck),
 }
 
 impl Ack {
@@ -55,6 +58,10 @@ impl Ack {
         match self {
             Ack::Server(a) => Ok(a.send(args)?),
             Ack::Client(a) => Ok(a.send(args)?),
+            Ack::ServerSide(a) => {
+                a.send(args.into_iter().next().unwrap_or(Value::Null));
+                Ok(())
+            }
         }
     }
 }

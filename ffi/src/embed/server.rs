@@ -255,6 +255,45 @@ impl Namespace {
         self.ns.name()
     }
 
+    /// Handles `event` sent to this namespace by another server with
+    /// `serverSideEmit` (Node's `nsp.on(event, ...)`); `handler` gets the
+    /// arguments and, when the sender waits for one, the acknowledgement
+    /// (the first answer counts).
+    pub fn on_server_side_emit(
+        &self,
+        event: &str,
+        handler: impl Fn(Vec<Value>, Option<Ack>) + Send + Sync + 'static,
+    ) {
+        let ctx = self.ctx.clone();
+        let handler = Arc::new(handler);
+        self.ns.on_server_side_emit(event, move |args, ack| {
+            let h = handler.clone();
+            ctx.run(move || h(args, ack.map(Ack::ServerSide)));
+        });
+    }
+
+    /// Reports the adapter's room events, as Node's adapter emits them:
+    /// `handler(kind, room, socket id)` with kind `create-room`,
+    /// `delete-room` (no socket id), `join-room` or `leave-room`.
+    pub fn on_room_event(
+        &self,
+        handler: impl Fn(&'static str, String, Option<String>) + Send + Sync + 'static,
+    ) {
+        let ctx = self.ctx.clone();
+        let handler = Arc::new(handler);
+        self.ns.on_room_event(move |e| {
+            use sio_core::adapter::RoomEvent;
+            let (kind, room, sid) = match e {
+                RoomEvent::CreateRoom(r) => ("create-room", r.to_string(), None),
+                RoomEvent::DeleteRoom(r) => ("delete-room", r.to_string(), None),
+                RoomEvent::JoinRoom(r, s) => ("join-room", r.to_string(), Some(s.to_string())),
+                RoomEvent::LeaveRoom(r, s) => ("leave-room", r.to_string(), Some(s.to_string())),
+            };
+            let h = handler.clone();
+            ctx.run(move || h(kind, room, sid));
+        });
+    }
+
     /// Whether the server dropped this namespace (an empty dynamic child,
     /// `cleanup_empty_child_namespaces`): the handle is stale, the name
     /// belongs to a new namespace if a client connects again.
@@ -612,6 +651,30 @@ pub struct BroadcastReplies {
     pub replies: Vec<(String, Vec<Value>)>,
     /// Ids of sockets that did not answer in time.
     pub missing: Vec<String>,
+    /// The other servers' clients' answers (their first argument each,
+    /// as Node forwards them); none without a cluster adapter.
+    pub remote: Vec<Value>,
+    /// Whether every other server reported and all its clients answered
+    /// in time.
+    pub remote_complete: bool,
+}
+
+impl BroadcastReplies {
+    /// Whether every recipient, on every server, answered in time.
+    pub fn is_complete(&self) -> bool {
+        self.missing.is_empty() && self.remote_complete
+    }
+}
+
+/// A socket [`Broadcast::fetch_all_sockets`] found.
+#[derive(Debug)]
+pub enum FetchedSocket {
+    /// A socket of this server.
+    Local(Socket),
+    /// A socket of another server of the cluster, described as Node
+    /// describes it: `{id, handshake, rooms, data}` (act on it with
+    /// [`Namespace::to`] its id).
+    Remote(Value),
 }
 
 /// A broadcast being built: chain operators, then emit or act on the
@@ -681,15 +744,47 @@ impl Broadcast {
         let event = event.to_owned();
         self.ctx.complete(
             async move {
-                let acks = op.emit_with_ack_args(&event, args).await?;
+                let acks = op.emit_with_ack_all_args(&event, args).await?;
                 Ok(BroadcastReplies {
                     replies: acks
+                        .local
                         .responses
                         .into_iter()
                         .map(|(sid, v)| (sid.to_string(), v))
                         .collect(),
-                    missing: acks.missing.iter().map(|s| s.to_string()).collect(),
+                    missing: acks.local.missing.iter().map(|s| s.to_string()).collect(),
+                    remote: acks.remote,
+                    remote_complete: acks.remote_complete,
                 })
+            },
+            done,
+        );
+    }
+
+    /// The matching sockets of the whole cluster, handed to `done`
+    /// (`fetchSockets` with a cluster adapter): this server's as handles,
+    /// the others' described; after the adapter's timeout, what arrived.
+    pub fn fetch_all_sockets(
+        &self,
+        done: impl FnOnce(Result<Vec<FetchedSocket>, Error>) + Send + 'static,
+    ) {
+        let op = self.op.clone();
+        let ctx = self.ctx.clone();
+        self.ctx.complete(
+            async move {
+                Ok(op
+                    .fetch_all_sockets()
+                    .await
+                    .into_iter()
+                    .map(|f| match f {
+                        sio_core::server::FetchedSocket::Local(s) => {
+                            FetchedSocket::Local(Socket::new(s, ctx.clone()))
+                        }
+                        sio_core::server::FetchedSocket::Remote(r) => {
+                            FetchedSocket::Remote(r.to_value())
+                        }
+                    })
+                    .collect())
             },
             done,
         );

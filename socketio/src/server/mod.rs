@@ -440,6 +440,15 @@ impl SocketIo {
         self.engine.count()
     }
 
+    /// Whether an open Engine.IO session still uses long-polling (it would
+    /// need the listener for its last poll after a close).
+    pub fn has_polling_sessions(&self) -> bool {
+        self.engine
+            .sockets()
+            .iter()
+            .any(|s| s.transport() == engineio::server::TransportType::Polling)
+    }
+
     /// Disconnects every client ("server shutting down") and stops listening.
     /// What was already queued for a client is still written before its
     /// connection closes.

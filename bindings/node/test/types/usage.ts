@@ -51,6 +51,12 @@ io1.use((socket, next) => (socket.handshake.auth.token ? next() : next(new Error
 io1.to('room').except('other').emit('basicEmit', 1, '2', Buffer.alloc(0))
 void io1.timeout(100).emitWithAck('withAck', 'z').then((all: number[]) => all)
 void io1.fetchSockets().then((sockets) => sockets.map((s) => s.data.age))
+void io1.in('room').fetchSockets().then((sockets) => sockets.forEach((s) => s.emit('noArg')))
+io1.on('ping', () => io1.serverSideEmit('ping'))
+io1.of('/').adapter.on('join-room', (room, id) => void [room.length, id.length])
+const flags: { local?: boolean } = io1.local.flags
+void flags
+void io1.allSockets().then((ids) => ids.size)
 io1.of(/^\/dyn-\d+$/).on('connection', (s) => s.disconnect())
 void io1.close()
 

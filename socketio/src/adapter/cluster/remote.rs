@@ -127,6 +127,41 @@ pub struct RemoteSocket {
     pub data: Value,
 }
 
+impl RemoteSocket {
+    /// `{id, handshake, rooms, data}` as a value, in the shape Node's
+    /// `fetchSockets` hands out (for bindings that give it to user code).
+    pub fn to_value(&self) -> Value {
+        let h = &self.handshake;
+        let mut hs = IndexMap::new();
+        hs.insert("headers".to_owned(), Value::Object(h.headers.clone()));
+        hs.insert("time".to_owned(), Value::String(h.time.clone()));
+        hs.insert("address".to_owned(), Value::String(h.address.clone()));
+        hs.insert("xdomain".to_owned(), Value::Bool(h.xdomain));
+        hs.insert("secure".to_owned(), Value::Bool(h.secure));
+        hs.insert("issued".to_owned(), Value::from(h.issued));
+        hs.insert("url".to_owned(), Value::String(h.url.clone()));
+        hs.insert("query".to_owned(), Value::Object(h.query.clone()));
+        hs.insert("auth".to_owned(), h.auth.clone());
+        for (k, v) in &h.extra {
+            hs.insert(k.clone(), v.clone());
+        }
+        let mut m = IndexMap::new();
+        m.insert("id".to_owned(), Value::String(self.id.clone()));
+        m.insert("handshake".to_owned(), Value::Object(hs));
+        m.insert(
+            "rooms".to_owned(),
+            Value::Array(
+                self.rooms
+                    .iter()
+                    .map(|r| Value::String(r.to_string()))
+                    .collect(),
+            ),
+        );
+        m.insert("data".to_owned(), self.data.clone());
+        Value::Object(m)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
