@@ -32,7 +32,9 @@ by socketio-rs's Rust adapter: a cluster of socketio_rs, Rust and Node
 servers (not python-socketio ones).
 
 A Redis that cannot be reached raises ``ConnectionError`` when the manager
-is made (python-socketio would log and retry in the background).
+is made, or when its server starts if Redis went away since
+(python-socketio would log and retry in the background); once running,
+the listener outlives a Redis restart, subscribing again.
 """
 
 import asyncio
