@@ -938,7 +938,9 @@ int sio_socket_emit(const sio_socket *socket,
                     size_t n_bins);
 
 /**
- * Emits an event, or silently drops it if the socket's buffer is full.
+ * Emits an event, or silently drops it when the transport cannot write it
+ * now (busy writing, a long-poll without a pending GET, a full buffer), as
+ * socket.io's `volatile`.
  */
 int sio_socket_emit_volatile(const sio_socket *socket,
                              const char *event,
@@ -1059,7 +1061,8 @@ int sio_broadcast_except(sio_broadcast *b,
 int sio_broadcast_local(sio_broadcast *b);
 
 /**
- * Drops the message for sockets whose buffer is full.
+ * Drops the message for sockets whose transport cannot write it now
+ * (busy writing, a long-poll without a pending GET, a full buffer).
  */
 int sio_broadcast_volatile(sio_broadcast *b);
 

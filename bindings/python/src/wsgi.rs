@@ -233,8 +233,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Taken<T> {
 }
 
 /// Serves one connection with hyper on the engine: the request in `head`
-/// gets its answer (101 and the WebSocket session, or a refusal), then the
-/// connection ends (no keep-alive).
+/// gets its answer (101 and the WebSocket session, or a refusal with
+/// `Connection: close`, after which the connection ends).
 fn serve<T>(
     rt: &socketio::embed::Runtime,
     svc: Service,
@@ -254,13 +254,22 @@ fn serve<T>(
                 let svc = svc.clone();
                 let status = status.clone();
                 async move {
-                    let res = svc.handle(req).await;
+                    let mut res = svc.handle(req).await;
                     status.store(res.status().as_u16(), Ordering::Release);
+                    // A refusal ends the connection. Not through hyper's
+                    // keep-alive switch: that would also add `close` to the
+                    // 101's `Connection: Upgrade`, which strict WebSocket
+                    // clients (tungstenite) refuse.
+                    if res.status() != http::StatusCode::SWITCHING_PROTOCOLS {
+                        res.headers_mut().insert(
+                            http::header::CONNECTION,
+                            http::HeaderValue::from_static("close"),
+                        );
+                    }
                     Ok::<_, Infallible>(res)
                 }
             });
         let conn = hyper::server::conn::http1::Builder::new()
-            .keep_alive(false)
             .serve_connection(TokioIo::new(io), service)
             .with_upgrades();
         if let Err(e) = conn.await {

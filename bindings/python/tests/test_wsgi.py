@@ -305,6 +305,10 @@ def test_origin_check_on_websocket(served):
             assert chunk, head
             head += chunk
         assert head.startswith(b'HTTP/1.1 101 ')
+        # Exactly `Upgrade`: strict clients (tungstenite) refuse more tokens.
+        connection = [line.split(b':', 1)[1].strip() for line in head.split(b'\r\n')
+                      if line.lower().startswith(b'connection:')]
+        assert [c.lower() for c in connection] == [b'upgrade'], head
         rest = head.split(b'\r\n\r\n', 1)[1]
         while not _frames(rest)[0]:
             chunk = s.recv(4096)

@@ -1078,7 +1078,9 @@ pub unsafe extern "C" fn sio_socket_emit(
     })
 }
 
-/// Emits an event, or silently drops it if the socket's buffer is full.
+/// Emits an event, or silently drops it when the transport cannot write it
+/// now (busy writing, a long-poll without a pending GET, a full buffer), as
+/// socket.io's `volatile`.
 #[no_mangle]
 pub unsafe extern "C" fn sio_socket_emit_volatile(
     socket: *const sio_socket,
@@ -1314,7 +1316,8 @@ pub unsafe extern "C" fn sio_broadcast_local(b: *mut sio_broadcast) -> c_int {
     with_broadcast(b, |x| Ok(x.local()))
 }
 
-/// Drops the message for sockets whose buffer is full.
+/// Drops the message for sockets whose transport cannot write it now
+/// (busy writing, a long-poll without a pending GET, a full buffer).
 #[no_mangle]
 pub unsafe extern "C" fn sio_broadcast_volatile(b: *mut sio_broadcast) -> c_int {
     with_broadcast(b, |x| Ok(x.volatile()))

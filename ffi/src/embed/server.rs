@@ -577,7 +577,8 @@ impl Socket {
         Ok(self.inner.emit_args(event, args)?)
     }
 
-    /// Emits an event, or drops it if the send buffer is full.
+    /// Emits an event, or drops it when the transport cannot write it now
+    /// (busy writing, a long-poll without a pending GET, a full buffer).
     pub fn emit_volatile(&self, event: &str, args: Vec<Value>) -> Result<(), Error> {
         Ok(self.inner.emit_volatile(event, args)?)
     }
@@ -712,7 +713,8 @@ impl Broadcast {
         self.map(BroadcastOperator::local)
     }
 
-    /// Drops the message for sockets whose buffer is full.
+    /// Drops the message for sockets whose transport cannot write it now
+    /// (busy writing, a long-poll without a pending GET, a full buffer).
     pub fn volatile(self) -> Self {
         self.map(BroadcastOperator::volatile)
     }
