@@ -9,7 +9,9 @@
 #
 # Python: our AsyncServer (release build of bindings/python, on the Rust
 # HTTP server) against python-socketio's AsyncServer on aiohttp, in one
-# venv (target/bench-py-venv) with bench/python/requirements.txt.
+# venv (target/bench-py-venv) with bench/python/requirements.txt; then our
+# sync Server under gunicorn (WSGIApp) against python-socketio's threading
+# mode under gunicorn (bench/python/wsgi.py).
 # Node: our binding (release build of bindings/node) against the npm
 # socket.io server of bench/node, when bindings/node is there.
 set -euo pipefail
@@ -38,7 +40,14 @@ taskset -c 0 "$bin/sio-bench" run --scenarios "$scenarios" \
     --server "python-socketio=$py python-socketio" \
     --out "$out/python.md" "$@"
 
-reports=("$out/python.md")
+say "Python WSGI: our sync Server and python-socketio's threading mode, both under gunicorn"
+taskset -c 0 "$bin/sio-bench" run --scenarios "echo-100,broadcast-1000" \
+    --command "./bench/bindings.sh $*" \
+    --server "socketio_rs (WSGI)=$venv/bin/python $root/bench/python/wsgi.py socketio-rs" \
+    --server "python-socketio (WSGI)=$venv/bin/python $root/bench/python/wsgi.py python-socketio" \
+    --out "$out/python-wsgi.md" "$@"
+
+reports=("$out/python.md" "$out/python-wsgi.md")
 if [ -f bindings/node/package.json ] && [ -f bench/node/server-binding.mjs ]; then
     say "Node: our binding (release) and socket.io"
     (cd bindings/node && { npm ci --ignore-scripts --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --ignore-scripts --no-audit --no-fund --loglevel=error; } && npm run build >/dev/null)

@@ -117,7 +117,7 @@ impl Window {
         Window {
             start: Instant::now(),
             server: stats::cpu_ticks(t.pid).unwrap_or(0),
-            generator: stats::cpu_ticks(std::process::id()).unwrap_or(0),
+            generator: stats::own_cpu_ticks(std::process::id()).unwrap_or(0),
             core: stats::core_ticks(t.core).unwrap_or((0, 0)),
         }
     }
@@ -128,7 +128,7 @@ impl Window {
     fn end(self, t: &Target, f: &mut Figures) -> f64 {
         let secs = self.start.elapsed().as_secs_f64();
         let server = stats::cpu_ticks(t.pid).unwrap_or(0) - self.server;
-        let generator = stats::cpu_ticks(std::process::id()).unwrap_or(0) - self.generator;
+        let generator = stats::own_cpu_ticks(std::process::id()).unwrap_or(0) - self.generator;
         let (busy, total) = stats::core_ticks(t.core).unwrap_or((0, 0));
         let core_busy = busy.saturating_sub(self.core.0) as f64;
         let core_total = total.saturating_sub(self.core.1).max(1) as f64;

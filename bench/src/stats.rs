@@ -74,21 +74,77 @@ fn read(path: &str) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
-/// utime + stime of a process (all its threads), in clock ticks.
-pub fn cpu_ticks(pid: u32) -> Option<u64> {
+/// The fields of /proc/PID/stat after the command name (which may hold
+/// spaces): state is the first, ppid the second, utime the 12th.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
     let stat = read(&format!("/proc/{pid}/stat"))?;
-    // Fields after the command name, which may hold spaces: state is field 3,
-    // utime field 14, stime field 15.
     let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
+/// `pid` and its descendants: a server may be a process tree (gunicorn's
+/// master and its workers), whose CPU and memory all count.
+fn tree(pid: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            if let Some(ppid) = stat_fields(p).and_then(|f| f.get(1)?.parse::<u32>().ok()) {
+                parents.push((p, ppid));
+            }
+        }
+    }
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i];
+        out.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    out
+}
+
+/// utime + stime of a process (all its threads), in clock ticks.
+pub fn own_cpu_ticks(pid: u32) -> Option<u64> {
+    let f = stat_fields(pid)?;
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
-/// Resident set size of a process, in KiB.
-pub fn rss_kib(pid: u32) -> Option<u64> {
+/// utime + stime of a process and its descendants, in clock ticks.
+pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    let own = own_cpu_ticks(pid)?;
+    Some(
+        own + tree(pid)
+            .into_iter()
+            .skip(1)
+            .filter_map(own_cpu_ticks)
+            .sum::<u64>(),
+    )
+}
+
+fn own_rss_kib(pid: u32) -> Option<u64> {
     let status = read(&format!("/proc/{pid}/status"))?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resident set size of a process and its descendants, in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let own = own_rss_kib(pid)?;
+    Some(
+        own + tree(pid)
+            .into_iter()
+            .skip(1)
+            .filter_map(own_rss_kib)
+            .sum::<u64>(),
+    )
 }
 
 /// Clock ticks per second (`getconf CLK_TCK`, 100 on Linux).
