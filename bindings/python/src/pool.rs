@@ -4,11 +4,12 @@
 //! jobs of different keys run concurrently on up to `max_workers` threads.
 //!
 //! A pool made for an asyncio loop has no threads: jobs queue in order and
-//! one byte written to a pipe the loop watches wakes it once per burst; the
-//! loop then runs them all with [`Pool::run_pending`]. No thread but the
-//! loop's takes the interpreter lock for them. The pipe is the pool's own,
-//! or a [`LoopWaker`] that the pools of one loop share (clients: a pipe per
-//! client would stay open as long as the client object).
+//! one byte written to a pipe the loop watches (a socket pair on Unix)
+//! wakes it once per burst; the loop then runs them all with
+//! [`Pool::run_pending`]. No thread but the loop's takes the interpreter
+//! lock for them. The pipe is the pool's own, or a [`LoopWaker`] that the
+//! pools of one loop share (clients: a pipe per client would stay open as
+//! long as the client object).
 //!
 //! A parked pool ([`Pool::park`]) keeps no idle thread: its workers exit
 //! once no job waits, and the next job starts one again (a client that is
@@ -40,7 +41,8 @@ struct State {
     closed: bool,
     /// Loop mode: the jobs waiting for the loop, in arrival order.
     loop_jobs: VecDeque<Job>,
-    /// Loop mode: a wake-up byte is written and not yet taken.
+    /// Loop mode: a wake-up byte is written (or about to be) since the loop
+    /// last took the jobs; later jobs need no other.
     wake_pending: bool,
     /// Shared loop mode: the pool is on its waker's list of pools to run.
     scheduled: bool,
@@ -149,15 +151,14 @@ impl Pool {
     /// Runs every job queued for the loop, in order, and takes the wake-up
     /// byte (loop mode). Returns how many ran.
     fn run_pending(&self, py: Python<'_>) -> usize {
+        // Drained before the jobs are taken: a byte written since belongs
+        // to jobs queued since, and wakes the loop again.
+        if let Some(LoopWake::Own(w)) = &self.inner.waker {
+            w.drain();
+        }
         let jobs = {
             let mut st = lock(&self.inner.state);
-            // The pipe holds one byte exactly while a wake-up is pending
-            // (both change under this lock), so this read never blocks.
-            if std::mem::replace(&mut st.wake_pending, false) {
-                if let Some(LoopWake::Own(w)) = &self.inner.waker {
-                    w.take();
-                }
-            }
+            st.wake_pending = false;
             std::mem::take(&mut st.loop_jobs)
         };
         run_jobs(py, &self.inner, jobs)
@@ -213,12 +214,19 @@ impl Pool {
     pub fn push(&self, key: u64, job: Job) {
         match &self.inner.waker {
             Some(LoopWake::Own(waker)) => {
-                let mut st = lock(&self.inner.state);
-                if st.closed {
-                    return;
-                }
-                st.loop_jobs.push_back(job);
-                if !std::mem::replace(&mut st.wake_pending, true) {
+                let wake = {
+                    let mut st = lock(&self.inner.state);
+                    if st.closed {
+                        return;
+                    }
+                    st.loop_jobs.push_back(job);
+                    !std::mem::replace(&mut st.wake_pending, true)
+                };
+                // Written after the lock is released: the write wakes the
+                // loop's thread, which may run at once on this core and
+                // would otherwise block on the lock this thread holds (two
+                // more context switches per burst).
+                if wake {
                     waker.wake();
                 }
                 return;
@@ -354,7 +362,7 @@ fn run_job(py: Python<'_>, sink: &Bound<'_, PyAny>, job: Job) {
     }
 }
 
-/// The wake-up pipe of the loop pools of one asyncio loop: one byte in it
+/// The wake-up pipe of the loop pools of one asyncio loop: a byte in it
 /// while any of them has jobs; the loop watches [`LoopWaker::fd`] and calls
 /// [`LoopWaker::run_pending`]. It holds a pool only while that pool has
 /// jobs waiting; the pipe closes with this object and the last pool on it.
@@ -370,7 +378,8 @@ struct SharedWaker {
 
 #[derive(Default)]
 struct SharedState {
-    /// The byte is written and not yet taken.
+    /// A byte is written (or about to be) since the loop last took the
+    /// pools.
     pending: bool,
     /// Pools with jobs, in the order they got them.
     ready: VecDeque<Arc<Inner>>,
@@ -380,9 +389,13 @@ impl SharedWaker {
     /// Puts a pool with jobs on the list, waking the loop if it is not
     /// woken already.
     fn schedule(&self, pool: Arc<Inner>) {
-        let mut st = lock(&self.state);
-        st.ready.push_back(pool);
-        if !std::mem::replace(&mut st.pending, true) {
+        let wake = {
+            let mut st = lock(&self.state);
+            st.ready.push_back(pool);
+            !std::mem::replace(&mut st.pending, true)
+        };
+        // Outside the lock, as in `Pool::push`.
+        if wake {
             self.pipe.wake();
         }
     }
@@ -411,13 +424,11 @@ impl LoopWaker {
     /// Runs the jobs of every pool that has some, each pool's in order, and
     /// takes the wake-up byte. Returns how many ran.
     fn run_pending(&self, py: Python<'_>) -> usize {
+        // Drained first, as in `Pool::run_pending`.
+        self.inner.pipe.drain();
         let pools = {
             let mut st = lock(&self.inner.state);
-            // One byte in the pipe exactly while `pending` (both change
-            // under this lock): the read never blocks.
-            if std::mem::replace(&mut st.pending, false) {
-                self.inner.pipe.take();
-            }
+            st.pending = false;
             std::mem::take(&mut st.ready)
         };
         let mut n = 0;
@@ -435,45 +446,131 @@ impl LoopWaker {
     }
 }
 
-/// A loop's wake-up pipe: one byte in it while jobs wait.
+/// A loop's wake-up pipe: bytes in it while jobs may wait. Writers write
+/// one byte per burst after releasing the pool's lock, so the reader cannot
+/// count on a byte being there when it sees a wake-up pending: both ends
+/// are non-blocking, the reader drains whatever is there, and a byte that
+/// arrives after its jobs were taken only wakes the loop once for nothing.
 struct Waker {
+    pipe: Arc<Pipe>,
+}
+
+struct Pipe {
+    #[cfg(unix)]
+    rx: std::os::unix::net::UnixStream,
+    #[cfg(unix)]
+    tx: std::os::unix::net::UnixStream,
+    #[cfg(not(unix))]
     rx: std::io::PipeReader,
+    #[cfg(not(unix))]
     tx: std::io::PipeWriter,
 }
 
 impl Waker {
+    #[cfg(unix)]
+    fn new() -> std::io::Result<Self> {
+        let (rx, tx) = std::os::unix::net::UnixStream::pair()?;
+        rx.set_nonblocking(true)?;
+        tx.set_nonblocking(true)?;
+        Ok(Waker {
+            pipe: Arc::new(Pipe { rx, tx }),
+        })
+    }
+
+    /// Elsewhere no loop pool is used (threads hand the jobs over): a pipe,
+    /// whose reads would block on an empty pipe, so the reader drains
+    /// nothing.
+    #[cfg(not(unix))]
     fn new() -> std::io::Result<Self> {
         let (rx, tx) = std::io::pipe()?;
-        Ok(Waker { rx, tx })
+        Ok(Waker {
+            pipe: Arc::new(Pipe { rx, tx }),
+        })
     }
 
     #[cfg(unix)]
     fn fd(&self) -> i64 {
         use std::os::fd::AsRawFd;
-        i64::from(self.rx.as_raw_fd())
+        i64::from(self.pipe.rx.as_raw_fd())
     }
 
     #[cfg(windows)]
     fn fd(&self) -> i64 {
         use std::os::windows::io::AsRawHandle;
-        self.rx.as_raw_handle() as i64
+        self.pipe.rx.as_raw_handle() as i64
     }
 
-    /// Writes the byte (the pipe is empty: this never blocks).
+    /// Wakes the loop. On a thread of the tokio runtime (a socket's event,
+    /// an acknowledgement arriving), the byte is written once the runtime
+    /// thread has run the other tasks ready now (`yield_now` defers to its
+    /// next pass over the I/O driver): when the loop's thread shares a core
+    /// with it, waking at once lets the loop preempt the runtime thread and
+    /// run a burst of one or two events, and pay for a loop iteration and
+    /// two context switches each time; deferred, the loop takes every event
+    /// those tasks produced in one wake-up. Elsewhere, at once.
     fn wake(&self) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            self.pipe.write();
+            return;
+        };
+        // Written when the task runs, or when it is dropped unrun (the
+        // runtime shutting down): never lost.
+        let guard = WriteOnDrop(self.pipe.clone());
+        rt.spawn(async move {
+            tokio::task::yield_now().await;
+            drop(guard);
+        });
+    }
+
+    /// Reads every byte there (never blocks).
+    fn drain(&self) {
+        self.pipe.drain();
+    }
+}
+
+/// Wakes the loop when dropped.
+struct WriteOnDrop(Arc<Pipe>);
+
+impl Drop for WriteOnDrop {
+    fn drop(&mut self) {
+        self.0.write();
+    }
+}
+
+impl Pipe {
+    /// Writes a byte. A full buffer means the loop has plenty of wake-ups
+    /// to read already.
+    fn write(&self) {
         use std::io::Write;
-        if let Err(e) = (&self.tx).write_all(&[1]) {
-            tracing::warn!(error = %e, "waking the asyncio loop failed");
+        match (&self.tx).write(&[1]) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => tracing::warn!(error = %e, "waking the asyncio loop failed"),
         }
     }
 
-    /// Reads the byte (it is there: this never blocks).
-    fn take(&self) {
+    #[cfg(unix)]
+    fn drain(&self) {
         use std::io::Read;
-        let mut b = [0u8; 1];
-        if let Err(e) = (&self.rx).read_exact(&mut b) {
-            tracing::warn!(error = %e, "reading the asyncio loop's wake-up failed");
+        let mut b = [0u8; 64];
+        loop {
+            match (&self.rx).read(&mut b) {
+                // A full buffer: more may be there.
+                Ok(n) if n == b.len() => continue,
+                Ok(_) => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the asyncio loop's wake-up failed");
+                    return;
+                }
+            }
         }
+    }
+
+    #[cfg(not(unix))]
+    fn drain(&self) {
+        let _ = &self.rx;
     }
 }
 
