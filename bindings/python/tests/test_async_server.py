@@ -278,3 +278,84 @@ def test_async_server_bound_to_its_loop_late_gets_the_queued_events():
         await sio.shutdown()
 
     run(main())
+
+
+def test_async_handler_classes_which_need_no_task():
+    from socketio_rs.async_server import never_suspends
+
+    async def answers(sid, data):
+        return data
+
+    async def awaits(sid):
+        await asyncio.sleep(0)
+
+    async def loops(sid, it):
+        async for x in it:
+            return x
+
+    async def times(sid, cm):
+        async with cm:
+            return 1
+
+    async def comprehends(sid, it):
+        return [x async for x in it]
+
+    async def defines(sid):
+        async def inner():
+            await asyncio.sleep(0)
+        return inner
+
+    assert never_suspends(answers.__code__)
+    assert never_suspends(defines.__code__)  # the await is the inner function's
+    for f in (awaits, loops, times, comprehends):
+        assert not never_suspends(f.__code__), f.__name__
+
+
+def test_async_events_start_in_order_whether_or_not_their_handlers_suspend():
+    import contextvars
+    var = contextvars.ContextVar('var', default='unset')
+
+    async def main():
+        starts, tasks, values = [], [], []
+
+        def setup(sio):
+            @sio.event
+            async def quick(sid, i):
+                # Cannot suspend: run at once, in a context of its own.
+                starts.append(i)
+                values.append(var.get())
+                var.set(i)
+                return i
+
+            @sio.event
+            async def slow(sid, i):
+                starts.append(i)
+                tasks.append(asyncio.current_task() is not None)
+                await asyncio.sleep(0)
+                return i
+
+            @sio.event
+            def plain(sid, i):
+                starts.append(i)
+                return i
+
+        sio, url = await started(setup)
+        c = socketio.AsyncClient()
+        await c.connect(url, transports=['websocket'])
+        kinds = ['quick', 'slow', 'plain']
+        n = 600
+        for i in range(n):
+            # An irregular mix, so bursts start with each kind.
+            await c.emit(kinds[(i * 7 + i // 5) % 3], i)
+        assert await c.call('quick', n) == n
+        assert await eventually(lambda: len(starts) == n + 1)
+        assert starts == list(range(n + 1))
+        # A handler that suspends runs in a task (asyncio.timeout and
+        # TaskGroup work in it); contexts are not shared between handlers.
+        assert tasks and all(tasks)
+        assert set(values) == {'unset'}
+        await c.disconnect()
+        await sio.shutdown()
+
+    run(main())
+

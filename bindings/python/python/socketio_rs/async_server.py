@@ -2,8 +2,11 @@
 handlers on the user's asyncio loop."""
 
 import asyncio
+import contextvars
+import dis
 import inspect
 import sys
+import types
 import weakref
 
 from . import exceptions
@@ -12,6 +15,55 @@ from ._base import (NOT_HANDLED, LoopPool, accepts, call_result, is_refusal, nex
 from ._base_server import CALLBACK_TIMEOUT, BaseServer
 
 _EAGER_TASKS = sys.version_info >= (3, 12)
+
+_Coroutine = types.CoroutineType
+_copy_context = contextvars.copy_context
+
+# The instructions a coroutine suspends at (YIELD_VALUE / YIELD_FROM: every
+# await, async for and async with goes through one), and those that start
+# one; None if this interpreter has neither of the first two, which would
+# mean its bytecode is not understood here.
+_SUSPENDING = frozenset(dis.opmap[n] for n in (
+    'YIELD_VALUE', 'YIELD_FROM', 'SEND', 'GET_AWAITABLE', 'GET_AITER', 'GET_ANEXT',
+    'BEFORE_ASYNC_WITH', 'SETUP_ASYNC_WITH', 'END_ASYNC_FOR') if n in dis.opmap) \
+    if 'YIELD_VALUE' in dis.opmap or 'YIELD_FROM' in dis.opmap else None
+
+_never_suspends = {}
+
+
+def never_suspends(code):
+    """Whether a coroutine of this code object runs to its end in one step:
+    its body has no ``await``, ``async for`` or ``async with`` (nested
+    functions are code objects of their own). Such a handler needs no task:
+    nothing in it can use one (``asyncio.timeout``, ``TaskGroup`` and their
+    like are ``async with``)."""
+    r = _never_suspends.get(code)
+    if r is None:
+        r = _SUSPENDING is not None and \
+            not any(i.opcode in _SUSPENDING for i in dis.get_instructions(code))
+        _never_suspends[code] = r
+    return r
+
+
+@types.coroutine
+def _resume(coro, first):
+    """Continues, in a task, a coroutine whose first step was run already and
+    yielded ``first``."""
+    send, throw = coro.send, coro.throw
+    yielded = first
+    while True:
+        try:
+            value = yield yielded
+        except BaseException as exc:  # noqa: BLE001 - handed to the coroutine
+            try:
+                yielded = throw(exc)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                yielded = send(value)
+            except StopIteration as stop:
+                return stop.value
 
 #: How long the Admin UI's login waits for a coroutine ``auth`` check.
 ADMIN_AUTH_TIMEOUT = 60.0
@@ -45,6 +97,11 @@ class AsyncServer(BaseServer):
         self._futures = {}
         self._ws = {}
         self._stopped = None
+        # Jobs of the native pool handed to the loop for a later iteration
+        # (tasks not started yet): while any is, events are not run at once
+        # but queued behind them, so handlers start in the order their
+        # events came.
+        self._queued = 0
 
     def _make_pool(self):
         self._loop_pool = LoopPool(self._dispatch, 'socketio-asyncio')
@@ -64,11 +121,22 @@ class AsyncServer(BaseServer):
     def _spawn_handler(self, coro):
         # As python-socketio, the loop alone keeps a handler's task alive (no
         # bookkeeping per event); a constant name spares formatting one.
-        # Python 3.12+: the task runs at once, up to its first suspension.
-        if _EAGER_TASKS:
+        # Python 3.12+: the task runs at once, up to its first suspension,
+        # unless something queued before must start first.
+        if _EAGER_TASKS and not self._queued:
             asyncio.Task(coro, loop=self._loop, name='socketio_rs-handler', eager_start=True)
         else:
             self._loop.create_task(coro, name='socketio_rs-handler')
+            self._mark_queued()
+
+    def _mark_queued(self):
+        # What was just handed to the loop runs before this callback (the
+        # loop runs its callbacks in order), which ends the wait.
+        self._queued += 1
+        self._loop.call_soon(self._unqueue)
+
+    def _unqueue(self):
+        self._queued -= 1
 
     def _spawn(self, coro):
         task = asyncio.ensure_future(coro)
@@ -302,11 +370,17 @@ class AsyncServer(BaseServer):
     def _dispatch(self, ev):
         kind = ev[0]
         if kind == 'event':
-            self._spawn_handler(self._handle_event(*ev[1:]))
+            if self._queued:
+                self._spawn_handler(self._handle_event(ev[1], ev[2], ev[3], ev[4], ev[5]))
+            else:
+                # Each handler in a context of its own, as in a task.
+                _copy_context().run(self._run_event, ev[1], ev[2], ev[3], ev[4], ev[5])
         elif kind == 'connect':
             self._spawn(self._guard(kind, self._handle_connect(*ev[1:])))
+            self._mark_queued()
         elif kind == 'disconnect':
             self._spawn(self._guard(kind, self._handle_disconnect(*ev[1:])))
+            self._mark_queued()
         elif kind == 'done':
             self._handle_done(*ev[1:])
         elif kind == 'ws':
@@ -350,8 +424,52 @@ class AsyncServer(BaseServer):
             except TypeError:
                 raise exc from None
 
+    def _run_event(self, namespace, sid, event, args, ack):
+        # The hot path: the handler runs now, without a task, when it is a
+        # plain function or a coroutine that cannot suspend (the common
+        # handler that answers at once): no task to create, schedule, run
+        # and free on a later iteration of the loop. Anything else goes on in
+        # a task (started now on Python 3.12+). Catches its own errors.
+        try:
+            # The namespace's own handler, first in python-socketio's
+            # resolution (``_call_handler`` has the rest).
+            handlers = self.handlers.get(namespace)
+            handler = handlers.get(event) if handlers is not None else None
+            if handler and event != 'disconnect':
+                r = handler(sid, *args)
+            else:
+                r = self._call_handler(event, namespace, sid, *args)
+            if type(r) is _Coroutine:
+                if not never_suspends(r.cr_code):
+                    self._spawn_handler(self._finish_event(r, event, ack))
+                    return
+                try:
+                    first = r.send(None)
+                except StopIteration as stop:
+                    r = stop.value
+                else:
+                    # Not expected (it has no suspension point): go on in a task.
+                    self._spawn_handler(self._finish_event(_resume(r, first), event, ack))
+                    return
+            elif asyncio.iscoroutine(r) or isinstance(r, asyncio.Future):
+                self._spawn_handler(self._finish_event(r, event, ack))
+                return
+            if ack is not None and r is not NOT_HANDLED:
+                ack.send(unpack_reply(r))
+        except Exception:
+            self.logger.exception('socketio_rs: error in handler of %r', event)
+
+    async def _finish_event(self, awaitable, event, ack):
+        try:
+            r = await awaitable
+            if ack is not None:
+                ack.send(unpack_reply(r))
+        except Exception:
+            self.logger.exception('socketio_rs: error in handler of %r', event)
+
     async def _handle_event(self, namespace, sid, event, args, ack):
-        # The hot path: one coroutine per event, which catches its own errors.
+        # An event queued behind what the loop has yet to start: one
+        # coroutine, which catches its own errors.
         try:
             r = self._call_handler(event, namespace, sid, *args)
             if asyncio.iscoroutine(r) or isinstance(r, asyncio.Future):
@@ -377,6 +495,7 @@ class AsyncServer(BaseServer):
         err, args = outcome
         if callback is not None and err is None:
             self._spawn(self._guard('callback', self._run_callback(callback, args)))
+            self._mark_queued()
 
     @staticmethod
     async def _run_callback(callback, args):
