@@ -67,6 +67,10 @@ struct Inner {
     /// Called with each event (or, for jobs that bring their own target, the
     /// first argument of the job).
     sink: Py<PyAny>,
+    /// Called with a socket's events as `(ns, sid, name, args, ack)`
+    /// instead of the sink with a tuple: no tuple to build and unpack on
+    /// the hot path.
+    on_event: Option<Arc<Py<PyAny>>>,
     name: String,
     /// Loop mode: the pipe the loop watches.
     waker: Option<LoopWake>,
@@ -102,16 +106,22 @@ impl Pool {
     #[new]
     #[pyo3(signature = (sink, max_workers = 16, name = "socketio-py"))]
     fn py_new(sink: Py<PyAny>, max_workers: usize, name: &str) -> Self {
-        Pool::build(sink, max_workers, name, None)
+        Pool::build(sink, None, max_workers, name, None)
     }
 
     /// A pool whose jobs run on an asyncio loop: each burst of jobs makes
     /// `wake_fd()` readable; the loop then calls `run_pending()`. With
     /// `waker`, that shared pipe is woken instead, and the loop calls its
-    /// `run_pending()`.
+    /// `run_pending()`. With `on_event`, a server's socket events are
+    /// `on_event(ns, sid, name, args, ack)` calls rather than tuples for
+    /// the sink.
     #[staticmethod]
-    #[pyo3(signature = (sink, waker = None))]
-    fn for_loop(sink: Py<PyAny>, waker: Option<&Bound<'_, LoopWaker>>) -> PyResult<Self> {
+    #[pyo3(signature = (sink, waker = None, on_event = None))]
+    fn for_loop(
+        sink: Py<PyAny>,
+        waker: Option<&Bound<'_, LoopWaker>>,
+        on_event: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
         let wake =
             match waker {
                 Some(w) => LoopWake::Shared(w.get().inner.clone()),
@@ -119,7 +129,13 @@ impl Pool {
                     pyo3::exceptions::PyOSError::new_err(format!("wake-up pipe: {e}"))
                 })?),
             };
-        Ok(Pool::build(sink, 1, "socketio-asyncio", Some(wake)))
+        Ok(Pool::build(
+            sink,
+            on_event.map(Arc::new),
+            1,
+            "socketio-asyncio",
+            Some(wake),
+        ))
     }
 
     /// The file descriptor the loop watches (loop mode): readable while
@@ -196,7 +212,13 @@ impl Pool {
 }
 
 impl Pool {
-    fn build(sink: Py<PyAny>, max_workers: usize, name: &str, waker: Option<LoopWake>) -> Self {
+    fn build(
+        sink: Py<PyAny>,
+        on_event: Option<Arc<Py<PyAny>>>,
+        max_workers: usize,
+        name: &str,
+        waker: Option<LoopWake>,
+    ) -> Self {
         Pool {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
@@ -204,10 +226,16 @@ impl Pool {
                 exited: Condvar::new(),
                 max_workers: max_workers.max(1),
                 sink,
+                on_event,
                 name: name.to_owned(),
                 waker,
             }),
         }
+    }
+
+    /// The handler of socket events, if the pool has one.
+    pub fn event_handler(&self) -> Option<Arc<Py<PyAny>>> {
+        self.inner.on_event.clone()
     }
 
     /// Queues a job under `key`.

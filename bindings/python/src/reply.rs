@@ -188,6 +188,26 @@ impl AckReply {
     /// do nothing. Returns whether it was sent.
     fn send(&self, py: Python<'_>, args: &Bound<'_, PyAny>) -> PyResult<bool> {
         let args = to_values(args)?;
+        self.send_values(py, args)
+    }
+
+    /// Sends a handler's return value as the acknowledgement: a tuple as
+    /// its arguments, None as none, anything else as the one argument (as
+    /// python-socketio). Spares the handler's caller building the list.
+    fn reply(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let args = if value.is_none() {
+            Vec::new()
+        } else if value.is_instance_of::<PyTuple>() {
+            to_values(value)?
+        } else {
+            vec![to_value(value)?]
+        };
+        self.send_values(py, args)
+    }
+}
+
+impl AckReply {
+    fn send_values(&self, py: Python<'_>, args: Vec<Value>) -> PyResult<bool> {
         let Some(ack) = lock(&self.ack).take() else {
             return Ok(false);
         };

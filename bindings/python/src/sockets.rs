@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
+use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyString;
 use socketio::embed::{Next, Runtime, Socket, Value};
 
 use crate::convert::{to_py, to_py_list};
@@ -93,26 +96,78 @@ pub fn admit(
     }
 }
 
+/// What a socket's events carry to Python besides their arguments, made
+/// once per socket: its namespace and id (as Python strings too, once the
+/// first event made them) and where its events go.
+pub struct Target {
+    nsp: String,
+    sid: String,
+    key: u64,
+    pool: Pool,
+    /// The pool's event handler, if it has one (else the sink gets tuples).
+    on_event: Option<Arc<Py<PyAny>>>,
+    py: PyOnceLock<(Py<PyString>, Py<PyString>)>,
+}
+
+impl Target {
+    /// The target of `socket`'s events.
+    pub fn new(socket: &Socket, pool: &Pool) -> Arc<Target> {
+        let nsp = socket.nsp().to_owned();
+        let sid = socket.id();
+        Arc::new(Target {
+            key: key_of(&[&nsp, &sid]),
+            nsp,
+            sid,
+            pool: pool.clone(),
+            on_event: pool.event_handler(),
+            py: PyOnceLock::new(),
+        })
+    }
+
+    fn names<'py>(&self, py: Python<'py>) -> (Bound<'py, PyString>, Bound<'py, PyString>) {
+        let (n, s) = self.py.get_or_init(py, || {
+            (
+                PyString::new(py, &self.nsp).unbind(),
+                PyString::new(py, &self.sid).unbind(),
+            )
+        });
+        (n.bind(py).clone(), s.bind(py).clone())
+    }
+}
+
+/// An event name with a handler of its own on a socket, as a Python string
+/// once the first event made it.
+struct Name {
+    name: String,
+    py: PyOnceLock<Py<PyString>>,
+}
+
+/// The name of an event as it reaches Python.
+enum EventName<'a> {
+    /// A handled name: its string is made once.
+    Known(&'a Arc<Name>),
+    /// A name the catch-all takes.
+    Other(&'a str),
+}
+
 /// Registers the event handlers of a newly admitted socket.
 pub fn attach(socket: &Socket, events: &Arc<Events>, pool: &Pool, reg: &Arc<Registry>) {
-    let nsp = socket.nsp().to_owned();
-    let sid = socket.id();
-    let key = key_of(&[&nsp, &sid]);
+    let target = Target::new(socket, pool);
+    let (nsp, sid, key) = (target.nsp.clone(), target.sid.clone(), target.key);
     let names: Vec<String> = events
         .names
         .read()
         .map(|n| n.iter().cloned().collect())
         .unwrap_or_default();
     for name in names {
-        attach_event(socket, &name, pool);
+        attach_to(socket, &name, &target);
     }
-    let (p, ev) = (pool.clone(), events.clone());
-    let (n, s) = (nsp.clone(), sid.clone());
+    let (t, ev) = (target.clone(), events.clone());
     socket.on_fallback(move |_, event, args, ack| {
         // A name Python handles but not yet attached here goes to Python
         // too: it resolves handlers by name.
         if ev.catch_all.load(Ordering::Acquire) || ev.has(event) {
-            push_event(&p, key, &n, &s, event, args, ack);
+            push_event(&t, EventName::Other(event), args, ack);
         }
     });
     let (p, r) = (pool.clone(), reg.clone());
@@ -139,46 +194,74 @@ pub fn attach(socket: &Socket, events: &Arc<Events>, pool: &Pool, reg: &Arc<Regi
     });
 }
 
-/// Registers the handler of one event name on a socket.
+/// Registers the handler of one event name on a socket (one connected
+/// before Python handled that name).
 pub fn attach_event(socket: &Socket, name: &str, pool: &Pool) {
-    let nsp = socket.nsp().to_owned();
-    let sid = socket.id();
-    let key = key_of(&[&nsp, &sid]);
-    let p = pool.clone();
-    socket.on(name, move |_, event, args, ack| {
-        push_event(&p, key, &nsp, &sid, event, args, ack);
+    attach_to(socket, name, &Target::new(socket, pool));
+}
+
+fn attach_to(socket: &Socket, name: &str, target: &Arc<Target>) {
+    let t = target.clone();
+    let name = Arc::new(Name {
+        name: name.to_owned(),
+        py: PyOnceLock::new(),
+    });
+    socket.on(&name.name.clone(), move |_, _, args, ack| {
+        push_event(&t, EventName::Known(&name), args, ack);
     });
 }
 
-/// Queues `("event", ns, sid, name, args, ack_or_None)` for the sink.
-pub fn push_event(
-    pool: &Pool,
-    key: u64,
-    nsp: &str,
-    sid: &str,
-    event: &str,
+/// Queues an event for Python: `on_event(ns, sid, name, args, ack_or_None)`
+/// with the pool's event handler, else `("event", ns, sid, name, args,
+/// ack_or_None)` for the sink.
+fn push_event(
+    target: &Arc<Target>,
+    event: EventName<'_>,
     args: Vec<Value>,
     ack: Option<socketio::embed::Ack>,
 ) {
-    let (nsp, sid, event) = (nsp.to_owned(), sid.to_owned(), event.to_owned());
-    pool.push(
-        key,
+    let t = target.clone();
+    let event = match event {
+        EventName::Known(n) => Ok(n.clone()),
+        EventName::Other(n) => Err(n.to_owned()),
+    };
+    target.pool.push(
+        target.key,
         Box::new(move |py, sink| {
-            let ev = (|| {
+            let r = (|| -> PyResult<()> {
+                let (nsp, sid) = t.names(py);
+                let event = match &event {
+                    Ok(n) => {
+                        n.py.get_or_init(py, || PyString::new(py, &n.name).unbind())
+                            .bind(py)
+                            .clone()
+                    }
+                    Err(n) => PyString::new(py, n),
+                };
+                let args = to_py_list(py, &args)?;
                 let ack = ack_object(py, ack)?;
-                tuple(
-                    py,
-                    vec![
-                        "event".into_pyobject(py)?.into_any(),
-                        nsp.into_pyobject(py)?.into_any(),
-                        sid.into_pyobject(py)?.into_any(),
-                        event.into_pyobject(py)?.into_any(),
-                        to_py_list(py, &args)?.into_any(),
-                        ack,
-                    ],
-                )
+                match &t.on_event {
+                    Some(f) => f.call1(py, (nsp, sid, event, args, ack)).map(drop),
+                    None => {
+                        let kind = intern!(py, "event").clone().into_any();
+                        let ev = tuple(
+                            py,
+                            vec![
+                                kind,
+                                nsp.into_any(),
+                                sid.into_any(),
+                                event.into_any(),
+                                args.into_any(),
+                                ack,
+                            ],
+                        )?;
+                        sink.call1((ev,)).map(drop)
+                    }
+                }
             })();
-            deliver(py, sink, ev);
+            if let Err(e) = r {
+                e.write_unraisable(py, Some(sink));
+            }
         }),
     );
 }

@@ -359,3 +359,45 @@ def test_async_events_start_in_order_whether_or_not_their_handlers_suspend():
 
     run(main())
 
+
+
+def test_async_acks_of_handlers_run_at_once():
+    import collections
+    Pair = collections.namedtuple('Pair', 'a b')
+
+    async def main():
+        def setup(sio):
+            @sio.event
+            async def many(sid):
+                return 1, 'two'  # a tuple: several arguments
+
+            @sio.event
+            async def pair(sid):
+                return Pair(3, 4)  # a tuple too
+
+            @sio.event
+            async def listed(sid):
+                return [5, 6]  # one argument
+
+            @sio.event
+            async def nothing(sid):
+                return None  # no argument
+
+            @sio.event
+            def refused(sid):
+                return {1j}  # not serializable: logged, no answer
+
+        sio, url = await started(setup)
+        c = socketio.AsyncClient()
+        await c.connect(url, transports=['websocket'])
+        assert await c.call('many') == (1, 'two')
+        assert await c.call('pair') == (3, 4)
+        assert await c.call('listed') == [5, 6]
+        assert await c.call('nothing') is None
+        with pytest.raises(socketio.exceptions.TimeoutError):
+            await c.call('refused', timeout=0.5)
+        assert await c.call('many') == (1, 'two')  # still serving
+        await c.disconnect()
+        await sio.shutdown()
+
+    run(main())

@@ -147,14 +147,17 @@ class LoopPool:
     readable, the loop's reader callback runs them all. No thread but the
     loop's takes the interpreter lock, and the loop wakes once per burst.
     Elsewhere a native thread hands the events over with
-    ``call_soon_threadsafe``, still once per burst."""
+    ``call_soon_threadsafe``, still once per burst. With ``on_event`` (a
+    server's), socket events on Unix are ``on_event(namespace, sid, event,
+    args, ack)`` calls rather than ``('event', ...)`` tuples for
+    ``dispatch``."""
 
-    def __init__(self, dispatch, name):
+    def __init__(self, dispatch, name, on_event=None):
         self._dispatch = dispatch
         self._loop = None
         self._reading = False
         if os.name == 'posix':
-            self.pool = _native.Pool.for_loop(dispatch)
+            self.pool = _native.Pool.for_loop(dispatch, None, on_event)
             self._events = None
         else:
             self.pool = _native.Pool(self._put, 1, name)

@@ -11,7 +11,7 @@ import weakref
 
 from . import exceptions
 from ._base import (NOT_HANDLED, LoopPool, accepts, call_result, is_refusal, next_token,
-                    pack, refusal, unpack_reply)
+                    pack, refusal)
 from ._base_server import CALLBACK_TIMEOUT, BaseServer
 
 _EAGER_TASKS = sys.version_info >= (3, 12)
@@ -102,9 +102,10 @@ class AsyncServer(BaseServer):
         # but queued behind them, so handlers start in the order their
         # events came.
         self._queued = 0
+        self._run_event_now = self._run_event  # bound once: the hot path
 
     def _make_pool(self):
-        self._loop_pool = LoopPool(self._dispatch, 'socketio-asyncio')
+        self._loop_pool = LoopPool(self._dispatch, 'socketio-asyncio', self._on_event)
         if self._loop is not None:
             self._loop_pool.bind(self._loop)
         return self._loop_pool.pool
@@ -367,14 +368,18 @@ class AsyncServer(BaseServer):
 
     # -- dispatch (on the loop) ------------------------------------------------
 
+    def _on_event(self, namespace, sid, event, args, ack):
+        # A socket's event (the native pool calls this directly).
+        if self._queued:
+            self._spawn_handler(self._handle_event(namespace, sid, event, args, ack))
+        else:
+            # Each handler in a context of its own, as in a task.
+            _copy_context().run(self._run_event_now, namespace, sid, event, args, ack)
+
     def _dispatch(self, ev):
         kind = ev[0]
         if kind == 'event':
-            if self._queued:
-                self._spawn_handler(self._handle_event(ev[1], ev[2], ev[3], ev[4], ev[5]))
-            else:
-                # Each handler in a context of its own, as in a task.
-                _copy_context().run(self._run_event, ev[1], ev[2], ev[3], ev[4], ev[5])
+            self._on_event(ev[1], ev[2], ev[3], ev[4], ev[5])
         elif kind == 'connect':
             self._spawn(self._guard(kind, self._handle_connect(*ev[1:])))
             self._mark_queued()
@@ -440,7 +445,11 @@ class AsyncServer(BaseServer):
             else:
                 r = self._call_handler(event, namespace, sid, *args)
             if type(r) is _Coroutine:
-                if not never_suspends(r.cr_code):
+                code = r.cr_code
+                ready = _never_suspends.get(code)
+                if ready is None:
+                    ready = never_suspends(code)
+                if not ready:
                     self._spawn_handler(self._finish_event(r, event, ack))
                     return
                 try:
@@ -455,7 +464,7 @@ class AsyncServer(BaseServer):
                 self._spawn_handler(self._finish_event(r, event, ack))
                 return
             if ack is not None and r is not NOT_HANDLED:
-                ack.send(unpack_reply(r))
+                ack.reply(r)
         except Exception:
             self.logger.exception('socketio_rs: error in handler of %r', event)
 
@@ -463,7 +472,7 @@ class AsyncServer(BaseServer):
         try:
             r = await awaitable
             if ack is not None:
-                ack.send(unpack_reply(r))
+                ack.reply(r)
         except Exception:
             self.logger.exception('socketio_rs: error in handler of %r', event)
 
@@ -475,7 +484,7 @@ class AsyncServer(BaseServer):
             if asyncio.iscoroutine(r) or isinstance(r, asyncio.Future):
                 r = await r
             if ack is not None and r is not NOT_HANDLED:
-                ack.send(unpack_reply(r))
+                ack.reply(r)
         except Exception:
             self.logger.exception('socketio_rs: error in handler of %r', event)
 
