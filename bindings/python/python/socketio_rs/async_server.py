@@ -28,6 +28,8 @@ _SUSPENDING = frozenset(dis.opmap[n] for n in (
     'BEFORE_ASYNC_WITH', 'SETUP_ASYNC_WITH', 'END_ASYNC_FOR') if n in dis.opmap) \
     if 'YIELD_VALUE' in dis.opmap or 'YIELD_FROM' in dis.opmap else None
 
+# By id(code): hashing a code object hashes its whole bytecode and
+# constants. Each entry keeps its code object alive, so no other takes its id.
 _never_suspends = {}
 
 
@@ -37,12 +39,14 @@ def never_suspends(code):
     functions are code objects of their own). Such a handler needs no task:
     nothing in it can use one (``asyncio.timeout``, ``TaskGroup`` and their
     like are ``async with``)."""
-    r = _never_suspends.get(code)
-    if r is None:
-        r = _SUSPENDING is not None and \
+    entry = _never_suspends.get(id(code))
+    if entry is None:
+        ready = _SUSPENDING is not None and \
             not any(i.opcode in _SUSPENDING for i in dis.get_instructions(code))
-        _never_suspends[code] = r
-    return r
+        if len(_never_suspends) >= 4096:
+            _never_suspends.clear()  # code made at run time, over and over
+        entry = _never_suspends[id(code)] = (code, ready)
+    return entry[1]
 
 
 @types.coroutine
@@ -446,10 +450,8 @@ class AsyncServer(BaseServer):
                 r = self._call_handler(event, namespace, sid, *args)
             if type(r) is _Coroutine:
                 code = r.cr_code
-                ready = _never_suspends.get(code)
-                if ready is None:
-                    ready = never_suspends(code)
-                if not ready:
+                entry = _never_suspends.get(id(code))
+                if not (entry[1] if entry is not None else never_suspends(code)):
                     self._spawn_handler(self._finish_event(r, event, ack))
                     return
                 try:
