@@ -1,9 +1,11 @@
 //! Options of the Engine.IO client, named after engine.io-client's.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
 
+use crate::proto::Packet;
 use crate::server::TransportType;
 
 /// Client options; [`ClientConfig::default`] matches engine.io-client's
@@ -56,6 +58,62 @@ pub struct ClientConfig {
     /// (on by default): without it secure URLs fail with
     /// [`Error::TlsUnsupported`](super::Error::TlsUnsupported).
     pub tls: Option<TlsConfig>,
+    /// Sees every packet of the session both ways (engine.io-client's
+    /// `packet` and `packetCreate` events); `None` by default. Debugging
+    /// tools and the Socket.IO manager's `ping` event need packets the
+    /// session otherwise keeps to itself (pings, pongs, the handshake).
+    pub observer: Option<PacketObserver>,
+}
+
+/// Which way an observed packet goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PacketDirection {
+    /// From the server: engine.io-client's `packet` event.
+    Received,
+    /// To the server, as it is written: engine.io-client's `packetCreate`.
+    Sent,
+}
+
+/// A callback that sees the packets of a session, both ways, in order: the
+/// handshake's `open` packet first, then pings, pongs, messages, `noop`s,
+/// the `upgrade` and `close` packets, as engine.io-client reports them
+/// (the probe packets of an upgrade stay with the transport being probed).
+/// It runs on the session's task, before the packet is acted upon: keep it
+/// short and never block in it.
+///
+/// ```
+/// # use engineio::client::{ClientConfig, PacketDirection, PacketObserver};
+/// let config = ClientConfig {
+///     observer: Some(PacketObserver::new(|dir, packet| {
+///         if dir == PacketDirection::Received {
+///             println!("<- {packet:?}");
+///         }
+///     })),
+///     ..ClientConfig::default()
+/// };
+/// ```
+#[derive(Clone)]
+pub struct PacketObserver(Arc<ObserveFn>);
+
+/// The callback of a [`PacketObserver`].
+type ObserveFn = dyn Fn(PacketDirection, &Packet) + Send + Sync;
+
+impl PacketObserver {
+    /// Wraps the callback.
+    pub fn new(f: impl Fn(PacketDirection, &Packet) + Send + Sync + 'static) -> PacketObserver {
+        PacketObserver(Arc::new(f))
+    }
+
+    /// Shows `packet` to the callback.
+    pub fn observe(&self, direction: PacketDirection, packet: &Packet) {
+        (self.0)(direction, packet);
+    }
+}
+
+impl std::fmt::Debug for PacketObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PacketObserver(..)")
+    }
 }
 
 /// TLS settings of the client: which server certificates to trust.
@@ -146,6 +204,7 @@ impl Default for ClientConfig {
             event_buffer: 1024,
             max_ws_message_size: 64 << 20,
             tls: None,
+            observer: None,
         }
     }
 }

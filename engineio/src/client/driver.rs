@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::config::ClientConfig;
+use super::config::{ClientConfig, PacketDirection};
 use super::error::CloseReason;
 use super::open::set_prior_websocket_success;
 use super::session::{encode_batch, take_batch, Heartbeat};
@@ -237,6 +237,11 @@ impl Run {
                     return Ok(());
                 }
                 let batch = take_batch(&mut self.outbox, max);
+                if let Some(o) = &self.d.config.observer {
+                    for p in &batch {
+                        o.observe(PacketDirection::Sent, p);
+                    }
+                }
                 polling.post(encode_batch(&batch));
             }
             Active::Websocket(ws) => {
@@ -249,6 +254,9 @@ impl Run {
                         },
                         None => break,
                     };
+                    if let Some(o) = &self.d.config.observer {
+                        o.observe(PacketDirection::Sent, &next);
+                    }
                     if !ws.send(next) {
                         return Err(CloseReason::TransportError(
                             "websocket writer stopped".into(),
@@ -368,6 +376,9 @@ impl Run {
     }
 
     async fn on_packet(&mut self, packet: Packet) -> Step {
+        if let Some(o) = &self.d.config.observer {
+            o.observe(PacketDirection::Received, &packet);
+        }
         match packet {
             Packet::Ping => {
                 self.heartbeat.on_ping(Instant::now());

@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-pub use config::{ClientConfig, TlsConfig};
+pub use config::{ClientConfig, PacketDirection, PacketObserver, TlsConfig};
 pub use error::{CloseReason, Error};
 /// The rustls version the `tls` feature uses, for
 /// [`TlsConfig::rustls_config`].
@@ -138,6 +138,12 @@ impl Client {
         let upgrade_to_websocket = config.upgrade
             && session::filter_upgrades(&handshake.upgrades, &config.transports)
                 .contains(&TransportType::Websocket);
+        if let Some(o) = &config.observer {
+            // The handshake's packet, first of all, as engine.io-client's
+            // `packet` event reports it.
+            let open = crate::proto::Packet::Open(handshake.to_json().into());
+            o.observe(PacketDirection::Received, &open);
+        }
         let shared = Arc::new(Shared::new(handshake, transport));
         let (data_tx, data_rx) = mpsc::channel(config.send_buffer.max(1));
         let (out_tx, out_rx) = mpsc::channel(config.event_buffer.max(1));

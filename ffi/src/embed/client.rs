@@ -1,6 +1,8 @@
 //! The client handle for foreign callers: one Socket.IO client socket (one
 //! namespace), configured, given handlers, then connected. Clients of
-//! several namespaces can share one connection: see [`Client::sibling`].
+//! several namespaces can share one connection: see [`Client::sibling`],
+//! and [`Client::connection`] for a handle to the connection alone (the
+//! reference's `Manager`).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use sio_core::client::{
-    Auth, ClientBuilder, ConnectError, Manager, ManagerConfig, Socket as CoreSocket, SocketConfig,
-    TransportType,
+    Auth, ClientBuilder, ConnectError, EngineEvent, Manager, ManagerConfig, Socket as CoreSocket,
+    SocketConfig, TransportType,
 };
 use sio_core::server::ParserKind;
 use sio_core::Value;
@@ -95,6 +97,7 @@ type ConnectH = Arc<dyn Fn() + Send + Sync>;
 type DisconnectH = Arc<dyn Fn(&str) + Send + Sync>;
 type ConnectErrorH = Arc<dyn Fn(&str, Option<Value>) + Send + Sync>;
 type ReconnectH = Arc<dyn Fn(ReconnectEvent) + Send + Sync>;
+type EngineH = Arc<dyn Fn(EngineEvent) + Send + Sync>;
 
 enum Reg {
     Event(String, EventH),
@@ -104,6 +107,14 @@ enum Reg {
     Disconnect(DisconnectH),
     ConnectError(ConnectErrorH),
     Reconnect(ReconnectH),
+    Engine(EngineH),
+}
+
+impl Reg {
+    /// A handler of the connection rather than of the namespace.
+    fn of_connection(&self) -> bool {
+        matches!(self, Reg::Reconnect(_) | Reg::Engine(_))
+    }
 }
 
 #[derive(Default)]
@@ -116,6 +127,22 @@ struct State {
     /// The connection is the client's own (`force_new`), not the shared
     /// one of its server: siblings may join it after [`Client::connect`].
     own_connection: bool,
+    /// A handle to the connection alone ([`Client::connection`]).
+    connection_only: bool,
+    /// [`Client::watch_engine_packets`] before the manager was made.
+    watch_packets: Option<bool>,
+}
+
+impl State {
+    /// The manager of the connection, once made.
+    fn manager(&self) -> Option<Manager> {
+        if let Some(s) = &self.socket {
+            return Some(s.manager());
+        }
+        self.link
+            .as_ref()
+            .and_then(|l| lock(&l.state).manager.clone())
+    }
 }
 
 /// The connection a client shares with its siblings: one manager, made by
@@ -260,12 +287,50 @@ impl Client {
         })
     }
 
+    /// A handle to the connection alone, joining no namespace
+    /// (socket.io-client's `Manager`): [`connect`](Client::connect) opens
+    /// the Engine.IO connection, [`disconnect`](Client::disconnect) closes
+    /// it for good (every namespace on it disconnects with `forced close`),
+    /// and [`sibling`](Client::sibling) gives the clients of its
+    /// namespaces, which open it too when they connect. Its handlers are the
+    /// connection's ([`on_reconnect`](Client::on_reconnect),
+    /// [`on_engine`](Client::on_engine)); namespace handlers given to it are
+    /// never called, and it cannot emit.
+    pub fn connection(url: &str, options: ClientOptions) -> Result<Client, Error> {
+        url_namespace(url)?;
+        let config = (options.manager.clone(), options.headers.clone());
+        let client = Client::new(url, options)?;
+        let link = Arc::new(Link {
+            url: url.to_owned(),
+            state: Mutex::new(LinkState {
+                config: Some(config),
+                manager: None,
+                namespaces: HashSet::new(),
+            }),
+        });
+        link.manager(&client.ctx.rt)?;
+        {
+            let mut st = lock(&client.state);
+            st.link = Some(link);
+            st.connection_only = true;
+            st.options = None;
+        }
+        Ok(client)
+    }
+
     fn register(&self, reg: Reg) {
         let mut st = lock(&self.state);
-        match &st.socket {
-            Some(s) => apply_socket(s, reg, &self.ctx, &self.alive),
-            None => st.regs.push(reg),
+        if let Some(s) = &st.socket {
+            return apply_socket(s, reg, &self.ctx, &self.alive);
         }
+        if st.connection_only {
+            // Namespace handlers have nothing to listen to.
+            if let (true, Some(m)) = (reg.of_connection(), st.manager()) {
+                apply_manager(&m, reg, &self.ctx, &self.alive);
+            }
+            return;
+        }
+        st.regs.push(reg);
     }
 
     /// Handles an event (replacing the previous handler of that name):
@@ -326,6 +391,115 @@ impl Client {
         self.register(Reg::Reconnect(Arc::new(handler)));
     }
 
+    /// The events of the connection's Engine.IO session (socket.io-client's
+    /// `manager.engine`: open, failed attempts, upgrade, ping, close, and
+    /// packets while [watched](Client::watch_engine_packets)). Pings and
+    /// packets are reported from the session's task, the rest from the
+    /// manager's; with a queue, all in that order.
+    pub fn on_engine(&self, handler: impl Fn(EngineEvent) + Send + Sync + 'static) {
+        self.register(Reg::Engine(Arc::new(handler)));
+    }
+
+    /// Whether every packet of the connection, both ways, reaches the
+    /// [`on_engine`](Client::on_engine) handlers (off by default: each
+    /// costs a copy).
+    pub fn watch_engine_packets(&self, on: bool) {
+        let mut st = lock(&self.state);
+        match st.manager() {
+            Some(m) => m.watch_engine_packets(on),
+            None => st.watch_packets = Some(on),
+        }
+    }
+
+    /// Closes the current Engine.IO session, as engine.io-client's
+    /// `socket.close()`: the namespaces disconnect with `forced close` and,
+    /// with reconnection on, the connection is made again.
+    pub fn close_engine(&self) {
+        let engine = self.manager().and_then(|m| m.engine());
+        if let Some(e) = engine {
+            e.close();
+        }
+    }
+
+    /// The id of the Engine.IO session, while one is open.
+    pub fn engine_id(&self) -> Option<String> {
+        self.manager()
+            .and_then(|m| m.engine())
+            .filter(|e| !e.is_closed())
+            .map(|e| e.sid().to_owned())
+    }
+
+    /// The core manager of the connection, once made (at
+    /// [`Client::connect`], or at once for [`Client::connection`]), for
+    /// Rust callers that need more.
+    pub fn manager(&self) -> Option<Manager> {
+        lock(&self.state).manager()
+    }
+
+    /// Applies a setting to the running manager, or to the options it will
+    /// be made with.
+    fn reconfigure(&self, running: impl FnOnce(&Manager), later: impl FnOnce(&mut ManagerConfig)) {
+        let mut st = lock(&self.state);
+        if let Some(m) = st.manager() {
+            drop(st);
+            return running(&m);
+        }
+        if let Some(link) = &st.link {
+            if let Some((config, _)) = &mut lock(&link.state).config {
+                later(config);
+            }
+            return;
+        }
+        if let Some(o) = &mut st.options {
+            later(&mut o.manager);
+        }
+    }
+
+    /// Turns reconnection on or off (socket.io-client's
+    /// `manager.reconnection(v)`); off stops a reconnection in progress.
+    /// On a connection shared with other clients, for all of them.
+    pub fn set_reconnection(&self, on: bool) {
+        self.reconfigure(|m| m.set_reconnection(on), |c| c.reconnection = on);
+    }
+
+    /// Changes how many attempts a reconnection makes.
+    pub fn set_reconnection_attempts(&self, attempts: u32) {
+        self.reconfigure(
+            |m| m.set_reconnection_attempts(attempts),
+            |c| c.reconnection_attempts = attempts,
+        );
+    }
+
+    /// Changes the first delay between reconnection attempts.
+    pub fn set_reconnection_delay(&self, delay: Duration) {
+        self.reconfigure(
+            |m| m.set_reconnection_delay(delay),
+            |c| c.reconnection_delay = delay,
+        );
+    }
+
+    /// Changes the longest delay between reconnection attempts.
+    pub fn set_reconnection_delay_max(&self, delay: Duration) {
+        self.reconfigure(
+            |m| m.set_reconnection_delay_max(delay),
+            |c| c.reconnection_delay_max = delay,
+        );
+    }
+
+    /// Changes the jitter of the delays (0 to 1).
+    pub fn set_randomization_factor(&self, factor: f64) {
+        let factor = factor.clamp(0.0, 1.0);
+        self.reconfigure(
+            |m| m.set_randomization_factor(factor),
+            |c| c.randomization_factor = factor,
+        );
+    }
+
+    /// Changes the longest wait for a connection attempt.
+    pub fn set_timeout(&self, timeout: Duration) {
+        self.reconfigure(|m| m.set_timeout(timeout), |c| c.timeout = timeout);
+    }
+
     /// Connects; `done` gets the outcome of the first attempt (refused:
     /// [`Error::Refused`] with the server's message and data; unreachable:
     /// [`Error::Io`]). With
@@ -333,6 +507,17 @@ impl Client {
     /// disconnected client, connects again.
     pub fn connect(&self, done: Option<Completion<()>>) -> Result<(), Error> {
         let mut st = lock(&self.state);
+        if st.connection_only {
+            let manager = st
+                .manager()
+                .ok_or_else(|| Error::state("the connection is being made"))?;
+            drop(st);
+            if let Some(done) = done {
+                self.open_outcome(&manager, done);
+            }
+            manager.open();
+            return Ok(());
+        }
         if let Some(socket) = &st.socket {
             let s = socket.clone();
             if let Some(done) = done {
@@ -352,7 +537,11 @@ impl Client {
             .ok_or_else(|| Error::state("the client is being connected"))?;
         if let Some(link) = st.link.clone() {
             let regs = std::mem::take(&mut st.regs);
-            st.socket = Some(self.connect_linked(&link, options, regs, done)?);
+            let socket = self.connect_linked(&link, options, regs, done)?;
+            if let Some(on) = st.watch_packets.take() {
+                socket.manager().watch_engine_packets(on);
+            }
+            st.socket = Some(socket);
             return Ok(());
         }
         st.own_connection = options.force_new;
@@ -396,13 +585,39 @@ impl Client {
             });
         }
         let socket = self.ctx.rt.enter(|| b.build())?;
+        if let Some(on) = st.watch_packets.take() {
+            socket.manager().watch_engine_packets(on);
+        }
         st.socket = Some(socket);
         Ok(())
     }
 
+    /// Completes `done` with the outcome of the connection's next attempt
+    /// (opened, or failed), once.
+    fn open_outcome(&self, manager: &Manager, done: Completion<()>) {
+        let latch = Arc::new(Mutex::new(Some(done)));
+        let (ctx, alive) = (self.ctx.clone(), self.alive.clone());
+        manager.on_engine(move |ev| {
+            let result = match ev {
+                EngineEvent::Open { .. } => Ok(()),
+                EngineEvent::OpenError { message, .. } => Err(Error::Io(message.clone())),
+                _ => return,
+            };
+            let d = lock(&latch).take();
+            if let (Some(d), true) = (d, alive.load(Ordering::Acquire)) {
+                ctx.run(move || d(result));
+            }
+        });
+    }
+
     fn socket(&self) -> Result<CoreSocket, Error> {
-        lock(&self.state)
-            .socket
+        let st = lock(&self.state);
+        if st.connection_only {
+            return Err(Error::state(
+                "a connection handle has no namespace: emit through a sibling",
+            ));
+        }
+        st.socket
             .clone()
             .ok_or_else(|| Error::state("the client is not connected: connect it first"))
     }
@@ -442,19 +657,31 @@ impl Client {
         Ok(())
     }
 
-    /// Leaves the namespace; no reconnection until [`Client::connect`].
+    /// Leaves the namespace; no reconnection until [`Client::connect`]. On
+    /// a [connection handle](Client::connection): closes the connection,
+    /// with no reconnection.
     pub fn disconnect(&self) {
-        if let Some(s) = &lock(&self.state).socket {
+        let st = lock(&self.state);
+        if st.connection_only {
+            if let Some(m) = st.manager() {
+                drop(st);
+                m.close();
+            }
+            return;
+        }
+        if let Some(s) = &st.socket {
             s.disconnect();
         }
     }
 
-    /// True while connected.
+    /// True while connected (a connection handle: while the connection is
+    /// open).
     pub fn connected(&self) -> bool {
-        lock(&self.state)
-            .socket
-            .as_ref()
-            .is_some_and(CoreSocket::connected)
+        let st = lock(&self.state);
+        if st.connection_only {
+            return st.manager().is_some_and(|m| m.is_open());
+        }
+        st.socket.as_ref().is_some_and(CoreSocket::connected)
     }
 
     /// The socket id the server gave, while connected.
@@ -594,9 +821,7 @@ impl Client {
     /// WebSocket (or WebSocket from the start); `None` while there is no
     /// open connection.
     pub fn transport(&self) -> Option<TransportType> {
-        let socket = lock(&self.state).socket.clone()?;
-        socket
-            .manager()
+        self.manager()?
             .engine()
             .filter(|e| !e.is_closed())
             .map(|e| e.transport())
@@ -671,10 +896,42 @@ fn apply_builder(
                 .on_reconnect_error(move |e| r3.fire(ReconnectEvent::Error(e.to_string())))
                 .on_reconnect_failed(move || r.fire(ReconnectEvent::Failed))
         }
+        Reg::Engine(h) => b.on_engine(move |ev| {
+            if live() {
+                let (h, ev) = (h.clone(), ev.clone());
+                ctx.run(move || h(ev));
+            }
+        }),
+    }
+}
+
+/// A connection handler on `m` (namespace handlers are left out).
+fn apply_manager(m: &Manager, reg: Reg, ctx: &Arc<Ctx>, alive: &Arc<AtomicBool>) {
+    let (ctx, alive) = (ctx.clone(), alive.clone());
+    let live = move || alive.load(Ordering::Acquire);
+    match reg {
+        Reg::Reconnect(h) => {
+            let r = Reconnect::new(h, ctx, live);
+            let (r1, r2, r3) = (r.clone(), r.clone(), r.clone());
+            m.on_reconnect_attempt(move |n| r1.fire(ReconnectEvent::Attempt(n)));
+            m.on_reconnect(move |n| r2.fire(ReconnectEvent::Reconnected(n)));
+            m.on_reconnect_error(move |e| r3.fire(ReconnectEvent::Error(e.to_string())));
+            m.on_reconnect_failed(move || r.fire(ReconnectEvent::Failed));
+        }
+        Reg::Engine(h) => m.on_engine(move |ev| {
+            if live() {
+                let (h, ev) = (h.clone(), ev.clone());
+                ctx.run(move || h(ev));
+            }
+        }),
+        _ => {}
     }
 }
 
 fn apply_socket(s: &CoreSocket, reg: Reg, ctx: &Arc<Ctx>, alive: &Arc<AtomicBool>) {
+    if reg.of_connection() {
+        return apply_manager(&s.manager(), reg, ctx, alive);
+    }
     let (ctx, alive) = (ctx.clone(), alive.clone());
     let live = move || alive.load(Ordering::Acquire);
     match reg {
@@ -719,15 +976,8 @@ fn apply_socket(s: &CoreSocket, reg: Reg, ctx: &Arc<Ctx>, alive: &Arc<AtomicBool
                 ctx.run(move || h(&e.message, e.data));
             }
         }),
-        Reg::Reconnect(h) => {
-            let m = s.manager();
-            let r = Reconnect::new(h, ctx, live);
-            let (r1, r2, r3) = (r.clone(), r.clone(), r.clone());
-            m.on_reconnect_attempt(move |n| r1.fire(ReconnectEvent::Attempt(n)));
-            m.on_reconnect(move |n| r2.fire(ReconnectEvent::Reconnected(n)));
-            m.on_reconnect_error(move |e| r3.fire(ReconnectEvent::Error(e.to_string())));
-            m.on_reconnect_failed(move || r.fire(ReconnectEvent::Failed));
-        }
+        // Applied above.
+        Reg::Reconnect(_) | Reg::Engine(_) => {}
     }
 }
 
@@ -880,6 +1130,75 @@ mod tests {
             .collect();
         assert_ne!(conns[0], conns[1]);
         assert_eq!(conns[1], conns[2]);
+    }
+
+    #[test]
+    fn a_connection_handle_opens_closes_and_reports_the_siblings_session() {
+        let (server, url, seen) = server();
+        let conn = Client::connection(&url, ClientOptions::default()).expect("connection");
+        let (tx, events) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        conn.on_engine(move |ev| {
+            let _ = lock(&tx).send(ev);
+        });
+        assert!(conn.emit("x", vec![]).is_err());
+        // Opened with no namespace: a session, no socket.
+        let (done_tx, done) = mpsc::channel();
+        conn.connect(Some(Box::new(move |r| {
+            let _ = done_tx.send(r);
+        })))
+        .expect("open");
+        assert_eq!(done.recv_timeout(WAIT).expect("outcome"), Ok(()));
+        let sid = match events.recv_timeout(WAIT).expect("event") {
+            EngineEvent::Open { sid, .. } => sid,
+            other => panic!("expected open, got {other:?}"),
+        };
+        assert_eq!(conn.engine_id().as_deref(), Some(sid.as_str()));
+        assert!(conn.connected());
+        assert!(until(|| server.io().engine_count() == 1));
+
+        // Its namespaces ride on that session.
+        let a = conn.sibling("/a", SocketConfig::default()).expect("a");
+        let root = conn.sibling("/", SocketConfig::default()).expect("/");
+        connected(&a);
+        connected(&root);
+        let conns: Vec<String> = (0..2)
+            .map(|_| seen.recv_timeout(WAIT).expect("connection").1)
+            .collect();
+        assert!(conns.iter().all(|c| *c == sid), "{conns:?} {sid}");
+
+        // engine.close(): a forced close, then a new session for both.
+        conn.close_engine();
+        let closed = loop {
+            match events.recv_timeout(WAIT).expect("event") {
+                ev @ EngineEvent::Close { .. } => break ev,
+                _ => continue,
+            }
+        };
+        assert_eq!(
+            closed,
+            EngineEvent::Close {
+                sid: Some(sid.clone()),
+                reason: sio_core::client::DisconnectReason::ForcedClose,
+                reconnecting: true
+            }
+        );
+        let again: Vec<String> = (0..2)
+            .map(|_| seen.recv_timeout(WAIT).expect("reconnection").1)
+            .collect();
+        assert!(
+            again.iter().all(|c| *c == again[0] && *c != sid),
+            "{again:?}"
+        );
+
+        // Closed for good: the namespaces stay disconnected.
+        conn.set_reconnection_delay(Duration::from_millis(10));
+        conn.disconnect();
+        assert!(until(|| !a.connected()
+            && !root.connected()
+            && !conn.connected()));
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!a.connected() && !root.connected());
     }
 
     #[test]

@@ -30,6 +30,25 @@ impl Backoff {
         }
     }
 
+    /// Changes the first delay (backo2's `setMin`).
+    pub fn set_min(&mut self, min: Duration) {
+        self.ms = min.as_millis() as f64;
+    }
+
+    /// Changes the longest delay (backo2's `setMax`).
+    pub fn set_max(&mut self, max: Duration) {
+        self.max = max.as_millis() as f64;
+    }
+
+    /// Changes the jitter, 0 to 1 (backo2's `setJitter`).
+    pub fn set_jitter(&mut self, jitter: f64) {
+        self.jitter = if jitter > 0.0 && jitter <= 1.0 {
+            jitter
+        } else {
+            0.0
+        };
+    }
+
     /// Attempts made since the last reset.
     pub fn attempts(&self) -> u32 {
         self.attempts

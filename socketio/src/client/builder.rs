@@ -380,6 +380,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Sees the events of the connection's Engine.IO session (manager
+    /// event; see [`Manager::on_engine`]).
+    pub fn on_engine(
+        mut self,
+        handler: impl Fn(&super::EngineEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.manager_handlers.engine.push(Arc::new(handler));
+        self
+    }
+
     fn socket(self) -> Result<Socket, ConnectError> {
         if let Some(e) = self.error {
             return Err(e);

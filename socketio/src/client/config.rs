@@ -2,6 +2,8 @@
 //! (one per namespace), named after socket.io-client's.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,6 +58,12 @@ impl Default for ManagerConfig {
 /// Produces the CONNECT payload on every (re)connection.
 pub type AuthFn = Arc<dyn Fn() -> Option<Value> + Send + Sync>;
 
+/// Starts producing the CONNECT payload on every (re)connection: the
+/// future answers the payload, or why there is none.
+pub type AuthFuture = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Option<Value>, String>> + Send>> + Send + Sync,
+>;
+
 /// The CONNECT payload (`auth`): the server's `socket.handshake.auth`.
 #[derive(Clone, Default)]
 pub enum Auth {
@@ -67,6 +75,15 @@ pub enum Auth {
     /// Asked anew on every connection and reconnection, e.g. for a token
     /// that expires.
     Callback(AuthFn),
+    /// Asked anew on every connection and reconnection, answering later
+    /// (socket.io-client's `auth(cb)` may call `cb` whenever it likes), e.g.
+    /// from another thread or language. The namespace's CONNECT waits for
+    /// the answer, the manager and its other namespaces do not. No answer
+    /// within the manager's `timeout`, or an error, fails the attempt: the
+    /// socket gets a [`ConnectError`](super::ConnectError) of kind
+    /// [`Config`](super::ConnectErrorKind::Config) and stays disconnected
+    /// until connected again, as after a refusal.
+    Deferred(AuthFuture),
 }
 
 impl Auth {
@@ -75,6 +92,8 @@ impl Auth {
             Auth::None => None,
             Auth::Static(v) => Some(v.clone()),
             Auth::Callback(f) => f(),
+            // Asked by the socket, which waits for it on a task of its own.
+            Auth::Deferred(_) => None,
         }
     }
 }
@@ -85,6 +104,7 @@ impl fmt::Debug for Auth {
             Auth::None => f.write_str("None"),
             Auth::Static(v) => f.debug_tuple("Static").field(v).finish(),
             Auth::Callback(_) => f.write_str("Callback(..)"),
+            Auth::Deferred(_) => f.write_str("Deferred(..)"),
         }
     }
 }

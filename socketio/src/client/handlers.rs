@@ -6,6 +6,7 @@ use std::sync::Arc;
 use engineio::client::Error as EngineError;
 
 use super::ack::AckSender;
+use super::engine_events::EngineEvent;
 use super::errors::{ConnectError, DisconnectReason};
 use super::socket::Socket;
 use crate::proto::Value;
@@ -32,6 +33,8 @@ pub type ErrorHandler = Arc<dyn Fn(&EngineError) + Send + Sync>;
 pub type SignalHandler = Arc<dyn Fn() + Send + Sync>;
 /// Called when the manager's connection closes.
 pub type CloseHandler = Arc<dyn Fn(DisconnectReason) + Send + Sync>;
+/// Sees the events of the manager's Engine.IO session.
+pub type EngineHandler = Arc<dyn Fn(&EngineEvent) + Send + Sync>;
 
 /// A socket's callbacks.
 #[derive(Default, Clone)]
@@ -70,6 +73,7 @@ pub(crate) struct ManagerHandlers {
     pub(crate) reconnect: Vec<AttemptHandler>,
     pub(crate) reconnect_error: Vec<ErrorHandler>,
     pub(crate) reconnect_failed: Vec<SignalHandler>,
+    pub(crate) engine: Vec<EngineHandler>,
 }
 
 impl ManagerHandlers {
@@ -82,5 +86,6 @@ impl ManagerHandlers {
         self.reconnect.extend(other.reconnect);
         self.reconnect_error.extend(other.reconnect_error);
         self.reconnect_failed.extend(other.reconnect_failed);
+        self.engine.extend(other.engine);
     }
 }

@@ -2,33 +2,72 @@
 //! namespaces, and the handle to it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, RwLock, Weak};
+use std::time::Duration;
 
-use engineio::client::{Client as EngineClient, SendError};
+use engineio::client::{Client as EngineClient, PacketDirection, SendError};
 use tokio::sync::mpsc;
 
 use super::config::{ManagerConfig, SocketConfig};
+use super::engine_events::EngineEvent;
 use super::errors::DisconnectReason;
 use super::handlers::ManagerHandlers;
 use super::socket::{Socket, SocketInner};
 use super::task::ManagerTask;
 use crate::codec::encode_messages;
-use crate::proto::Packet;
+use crate::proto::{Packet, Value};
 
 /// Orders to the manager's task.
 #[derive(Debug)]
 pub(crate) enum Command {
     /// A socket wants to connect its namespace.
     Connect(String),
-    /// A socket was disconnected by the application; `true` if it was
-    /// connected.
-    Disconnected(String, bool),
+    /// A socket was disconnected by the application: its namespace,
+    /// whether it was connected, and whether it was the last socket that
+    /// wanted the connection (which then closes, as the reference's
+    /// `_destroy` closes it right away).
+    Disconnected(String, bool, bool),
     /// A socket was dropped.
     Dropped,
     /// Open the connection if it is closed.
     Open,
     /// Close the connection and stop reconnecting.
     Close,
+    /// A socket's deferred auth answered (`seq`: the attempt it answers).
+    Auth {
+        nsp: String,
+        seq: u64,
+        result: Result<Option<Value>, String>,
+    },
+    /// The live settings changed: read them again.
+    Reconfigured,
+}
+
+/// The settings that may change while the manager runs (socket.io-client's
+/// `reconnection(v)`, `timeout(v)`... setters); the task reads them when
+/// it needs them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Live {
+    pub(crate) reconnection: bool,
+    pub(crate) reconnection_attempts: u32,
+    pub(crate) reconnection_delay: Duration,
+    pub(crate) reconnection_delay_max: Duration,
+    pub(crate) randomization_factor: f64,
+    pub(crate) timeout: Duration,
+}
+
+impl Live {
+    fn new(c: &ManagerConfig) -> Live {
+        Live {
+            reconnection: c.reconnection,
+            reconnection_attempts: c.reconnection_attempts,
+            reconnection_delay: c.reconnection_delay,
+            reconnection_delay_max: c.reconnection_delay_max,
+            randomization_factor: c.randomization_factor,
+            timeout: c.timeout,
+        }
+    }
 }
 
 /// Locks a mutex, recovering it if a callback panicked while it was held.
@@ -43,6 +82,9 @@ pub(crate) struct ManagerInner {
     sockets: Mutex<HashMap<String, Weak<SocketInner>>>,
     cmd: mpsc::UnboundedSender<Command>,
     pub(crate) handlers: RwLock<ManagerHandlers>,
+    live: Mutex<Live>,
+    /// Engine packets go to the `engine` handlers.
+    watch_packets: AtomicBool,
 }
 
 impl ManagerInner {
@@ -86,6 +128,38 @@ impl ManagerInner {
             .map(|h| h.clone())
             .unwrap_or_else(|e| e.into_inner().clone())
     }
+
+    pub(crate) fn live(&self) -> Live {
+        *lock(&self.live)
+    }
+
+    /// Tells the `engine` handlers.
+    pub(crate) fn engine_event(&self, ev: &EngineEvent) {
+        let handlers = match self.handlers.read() {
+            Ok(h) if h.engine.is_empty() => return,
+            Ok(h) => h.engine.clone(),
+            Err(_) => return,
+        };
+        for h in handlers {
+            h(ev);
+        }
+    }
+
+    /// A packet of the session (on the session's task): pings always, the
+    /// rest while watched.
+    pub(crate) fn observe(&self, dir: PacketDirection, packet: &engineio::proto::Packet) {
+        let ping =
+            dir == PacketDirection::Received && matches!(packet, engineio::proto::Packet::Ping);
+        if self.watch_packets.load(Ordering::Relaxed) {
+            self.engine_event(&match dir {
+                PacketDirection::Received => EngineEvent::Packet(packet.clone()),
+                PacketDirection::Sent => EngineEvent::PacketCreate(packet.clone()),
+            });
+        }
+        if ping {
+            self.engine_event(&EngineEvent::Ping);
+        }
+    }
 }
 
 /// One connection to a Socket.IO server, multiplexing the sockets of any
@@ -119,11 +193,13 @@ impl Manager {
         let (cmd, cmd_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(ManagerInner {
             url: url.to_owned(),
-            config,
             engine: Mutex::new(None),
             sockets: Mutex::new(HashMap::new()),
             cmd,
             handlers: RwLock::new(ManagerHandlers::default()),
+            live: Mutex::new(Live::new(&config)),
+            watch_packets: AtomicBool::new(false),
+            config,
         });
         tokio::spawn(ManagerTask::new(&inner, cmd_rx).run());
         Manager { inner }
@@ -232,6 +308,60 @@ impl Manager {
     /// Called when `reconnection_attempts` attempts all failed.
     pub fn on_reconnect_failed(&self, f: impl Fn() + Send + Sync + 'static) {
         self.with_handlers(|h| h.reconnect_failed.push(Arc::new(f)));
+    }
+
+    /// Sees the events of the Engine.IO session (engine.io-client's `open`,
+    /// `upgrade`, `ping`, `packet`, `packetCreate`, `close`), for those that
+    /// show socket.io-client's `manager.engine` or its `ping` event. Called
+    /// on the manager's task, or on the session's for pings and packets:
+    /// keep it short.
+    pub fn on_engine(&self, f: impl Fn(&EngineEvent) + Send + Sync + 'static) {
+        self.with_handlers(|h| h.engine.push(Arc::new(f)));
+    }
+
+    /// Whether the session's packets go to the [`on_engine`](Self::on_engine)
+    /// handlers as [`EngineEvent::Packet`] and [`EngineEvent::PacketCreate`]
+    /// (off by default: a copy of every packet costs).
+    pub fn watch_engine_packets(&self, on: bool) {
+        self.inner.watch_packets.store(on, Ordering::Relaxed);
+    }
+
+    fn reconfigure(&self, f: impl FnOnce(&mut Live)) {
+        f(&mut lock(&self.inner.live));
+        self.inner.command(Command::Reconfigured);
+    }
+
+    /// Turns reconnection on or off while the manager runs
+    /// (socket.io-client's `manager.reconnection(v)`); off stops a
+    /// reconnection loop in progress.
+    pub fn set_reconnection(&self, on: bool) {
+        self.reconfigure(|l| l.reconnection = on);
+    }
+
+    /// Changes how many attempts a reconnection makes before giving up.
+    pub fn set_reconnection_attempts(&self, attempts: u32) {
+        self.reconfigure(|l| l.reconnection_attempts = attempts);
+    }
+
+    /// Changes the first delay between reconnection attempts.
+    pub fn set_reconnection_delay(&self, delay: Duration) {
+        self.reconfigure(|l| l.reconnection_delay = delay);
+    }
+
+    /// Changes the longest delay between reconnection attempts.
+    pub fn set_reconnection_delay_max(&self, delay: Duration) {
+        self.reconfigure(|l| l.reconnection_delay_max = delay);
+    }
+
+    /// Changes the jitter of the delays (0 to 1).
+    pub fn set_randomization_factor(&self, factor: f64) {
+        self.reconfigure(|l| l.randomization_factor = factor);
+    }
+
+    /// Changes the longest wait for a connection attempt (and for a
+    /// deferred auth's answer), from the next attempt on.
+    pub fn set_timeout(&self, timeout: Duration) {
+        self.reconfigure(|l| l.timeout = timeout);
     }
 }
 

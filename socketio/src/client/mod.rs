@@ -29,6 +29,7 @@ mod backoff;
 mod builder;
 mod config;
 mod emit;
+mod engine_events;
 mod errors;
 mod handlers;
 mod manager;
@@ -39,12 +40,13 @@ mod task;
 pub use ack::AckSender;
 pub use backoff::Backoff;
 pub use builder::ClientBuilder;
-pub use config::{Auth, AuthFn, ManagerConfig, SocketConfig};
+pub use config::{Auth, AuthFn, AuthFuture, ManagerConfig, SocketConfig};
 pub use emit::Emitter;
+pub use engine_events::EngineEvent;
 pub use errors::{AckError, ConnectError, ConnectErrorKind, DisconnectReason, EmitError};
 pub use handlers::{
     AnyListener, AttemptHandler, CloseHandler, ConnectErrorHandler, ConnectHandler,
-    DisconnectHandler, ErrorHandler, EventHandler, FallbackHandler, SignalHandler,
+    DisconnectHandler, EngineHandler, ErrorHandler, EventHandler, FallbackHandler, SignalHandler,
 };
 pub use manager::Manager;
 pub use socket::Socket;

@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use tokio::sync::oneshot;
 
 use super::ack::AckSender;
-use super::config::SocketConfig;
+use super::config::{Auth, SocketConfig};
 use super::errors::{AckError, ConnectError, DisconnectReason};
 use super::handlers::{AnyListener, SocketHandlers};
 use super::manager::{lock, Command, Manager, ManagerInner};
@@ -47,6 +47,9 @@ pub(crate) struct SocketState {
     pub(crate) queue: VecDeque<Queued>,
     pub(crate) queue_seq: u64,
     pub(crate) waiters: Vec<oneshot::Sender<Result<(), ConnectError>>>,
+    /// Counts the CONNECT attempts, so that a deferred auth's late answer
+    /// to an earlier one is ignored.
+    pub(crate) auth_seq: u64,
 }
 
 pub(crate) struct SocketInner {
@@ -152,13 +155,75 @@ impl SocketInner {
 
     /// The connection is open: join the namespace.
     pub(crate) fn on_open(self: &Arc<Self>) {
+        if let Auth::Deferred(ask) = &self.config.auth {
+            let seq = {
+                let mut st = lock(&self.state);
+                if !st.active || st.connected || st.connect_sent {
+                    return;
+                }
+                st.connect_sent = true;
+                st.auth_seq += 1;
+                st.auth_seq
+            };
+            let answer = ask();
+            let limit = self.manager.live().timeout;
+            let manager = Arc::downgrade(&self.manager);
+            let nsp = self.nsp.clone();
+            tokio::spawn(async move {
+                let result = match tokio::time::timeout(limit, answer).await {
+                    Ok(r) => r,
+                    Err(_) => Err(format!(
+                        "auth did not answer within {} ms",
+                        limit.as_millis()
+                    )),
+                };
+                if let Some(m) = manager.upgrade() {
+                    m.command(Command::Auth { nsp, seq, result });
+                }
+            });
+            return;
+        }
         let auth = self.config.auth.get();
-        let data = {
+        {
             let mut st = lock(&self.state);
             if !st.active || st.connected || st.connect_sent {
                 return;
             }
             st.connect_sent = true;
+        }
+        self.send_connect(auth);
+    }
+
+    /// A deferred auth answered attempt `seq`: sends the CONNECT, or fails
+    /// the attempt. True if the socket was given up on.
+    pub(crate) fn on_auth(
+        self: &Arc<Self>,
+        seq: u64,
+        result: Result<Option<Value>, String>,
+    ) -> bool {
+        {
+            let st = lock(&self.state);
+            if st.auth_seq != seq || !st.active || st.connected || !st.connect_sent {
+                return false;
+            }
+        }
+        match result {
+            Ok(auth) => {
+                self.send_connect(auth);
+                false
+            }
+            Err(message) => {
+                self.destroy();
+                self.connect_error(ConnectError::config(message));
+                true
+            }
+        }
+    }
+
+    /// Sends the CONNECT packet with `auth`, and the session to recover.
+    fn send_connect(self: &Arc<Self>, auth: Option<Value>) {
+        let data = {
+            let st = lock(&self.state);
             match &st.pid {
                 Some(pid) => {
                     // Ask for the session back: `{pid, offset, ...auth}`.
@@ -541,9 +606,21 @@ impl Socket {
                 .manager
                 .send_packet(&Packet::disconnect(self.inner.nsp.clone()));
         }
-        self.inner
+        // Decided now, as the reference does: a `connect()` right after
+        // must find the connection closed and open a new one, not send its
+        // CONNECT behind the DISCONNECT (a server reading both at once
+        // takes that for a protocol error and drops the connection).
+        let last = !self
+            .inner
             .manager
-            .command(Command::Disconnected(self.inner.nsp.clone(), was_connected));
+            .sockets()
+            .iter()
+            .any(|s| s.nsp != self.inner.nsp && s.is_active());
+        self.inner.manager.command(Command::Disconnected(
+            self.inner.nsp.clone(),
+            was_connected,
+            last,
+        ));
     }
 
     /// Handles an event; replaces the previous handler of that event. The

@@ -6,11 +6,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
 
-use engineio::client::{Client as EngineClient, ClientEvent, Error as EngineError};
+use engineio::client::{Client as EngineClient, ClientEvent, Error as EngineError, PacketObserver};
 use tokio::sync::mpsc;
 use tokio::time::Sleep;
 
 use super::backoff::Backoff;
+use super::engine_events::EngineEvent;
 use super::errors::{ConnectError, DisconnectReason};
 use super::manager::{Command, ManagerInner};
 use crate::codec::PacketDecoder;
@@ -50,6 +51,9 @@ pub(crate) struct ManagerTask {
     backoff: Backoff,
     reconnecting: bool,
     skip_reconnect: bool,
+    /// The connection being closed opens again at once (a socket left and
+    /// connected again): told with its close.
+    reopening: bool,
     timer: Option<Pin<Box<Sleep>>>,
 }
 
@@ -74,6 +78,7 @@ impl ManagerTask {
             ),
             reconnecting: false,
             skip_reconnect: false,
+            reopening: false,
             timer: None,
         }
     }
@@ -81,6 +86,10 @@ impl ManagerTask {
     pub(crate) async fn run(mut self) {
         loop {
             let wake = tokio::select! {
+                // Commands first: what an application did in a handler (a
+                // socket disconnected, reconnection turned off) is known
+                // before a timer that was already due acts.
+                biased;
                 cmd = self.commands.recv() => match cmd {
                     Some(cmd) => Wake::Command(cmd),
                     None => return,
@@ -112,13 +121,26 @@ impl ManagerTask {
                     socket.on_open();
                 }
             }
-            Wake::Command(Command::Disconnected(nsp, was_connected)) => {
+            Wake::Command(Command::Disconnected(nsp, was_connected, last)) => {
                 if was_connected {
                     if let Some(socket) = inner.socket(&nsp) {
                         socket.on_client_disconnect();
                     }
                 }
-                self.maybe_destroy(inner);
+                let others = inner
+                    .sockets()
+                    .iter()
+                    .any(|s| s.nsp != nsp && s.is_active());
+                if last && !others {
+                    // Even if the socket connected again since: that
+                    // `connect()` opens a new connection.
+                    if self.ready != Ready::Closed || self.reconnecting {
+                        self.reopening = inner.socket(&nsp).is_some_and(|s| s.is_active());
+                        self.close(inner);
+                    }
+                } else {
+                    self.maybe_destroy(inner);
+                }
             }
             Wake::Command(Command::Dropped) => self.maybe_destroy(inner),
             Wake::Command(Command::Open) => {
@@ -127,6 +149,30 @@ impl ManagerTask {
                 }
             }
             Wake::Command(Command::Close) => self.close(inner),
+            Wake::Command(Command::Auth { nsp, seq, result }) => {
+                let Some(socket) = inner.socket(&nsp) else {
+                    return;
+                };
+                if self.ready == Ready::Open && socket.on_auth(seq, result) {
+                    self.maybe_destroy(inner);
+                }
+            }
+            Wake::Command(Command::Reconfigured) => {
+                let live = inner.live();
+                self.backoff.set_min(live.reconnection_delay);
+                self.backoff.set_max(live.reconnection_delay_max);
+                self.backoff.set_jitter(live.randomization_factor);
+                let attempt_in_flight = self.opening.is_some() && self.opening_is_reconnect;
+                if !live.reconnection && (self.reconnecting || attempt_in_flight) {
+                    // As the reference's `reconnection(false)`: no further
+                    // attempt of the loop in progress (one in flight still
+                    // ends, as it would).
+                    self.skip_reconnect = true;
+                    self.reconnecting = false;
+                    self.timer = None;
+                    self.backoff.reset();
+                }
+            }
             Wake::Opened(result) => {
                 self.opening = None;
                 match result {
@@ -142,7 +188,9 @@ impl ManagerTask {
                     self.on_close(inner, DisconnectReason::ParseError);
                 }
             },
-            Wake::Engine(Some(ClientEvent::Upgrade(_))) => {}
+            Wake::Engine(Some(ClientEvent::Upgrade(transport))) => {
+                inner.engine_event(&EngineEvent::Upgrade(transport));
+            }
             Wake::Engine(Some(ClientEvent::Close(reason))) => {
                 self.on_close(inner, DisconnectReason::from_engine(&reason));
             }
@@ -156,7 +204,12 @@ impl ManagerTask {
                 for h in inner.handlers().reconnect_attempt {
                     h(attempt);
                 }
-                if self.skip_reconnect {
+                // What the handlers did (a socket disconnected, the manager
+                // closed) counts before the attempt, as in the reference.
+                while let Ok(cmd) = self.commands.try_recv() {
+                    self.handle(inner, Wake::Command(cmd));
+                }
+                if self.skip_reconnect || !self.reconnecting {
                     return;
                 }
                 self.open(inner, true);
@@ -171,7 +224,19 @@ impl ManagerTask {
         self.ready = Ready::Opening;
         self.skip_reconnect = false;
         let mut config = inner.config.engine.clone();
-        config.connect_timeout = Some(inner.config.timeout);
+        config.connect_timeout = Some(inner.live().timeout);
+        // Pings and, while watched, every packet reach the `engine`
+        // handlers; held weakly, as the session must not keep the manager.
+        let weak = Arc::downgrade(inner);
+        let user = config.observer.take();
+        config.observer = Some(PacketObserver::new(move |dir, packet| {
+            if let Some(o) = &user {
+                o.observe(dir, packet);
+            }
+            if let Some(inner) = weak.upgrade() {
+                inner.observe(dir, packet);
+            }
+        }));
         let url = inner.url.clone();
         self.opening = Some(Box::pin(async move {
             EngineClient::connect(&url, config).await
@@ -186,11 +251,18 @@ impl ManagerTask {
         events: mpsc::Receiver<ClientEvent>,
     ) {
         self.ready = Ready::Open;
+        // Connected: a reconnection stopped earlier has nothing left to skip.
+        self.skip_reconnect = false;
         self.events = Some(events);
         self.decoder = PacketDecoder::new(inner.config.parser, inner.config.max_attachments);
+        let opened = EngineEvent::Open {
+            sid: engine.sid().to_owned(),
+            transport: engine.transport(),
+        };
         if let Some(old) = inner.set_engine(Some(engine)) {
             old.close();
         }
+        inner.engine_event(&opened);
         for h in inner.handlers().open {
             h();
         }
@@ -211,6 +283,15 @@ impl ManagerTask {
 
     fn on_open_error(&mut self, inner: &Arc<ManagerInner>, err: EngineError) {
         self.ready = Ready::Closed;
+        let reconnecting = if self.opening_is_reconnect {
+            !self.skip_reconnect
+        } else {
+            !self.reconnecting && inner.live().reconnection && self.backoff.attempts() == 0
+        };
+        inner.engine_event(&EngineEvent::OpenError {
+            message: err.to_string(),
+            reconnecting,
+        });
         for h in inner.handlers().error {
             h(&err);
         }
@@ -226,7 +307,7 @@ impl ManagerTask {
             for h in inner.handlers().reconnect_error {
                 h(&err);
             }
-        } else if !self.reconnecting && inner.config.reconnection && self.backoff.attempts() == 0 {
+        } else if !self.reconnecting && inner.live().reconnection && self.backoff.attempts() == 0 {
             self.reconnect(inner);
         }
     }
@@ -260,13 +341,20 @@ impl ManagerTask {
     }
 
     fn on_close(&mut self, inner: &Arc<ManagerInner>, reason: DisconnectReason) {
-        if let Some(engine) = inner.set_engine(None) {
+        let sid = inner.set_engine(None).map(|engine| {
             engine.close();
-        }
+            engine.sid().to_owned()
+        });
         self.events = None;
         self.decoder = PacketDecoder::new(inner.config.parser, inner.config.max_attachments);
         self.backoff.reset();
         self.ready = Ready::Closed;
+        let reconnects = inner.live().reconnection && !self.skip_reconnect;
+        inner.engine_event(&EngineEvent::Close {
+            sid,
+            reason,
+            reconnecting: reconnects || self.reconnecting || std::mem::take(&mut self.reopening),
+        });
         for socket in inner.sockets() {
             if socket.is_active() {
                 socket.on_close(reason);
@@ -275,7 +363,7 @@ impl ManagerTask {
         for h in inner.handlers().close {
             h(reason);
         }
-        if inner.config.reconnection && !self.skip_reconnect {
+        if reconnects {
             self.reconnect(inner);
         }
     }
@@ -284,7 +372,7 @@ impl ManagerTask {
         if self.reconnecting || self.skip_reconnect {
             return;
         }
-        if self.backoff.attempts() >= inner.config.reconnection_attempts {
+        if self.backoff.attempts() >= inner.live().reconnection_attempts {
             self.backoff.reset();
             self.reconnecting = false;
             for h in inner.handlers().reconnect_failed {
