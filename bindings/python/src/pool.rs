@@ -250,6 +250,7 @@ impl Pool {
                     st.loop_jobs.push_back(job);
                     !std::mem::replace(&mut st.wake_pending, true)
                 };
+                waker.note_job();
                 // Written after the lock is released: the write wakes the
                 // loop's thread, which may run at once on this core and
                 // would otherwise block on the lock this thread holds (two
@@ -266,6 +267,7 @@ impl Pool {
                         return;
                     }
                     st.loop_jobs.push_back(job);
+                    shared.pipe.note_job();
                     if std::mem::replace(&mut st.scheduled, true) {
                         return; // on the waker's list already
                     }
@@ -484,6 +486,9 @@ struct Waker {
 }
 
 struct Pipe {
+    /// Jobs queued for the loop so far: a deferred wake-up waits while the
+    /// runtime thread keeps adding to the burst.
+    jobs: AtomicU64,
     #[cfg(unix)]
     rx: std::os::unix::net::UnixStream,
     #[cfg(unix)]
@@ -501,7 +506,11 @@ impl Waker {
         rx.set_nonblocking(true)?;
         tx.set_nonblocking(true)?;
         Ok(Waker {
-            pipe: Arc::new(Pipe { rx, tx }),
+            pipe: Arc::new(Pipe {
+                jobs: AtomicU64::new(0),
+                rx,
+                tx,
+            }),
         })
     }
 
@@ -512,7 +521,11 @@ impl Waker {
     fn new() -> std::io::Result<Self> {
         let (rx, tx) = std::io::pipe()?;
         Ok(Waker {
-            pipe: Arc::new(Pipe { rx, tx }),
+            pipe: Arc::new(Pipe {
+                jobs: AtomicU64::new(0),
+                rx,
+                tx,
+            }),
         })
     }
 
@@ -535,7 +548,8 @@ impl Waker {
     /// with it, waking at once lets the loop preempt the runtime thread and
     /// run a burst of one or two events, and pay for a loop iteration and
     /// two context switches each time; deferred, the loop takes every event
-    /// those tasks produced in one wake-up. Elsewhere, at once.
+    /// those tasks produced in one wake-up (and those of the next passes,
+    /// while each brings more). Elsewhere, at once.
     fn wake(&self) {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             self.pipe.write();
@@ -545,9 +559,25 @@ impl Waker {
         // runtime shutting down): never lost.
         let guard = WriteOnDrop(self.pipe.clone());
         rt.spawn(async move {
-            tokio::task::yield_now().await;
+            // Once more while the last pass queued jobs (the burst is still
+            // growing), a few times at most: each pass costs the runtime a
+            // poll of its I/O driver, and the loop waits meanwhile.
+            let mut seen = guard.0.jobs.load(Ordering::Relaxed);
+            for _ in 0..DEFER_PASSES {
+                tokio::task::yield_now().await;
+                let now = guard.0.jobs.load(Ordering::Relaxed);
+                if now == seen {
+                    break;
+                }
+                seen = now;
+            }
             drop(guard);
         });
+    }
+
+    /// Counts a job queued for the loop.
+    fn note_job(&self) {
+        self.pipe.jobs.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Reads every byte there (never blocks).
@@ -555,6 +585,10 @@ impl Waker {
         self.pipe.drain();
     }
 }
+
+/// How many passes of the runtime thread a wake-up of the loop waits at
+/// most for the burst to stop growing.
+const DEFER_PASSES: usize = 4;
 
 /// Wakes the loop when dropped.
 struct WriteOnDrop(Arc<Pipe>);
