@@ -401,3 +401,22 @@ def test_async_acks_of_handlers_run_at_once():
         await sio.shutdown()
 
     run(main())
+
+
+def test_async_system_exit_in_a_handler_run_at_once_stops_the_loop():
+    # As from a handler's task: SystemExit leaves the loop.
+    async def main():
+        def setup(sio):
+            @sio.event
+            def leave(sid):
+                raise SystemExit(3)
+
+        sio, url = await started(setup)
+        c = socketio.AsyncClient()
+        await c.connect(url, transports=['websocket'])
+        await c.emit('leave')
+        await asyncio.sleep(5)
+
+    with pytest.raises(SystemExit) as info:
+        asyncio.run(main())
+    assert info.value.code == 3

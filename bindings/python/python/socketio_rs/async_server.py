@@ -49,6 +49,10 @@ def never_suspends(code):
     return entry[1]
 
 
+def _raise(exc):
+    raise exc
+
+
 @types.coroutine
 def _resume(coro, first):
     """Continues, in a task, a coroutine whose first step was run already and
@@ -469,6 +473,12 @@ class AsyncServer(BaseServer):
                 ack.reply(r)
         except Exception:
             self.logger.exception('socketio_rs: error in handler of %r', event)
+        except asyncio.CancelledError:
+            pass  # as a task that cancels itself: silently
+        except (SystemExit, KeyboardInterrupt) as exc:
+            # Out of the loop, as from a task's step (the native caller
+            # would only report it).
+            self._loop.call_soon(_raise, exc)
 
     async def _finish_event(self, awaitable, event, ack):
         try:
