@@ -123,6 +123,7 @@ class AsyncServer(BaseServer):
         if self._loop is None or self._loop.is_closed():
             self._loop = loop
             self._stopped = asyncio.Event()
+            self._queued = 0  # what waited on a closed loop never starts
             if self._loop_pool is not None:
                 self._loop_pool.bind(loop)
         return loop
