@@ -129,11 +129,12 @@ impl Driver {
             closing: None,
             close_sent: false,
         };
-        let reason = run
-            .run(initial)
-            .await
-            .err()
-            .unwrap_or(CloseReason::ForcedClose);
+        let reason = match run.run(initial).await {
+            // A close the client asked for ends as such, whatever the
+            // transports said while it was under way.
+            Err(reason) if run.closing.is_none() => reason,
+            _ => CloseReason::ForcedClose,
+        };
         run.finish(reason).await;
     }
 }
