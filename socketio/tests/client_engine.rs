@@ -183,6 +183,8 @@ async fn engine_events_follow_the_session_and_its_reconnection() {
                 reconnecting: false
             }
         );
+        // Nothing left to do: told last.
+        until(&mut events, |e| matches!(e, EngineEvent::Idle)).await;
         io.close();
     })
     .await;
@@ -399,9 +401,12 @@ async fn leaving_and_joining_again_at_once_opens_a_new_session() {
         recv(&mut auths).await;
         let second = manager.engine().expect("engine").sid().to_owned();
         assert_ne!(first, second);
-        // Stays connected.
+        // Stays connected, and the manager never said it was idle.
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(socket.connected());
+        while let Ok(ev) = events.try_recv() {
+            assert_ne!(ev, EngineEvent::Idle);
+        }
 
         // With another socket on the connection, the session stays.
         let other = manager.socket("/other", SocketConfig::default());

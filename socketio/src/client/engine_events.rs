@@ -57,4 +57,10 @@ pub enum EngineEvent {
         /// Whether the manager reconnects.
         reconnecting: bool,
     },
+    /// The manager stopped: no connection and no reconnection under way
+    /// (after a failed attempt or a close with no reconnection,
+    /// `reconnect_failed`, or reconnection turned off), until a socket
+    /// connects or it is opened again. Comes after everything that led
+    /// there, for those that keep a process alive while it works.
+    Idle,
 }

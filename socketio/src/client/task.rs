@@ -171,6 +171,7 @@ impl ManagerTask {
                     self.reconnecting = false;
                     self.timer = None;
                     self.backoff.reset();
+                    self.maybe_idle(inner);
                 }
             }
             Wake::Opened(result) => {
@@ -310,6 +311,15 @@ impl ManagerTask {
         } else if !self.reconnecting && inner.live().reconnection && self.backoff.attempts() == 0 {
             self.reconnect(inner);
         }
+        self.maybe_idle(inner);
+    }
+
+    /// Tells that the manager has nothing left to do (no connection, no
+    /// reconnection under way) once what led there has been told.
+    fn maybe_idle(&mut self, inner: &Arc<ManagerInner>) {
+        if self.ready == Ready::Closed && !self.reconnecting && self.opening.is_none() {
+            inner.engine_event(&EngineEvent::Idle);
+        }
     }
 
     fn route(&mut self, inner: &Arc<ManagerInner>, packet: Packet) {
@@ -350,10 +360,11 @@ impl ManagerTask {
         self.backoff.reset();
         self.ready = Ready::Closed;
         let reconnects = inner.live().reconnection && !self.skip_reconnect;
+        let reopening = std::mem::take(&mut self.reopening);
         inner.engine_event(&EngineEvent::Close {
             sid,
             reason,
-            reconnecting: reconnects || self.reconnecting || std::mem::take(&mut self.reopening),
+            reconnecting: reconnects || self.reconnecting || reopening,
         });
         for socket in inner.sockets() {
             if socket.is_active() {
@@ -365,6 +376,9 @@ impl ManagerTask {
         }
         if reconnects {
             self.reconnect(inner);
+        }
+        if !reopening {
+            self.maybe_idle(inner);
         }
     }
 
