@@ -183,11 +183,11 @@ impl Run {
     }
 
     fn can_write(&self) -> bool {
-        !self.upgrading()
-            && match &self.d.active {
-                Active::Polling(p) => p.writable(),
-                Active::Websocket(ws) => ws.writable(),
-            }
+        match &self.d.active {
+            // Up to the pause itself: see `Polling::writable`.
+            Active::Polling(p) => p.writable(),
+            Active::Websocket(ws) => ws.writable(),
+        }
     }
 
     async fn wait(&mut self) -> Wake {

@@ -195,9 +195,13 @@ impl Polling {
         )));
     }
 
-    /// True when a payload can be posted now.
+    /// True when a payload can be posted now: no POST pending, and polling
+    /// not paused yet. While a pause waits for the pending GET (an upgrade
+    /// in progress), payloads still go: the server reads them on this
+    /// transport before the upgrade, in order, and answers on that GET,
+    /// which ends the wait sooner than its periodic `noop` would.
     pub(crate) fn writable(&self) -> bool {
-        !self.posting && !self.pause_requested
+        !self.posting && !self.paused
     }
 
     /// Posts a payload; only call when [`Polling::writable`].
