@@ -124,8 +124,8 @@ export interface ManagerOptions {
 export interface SocketOptions {
   /**
    * The CONNECT payload: read, or the function called (its callback may
-   * answer later), when the socket connects and on every `connect()` after
-   * it gave up; automatic reconnections send their connection's first payload.
+   * answer later, within the manager's `timeout`), for every CONNECT,
+   * automatic reconnections included.
    */
   auth?: Record<string, any> | ((cb: (data: Record<string, any>) => void) => void)
   ackTimeout?: number
@@ -133,10 +133,63 @@ export interface SocketOptions {
 }
 
 export interface ManagerReservedEvents {
+  open: () => void
+  error: (err: Error) => void
+  ping: () => void
+  close: (reason: string) => void
   reconnect_attempt: (attempt: number) => void
   reconnect: (attempt: number) => void
   reconnect_error: (err: Error) => void
   reconnect_failed: () => void
+}
+
+/** An Engine.IO packet, as engine.io-client reports it. */
+export interface EnginePacket {
+  type: 'open' | 'close' | 'ping' | 'pong' | 'message' | 'upgrade' | 'noop'
+  data?: string | Buffer | ArrayBuffer
+  /** On `packetCreate` only. */
+  options?: { compress: boolean }
+}
+
+/** An Engine.IO transport: its name only. */
+export interface EngineTransport {
+  readonly name: 'polling' | 'websocket'
+  readonly query: Record<string, string>
+}
+
+export interface EngineReservedEvents {
+  open: () => void
+  handshake: (data: { sid: string; upgrades: string[]; pingInterval: number; pingTimeout: number; maxPayload: number }) => void
+  /** Every packet from the server (listening makes the core report them all). */
+  packet: (packet: EnginePacket) => void
+  /** Every packet written: pongs and messages. */
+  packetCreate: (packet: EnginePacket) => void
+  heartbeat: () => void
+  data: (data: string | Buffer | ArrayBuffer) => void
+  message: (data: string | Buffer | ArrayBuffer) => void
+  ping: () => void
+  pong: () => void
+  upgrading: (transport: EngineTransport) => void
+  upgrade: (transport: EngineTransport) => void
+  error: (err: Error) => void
+  close: (reason: string, description?: unknown) => void
+}
+
+/**
+ * socket.io-client's `manager.engine` (engine.io-client's `Socket`): the
+ * Engine.IO session of one connection attempt; a new one for each.
+ */
+export declare class Engine extends TypedEmitter<{}, EngineReservedEvents> {
+  /** The session id; undefined until open, null once closed. */
+  readonly id: string | null | undefined
+  readonly readyState: 'opening' | 'open' | 'closing' | 'closed'
+  readonly transport: EngineTransport
+  readonly upgrading: boolean
+  readonly protocol: 4
+  /** How binary payloads arrive: Buffers (the default) or ArrayBuffers. */
+  binaryType: 'nodebuffer' | 'arraybuffer'
+  /** Closes the session ("forced close"); the manager then reconnects if reconnection is on. */
+  close(): this
 }
 
 /** socket.io-client's `Manager`. */
@@ -144,14 +197,21 @@ export declare class Manager extends TypedEmitter<{}, ManagerReservedEvents> {
   readonly uri: string
   readonly opts: Partial<ManagerOptions & SocketOptions>
   readonly nsps: Record<string, Socket>
+  /** The Engine.IO session, from the first `open()` on (with `autoConnect`, at once). */
+  readonly engine: Engine | undefined
+  /** Opens the connection now (with `autoConnect`, the constructor does). */
   constructor(uri?: string, opts?: Partial<ManagerOptions & SocketOptions>)
   socket(nsp: string, opts?: Partial<SocketOptions>): Socket
+  /** Opens the connection, shared by this manager's sockets; `fn` hears how the attempt ended. */
   open(fn?: (err?: Error) => void): this
   connect(fn?: (err?: Error) => void): this
+  /** As `_close()`. */
   close(): this
+  /** As `_close()`. */
   disconnect(): this
-  /** socket.io-client's name of `close()`. */
+  /** Closes the connection with no reconnection: its sockets disconnect with "forced close". */
   _close(): this
+  /** The setters apply to the running connection; `reconnection(false)` stops a reconnection in progress. */
   reconnection(): boolean
   reconnection(v: boolean): this
   reconnectionAttempts(): number
@@ -162,8 +222,8 @@ export declare class Manager extends TypedEmitter<{}, ManagerReservedEvents> {
   reconnectionDelayMax(v: number): this
   randomizationFactor(): number
   randomizationFactor(v: number): this
-  timeout(): number
-  timeout(v: number): this
+  timeout(): number | false
+  timeout(v: number | false): this
 }
 
 /** socket.io-client's `Socket`. */
@@ -176,7 +236,7 @@ export declare class Socket<
   id: string | undefined
   connected: boolean
   recovered: boolean
-  /** Read again by `connect()` after the socket gave up. */
+  /** Read (or called) for every CONNECT. */
   auth: SocketOptions['auth']
   get disconnected(): boolean
   get active(): boolean

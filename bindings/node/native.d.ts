@@ -89,18 +89,24 @@ export declare class NamespaceHandle {
   bcastAct(spec: BroadcastSpec, act: string, rooms: Array<string>, flag: boolean, cb: number): void
 }
 
-/** A client socket. */
+/**
+ * A client socket: one namespace on a [`NativeManager`]'s connection
+ * (made by [`NativeManager::socket`]).
+ */
 export declare class NativeClient {
-  /** A client of `url` (not connected) whose events go to `dispatch`. */
-  constructor(url: string, opts: ClientOpts, dispatch: (arg: JsEvent) => void)
   /** Forwards the event `event` to the JS layer (once per name). */
   on(event: string): void
   /** Stops forwarding the event `event`. */
   off(event: string): void
   /** Forwards every incoming event to the JS catch-all listeners. */
   onAny(): void
-  /** Connects (again). */
-  connect(): void
+  /**
+   * Connects (again), opening the manager's connection if needed.
+   * With `prime`, `auth` (JSON, absent for none) is the payload of the
+   * CONNECT that follows, which then needs no question to JS (the
+   * value of an `auth` object, read now).
+   */
+  connect(prime: boolean, auth?: string | undefined | null): void
   /** True when the last connection restored the previous session. */
   get recovered(): boolean
   /** Leaves the namespace; no reconnection. */
@@ -115,10 +121,63 @@ export declare class NativeClient {
   get connected(): boolean
   /** True while the client wants to be connected (and reconnects). */
   get active(): boolean
+}
+
+/**
+ * A connection (socket.io-client's `Manager`): opened by itself or by its
+ * sockets, which share it; its Engine.IO session's events, the
+ * reconnection's, and its sockets' all go to one dispatcher, in the order
+ * the core produced them.
+ */
+export declare class NativeManager {
+  /**
+   * The connection to `url` (not opened), whose events, and its
+   * sockets', go to `dispatch`.
+   */
+  constructor(url: string, opts: ClientOpts, dispatch: (arg: JsEvent) => void)
+  /**
+   * The socket of namespace `nsp` on this connection, its events
+   * carrying `key`; its `auth` is asked of JS on every CONNECT.
+   */
+  socket(nsp: string, opts: SocketOpts, key: number): NativeClient
+  /** Opens the connection (no namespace joins until a socket connects). */
+  open(): void
+  /**
+   * Closes the connection, with no reconnection: its sockets disconnect
+   * with `forced close`.
+   */
+  close(): void
+  /**
+   * Closes the current Engine.IO session (engine.io-client's
+   * `socket.close()`); the manager reconnects if reconnection is on.
+   */
+  closeEngine(): void
+  /**
+   * Whether every packet of the connection is reported (for the
+   * engine's `packet` and `packetCreate` listeners).
+   */
+  watchPackets(on: boolean): void
+  /** The Engine.IO session id, while open. */
+  get engineId(): string | null
+  /** The transport in use (`polling`, `websocket`), while open. */
+  get transport(): string | null
+  /** Turns reconnection on or off; off stops a reconnection in progress. */
+  setReconnection(on: boolean): void
+  /** How many attempts a reconnection makes (`Infinity`: no limit). */
+  setReconnectionAttempts(n: number): void
+  /** The first delay between attempts, in milliseconds. */
+  setReconnectionDelay(ms: number): void
+  /** The longest delay between attempts, in milliseconds. */
+  setReconnectionDelayMax(ms: number): void
+  /** The jitter of the delays, 0 to 1. */
+  setRandomizationFactor(factor: number): void
+  /**
+   * The longest wait for a connection attempt, in milliseconds
+   * (`Infinity`: none).
+   */
+  setTimeout(ms: number): void
   /** Whether pending events keep Node alive. */
   setRef(on: boolean): void
-  /** Stops waiting for the JS layer (the client is being dropped). */
-  close(): void
 }
 
 /** A Socket.IO server. */
@@ -500,4 +559,12 @@ export interface ServerOpts {
    * (or `socket.io`) package directory, as `serveClient`.
    */
   serveClient?: string
+}
+
+/** A socket's own options. */
+export interface SocketOpts {
+  /** Default wait for acknowledgements. */
+  ackTimeout?: number
+  /** Retries of each emit until acknowledged. */
+  retries?: number
 }

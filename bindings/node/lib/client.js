@@ -1,7 +1,7 @@
 'use strict'
 
 const { EventEmitter } = require('node:events')
-const { NativeClient } = require('../native')
+const { NativeManager } = require('../native')
 const K = require('./kinds')
 const { encode, decode } = require('./payload')
 const { guard, emitGuarded, emitLocal, report, Callbacks, ms } = require('./util')
@@ -30,34 +30,6 @@ function off(emitter, event, listener) {
 /** Managers shared by `io()` calls for the same server, as socket.io-client. */
 const cache = Object.create(null)
 
-/**
- * The CONNECT payload to `done`: `auth` itself, or what the function
- * `auth` answers through its callback, now or later (its first answer).
- * False when the function threw.
- */
-function withAuth(auth, self, done) {
-  if (typeof auth !== 'function') {
-    done(auth)
-    return true
-  }
-  let answered = false
-  try {
-    auth.call(self, (v) => {
-      if (answered) return
-      answered = true
-      done(v)
-    })
-    return true
-  } catch (err) {
-    report(err)
-    return false
-  }
-}
-
-function json(v) {
-  return v === undefined ? undefined : JSON.stringify(v)
-}
-
 function queryObject(q) {
   if (!q) return undefined
   const entries = typeof q === 'string' ? new URLSearchParams(q).entries() : Object.entries(q)
@@ -66,33 +38,127 @@ function queryObject(q) {
   return out
 }
 
-/**
- * The native client's options: the manager's (checked when it was made)
- * and, from the socket's own options, `auth`, `retries` and `ackTimeout`,
- * as socket.io-client's `Socket` reads them.
- */
-function nativeOptions(managerOpts, socketOpts, payload, nsp, forceNew) {
-  // Read now: the manager's setters (`reconnectionDelay(v)`...) may have
-  // changed them.
-  const native = clientOptions(managerOpts)
+/** The connection options of a manager, for the native side. */
+function nativeOptions(opts) {
+  const native = clientOptions(opts)
   const headers = {}
-  for (const [k, v] of Object.entries(managerOpts.extraHeaders || {})) headers[k] = String(v)
-  const retries = socketOpts.retries
+  for (const [k, v] of Object.entries(opts.extraHeaders || {})) headers[k] = String(v)
+  return { ...native, query: queryObject(opts.query), extraHeaders: headers }
+}
+
+/** A socket's own options, for the native side. */
+function socketOptions(opts) {
+  const retries = opts.retries
   return {
-    ...native,
-    namespace: nsp,
-    auth: json(payload),
-    query: queryObject(managerOpts.query),
-    extraHeaders: headers,
-    ackTimeout: ms(socketOpts.ackTimeout),
+    ackTimeout: ms(opts.ackTimeout),
     retries: typeof retries === 'number' && retries >= 0 ? Math.floor(retries) : undefined,
-    forceNew,
+  }
+}
+
+/** Binary payloads as `binaryType` asks: Buffers, or ArrayBuffers. */
+function binaries(bins, binaryType) {
+  if (!bins || binaryType !== 'arraybuffer') return bins
+  return bins.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))
+}
+
+/** Engine listeners that need every packet of the connection reported. */
+const PACKET_EVENTS = new Set(['packet', 'packetCreate', 'data', 'message', 'heartbeat'])
+
+/**
+ * socket.io-client's `manager.engine`: engine.io-client's `Socket`, one
+ * per connection attempt, over the Rust core's Engine.IO session. `id`,
+ * `transport.name` and `readyState` follow the session; `close()` closes
+ * it (the manager then reconnects if reconnection is on); events `open`,
+ * `handshake`, `packet`, `packetCreate`, `heartbeat`, `data`, `message`,
+ * `ping`, `upgrading`, `upgrade`, `error` and `close`.
+ */
+class Engine extends EventEmitter {
+  constructor(manager, transport) {
+    super()
+    this._manager = manager
+    this.id = undefined
+    this.readyState = 'opening'
+    this.transport = { name: transport, query: {} }
+    this.upgrading = false
+    this.protocol = 4
+    this.writeBuffer = []
+    this._binaryType = 'nodebuffer'
+    this._onNew = (event) => {
+      // Before the listener is added: packets from now on are reported.
+      if (PACKET_EVENTS.has(event) && manager.engine === this) manager._setWatch(true)
+    }
+    this._onRemove = (event) => {
+      if (PACKET_EVENTS.has(event) && manager.engine === this) manager._watch()
+    }
+    this._hooks()
+  }
+
+  _hooks() {
+    if (!this.listeners('newListener').includes(this._onNew)) this.on('newListener', this._onNew)
+    if (!this.listeners('removeListener').includes(this._onRemove)) this.on('removeListener', this._onRemove)
+  }
+
+  removeAllListeners(...event) {
+    super.removeAllListeners(...event)
+    // Not the hooks that keep the packet reports right.
+    this._hooks()
+    if (this._manager.engine === this) this._manager._watch()
+    return this
+  }
+
+  /** `nodebuffer` (Buffers, the default in Node) or `arraybuffer`. */
+  get binaryType() {
+    return this._binaryType
+  }
+
+  set binaryType(v) {
+    if (v !== 'nodebuffer' && v !== 'arraybuffer') {
+      throw new TypeError(`socketio-rs: binaryType must be "nodebuffer" or "arraybuffer", not ${JSON.stringify(v)}`)
+    }
+    this._binaryType = v
+  }
+
+  off(event, listener) {
+    return off(this, event, listener)
+  }
+
+  removeListener(event, listener) {
+    return off(this, event, listener)
+  }
+
+  /** Closes the session with reason "forced close". */
+  close() {
+    if (this.readyState === 'opening' || this.readyState === 'open') {
+      const m = this._manager
+      if (m.engine === this) {
+        this.readyState = 'closing'
+        m._native.closeEngine()
+      }
+    }
+    return this
+  }
+
+  /** Whether the current listeners need every packet reported. */
+  _watched() {
+    for (const e of PACKET_EVENTS) if (this.listenerCount(e) > 0) return true
+    return false
+  }
+
+  _closed(reason, description) {
+    if (this.readyState === 'closed') return
+    this.readyState = 'closed'
+    this.id = null
+    this.upgrading = false
+    emitGuarded(this, 'close', description === undefined ? [reason] : [reason, description])
   }
 }
 
 /**
- * socket.io-client's `Manager`: the options and the reconnection events
- * of a connection; `socket(nsp)` gives its sockets.
+ * socket.io-client's `Manager`: one connection, shared by the sockets of
+ * its namespaces (`socket(nsp)`), with its Engine.IO session
+ * (`manager.engine`), its events (`open`, `close`, `error`, `ping`,
+ * `reconnect_attempt`, `reconnect`, `reconnect_error`, `reconnect_failed`)
+ * and the reconnection settings, which apply to the running connection.
  */
 class Manager extends EventEmitter {
   constructor(uri, opts) {
@@ -107,7 +173,33 @@ class Manager extends EventEmitter {
     this.uri = uri || urlFromOptions(opts)
     this.opts = { path: '/socket.io', ...opts }
     this.nsps = Object.create(null)
+    this.engine = undefined
+    this._readyState = 'closed'
+    this._reconnecting = false
+    this._skipReconnect = false
+    this._autoConnect = opts.autoConnect !== false
     this._shared = false
+    this._sockets = new Map()
+    this._nextKey = 1
+    this._cbs = new Callbacks()
+    this._refd = false
+    this._openPending = false
+    this._openCbs = []
+    this._watching = false
+    this._deferred = []
+    this._connectsQueued = 0
+    // The open sessions' engines, by id, until their close is told.
+    this._sessions = new Map()
+    const native = nativeOptions(this.opts)
+    this._firstTransport = (native.transports && native.transports[0]) || 'polling'
+    this._native = new NativeManager(this.uri, native, (ev) => this._dispatch(ev))
+    this._reconnection = opts.reconnection !== false
+    this._reconnectionAttempts = opts.reconnectionAttempts || Infinity
+    this._reconnectionDelay = opts.reconnectionDelay || 1000
+    this._reconnectionDelayMax = opts.reconnectionDelayMax || 5000
+    this._randomizationFactor = opts.randomizationFactor ?? 0.5
+    this._timeout = opts.timeout == null ? 20000 : opts.timeout
+    if (this._autoConnect) this.open()
   }
 
   /** The socket of namespace `nsp`, created on first use. */
@@ -117,82 +209,133 @@ class Manager extends EventEmitter {
     if (!s) {
       s = new Socket(this, nsp, opts || {})
       this.nsps[nsp] = s
-    } else if (this.opts.autoConnect !== false && !s.active) {
+    } else if (this._autoConnect && !s.active) {
       s.connect()
     }
     return s
   }
 
-  _opt(name, v) {
-    if (v === undefined) return this.opts[name]
-    this.opts[name] = v
-    return this
-  }
-
   reconnection(v) {
-    return v === undefined ? this.opts.reconnection !== false : this._opt('reconnection', !!v)
+    if (v === undefined) return this._reconnection
+    this._reconnection = !!v
+    this._native.setReconnection(!!v)
+    // The loop in progress stops (the manager then tells it is idle).
+    if (!v) this._reconnecting = false
+    return this
   }
 
   reconnectionAttempts(v) {
-    return v === undefined ? (this.opts.reconnectionAttempts ?? Infinity) : this._opt('reconnectionAttempts', v)
+    if (v === undefined) return this._reconnectionAttempts
+    this._reconnectionAttempts = v
+    this._native.setReconnectionAttempts(typeof v === 'number' && v >= 0 ? v : Infinity)
+    return this
   }
 
   reconnectionDelay(v) {
-    return v === undefined ? (this.opts.reconnectionDelay ?? 1000) : this._opt('reconnectionDelay', v)
+    if (v === undefined) return this._reconnectionDelay
+    this._reconnectionDelay = v
+    this._native.setReconnectionDelay(Number(v) || 0)
+    return this
   }
 
   reconnectionDelayMax(v) {
-    return v === undefined ? (this.opts.reconnectionDelayMax ?? 5000) : this._opt('reconnectionDelayMax', v)
+    if (v === undefined) return this._reconnectionDelayMax
+    this._reconnectionDelayMax = v
+    this._native.setReconnectionDelayMax(Number(v) || 0)
+    return this
   }
 
   randomizationFactor(v) {
-    return v === undefined ? (this.opts.randomizationFactor ?? 0.5) : this._opt('randomizationFactor', v)
+    if (v === undefined) return this._randomizationFactor
+    this._randomizationFactor = v
+    this._native.setRandomizationFactor(Math.min(1, Math.max(0, Number(v) || 0)))
+    return this
   }
 
+  /** Milliseconds; `false`: no limit. */
   timeout(v) {
-    return v === undefined ? (this.opts.timeout ?? 20000) : this._opt('timeout', v)
+    if (v === undefined) return this._timeout
+    this._timeout = v
+    this._native.setTimeout(v === false ? Infinity : Number(v) || 0)
+    return this
   }
 
-  /** Connects every socket of this manager. */
+  /**
+   * Opens the connection (its sockets that want to be connected join
+   * their namespaces); `fn(err)` hears how the attempt ended.
+   */
   open(fn) {
-    const sockets = Object.values(this.nsps)
-    for (const s of sockets) s.connect()
-    if (fn) {
-      const first = sockets[0]
-      if (!first) process.nextTick(fn)
-      else {
-        const ok = () => {
-          first.off('connect_error', ko)
-          fn()
-        }
-        const ko = (err) => {
-          first.off('connect', ok)
-          fn(err)
-        }
-        first.once('connect', ok)
-        first.once('connect_error', ko)
+    if (this._readyState.includes('open') || this._reconnecting) return this
+    this._newEngine()
+    this._readyState = 'opening'
+    this._skipReconnect = false
+    this._openPending = true
+    if (fn) this._openCbs.push(fn)
+    this._ref(true)
+    // A socket joining in the same turn opens the connection itself: one
+    // attempt, as socket.io-client makes one.
+    this._defer(() => {
+      if (this._connectsQueued === 0) this._native.open()
+    })
+    return this
+  }
+
+  /**
+   * Runs `fn` after the current JS turn, in order with the other deferred
+   * calls: a connection starts once the listeners registered in the same
+   * turn are in place (`io(url).io.engine.on('packet', ...)` sees the
+   * handshake), as engine.io-client starts its I/O.
+   */
+  _defer(fn) {
+    this._deferred.push(fn)
+    if (this._deferred.length === 1) process.nextTick(() => this._runDeferred())
+  }
+
+  /** Runs `fn` now, or after the deferred calls while there are some. */
+  _inOrder(fn) {
+    if (this._deferred.length) this._deferred.push(fn)
+    else fn()
+  }
+
+  _runDeferred() {
+    const calls = this._deferred
+    this._deferred = []
+    for (const fn of calls) {
+      try {
+        fn()
+      } catch (err) {
+        report(err)
       }
     }
-    return this
   }
 
   connect(fn) {
     return this.open(fn)
   }
 
-  /** Disconnects every socket of this manager. */
-  close() {
-    for (const s of Object.values(this.nsps)) s.disconnect()
+  /**
+   * Closes the connection, with no reconnection: its sockets disconnect
+   * with "forced close" (and reconnect with the next `open()` or
+   * `connect()`).
+   */
+  _close() {
+    this._skipReconnect = true
+    this._reconnecting = false
+    this._openPending = false
+    if (this._readyState !== 'closed') {
+      this._readyState = 'closed'
+      if (this.engine && this.engine.readyState !== 'closed') this.engine.readyState = 'closing'
+    }
+    this._inOrder(() => this._native.close())
     return this
   }
 
-  disconnect() {
-    return this.close()
+  close() {
+    return this._close()
   }
 
-  /** socket.io-client's name of `close()`. */
-  _close() {
-    return this.close()
+  disconnect() {
+    return this._close()
   }
 
   off(event, listener) {
@@ -203,13 +346,201 @@ class Manager extends EventEmitter {
     return off(this, event, listener)
   }
 
-  /** The socket whose native client reports this manager's events. */
-  _reporter() {
-    return Object.values(this.nsps)[0]
+  _newEngine() {
+    this.engine = new Engine(this, this._firstTransport)
+    this._watch()
+  }
+
+  /** Packets are reported while the engine has listeners for them. */
+  _watch() {
+    this._setWatch(!!this.engine && this.engine._watched())
+  }
+
+  _setWatch(on) {
+    if (on !== this._watching) {
+      this._watching = on
+      this._native.watchPackets(on)
+    }
+  }
+
+  _register(socket) {
+    const key = this._nextKey++
+    this._sockets.set(key, socket)
+    return key
+  }
+
+  /** Whether this manager keeps Node running (while it wants a connection). */
+  _ref(on) {
+    // `autoUnref`: never, as engine.io-client's unref'ed timers.
+    if (on && this.opts.autoUnref) return
+    if (this._refd !== on) {
+      this._refd = on
+      this._native.setRef(on)
+    }
+  }
+
+  /** Binary payloads as the engine's `binaryType` asks. */
+  _bins(bins) {
+    return binaries(bins, this.engine && this.engine.binaryType)
+  }
+
+  _dispatch(ev) {
+    try {
+      if (ev.kind === K.DONE || ev.kind === K.FAILED) {
+        const cb = this._cbs.take(ev.target)
+        if (!cb) return
+        const args = ev.json != null ? decode(ev.json, this._bins(ev.bins)) : undefined
+        cb(ev.kind === K.FAILED ? new Error(ev.name) : null, args)
+      } else if (ev.target) {
+        const socket = this._sockets.get(ev.target)
+        if (socket) socket._handle(ev)
+      } else {
+        try {
+          this._handle(ev)
+        } finally {
+          // The connection waits until the listeners and what they started
+          // in promise continuations have run.
+          if (ev.reply) {
+            const reply = ev.reply
+            setImmediate(() => reply.answerCode(1))
+          }
+        }
+      }
+    } catch (err) {
+      report(err)
+    }
+  }
+
+  _handle(ev) {
+    switch (ev.kind) {
+      case K.CLIENT_OPEN: {
+        this._openPending = false
+        this._reconnecting = false
+        // The core opened by itself (a socket connecting): a session of its own.
+        if (!this.engine || this.engine.readyState === 'closed' || this.engine.readyState === 'closing') {
+          this._newEngine()
+        }
+        const engine = this.engine
+        const [transport] = decode(ev.json)
+        this._sessions.set(ev.name, engine)
+        engine.id = ev.name
+        engine.transport = { name: transport, query: { sid: ev.name } }
+        engine.readyState = 'open'
+        this._readyState = 'open'
+        this._ref(true)
+        emitGuarded(engine, 'open', [])
+        emitGuarded(this, 'open', [])
+        for (const fn of this._openCbs.splice(0)) guard(fn, this, [])
+        break
+      }
+      case K.CLIENT_OPEN_ERROR: {
+        this._openPending = false
+        const err = new Error(ev.name)
+        const engine = this.engine
+        if (engine && engine.readyState !== 'closed' && !engine.id) {
+          emitGuarded(engine, 'error', [err])
+          engine._closed('transport error', err)
+        }
+        this._readyState = 'closed'
+        this._reconnecting = ev.num === 1 && !this._skipReconnect
+        emitGuarded(this, 'error', [err])
+        for (const fn of this._openCbs.splice(0)) guard(fn, this, [err])
+        break
+      }
+      case K.CLIENT_UPGRADE: {
+        const engine = this.engine
+        if (!engine || engine.readyState !== 'open') break
+        const transport = { name: ev.name, query: { sid: engine.id } }
+        engine.upgrading = true
+        emitGuarded(engine, 'upgrading', [transport])
+        engine.transport = transport
+        engine.upgrading = false
+        emitGuarded(engine, 'upgrade', [transport])
+        break
+      }
+      case K.CLIENT_PING:
+        if (this.engine && this.engine.readyState === 'open') {
+          emitGuarded(this.engine, 'ping', [])
+          emitGuarded(this.engine, 'pong', [])
+        }
+        emitGuarded(this, 'ping', [])
+        break
+      case K.CLIENT_PACKET:
+      case K.CLIENT_PACKET_CREATE: {
+        const engine = this.engine
+        if (!engine || engine.readyState === 'closed') break
+        const packet = { type: ev.name }
+        if (ev.json != null) packet.data = decode(ev.json, binaries(ev.bins, engine.binaryType))[0]
+        if (ev.kind === K.CLIENT_PACKET) {
+          emitGuarded(engine, 'packet', [packet])
+          emitGuarded(engine, 'heartbeat', [])
+          if (packet.type === 'open') emitGuarded(engine, 'handshake', [JSON.parse(packet.data)])
+          if (packet.type === 'message') {
+            emitGuarded(engine, 'data', [packet.data])
+            emitGuarded(engine, 'message', [packet.data])
+          }
+        } else if (packet.type !== 'close' && packet.type !== 'upgrade') {
+          // engine.io-client's transports write these themselves.
+          packet.options = { compress: true }
+          emitGuarded(engine, 'packetCreate', [packet])
+        }
+        break
+      }
+      case K.CLIENT_ENGINE_CLOSE: {
+        const [sid] = ev.json != null ? decode(ev.json) : []
+        if (sid !== undefined) {
+          // The session that closed, even if a newer one replaced it.
+          const engine = this._sessions.get(sid)
+          this._sessions.delete(sid)
+          if (engine) engine._closed(ev.name)
+        } else {
+          // No session was open: the attempt the current engine stood for.
+          const engine = this.engine
+          if (engine && (engine.readyState === 'closing' || (engine.readyState === 'opening' && !this._openPending))) {
+            engine._closed(ev.name)
+          }
+        }
+        if (!this._openPending) this._readyState = 'closed'
+        this._reconnecting = ev.num === 1 && !this._skipReconnect
+        break
+      }
+      case K.CLIENT_IDLE:
+        // The manager stopped, after telling everything that led there:
+        // nothing left to keep Node running for, unless JS asked for more.
+        this._reconnecting = false
+        if (!this._openPending && this._connectsQueued === 0) this._ref(false)
+        break
+      case K.CLOSE:
+        emitGuarded(this, 'close', [ev.name])
+        break
+      case K.RECONNECT_ATTEMPT:
+        this._reconnecting = true
+        this._ref(true)
+        emitGuarded(this, 'reconnect_attempt', [ev.num])
+        // The attempt's session, unless a listener stopped it.
+        if (!this._skipReconnect && this._reconnecting) {
+          this._newEngine()
+          this._readyState = 'opening'
+        }
+        break
+      case K.RECONNECT:
+        this._reconnecting = false
+        emitGuarded(this, 'reconnect', [ev.num])
+        break
+      case K.RECONNECT_ERROR:
+        emitGuarded(this, 'reconnect_error', [new Error(ev.name)])
+        break
+      case K.RECONNECT_FAILED:
+        this._reconnecting = false
+        emitGuarded(this, 'reconnect_failed', [])
+        break
+      default:
+        break
+    }
   }
 }
 
-/** socket.io-client's `Socket`. */
+/** socket.io-client's `Socket`: one namespace on its manager's connection. */
 class Socket extends EventEmitter {
   constructor(io, nsp, opts) {
     super()
@@ -218,7 +549,8 @@ class Socket extends EventEmitter {
     this.id = undefined
     this.connected = false
     this.recovered = false
-    // socket.io-client's `Socket` takes `auth` from its own options only.
+    // socket.io-client's `Socket` takes `auth` from its own options only;
+    // read (or called) for every CONNECT, reconnections included.
     this.auth = opts.auth
     this.sendBuffer = []
     this.receiveBuffer = []
@@ -226,24 +558,21 @@ class Socket extends EventEmitter {
     this._opts = opts
     this._anyIn = []
     this._anyOut = []
-    this._native = null
-    // The CONNECT payload the native client was made with (JSON).
-    this._nativeAuth = undefined
-    // The `auth` function's answer being waited for.
-    this._asking = null
-    this._cbs = new Callbacks()
-    this._refd = false
-    this._open = false
     this._skipDisconnect = 0
+    // connect() and disconnect() calls the native side has yet to see.
+    this._queuedConnect = null
+    this._queuedDisconnect = false
+    this._key = io._register(this)
+    this._native = io._native.socket(nsp, socketOptions(opts), this._key)
     // The native client forwards the events that have listeners.
     this._onNew = (event) => {
-      if (this._native && !RESERVED.has(event) && this.listenerCount(event) === 0) this._native.on(event)
+      if (!RESERVED.has(event) && typeof event === 'string' && this.listenerCount(event) === 0) this._native.on(event)
     }
     this._onRemove = (event) => {
-      if (this._native && !RESERVED.has(event) && this.listenerCount(event) === 0) this._native.off(event)
+      if (!RESERVED.has(event) && typeof event === 'string' && this.listenerCount(event) === 0) this._native.off(event)
     }
     this._hooks()
-    if (io.opts.autoConnect !== false) this.open()
+    if (io._autoConnect) this.open()
   }
 
   _hooks() {
@@ -271,8 +600,9 @@ class Socket extends EventEmitter {
   }
 
   get active() {
-    if (this._asking) return true
-    return this._native ? this._native.active : false
+    if (this._queuedConnect) return true
+    if (this._queuedDisconnect) return false
+    return this._native.active
   }
 
   get volatile() {
@@ -290,36 +620,39 @@ class Socket extends EventEmitter {
     return this
   }
 
-  /** Connects (again). */
+  /** Connects (again), opening the manager's connection if needed. */
   open() {
-    if (this.connected || this._asking) return this
-    // A new attempt sends the socket's `auth` as it is now (socket.io-client
-    // reads it, or calls it, for every CONNECT): a client given up on is
-    // made anew when that payload may differ.
-    if (this._native && !this._native.active && (typeof this.auth === 'function' || json(this.auth) !== this._nativeAuth)) {
-      this._drop()
+    if (this.connected) return this
+    if (!this.io._reconnecting) this.io.open()
+    this.io._ref(true)
+    if (!this._queuedConnect) {
+      // Its own token: a disconnect() and connect() in the same turn queue
+      // a new one, in order behind the disconnect.
+      const token = {}
+      this._queuedConnect = token
+      this.io._connectsQueued++
+      this.io._defer(() => this._connectNow(token))
     }
-    if (this._native) {
-      this._start()
-      return this
-    }
-    const asking = {}
-    this._asking = asking
-    const ok = withAuth(this.auth, this, (payload) => {
-      // Not after `disconnect()`, nor for an earlier call.
-      if (this._asking !== asking) return
-      this._asking = null
-      this._create(payload)
-      this._start()
-    })
-    // A throwing `auth` leaves the socket inactive.
-    if (!ok && this._asking === asking) this._asking = null
     return this
   }
 
-  _start() {
-    this._native.connect()
-    this._ref(true)
+  _connectNow(token) {
+    if (this._queuedConnect !== token) return
+    this._queuedConnect = null
+    this.io._connectsQueued--
+    // An `auth` object is read now, for the CONNECT that follows: no
+    // question to JS on the way (a function is called for each CONNECT,
+    // and any later CONNECT reads the object again).
+    let prime = typeof this.auth !== 'function'
+    let json
+    if (prime) {
+      try {
+        json = this.auth === undefined ? undefined : JSON.stringify(this.auth)
+      } catch {
+        prime = false
+      }
+    }
+    this._native.connect(prime, json)
     const buffered = this.sendBuffer
     this.sendBuffer = []
     for (const [event, args, flags, t] of buffered) {
@@ -331,35 +664,10 @@ class Socket extends EventEmitter {
       clearTimeout(t.timer)
       this._send(event, args, { ...flags, timeout: Math.max(0, t.deadline - Date.now()) })
     }
-    return this
   }
 
   connect() {
     return this.open()
-  }
-
-  _create(payload) {
-    const forceNew = !this.io._shared
-    const opts = nativeOptions(this.io.opts, this._opts, payload, this.nsp, forceNew)
-    this._nativeAuth = json(payload)
-    const native = new NativeClient(this.io.uri, opts, (ev) => this._dispatch(ev, native))
-    this._native = native
-    for (const event of this.eventNames()) {
-      if (typeof event === 'string' && !RESERVED.has(event)) this._native.on(event)
-    }
-    if (this._anyIn.length) this._native.onAny()
-  }
-
-  /** Lets go of a native client that gave up, for a new one. */
-  _drop() {
-    const old = this._native
-    this._ref(false)
-    this._native = null
-    this._refd = false
-    // Its last events are not this socket's any more.
-    this._skipDisconnect = 0
-    this._open = false
-    old.close()
   }
 
   /** Emits to the server; a function as last argument asks for an ack. */
@@ -370,7 +678,7 @@ class Socket extends EventEmitter {
     if (RESERVED.has(event)) throw new Error(`"${event}" is a reserved event name`)
     const flags = this.flags
     this.flags = {}
-    if (!this._native || !this._native.active) {
+    if (this._queuedConnect || this._queuedDisconnect || !this._native.active) {
       // Not connecting: buffered until `connect()`, a volatile packet
       // dropped; an ack with a timeout times out meanwhile.
       const entry = [event, args, flags]
@@ -408,7 +716,8 @@ class Socket extends EventEmitter {
       const cb = args.pop()
       const timeout = flags.timeout !== undefined ? flags.timeout : this._opts.ackTimeout
       const withError = cb.withError || timeout !== undefined
-      const id = this._cbs.add((err, res) => {
+      const cbs = this.io._cbs
+      const id = cbs.add((err, res) => {
         if (withError) cb(err, ...(res || []))
         else if (!err) cb(...res)
       })
@@ -416,7 +725,7 @@ class Socket extends EventEmitter {
       try {
         this._native.emitWithAck(event, json, bins, ms(timeout), id)
       } catch (err) {
-        this._cbs.take(id)
+        cbs.take(id)
         if (withError) cb(err)
         else report(err)
       }
@@ -441,12 +750,16 @@ class Socket extends EventEmitter {
 
   /** Leaves the namespace; no reconnection until `connect()`. */
   disconnect() {
-    this._asking = null
-    if (this._native) {
-      if (this.connected) this._skipDisconnect++
-      this._native.disconnect()
+    if (this.connected) this._skipDisconnect++
+    if (this._queuedConnect) {
+      this._queuedConnect = null
+      this.io._connectsQueued--
     }
-    this._ref(false)
+    this._queuedDisconnect = true
+    this.io._inOrder(() => {
+      this._queuedDisconnect = false
+      this._native.disconnect()
+    })
     if (this.connected) {
       this.connected = false
       this.id = undefined
@@ -461,13 +774,13 @@ class Socket extends EventEmitter {
 
   onAny(listener) {
     this._anyIn.push(listener)
-    if (this._anyIn.length === 1 && this._native) this._native.onAny()
+    if (this._anyIn.length === 1) this._native.onAny()
     return this
   }
 
   prependAny(listener) {
     this._anyIn.unshift(listener)
-    if (this._anyIn.length === 1 && this._native) this._native.onAny()
+    if (this._anyIn.length === 1) this._native.onAny()
     return this
   }
 
@@ -499,37 +812,39 @@ class Socket extends EventEmitter {
     return this._anyOut.slice()
   }
 
-  /** Whether this client keeps Node running (while it wants a connection). */
-  _ref(on) {
-    // `autoUnref`: the client never keeps Node running, as engine.io-client's
-    // unref'ed timers.
-    if (on && this.io.opts.autoUnref) return
-    if (this._native && this._refd !== on) {
-      this._refd = on
-      this._native.setRef(on)
+  /** socket.io-client reads `auth` (or calls it) for every CONNECT. */
+  _answerAuth(reply) {
+    let answered = false
+    const answer = (data) => {
+      if (answered) return
+      answered = true
+      let json
+      try {
+        json = data === undefined ? undefined : JSON.stringify(data)
+      } catch (err) {
+        reply.answerWith(0, `invalid auth: ${err.message}`)
+        return
+      }
+      reply.answerWith(1, json)
     }
-  }
-
-  _dispatch(ev, native) {
-    // A dropped client's acknowledgements are still this socket's; nothing
-    // else of it is.
-    if (native !== this._native && ev.kind !== K.DONE && ev.kind !== K.FAILED) return
     try {
-      this._handle(ev)
+      if (typeof this.auth === 'function') this.auth(answer)
+      else answer(this.auth)
     } catch (err) {
       report(err)
+      if (!answered) {
+        answered = true
+        reply.answerWith(0, `auth threw: ${err && err.message !== undefined ? err.message : String(err)}`)
+      }
     }
   }
 
   _handle(ev) {
-    const manager = this.io._reporter() === this ? this.io : null
     switch (ev.kind) {
+      case K.CLIENT_AUTH:
+        this._answerAuth(ev.reply)
+        break
       case K.CONNECT:
-        // socket.io-client's manager opens before its sockets connect.
-        if (!this._open) {
-          this._open = true
-          if (manager) emitGuarded(manager, 'open', [])
-        }
         this.connected = true
         this.id = this._native.id || undefined
         this.recovered = this._native.recovered
@@ -542,25 +857,17 @@ class Socket extends EventEmitter {
         }
         this.connected = false
         this.id = undefined
-        if (!this._native.active) this._ref(false)
         emitGuarded(this, 'disconnect', [ev.name])
         break
       }
       case K.CONNECT_ERROR: {
         const err = new Error(ev.name)
         if (ev.json != null) err.data = decode(ev.json, ev.bins)[0]
-        // A refusal leaves the socket inactive; any other failure is the
-        // connection's, which socket.io-client's manager reports as `error`.
-        const refused = !this._native.active
-        if (!refused && manager) emitGuarded(manager, 'error', [err])
-        // No retry will follow: nothing left to wait for.
-        const reconnects = this.io.opts.reconnection
-        if (refused || reconnects === false) this._ref(false)
         emitGuarded(this, 'connect_error', [err])
         break
       }
       case K.EVENT: {
-        const args = decode(ev.json, ev.bins)
+        const args = decode(ev.json, this.io._bins(ev.bins))
         if (ev.ack) {
           const ack = ev.ack
           let sent = false
@@ -575,33 +882,8 @@ class Socket extends EventEmitter {
         break
       }
       case K.ANY: {
-        const args = decode(ev.json, ev.bins)
+        const args = decode(ev.json, this.io._bins(ev.bins))
         for (const l of this._anyIn.slice()) guard(l, this, [ev.name, ...args])
-        break
-      }
-      case K.RECONNECT_ATTEMPT:
-        if (manager) emitGuarded(manager, 'reconnect_attempt', [ev.num])
-        break
-      case K.RECONNECT:
-        if (manager) emitGuarded(manager, 'reconnect', [ev.num])
-        break
-      case K.RECONNECT_ERROR:
-        if (manager) emitGuarded(manager, 'reconnect_error', [new Error(ev.name)])
-        break
-      case K.CLOSE:
-        this._open = false
-        if (manager) emitGuarded(manager, 'close', [ev.name])
-        break
-      case K.RECONNECT_FAILED:
-        this._ref(false)
-        if (manager) emitGuarded(manager, 'reconnect_failed', [])
-        break
-      case K.DONE:
-      case K.FAILED: {
-        const cb = this._cbs.take(ev.target)
-        if (!cb) break
-        const args = ev.json != null ? decode(ev.json, ev.bins) : undefined
-        cb(ev.kind === K.FAILED ? new Error(ev.name) : null, args)
         break
       }
       default:

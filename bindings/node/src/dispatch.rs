@@ -112,6 +112,32 @@ pub(crate) mod kind {
     /// `delete-room`, `join-room`, `leave-room`; arguments: the room and,
     /// for joins and leaves, the socket id).
     pub const ROOM_EVENT: u32 = 31;
+    /// A client socket's `auth` is asked for its CONNECT (target: the
+    /// socket's key); answered with 1 and the payload as JSON (none: no
+    /// payload), or 0 and an error message.
+    pub const CLIENT_AUTH: u32 = 40;
+    /// A client connection's Engine.IO session opened (`name`: its id;
+    /// argument: the transport).
+    pub const CLIENT_OPEN: u32 = 41;
+    /// A client connection attempt failed (`name`: the message; `num`: 1
+    /// when the manager keeps trying).
+    pub const CLIENT_OPEN_ERROR: u32 = 42;
+    /// A client connection moved to another transport (`name`: it).
+    pub const CLIENT_UPGRADE: u32 = 43;
+    /// The server pinged a client connection.
+    pub const CLIENT_PING: u32 = 44;
+    /// A packet arrived on a client connection (`name`: its type;
+    /// argument: its data, if any).
+    pub const CLIENT_PACKET: u32 = 45;
+    /// A packet is written on a client connection (as `CLIENT_PACKET`).
+    pub const CLIENT_PACKET_CREATE: u32 = 46;
+    /// A client connection's Engine.IO session closed (`name`: the reason;
+    /// argument: the session's id, absent when none was open; `num`: 1
+    /// when a reconnection follows).
+    pub const CLIENT_ENGINE_CLOSE: u32 = 47;
+    /// A client connection has nothing left to do (no connection, no
+    /// reconnection under way): the last event of what led there.
+    pub const CLIENT_IDLE: u32 = 48;
 }
 
 /// What the JS dispatcher receives: a plain object.
@@ -184,7 +210,10 @@ impl Event {
     }
 
     fn into_js(self) -> JsEvent {
+        // No array for the usual payload without buffers: one allocation
+        // less per event.
         let (json, bins) = match self.payload {
+            Some(p) if p.bins.is_empty() => (Some(p.json), None),
             Some(p) => (Some(p.json), Some(buffers(p.bins))),
             None => (None, None),
         };

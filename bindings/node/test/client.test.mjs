@@ -6,11 +6,34 @@ import { rsClient, npmServer, rsClientOf, next, within, sleep, collect } from '.
 
 const { io, Manager } = rsClient
 
+/**
+ * Waits until `c`'s connection runs on WebSocket: engine.io, closing a
+ * session in the middle of an upgrade, waits 30 s for a last poll.
+ */
+async function upgraded(c) {
+  await within(
+    (async () => {
+      while (c.io.engine?.transport.name !== 'websocket') await sleep(5)
+    })(),
+    5000,
+    'upgrade',
+  )
+}
+
 function setup(t, opts) {
   const [server, url] = npmServer(opts)
   const clients = []
   t.after(async () => {
     for (const c of clients) c.disconnect()
+    // The sessions end first: one closed by the server in the middle of an
+    // upgrade would keep engine.io waiting 30 s for a last poll.
+    await within(
+      (async () => {
+        while (server.engine.clientsCount > 0) await sleep(10)
+      })(),
+      3000,
+      'sessions end',
+    ).catch(() => {})
     await within(server.close(), 8000, 'close')
   })
   const client = async (path = '', o) => {
@@ -136,6 +159,7 @@ test('reconnects after the server drops the connection', async (t) => {
   const reconnected = next(c.io, 'reconnect', 8000)
   const dropped = next(c, 'disconnect')
   // The transport closes without a DISCONNECT packet.
+  await upgraded(c)
   for (const s of server.of('/').sockets.values()) s.conn.close()
   assert.equal((await dropped)[0], 'transport close')
   await reconnected
@@ -280,6 +304,7 @@ test('manager events: open, close, error', async (t) => {
   await next(c, 'connect')
   await opened
   const closed = next(c.io, 'close')
+  await upgraded(c)
   for (const s of server.of('/').sockets.values()) s.conn.close()
   assert.equal((await closed)[0], 'transport close')
 
@@ -301,6 +326,7 @@ test('connection state recovery: recovered, missed events delivered', async (t) 
   server.emit('first')
   await first
   const dropped = next(c, 'disconnect')
+  await upgraded(c)
   for (const s of server.of('/').sockets.values()) s.conn.close()
   await dropped
   server.emit('missed', 'while away')
@@ -344,8 +370,15 @@ test('off(event) and off() remove every listener, as socket.io-client; _close()'
   assert.equal(c.io.listenerCount('reconnect'), 0)
   const gone = next(c, 'disconnect')
   assert.equal(c.io._close(), c.io)
-  await gone
-  assert.equal(c.active, false)
+  assert.deepEqual(await gone, ['forced close'])
+  // As socket.io-client: the socket still wants a connection, which the
+  // manager no longer makes until opened again.
+  assert.equal(c.active, true)
+  await sleep(100)
+  assert.equal(c.connected, false)
+  const back = next(c, 'connect')
+  c.io.open()
+  await back
 })
 
 test('an ack timeout runs while the emit waits for connect()', async (t) => {
