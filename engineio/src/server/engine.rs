@@ -1,7 +1,8 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
+use parking_lot::RwLock;
 use tokio_util::sync::CancellationToken;
 
 use super::config::{ServerConfig, TransportType};
@@ -43,7 +44,7 @@ impl<H: Handler> Engine<H> {
     /// The open session with that id; a closed one counts as unknown except
     /// to the GET that may still collect its last packets.
     pub(crate) fn get(&self, sid: &str) -> Option<Arc<Socket<H::Data>>> {
-        self.sessions.read().ok()?.get(sid).cloned()
+        self.sessions.read().get(sid).cloned()
     }
 
     /// See [`super::EngineIo::draining_count`].
@@ -70,14 +71,11 @@ impl<H: Handler> Engine<H> {
     }
 
     pub(crate) fn sockets(&self) -> Vec<Arc<Socket<H::Data>>> {
-        self.sessions
-            .read()
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default()
+        self.sessions.read().values().cloned().collect()
     }
 
     pub(crate) fn count(&self) -> usize {
-        self.sessions.read().map(|m| m.len()).unwrap_or(0)
+        self.sessions.read().len()
     }
 
     /// See [`super::EngineIo::clients_count`].
@@ -87,7 +85,7 @@ impl<H: Handler> Engine<H> {
 
     /// Whether a session has that id, closing ones included.
     pub(crate) fn has(&self, sid: &str) -> bool {
-        self.sessions.read().is_ok_and(|m| m.contains_key(sid))
+        self.sessions.read().contains_key(sid)
     }
 
     /// Tells the [`ServerConfig::on_session`] hook, if any.
@@ -130,9 +128,7 @@ impl<H: Handler> Engine<H> {
             max_payload: self.config.max_http_buffer_size as u64,
         };
         {
-            let Ok(mut m) = self.sessions.write() else {
-                return None;
-            };
+            let mut m = self.sessions.write();
             match m.entry(sid) {
                 std::collections::hash_map::Entry::Occupied(_) => return None,
                 std::collections::hash_map::Entry::Vacant(v) => {
@@ -212,9 +208,7 @@ impl<H: Handler> Engine<H> {
                 .min(std::time::Duration::from_secs(5));
             let _ = tokio::time::timeout(grace, socket.flushed.notified()).await;
         }
-        if let Ok(mut m) = self.sessions.write() {
-            m.remove(socket.id().as_str());
-        }
+        self.sessions.write().remove(socket.id().as_str());
     }
 
     /// Acts on one packet from the client; `Err` closes the session.

@@ -8,9 +8,9 @@
 //! wakes the consumer only when it waits. Any number of producers.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 use super::socket::Outgoing;
@@ -60,7 +60,7 @@ impl Outbox {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     /// Queues `out`, or fails at once when full or closed.

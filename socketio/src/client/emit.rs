@@ -10,7 +10,6 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use super::errors::{AckError, EmitError};
-use super::manager::lock;
 use super::socket::{notify, AckSlot, Socket, SocketInner};
 use crate::proto::{from_value, to_value, Packet, Value, RESERVED_EVENTS};
 
@@ -26,7 +25,7 @@ impl SocketInner {
     ) -> Result<Option<u64>, EmitError> {
         let outgoing = self.outgoing_listeners();
         let mut packet = Packet::event(self.nsp.clone(), data);
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         let connected = st.connected && self.manager.engine_open();
         if volatile && !connected {
             return Ok(None);

@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, RwLock, Weak};
+use std::sync::{Arc, LazyLock, Weak};
 use std::time::Duration;
 
 use engineio::client::{Client as EngineClient, PacketDirection, SendError};
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc;
 
 use super::config::{ManagerConfig, SocketConfig};
@@ -70,11 +71,6 @@ impl Live {
     }
 }
 
-/// Locks a mutex, recovering it if a callback panicked while it was held.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 pub(crate) struct ManagerInner {
     pub(crate) url: String,
     pub(crate) config: ManagerConfig,
@@ -93,17 +89,17 @@ impl ManagerInner {
     }
 
     pub(crate) fn set_engine(&self, engine: Option<EngineClient>) -> Option<EngineClient> {
-        std::mem::replace(&mut *lock(&self.engine), engine)
+        std::mem::replace(&mut *self.engine.lock(), engine)
     }
 
     /// True when an Engine.IO connection is open.
     pub(crate) fn engine_open(&self) -> bool {
-        lock(&self.engine).as_ref().is_some_and(|e| !e.is_closed())
+        self.engine.lock().as_ref().is_some_and(|e| !e.is_closed())
     }
 
     /// Encodes and queues a packet on the connection.
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), SendError> {
-        let engine = lock(&self.engine).clone();
+        let engine = self.engine.lock().clone();
         match engine {
             Some(engine) => engine.send_many(encode_messages(self.config.parser, packet)),
             None => Err(SendError::Closed),
@@ -112,33 +108,32 @@ impl ManagerInner {
 
     /// The live socket of a namespace.
     pub(crate) fn socket(&self, nsp: &str) -> Option<Arc<SocketInner>> {
-        lock(&self.sockets).get(nsp).and_then(Weak::upgrade)
+        self.sockets.lock().get(nsp).and_then(Weak::upgrade)
     }
 
     /// Every live socket, dropping the entries of dead ones.
     pub(crate) fn sockets(&self) -> Vec<Arc<SocketInner>> {
-        let mut map = lock(&self.sockets);
+        let mut map = self.sockets.lock();
         map.retain(|_, w| w.strong_count() > 0);
         map.values().filter_map(Weak::upgrade).collect()
     }
 
     pub(crate) fn handlers(&self) -> ManagerHandlers {
-        self.handlers
-            .read()
-            .map(|h| h.clone())
-            .unwrap_or_else(|e| e.into_inner().clone())
+        self.handlers.read().clone()
     }
 
     pub(crate) fn live(&self) -> Live {
-        *lock(&self.live)
+        *self.live.lock()
     }
 
     /// Tells the `engine` handlers.
     pub(crate) fn engine_event(&self, ev: &EngineEvent) {
-        let handlers = match self.handlers.read() {
-            Ok(h) if h.engine.is_empty() => return,
-            Ok(h) => h.engine.clone(),
-            Err(_) => return,
+        let handlers = {
+            let h = self.handlers.read();
+            if h.engine.is_empty() {
+                return;
+            }
+            h.engine.clone()
         };
         for h in handlers {
             h(ev);
@@ -208,7 +203,7 @@ impl Manager {
     /// The shared manager for `key` (an origin), created with `config` if
     /// there is none, unless a socket of `nsp` already uses it.
     pub(crate) fn cached(key: &str, url: &str, nsp: &str, config: ManagerConfig) -> Manager {
-        let mut cache = lock(&MANAGERS);
+        let mut cache = MANAGERS.lock();
         cache.retain(|_, w| w.strong_count() > 0);
         if let Some(inner) = cache.get(key).and_then(Weak::upgrade) {
             if inner.socket(nsp).is_none() {
@@ -227,7 +222,7 @@ impl Manager {
     /// [`Socket::connect`] to connect it.
     pub fn socket(&self, nsp: &str, config: SocketConfig) -> Socket {
         let nsp = normalize_nsp(nsp);
-        let mut map = lock(&self.inner.sockets);
+        let mut map = self.inner.sockets.lock();
         if let Some(inner) = map.get(&nsp).and_then(Weak::upgrade) {
             return Socket { inner };
         }
@@ -259,15 +254,11 @@ impl Manager {
 
     /// The Engine.IO connection, while open (for its transport and sid).
     pub fn engine(&self) -> Option<EngineClient> {
-        lock(&self.inner.engine).clone()
+        self.inner.engine.lock().clone()
     }
 
     fn with_handlers(&self, f: impl FnOnce(&mut ManagerHandlers)) {
-        let mut h = self
-            .inner
-            .handlers
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut h = self.inner.handlers.write();
         f(&mut h);
     }
 
@@ -327,7 +318,7 @@ impl Manager {
     }
 
     fn reconfigure(&self, f: impl FnOnce(&mut Live)) {
-        f(&mut lock(&self.inner.live));
+        f(&mut self.inner.live.lock());
         self.inner.command(Command::Reconfigured);
     }
 

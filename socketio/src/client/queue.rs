@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::errors::AckError;
-use super::manager::lock;
 use super::socket::{AckReply, AckSlot, SocketInner};
 use crate::proto::Value;
 
@@ -30,7 +29,7 @@ impl SocketInner {
         timeout: Option<Duration>,
     ) {
         {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             let seq = st.queue_seq;
             st.queue_seq += 1;
             st.queue.push_back(Queued {
@@ -49,7 +48,7 @@ impl SocketInner {
     /// it again, on reconnect).
     pub(crate) fn drain_queue(self: &Arc<Self>, force: bool) {
         let (data, seq, timeout) = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             if !st.connected {
                 return;
             }
@@ -81,7 +80,7 @@ impl SocketInner {
                 // The connection's buffer is full: try again with the next
                 // event or acknowledgement.
                 tracing::debug!(error = %e, "queued emit deferred");
-                if let Some(head) = lock(&self.state).queue.front_mut() {
+                if let Some(head) = self.state.lock().queue.front_mut() {
                     head.pending = false;
                 }
             }
@@ -96,7 +95,7 @@ impl SocketInner {
     ) {
         let retries = self.config.retries.unwrap_or(0);
         let reply = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             let Some(head) = st.queue.front_mut() else {
                 return;
             };
@@ -120,7 +119,7 @@ impl SocketInner {
     /// An acknowledgement's timer ran out.
     pub(crate) fn on_ack_timeout(self: &Arc<Self>, id: u64) {
         let slot = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             let slot = st.acks.remove(&id);
             if slot.is_some() {
                 st.send_buffer.retain(|p| p.id != Some(id));

@@ -4,16 +4,17 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::oneshot;
 
 use super::ack::AckSender;
 use super::config::{Auth, SocketConfig};
 use super::errors::{AckError, ConnectError, DisconnectReason};
 use super::handlers::{AnyListener, SocketHandlers};
-use super::manager::{lock, Command, Manager, ManagerInner};
+use super::manager::{Command, Manager, ManagerInner};
 use super::queue::Queued;
 use crate::proto::{Packet, PacketType, Value};
 
@@ -63,7 +64,7 @@ pub(crate) struct SocketInner {
 
 impl Drop for SocketInner {
     fn drop(&mut self) {
-        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        let state = self.state.get_mut();
         if state.connected {
             let _ = self
                 .manager
@@ -117,32 +118,27 @@ impl SocketInner {
     }
 
     pub(crate) fn handlers(&self) -> SocketHandlers {
-        self.handlers
-            .read()
-            .map(|h| h.clone())
-            .unwrap_or_else(|e| e.into_inner().clone())
+        self.handlers.read().clone()
     }
 
     pub(crate) fn with_handlers(&self, f: impl FnOnce(&mut SocketHandlers)) {
-        let mut h = self.handlers.write().unwrap_or_else(|e| e.into_inner());
+        let mut h = self.handlers.write();
         f(&mut h);
     }
 
     pub(crate) fn outgoing_listeners(&self) -> Vec<AnyListener> {
-        match self.handlers.read() {
-            Ok(h) => h.any_outgoing.iter().map(|(_, l)| l.clone()).collect(),
-            Err(_) => Vec::new(),
-        }
+        let h = self.handlers.read();
+        h.any_outgoing.iter().map(|(_, l)| l.clone()).collect()
     }
 
     pub(crate) fn is_active(&self) -> bool {
-        lock(&self.state).active
+        self.state.lock().active
     }
 
     /// Registers a waiter for the next connect or connect error.
     pub(crate) fn connect_waiter(&self) -> oneshot::Receiver<Result<(), ConnectError>> {
         let (tx, rx) = oneshot::channel();
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         if st.connected {
             let _ = tx.send(Ok(()));
         } else {
@@ -157,7 +153,7 @@ impl SocketInner {
     pub(crate) fn on_open(self: &Arc<Self>) {
         if let Auth::Deferred(ask) = &self.config.auth {
             let seq = {
-                let mut st = lock(&self.state);
+                let mut st = self.state.lock();
                 if !st.active || st.connected || st.connect_sent {
                     return;
                 }
@@ -185,7 +181,7 @@ impl SocketInner {
         }
         let auth = self.config.auth.get();
         {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             if !st.active || st.connected || st.connect_sent {
                 return;
             }
@@ -202,7 +198,7 @@ impl SocketInner {
         result: Result<Option<Value>, String>,
     ) -> bool {
         {
-            let st = lock(&self.state);
+            let st = self.state.lock();
             if st.auth_seq != seq || !st.active || st.connected || !st.connect_sent {
                 return false;
             }
@@ -223,7 +219,7 @@ impl SocketInner {
     /// Sends the CONNECT packet with `auth`, and the session to recover.
     fn send_connect(self: &Arc<Self>, auth: Option<Value>) {
         let data = {
-            let st = lock(&self.state);
+            let st = self.state.lock();
             match &st.pid {
                 Some(pid) => {
                     // Ask for the session back: `{pid, offset, ...auth}`.
@@ -293,14 +289,14 @@ impl SocketInner {
     }
 
     fn destroy(&self) {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         st.active = false;
         st.connect_sent = false;
     }
 
     fn on_connect(self: &Arc<Self>, sid: String, pid: Option<String>) {
         let (flushed, received, waiters) = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             st.recovered = pid.is_some() && st.pid == pid;
             st.pid = pid;
             st.id = Some(sid);
@@ -338,7 +334,7 @@ impl SocketInner {
 
     fn on_event(self: &Arc<Self>, packet: Packet) {
         {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             if !st.connected {
                 // Arrived before the CONNECT answer (missed events of a
                 // recovered session): delivered on connect.
@@ -365,20 +361,18 @@ impl SocketInner {
             _ => return,
         };
         let args = items;
-        let (any, handler, fallback) = match self.handlers.read() {
-            Ok(h) => {
-                let handler = h.events.get(&name).cloned();
-                let fallback = match handler {
-                    None => h.fallback.clone(),
-                    Some(_) => None,
-                };
-                (
-                    h.any.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>(),
-                    handler,
-                    fallback,
-                )
-            }
-            Err(_) => return,
+        let (any, handler, fallback) = {
+            let h = self.handlers.read();
+            let handler = h.events.get(&name).cloned();
+            let fallback = match handler {
+                None => h.fallback.clone(),
+                Some(_) => None,
+            };
+            (
+                h.any.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>(),
+                handler,
+                fallback,
+            )
         };
         let socket = self.handle();
         for l in &any {
@@ -396,7 +390,7 @@ impl SocketInner {
             f(socket, &name, args, ack);
         }
         if let Some(offset) = offset {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             if st.pid.is_some() {
                 st.last_offset = Some(offset);
             }
@@ -405,7 +399,7 @@ impl SocketInner {
 
     fn on_ack(self: &Arc<Self>, packet: Packet) {
         let Some(id) = packet.id else { return };
-        let slot = lock(&self.state).acks.remove(&id);
+        let slot = self.state.lock().acks.remove(&id);
         match slot {
             Some(AckSlot::User(tx)) => {
                 let _ = tx.send(Ok(packet.into_args()));
@@ -418,7 +412,7 @@ impl SocketInner {
     /// The connection closed, or the server disconnected the socket.
     pub(crate) fn on_close(self: &Arc<Self>, reason: DisconnectReason) {
         let (was_connected, was_joining) = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             let was = (st.connected, !st.connected && st.connect_sent);
             st.connected = false;
             st.connect_sent = false;
@@ -449,13 +443,13 @@ impl SocketInner {
 
     /// A connection attempt failed.
     pub(crate) fn on_error(self: &Arc<Self>, err: ConnectError) {
-        if !lock(&self.state).connected {
+        if !self.state.lock().connected {
             self.connect_error(err);
         }
     }
 
     fn connect_error(self: &Arc<Self>, err: ConnectError) {
-        let waiters = std::mem::take(&mut lock(&self.state).waiters);
+        let waiters = std::mem::take(&mut self.state.lock().waiters);
         let socket = self.handle();
         for h in self.handlers().connect_error {
             h(socket.clone(), err.clone());
@@ -469,7 +463,7 @@ impl SocketInner {
     /// answered. Those of buffered packets wait for the reconnection.
     fn clear_acks(self: &Arc<Self>) {
         let removed: Vec<AckSlot> = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             let buffered: HashSet<u64> = st.send_buffer.iter().filter_map(|p| p.id).collect();
             let ids: Vec<u64> = st
                 .acks
@@ -499,7 +493,7 @@ impl SocketInner {
     /// Forgets an acknowledgement; with `unbuffer`, also the buffered packet
     /// waiting for it.
     pub(crate) fn forget_ack(&self, id: u64, unbuffer: bool) {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         st.acks.remove(&id);
         if unbuffer {
             st.send_buffer.retain(|p| p.id != Some(id));
@@ -534,19 +528,19 @@ impl Socket {
 
     /// The socket id the server gave, while connected.
     pub fn id(&self) -> Option<String> {
-        lock(&self.inner.state).id.clone()
+        self.inner.state.lock().id.clone()
     }
 
     /// True while the namespace is connected.
     pub fn connected(&self) -> bool {
-        lock(&self.inner.state).connected
+        self.inner.state.lock().connected
     }
 
     /// True if the last connection restored the previous session
     /// (connection state recovery): same id, rooms kept, missed events
     /// delivered.
     pub fn recovered(&self) -> bool {
-        lock(&self.inner.state).recovered
+        self.inner.state.lock().recovered
     }
 
     /// True while the socket wants to be connected: it reconnects with the
@@ -568,7 +562,7 @@ impl Socket {
     /// handlers.
     pub fn connect(&self) {
         {
-            let mut st = lock(&self.inner.state);
+            let mut st = self.inner.state.lock();
             if st.connected {
                 return;
             }
@@ -592,7 +586,7 @@ impl Socket {
     /// [`Socket::connect`]. The connection closes when no socket uses it.
     pub fn disconnect(&self) {
         let was_connected = {
-            let mut st = lock(&self.inner.state);
+            let mut st = self.inner.state.lock();
             let was = st.connected;
             st.active = false;
             st.connected = false;

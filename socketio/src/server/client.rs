@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 
 use engineio::server::{DisconnectReason as EngineReason, Message};
+use parking_lot::{Mutex, RwLock};
 
 use super::errors::EmitError;
 use super::namespace::Namespace;
@@ -52,18 +53,11 @@ impl Client {
     }
 
     pub(crate) fn sockets(socket: &EngineSocket) -> Vec<Arc<Socket>> {
-        socket
-            .data
-            .nsps
-            .read()
-            .map(|n| n.values().cloned().collect())
-            .unwrap_or_default()
+        socket.data.nsps.read().values().cloned().collect()
     }
 
     pub(crate) fn remove(socket: &EngineSocket, nsp: &str) {
-        if let Ok(mut n) = socket.data.nsps.write() {
-            n.remove(nsp);
-        }
+        socket.data.nsps.write().remove(nsp);
     }
 }
 
@@ -111,12 +105,10 @@ impl engineio::Handler for SioHandler {
         let _ = socket.data.parser.set(self.server.config.parser);
         let _ = socket.data.observers.set(self.server.observers.clone());
         self.server.observers.each(|o| o.raw_connection(&socket));
-        if let Ok(mut d) = socket.data.decoder.lock() {
-            *d = PacketDecoder::new(
-                self.server.config.parser,
-                self.server.config.max_attachments,
-            );
-        }
+        *socket.data.decoder.lock() = PacketDecoder::new(
+            self.server.config.parser,
+            self.server.config.max_attachments,
+        );
         let timeout = self.server.config.connect_timeout;
         let weak = Arc::downgrade(&socket);
         let settled = socket.data.settled.clone();
@@ -141,10 +133,7 @@ impl engineio::Handler for SioHandler {
             let bytes = message_len(&msg);
             observers.each(|o| o.packet_in(bytes));
         }
-        let decoded = match socket.data.decoder.lock() {
-            Ok(mut d) => d.decode(msg),
-            Err(_) => return,
-        };
+        let decoded = socket.data.decoder.lock().decode(msg);
         match decoded {
             Ok(Some(packet)) => self.on_packet(socket, packet),
             Ok(None) => {}
@@ -170,12 +159,7 @@ impl engineio::Handler for SioHandler {
             .get()
             .copied()
             .unwrap_or_else(|| reason.into());
-        let sockets: Vec<Arc<Socket>> = socket
-            .data
-            .nsps
-            .write()
-            .map(|mut n| n.drain().map(|(_, s)| s).collect())
-            .unwrap_or_default();
+        let sockets: Vec<Arc<Socket>> = socket.data.nsps.write().drain().map(|(_, s)| s).collect();
         for s in sockets {
             s.on_close(reason);
         }
@@ -188,12 +172,7 @@ impl engineio::Handler for SioHandler {
 
 impl SioHandler {
     fn on_packet(&self, socket: &EngineSocket, packet: Packet) {
-        let existing = socket
-            .data
-            .nsps
-            .read()
-            .ok()
-            .and_then(|n| n.get(&packet.nsp).cloned());
+        let existing = socket.data.nsps.read().get(&packet.nsp).cloned();
         match (packet.kind, existing) {
             (PacketType::Connect, None) => self.connect(socket, packet),
             (PacketType::Event | PacketType::BinaryEvent, Some(s)) => s.on_event(packet),
@@ -208,7 +187,7 @@ impl SioHandler {
     }
 
     fn connect(&self, socket: &EngineSocket, packet: Packet) {
-        let joined = socket.data.nsps.read().map(|n| n.len()).unwrap_or(0);
+        let joined = socket.data.nsps.read().len();
         if joined >= self.server.config.max_namespaces_per_connection {
             let refusal = Packet::connect_error(packet.nsp.as_str(), "Too many namespaces", None);
             let _ = send_packet(socket, &refusal);
@@ -234,11 +213,10 @@ pub(crate) fn mark_connected(socket: &EngineSocket, s: &Arc<Socket>) -> bool {
     if !socket.data.connected_once.swap(true, Ordering::AcqRel) {
         socket.data.settled.notify_one();
     }
-    match socket.data.nsps.write() {
-        Ok(mut n) => {
-            n.insert(s.nsp().to_owned(), s.clone());
-            true
-        }
-        Err(_) => false,
-    }
+    socket
+        .data
+        .nsps
+        .write()
+        .insert(s.nsp().to_owned(), s.clone());
+    true
 }

@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Weak};
 
+use parking_lot::RwLock;
 use serde::Serialize;
 
 use super::errors::{ConnectError, EmitError};
@@ -49,9 +50,7 @@ impl ParentNamespace {
 
     /// Calls `handler` with every socket joining any child.
     pub fn on_connection(&self, handler: impl Fn(Arc<Socket>) + Send + Sync + 'static) {
-        if let Ok(mut h) = self.on_connection.write() {
-            h.push(Arc::new(handler));
-        }
+        self.on_connection.write().push(Arc::new(handler));
     }
 
     /// Adds an async middleware run for every child, before the child's own.
@@ -60,17 +59,14 @@ impl ParentNamespace {
         F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
     {
-        if let Ok(mut m) = self.middlewares.write() {
-            m.push(Arc::new(move |s| Box::pin(middleware(s))));
-        }
+        self.middlewares
+            .write()
+            .push(Arc::new(move |s| Box::pin(middleware(s))));
     }
 
     /// The children created so far.
     pub fn children(&self) -> Vec<Arc<Namespace>> {
-        self.children
-            .read()
-            .map(|c| c.values().cloned().collect())
-            .unwrap_or_default()
+        self.children.read().values().cloned().collect()
     }
 
     /// Emits to every socket of every child.
@@ -82,16 +78,12 @@ impl ParentNamespace {
     }
 
     pub(crate) fn add_child(&self, ns: Arc<Namespace>) {
-        if let Ok(mut c) = self.children.write() {
-            c.insert(ns.name().to_owned(), ns);
-        }
+        self.children.write().insert(ns.name().to_owned(), ns);
     }
 
     /// Drops an empty child (`cleanupEmptyChildNamespaces`).
     pub(crate) fn remove_child(&self, name: &str) {
-        if let Ok(mut c) = self.children.write() {
-            c.remove(name);
-        }
+        self.children.write().remove(name);
         if let Some(server) = self.server.upgrade() {
             server.remove_namespace(name);
         }

@@ -14,11 +14,12 @@ mod serve_client;
 mod socket;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use engineio::server::{EngineIoService, Listener, ServerConfig as EngineConfig};
 use engineio::EngineIo;
+use parking_lot::RwLock;
 use serde::Serialize;
 
 pub use crate::codec::ParserKind;
@@ -117,7 +118,7 @@ pub(crate) struct ServerInner {
 
 impl ServerInner {
     pub(crate) fn namespace(&self, name: &str) -> Option<Arc<Namespace>> {
-        self.namespaces.read().ok()?.get(name).cloned()
+        self.namespaces.read().get(name).cloned()
     }
 
     /// The namespace for a CONNECT: an existing one, or a new child of the
@@ -126,11 +127,11 @@ impl ServerInner {
         if let Some(ns) = self.namespace(name) {
             return Some(ns);
         }
-        let parents = self.parents.read().map(|p| p.clone()).unwrap_or_default();
+        let parents = self.parents.read().clone();
         let parent = parents.into_iter().find(|p| p.matches(name))?;
         let mut created = false;
         let ns = {
-            let mut map = self.namespaces.write().unwrap_or_else(|e| e.into_inner());
+            let mut map = self.namespaces.write();
             map.entry(name.to_owned())
                 .or_insert_with(|| {
                     created = true;
@@ -155,17 +156,11 @@ impl ServerInner {
 
     /// Every namespace of the server, dynamic children included.
     pub(crate) fn all_namespaces(&self) -> Vec<Arc<Namespace>> {
-        self.namespaces
-            .read()
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default()
+        self.namespaces.read().values().cloned().collect()
     }
 
     pub(crate) fn remove_namespace(&self, name: &str) {
-        let removed = match self.namespaces.write() {
-            Ok(mut map) => map.remove(name),
-            Err(_) => None,
-        };
+        let removed = self.namespaces.write().remove(name);
         if let Some(ns) = &removed {
             ns.mark_removed();
         }
@@ -186,10 +181,7 @@ impl ServerInner {
         }
         let mut created = false;
         let ns = {
-            let mut map = match self.namespaces.write() {
-                Ok(m) => m,
-                Err(e) => e.into_inner(),
-            };
+            let mut map = self.namespaces.write();
             map.entry(name.clone())
                 .or_insert_with(|| {
                     created = true;
@@ -308,9 +300,7 @@ impl SocketIo {
             Arc::new(matcher),
             Arc::downgrade(&self.inner),
         ));
-        if let Ok(mut p) = self.inner.parents.write() {
-            p.push(parent.clone());
-        }
+        self.inner.parents.write().push(parent.clone());
         parent
     }
 

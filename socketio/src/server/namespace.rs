@@ -1,11 +1,12 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use engineio::server::Sid;
 use futures_util::future::BoxFuture;
+use parking_lot::RwLock;
 use serde::Serialize;
 
 use super::client::{mark_connected, send_messages, send_messages_with, send_packet, EngineSocket};
@@ -186,9 +187,7 @@ impl Namespace {
 
     /// Calls `handler` with every socket that joins.
     pub fn on_connection(&self, handler: impl Fn(Arc<Socket>) + Send + Sync + 'static) {
-        if let Ok(mut h) = self.on_connection.write() {
-            h.push(Arc::new(handler));
-        }
+        self.on_connection.write().push(Arc::new(handler));
     }
 
     /// Adds an async middleware, run in order on every joining socket.
@@ -197,9 +196,9 @@ impl Namespace {
         F: Fn(Arc<Socket>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
     {
-        if let Ok(mut m) = self.middlewares.write() {
-            m.push(Arc::new(move |s| Box::pin(middleware(s))));
-        }
+        self.middlewares
+            .write()
+            .push(Arc::new(move |s| Box::pin(middleware(s))));
     }
 
     /// Adds a synchronous middleware.
@@ -221,41 +220,32 @@ impl Namespace {
 
     /// The connected socket with that id.
     pub fn get_socket(&self, sid: Sid) -> Option<Arc<Socket>> {
-        self.sockets.read().ok()?.get(&sid).cloned()
+        self.sockets.read().get(&sid).cloned()
     }
 
     /// The connected sockets among `sids`, under one lock: a broadcast to
     /// thousands of sockets should not take the lock thousands of times.
     pub(crate) fn sockets_by_id(&self, sids: Vec<Sid>) -> Vec<Arc<Socket>> {
-        match self.sockets.read() {
-            Ok(map) => sids
-                .iter()
-                .filter_map(|sid| map.get(sid).cloned())
-                .collect(),
-            Err(_) => Vec::new(),
-        }
+        let map = self.sockets.read();
+        sids.iter()
+            .filter_map(|sid| map.get(sid).cloned())
+            .collect()
     }
 
     /// Every connected socket of this server in the namespace.
     pub fn sockets(&self) -> Vec<Arc<Socket>> {
-        self.sockets
-            .read()
-            .map(|s| s.values().cloned().collect())
-            .unwrap_or_default()
+        self.sockets.read().values().cloned().collect()
     }
 
     pub(crate) fn remove(&self, sid: Sid) {
-        if let Ok(mut s) = self.sockets.write() {
-            s.remove(&sid);
-        }
+        self.sockets.write().remove(&sid);
         self.cleanup_if_empty();
     }
 
     /// Drops an empty dynamic child when `cleanup_empty_child_namespaces` is
     /// on: after its last socket left, or after a refused first one.
     fn cleanup_if_empty(&self) {
-        let empty = self.joining.load(Ordering::Acquire) == 0
-            && self.sockets.read().map(|s| s.is_empty()).unwrap_or(false);
+        let empty = self.joining.load(Ordering::Acquire) == 0 && self.sockets.read().is_empty();
         if let (true, true, Some(parent)) = (
             empty,
             self.config.cleanup_empty_child_namespaces,
@@ -329,9 +319,9 @@ impl Namespace {
         event: impl Into<String>,
         handler: impl Fn(Vec<Value>, Option<ServerSideAck>) + Send + Sync + 'static,
     ) {
-        if let Ok(mut h) = self.server_side.write() {
-            h.push((event.into(), Arc::new(handler)));
-        }
+        self.server_side
+            .write()
+            .push((event.into(), Arc::new(handler)));
     }
 
     /// How many servers the cluster has, this one included (1 with the
@@ -453,13 +443,10 @@ impl Namespace {
     fn server_side_handlers(&self, event: &str) -> Vec<ServerSideHandler> {
         self.server_side
             .read()
-            .map(|h| {
-                h.iter()
-                    .filter(|(e, _)| e == event)
-                    .map(|(_, h)| h.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+            .iter()
+            .filter(|(e, _)| e == event)
+            .map(|(_, h)| h.clone())
+            .collect()
     }
 
     /// Runs the middlewares, then admits the socket: reply, own room, then
@@ -479,10 +466,10 @@ impl Namespace {
             true => Vec::new(),
             false => {
                 let mut all = match ns.parent() {
-                    Some(p) => p.middlewares.read().map(|m| m.clone()).unwrap_or_default(),
+                    Some(p) => p.middlewares.read().clone(),
                     None => Vec::new(),
                 };
-                all.extend(ns.middlewares.read().map(|m| m.clone()).unwrap_or_default());
+                all.extend(ns.middlewares.read().clone());
                 all
             }
         };
@@ -494,7 +481,7 @@ impl Namespace {
         ns.joining.fetch_add(1, Ordering::AcqRel);
         tokio::spawn(async move {
             for m in middlewares {
-                if let Err(e) = m(socket.clone()).await {
+                if let Err(e) = run_middleware(&m, &socket).await {
                     // Rooms a middleware joined must not outlive the refusal.
                     ns.adapter.del_all(socket.id());
                     let refusal = Packet::connect_error(ns.name.as_str(), e.message, e.data);
@@ -534,9 +521,7 @@ impl Namespace {
             self.adapter.del_all(socket.id());
             return;
         }
-        if let Ok(mut s) = self.sockets.write() {
-            s.insert(socket.id(), socket.clone());
-        }
+        self.sockets.write().insert(socket.id(), socket.clone());
         socket.set_connected();
         socket.join(socket.id());
         if let Some(r) = recovered {
@@ -555,19 +540,10 @@ impl Namespace {
             &Packet::connect(self.name.as_str(), Some(Value::Object(reply))),
         );
         let mut handlers = match self.parent() {
-            Some(p) => p
-                .on_connection
-                .read()
-                .map(|h| h.clone())
-                .unwrap_or_default(),
+            Some(p) => p.on_connection.read().clone(),
             None => Vec::new(),
         };
-        handlers.extend(
-            self.on_connection
-                .read()
-                .map(|h| h.clone())
-                .unwrap_or_default(),
-        );
+        handlers.extend(self.on_connection.read().clone());
         if let Some(observers) = client.data.observers() {
             observers.each(|o| o.socket_connected(&socket));
         }
@@ -657,5 +633,58 @@ impl LocalNamespace for Namespace {
         for h in self.server_side_handlers(&event) {
             h(args.clone(), ack.clone());
         }
+    }
+}
+
+/// Runs one middleware, turning a panic (while building its future or
+/// while polling it) into a refusal: a middleware that cannot finish has
+/// not let the socket in.
+async fn run_middleware(m: &Middleware, socket: &Arc<Socket>) -> Result<(), ConnectError> {
+    use futures_util::FutureExt;
+    use std::panic::AssertUnwindSafe;
+    let refused = || ConnectError::new("Internal server error");
+    let Ok(fut) = std::panic::catch_unwind(AssertUnwindSafe(|| m(socket.clone()))) else {
+        tracing::error!("a middleware panicked; connection refused");
+        return Err(refused());
+    };
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::error!("a middleware panicked; connection refused");
+            Err(refused())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SocketIo;
+
+    /// A panic while a namespace's middleware list is locked must not
+    /// empty the list for later connections: the list is what keeps
+    /// unauthenticated sockets out, so its lock fails closed.
+    #[tokio::test]
+    async fn middlewares_survive_a_panic_under_their_lock() {
+        let io = SocketIo::new(Default::default());
+        let ns = io.of("/");
+        ns.use_middleware(|_| async { Err(ConnectError::new("refused")) });
+        let poisoner = ns.clone();
+        let panicked = std::thread::spawn(move || {
+            let _guard = poisoner.middlewares.write();
+            panic!("panic while the middleware list is locked");
+        })
+        .join()
+        .is_err();
+        assert!(panicked);
+        assert_eq!(ns.middlewares.read().len(), 1);
+        let handlers = ns.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = handlers.on_connection.write();
+            panic!("panic while the handler list is locked");
+        })
+        .join();
+        ns.on_connection(|_| {});
+        assert_eq!(ns.on_connection.read().len(), 1);
     }
 }

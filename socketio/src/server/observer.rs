@@ -4,9 +4,10 @@
 //! observer is added: one atomic load per hook.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use engineio::server::Message;
+use parking_lot::RwLock;
 
 use super::client::EngineSocket;
 use super::namespace::Namespace;
@@ -45,7 +46,7 @@ pub(crate) struct Observers {
 
 impl Observers {
     pub(crate) fn add(&self, observer: Arc<dyn ServerObserver>) {
-        let mut list = self.list.write().unwrap_or_else(|e| e.into_inner());
+        let mut list = self.list.write();
         let mut next: Vec<Arc<dyn ServerObserver>> = list.iter().cloned().collect();
         next.push(observer);
         *list = next.into();
@@ -62,10 +63,7 @@ impl Observers {
         if !self.active() {
             return;
         }
-        let list = match self.list.read() {
-            Ok(l) => l.clone(),
-            Err(e) => e.into_inner().clone(),
-        };
+        let list = self.list.read().clone();
         for o in list.iter() {
             f(o.as_ref());
         }

@@ -1,10 +1,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use engineio::server::Sid;
 use futures_util::future::BoxFuture;
+use parking_lot::{Mutex, RwLock};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::oneshot;
@@ -184,7 +185,7 @@ impl Socket {
 
     /// The per-socket data (`socket.data`).
     pub fn data(&self) -> Value {
-        self.data.read().map(|d| d.clone()).unwrap_or(Value::Null)
+        self.data.read().clone()
     }
 
     /// Replaces the per-socket data.
@@ -202,20 +203,16 @@ impl Socket {
 
     /// Replaces the per-socket data without telling the observers.
     pub(crate) fn replace_data(&self, data: Value) {
-        if let Ok(mut d) = self.data.write() {
-            *d = data;
-        }
+        *self.data.write() = data;
     }
 
     /// Typed per-socket storage for Rust values.
-    pub fn extensions(&self) -> std::sync::MutexGuard<'_, http::Extensions> {
-        self.extensions.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn extensions(&self) -> parking_lot::MutexGuard<'_, http::Extensions> {
+        self.extensions.lock()
     }
 
     fn with_handlers(&self, f: impl FnOnce(&mut Handlers)) {
-        if let Ok(mut h) = self.handlers.write() {
-            f(&mut h);
-        }
+        f(&mut self.handlers.write());
     }
 
     /// Handles an event with dynamic arguments.
@@ -343,11 +340,7 @@ impl Socket {
         if !self.has_outgoing.load(Ordering::Acquire) {
             return;
         }
-        let outgoing = self
-            .handlers
-            .read()
-            .map(|h| h.any_outgoing.clone())
-            .unwrap_or_default();
+        let outgoing = self.handlers.read().any_outgoing.clone();
         for (_, l) in &outgoing {
             l(self, event, args);
         }
@@ -511,9 +504,7 @@ impl Socket {
 
     pub(crate) fn insert_ack(&self, id: u64) -> oneshot::Receiver<Vec<Value>> {
         let (tx, rx) = oneshot::channel();
-        if let Ok(mut acks) = self.acks.lock() {
-            acks.insert(id, AckSlot::Wait(tx));
-        }
+        self.acks.lock().insert(id, AckSlot::Wait(tx));
         rx
     }
 
@@ -533,9 +524,7 @@ impl Socket {
         done: impl FnOnce(Result<Vec<Value>, AckError>) + Send + 'static,
     ) {
         let id = self.ns.next_ack_id();
-        if let Ok(mut acks) = self.acks.lock() {
-            acks.insert(id, AckSlot::Call(Box::new(done)));
-        }
+        self.acks.lock().insert(id, AckSlot::Call(Box::new(done)));
         if let Err(e) = self.send_event(event, args, Some(id), false) {
             self.settle_ack(id, Err(e.into()));
             return;
@@ -559,16 +548,14 @@ impl Socket {
     }
 
     fn settle_ack(&self, id: u64, r: Result<Vec<Value>, AckError>) {
-        let slot = self.acks.lock().ok().and_then(|mut a| a.remove(&id));
+        let slot = self.acks.lock().remove(&id);
         if let Some(slot) = slot {
             slot.settle(r);
         }
     }
 
     pub(crate) fn forget_ack(&self, id: u64) {
-        if let Ok(mut acks) = self.acks.lock() {
-            acks.remove(&id);
-        }
+        self.acks.lock().remove(&id);
     }
 
     /// Joins rooms. Rooms past `max_rooms_per_socket` are not joined (and
@@ -662,22 +649,20 @@ impl Socket {
             Value::Number(n) => n.to_string(),
             _ => return,
         };
-        let (any, middlewares, handler, fallback, error) = match self.handlers.read() {
-            Ok(h) => {
-                let handler = h.events.get(&name).cloned();
-                let fallback = match handler {
-                    None => h.fallback.clone(),
-                    Some(_) => None,
-                };
-                (
-                    h.any.clone(),
-                    h.middlewares.clone(),
-                    handler,
-                    fallback,
-                    h.error.clone(),
-                )
-            }
-            Err(_) => return,
+        let (any, middlewares, handler, fallback, error) = {
+            let h = self.handlers.read();
+            let handler = h.events.get(&name).cloned();
+            let fallback = match handler {
+                None => h.fallback.clone(),
+                Some(_) => None,
+            };
+            (
+                h.any.clone(),
+                h.middlewares.clone(),
+                handler,
+                fallback,
+                h.error.clone(),
+            )
         };
         for (_, l) in &any {
             l(self, &name, &args);
@@ -705,11 +690,7 @@ impl Socket {
     /// parser cannot read (the reference's `Client.onerror`, just before it
     /// closes the connection).
     pub(crate) fn report_error(self: &Arc<Self>, err: Value) {
-        let error = self
-            .handlers
-            .read()
-            .map(|h| h.error.clone())
-            .unwrap_or_default();
+        let error = self.handlers.read().error.clone();
         for e in &error {
             e(self.clone(), err.clone());
         }
@@ -728,11 +709,7 @@ impl Socket {
         if !self.connected.swap(false, Ordering::AcqRel) {
             return false;
         }
-        let disconnecting = self
-            .handlers
-            .read()
-            .map(|h| h.disconnecting.clone())
-            .unwrap_or_default();
+        let disconnecting = self.handlers.read().disconnecting.clone();
         for h in disconnecting {
             h(self.clone(), reason);
         }
@@ -749,19 +726,11 @@ impl Socket {
         self.ns.adapter().del_all(self.id);
         self.ns.remove(self.id);
         Client::remove(&self.client, self.ns.name());
-        let pending = self
-            .acks
-            .lock()
-            .map(|mut a| std::mem::take(&mut *a))
-            .unwrap_or_default();
+        let pending = std::mem::take(&mut *self.acks.lock());
         for (_, slot) in pending {
             slot.settle(Err(AckError::Disconnected));
         }
-        let handlers = self
-            .handlers
-            .write()
-            .map(|mut h| std::mem::take(&mut *h))
-            .unwrap_or_default();
+        let handlers = std::mem::take(&mut *self.handlers.write());
         for h in handlers.disconnect {
             h(self.clone(), reason);
         }

@@ -52,11 +52,12 @@ mod serialize;
 mod stats;
 mod store;
 
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use engineio::server::TransportType;
 use indexmap::IndexMap;
+use parking_lot::Mutex;
 
 use crate::proto::Value;
 use crate::server::{Namespace, ServerInner, SocketIo};
@@ -106,7 +107,7 @@ impl AdminState {
     /// Starts following a namespace, once.
     fn add_namespace(&self, ns: &Arc<Namespace>) {
         {
-            let mut list = self.namespaces.lock().unwrap_or_else(|e| e.into_inner());
+            let mut list = self.namespaces.lock();
             if list
                 .iter()
                 .any(|w| w.upgrade().is_some_and(|n| Arc::ptr_eq(&n, ns)))
@@ -125,7 +126,7 @@ impl AdminState {
         let Some(server) = self.server.upgrade() else {
             return Vec::new();
         };
-        let mut list = self.namespaces.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list = self.namespaces.lock();
         // A removed dynamic child may outlive its removal for a moment.
         list.retain(|w| {
             w.upgrade().is_some_and(|ns| {

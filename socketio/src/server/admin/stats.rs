@@ -3,10 +3,11 @@
 //! (`aggregatedEvents`), and the process's host name, pid and uptime.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use indexmap::IndexMap;
+use parking_lot::Mutex;
 
 use crate::proto::Value;
 
@@ -25,19 +26,17 @@ impl EventBuffer {
     /// Adds `count` to this second's `type` / `sub_type` entry.
     pub(crate) fn push(&self, kind: &'static str, sub_type: Option<&str>, count: u64) {
         let second = now_millis() / 1000 * 1000;
-        if let Ok(mut b) = self.buffer.lock() {
-            *b.entry((second, kind, sub_type.map(str::to_owned)))
-                .or_default() += count;
-        }
+        *self
+            .buffer
+            .lock()
+            .entry((second, kind, sub_type.map(str::to_owned)))
+            .or_default() += count;
     }
 
     /// The entries so far, as `[{timestamp, type, subType?, count}]`, and
     /// an empty buffer.
     pub(crate) fn take(&self) -> Value {
-        let entries = match self.buffer.lock() {
-            Ok(mut b) => std::mem::take(&mut *b),
-            Err(_) => IndexMap::new(),
-        };
+        let entries = std::mem::take(&mut *self.buffer.lock());
         Value::Array(
             entries
                 .into_iter()

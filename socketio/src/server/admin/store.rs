@@ -3,9 +3,9 @@
 //! with an id, and reconnects with `auth: {sessionId}` instead.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 
 use futures_util::future::BoxFuture;
+use parking_lot::Mutex;
 
 /// A session store. [`InMemoryStore`] serves one server; a cluster whose UI
 /// may land on any server shares one (the `redis` feature's `RedisStore`,
@@ -33,18 +33,12 @@ impl InMemoryStore {
 
 impl SessionStore for InMemoryStore {
     fn does_session_exist(&self, session_id: &str) -> BoxFuture<'static, bool> {
-        let found = self
-            .sessions
-            .lock()
-            .map(|s| s.contains(session_id))
-            .unwrap_or(false);
+        let found = self.sessions.lock().contains(session_id);
         Box::pin(async move { found })
     }
 
     fn save_session(&self, session_id: &str) {
-        if let Ok(mut s) = self.sessions.lock() {
-            s.insert(session_id.to_owned());
-        }
+        self.sessions.lock().insert(session_id.to_owned());
     }
 }
 
