@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! `sio-bench`: the load generator of the side-by-side benchmarks.
 //!
 //! It starts each server itself (pinned to a core with `taskset`), drives it

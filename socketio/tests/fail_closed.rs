@@ -18,9 +18,10 @@ async fn a_panicking_middleware_refuses_the_socket() {
         let io = SocketIo::new(Default::default());
         let admitted = Arc::new(AtomicUsize::new(0));
         // Panics while building its future.
-        io.of("/sync").use_middleware(|_| -> std::future::Ready<Result<(), ConnectError>> {
-            panic!("middleware bug")
-        });
+        io.of("/sync")
+            .use_middleware(|_| -> std::future::Ready<Result<(), ConnectError>> {
+                panic!("middleware bug")
+            });
         // Panics while its future runs, after an await point.
         io.of("/async").use_middleware(|_| async {
             tokio::task::yield_now().await;

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The Rust servers of the benchmarks, each on a multi-threaded tokio
 //! runtime with one worker per core it is allowed (one under `taskset -c 1`).
 //!
