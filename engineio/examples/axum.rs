@@ -36,10 +36,7 @@ impl Handler for Echo {
 
 /// The Engine.IO options of the app: the defaults, under [`PATH`].
 pub fn config() -> ServerConfig {
-    ServerConfig {
-        path: PATH.into(),
-        ..ServerConfig::default()
-    }
+    ServerConfig::default().path(PATH)
 }
 
 /// The app's routes plus the Engine.IO server, which must have been created

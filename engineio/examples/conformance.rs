@@ -27,12 +27,10 @@ impl Handler for Echo {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let config = ServerConfig {
-        ping_interval: Duration::from_millis(300),
-        ping_timeout: Duration::from_millis(200),
-        cors: Some(Cors::any()),
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig::default()
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200))
+        .cors(Some(Cors::any()));
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:3000".into());

@@ -85,6 +85,7 @@
 pub mod client;
 pub mod proto;
 pub mod server;
+mod setters;
 
 pub use proto::Str;
 pub use server::{EngineIo, Handler, Message, ServerConfig, Socket};

@@ -110,11 +110,8 @@ async fn code_0_unknown_transport() {
     assert_healthy(addr).await;
 
     // A transport that exists but is not enabled is unknown too.
-    let polling_only = start(ServerConfig {
-        transports: vec![TransportType::Polling],
-        ..ServerConfig::default()
-    })
-    .await;
+    let polling_only =
+        start(ServerConfig::default().transports(vec![TransportType::Polling])).await;
     get(polling_only.addr, "/engine.io/?EIO=4&transport=websocket")
         .await
         .assert_error(400, 0, "Transport unknown");
@@ -229,13 +226,12 @@ async fn code_3_bad_request() {
 }
 
 fn refusing() -> ServerConfig {
-    ServerConfig {
-        allow_request: Some(Arc::new(|req| match req.headers.get("x-let-me-in") {
+    ServerConfig::default().allow_request(Some(Arc::new(|req| {
+        match req.headers.get("x-let-me-in") {
             Some(_) => Ok(()),
             None => Err("no entry without x-let-me-in".to_owned()),
-        })),
-        ..ServerConfig::default()
-    }
+        }
+    })))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -397,10 +393,7 @@ async fn overlapping_post_is_400() {
 }
 
 fn small_buffer() -> ServerConfig {
-    ServerConfig {
-        max_http_buffer_size: 1000,
-        ..ServerConfig::default()
-    }
+    ServerConfig::default().max_http_buffer_size(1000)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -692,11 +685,7 @@ async fn bad_probe_closes_only_the_probing_websocket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cors_preflight_and_errors() {
-    let server = start(ServerConfig {
-        cors: Some(Cors::any()),
-        ..ServerConfig::default()
-    })
-    .await;
+    let server = start(ServerConfig::default().cors(Some(Cors::any()))).await;
     let addr = server.addr;
     let res = http(
         addr,
@@ -751,14 +740,11 @@ async fn cors_preflight_and_errors() {
     assert_healthy(addr).await;
 
     // A list of origins reflects listed ones only.
-    let listed = start(ServerConfig {
-        cors: Some(Cors {
-            origin: CorsOrigin::List(vec!["http://ok.test".into()]),
-            credentials: true,
-            ..Cors::default()
-        }),
-        ..ServerConfig::default()
-    })
+    let listed = start(ServerConfig::default().cors(Some(Cors {
+        origin: CorsOrigin::List(vec!["http://ok.test".into()]),
+        credentials: true,
+        ..Cors::default()
+    })))
     .await;
     let ok = http(
         listed.addr,
@@ -805,11 +791,7 @@ async fn cors_preflight_and_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookie_on_the_handshake_only() {
-    let server = start(ServerConfig {
-        cookie: Some(Cookie::default()),
-        ..ServerConfig::default()
-    })
-    .await;
+    let server = start(ServerConfig::default().cookie(Some(Cookie::default()))).await;
     let res = get(server.addr, HANDSHAKE).await;
     let body = res.text();
     let sid = serde_json::from_str::<serde_json::Value>(&body[1..]).unwrap()["sid"]
@@ -878,11 +860,7 @@ async fn compression_of_large_poll_responses() {
     assert_eq!(s, big);
 
     // Disabled.
-    let off = start(ServerConfig {
-        http_compression_threshold: None,
-        ..ServerConfig::default()
-    })
-    .await;
+    let off = start(ServerConfig::default().http_compression_threshold(None)).await;
     let (sid, _) = handshake(off.addr).await;
     post(off.addr, &sid, big.as_bytes()).await;
     let res = http(off.addr, "GET", &sid_path(&sid), &gzip, b"").await;
@@ -892,16 +870,16 @@ async fn compression_of_large_poll_responses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn initial_headers_and_headers_hooks() {
-    let server = start(ServerConfig {
-        initial_headers: Some(Arc::new(|h, _req| {
-            h.insert("x-initial", HeaderValue::from_static("yes"));
-        })),
-        headers: Some(Arc::new(|h, req| {
-            let t = req.query("transport").unwrap_or_default();
-            h.insert("x-every", HeaderValue::from_str(&t).unwrap());
-        })),
-        ..ServerConfig::default()
-    })
+    let server = start(
+        ServerConfig::default()
+            .initial_headers(Some(Arc::new(|h, _req| {
+                h.insert("x-initial", HeaderValue::from_static("yes"));
+            })))
+            .headers(Some(Arc::new(|h, req| {
+                let t = req.query("transport").unwrap_or_default();
+                h.insert("x-every", HeaderValue::from_str(&t).unwrap());
+            }))),
+    )
     .await;
     let addr = server.addr;
 

@@ -37,11 +37,9 @@ fn open_packet(ping_interval: u64, ping_timeout: u64) -> String {
 }
 
 fn config(transport: TransportType) -> ClientConfig {
-    ClientConfig {
-        transports: vec![transport],
-        connect_timeout: Some(Duration::from_secs(2)),
-        ..ClientConfig::default()
-    }
+    ClientConfig::default()
+        .transports(vec![transport])
+        .connect_timeout(Some(Duration::from_secs(2)))
 }
 
 async fn listen() -> (TcpListener, String) {

@@ -23,10 +23,7 @@ fn binary(b: &[u8]) -> Message {
 }
 
 fn config(transports: &[TransportType]) -> ClientConfig {
-    ClientConfig {
-        transports: transports.to_vec(),
-        ..ClientConfig::default()
-    }
+    ClientConfig::default().transports(transports.to_vec())
 }
 
 /// The next event that is not an upgrade.
@@ -345,10 +342,7 @@ async fn connect_errors() {
             "{err:?}"
         );
         // ...unless the client may fall back to the next transport.
-        let cfg = ClientConfig {
-            try_all_transports: true,
-            ..ws_first
-        };
+        let cfg = ws_first.try_all_transports(true);
         let (client, mut events) = Client::connect(&server.url(), cfg).await.expect("fallback");
         assert_eq!(client.transport(), TransportType::Polling);
         echo_round(&client, &mut events, "fallback").await;

@@ -35,11 +35,9 @@ async fn recv(events: &mut tokio::sync::mpsc::Receiver<ClientEvent>) -> ClientEv
 #[tokio::test]
 async fn echo_upgrade_and_close_with_our_server() {
     bounded(Duration::from_secs(15), async {
-        let config = ServerConfig {
-            ping_interval: Duration::from_millis(300),
-            ping_timeout: Duration::from_millis(200),
-            ..ServerConfig::default()
-        };
+        let config = ServerConfig::default()
+            .ping_interval(Duration::from_millis(300))
+            .ping_timeout(Duration::from_millis(200));
         let server = EngineIo::new(config, Echo);
         let listener = server.listen("127.0.0.1:0").await.expect("listen");
         let url = format!("http://{}", listener.local_addr());
@@ -84,10 +82,7 @@ async fn echo_upgrade_and_close_with_our_server() {
             ClientEvent::Close(CloseReason::TransportClose)
         );
 
-        let ws_only = ClientConfig {
-            transports: vec![TransportType::Websocket],
-            ..ClientConfig::default()
-        };
+        let ws_only = ClientConfig::default().transports(vec![TransportType::Websocket]);
         let (client, mut events) = Client::connect(&url, ws_only).await.expect("connect");
         client.send(Message::Text("three".into())).expect("send");
         assert_eq!(

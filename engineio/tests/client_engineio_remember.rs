@@ -13,10 +13,7 @@ use serde_json::json;
 async fn remember_upgrade_opens_with_websocket() {
     bounded(Duration::from_secs(15), async {
         let server = NodeServer::start("server-eio.mjs", json!({})).await;
-        let remember = ClientConfig {
-            remember_upgrade: true,
-            ..ClientConfig::default()
-        };
+        let remember = ClientConfig::default().remember_upgrade(true);
         // Nothing remembered yet: polling first, then the upgrade.
         let (client, mut events) = Client::connect(&server.url(), remember.clone())
             .await

@@ -53,11 +53,9 @@ async fn tls_server() -> (SocketAddr, String) {
     let acceptor = TlsAcceptor::from(Arc::new(config));
 
     let server = EngineIo::new(
-        ServerConfig {
-            ping_interval: Duration::from_millis(300),
-            ping_timeout: Duration::from_millis(200),
-            ..ServerConfig::default()
-        },
+        ServerConfig::default()
+            .ping_interval(Duration::from_millis(300))
+            .ping_timeout(Duration::from_millis(200)),
         Echo,
     );
     let svc = server.service();
@@ -87,16 +85,14 @@ async fn tls_server() -> (SocketAddr, String) {
 }
 
 fn config(pem: &str, transports: &[TransportType]) -> ClientConfig {
-    ClientConfig {
-        transports: transports.to_vec(),
-        tls: Some(
+    ClientConfig::default()
+        .transports(transports.to_vec())
+        .tls(Some(
             TlsConfig::default()
                 .root_cert_pem(pem.as_bytes())
                 .builtin_roots(false),
-        ),
-        connect_timeout: Some(WAIT),
-        ..ClientConfig::default()
-    }
+        ))
+        .connect_timeout(Some(WAIT))
 }
 
 async fn recv(events: &mut tokio::sync::mpsc::Receiver<ClientEvent>) -> ClientEvent {
@@ -199,11 +195,9 @@ async fn untrusted_certificate_is_refused() {
         let (addr, _pem) = tls_server().await;
         for transport in [TransportType::Polling, TransportType::Websocket] {
             // The default: the built-in roots only.
-            let config = ClientConfig {
-                transports: vec![transport],
-                connect_timeout: Some(WAIT),
-                ..ClientConfig::default()
-            };
+            let config = ClientConfig::default()
+                .transports(vec![transport])
+                .connect_timeout(Some(WAIT));
             let err = Client::connect(&format!("https://{addr}"), config)
                 .await
                 .expect_err("untrusted certificate");
@@ -227,12 +221,10 @@ async fn unverified_mode_accepts_a_self_signed_certificate() {
     bounded(Duration::from_secs(15), async {
         let (addr, _pem) = tls_server().await;
         for transport in [TransportType::Polling, TransportType::Websocket] {
-            let config = ClientConfig {
-                transports: vec![transport],
-                connect_timeout: Some(WAIT),
-                tls: Some(TlsConfig::default().verify_certificates(false)),
-                ..ClientConfig::default()
-            };
+            let config = ClientConfig::default()
+                .transports(vec![transport])
+                .connect_timeout(Some(WAIT))
+                .tls(Some(TlsConfig::default().verify_certificates(false)));
             let (client, mut events) = Client::connect(&format!("https://{addr}"), config)
                 .await
                 .expect("connects without verification");
@@ -242,11 +234,9 @@ async fn unverified_mode_accepts_a_self_signed_certificate() {
         // The same server, verified (the default), is refused.
         let err = Client::connect(
             &format!("https://{addr}"),
-            ClientConfig {
-                tls: Some(TlsConfig::default().verify_certificates(true)),
-                connect_timeout: Some(WAIT),
-                ..ClientConfig::default()
-            },
+            ClientConfig::default()
+                .tls(Some(TlsConfig::default().verify_certificates(true)))
+                .connect_timeout(Some(WAIT)),
         )
         .await
         .expect_err("verified");
@@ -258,10 +248,7 @@ async fn unverified_mode_accepts_a_self_signed_certificate() {
 #[tokio::test]
 async fn unusable_tls_settings() {
     bounded(Duration::from_secs(15), async {
-        let no_roots = ClientConfig {
-            tls: Some(TlsConfig::default().builtin_roots(false)),
-            ..ClientConfig::default()
-        };
+        let no_roots = ClientConfig::default().tls(Some(TlsConfig::default().builtin_roots(false)));
         let err = Client::connect("https://127.0.0.1:1", no_roots)
             .await
             .expect_err("no roots");

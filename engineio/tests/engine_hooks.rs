@@ -39,9 +39,9 @@ fn context_of(e: &ConnectionError) -> Vec<(&'static str, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_ids_name_the_sessions() {
-    let mut config = ServerConfig {
-        cookie: Some(Default::default()),
-        generate_id: Some(Arc::new(|req| {
+    let mut config = ServerConfig::default()
+        .cookie(Some(Default::default()))
+        .generate_id(Some(Arc::new(|req| {
             let id = req.query("id").unwrap_or_default();
             Box::pin(async move {
                 tokio::task::yield_now().await;
@@ -51,9 +51,7 @@ async fn generated_ids_name_the_sessions() {
                     other => Ok(Some(other.to_owned())),
                 }
             })
-        })),
-        ..ServerConfig::default()
-    };
+        })));
     let errors = errors_into(&mut config);
     let mut server = start(config).await;
     let addr = server.addr;
@@ -111,9 +109,9 @@ async fn generated_ids_name_the_sessions() {
 async fn middleware_decides_before_the_engine() {
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let sink = seen.clone();
-    let mut config = ServerConfig {
-        cookie: Some(Default::default()),
-        middleware: Some(Arc::new(move |req| {
+    let mut config = ServerConfig::default()
+        .cookie(Some(Default::default()))
+        .middleware(Some(Arc::new(move |req| {
             sink.lock().unwrap().push(req.uri.to_string());
             let mode = req.query("mw").unwrap_or_default();
             let handshake = req.query("sid").is_none();
@@ -140,9 +138,7 @@ async fn middleware_decides_before_the_engine() {
                     }
                 }
             })
-        })),
-        ..ServerConfig::default()
-    };
+        })));
     let errors = errors_into(&mut config);
     let mut server = start(config).await;
     let addr = server.addr;
@@ -194,13 +190,13 @@ async fn middleware_decides_before_the_engine() {
 
     // No middleware on a preflight answered by the CORS policy.
     drop(server);
-    let server = start(ServerConfig {
-        cors: Some(Default::default()),
-        middleware: Some(Arc::new(|_| {
-            Box::pin(async { MiddlewareOutcome::Fail("never".into()) })
-        })),
-        ..ServerConfig::default()
-    })
+    let server = start(
+        ServerConfig::default()
+            .cors(Some(Default::default()))
+            .middleware(Some(Arc::new(|_| {
+                Box::pin(async { MiddlewareOutcome::Fail("never".into()) })
+            }))),
+    )
     .await;
     let res = http(
         server.addr,
@@ -226,8 +222,8 @@ async fn session_hook_hears_every_session() {
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let held: Arc<Mutex<Vec<Arc<dyn Session>>>> = Arc::default();
     let (sink, keep) = (seen.clone(), held.clone());
-    let server = start(ServerConfig {
-        on_session: Some(Arc::new(move |s, ev| {
+    let server = start(
+        ServerConfig::default().on_session(Some(Arc::new(move |s, ev| {
             let id = s.id().to_string();
             let seen = match ev {
                 SessionEvent::Open => {
@@ -240,9 +236,8 @@ async fn session_hook_hears_every_session() {
                 SessionEvent::Close(r) => Seen::Close(id, r),
             };
             sink.lock().unwrap().push(seen);
-        })),
-        ..ServerConfig::default()
-    })
+        }))),
+    )
     .await;
     let addr = server.addr;
     let wait_for = |n: usize| {

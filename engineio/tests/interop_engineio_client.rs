@@ -183,10 +183,7 @@ async fn upgrade_from_polling_to_websocket() {
 }
 
 fn small_buffer() -> ServerConfig {
-    ServerConfig {
-        max_http_buffer_size: 1000,
-        ..ServerConfig::default()
-    }
+    ServerConfig::default().max_http_buffer_size(1000)
 }
 
 async fn max_payload(transport: &str, expected: TransportType) {

@@ -21,11 +21,11 @@ async fn handshake(server: &common::TestServer) -> common::HttpResponse {
 async fn max_connections_refuses_past_the_limit_and_frees_on_close() {
     // A short ping timeout bounds how long a closed polling session waits
     // for its final poll, i.e. how long it holds its slot.
-    let server = start(ServerConfig {
-        max_connections: Some(2),
-        ping_timeout: Duration::from_millis(200),
-        ..ServerConfig::default()
-    })
+    let server = start(
+        ServerConfig::default()
+            .max_connections(Some(2))
+            .ping_timeout(Duration::from_millis(200)),
+    )
     .await;
     assert_eq!(handshake(&server).await.status, 200);
     assert_eq!(handshake(&server).await.status, 200);
@@ -55,11 +55,7 @@ async fn max_connections_refuses_past_the_limit_and_frees_on_close() {
 
 #[tokio::test]
 async fn oversized_request_head_gets_431() {
-    let server = start(ServerConfig {
-        max_header_size: 8 * 1024,
-        ..ServerConfig::default()
-    })
-    .await;
+    let server = start(ServerConfig::default().max_header_size(8 * 1024)).await;
     let big = "a".repeat(9 * 1024);
     let head = format!(
         "GET {} HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\n",
@@ -76,11 +72,8 @@ async fn oversized_request_head_gets_431() {
 
 #[tokio::test]
 async fn a_trickled_request_head_is_cut_off() {
-    let server = start(ServerConfig {
-        header_read_timeout: Duration::from_millis(300),
-        ..ServerConfig::default()
-    })
-    .await;
+    let server =
+        start(ServerConfig::default().header_read_timeout(Duration::from_millis(300))).await;
     let mut tcp = TcpStream::connect(server.addr).await.expect("connect");
     tcp.write_all(b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n")
         .await
@@ -114,12 +107,12 @@ async fn a_trickled_request_head_is_cut_off() {
 /// stays connected across several heartbeats.
 #[tokio::test]
 async fn ping_waits_behind_a_full_buffer() {
-    let server = start(ServerConfig {
-        max_buffer_size: 4,
-        ping_interval: Duration::from_millis(100),
-        ping_timeout: Duration::from_millis(300),
-        ..ServerConfig::default()
-    })
+    let server = start(
+        ServerConfig::default()
+            .max_buffer_size(4)
+            .ping_interval(Duration::from_millis(100))
+            .ping_timeout(Duration::from_millis(300)),
+    )
     .await;
     let (sid, _) = common::handshake_at(server.addr, &server.engine.config().path).await;
     let session = server

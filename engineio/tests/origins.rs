@@ -35,25 +35,19 @@ async fn ws_status(addr: std::net::SocketAddr, origin: &str) -> u16 {
 }
 
 fn enforcing(origin: CorsOrigin) -> ServerConfig {
-    ServerConfig {
-        cors: Some(Cors {
-            origin,
-            refuse_disallowed: true,
-            credentials: true,
-            ..Cors::default()
-        }),
-        ..ServerConfig::default()
-    }
+    ServerConfig::default().cors(Some(Cors {
+        origin,
+        refuse_disallowed: true,
+        credentials: true,
+        ..Cors::default()
+    }))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_origin_refuses_foreign_pages_on_both_transports() {
     let errors = Arc::new(Mutex::new(Vec::<ConnectionError>::new()));
     let seen = errors.clone();
-    let mut config = ServerConfig {
-        cors: Some(Cors::same_origin()),
-        ..ServerConfig::default()
-    };
+    let mut config = ServerConfig::default().cors(Some(Cors::same_origin()));
     config.on_connection_error = Some(Arc::new(move |e: &ConnectionError| {
         seen.lock().unwrap().push(e.clone())
     }));
@@ -175,13 +169,10 @@ async fn a_callback_decides_each_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_enforcement_a_foreign_origin_gets_no_cors_header_but_is_served() {
     // socket.io's behaviour: CORS headers only; the browser does the refusing.
-    let server = start(ServerConfig {
-        cors: Some(Cors {
-            origin: CorsOrigin::Predicate(Arc::new(|o| o.ends_with(".good.example"))),
-            ..Cors::default()
-        }),
-        ..ServerConfig::default()
-    })
+    let server = start(ServerConfig::default().cors(Some(Cors {
+        origin: CorsOrigin::Predicate(Arc::new(|o| o.ends_with(".good.example"))),
+        ..Cors::default()
+    })))
     .await;
     let res = polling_status(server.addr, Some("http://evil.example")).await;
     assert_eq!(res.status, 200);

@@ -46,11 +46,7 @@ async fn a_polling_client_collects_its_last_packets_on_a_new_connection_after_cl
 #[tokio::test]
 async fn the_listener_stops_when_a_closing_session_never_polls_again() {
     // The session gives up on its final poll after the ping timeout.
-    let server = start(ServerConfig {
-        ping_timeout: Duration::from_millis(200),
-        ..ServerConfig::default()
-    })
-    .await;
+    let server = start(ServerConfig::default().ping_timeout(Duration::from_millis(200))).await;
     let (_sid, _) = handshake(server.addr).await;
     server.engine.close();
     let started = tokio::time::Instant::now();

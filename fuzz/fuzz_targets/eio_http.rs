@@ -180,15 +180,13 @@ impl Handler for Echo {
 }
 
 fn config() -> ServerConfig {
-    ServerConfig {
-        max_http_buffer_size: 2_000,
-        max_buffer_size: 8,
-        http_compression_threshold: Some(64),
-        cors: Some(Cors::any()),
-        cookie: Some(Cookie::default()),
-        max_connections: Some(16),
-        ..ServerConfig::default()
-    }
+    ServerConfig::default()
+        .max_http_buffer_size(2_000)
+        .max_buffer_size(8)
+        .http_compression_threshold(Some(64))
+        .cors(Some(Cors::any()))
+        .cookie(Some(Cookie::default()))
+        .max_connections(Some(16))
 }
 
 fn packet(p: PacketSel) -> Packet {

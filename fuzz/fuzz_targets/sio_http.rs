@@ -192,12 +192,10 @@ enum Op {
 }
 
 fn server() -> (SocketIo, Arc<socketio::server::ParentNamespace>) {
-    let mut config = ServerConfig {
-        connect_timeout: Duration::from_secs(5),
-        ack_timeout: Duration::from_secs(2),
-        max_attachments: 4,
-        ..ServerConfig::default()
-    };
+    let mut config = ServerConfig::default()
+        .connect_timeout(Duration::from_secs(5))
+        .ack_timeout(Duration::from_secs(2))
+        .max_attachments(4);
     config.engine.max_buffer_size = 16;
     config.engine.max_http_buffer_size = 4_000;
     let io = SocketIo::new(config);

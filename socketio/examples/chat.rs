@@ -221,10 +221,7 @@ fn on_connection(socket: Arc<Socket>) {
 /// The Socket.IO server with the chat's handlers, serving the browser
 /// client under its path.
 pub fn socket_io(client: ClientBundle) -> SocketIo {
-    let io = SocketIo::new(ServerConfig {
-        serve_client: Some(client),
-        ..ServerConfig::default()
-    });
+    let io = SocketIo::new(ServerConfig::default().serve_client(Some(client)));
     io.on_connection(on_connection);
     io
 }

@@ -87,11 +87,9 @@ async fn engine_events_follow_the_session_and_its_reconnection() {
         let (io, url, _auths) = server().await;
         let manager = Manager::new(
             &url,
-            ManagerConfig {
-                reconnection_delay: Duration::from_millis(20),
-                reconnection_delay_max: Duration::from_millis(20),
-                ..ManagerConfig::default()
-            },
+            ManagerConfig::default()
+                .reconnection_delay(Duration::from_millis(20))
+                .reconnection_delay_max(Duration::from_millis(20)),
         );
         let mut events = engine_events(&manager);
         manager.watch_engine_packets(true);
@@ -196,11 +194,9 @@ async fn a_deferred_auth_is_asked_on_every_attempt_and_bounded() {
         let (io, url, mut auths) = server().await;
         let manager = Manager::new(
             &url,
-            ManagerConfig {
-                reconnection_delay: Duration::from_millis(20),
-                reconnection_delay_max: Duration::from_millis(20),
-                ..ManagerConfig::default()
-            },
+            ManagerConfig::default()
+                .reconnection_delay(Duration::from_millis(20))
+                .reconnection_delay_max(Duration::from_millis(20)),
         );
         let calls = Arc::new(AtomicU32::new(0));
         let c = calls.clone();
@@ -211,13 +207,7 @@ async fn a_deferred_auth_is_asked_on_every_attempt_and_bounded() {
                 Ok(Some(Value::from(serde_json::json!({ "n": n }))))
             })
         }));
-        let socket = manager.socket(
-            "/",
-            SocketConfig {
-                auth,
-                ..SocketConfig::default()
-            },
-        );
+        let socket = manager.socket("/", SocketConfig::default().auth(auth));
         socket.connect();
         socket.wait_connected().await.expect("connected");
         assert_eq!(recv(&mut auths).await, serde_json::json!({ "n": 1 }).into());
@@ -230,24 +220,18 @@ async fn a_deferred_auth_is_asked_on_every_attempt_and_bounded() {
         // An auth that fails: a connect error of kind Config, no retry.
         let failing = manager.socket(
             "/",
-            SocketConfig {
-                auth: Auth::Deferred(Arc::new(|| {
-                    Box::pin(async { Err("no token today".to_owned()) })
-                })),
-                ..SocketConfig::default()
-            },
+            SocketConfig::default().auth(Auth::Deferred(Arc::new(|| {
+                Box::pin(async { Err("no token today".to_owned()) })
+            }))),
         );
         // Same namespace on the same manager: the same socket.
         assert!(failing.connected());
         let other = Manager::new(&url, ManagerConfig::default());
         let failing = other.socket(
             "/",
-            SocketConfig {
-                auth: Auth::Deferred(Arc::new(|| {
-                    Box::pin(async { Err("no token today".to_owned()) })
-                })),
-                ..SocketConfig::default()
-            },
+            SocketConfig::default().auth(Auth::Deferred(Arc::new(|| {
+                Box::pin(async { Err("no token today".to_owned()) })
+            }))),
         );
         failing.connect();
         let err = failing.wait_connected().await.expect_err("refused");
@@ -260,10 +244,9 @@ async fn a_deferred_auth_is_asked_on_every_attempt_and_bounded() {
         silent.set_timeout(Duration::from_millis(300));
         let never = silent.socket(
             "/",
-            SocketConfig {
-                auth: Auth::Deferred(Arc::new(|| Box::pin(std::future::pending()))),
-                ..SocketConfig::default()
-            },
+            SocketConfig::default().auth(Auth::Deferred(Arc::new(|| {
+                Box::pin(std::future::pending())
+            }))),
         );
         let started = tokio::time::Instant::now();
         never.connect();
@@ -295,11 +278,9 @@ async fn reconnection_turned_off_from_a_handler_stops_the_loop() {
     bounded(Duration::from_secs(20), async {
         let manager = Manager::new(
             &dead_url().await,
-            ManagerConfig {
-                reconnection_delay: Duration::from_millis(10),
-                reconnection_delay_max: Duration::from_millis(10),
-                ..ManagerConfig::default()
-            },
+            ManagerConfig::default()
+                .reconnection_delay(Duration::from_millis(10))
+                .reconnection_delay_max(Duration::from_millis(10)),
         );
         let (tx, mut rx) = mpsc::unbounded_channel::<&'static str>();
         let stopper = Arc::new(Mutex::new(Some(manager.clone())));
@@ -344,11 +325,9 @@ async fn a_socket_left_in_a_reconnect_attempt_handler_stops_the_attempt() {
     bounded(Duration::from_secs(20), async {
         let manager = Manager::new(
             &dead_url().await,
-            ManagerConfig {
-                reconnection_delay: Duration::from_millis(10),
-                reconnection_delay_max: Duration::from_millis(10),
-                ..ManagerConfig::default()
-            },
+            ManagerConfig::default()
+                .reconnection_delay(Duration::from_millis(10))
+                .reconnection_delay_max(Duration::from_millis(10)),
         );
         let socket = manager.socket("/", SocketConfig::default());
         let (tx, mut rx) = mpsc::unbounded_channel::<&'static str>();

@@ -159,10 +159,7 @@ fn msgpack_payload() -> serde_json::Value {
 
 #[tokio::test]
 async fn msgpack_client_round_trips_nested_binary_with_acks() {
-    let io = SocketIo::new(ServerConfig {
-        parser: ParserKind::MsgPack,
-        ..ServerConfig::default()
-    });
+    let io = SocketIo::new(ServerConfig::default().parser(ParserKind::MsgPack));
     let (echo_tx, mut echo_rx) = unbounded_channel();
     let (ack_tx, mut ack_rx) = unbounded_channel();
     io.on_connection(move |socket| {
@@ -248,10 +245,7 @@ async fn msgpack_client_round_trips_nested_binary_with_acks() {
 
 #[tokio::test]
 async fn default_parser_client_cannot_connect_to_a_msgpack_server() {
-    let io = SocketIo::new(ServerConfig {
-        parser: ParserKind::MsgPack,
-        ..ServerConfig::default()
-    });
+    let io = SocketIo::new(ServerConfig::default().parser(ParserKind::MsgPack));
     let connections = Arc::new(AtomicUsize::new(0));
     let count = connections.clone();
     io.on_connection(move |_| {
@@ -270,10 +264,7 @@ async fn default_parser_client_cannot_connect_to_a_msgpack_server() {
 
 #[tokio::test]
 async fn regex_parent_namespace_creates_guards_broadcasts_and_cleans_up_children() {
-    let io = SocketIo::new(ServerConfig {
-        cleanup_empty_child_namespaces: true,
-        ..ServerConfig::default()
-    });
+    let io = SocketIo::new(ServerConfig::default().cleanup_empty_child_namespaces(true));
     let parent = io.of_regex(r"^/dynamic-\d+$").expect("valid regex");
     parent.use_middleware(|socket| async move {
         match auth_str(&socket, "token") {

@@ -4,14 +4,11 @@ mod common;
 
 use common::{config, serve, ws_join, ws_open, ws_send, ws_text};
 use socketio::server::JoinError;
-use socketio::{ServerConfig, SocketIo};
+use socketio::SocketIo;
 
 #[tokio::test]
 async fn namespaces_per_connection_are_capped() {
-    let io = SocketIo::new(ServerConfig {
-        max_namespaces_per_connection: 2,
-        ..config()
-    });
+    let io = SocketIo::new(config().max_namespaces_per_connection(2));
     io.of("/a");
     io.of("/b");
     let server = serve(io).await;
@@ -30,10 +27,7 @@ async fn namespaces_per_connection_are_capped() {
 
 #[tokio::test]
 async fn rooms_per_socket_are_capped() {
-    let io = SocketIo::new(ServerConfig {
-        max_rooms_per_socket: 3,
-        ..config()
-    });
+    let io = SocketIo::new(config().max_rooms_per_socket(3));
     let (tx, mut results) = common::record();
     io.on_connection(move |s| {
         let first = s.try_join(["r1", "r2"]);

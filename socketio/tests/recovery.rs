@@ -41,13 +41,11 @@ async fn run_client(url: &str, delay_ms: u64) -> serde_json::Value {
 /// the first socket has gone, so the client misses them, and 5 to the gone
 /// socket itself (a private message, stored like a broadcast to its room).
 async fn server(max_disconnection: Duration) -> (SocketIo, String) {
-    let config = ServerConfig {
-        connection_state_recovery: Some(RecoveryConfig {
-            max_disconnection_duration: max_disconnection,
-            skip_middlewares: true,
-        }),
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig::default().connection_state_recovery(Some(
+        RecoveryConfig::default()
+            .max_disconnection_duration(max_disconnection)
+            .skip_middlewares(true),
+    ));
     let io = SocketIo::new(config);
     let io2 = io.clone();
     io.on_connection(move |socket| {

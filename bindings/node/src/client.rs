@@ -563,12 +563,10 @@ impl NativeManager {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(Arc::downgrade(&primed));
-        let config = SocketConfig {
-            auth: js_auth(&self.disp, key, primed.clone()),
-            retries: opts.retries,
-            ack_timeout,
-            ..SocketConfig::default()
-        };
+        let config = SocketConfig::default()
+            .auth(js_auth(&self.disp, key, primed.clone()))
+            .retries(opts.retries)
+            .ack_timeout(ack_timeout);
         let client = self.client.sibling(&nsp, config).map_err(js_err)?;
         wire_socket(&client, &self.disp, key);
         Ok(NativeClient {

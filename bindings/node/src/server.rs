@@ -296,15 +296,16 @@ fn config(
         c.cleanup_empty_child_namespaces = v;
     }
     if let Some(k) = o.cookie {
-        c.engine.cookie = Some(engineio::server::Cookie {
-            name: k.name,
-            path: k.path,
-            http_only: k.http_only.unwrap_or(false),
-            same_site: k.same_site,
-            secure: k.secure.unwrap_or(false),
-            max_age: k.max_age.map(|s| s.max(0.0).floor() as u64),
-            domain: k.domain,
-        });
+        c.engine.cookie = Some(
+            engineio::server::Cookie::default()
+                .name(k.name)
+                .path(k.path)
+                .http_only(k.http_only.unwrap_or(false))
+                .same_site(k.same_site)
+                .secure(k.secure.unwrap_or(false))
+                .max_age(k.max_age.map(|s| s.max(0.0).floor() as u64))
+                .domain(k.domain),
+        );
     }
     if o.allow_request == Some(true) {
         c.engine.allow_request = Some(allow_request(disp));

@@ -245,13 +245,7 @@ impl NativeClient {
         };
         let client = self
             .client
-            .sibling(
-                namespace,
-                SocketConfig {
-                    auth,
-                    ..SocketConfig::default()
-                },
-            )
+            .sibling(namespace, SocketConfig::default().auth(auth))
             .map_err(to_pyerr)?;
         let nsp = namespace_of(namespace);
         let me = NativeClient {

@@ -134,15 +134,16 @@ pub fn server_options(options: &Bound<'_, PyDict>) -> PyResult<ServerOptions> {
         }
     }
     if let Some(d) = opt::<Bound<'_, PyDict>>(options, "cookie")? {
-        c.engine.cookie = Some(engineio::server::Cookie {
-            name: opt(&d, "name")?.unwrap_or_else(|| "io".into()),
-            path: opt(&d, "path")?,
-            http_only: opt(&d, "http_only")?.unwrap_or(false),
-            same_site: opt(&d, "same_site")?,
-            secure: opt(&d, "secure")?.unwrap_or(false),
-            max_age: opt(&d, "max_age")?,
-            domain: opt(&d, "domain")?,
-        });
+        c.engine.cookie = Some(
+            engineio::server::Cookie::default()
+                .name(opt::<String>(&d, "name")?.unwrap_or_else(|| "io".into()))
+                .path(opt(&d, "path")?)
+                .http_only(opt(&d, "http_only")?.unwrap_or(false))
+                .same_site(opt(&d, "same_site")?)
+                .secure(opt(&d, "secure")?.unwrap_or(false))
+                .max_age(opt(&d, "max_age")?)
+                .domain(opt(&d, "domain")?),
+        );
     }
     Ok(o)
 }

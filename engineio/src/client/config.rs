@@ -11,6 +11,7 @@ use crate::server::TransportType;
 /// Client options; [`ClientConfig::default`] matches engine.io-client's
 /// defaults.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// The Engine.IO path (`path`, default `/engine.io`). The path of the URL
     /// given to [`connect`](super::Client::connect) is ignored, as the
@@ -83,14 +84,11 @@ pub enum PacketDirection {
 ///
 /// ```
 /// # use engineio::client::{ClientConfig, PacketDirection, PacketObserver};
-/// let config = ClientConfig {
-///     observer: Some(PacketObserver::new(|dir, packet| {
-///         if dir == PacketDirection::Received {
-///             println!("<- {packet:?}");
-///         }
-///     })),
-///     ..ClientConfig::default()
-/// };
+/// let config = ClientConfig::default().observer(Some(PacketObserver::new(|dir, packet| {
+///     if dir == PacketDirection::Received {
+///         println!("<- {packet:?}");
+///     }
+/// })));
 /// ```
 #[derive(Clone)]
 pub struct PacketObserver(Arc<ObserveFn>);
@@ -121,12 +119,11 @@ impl std::fmt::Debug for PacketObserver {
 /// ```
 /// # use engineio::client::{ClientConfig, TlsConfig};
 /// # let pem: &[u8] = b"";
-/// let config = ClientConfig {
-///     tls: Some(TlsConfig::default().root_cert_pem(pem).builtin_roots(false)),
-///     ..ClientConfig::default()
-/// };
+/// let config = ClientConfig::default()
+///     .tls(Some(TlsConfig::default().root_cert_pem(pem).builtin_roots(false)));
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct TlsConfig {
     /// Extra trusted root certificates, PEM-encoded; each entry may hold
     /// several certificates.
@@ -185,6 +182,25 @@ impl TlsConfig {
         self
     }
 }
+
+crate::__option_setters!(ClientConfig {
+    path: impl Into<String>,
+    add_trailing_slash: bool,
+    query: Vec<(String, String)>,
+    extra_headers: HeaderMap,
+    transports: Vec<TransportType>,
+    upgrade: bool,
+    remember_upgrade: bool,
+    try_all_transports: bool,
+    timestamp_requests: bool,
+    timestamp_param: impl Into<String>,
+    connect_timeout: Option<Duration>,
+    send_buffer: usize,
+    event_buffer: usize,
+    max_ws_message_size: usize,
+    tls: Option<TlsConfig>,
+    observer: Option<PacketObserver>,
+});
 
 impl Default for ClientConfig {
     fn default() -> Self {

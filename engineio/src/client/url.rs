@@ -152,10 +152,7 @@ mod tests {
     use super::*;
 
     fn endpoint(url: &str) -> Endpoint {
-        let config = ClientConfig {
-            timestamp_requests: false,
-            ..ClientConfig::default()
-        };
+        let config = ClientConfig::default().timestamp_requests(false);
         Endpoint::parse(url, &config).expect("valid url")
     }
 
@@ -193,10 +190,7 @@ mod tests {
 
     #[test]
     fn options_query_is_encoded() {
-        let config = ClientConfig {
-            query: vec![("k y".into(), "é&=".into())],
-            ..ClientConfig::default()
-        };
+        let config = ClientConfig::default().query(vec![("k y".into(), "é&=".into())]);
         let e = Endpoint::parse("http://h", &config).expect("valid url");
         let uri = e.uri(TransportType::Polling, Some("s"));
         assert!(uri.starts_with(

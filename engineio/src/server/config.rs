@@ -100,6 +100,7 @@ pub type Middleware = Arc<
 
 /// The `io` cookie set on the handshake response.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Cookie {
     /// Cookie name (reference default `io`).
     pub name: String,
@@ -116,6 +117,16 @@ pub struct Cookie {
     /// `Domain` attribute.
     pub domain: Option<String>,
 }
+
+crate::__option_setters!(Cookie {
+    name: impl Into<String>,
+    path: Option<String>,
+    http_only: bool,
+    same_site: Option<String>,
+    secure: bool,
+    max_age: Option<u64>,
+    domain: Option<String>,
+});
 
 impl Default for Cookie {
     fn default() -> Self {
@@ -162,6 +173,7 @@ impl Cookie {
 /// Server options, named after the reference `engine.io` options and with its
 /// defaults.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// Path the server answers under (prefix match), default `/engine.io/`.
     pub path: String,
@@ -219,6 +231,32 @@ pub struct ServerConfig {
     /// so partial requests cannot hold connections open (default 10 s).
     pub header_read_timeout: Duration,
 }
+
+crate::__option_setters!(ServerConfig {
+    path: impl Into<String>,
+    ping_interval: Duration,
+    ping_timeout: Duration,
+    upgrade_timeout: Duration,
+    max_http_buffer_size: usize,
+    transports: Vec<TransportType>,
+    allow_upgrades: bool,
+    cors: Option<Cors>,
+    cookie: Option<Cookie>,
+    allow_request: Option<AllowRequest>,
+    initial_headers: Option<HeadersHook>,
+    headers: Option<HeadersHook>,
+    on_connection_error: Option<ConnectionErrorHook>,
+    intercept: Option<Intercept>,
+    middleware: Option<Middleware>,
+    generate_id: Option<GenerateId>,
+    on_session: Option<SessionHook>,
+    http_compression_threshold: Option<usize>,
+    max_buffer_size: usize,
+    ws_read_buffer_size: usize,
+    max_connections: Option<usize>,
+    max_header_size: usize,
+    header_read_timeout: Duration,
+});
 
 impl Default for ServerConfig {
     fn default() -> Self {

@@ -217,11 +217,9 @@ pub async fn start(config: ServerConfig) -> TestServer {
 
 /// Options with quick heartbeats, for tests that must see pings.
 pub fn fast_heartbeat() -> ServerConfig {
-    ServerConfig {
-        ping_interval: Duration::from_millis(100),
-        ping_timeout: Duration::from_millis(100),
-        ..ServerConfig::default()
-    }
+    ServerConfig::default()
+        .ping_interval(Duration::from_millis(100))
+        .ping_timeout(Duration::from_millis(100))
 }
 
 // ---------------------------------------------------------------------------

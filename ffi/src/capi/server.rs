@@ -466,9 +466,8 @@ pub unsafe extern "C" fn sio_server_options_set_recovery(
     max_disconnection_ms: u32,
 ) -> c_int {
     with_opts(opts, |o| {
-        o.config.connection_state_recovery = enabled.then(|| RecoveryConfig {
-            max_disconnection_duration: millis(max_disconnection_ms),
-            ..RecoveryConfig::default()
+        o.config.connection_state_recovery = enabled.then(|| {
+            RecoveryConfig::default().max_disconnection_duration(millis(max_disconnection_ms))
         });
         Ok(())
     })

@@ -547,12 +547,9 @@ impl Client {
         st.own_connection = options.force_new;
         let mut b = ClientBuilder::new(self.url.clone())
             .manager_config(options.manager)
-            .socket_config(SocketConfig {
-                auth: match options.auth {
-                    Some(v) => Auth::Static(v),
-                    None => options.socket.auth.clone(),
-                },
-                ..options.socket
+            .socket_config(match options.auth {
+                Some(v) => options.socket.auth(Auth::Static(v)),
+                None => options.socket,
             })
             .force_new(options.force_new);
         if let Some(ns) = &options.namespace {
@@ -795,12 +792,9 @@ impl Client {
         let manager = link.manager(&self.ctx.rt)?;
         let socket = manager.socket(
             &nsp,
-            SocketConfig {
-                auth: match options.auth {
-                    Some(v) => Auth::Static(v),
-                    None => options.socket.auth.clone(),
-                },
-                ..options.socket
+            match options.auth {
+                Some(v) => options.socket.auth(Auth::Static(v)),
+                None => options.socket,
             },
         );
         for reg in regs {

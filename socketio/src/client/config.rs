@@ -13,6 +13,7 @@ use crate::proto::Value;
 /// Options of a [`Manager`](super::Manager); the defaults are the
 /// reference's.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ManagerConfig {
     /// The Engine.IO options; `path` defaults to `/socket.io`.
     pub engine: engineio::client::ClientConfig,
@@ -36,13 +37,35 @@ pub struct ManagerConfig {
     pub parser: ParserKind,
 }
 
+engineio::__option_setters!(ManagerConfig {
+    reconnection: bool,
+    reconnection_attempts: u32,
+    reconnection_delay: Duration,
+    reconnection_delay_max: Duration,
+    randomization_factor: f64,
+    timeout: Duration,
+    max_attachments: usize,
+    parser: ParserKind,
+});
+
+impl ManagerConfig {
+    /// Edits the Engine.IO client options, builder style, starting from
+    /// this configuration's own (whose `path` is `/socket.io`):
+    /// `ManagerConfig::default().engine(|e| e.upgrade(false))`.
+    #[must_use]
+    pub fn engine(
+        mut self,
+        edit: impl FnOnce(engineio::client::ClientConfig) -> engineio::client::ClientConfig,
+    ) -> Self {
+        self.engine = edit(self.engine);
+        self
+    }
+}
+
 impl Default for ManagerConfig {
     fn default() -> Self {
         ManagerConfig {
-            engine: engineio::client::ClientConfig {
-                path: "/socket.io".into(),
-                ..Default::default()
-            },
+            engine: engineio::client::ClientConfig::default().path("/socket.io"),
             reconnection: true,
             reconnection_attempts: u32::MAX,
             reconnection_delay: Duration::from_millis(1000),
@@ -111,6 +134,7 @@ impl fmt::Debug for Auth {
 
 /// Options of one [`Socket`](super::Socket).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SocketConfig {
     /// The CONNECT payload.
     pub auth: Auth,
@@ -126,6 +150,14 @@ pub struct SocketConfig {
     /// missed events of a recovered session; default 4096).
     pub receive_buffer: usize,
 }
+
+engineio::__option_setters!(SocketConfig {
+    auth: Auth,
+    retries: Option<u32>,
+    ack_timeout: Option<Duration>,
+    send_buffer: usize,
+    receive_buffer: usize,
+});
 
 impl Default for SocketConfig {
     fn default() -> Self {

@@ -40,6 +40,7 @@ use crate::adapter::{Adapter, AdapterFactory, LocalAdapter, LocalNamespace};
 
 /// Server options, named after the reference's.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// The Engine.IO options; `path` defaults to `/socket.io/`.
     pub engine: EngineConfig,
@@ -71,12 +72,18 @@ pub struct ServerConfig {
 
 /// Connection state recovery options, as the reference's.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RecoveryConfig {
     /// How long a session and the packets it may miss are kept (default 2 min).
     pub max_disconnection_duration: Duration,
     /// Whether a recovered socket skips the namespace middlewares (default true).
     pub skip_middlewares: bool,
 }
+
+engineio::__option_setters!(RecoveryConfig {
+    max_disconnection_duration: Duration,
+    skip_middlewares: bool,
+});
 
 impl Default for RecoveryConfig {
     fn default() -> Self {
@@ -87,13 +94,33 @@ impl Default for RecoveryConfig {
     }
 }
 
+engineio::__option_setters!(ServerConfig {
+    connect_timeout: Duration,
+    ack_timeout: Duration,
+    max_attachments: usize,
+    max_namespaces_per_connection: usize,
+    max_rooms_per_socket: usize,
+    parser: ParserKind,
+    connection_state_recovery: Option<RecoveryConfig>,
+    cleanup_empty_child_namespaces: bool,
+    serve_client: Option<ClientBundle>,
+});
+
+impl ServerConfig {
+    /// Edits the Engine.IO options, builder style, starting from this
+    /// configuration's own (whose `path` is `/socket.io/`, not Engine.IO's
+    /// `/engine.io/`): `ServerConfig::default().engine(|e| e.ping_interval(d))`.
+    #[must_use]
+    pub fn engine(mut self, edit: impl FnOnce(EngineConfig) -> EngineConfig) -> Self {
+        self.engine = edit(self.engine);
+        self
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
-            engine: EngineConfig {
-                path: "/socket.io/".into(),
-                ..EngineConfig::default()
-            },
+            engine: EngineConfig::default().path("/socket.io/"),
             connect_timeout: Duration::from_millis(45_000),
             ack_timeout: Duration::from_millis(5_000),
             max_attachments: 10,

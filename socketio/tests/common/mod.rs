@@ -45,10 +45,7 @@ impl TestServer {
 
 /// Default options with a short ack timeout, so nothing waits 5 s.
 pub fn config() -> ServerConfig {
-    ServerConfig {
-        ack_timeout: Duration::from_millis(2000),
-        ..ServerConfig::default()
-    }
+    ServerConfig::default().ack_timeout(Duration::from_millis(2000))
 }
 
 /// Starts `io` (handlers already registered or not) on 127.0.0.1:0.

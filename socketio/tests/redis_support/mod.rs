@@ -12,7 +12,7 @@ use socketio::adapter::redis::{RedisAdapterConfig, RedisAdapterFactory};
 use socketio::adapter::redis_sharded::{ShardedRedisAdapterConfig, ShardedRedisAdapterFactory};
 use socketio::adapter::redis_streams::{RedisStreamsAdapterConfig, RedisStreamsAdapterFactory};
 use socketio::server::RecoveryConfig;
-use socketio::{FetchedSocket, ServerConfig, SocketIo, Value};
+use socketio::{FetchedSocket, SocketIo, Value};
 use tokio::time::timeout;
 use tokio::time::Instant;
 
@@ -137,13 +137,11 @@ pub async fn rust_server_with(redis: &Redis, flavour: Flavour, recovery: bool) -
     let window = recovery.then_some(RECOVERY);
     let mut config = config();
     if recovery {
-        config = ServerConfig {
-            connection_state_recovery: Some(RecoveryConfig {
-                max_disconnection_duration: RECOVERY,
-                skip_middlewares: true,
-            }),
-            ..config
-        };
+        config = config.connection_state_recovery(Some(
+            RecoveryConfig::default()
+                .max_disconnection_duration(RECOVERY)
+                .skip_middlewares(true),
+        ));
     }
     let io = match flavour {
         Flavour::Classic => {
