@@ -41,6 +41,7 @@ use redis::aio::{ConnectionManager, MultiplexedConnection, PubSubSink, PubSubStr
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::cluster::classic::{ClassicCodec, ClassicIncoming};
+use super::cluster::delivery::{Deliveries, Offset, OffsetBackoff};
 use super::cluster::sharded::ShardedCodec;
 use super::cluster::state::{
     Action, ClusterState, Completed, Responses, Started, StateConfig, DEFAULT_REQUEST_TIMEOUT,
@@ -252,10 +253,8 @@ pub(crate) struct Shared {
     adapters: Mutex<Vec<Weak<Inner>>>,
     /// The flavour's name in logs.
     label: &'static str,
-    /// Until when emits do not wait for their stream entry id, after one
-    /// did not come: while Redis is away each emit would otherwise stall
-    /// for the whole wait.
-    offsets_failing_until: Mutex<Option<Instant>>,
+    /// Whether stream entry ids (offsets) are not coming lately.
+    offsets: Arc<OffsetBackoff>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -309,7 +308,7 @@ pub(crate) async fn start_engine(
         runtime,
         adapters: Mutex::new(Vec::new()),
         label,
-        offsets_failing_until: Mutex::new(None),
+        offsets: Arc::default(),
     });
     if let Wire::Streams(codec) = &shared.wire {
         for stream in codec.read_streams() {
@@ -370,7 +369,7 @@ impl LocalNamespace for Detached {
     fn local_name(&self) -> &str {
         ""
     }
-    fn deliver(&self, _: Vec<Value>, _: &BroadcastOptions) {}
+    fn deliver(&self, _: Vec<Value>, _: &BroadcastOptions, _: Option<String>) {}
     fn deliver_with_ack(
         &self,
         _: Vec<Value>,
@@ -418,7 +417,14 @@ pub(crate) fn create_adapter(
             ..StateConfig::default()
         },
     );
+    let deliveries = Arc::new(Deliveries::new(
+        local.clone(),
+        shared.offsets.clone(),
+        shared.runtime.clone(),
+        shared.label,
+    ));
     let inner = Arc::new(Inner {
+        deliveries,
         // Streams keep recovery data in Redis, where any server finds it.
         local: match (config.recovery, &shared.wire) {
             (Some(max), Wire::Classic(_) | Wire::Sharded(_)) => LocalAdapter::with_recovery(max),
@@ -492,6 +498,7 @@ impl Drop for RedisAdapter {
 }
 
 struct Inner {
+    deliveries: Arc<Deliveries>,
     local: LocalAdapter,
     nsp: String,
     uid: ServerId,
@@ -548,7 +555,7 @@ impl Inner {
     fn enqueue_with_reply(
         &self,
         cmd: RedisCommand,
-        reply: Option<oneshot::Sender<redis::RedisResult<redis::Value>>>,
+        reply: Option<oneshot::Sender<Option<String>>>,
     ) {
         match self.outbox.try_send(Outgoing { cmd, reply }) {
             Ok(()) => {}
@@ -748,18 +755,16 @@ impl Inner {
         }
         match message {
             ClusterMessage::Broadcast {
-                mut packet,
+                packet,
                 opts,
                 request_id: None,
             } => {
                 // A stream entry's id is the packet's recovery offset on
                 // every server, as Node's streams adapter appends it.
-                if let Some(offset) = offset {
-                    if self.shared.config.recovery.is_some() && opts.flags.volatile != Some(true) {
-                        packet.data.push(Value::String(offset));
-                    }
-                }
-                ns.deliver(packet.data, &opts.to_local())
+                let offset = offset.filter(|_| {
+                    self.shared.config.recovery.is_some() && opts.flags.volatile != Some(true)
+                });
+                ns.deliver(packet.data, &opts.to_local(), offset)
             }
             ClusterMessage::Broadcast {
                 packet,
@@ -910,37 +915,11 @@ impl Inner {
     }
 }
 
-type Reply = oneshot::Receiver<redis::RedisResult<redis::Value>>;
-
-thread_local! {
-    /// The XADD of the broadcast just published on this thread, by adapter:
-    /// the namespace calls `publish_broadcast` then `store_packet` for one
-    /// emit, on one thread.
-    static PENDING_XADD: std::cell::RefCell<Option<(usize, Reply)>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// How long an emit waits for its stream entry id (its recovery offset).
-const OFFSET_WAIT: Duration = Duration::from_secs(1);
-/// How long emits skip waiting for offsets after one did not come.
-const OFFSETS_BACKOFF: Duration = Duration::from_secs(5);
 /// How long a resuming client's handshake waits for its session.
 const RESTORE_WAIT: Duration = Duration::from_secs(3);
 /// Node reads at most this many XRANGE pages of missed packets.
 const MAX_RANGE_CALLS: usize = 100;
 const RANGE_COUNT: &str = "100";
-
-/// Runs `fut` to completion from synchronous code: the recovery hooks of the
-/// adapter trait are synchronous, while the streams adapter's recovery lives
-/// in Redis. `None` on a current-thread runtime, whose only thread would
-/// have to run the very IO it waits for.
-fn block_on<F: std::future::Future>(handle: &tokio::runtime::Handle, fut: F) -> Option<F::Output> {
-    match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread => None,
-        Ok(_) => Some(tokio::task::block_in_place(|| handle.block_on(fut))),
-        Err(_) => Some(handle.block_on(fut)),
-    }
-}
 
 impl Inner {
     /// The streams codec and session lifetime, when this is a streams
@@ -952,9 +931,12 @@ impl Inner {
         }
     }
 
-    /// Publishes a message, returning where its reply (an XADD's entry id)
-    /// will arrive.
-    fn publish_with_reply(&self, body: ClusterMessage) -> Option<Reply> {
+    /// Publishes a message, returning where its stream entry id (its
+    /// recovery offset) will arrive.
+    fn publish_with_offset(
+        &self,
+        body: ClusterMessage,
+    ) -> Option<oneshot::Receiver<Option<String>>> {
         if self.closed.load(Ordering::Relaxed) {
             return None;
         }
@@ -972,63 +954,24 @@ impl Inner {
         }
     }
 
-    /// The recovery offset of a packet being sent: its stream entry id.
-    /// Every packet with an offset is in the stream, as Node has it: an emit
-    /// to one socket (which the namespace does not publish) is written
-    /// there as a broadcast to the socket's room, which other servers
-    /// ignore.
-    fn stream_offset(self: &Arc<Self>, opts: &BroadcastOptions, data: &[Value]) -> Option<String> {
-        if opts.flags.local || opts.flags.volatile {
-            return None;
-        }
-        let me = Arc::as_ptr(self) as usize;
-        let pending = PENDING_XADD.with(|p| {
-            let mut p = p.borrow_mut();
-            match p.take() {
-                Some((owner, rx)) if owner == me => Some(rx),
-                other => {
-                    *p = other;
-                    None
-                }
-            }
-        });
-        let rx = match pending {
-            Some(rx) => rx,
-            None => self.publish_with_reply(ClusterMessage::Broadcast {
-                packet: ClusterPacket::event(data.to_vec()),
-                opts: WireOptions::from_local(opts),
-                request_id: None,
-            })?,
-        };
-        let now = Instant::now();
-        if lock(&self.shared.offsets_failing_until).is_some_and(|until| now < until) {
-            return None;
-        }
-        let reply = block_on(&self.shared.runtime, tokio::time::timeout(OFFSET_WAIT, rx));
-        let id = match reply {
-            Some(Ok(Ok(Ok(value)))) => bulk(&value).and_then(|id| String::from_utf8(id).ok()),
-            None => {
-                tracing::debug!(nsp = %self.nsp, "Redis streams adapter: no offset on a current-thread runtime");
-                return None;
-            }
-            _ => None,
-        };
-        if id.is_none() {
-            tracing::warn!(nsp = %self.nsp, "Redis streams adapter: no stream entry id; packets go out without offsets for a while");
-            *lock(&self.shared.offsets_failing_until) = Some(Instant::now() + OFFSETS_BACKOFF);
-        }
-        id
-    }
-
     /// Takes a persisted session back from Redis, with the broadcasts it
     /// missed after `offset`, as Node's streams adapter does.
-    fn restore_from_redis(&self, pid: &str, offset: &str) -> Option<RecoveredSession> {
-        let (codec, _) = self.streams_recovery()?;
+    fn restore_from_redis(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> BoxFuture<'static, Option<RecoveredSession>> {
+        let Some((codec, _)) = self.streams_recovery() else {
+            return Box::pin(std::future::ready(None));
+        };
         let codec = codec.clone();
-        let check = codec.offset_check_command(&self.nsp, offset)?;
+        let Some(check) = codec.offset_check_command(&self.nsp, offset) else {
+            return Box::pin(std::future::ready(None));
+        };
         let mut conn = self.shared.publisher.clone();
         let nsp = self.nsp.clone();
         let key = codec.session_key(pid);
+        let offset = offset.to_owned();
         let fut = async move {
             let (value, _): (Option<Vec<u8>>, redis::Value) = redis::pipe()
                 .atomic()
@@ -1057,7 +1000,7 @@ impl Inner {
             let mut rooms = session.rooms.clone();
             rooms.push(Room::from(session.sid.to_string()));
             let mut missed = Vec::new();
-            let mut after = offset.to_owned();
+            let mut after = offset;
             for _ in 0..MAX_RANGE_CALLS {
                 let mut cmd = codec.missed_range_command(&nsp, &after)?;
                 cmd.args.push(bytes::Bytes::from_static(b"COUNT"));
@@ -1088,20 +1031,16 @@ impl Inner {
                 missed_packets: missed,
             })
         };
-        match block_on(
-            &self.shared.runtime,
-            tokio::time::timeout(RESTORE_WAIT, fut),
-        ) {
-            Some(Ok(found)) => found,
-            Some(Err(_)) => {
-                tracing::warn!(nsp = %self.nsp, "Redis streams adapter: session lookup timed out");
-                None
+        let nsp = self.nsp.clone();
+        Box::pin(async move {
+            match tokio::time::timeout(RESTORE_WAIT, fut).await {
+                Ok(found) => found,
+                Err(_) => {
+                    tracing::warn!(nsp = %nsp, "Redis streams adapter: session lookup timed out");
+                    None
+                }
             }
-            None => {
-                tracing::warn!(nsp = %self.nsp, "Redis streams adapter: recovery needs a multi-thread runtime");
-                None
-            }
-        }
+        })
     }
 }
 
@@ -1156,11 +1095,33 @@ impl Adapter for RedisAdapter {
     fn on_room_event(&self, listener: RoomListener) {
         self.inner.local.on_room_event(listener)
     }
-    fn store_packet(&self, opts: &BroadcastOptions, data: &[Value]) -> Option<String> {
-        if self.inner.streams_recovery().is_some() {
-            return self.inner.stream_offset(opts, data);
+    fn broadcast(&self, data: Vec<Value>, opts: &BroadcastOptions, local: &dyn LocalNamespace) {
+        let inner = &self.inner;
+        if !opts.flags.local {
+            let message = ClusterMessage::Broadcast {
+                packet: ClusterPacket::event(data.clone()),
+                opts: WireOptions::from_local(opts),
+                request_id: None,
+            };
+            // The stream entry id is the packet's offset, on every server.
+            if inner.streams_recovery().is_some()
+                && !opts.flags.volatile
+                && !inner.shared.offsets.failing()
+            {
+                if let Some(reply) = inner.publish_with_offset(message) {
+                    inner
+                        .deliveries
+                        .deliver(data, opts, Offset::Pending(reply), local);
+                    return;
+                }
+            } else {
+                inner.publish_message(message);
+            }
         }
-        self.inner.local.store_packet(opts, data)
+        let offset = inner.local.store_packet(opts, &data);
+        inner
+            .deliveries
+            .deliver(data, opts, Offset::Known(offset), local);
     }
     fn persist_session(&self, session: SessionToPersist) {
         if let Some((codec, ttl)) = self.inner.streams_recovery() {
@@ -1182,7 +1143,11 @@ impl Adapter for RedisAdapter {
         }
         self.inner.local.persist_session(session)
     }
-    fn restore_session(&self, pid: &str, offset: &str) -> Option<RecoveredSession> {
+    fn restore_session(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> BoxFuture<'static, Option<RecoveredSession>> {
         if self.inner.streams_recovery().is_some() {
             return self.inner.restore_from_redis(pid, offset);
         }
@@ -1229,24 +1194,6 @@ impl Adapter for RedisAdapter {
             }
             rooms
         })
-    }
-
-    fn publish_broadcast(&self, data: &[Value], opts: &BroadcastOptions) {
-        let message = ClusterMessage::Broadcast {
-            packet: ClusterPacket::event(data.to_vec()),
-            opts: WireOptions::from_local(opts),
-            request_id: None,
-        };
-        if self.inner.streams_recovery().is_some() && !opts.flags.volatile {
-            // The entry id is the packet's offset: `store_packet`, called
-            // next on this thread, waits for it.
-            let rx = self.inner.publish_with_reply(message);
-            PENDING_XADD.with(|p| {
-                *p.borrow_mut() = rx.map(|rx| (Arc::as_ptr(&self.inner) as usize, rx));
-            });
-            return;
-        }
-        self.inner.publish_message(message);
     }
 
     fn publish_broadcast_with_ack(
@@ -1361,7 +1308,7 @@ impl Adapter for RedisAdapter {
 /// caller needs it (an XADD's entry id).
 struct Outgoing {
     cmd: RedisCommand,
-    reply: Option<oneshot::Sender<redis::RedisResult<redis::Value>>>,
+    reply: Option<oneshot::Sender<Option<String>>>,
 }
 
 /// Sends the queued messages of one namespace, in order.
@@ -1384,7 +1331,12 @@ async fn publisher_task(
             tracing::warn!(command = ?cmd, error = %e, "{label}: publish failed, message dropped");
         }
         if let Some(reply) = reply {
-            let _ = reply.send(result);
+            let id = result
+                .ok()
+                .as_ref()
+                .and_then(bulk)
+                .and_then(|id| String::from_utf8(id).ok());
+            let _ = reply.send(id);
         }
     }
 }

@@ -30,12 +30,10 @@
 //! With `recovery` set, a broadcast's offset is its stream entry id and a
 //! disconnected socket's session is kept in Redis (`sio:session:<pid>`,
 //! expiring after the recovery window), so the client can reconnect to any
-//! server of the cluster, Node or Rust, and get what it missed. Because the
-//! adapter hooks that assign offsets and restore sessions are synchronous,
-//! an emit waits for its `XADD` (one Redis round trip, at most a second)
-//! and a resuming handshake for its lookup; this needs a multi-thread tokio
-//! runtime (on a current-thread runtime packets go out without offsets and
-//! sessions are not resumed).
+//! server of the cluster, Node or Rust, and get what it missed. An emit does
+//! not wait for its `XADD`: its local part goes out once the entry id is
+//! known (or without offset after a second), behind earlier emits, and a
+//! resuming handshake waits for its lookup, on any tokio runtime.
 //!
 //! The 0.2.x wire (everything in the stream, heartbeats) is not spoken by
 //! this transport; 0.2 and 0.3 servers cannot share a cluster anyway. Keep

@@ -24,6 +24,7 @@ mod base64;
 pub mod classic;
 mod datetime;
 mod decode;
+pub(crate) mod delivery;
 pub mod json;
 pub mod msgpack;
 mod remote;
