@@ -16,10 +16,12 @@
 //! | [`redis_sharded::ShardedRedisAdapterFactory`] | `@socket.io/redis-adapter` `createShardedAdapter()` (Redis 7+) |
 //! | [`redis_streams::RedisStreamsAdapterFactory`] | `@socket.io/redis-streams-adapter` 0.3 (recovery across servers) |
 //!
-//! They share one implementation: a publishing connection, one subscriber
-//! connection per server (plus a stream reader for streams), reconnection
-//! after a Redis restart, and the request bookkeeping of
-//! [`cluster::state`]. Every factory converts into
+//! Each is a small transport (a publishing connection, one subscriber
+//! connection per server, plus a stream reader for streams, with
+//! reconnection after a Redis restart) under one generic cluster adapter:
+//! the request bookkeeping of [`cluster::state`], the application of what
+//! other servers ask, recovery offsets and the ordered local delivery of
+//! broadcasts. Every factory converts into
 //! [`redis::RedisAdapterFactory`] to pick the flavour at run time:
 //!
 //! ```no_run
