@@ -79,6 +79,25 @@ mod streams {
         .await;
     }
 
+    /// Offsets come from Redis without blocking a thread: a current-thread
+    /// runtime, whose only thread also runs the Redis IO, recovers too.
+    #[tokio::test]
+    async fn recovery_on_a_current_thread_runtime() {
+        let Some(redis) = Redis::start().await else {
+            return;
+        };
+        let a = rust_server_with(&redis, Flavour::Streams, true).await;
+        let b = rust_server_with(&redis, Flavour::Streams, true).await;
+        wait_servers(&a.io, 2).await;
+        let ans = a.io.of("/");
+        roam(
+            Peer::Rust(&a.io, a.url()),
+            Peer::Rust(&b.io, b.url()),
+            || ans.sockets().len(),
+        )
+        .await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn recovery_from_rust_to_node_and_back() {
         let Some(redis) = Redis::start().await else {

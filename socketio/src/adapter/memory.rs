@@ -1,13 +1,13 @@
 use std::collections::{HashMap, HashSet};
-use std::sync::RwLock;
-
-use std::sync::Mutex;
 use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use parking_lot::{Mutex, MutexGuard, RwLock};
 
 use super::recovery::RecoveryStore;
 use super::{
-    Adapter, BroadcastOptions, RecoveredSession, Room, RoomEvent, RoomListener, SessionToPersist,
-    Sid,
+    Adapter, BroadcastOptions, LocalNamespace, RecoveredSession, Room, RoomEvent, RoomListener,
+    SessionToPersist, Sid,
 };
 use crate::proto::Value;
 
@@ -41,17 +41,29 @@ impl LocalAdapter {
         }
     }
 
-    fn recovery(&self) -> Option<std::sync::MutexGuard<'_, RecoveryStore>> {
-        self.recovery
-            .as_ref()
-            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    fn recovery(&self) -> Option<MutexGuard<'_, RecoveryStore>> {
+        self.recovery.as_ref().map(|m| m.lock())
+    }
+
+    /// Records a broadcast for connection state recovery and returns its
+    /// offset; `None` when recovery is off or the broadcast is volatile.
+    pub(crate) fn store_packet(&self, opts: &BroadcastOptions, data: &[Value]) -> Option<String> {
+        if opts.flags.volatile {
+            return None;
+        }
+        self.recovery().map(|mut r| r.store(opts, data))
+    }
+
+    /// Takes back a persisted session, synchronously.
+    pub(crate) fn take_session(&self, pid: &str, offset: &str) -> Option<RecoveredSession> {
+        self.recovery()?.restore(pid, offset)
     }
 
     fn emit(&self, events: &[RoomEvent]) {
         if events.is_empty() {
             return;
         }
-        let listeners = self.listeners.read().map(|l| l.clone()).unwrap_or_default();
+        let listeners = self.listeners.read().clone();
         for l in &listeners {
             for e in events {
                 l(e);
@@ -80,7 +92,8 @@ impl LocalAdapter {
 impl Adapter for LocalAdapter {
     fn add_all(&self, sid: Sid, rooms: &[Room]) {
         let mut events = Vec::new();
-        if let Ok(mut index) = self.index.write() {
+        {
+            let mut index = self.index.write();
             for room in rooms {
                 index.sids.entry(sid).or_default().insert(room.clone());
                 let members = index.rooms.entry(room.clone()).or_insert_with(|| {
@@ -97,7 +110,8 @@ impl Adapter for LocalAdapter {
 
     fn del(&self, sid: Sid, room: &str) {
         let mut events = Vec::new();
-        if let Ok(mut index) = self.index.write() {
+        {
+            let mut index = self.index.write();
             if let Some(rooms) = index.sids.get_mut(&sid) {
                 rooms.remove(room);
             }
@@ -108,7 +122,8 @@ impl Adapter for LocalAdapter {
 
     fn del_all(&self, sid: Sid) {
         let mut events = Vec::new();
-        if let Ok(mut index) = self.index.write() {
+        {
+            let mut index = self.index.write();
             if let Some(rooms) = index.sids.remove(&sid) {
                 for room in rooms {
                     Self::remove(&mut index, sid, &room, &mut events);
@@ -121,15 +136,14 @@ impl Adapter for LocalAdapter {
     fn socket_rooms(&self, sid: Sid) -> Vec<Room> {
         self.index
             .read()
-            .ok()
-            .and_then(|i| i.sids.get(&sid).map(|r| r.iter().cloned().collect()))
+            .sids
+            .get(&sid)
+            .map(|r| r.iter().cloned().collect())
             .unwrap_or_default()
     }
 
     fn sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
-        let Ok(index) = self.index.read() else {
-            return Vec::new();
-        };
+        let index = self.index.read();
         let excluded = |sid: &Sid| {
             opts.except
                 .iter()
@@ -156,28 +170,25 @@ impl Adapter for LocalAdapter {
     }
 
     fn rooms(&self) -> HashSet<Room> {
-        self.index
-            .read()
-            .map(|i| i.rooms.keys().cloned().collect())
-            .unwrap_or_default()
+        self.index.read().rooms.keys().cloned().collect()
     }
 
     fn room_sockets(&self, room: &str) -> Vec<Sid> {
         self.index
             .read()
-            .ok()
-            .and_then(|i| i.rooms.get(room).map(|m| m.iter().copied().collect()))
+            .rooms
+            .get(room)
+            .map(|m| m.iter().copied().collect())
             .unwrap_or_default()
     }
 
     fn on_room_event(&self, listener: RoomListener) {
-        if let Ok(mut l) = self.listeners.write() {
-            l.push(listener);
-        }
+        self.listeners.write().push(listener);
     }
 
-    fn store_packet(&self, opts: &BroadcastOptions, data: &[Value]) -> Option<String> {
-        self.recovery().map(|mut r| r.store(opts, data))
+    fn broadcast(&self, data: Vec<Value>, opts: &BroadcastOptions, local: &dyn LocalNamespace) {
+        let offset = self.store_packet(opts, &data);
+        local.deliver(data, opts, offset);
     }
 
     fn persist_session(&self, session: SessionToPersist) {
@@ -186,8 +197,12 @@ impl Adapter for LocalAdapter {
         }
     }
 
-    fn restore_session(&self, pid: &str, offset: &str) -> Option<RecoveredSession> {
-        self.recovery()?.restore(pid, offset)
+    fn restore_session(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> BoxFuture<'static, Option<RecoveredSession>> {
+        Box::pin(std::future::ready(self.take_session(pid, offset)))
     }
 }
 
@@ -203,9 +218,9 @@ mod tests {
     #[test]
     fn rooms_and_broadcast_targets() {
         let a = LocalAdapter::new();
-        let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let events = Arc::new(Mutex::new(Vec::new()));
         let ev = events.clone();
-        a.on_room_event(Arc::new(move |e| ev.lock().unwrap().push(e.clone())));
+        a.on_room_event(Arc::new(move |e| ev.lock().push(e.clone())));
         let (s1, s2, s3) = (Sid::new(), Sid::new(), Sid::new());
         a.add_all(s1, &[room("r1"), room("r2")]);
         a.add_all(s2, &[room("r2")]);
@@ -226,7 +241,7 @@ mod tests {
         assert!(!a.rooms().contains("r1"));
         a.del_all(s2);
         assert_eq!(a.room_sockets("r2"), vec![s1]);
-        let ev = events.lock().unwrap();
+        let ev = events.lock();
         assert!(ev.contains(&RoomEvent::CreateRoom(room("r1"))));
         assert!(ev.contains(&RoomEvent::DeleteRoom(room("r1"))));
         assert!(ev.contains(&RoomEvent::LeaveRoom(room("r2"), s2)));

@@ -16,10 +16,12 @@
 //! | [`redis_sharded::ShardedRedisAdapterFactory`] | `@socket.io/redis-adapter` `createShardedAdapter()` (Redis 7+) |
 //! | [`redis_streams::RedisStreamsAdapterFactory`] | `@socket.io/redis-streams-adapter` 0.3 (recovery across servers) |
 //!
-//! They share one implementation: a publishing connection, one subscriber
-//! connection per server (plus a stream reader for streams), reconnection
-//! after a Redis restart, and the request bookkeeping of
-//! [`cluster::state`]. Every factory converts into
+//! Each is a small transport (a publishing connection, one subscriber
+//! connection per server, plus a stream reader for streams, with
+//! reconnection after a Redis restart) under one generic cluster adapter:
+//! the request bookkeeping of [`cluster::state`], the application of what
+//! other servers ask, recovery offsets and the ordered local delivery of
+//! broadcasts. Every factory converts into
 //! [`redis::RedisAdapterFactory`] to pick the flavour at run time:
 //!
 //! ```no_run
@@ -52,10 +54,11 @@ pub mod redis_sharded;
 pub mod redis_streams;
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::proto::Value;
@@ -118,8 +121,10 @@ pub type RoomListener = Arc<dyn Fn(&RoomEvent) + Send + Sync>;
 pub trait LocalNamespace: Send + Sync + 'static {
     /// The namespace name, e.g. `/`.
     fn local_name(&self) -> &str;
-    /// Delivers an event (`[name, ...args]`) to the matching local sockets.
-    fn deliver(&self, data: Vec<Value>, opts: &BroadcastOptions);
+    /// Delivers an event (`[name, ...args]`) to the matching local sockets,
+    /// with its recovery `offset` appended when it has one (listeners of
+    /// outgoing events see the event without it).
+    fn deliver(&self, data: Vec<Value>, opts: &BroadcastOptions, offset: Option<String>);
     /// Delivers an event expecting acknowledgements: returns how many
     /// clients it reached and a receiver of each client's acknowledgement
     /// arguments, closed once every client answered or `timeout` passed.
@@ -164,7 +169,7 @@ impl ServerSideAck {
 
     /// Answers the requesting server (Node sends the first argument only).
     pub fn send(&self, value: Value) {
-        let tx = self.0.lock().map(|mut t| t.take()).unwrap_or_default();
+        let tx = self.0.lock().take();
         if let Some(tx) = tx {
             let _ = tx.send(value);
         }
@@ -203,16 +208,29 @@ pub trait Adapter: Send + Sync + 'static {
     /// Registers a listener for room events.
     fn on_room_event(&self, listener: RoomListener);
 
-    /// Records an event broadcast with `opts` for connection state recovery
-    /// and returns the offset to append to it; `None` when recovery is off.
-    fn store_packet(&self, _opts: &BroadcastOptions, _data: &[Value]) -> Option<String> {
-        None
+    /// Broadcasts an event (`[name, ...args]`) with `opts`, end to end: to
+    /// the other servers of the cluster (unless `local`), with a recovery
+    /// offset when connection state recovery is on (never for `volatile`),
+    /// and to this server's matching sockets through `local`.
+    ///
+    /// Must not block. The local part goes out now, or later once the offset
+    /// is known (a cluster adapter whose broker assigns offsets then
+    /// delivers through the namespace handle it was created with), always
+    /// in the order of the calls. The default delivers at once, without
+    /// offset, as a single server without recovery does.
+    fn broadcast(&self, data: Vec<Value>, opts: &BroadcastOptions, local: &dyn LocalNamespace) {
+        local.deliver(data, opts, None);
     }
     /// Keeps a disconnected socket's session for recovery.
     fn persist_session(&self, _session: SessionToPersist) {}
-    /// Takes back a persisted session and the events it missed after `offset`.
-    fn restore_session(&self, _pid: &str, _offset: &str) -> Option<RecoveredSession> {
-        None
+    /// Takes back a persisted session and the events it missed after
+    /// `offset`; the connection waits for it.
+    fn restore_session(
+        &self,
+        _pid: &str,
+        _offset: &str,
+    ) -> BoxFuture<'static, Option<RecoveredSession>> {
+        Box::pin(std::future::ready(None))
     }
 
     /// Sends an event to the other servers of the cluster and collects their
@@ -230,14 +248,11 @@ pub trait Adapter: Send + Sync + 'static {
         Box::pin(async move { rooms })
     }
 
-    // The cluster part: what the other servers must do. The namespace
-    // always does the local part itself, and calls these only for
+    // The cluster part of the other operations: what the other servers must
+    // do. The namespace does the local part itself, and calls these only for
     // operations without the `local` flag. The defaults (a single server)
     // do nothing.
 
-    /// Publishes a broadcast of `data` (`[name, ...args]`) to the other
-    /// servers. Must not block: a cluster adapter queues it, in order.
-    fn publish_broadcast(&self, _data: &[Value], _opts: &BroadcastOptions) {}
     /// Publishes a broadcast expecting acknowledgements and collects the
     /// other servers' clients' answers until `timeout`.
     fn publish_broadcast_with_ack(

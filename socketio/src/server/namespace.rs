@@ -452,7 +452,34 @@ impl Namespace {
     /// Runs the middlewares, then admits the socket: reply, own room, then
     /// the connection handlers, as the reference orders them.
     pub(crate) fn connect(ns: &Arc<Self>, client: EngineSocket, auth: Value) {
-        let recovered = ns.try_recover(&auth);
+        let Some(mut restore) = ns.try_recover(&auth) else {
+            Self::connect_with(ns, client, auth, None);
+            return;
+        };
+        // A session kept in memory is there at once; one kept by a broker
+        // comes later, and the connection waits for it off this thread.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if let std::task::Poll::Ready(recovered) = restore.as_mut().poll(&mut cx) {
+            Self::connect_with(ns, client, auth, recovered);
+            return;
+        }
+        let ns = ns.clone();
+        ns.joining.fetch_add(1, Ordering::AcqRel);
+        tokio::spawn(async move {
+            let recovered = restore.await;
+            Self::connect_with(&ns, client, auth, recovered);
+            ns.joining.fetch_sub(1, Ordering::AcqRel);
+            ns.cleanup_if_empty();
+        });
+    }
+
+    /// Connects a socket, with the session it recovered if any.
+    fn connect_with(
+        ns: &Arc<Self>,
+        client: EngineSocket,
+        auth: Value,
+        recovered: Option<RecoveredSession>,
+    ) {
         let handshake = Handshake::new(client.req(), auth);
         let skip_middlewares = recovered.is_some()
             && ns
@@ -498,14 +525,15 @@ impl Namespace {
         });
     }
 
-    /// The session a reconnecting client asks back with `pid` and `offset`.
-    fn try_recover(&self, auth: &Value) -> Option<RecoveredSession> {
+    /// The lookup of the session a reconnecting client asks back with `pid`
+    /// and `offset`; `None` when it asks for none.
+    fn try_recover(&self, auth: &Value) -> Option<BoxFuture<'static, Option<RecoveredSession>>> {
         if !self.recovery_enabled() {
             return None;
         }
         let pid = auth.get("pid")?.as_str()?;
         let offset = auth.get("offset")?.as_str()?;
-        self.adapter.restore_session(pid, offset)
+        Some(self.adapter.restore_session(pid, offset))
     }
 
     /// Admits a socket: missed packets first (a recovered session), then the
@@ -558,8 +586,12 @@ impl LocalNamespace for Namespace {
         &self.name
     }
 
-    fn deliver(&self, data: Vec<Value>, opts: &BroadcastOptions) {
-        self.send_local(&Packet::event(self.name.as_str(), data), opts, false);
+    fn deliver(&self, mut data: Vec<Value>, opts: &BroadcastOptions, offset: Option<String>) {
+        let has_offset = offset.is_some();
+        if let Some(offset) = offset {
+            data.push(Value::String(offset));
+        }
+        self.send_local(&Packet::event(self.name.as_str(), data), opts, has_offset);
     }
 
     fn deliver_with_ack(

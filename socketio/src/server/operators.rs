@@ -11,7 +11,7 @@ use super::errors::EmitError;
 use super::namespace::{FetchedSocket, Namespace};
 use super::socket::{IntoRooms, Socket};
 use crate::adapter::{BroadcastOptions, RemoteAcks};
-use crate::proto::{to_value, Packet, Value};
+use crate::proto::{to_value, Value};
 
 fn event_data(event: &str, args: Vec<Value>) -> Vec<Value> {
     let mut data = Vec::with_capacity(args.len() + 1);
@@ -131,25 +131,10 @@ impl BroadcastOperator {
 
     /// Emits an event with any arguments to every matching socket.
     pub fn emit_args(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
-        let mut packet = self.event_packet(event, args);
-        let mut offset = false;
-        if let Some(Value::Array(data)) = &mut packet.data {
-            if !self.opts.flags.local {
-                self.ns.adapter().publish_broadcast(data, &self.opts);
-            }
-            if !self.opts.flags.volatile {
-                if let Some(id) = self.ns.adapter().store_packet(&self.opts, data) {
-                    data.push(Value::String(id));
-                    offset = true;
-                }
-            }
-        }
-        self.ns.send_local(&packet, &self.opts, offset);
+        self.ns
+            .adapter()
+            .broadcast(event_data(event, args), &self.opts, &*self.ns);
         Ok(())
-    }
-
-    fn event_packet(&self, event: &str, args: Vec<Value>) -> Packet {
-        Packet::event(self.ns.name(), event_data(event, args))
     }
 
     /// Emits to every matching socket and collects their acknowledgements

@@ -410,31 +410,25 @@ impl Socket {
         volatile: bool,
     ) -> Result<(), EmitError> {
         // With recovery on, an emit to one socket is a broadcast to its own
-        // room, so it is stored and gets an offset, as the reference: a
-        // client briefly away gets it on recovery.
+        // room through the adapter, so it is stored and gets an offset, as
+        // the reference: a client briefly away gets it on recovery.
         let stored = id.is_none() && !volatile && self.ns.recovery_enabled();
-        let connected = self.connected();
-        if !connected && !stored {
-            return Err(EmitError::Disconnected);
-        }
-        if connected {
-            self.notify_outgoing(event, &args);
-        }
         let mut data = Vec::with_capacity(args.len() + 1);
         data.push(Value::String(event.to_owned()));
-        data.extend(args);
         if stored {
+            data.extend(args);
             let opts = BroadcastOptions {
                 rooms: vec![self.room.clone()],
                 ..Default::default()
             };
-            if let Some(offset) = self.ns.adapter().store_packet(&opts, &data) {
-                data.push(Value::String(offset));
-            }
-            if !connected {
-                return Ok(());
-            }
+            self.ns.adapter().broadcast(data, &opts, &*self.ns);
+            return Ok(());
         }
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        self.notify_outgoing(event, &args);
+        data.extend(args);
         let mut packet = Packet::event(self.ns.name(), data);
         packet.id = id;
         let msgs = encode_messages(self.client.data.parser(), &packet);

@@ -2,10 +2,13 @@
 //! a broker, and the wire codecs of the official Node adapters, so a Rust
 //! server can join a cluster of Node servers.
 //!
-//! Nothing here does IO. Codecs turn typed messages into [`RedisCommand`]s
+//! The codecs do no IO: they turn typed messages into [`RedisCommand`]s
 //! for a transport to send, and turn what a transport received (a pub/sub
 //! payload, a stream entry) back into typed messages. [`state`] holds the
-//! request bookkeeping every flavour shares.
+//! request bookkeeping every flavour shares. On top of them, the crate's
+//! generic cluster adapter runs the tasks (publishing in order, request
+//! timers, local delivery once a broadcast's offset is known) over a small
+//! transport per broker.
 //!
 //! Two wire families exist, as the Node adapters write them:
 //! * [`classic`]: `@socket.io/redis-adapter` `createAdapter()` (8.x) and
@@ -20,10 +23,13 @@
 //! (what a server asks of the others) or a [`ClusterResponse`] (an answer to
 //! one request).
 
+pub(crate) mod adapter;
+mod apply;
 mod base64;
 pub mod classic;
 mod datetime;
 mod decode;
+pub(crate) mod delivery;
 pub mod json;
 pub mod msgpack;
 mod remote;
@@ -31,6 +37,7 @@ mod shape;
 pub mod sharded;
 pub mod state;
 pub mod streams;
+pub(crate) mod transport;
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,0 +1,172 @@
+//! The Redis adapter, wire-compatible with the classic
+//! `@socket.io/redis-adapter` 8.x (`createAdapter()`): Rust and Node servers
+//! can share one cluster.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use socketio::adapter::redis::RedisAdapterFactory;
+//! let factory = RedisAdapterFactory::new("redis://127.0.0.1:6379").await?;
+//! let io = socketio::SocketIo::with_adapter(Default::default(), factory);
+//! io.emit("hello", &"every client of every server")?;
+//! # Ok(()) }
+//! ```
+//!
+//! Each factory (one per server) holds one publishing connection
+//! (`redis::aio::ConnectionManager`, which reconnects by itself) and one
+//! subscriber connection shared by every namespace, so `PUBSUB NUMSUB`
+//! counts this server exactly once. The subscriber reconnects with backoff
+//! after a Redis restart and subscribes again; what was published meanwhile
+//! is lost, as with Node. Failures are logged through `tracing`, never
+//! raised as panics.
+//!
+//! Every flavour is a small transport under one generic cluster adapter,
+//! which keeps the request bookkeeping
+//! ([`super::cluster::state::ClusterState`]), applies what other servers
+//! ask, and assigns recovery offsets. This module holds the options and
+//! errors and the factory every flavour converts into; beside it are the
+//! connections, the reading of Redis replies, and the transports of the
+//! classic protocol (codec [`super::cluster::classic`]), of sharded pub/sub
+//! ([`super::redis_sharded`]) and of streams ([`super::redis_streams`]).
+
+mod classic;
+mod connection;
+mod reply;
+pub(crate) mod sharded;
+pub(crate) mod streams;
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use super::cluster::adapter::{ClusterAdapterFactory, ClusterConfig};
+use super::cluster::state::DEFAULT_REQUEST_TIMEOUT;
+use super::cluster::transport::Transport;
+use super::{Adapter, AdapterFactory, LocalNamespace};
+use classic::ClassicTransport;
+
+/// The `redis` crate this adapter is built on, to build a
+/// [`redis::Client`] for [`RedisAdapterFactory::with_config`].
+pub use ::redis as client;
+
+/// Options of the Redis adapter, named after Node's.
+#[derive(Debug, Clone)]
+pub struct RedisAdapterConfig {
+    /// The channel prefix (Node's `key`, default `socket.io`).
+    pub key: String,
+    /// How long `fetchSockets`, `allRooms` and `serverSideEmitWithAck`
+    /// wait for the other servers (Node's `requestsTimeout`, 5 s).
+    pub requests_timeout: Duration,
+    /// Answer on the requester's own response channel (Node's
+    /// `publishOnSpecificResponseChannel`, default false).
+    pub publish_on_specific_response_channel: bool,
+    /// Most messages queued for publishing per namespace; past it messages
+    /// are dropped (and logged) rather than piling up while Redis is away.
+    pub max_queued_publishes: usize,
+    /// Connection state recovery window of the local part (`None`: off);
+    /// set it to the server's `max_disconnection_duration` when recovery is
+    /// on.
+    pub recovery: Option<Duration>,
+}
+
+impl Default for RedisAdapterConfig {
+    fn default() -> Self {
+        RedisAdapterConfig {
+            key: "socket.io".into(),
+            requests_timeout: DEFAULT_REQUEST_TIMEOUT,
+            publish_on_specific_response_channel: false,
+            max_queued_publishes: 65_536,
+            recovery: None,
+        }
+    }
+}
+
+/// Why the adapter could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisAdapterError {
+    /// Redis refused or failed.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// Redis did not answer in time.
+    #[error("timed out connecting to Redis")]
+    Timeout,
+    /// The factory must be created inside a tokio runtime.
+    #[error("the Redis adapter needs a tokio runtime")]
+    NoRuntime,
+}
+
+/// Creates the Redis adapter of every namespace of one server: pass it to
+/// [`crate::SocketIo::with_adapter`]. One factory per server. The sharded
+/// and streams factories convert into it, for code that picks the flavour
+/// at run time.
+#[derive(Clone)]
+pub struct RedisAdapterFactory {
+    factory: Arc<dyn AdapterFactory>,
+    flavour: &'static str,
+}
+
+impl std::fmt::Debug for RedisAdapterFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisAdapterFactory")
+            .field("flavour", &self.flavour)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisAdapterFactory {
+    /// Connects to the Redis at `url` (e.g. `redis://127.0.0.1:6379`) with
+    /// the default options.
+    pub async fn new(url: &str) -> Result<RedisAdapterFactory, RedisAdapterError> {
+        Self::connect(url, RedisAdapterConfig::default()).await
+    }
+
+    /// Connects to the Redis at `url` with `config`.
+    pub async fn connect(
+        url: &str,
+        config: RedisAdapterConfig,
+    ) -> Result<RedisAdapterFactory, RedisAdapterError> {
+        Self::with_config(redis::Client::open(url)?, config).await
+    }
+
+    /// Connects with `client` and `config`: the publishing and the
+    /// subscriber connections are open when this returns.
+    pub async fn with_config(
+        client: redis::Client,
+        config: RedisAdapterConfig,
+    ) -> Result<RedisAdapterFactory, RedisAdapterError> {
+        let cluster = ClusterConfig {
+            requests_timeout: config.requests_timeout,
+            max_queued_publishes: config.max_queued_publishes,
+            recovery: config.recovery,
+        };
+        let transport = ClassicTransport::connect(&client, &config).await?;
+        RedisAdapterFactory::on(transport, cluster)
+    }
+
+    /// The factory of the generic cluster adapter on a flavour's transport:
+    /// the one place every flavour's factory comes from.
+    pub(crate) fn on<T: Transport>(
+        transport: T,
+        config: ClusterConfig,
+    ) -> Result<RedisAdapterFactory, RedisAdapterError> {
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| RedisAdapterError::NoRuntime)?;
+        let flavour = transport.label();
+        Ok(RedisAdapterFactory {
+            factory: Arc::new(ClusterAdapterFactory::new(
+                Arc::new(transport),
+                config,
+                runtime,
+            )),
+            flavour,
+        })
+    }
+}
+
+impl AdapterFactory for RedisAdapterFactory {
+    fn create(&self, nsp: &str) -> Arc<dyn Adapter> {
+        self.factory.create(nsp)
+    }
+
+    fn create_for(&self, nsp: &str, local: Weak<dyn LocalNamespace>) -> Arc<dyn Adapter> {
+        self.factory.create_for(nsp, local)
+    }
+}
