@@ -147,11 +147,9 @@ pub async fn rust_server_with(redis: &Redis, flavour: Flavour, recovery: bool) -
         Flavour::Classic => {
             let factory = RedisAdapterFactory::connect(
                 &redis.url(),
-                RedisAdapterConfig {
-                    requests_timeout: timeout,
-                    recovery: window,
-                    ..RedisAdapterConfig::default()
-                },
+                RedisAdapterConfig::default()
+                    .requests_timeout(timeout)
+                    .recovery(window),
             )
             .await
             .expect("connect to redis");
@@ -160,11 +158,9 @@ pub async fn rust_server_with(redis: &Redis, flavour: Flavour, recovery: bool) -
         Flavour::Sharded => {
             let factory = ShardedRedisAdapterFactory::connect(
                 &redis.url(),
-                ShardedRedisAdapterConfig {
-                    requests_timeout: timeout,
-                    recovery: window,
-                    ..ShardedRedisAdapterConfig::default()
-                },
+                ShardedRedisAdapterConfig::default()
+                    .requests_timeout(timeout)
+                    .recovery(window),
             )
             .await
             .expect("connect to redis");
@@ -173,12 +169,10 @@ pub async fn rust_server_with(redis: &Redis, flavour: Flavour, recovery: bool) -
         Flavour::Streams | Flavour::StreamsSharded => {
             let factory = RedisStreamsAdapterFactory::connect(
                 &redis.url(),
-                RedisStreamsAdapterConfig {
-                    requests_timeout: timeout,
-                    recovery: window,
-                    use_sharded_pubsub: flavour == Flavour::StreamsSharded,
-                    ..RedisStreamsAdapterConfig::default()
-                },
+                RedisStreamsAdapterConfig::default()
+                    .requests_timeout(timeout)
+                    .recovery(window)
+                    .use_sharded_pubsub(flavour == Flavour::StreamsSharded),
             )
             .await
             .expect("connect to redis");

@@ -74,10 +74,7 @@ pub(super) fn redis_factory(
     rt.block_on(async move {
         match flavour {
             RedisFlavour::Classic => {
-                let mut config = RedisAdapterConfig {
-                    recovery,
-                    ..RedisAdapterConfig::default()
-                };
+                let mut config = RedisAdapterConfig::default().recovery(recovery);
                 if let Some(key) = key {
                     config.key = key;
                 }
@@ -87,10 +84,7 @@ pub(super) fn redis_factory(
                 RedisAdapterFactory::connect(&url, config).await
             }
             RedisFlavour::Sharded => {
-                let mut config = ShardedRedisAdapterConfig {
-                    recovery,
-                    ..ShardedRedisAdapterConfig::default()
-                };
+                let mut config = ShardedRedisAdapterConfig::default().recovery(recovery);
                 if let Some(key) = key {
                     config.channel_prefix = key;
                 }
@@ -102,10 +96,7 @@ pub(super) fn redis_factory(
                     .map(RedisAdapterFactory::from)
             }
             RedisFlavour::Streams => {
-                let mut config = RedisStreamsAdapterConfig {
-                    recovery,
-                    ..RedisStreamsAdapterConfig::default()
-                };
+                let mut config = RedisStreamsAdapterConfig::default().recovery(recovery);
                 if let Some(key) = key {
                     config.channel_prefix = key.clone();
                     config.stream_name = key;

@@ -33,6 +33,7 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_millis(5_000);
 
 /// Timings, with Node's defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StateConfig {
     /// How long requests without their own timeout wait (5 s).
     pub request_timeout: Duration,
@@ -47,6 +48,13 @@ pub struct StateConfig {
     /// 16 hex digits.
     pub classic_request_ids: bool,
 }
+
+engineio::__option_setters!(StateConfig {
+    request_timeout: Duration,
+    heartbeat_interval: Duration,
+    heartbeat_timeout: Duration,
+    classic_request_ids: bool,
+});
 
 impl Default for StateConfig {
     fn default() -> StateConfig {

@@ -49,6 +49,7 @@ pub use ::redis as client;
 
 /// Options of the Redis adapter, named after Node's.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RedisAdapterConfig {
     /// The channel prefix (Node's `key`, default `socket.io`).
     pub key: String,
@@ -66,6 +67,14 @@ pub struct RedisAdapterConfig {
     /// on.
     pub recovery: Option<Duration>,
 }
+
+engineio::__option_setters!(RedisAdapterConfig {
+    key: impl Into<String>,
+    requests_timeout: Duration,
+    publish_on_specific_response_channel: bool,
+    max_queued_publishes: usize,
+    recovery: Option<Duration>,
+});
 
 impl Default for RedisAdapterConfig {
     fn default() -> Self {

@@ -26,6 +26,7 @@ const LABEL: &str = "sharded Redis adapter";
 
 /// Options of the sharded adapter, named after Node's.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ShardedRedisAdapterConfig {
     /// The channel prefix (Node's `channelPrefix`, default `socket.io`).
     pub channel_prefix: String,
@@ -43,6 +44,14 @@ pub struct ShardedRedisAdapterConfig {
     /// on. Sessions do not cross servers with this flavour, as with Node.
     pub recovery: Option<Duration>,
 }
+
+engineio::__option_setters!(ShardedRedisAdapterConfig {
+    channel_prefix: impl Into<String>,
+    subscription_mode: SubscriptionMode,
+    requests_timeout: Duration,
+    max_queued_publishes: usize,
+    recovery: Option<Duration>,
+});
 
 impl Default for ShardedRedisAdapterConfig {
     fn default() -> Self {

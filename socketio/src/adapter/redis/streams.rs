@@ -35,6 +35,7 @@ const RANGE_COUNT: &str = "100";
 
 /// Options of the Streams adapter, named after Node's.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RedisStreamsAdapterConfig {
     /// The stream (Node's `streamName`, default `socket.io`).
     pub stream_name: String,
@@ -65,6 +66,19 @@ pub struct RedisStreamsAdapterConfig {
     /// keeps a disconnected socket's session.
     pub recovery: Option<Duration>,
 }
+
+engineio::__option_setters!(RedisStreamsAdapterConfig {
+    stream_name: impl Into<String>,
+    channel_prefix: impl Into<String>,
+    use_sharded_pubsub: bool,
+    max_len: u64,
+    read_count: u64,
+    block_time: Duration,
+    session_key_prefix: impl Into<String>,
+    requests_timeout: Duration,
+    max_queued_publishes: usize,
+    recovery: Option<Duration>,
+});
 
 impl Default for RedisStreamsAdapterConfig {
     fn default() -> Self {
