@@ -20,9 +20,7 @@
 //! (what a server asks of the others) or a [`ClusterResponse`] (an answer to
 //! one request).
 
-mod base64;
 pub mod classic;
-mod datetime;
 mod decode;
 pub mod json;
 pub mod msgpack;
@@ -42,7 +40,7 @@ use rand::Rng;
 use super::{BroadcastFlags, BroadcastOptions, Room};
 use crate::proto::Value;
 
-pub(crate) use datetime::iso_from_millis;
+pub(crate) use crate::wire::date::iso_from_millis;
 pub use remote::{node_date_string, RemoteHandshake, RemoteSocket};
 
 /// The uid `@socket.io/redis-emitter` and other emitters publish with; never
