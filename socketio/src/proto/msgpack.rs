@@ -59,39 +59,34 @@ use serde_json::Number;
 /// [`EncodeError::TooLarge`] if a string, buffer, array or object has `2^32`
 /// or more bytes or elements, which msgpack cannot express (notepack throws).
 pub fn encode_msgpack(packet: &Packet) -> Result<Bytes, EncodeError> {
-    write_packet(packet)
-        .map(|w| w.into_vec().into())
-        .map_err(|TooLarge| EncodeError::TooLarge)
-}
-
-fn write_packet(packet: &Packet) -> Result<Writer, TooLarge> {
     let kind = packet.kind.without_binary();
     let mut w = Writer::with_capacity(64);
     let fields = 2 + usize::from(packet.data.is_some()) + usize::from(packet.id.is_some());
-    w.map_len(fields)?;
+    w.map_len(fields);
     if kind == PacketType::Ack {
-        write_id(&mut w, packet.id)?;
+        write_id(&mut w, packet.id);
     }
-    w.str("type")?;
+    w.str("type");
     w.uint(kind as u64);
     if let Some(data) = &packet.data {
-        w.str("data")?;
-        w.value(data)?;
+        w.str("data");
+        w.value(data);
     }
     if kind != PacketType::Ack {
-        write_id(&mut w, packet.id)?;
+        write_id(&mut w, packet.id);
     }
-    w.str("nsp")?;
-    w.str(&packet.nsp)?;
-    Ok(w)
+    w.str("nsp");
+    w.str(&packet.nsp);
+    w.finish()
+        .map(Bytes::from)
+        .map_err(|TooLarge| EncodeError::TooLarge)
 }
 
-fn write_id(w: &mut Writer, id: Option<u64>) -> Result<(), TooLarge> {
+fn write_id(w: &mut Writer, id: Option<u64>) {
     if let Some(id) = id {
-        w.str("id")?;
+        w.str("id");
         w.uint(id);
     }
-    Ok(())
 }
 
 /// Turns the msgpack parser's Engine.IO messages back into packets.

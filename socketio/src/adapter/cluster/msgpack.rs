@@ -42,32 +42,31 @@ pub fn decode_value(bytes: &[u8]) -> Result<Value, DecodeError> {
 
 pub(crate) fn encode_node(node: &Node<'_>) -> Result<Vec<u8>, EncodeError> {
     let mut w = Writer::with_capacity(128);
-    write_node(&mut w, node).map_err(|TooLarge| EncodeError::TooLarge)?;
-    Ok(w.into_vec())
+    write_node(&mut w, node);
+    w.finish().map_err(|TooLarge| EncodeError::TooLarge)
 }
 
-fn write_node(w: &mut Writer, node: &Node<'_>) -> Result<(), TooLarge> {
+fn write_node(w: &mut Writer, node: &Node<'_>) {
     match node {
         Node::Null => w.nil(),
         Node::Bool(b) => w.bool(*b),
         Node::UInt(n) => w.uint(*n),
-        Node::Str(s) => w.str(s)?,
-        Node::Value(v) => w.value(v)?,
+        Node::Str(s) => w.str(s),
+        Node::Value(v) => w.value(v),
         Node::Array(items) => {
-            w.array_len(items.len())?;
+            w.array_len(items.len());
             for item in items {
-                write_node(w, item)?;
+                write_node(w, item);
             }
         }
         Node::Map(entries) => {
-            w.map_len(entries.len())?;
+            w.map_len(entries.len());
             for (k, v) in entries {
-                w.str(k)?;
-                write_node(w, v)?;
+                w.str(k);
+                write_node(w, v);
             }
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

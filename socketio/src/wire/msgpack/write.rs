@@ -14,9 +14,15 @@ pub(crate) struct TooLarge;
 /// Appends msgpack items to a buffer. Containers are written as a header
 /// ([`array_len`](Writer::array_len), [`map_len`](Writer::map_len)) followed
 /// by their items, so callers can write trees other than [`Value`].
+///
+/// A length msgpack cannot express is remembered rather than returned by
+/// every call: the bytes are only reachable through
+/// [`finish`](Writer::finish), which reports it, and the common path keeps
+/// no error branch per item.
 #[derive(Debug, Default)]
 pub(crate) struct Writer {
     out: Vec<u8>,
+    too_large: bool,
 }
 
 /// The length-prefixed msgpack families and their header formats.
@@ -31,6 +37,7 @@ enum Header {
 impl Header {
     /// The fix form (base byte, exclusive limit), if any, the 8-bit form, if
     /// any, and the 16- and 32-bit forms.
+    #[inline(always)]
     fn forms(self) -> (Option<(u8, usize)>, Option<u8>, u8, u8) {
         match self {
             Header::Str => (Some((0xa0, 0x20)), Some(0xd9), 0xda, 0xdb),
@@ -43,6 +50,9 @@ impl Header {
 
 /// Writes the header of a `header` item of `len` bytes or elements in the
 /// smallest form; nothing is written when `len` does not fit in 32 bits.
+// Always inlined: with `header` a constant at every call site, the choice of
+// forms folds away and each caller gets the branches it needs.
+#[inline(always)]
 fn write_header(out: &mut Vec<u8>, header: Header, len: usize) -> Result<(), TooLarge> {
     let (fix, form8, form16, form32) = header.forms();
     match (fix, form8) {
@@ -67,75 +77,91 @@ impl Writer {
     pub(crate) fn with_capacity(capacity: usize) -> Writer {
         Writer {
             out: Vec::with_capacity(capacity),
+            too_large: false,
         }
     }
 
-    /// The bytes written so far.
-    pub(crate) fn into_vec(self) -> Vec<u8> {
-        self.out
+    /// The bytes written, or [`TooLarge`] if anything was.
+    pub(crate) fn finish(self) -> Result<Vec<u8>, TooLarge> {
+        if self.too_large {
+            Err(TooLarge)
+        } else {
+            Ok(self.out)
+        }
+    }
+
+    #[inline(always)]
+    fn header(&mut self, header: Header, len: usize) {
+        if write_header(&mut self.out, header, len).is_err() {
+            self.too_large = true;
+        }
     }
 
     /// `nil`.
+    #[inline]
     pub(crate) fn nil(&mut self) {
         self.out.push(0xc0);
     }
 
     /// `true` or `false`.
+    #[inline]
     pub(crate) fn bool(&mut self, b: bool) {
         self.out.push(if b { 0xc3 } else { 0xc2 });
     }
 
     /// A string.
-    pub(crate) fn str(&mut self, s: &str) -> Result<(), TooLarge> {
-        write_header(&mut self.out, Header::Str, s.len())?;
+    #[inline]
+    pub(crate) fn str(&mut self, s: &str) {
+        self.header(Header::Str, s.len());
         self.out.extend_from_slice(s.as_bytes());
-        Ok(())
     }
 
     /// A buffer, as `bin`.
-    pub(crate) fn bin(&mut self, bytes: &[u8]) -> Result<(), TooLarge> {
-        write_header(&mut self.out, Header::Bin, bytes.len())?;
+    #[inline]
+    pub(crate) fn bin(&mut self, bytes: &[u8]) {
+        self.header(Header::Bin, bytes.len());
         self.out.extend_from_slice(bytes);
-        Ok(())
     }
 
     /// The header of an array of `len` items, which the caller writes next.
-    pub(crate) fn array_len(&mut self, len: usize) -> Result<(), TooLarge> {
-        write_header(&mut self.out, Header::Array, len)
+    #[inline]
+    pub(crate) fn array_len(&mut self, len: usize) {
+        self.header(Header::Array, len);
     }
 
     /// The header of a map of `len` entries, whose keys and values the
     /// caller writes next, alternating.
-    pub(crate) fn map_len(&mut self, len: usize) -> Result<(), TooLarge> {
-        write_header(&mut self.out, Header::Map, len)
+    #[inline]
+    pub(crate) fn map_len(&mut self, len: usize) {
+        self.header(Header::Map, len);
     }
 
     /// A whole value.
-    pub(crate) fn value(&mut self, value: &Value) -> Result<(), TooLarge> {
+    pub(crate) fn value(&mut self, value: &Value) {
         match value {
             Value::Null => self.nil(),
             Value::Bool(b) => self.bool(*b),
             Value::Number(n) => self.number(n),
-            Value::String(s) => self.str(s)?,
-            Value::Binary(b) => self.bin(b)?,
+            Value::String(s) => self.str(s),
+            Value::Binary(b) => self.bin(b),
             Value::Array(items) => {
-                self.array_len(items.len())?;
+                self.array_len(items.len());
                 for item in items {
-                    self.value(item)?;
+                    self.value(item);
                 }
             }
             Value::Object(entries) => {
-                self.map_len(entries.len())?;
+                self.map_len(entries.len());
                 for (key, value) in entries {
-                    self.str(key)?;
-                    self.value(value)?;
+                    self.str(key);
+                    self.value(value);
                 }
             }
         }
-        Ok(())
     }
 
     /// notepack's integer formats: the smallest unsigned one for `n >= 0`.
+    #[inline]
     pub(crate) fn uint(&mut self, n: u64) {
         if n < 0x80 {
             self.out.push(n as u8);
@@ -242,6 +268,16 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_length_too_large_fails_the_whole_writer() {
+        let mut w = Writer::default();
+        w.array_len(2);
+        w.map_len(1 << 32);
+        w.nil();
+        assert_eq!(w.finish(), Err(TooLarge));
+    }
+
+    #[test]
     fn values_use_notepack_formats() {
         let cases: [(Value, &[u8]); 10] = [
             (Value::Null, &[0xc0]),
@@ -260,8 +296,8 @@ mod tests {
         ];
         for (value, bytes) in cases {
             let mut w = Writer::default();
-            assert_eq!(w.value(&value), Ok(()));
-            assert_eq!(w.into_vec(), bytes, "{value:?}");
+            w.value(&value);
+            assert_eq!(w.finish(), Ok(bytes.to_vec()), "{value:?}");
         }
     }
 }
