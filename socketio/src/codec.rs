@@ -59,6 +59,14 @@ pub(crate) fn encode_messages(kind: ParserKind, packet: &Packet) -> Vec<Message>
             msgs.extend(encoded.attachments.into_iter().map(Message::Binary));
             msgs
         }
-        ParserKind::MsgPack => vec![Message::Binary(encode_msgpack(packet))],
+        ParserKind::MsgPack => match encode_msgpack(packet) {
+            Ok(bytes) => vec![Message::Binary(bytes)],
+            Err(error) => {
+                // notepack throws on the emit; there is no caller to throw to
+                // here, so the packet is dropped rather than the connection.
+                tracing::warn!(nsp = %packet.nsp, %error, "packet not sent");
+                Vec::new()
+            }
+        },
     }
 }

@@ -147,6 +147,7 @@ pub mod client;
 mod codec;
 pub mod proto;
 pub mod server;
+mod wire;
 
 pub use proto::Value;
 pub use server::admin;

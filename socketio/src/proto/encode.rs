@@ -2,8 +2,9 @@
 //! `<type>[<#attachments>-][<nsp>,][<id>][<JSON>]` plus one binary message
 //! per attachment.
 
-use super::json::{push_display, write_value};
 use super::packet::{Packet, PacketType};
+use super::value::Value;
+use crate::wire::json::{push_display, write_byte_array, write_value};
 use bytes::Bytes;
 
 /// A packet ready for Engine.IO: one text message, then each attachment as
@@ -44,7 +45,7 @@ pub fn encode(packet: &Packet) -> Encoded {
     let mut attachments = Vec::new();
     if let Some(data) = &packet.data {
         let extract = binary_kind.is_some().then_some(&mut attachments);
-        write_value(&mut text, data, extract);
+        write_payload(&mut text, data, extract);
     }
     if let (Some(binary_kind), false) = (binary_kind, attachments.is_empty()) {
         // The count is only known after the payload is written; patching the
@@ -58,6 +59,22 @@ pub fn encode(packet: &Packet) -> Encoded {
     Encoded { text, attachments }
 }
 
+/// Appends `value` as JSON. With `attachments`, each buffer is replaced by a
+/// `{"_placeholder":true,"num":N}` object (N counts depth-first, as in
+/// socket.io-parser) and pushed to the list; without, it is written as an
+/// array of byte values.
+fn write_payload(out: &mut String, value: &Value, attachments: Option<&mut Vec<Bytes>>) {
+    match attachments {
+        Some(attachments) => write_value(out, value, &mut |out: &mut String, buffer: &Bytes| {
+            out.push_str(r#"{"_placeholder":true,"num":"#);
+            push_display(out, attachments.len());
+            out.push('}');
+            attachments.push(buffer.clone());
+        }),
+        None => write_value(out, value, &mut write_byte_array),
+    }
+}
+
 fn type_digit(kind: PacketType) -> char {
     char::from(b'0' + kind as u8)
 }
@@ -65,7 +82,6 @@ fn type_digit(kind: PacketType) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::value::Value;
 
     #[test]
     fn binary_kind_follows_the_payload() {
@@ -96,5 +112,24 @@ mod tests {
             .starts_with(r#"512-/x,7[{"_placeholder":true,"num":0},"#));
         assert_eq!(encoded.attachments.len(), 12);
         assert_eq!(encoded.attachments[11], vec![11u8]);
+    }
+
+    #[test]
+    fn buffers_become_placeholders_or_byte_arrays() {
+        let value = Value::array([
+            Value::from(vec![1u8, 2]),
+            Value::array([Value::from(vec![3u8])]),
+        ]);
+        let mut out = String::new();
+        write_payload(&mut out, &value, None);
+        assert_eq!(out, "[[1,2],[[3]]]");
+        let mut out = String::new();
+        let mut attachments = Vec::new();
+        write_payload(&mut out, &value, Some(&mut attachments));
+        assert_eq!(
+            out,
+            r#"[{"_placeholder":true,"num":0},[{"_placeholder":true,"num":1}]]"#
+        );
+        assert_eq!(attachments, [vec![1u8, 2], vec![3u8]]);
     }
 }

@@ -1,4 +1,5 @@
-//! Why an incoming packet was rejected.
+//! Why an incoming packet was rejected, or an outgoing one could not be
+//! encoded.
 
 use super::packet::PacketType;
 
@@ -100,6 +101,16 @@ impl ParseError {
             other => other.to_string(),
         }
     }
+}
+
+/// A packet the msgpack parser cannot express.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// A string, buffer, array or object has `2^32` or more bytes or
+    /// elements, beyond msgpack's 32-bit lengths.
+    #[error("a string, buffer, array or object is too large for msgpack (2^32 or more)")]
+    TooLarge,
 }
 
 fn expected_payload(kind: PacketType) -> &'static str {

@@ -7,8 +7,6 @@
 mod decode;
 mod encode;
 mod error;
-mod js_number;
-mod json;
 mod msgpack;
 mod packet;
 pub mod value;
@@ -18,7 +16,7 @@ mod tests;
 
 pub use decode::Decoder;
 pub use encode::{encode, Encoded};
-pub use error::ParseError;
+pub use error::{EncodeError, ParseError};
 pub use msgpack::{encode_msgpack, MsgpackDecoder};
 pub use packet::{Packet, PacketType, RESERVED_EVENTS};
 pub use value::{from_value, to_value, Value, ValueError};

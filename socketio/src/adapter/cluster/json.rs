@@ -1,5 +1,6 @@
 //! JSON as the Node adapters write it (`JSON.stringify`) and read it
-//! (`JSON.parse`).
+//! (`JSON.parse`), written by the crate's shared JSON writer (the default
+//! Socket.IO parser's), which this module feeds the message trees.
 //!
 //! Output matches `JSON.stringify` byte for byte: keys in the order given,
 //! no whitespace, only `"`, `\` and control characters escaped, numbers as
@@ -7,13 +8,12 @@
 //! to msgpack when a message holds one); should one get here, it is written
 //! as `Buffer#toJSON` does, `{"type":"Buffer","data":[…]}`.
 
-use std::fmt::Write as _;
-
-use serde_json::Number;
-
 use super::shape::Node;
 use super::DecodeError;
-use crate::proto::{encode, Packet, Value};
+use crate::proto::Value;
+use crate::wire::json::{push_display, write_bool, write_node_buffer, write_str, write_value};
+
+pub(crate) use crate::wire::json::number_text;
 
 /// Writes `value` as `JSON.stringify` would.
 pub fn encode_value(value: &Value) -> String {
@@ -36,12 +36,10 @@ pub(crate) fn encode_node(node: &Node<'_>) -> String {
 fn write_node(out: &mut String, node: &Node<'_>) {
     match node {
         Node::Null => out.push_str("null"),
-        Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Node::UInt(n) => {
-            let _ = write!(out, "{n}");
-        }
+        Node::Bool(b) => write_bool(out, *b),
+        Node::UInt(n) => push_display(out, n),
         Node::Str(s) => write_str(out, s),
-        Node::Value(v) => write_value(out, v),
+        Node::Value(v) => write_value(out, v, &mut write_node_buffer),
         Node::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -65,89 +63,6 @@ fn write_node(out: &mut String, node: &Node<'_>) {
             out.push('}');
         }
     }
-}
-
-fn write_value(out: &mut String, value: &Value) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&number_text(n)),
-        Value::String(s) => write_str(out, s),
-        Value::Binary(b) => {
-            out.push_str(r#"{"type":"Buffer","data":["#);
-            for (i, byte) in b.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                let _ = write!(out, "{byte}");
-            }
-            out.push_str("]}");
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_value(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(entries) => {
-            out.push('{');
-            for (i, (k, v)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_str(out, k);
-                out.push(':');
-                write_value(out, v);
-            }
-            out.push('}');
-        }
-    }
-}
-
-/// A number as JS prints it (`String(n)`).
-pub(crate) fn number_text(n: &Number) -> String {
-    if n.is_f64() {
-        // The crate's JSON encoder already formats doubles exactly as JS
-        // does; a CONNECT packet on "/" is `0` followed by its payload.
-        let text = encode(&Packet::connect("/", Some(Value::Number(n.clone())))).text;
-        text.get(1..).unwrap_or("null").to_owned()
-    } else {
-        n.to_string()
-    }
-}
-
-/// JSON string escaping as `JSON.stringify` does it.
-fn write_str(out: &mut String, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push('"');
-    let mut start = 0;
-    for (i, byte) in s.bytes().enumerate() {
-        let short = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        // Escaped bytes are ASCII, so `i` is a char boundary.
-        out.push_str(s.get(start..i).unwrap_or_default());
-        start = i + 1;
-        if short.is_empty() {
-            let _ = write!(out, "\\u{byte:04x}");
-        } else {
-            out.push_str(short);
-        }
-    }
-    out.push_str(s.get(start..).unwrap_or_default());
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -25,9 +25,7 @@
 
 pub(crate) mod adapter;
 mod apply;
-mod base64;
 pub mod classic;
-mod datetime;
 mod decode;
 pub(crate) mod delivery;
 pub mod json;
@@ -49,7 +47,7 @@ use rand::Rng;
 use super::{BroadcastFlags, BroadcastOptions, Room};
 use crate::proto::Value;
 
-pub(crate) use datetime::iso_from_millis;
+pub(crate) use crate::wire::date::iso_from_millis;
 pub use remote::{node_date_string, RemoteHandshake, RemoteSocket};
 
 /// The uid `@socket.io/redis-emitter` and other emitters publish with; never

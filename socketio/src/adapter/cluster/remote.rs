@@ -4,10 +4,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use indexmap::IndexMap;
 
-use super::datetime::node_date;
 use crate::adapter::Room;
 use crate::proto::Value;
 use crate::server::Handshake;
+use crate::wire::date::node_date;
 
 /// `socket.handshake` in the shape Node sends it (minus `sessionStore`):
 /// Node user code reads these fields off remote sockets, so a Rust server's

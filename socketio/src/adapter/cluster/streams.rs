@@ -24,11 +24,12 @@ use bytes::Bytes;
 use super::decode::{self, json_or_msgpack};
 use super::shape::{self, Node};
 use super::{
-    base64, json, msgpack, sharded, ClusterMessage, ClusterResponse, DecodeError, EncodeError,
-    Envelope, Frame, Membership, MessageType, RedisCommand, ServerId, WireOptions,
+    json, msgpack, sharded, ClusterMessage, ClusterResponse, DecodeError, EncodeError, Envelope,
+    Frame, Membership, MessageType, RedisCommand, ServerId, WireOptions,
 };
 use crate::adapter::{Room, SessionToPersist};
 use crate::proto::Value;
+use crate::wire::base64;
 
 /// Which major version's wire to speak.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

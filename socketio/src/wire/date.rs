@@ -1,6 +1,6 @@
-//! The two renderings of a JS `Date` a cluster message may need:
-//! `toISOString()` (what `JSON.stringify` writes) and `toString()` (Node's
-//! `handshake.time`), both in UTC.
+//! The two renderings of a JS `Date` peers may need: `toISOString()` (what
+//! `JSON.stringify` writes, so what a msgpack `Date` becomes in a [`Value`])
+//! and `toString()` (Node's `handshake.time`), both in UTC.
 
 use crate::proto::Value;
 
@@ -89,6 +89,27 @@ mod tests {
             Value::from("+010000-01-01T00:00:00.000Z")
         );
         assert_eq!(iso_from_millis(MAX_DATE_MS + 1), Value::Null);
+    }
+
+    #[test]
+    fn dates_format_like_js() {
+        // new Date(ms).toISOString() in node.
+        let cases = [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (-1, "1969-12-31T23:59:59.999Z"),
+            (1_709_210_096_789, "2024-02-29T12:34:56.789Z"),
+            (MAX_DATE_MS, "+275760-09-13T00:00:00.000Z"),
+            (-MAX_DATE_MS, "-271821-04-20T00:00:00.000Z"),
+            (-62_198_755_200_000, "-000001-01-01T00:00:00.000Z"),
+            (-62_167_219_200_000, "0000-01-01T00:00:00.000Z"),
+            (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
+            (253_402_300_800_000, "+010000-01-01T00:00:00.000Z"),
+        ];
+        for (ms, iso) in cases {
+            assert_eq!(iso_from_millis(ms), Value::from(iso), "{ms}");
+        }
+        assert_eq!(iso_from_millis(MAX_DATE_MS + 1), Value::Null);
+        assert_eq!(iso_from_millis(i64::MIN), Value::Null);
     }
 
     #[test]
