@@ -8,11 +8,8 @@
 //! use socketio::adapter::redis_streams::{RedisStreamsAdapterConfig, RedisStreamsAdapterFactory};
 //! let factory = RedisStreamsAdapterFactory::connect(
 //!     "redis://127.0.0.1:6379",
-//!     RedisStreamsAdapterConfig {
-//!         // The server's connection state recovery window.
-//!         recovery: Some(Duration::from_secs(120)),
-//!         ..Default::default()
-//!     },
+//!     // The server's connection state recovery window.
+//!     RedisStreamsAdapterConfig::default().recovery(Some(Duration::from_secs(120))),
 //! )
 //! .await?;
 //! let io = socketio::SocketIo::with_adapter(Default::default(), factory);
