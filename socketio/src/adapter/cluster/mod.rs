@@ -23,10 +23,15 @@
 //! (what a server asks of the others) or a [`ClusterResponse`] (an answer to
 //! one request).
 
+// The generic cluster adapter serves the broker transports; without one
+// (no `redis` feature) nothing uses it.
+#[cfg(feature = "redis")]
 pub(crate) mod adapter;
+#[cfg(feature = "redis")]
 mod apply;
 pub mod classic;
 mod decode;
+#[cfg(feature = "redis")]
 pub(crate) mod delivery;
 pub mod json;
 pub mod msgpack;
@@ -35,6 +40,7 @@ mod shape;
 pub mod sharded;
 pub mod state;
 pub mod streams;
+#[cfg(feature = "redis")]
 pub(crate) mod transport;
 
 use std::fmt;
