@@ -17,7 +17,7 @@
 //! * A **room** is a set of sockets of one namespace. Every socket is in
 //!   its own room (its id); broadcasts address rooms, minus excepted ones.
 //! * An **adapter** keeps the rooms and delivers broadcasts. The in-memory
-//!   one serves one process; a cluster adapter ([`adapter::redis`])
+//!   one serves one process; a cluster adapter (`adapter::redis`, feature `redis`)
 //!   carries broadcasts, room changes and queries to the other servers.
 //! * The **parser** turns packets into Engine.IO messages: JSON text
 //!   (the default) or msgpack ([`server::ParserKind`]), as socket.io's.
@@ -101,7 +101,7 @@
 //!
 //! # Scaling out
 //!
-//! With the `redis` feature, [`adapter::redis`] joins servers into a
+//! With the `redis` feature, `adapter::redis` joins servers into a
 //! cluster over Redis, speaking the protocol of the official Node adapter
 //! (`@socket.io/redis-adapter`, its sharded variant for Redis 7, or
 //! `@socket.io/redis-streams-adapter` with recovery across servers), so
