@@ -8,7 +8,7 @@
 mod common;
 
 use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -18,6 +18,7 @@ use engineio::server::{
 use engineio::ServerConfig;
 use futures_util::SinkExt;
 use http::HeaderValue;
+use parking_lot::Mutex;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
@@ -928,10 +929,10 @@ async fn connection_error_hook_gets_code_and_context() {
     let seen: Arc<Mutex<Vec<ConnectionError>>> = Arc::default();
     let sink = seen.clone();
     let mut config = refusing();
-    config.on_connection_error = Some(Arc::new(move |e| sink.lock().unwrap().push(e.clone())));
+    config.on_connection_error = Some(Arc::new(move |e| sink.lock().push(e.clone())));
     let server = start(config).await;
     let addr = server.addr;
-    let take = || std::mem::take(&mut *seen.lock().unwrap());
+    let take = || std::mem::take(&mut *seen.lock());
 
     get(addr, "/engine.io/?EIO=4&transport=abc").await;
     get(addr, "/engine.io/?EIO=4&transport=polling&sid=nope").await;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -17,6 +17,7 @@ use engineio::server::{
 use engineio::ServerConfig;
 use futures_util::SinkExt;
 use http::{HeaderMap, HeaderValue};
+use parking_lot::Mutex;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 const HANDSHAKE: &str = "/engine.io/?EIO=4&transport=polling";
@@ -24,7 +25,7 @@ const HANDSHAKE: &str = "/engine.io/?EIO=4&transport=polling";
 fn errors_into(config: &mut ServerConfig) -> Arc<Mutex<Vec<ConnectionError>>> {
     let seen: Arc<Mutex<Vec<ConnectionError>>> = Arc::default();
     let sink = seen.clone();
-    config.on_connection_error = Some(Arc::new(move |e| sink.lock().unwrap().push(e.clone())));
+    config.on_connection_error = Some(Arc::new(move |e| sink.lock().push(e.clone())));
     seen
 }
 
@@ -93,7 +94,7 @@ async fn generated_ids_name_the_sessions() {
     ] {
         let res = get(addr, &format!("{HANDSHAKE}&id={query}")).await;
         res.assert_error(400, 3, "Bad request");
-        let e = errors.lock().unwrap().pop().expect("a connection error");
+        let e = errors.lock().pop().expect("a connection error");
         assert_eq!(e.code, ErrorCode::BadRequest);
         let ctx = context_of(&e);
         assert_eq!(ctx[0], ("name", "ID_GENERATION_ERROR".to_owned()));
@@ -112,7 +113,7 @@ async fn middleware_decides_before_the_engine() {
     let mut config = ServerConfig::default()
         .cookie(Some(Default::default()))
         .middleware(Some(Arc::new(move |req| {
-            sink.lock().unwrap().push(req.uri.to_string());
+            sink.lock().push(req.uri.to_string());
             let mode = req.query("mw").unwrap_or_default();
             let handshake = req.query("sid").is_none();
             Box::pin(async move {
@@ -170,12 +171,12 @@ async fn middleware_decides_before_the_engine() {
         .await
         .unwrap();
     assert_eq!(res.headers()["x-session"], "s1");
-    assert_eq!(seen.lock().unwrap().len(), 4);
+    assert_eq!(seen.lock().len(), 4);
 
     // A failure: 400 MIDDLEWARE_FAILURE, before any other check.
     let res = get(addr, "/engine.io/?transport=nope&mw=fail").await;
     res.assert_error(400, 3, "Bad request");
-    let e = errors.lock().unwrap().pop().unwrap();
+    let e = errors.lock().pop().unwrap();
     assert_eq!(
         (e.code, context_of(&e)),
         (
@@ -186,7 +187,7 @@ async fn middleware_decides_before_the_engine() {
     // An answer of its own.
     let res = get(addr, &format!("{HANDSHAKE}&mw=teapot")).await;
     assert_eq!((res.status, res.text()), (418, "tea".to_owned()));
-    assert!(errors.lock().unwrap().is_empty());
+    assert!(errors.lock().is_empty());
 
     // No middleware on a preflight answered by the CORS policy.
     drop(server);
@@ -227,7 +228,7 @@ async fn session_hook_hears_every_session() {
             let id = s.id().to_string();
             let seen = match ev {
                 SessionEvent::Open => {
-                    keep.lock().unwrap().push(s.clone());
+                    keep.lock().push(s.clone());
                     Seen::Open(id, s.transport(), s.req().tag)
                 }
                 SessionEvent::Upgrade => Seen::Upgrade(id, s.transport()),
@@ -235,7 +236,7 @@ async fn session_hook_hears_every_session() {
                 SessionEvent::Packet(p) => Seen::Packet(id, format!("{:?}", p.packet_type())),
                 SessionEvent::Close(r) => Seen::Close(id, r),
             };
-            sink.lock().unwrap().push(seen);
+            sink.lock().push(seen);
         }))),
     )
     .await;
@@ -244,15 +245,11 @@ async fn session_hook_hears_every_session() {
         let seen = seen.clone();
         async move {
             let deadline = tokio::time::Instant::now() + WAIT;
-            while seen.lock().unwrap().len() < n {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "{:?}",
-                    seen.lock().unwrap()
-                );
+            while seen.lock().len() < n {
+                assert!(tokio::time::Instant::now() < deadline, "{:?}", seen.lock());
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            std::mem::take(&mut *seen.lock().unwrap())
+            std::mem::take(&mut *seen.lock())
         }
     };
 
@@ -286,7 +283,7 @@ async fn session_hook_hears_every_session() {
             Seen::Packet(sid.clone(), "over ws".into()),
         ]
     );
-    let session = held.lock().unwrap()[0].clone();
+    let session = held.lock()[0].clone();
     assert_eq!(session.transport(), TransportType::Websocket);
 
     // Closed by the server through the hook's handle: counted out at once.

@@ -6,11 +6,12 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use common::*;
 use engineio::server::{ConnectionError, Cors, CorsOrigin};
 use engineio::ServerConfig;
+use parking_lot::Mutex;
 use tokio_tungstenite::tungstenite::Error as WsError;
 
 const HANDSHAKE: &str = "/engine.io/?EIO=4&transport=polling";
@@ -49,7 +50,7 @@ async fn same_origin_refuses_foreign_pages_on_both_transports() {
     let seen = errors.clone();
     let mut config = ServerConfig::default().cors(Some(Cors::same_origin()));
     config.on_connection_error = Some(Arc::new(move |e: &ConnectionError| {
-        seen.lock().unwrap().push(e.clone())
+        seen.lock().push(e.clone())
     }));
     let server = start(config).await;
     let addr = server.addr;
@@ -73,7 +74,7 @@ async fn same_origin_refuses_foreign_pages_on_both_transports() {
     .await;
     assert_eq!(preflight.status, 400);
     {
-        let errors = errors.lock().unwrap();
+        let errors = errors.lock();
         assert_eq!(errors.len(), 3, "every refusal reaches the hook");
         assert_eq!(errors[0].message, "Not an accepted origin.");
         assert!(errors[0]
@@ -134,7 +135,7 @@ async fn a_callback_decides_each_request() {
     let log = asked.clone();
     let server = start(enforcing(CorsOrigin::Callback(Arc::new(
         move |origin, req| {
-            log.lock().unwrap().push(origin.map(str::to_owned));
+            log.lock().push(origin.map(str::to_owned));
             let ok = origin.is_some_and(|o| o.ends_with(".good.example"))
                 && req.uri.path().starts_with("/engine.io");
             Box::pin(async move {
@@ -162,7 +163,6 @@ async fn a_callback_decides_each_request() {
     assert_eq!(ws_status(addr, "http://evil.example").await, 400);
     assert!(asked
         .lock()
-        .unwrap()
         .contains(&Some("http://evil.example".to_owned())));
 }
 

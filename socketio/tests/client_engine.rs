@@ -6,11 +6,12 @@
 mod client_support;
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use client_support::bounded;
 use engineio::proto::Packet as EnginePacket;
+use parking_lot::Mutex;
 use socketio::client::{
     Auth, ConnectErrorKind, DisconnectReason, EngineEvent, Manager, ManagerConfig, SocketConfig,
     TransportType,
@@ -293,7 +294,7 @@ async fn reconnection_turned_off_from_a_handler_stops_the_loop() {
             let _ = t2.send("error");
             // The first failed reconnection turns reconnection off, as
             // socket.io-client's `manager.reconnection(false)`.
-            if let Some(m) = s.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            if let Some(m) = s.lock().take() {
                 m.set_reconnection(false);
             }
         });
@@ -335,7 +336,7 @@ async fn a_socket_left_in_a_reconnect_attempt_handler_stops_the_attempt() {
         let s = Mutex::new(Some(socket.clone()));
         manager.on_reconnect_attempt(move |_| {
             let _ = t1.send("attempt");
-            if let Some(s) = s.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            if let Some(s) = s.lock().take() {
                 s.disconnect();
             }
         });

@@ -5,10 +5,11 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
+use parking_lot::Mutex;
 use serde_json::{json, Value as Json};
 use socketio::adapter::RoomEvent;
 use socketio::server::{AckError, EmitError, Handshake};
@@ -574,7 +575,7 @@ async fn rooms_and_every_broadcast_operator() {
         s.on_disconnect(move |_, reason| {
             let _ = tx.send((n.clone(), reason));
         });
-        map.lock().unwrap().insert(name, s);
+        map.lock().insert(name, s);
     });
     let server = serve(io).await;
     let io = &server.io;
@@ -585,7 +586,7 @@ async fn rooms_and_every_broadcast_operator() {
             .await;
     }
     assert_eq!(io.engine_count(), 4);
-    let sock = |n: &str| by_name.lock().unwrap()[n].clone();
+    let sock = |n: &str| by_name.lock()[n].clone();
     let mut rooms_of_b: Vec<String> = sock("b").rooms().iter().map(|r| r.to_string()).collect();
     rooms_of_b.sort();
     let mut expected = vec!["r1".to_owned(), "r2".to_owned(), sock("b").id().to_string()];
@@ -1204,7 +1205,7 @@ async fn events_reach_handlers_in_order(t: &[&str]) {
     io.on_connection(move |s| {
         let seen = seen.clone();
         s.on("seq", move |_, args, _| {
-            seen.lock().unwrap().push(args[0].as_u64().unwrap());
+            seen.lock().push(args[0].as_u64().unwrap());
         });
         echo_ack(&s, "sync");
     });
@@ -1215,7 +1216,7 @@ async fn events_reach_handlers_in_order(t: &[&str]) {
         c.emit("a", "seq", json!([i])).await;
     }
     c.emit_ack("a", "sync", json!([])).await;
-    assert_eq!(*order.lock().unwrap(), (0..300).collect::<Vec<u64>>());
+    assert_eq!(*order.lock(), (0..300).collect::<Vec<u64>>());
     c.finish().await;
 }
 

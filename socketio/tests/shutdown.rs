@@ -11,10 +11,11 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use parking_lot::Mutex;
 use socketio::client::{ClientBuilder, DisconnectReason, Socket as ClientSocket, TransportType};
 use socketio::{SocketIo, Value};
 use tokio::sync::mpsc;
@@ -45,9 +46,7 @@ async fn client(
     if let Some(seen) = seen {
         b = b.on("chat", move |_, args| {
             if let (Some(from), Some(n)) = (number(args.first()), number(args.get(1))) {
-                if let Ok(mut s) = seen.lock() {
-                    s.insert((from, n));
-                }
+                seen.lock().insert((from, n));
             }
         });
     }
@@ -129,9 +128,7 @@ async fn shutdown_under_load_loses_no_acknowledged_message() {
                         .emit_with_ack_args("chat", vec![Value::from(id as u64), Value::from(n)])
                         .await;
                     if reply.is_ok() {
-                        if let Ok(mut a) = acked.lock() {
-                            a.insert((id as u64, n));
-                        }
+                        acked.lock().insert((id as u64, n));
                     }
                     drop(permit);
                 });
@@ -140,10 +137,7 @@ async fn shutdown_under_load_loses_no_acknowledged_message() {
     }
 
     // Let traffic flow, then shut down in the middle of it.
-    eventually("traffic flows", || {
-        acked.lock().map(|a| a.len() >= 500).unwrap_or(false)
-    })
-    .await;
+    eventually("traffic flows", || acked.lock().len() >= 500).await;
     let open = io.shutdown(Duration::from_secs(5)).await;
     assert_eq!(open, 0, "sessions left open after the grace period");
 
@@ -168,10 +162,10 @@ async fn shutdown_under_load_loses_no_acknowledged_message() {
         let _ = timeout(WAIT, t).await;
     }
 
-    let acked = acked.lock().map(|a| a.clone()).unwrap_or_default();
+    let acked = acked.lock().clone();
     assert!(acked.len() >= 500, "only {} acknowledged", acked.len());
     for (i, s) in seen.iter().enumerate() {
-        let s = s.lock().map(|s| s.clone()).unwrap_or_default();
+        let s = s.lock().clone();
         let lost: Vec<_> = acked.difference(&s).take(10).collect();
         assert!(
             lost.is_empty(),
@@ -234,10 +228,7 @@ async fn shutdown_lets_a_running_handler_finish_its_sends() {
         "the running handler's ack was lost: {reply:?}"
     );
     for s in &seen {
-        eventually("broadcast delivered", || {
-            s.lock().map(|s| s.contains(&(7, 1))).unwrap_or(false)
-        })
-        .await;
+        eventually("broadcast delivered", || s.lock().contains(&(7, 1))).await;
     }
     drop(sender);
     drop(receivers);

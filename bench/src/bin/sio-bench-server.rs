@@ -22,9 +22,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
+use parking_lot::Mutex;
 use socketio::{ServerConfig, SocketIo};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -134,16 +135,14 @@ async fn ceiling_conn(stream: TcpStream, id: u64, joined: Joined) {
                 };
                 let s = text.as_str();
                 let reply = if s == "40" {
-                    if let (Some(tx), Ok(mut j)) = (tx.take(), joined.lock()) {
-                        j.insert(id, tx);
+                    if let Some(tx) = tx.take() {
+                        joined.lock().insert(id, tx);
                     }
                     Some(Message::text(format!("40{{\"sid\":\"s{id:019}\"}}")))
                 } else if s.starts_with("42[\"broadcast\",") {
                     let frame = Message::Text(text.clone());
-                    if let Ok(j) = joined.lock() {
-                        for peer in j.values() {
-                            let _ = peer.send(frame.clone());
-                        }
+                    for peer in joined.lock().values() {
+                        let _ = peer.send(frame.clone());
                     }
                     None
                 } else if let Some(rest) = s.strip_prefix("42") {
@@ -164,7 +163,5 @@ async fn ceiling_conn(stream: TcpStream, id: u64, joined: Joined) {
             }
         }
     }
-    if let Ok(mut j) = joined.lock() {
-        j.remove(&id);
-    }
+    joined.lock().remove(&id);
 }

@@ -7,10 +7,11 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use parking_lot::Mutex;
 use serde_json::{json, Value as Json};
 use socketio::{ServerConfig, SocketIo, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -222,9 +223,7 @@ impl NodeProc {
                 if n == 0 {
                     break;
                 }
-                if let Ok(mut s) = sink.lock() {
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
+                sink.lock().push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
         NodeProc {
@@ -245,7 +244,7 @@ impl NodeProc {
             "node {}\n--- stdout\n{}\n--- stderr\n{}",
             self.script,
             self.transcript.join("\n"),
-            self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+            self.stderr.lock().clone()
         )
     }
 
