@@ -328,17 +328,27 @@ fn summary(f: &Figures) -> String {
             g("other_on_core") * 100.0
         );
     }
-    format!(
-        "{:.0}/s p50 {:.2} ms p99 {:.2} ms, {:.2} µs CPU/op, server {:.2} gen {:.2} other {:.0} % errors {}",
+    let mut s = format!(
+        "{:.0}/s p50 {:.2} ms p99 {:.2} ms",
         g("rate"),
         g("p50"),
-        g("p99"),
+        g("p99")
+    );
+    if let (Some(p999), Some(max)) = (f.get("p999"), f.get("max")) {
+        s += &format!(" p99.9 {p999:.2} ms max {max:.2} ms");
+    }
+    if let (Some(slow), Some(fast)) = (f.get("slowest_client_rate"), f.get("fastest_client_rate")) {
+        s += &format!(", clients {slow:.1}..{fast:.1}/s");
+    }
+    s += &format!(
+        ", {:.2} µs CPU/op, server {:.2} gen {:.2} other {:.0} % errors {}",
         g("cpu_per_op"),
         g("server_util"),
         g("gen_util"),
         g("other_on_core") * 100.0,
         g("errors")
-    )
+    );
+    s
 }
 
 fn better(s: &Scenario, a: &Figures, b: &Figures) -> bool {

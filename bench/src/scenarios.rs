@@ -151,6 +151,42 @@ fn latency(f: &mut Figures, h: &Hist) {
     }
 }
 
+/// The tail of a closed loop's latency: one round trip in a thousand, and
+/// the worst one. A server that parks a few clients behind a busy queue
+/// shows it here long before it moves p99.
+fn tail_latency(f: &mut Figures, h: &Hist) {
+    if let (Some(p999), Some(max)) = (h.quantile(0.999), h.max()) {
+        f.insert("p999", p999 / 1000.0);
+        f.insert("max", max as f64 / 1000.0);
+    }
+}
+
+/// The figures of [`client_spread`], which only mean something when every
+/// loop is one long-lived client.
+const CLIENT_SPREAD: [&str; 5] = [
+    "slowest_client_ops",
+    "slowest_client_rate",
+    "fastest_client_ops",
+    "fastest_client_rate",
+    "fairness",
+];
+
+/// How evenly a server served its clients: the round trips of the slowest
+/// and of the fastest client over a window of `secs`, and their ratio. The
+/// total rate alone hides a server that starves some clients to feed others.
+fn client_spread(f: &mut Figures, per_client: &[u64], secs: f64) {
+    let (Some(&min), Some(&max)) = (per_client.iter().min(), per_client.iter().max()) else {
+        return;
+    };
+    f.insert("slowest_client_ops", min as f64);
+    f.insert("fastest_client_ops", max as f64);
+    if secs > 0.0 {
+        f.insert("slowest_client_rate", min as f64 / secs);
+        f.insert("fastest_client_rate", max as f64 / secs);
+    }
+    f.insert("fairness", min as f64 / max.max(1) as f64);
+}
+
 fn per_op(f: &mut Figures, ops: u64, secs: f64) {
     f.insert("ops", ops as f64);
     f.insert("rate", ops as f64 / secs);
@@ -255,10 +291,8 @@ impl Loop {
         let ops: u64 = per_client.iter().sum();
         per_op(&mut f, ops, secs);
         latency(&mut f, &self.hist.borrow());
-        let (min, max) = (per_client.iter().min(), per_client.iter().max());
-        if let (Some(&min), Some(&max)) = (min, max) {
-            f.insert("fairness", min as f64 / max.max(1) as f64);
-        }
+        tail_latency(&mut f, &self.hist.borrow());
+        client_spread(&mut f, &per_client, secs);
         f.insert("errors", self.errors.get() as f64);
         f
     }
@@ -574,7 +608,10 @@ async fn connect_rate(
     let rss_after = stats::rss_kib(t.pid).unwrap_or(0);
     abort_all(handles);
     shared.check()?;
-    f.remove("fairness");
+    // Its loops are connection slots, each a new client every time round.
+    for k in CLIENT_SPREAD {
+        f.remove(k);
+    }
     // Memory a server keeps after connections have come and gone: RSS growth
     // over the measured window (which follows the warm-up) per connection made.
     if let Some(&ops) = f.get("ops").filter(|o| **o > 0.0) {
@@ -584,4 +621,53 @@ async fn connect_rate(
         );
     }
     Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{client_spread, tail_latency, Figures, CLIENT_SPREAD};
+    use crate::stats::Hist;
+
+    #[test]
+    fn spread_names_the_slowest_and_the_fastest_client() {
+        let mut f = Figures::new();
+        client_spread(&mut f, &[40, 10, 25, 50], 2.0);
+        assert_eq!(f["slowest_client_ops"], 10.0);
+        assert_eq!(f["slowest_client_rate"], 5.0);
+        assert_eq!(f["fastest_client_ops"], 50.0);
+        assert_eq!(f["fastest_client_rate"], 25.0);
+        assert_eq!(f["fairness"], 0.2);
+        assert_eq!(f.len(), CLIENT_SPREAD.len());
+    }
+
+    #[test]
+    fn spread_of_starved_or_absent_clients() {
+        let mut f = Figures::new();
+        client_spread(&mut f, &[0, 0], 1.0);
+        assert_eq!(f["slowest_client_ops"], 0.0);
+        assert_eq!(f["fairness"], 0.0);
+        let mut f = Figures::new();
+        client_spread(&mut f, &[], 1.0);
+        assert!(f.is_empty());
+        // A window of no length has counts but no rates.
+        let mut f = Figures::new();
+        client_spread(&mut f, &[3, 4], 0.0);
+        assert_eq!(f["fastest_client_ops"], 4.0);
+        assert!(!f.contains_key("fastest_client_rate"));
+    }
+
+    #[test]
+    fn tail_latency_in_milliseconds() {
+        let mut f = Figures::new();
+        tail_latency(&mut f, &Hist::default());
+        assert!(f.is_empty());
+        let mut h = Hist::default();
+        for _ in 0..999 {
+            h.record_us(100);
+        }
+        h.record_us(250_123);
+        tail_latency(&mut f, &h);
+        assert_eq!(f["p999"], 0.1);
+        assert_eq!(f["max"], 250.123);
+    }
 }

@@ -4,10 +4,13 @@ use std::time::Duration;
 
 /// A log-linear histogram of microseconds: exact below 128 µs, then 64
 /// buckets per power of two (under 1.6 % error), any value up to 2^63.
+/// The largest value is also kept exactly: it is the one stall a reader
+/// looks for, and a bucket would blur it (or clamp it, past the last one).
 #[derive(Clone)]
 pub struct Hist {
     counts: Vec<u64>,
     n: u64,
+    max: u64,
 }
 
 const LINEAR: u64 = 128;
@@ -18,6 +21,7 @@ impl Default for Hist {
         Hist {
             counts: vec![0; (LINEAR + 58 * SUB) as usize],
             n: 0,
+            max: 0,
         }
     }
 }
@@ -43,17 +47,24 @@ impl Hist {
         (mantissa << shift) + (1 << shift) / 2
     }
 
+    /// Records one duration.
     pub fn record(&mut self, d: Duration) {
-        self.record_us(d.as_micros() as u64);
+        self.record_us(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
     }
 
+    /// Records one value in microseconds.
     pub fn record_us(&mut self, us: u64) {
         let i = Self::index(us).min(self.counts.len() - 1);
         self.counts[i] += 1;
         self.n += 1;
+        self.max = self.max.max(us);
     }
 
     /// The `q` quantile (0..=1) in microseconds.
+    ///
+    /// Never above [`Hist::max`]: a bucket's midpoint can lie past the
+    /// largest value it holds, and a p99.9 printed above the max would read
+    /// as an error.
     pub fn quantile(&self, q: f64) -> Option<f64> {
         if self.n == 0 {
             return None;
@@ -63,10 +74,15 @@ impl Hist {
         for (i, c) in self.counts.iter().enumerate() {
             seen += c;
             if seen >= rank {
-                return Some(Self::value(i) as f64);
+                return Some(Self::value(i).min(self.max) as f64);
             }
         }
         None
+    }
+
+    /// The largest value recorded, in microseconds, exact.
+    pub fn max(&self) -> Option<u64> {
+        (self.n > 0).then_some(self.max)
     }
 }
 
@@ -200,5 +216,48 @@ mod tests {
         }
         assert_eq!(h.quantile(0.5), Some(50.0));
         assert_eq!(h.quantile(0.99), Some(99.0));
+    }
+
+    #[test]
+    fn empty_has_no_quantile_nor_max() {
+        let h = Hist::default();
+        assert_eq!(h.quantile(0.999), None);
+        assert_eq!(h.max(), None);
+    }
+
+    #[test]
+    fn max_is_exact_where_buckets_are_not() {
+        let mut h = Hist::default();
+        for v in [10, 5_000, 123_457, 3] {
+            h.record_us(v);
+        }
+        assert_eq!(h.max(), Some(123_457));
+        // Past the last bucket the count is clamped, the max is not.
+        h.record_us(u64::MAX);
+        assert_eq!(h.max(), Some(u64::MAX));
+    }
+
+    #[test]
+    fn p999_picks_the_one_in_a_thousand() {
+        let mut h = Hist::default();
+        for _ in 0..1998 {
+            h.record_us(100);
+        }
+        h.record_us(50_000);
+        h.record_us(90_000);
+        // 2000 values: rank 1998 is still 100 µs, p99.95 reaches the tail.
+        assert_eq!(h.quantile(0.999), Some(100.0));
+        let tail = h.quantile(0.9995).unwrap_or_default();
+        assert!((tail - 50_000.0).abs() / 50_000.0 < 0.02, "{tail}");
+        assert_eq!(h.max(), Some(90_000));
+    }
+
+    #[test]
+    fn quantile_never_exceeds_the_max() {
+        let mut h = Hist::default();
+        // 1000 sits low in its bucket, whose midpoint is above it.
+        h.record_us(1000);
+        assert_eq!(h.quantile(1.0), Some(1000.0));
+        assert_eq!(h.quantile(0.999), Some(1000.0));
     }
 }
