@@ -16,8 +16,8 @@ use sio_core::client::{
 use sio_core::server::ParserKind;
 use sio_core::Value;
 
+use super::queue::Completion;
 use super::queue::Ctx;
-use super::server::Completion;
 use super::{Ack, Dispatch, Error, EventQueue, Runtime};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -264,6 +264,9 @@ impl Dispatch {
     }
 }
 
+/// A one-shot completion: called once with the outcome.
+pub type Completion<T> = Box<dyn FnOnce(Result<T, Error>) + Send>;
+
 /// The context every handle of one server or client shares.
 #[derive(Debug)]
 pub(crate) struct Ctx {
@@ -306,6 +309,22 @@ impl Ctx {
     pub(crate) fn run_and_wait(self: &Arc<Self>, job: impl FnOnce() + Send + 'static) {
         let me = self.clone();
         self.dispatch.run_and_wait(job, move || me.is_closed());
+    }
+
+    /// Runs `fut` eagerly (its synchronous part now, in call order), then
+    /// dispatches `done` with its output — never from inside this call.
+    pub(crate) fn complete<T, F>(self: &Arc<Self>, fut: F, done: impl FnOnce(T) + Send + 'static)
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = T> + Send + 'static,
+    {
+        let ctx = self.clone();
+        self.rt.spawn_eager(async move {
+            let out = fut.await;
+            // Off the caller's stack even when `fut` finished at once.
+            tokio::task::yield_now().await;
+            ctx.run(move || done(out));
+        });
     }
 }
 
