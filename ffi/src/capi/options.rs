@@ -4,12 +4,14 @@
 use std::ffi::{c_char, c_int};
 
 use engineio::server::{Cors, CorsOrigin, TransportType};
-use sio_core::server::RecoveryConfig;
+use sio_core::server::{ParserKind, RecoveryConfig};
+use sio_core::ClientBundle;
 
 use super::{
     cstr, ffi_guard, ffi_guard_or, free_handle, hmut, millis, opt_cstr, out_ptr, put, sio_queue,
     sio_runtime,
 };
+use crate::embed::options::{Api, OptionValue};
 use crate::embed::{Error, RedisFlavour, RedisOptions, ServerOptions};
 
 /// Transport bit: HTTP long-polling.
@@ -45,11 +47,17 @@ pub unsafe extern "C" fn sio_server_options_free(opts: *mut sio_server_options) 
     ffi_guard_or!((), { free_handle(opts) })
 }
 
-pub(crate) unsafe fn with_opts(
+/// Sets the option the C API calls `name` (see `embed::options`) to what
+/// `value` reads from the arguments.
+unsafe fn set(
     opts: *mut sio_server_options,
-    f: impl FnOnce(&mut ServerOptions) -> Result<(), Error>,
+    name: &str,
+    value: impl FnOnce() -> Result<OptionValue, Error>,
 ) -> c_int {
-    ffi_guard!({ f(&mut hmut(opts, "opts")?.o) })
+    ffi_guard!({
+        let o = hmut(opts, "opts")?;
+        o.o.set(Api::C, name, value()?)
+    })
 }
 
 /// The HTTP path the server answers under (default "/socket.io/").
@@ -58,9 +66,8 @@ pub unsafe extern "C" fn sio_server_options_set_path(
     opts: *mut sio_server_options,
     path: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.config.engine.path = cstr(path, "path")?.to_owned();
-        Ok(())
+    set(opts, "path", || {
+        Ok(OptionValue::Text(cstr(path, "path")?.to_owned()))
     })
 }
 
@@ -70,12 +77,11 @@ pub unsafe extern "C" fn sio_server_options_set_ping_interval(
     opts: *mut sio_server_options,
     ms: u32,
 ) -> c_int {
-    with_opts(opts, |o| {
+    set(opts, "ping_interval", || {
         if ms == 0 {
             return Err(Error::invalid("ping interval must not be 0"));
         }
-        o.config.engine.ping_interval = millis(ms);
-        Ok(())
+        Ok(OptionValue::Duration(millis(ms)))
     })
 }
 
@@ -85,12 +91,11 @@ pub unsafe extern "C" fn sio_server_options_set_ping_timeout(
     opts: *mut sio_server_options,
     ms: u32,
 ) -> c_int {
-    with_opts(opts, |o| {
+    set(opts, "ping_timeout", || {
         if ms == 0 {
             return Err(Error::invalid("ping timeout must not be 0"));
         }
-        o.config.engine.ping_timeout = millis(ms);
-        Ok(())
+        Ok(OptionValue::Duration(millis(ms)))
     })
 }
 
@@ -100,9 +105,8 @@ pub unsafe extern "C" fn sio_server_options_set_connect_timeout(
     opts: *mut sio_server_options,
     ms: u32,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.config.connect_timeout = millis(ms);
-        Ok(())
+    set(opts, "connect_timeout", || {
+        Ok(OptionValue::Duration(millis(ms)))
     })
 }
 
@@ -112,9 +116,8 @@ pub unsafe extern "C" fn sio_server_options_set_ack_timeout(
     opts: *mut sio_server_options,
     ms: u32,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.config.ack_timeout = millis(ms);
-        Ok(())
+    set(opts, "ack_timeout", || {
+        Ok(OptionValue::Duration(millis(ms)))
     })
 }
 
@@ -125,12 +128,11 @@ pub unsafe extern "C" fn sio_server_options_set_max_payload(
     opts: *mut sio_server_options,
     bytes: usize,
 ) -> c_int {
-    with_opts(opts, |o| {
+    set(opts, "max_payload", || {
         if bytes == 0 {
             return Err(Error::invalid("max payload must not be 0"));
         }
-        o.config.engine.max_http_buffer_size = bytes;
-        Ok(())
+        Ok(OptionValue::Count(bytes))
     })
 }
 
@@ -140,10 +142,7 @@ pub unsafe extern "C" fn sio_server_options_set_max_attachments(
     opts: *mut sio_server_options,
     n: usize,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.config.max_attachments = n;
-        Ok(())
-    })
+    set(opts, "max_attachments", || Ok(OptionValue::Count(n)))
 }
 
 /// Most simultaneous connections (0: no limit, the default).
@@ -152,9 +151,8 @@ pub unsafe extern "C" fn sio_server_options_set_max_connections(
     opts: *mut sio_server_options,
     n: usize,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.config.engine.max_connections = (n > 0).then_some(n);
-        Ok(())
+    set(opts, "max_connections", || {
+        Ok(OptionValue::Limit((n > 0).then_some(n)))
     })
 }
 
@@ -165,9 +163,8 @@ pub unsafe extern "C" fn sio_server_options_set_transports(
     opts: *mut sio_server_options,
     mask: u32,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.config.engine.transports = transports(mask)?;
-        Ok(())
+    set(opts, "transports", || {
+        Ok(OptionValue::Transports(transports(mask)?))
     })
 }
 
@@ -193,10 +190,7 @@ pub unsafe extern "C" fn sio_server_options_set_allow_upgrades(
     opts: *mut sio_server_options,
     allow: bool,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.config.engine.allow_upgrades = allow;
-        Ok(())
-    })
+    set(opts, "allow_upgrades", || Ok(OptionValue::Bool(allow)))
 }
 
 /// CORS: "*" allows any origin; otherwise a comma-separated list of allowed
@@ -206,8 +200,8 @@ pub unsafe extern "C" fn sio_server_options_set_cors_origin(
     opts: *mut sio_server_options,
     origin: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.config.engine.cors = match super::opt_cstr(origin, "origin")? {
+    set(opts, "cors_origin", || {
+        let cors = match opt_cstr(origin, "origin")? {
             None => None,
             Some("*") => Some(Cors::default()),
             Some(list) => Some(Cors {
@@ -220,7 +214,7 @@ pub unsafe extern "C" fn sio_server_options_set_cors_origin(
                 ..Cors::default()
             }),
         };
-        Ok(())
+        Ok(OptionValue::Cors(cors))
     })
 }
 
@@ -238,9 +232,12 @@ pub unsafe extern "C" fn sio_server_options_set_serve_client(
     opts: *mut sio_server_options,
     dir: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| {
-        let dir = super::opt_cstr(dir, "dir")?;
-        o.serve_client(dir.map(std::path::Path::new))
+    set(opts, "serve_client", || {
+        let bundle = opt_cstr(dir, "dir")?
+            .map(ClientBundle::load)
+            .transpose()
+            .map_err(|e| Error::Io(e.to_string()))?;
+        Ok(OptionValue::ClientBundle(bundle))
     })
 }
 
@@ -253,12 +250,11 @@ pub unsafe extern "C" fn sio_server_options_set_recovery(
     enabled: bool,
     max_disconnection_ms: u32,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.config.connection_state_recovery = enabled.then(|| RecoveryConfig {
+    set(opts, "recovery", || {
+        Ok(OptionValue::Recovery(enabled.then(|| RecoveryConfig {
             max_disconnection_duration: millis(max_disconnection_ms),
             ..RecoveryConfig::default()
-        });
-        Ok(())
+        })))
     })
 }
 
@@ -269,9 +265,12 @@ pub unsafe extern "C" fn sio_server_options_set_msgpack(
     opts: *mut sio_server_options,
     on: bool,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.msgpack(on);
-        Ok(())
+    set(opts, "msgpack", || {
+        Ok(OptionValue::Parser(if on {
+            ParserKind::MsgPack
+        } else {
+            ParserKind::Default
+        }))
     })
 }
 
@@ -281,9 +280,8 @@ pub unsafe extern "C" fn sio_server_options_set_runtime(
     opts: *mut sio_server_options,
     rt: *const sio_runtime,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.runtime = rt.as_ref().map(|r| r.rt.clone());
-        Ok(())
+    set(opts, "runtime", || {
+        Ok(OptionValue::Runtime(rt.as_ref().map(|r| r.rt.clone())))
     })
 }
 
@@ -294,9 +292,8 @@ pub unsafe extern "C" fn sio_server_options_set_queue(
     opts: *mut sio_server_options,
     queue: *const sio_queue,
 ) -> c_int {
-    with_opts(opts, |o| {
-        o.queue = queue.as_ref().map(|q| q.q.clone());
-        Ok(())
+    set(opts, "queue", || {
+        Ok(OptionValue::Queue(queue.as_ref().map(|q| q.q.clone())))
     })
 }
 
@@ -317,16 +314,15 @@ pub unsafe extern "C" fn sio_server_options_set_redis(
     flavour: *const c_char,
     key: *const c_char,
 ) -> c_int {
-    with_opts(opts, |o| {
+    set(opts, "redis", || {
         let url = cstr(url, "url")?;
         let flavour = RedisFlavour::parse(opt_cstr(flavour, "flavour")?.unwrap_or("classic"))?;
         let key = opt_cstr(key, "key")?.map(str::to_owned);
-        o.redis = Some(RedisOptions {
+        Ok(OptionValue::Redis(Some(RedisOptions {
             url: url.to_owned(),
             key,
             flavour,
             requests_timeout: None,
-        });
-        Ok(())
+        })))
     })
 }
