@@ -39,23 +39,6 @@ impl ServerOptions {
     pub fn set(&mut self, api: Api, name: &str, value: OptionValue) -> Result<(), Error> {
         ServerOption::find(api, name)?.apply(self, value)
     }
-
-    /// Serves the official browser client under the server's path, as
-    /// socket.io's `serveClient` (see [`sio_core::ClientBundle`]): `dir` is
-    /// the directory of the npm package `socket.io-client` (or its `dist/`),
-    /// read now; `None` stops serving it (the default). A directory without
-    /// the files is an [`Error::Io`] naming what is missing.
-    pub fn serve_client(&mut self, dir: Option<&std::path::Path>) -> Result<(), Error> {
-        let bundle = dir
-            .map(ClientBundle::load)
-            .transpose()
-            .map_err(|e| Error::Io(e.to_string()))?;
-        self.set(
-            Api::Canonical,
-            "serve_client",
-            OptionValue::ClientBundle(bundle),
-        )
-    }
 }
 
 /// Whose names an option is looked up by.
