@@ -153,16 +153,6 @@
 #define SIO_ERR_INTERNAL -10
 
 /**
- * Transport bit: HTTP long-polling.
- */
-#define SIO_TRANSPORT_POLLING 1
-
-/**
- * Transport bit: WebSocket.
- */
-#define SIO_TRANSPORT_WEBSOCKET 2
-
-/**
  * Reconnection event: an attempt is about to start (`attempt` is its
  * number, from 1).
  */
@@ -182,6 +172,16 @@
  * Reconnection event: every attempt failed; no more will be made.
  */
 #define SIO_RECONNECT_FAILED 4
+
+/**
+ * Transport bit: HTTP long-polling.
+ */
+#define SIO_TRANSPORT_POLLING 1
+
+/**
+ * Transport bit: WebSocket.
+ */
+#define SIO_TRANSPORT_WEBSOCKET 2
 
 /**
  * The answer to one acknowledgement request (an event whose sender waits
@@ -274,34 +274,6 @@ typedef struct sio_server_side_ack sio_server_side_ack;
 typedef struct sio_socket sio_socket;
 
 /**
- * Completion without a result: `status` and `error` (NULL on success).
- */
-typedef void (*sio_done_cb)(void *user_data,
-                            int status,
-                            const char *error);
-
-/**
- * Releases `user_data`; the function every registration may be given.
- */
-typedef void (*sio_free_fn)(void *user_data);
-
-/**
- * Called with each socket that joins a namespace (after the middlewares).
- * The socket's events are dispatched only after it returns, so handlers it
- * registers see every event.
- */
-typedef void (*sio_connection_cb)(void *user_data,
-                                  const sio_socket *socket);
-
-/**
- * A middleware: decides on a joining socket through `next` (owned by the
- * callback; see `sio_next`).
- */
-typedef void (*sio_middleware_cb)(void *user_data,
-                                  const sio_socket *socket,
-                                  sio_next *next);
-
-/**
  * A binary buffer: `len` bytes at `data` (`data` may be NULL when `len`
  * is 0).
  */
@@ -317,14 +289,19 @@ typedef struct {
 } sio_buf;
 
 /**
- * Completion of a `fetch_sockets`: the sockets are borrowed for the call
- * (clone those you keep).
+ * Decides whether the Admin UI may log in, from the CONNECT payload it
+ * sent (`auth_json`, a JSON object; `{}` when it sent none): true lets it
+ * in. It runs like the server's other callbacks, through its event queue
+ * when it has one, else on a thread of its own (never a runtime thread),
+ * so it may block.
  */
-typedef void (*sio_sockets_cb)(void *user_data,
-                               int status,
-                               const char *error,
-                               const sio_socket *const *sockets,
-                               size_t n_sockets);
+typedef bool (*sio_admin_auth_cb)(void *user_data,
+                                  const char *auth_json);
+
+/**
+ * Releases `user_data`; the function every registration may be given.
+ */
+typedef void (*sio_free_fn)(void *user_data);
 
 /**
  * An event's arguments as the library hands them to a callback: `json` is a
@@ -353,43 +330,6 @@ typedef struct {
 } sio_payload;
 
 /**
- * Called with an event: its name and arguments, and `ack` when the sender
- * asked for an acknowledgement (else NULL). The callback owns `ack`.
- */
-typedef void (*sio_event_cb)(void *user_data,
-                             const sio_socket *socket,
-                             const char *event,
-                             const sio_payload *args,
-                             sio_ack *ack);
-
-/**
- * Called with every incoming event, before its own callback.
- */
-typedef void (*sio_any_cb)(void *user_data,
-                           const sio_socket *socket,
-                           const char *event,
-                           const sio_payload *args);
-
-/**
- * Called when a socket disconnects (or is about to), with the reason:
- * "transport close", "client namespace disconnect", "server namespace
- * disconnect", "ping timeout", "server shutting down"...
- */
-typedef void (*sio_disconnect_cb)(void *user_data,
-                                  const sio_socket *socket,
-                                  const char *reason);
-
-/**
- * Completion with a payload: `status` is SIO_OK or the error's status,
- * `error` its message (NULL on success), `args` the acknowledgement's
- * arguments (an empty array on error; never NULL).
- */
-typedef void (*sio_reply_cb)(void *user_data,
-                             int status,
-                             const char *error,
-                             const sio_payload *args);
-
-/**
  * One socket's acknowledgement of a broadcast.
  */
 typedef struct {
@@ -416,51 +356,14 @@ typedef void (*sio_broadcast_ack_cb)(void *user_data,
                                      size_t n_missing);
 
 /**
- * Decides whether the Admin UI may log in, from the CONNECT payload it
- * sent (`auth_json`, a JSON object; `{}` when it sent none): true lets it
- * in. It runs like the server's other callbacks, through its event queue
- * when it has one, else on a thread of its own (never a runtime thread),
- * so it may block.
+ * Completion of a `fetch_sockets`: the sockets are borrowed for the call
+ * (clone those you keep).
  */
-typedef bool (*sio_admin_auth_cb)(void *user_data,
-                                  const char *auth_json);
-
-/**
- * Decides whether a namespace name belongs to a parent namespace; runs on
- * a runtime thread (also with an event queue), so it must be quick and
- * thread-safe.
- */
-typedef bool (*sio_namespace_matcher_cb)(void *user_data,
-                                         const char *name);
-
-/**
- * A per-event middleware (`socket.use`): returns NULL to let the event
- * through, or an error message to stop it (the message goes to the
- * socket's `sio_socket_on_error` callbacks; it is copied at once, so a
- * string literal will do). With an event queue, the runtime thread waits
- * for the queue's poller to run it.
- */
-typedef const char *(*sio_event_middleware_cb)(void *user_data,
-                                               const sio_socket *socket,
-                                               const char *event,
-                                               const sio_payload *args);
-
-/**
- * Called with the error of a middleware that stopped an event: its
- * message (or the error's JSON when it is not a string).
- */
-typedef void (*sio_socket_error_cb)(void *user_data,
-                                    const sio_socket *socket,
-                                    const char *message);
-
-/**
- * Called with an event another server sent with `serverSideEmit`; `ack`
- * is non-NULL when the sender waits for an answer (owned by the callback).
- */
-typedef void (*sio_server_side_cb)(void *user_data,
-                                   const char *event,
-                                   const sio_payload *args,
-                                   sio_server_side_ack *ack);
+typedef void (*sio_sockets_cb)(void *user_data,
+                               int status,
+                               const char *error,
+                               const sio_socket *const *sockets,
+                               size_t n_sockets);
 
 /**
  * Called with an event from the server, and `ack` (owned by the callback)
@@ -509,6 +412,103 @@ typedef void (*sio_reconnect_cb)(void *user_data,
                                  uint32_t attempt,
                                  const char *error);
 
+/**
+ * Completion with a payload: `status` is SIO_OK or the error's status,
+ * `error` its message (NULL on success), `args` the acknowledgement's
+ * arguments (an empty array on error; never NULL).
+ */
+typedef void (*sio_reply_cb)(void *user_data,
+                             int status,
+                             const char *error,
+                             const sio_payload *args);
+
+/**
+ * Called with each socket that joins a namespace (after the middlewares).
+ * The socket's events are dispatched only after it returns, so handlers it
+ * registers see every event.
+ */
+typedef void (*sio_connection_cb)(void *user_data,
+                                  const sio_socket *socket);
+
+/**
+ * A middleware: decides on a joining socket through `next` (owned by the
+ * callback; see `sio_next`).
+ */
+typedef void (*sio_middleware_cb)(void *user_data,
+                                  const sio_socket *socket,
+                                  sio_next *next);
+
+/**
+ * Completion without a result: `status` and `error` (NULL on success).
+ */
+typedef void (*sio_done_cb)(void *user_data,
+                            int status,
+                            const char *error);
+
+/**
+ * Decides whether a namespace name belongs to a parent namespace; runs on
+ * a runtime thread (also with an event queue), so it must be quick and
+ * thread-safe.
+ */
+typedef bool (*sio_namespace_matcher_cb)(void *user_data,
+                                         const char *name);
+
+/**
+ * Called with an event another server sent with `serverSideEmit`; `ack`
+ * is non-NULL when the sender waits for an answer (owned by the callback).
+ */
+typedef void (*sio_server_side_cb)(void *user_data,
+                                   const char *event,
+                                   const sio_payload *args,
+                                   sio_server_side_ack *ack);
+
+/**
+ * Called with an event: its name and arguments, and `ack` when the sender
+ * asked for an acknowledgement (else NULL). The callback owns `ack`.
+ */
+typedef void (*sio_event_cb)(void *user_data,
+                             const sio_socket *socket,
+                             const char *event,
+                             const sio_payload *args,
+                             sio_ack *ack);
+
+/**
+ * Called with every incoming event, before its own callback.
+ */
+typedef void (*sio_any_cb)(void *user_data,
+                           const sio_socket *socket,
+                           const char *event,
+                           const sio_payload *args);
+
+/**
+ * Called when a socket disconnects (or is about to), with the reason:
+ * "transport close", "client namespace disconnect", "server namespace
+ * disconnect", "ping timeout", "server shutting down"...
+ */
+typedef void (*sio_disconnect_cb)(void *user_data,
+                                  const sio_socket *socket,
+                                  const char *reason);
+
+/**
+ * A per-event middleware (`socket.use`): returns NULL to let the event
+ * through, or an error message to stop it (the message goes to the
+ * socket's `sio_socket_on_error` callbacks; it is copied at once, so a
+ * string literal will do). With an event queue, the runtime thread waits
+ * for the queue's poller to run it.
+ */
+typedef const char *(*sio_event_middleware_cb)(void *user_data,
+                                               const sio_socket *socket,
+                                               const char *event,
+                                               const sio_payload *args);
+
+/**
+ * Called with the error of a middleware that stopped an event: its
+ * message (or the error's JSON when it is not a string).
+ */
+typedef void (*sio_socket_error_cb)(void *user_data,
+                                    const sio_socket *socket,
+                                    const char *message);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -541,494 +541,6 @@ const char *sio_status_str(int status);
 void sio_string_free(char *s);
 
 /**
- * Creates a runtime with `worker_threads` threads (0: one per CPU). Its
- * threads stop once it is freed and no server or client uses it any more.
- */
-int sio_runtime_new(size_t worker_threads,
-                    sio_runtime **out);
-
-/**
- * Releases a runtime. Servers and clients created on it keep it running
- * until they are freed too. NULL is a no-op.
- */
-void sio_runtime_free(sio_runtime *rt);
-
-/**
- * Creates an event queue.
- */
-int sio_queue_new(sio_queue **out);
-
-/**
- * Stores in `*fd` a file descriptor that is readable while callbacks wait
- * in the queue, for `poll`/`epoll`/`select`. Only wait on it; never read,
- * write or close it (`sio_queue_poll` drains it). -1 off POSIX systems.
- */
-int sio_queue_fd(const sio_queue *queue,
-                 int *fd);
-
-/**
- * Runs the callbacks waiting in the queue, on the calling thread, in
- * order. If none waits, first waits up to `timeout_ms` milliseconds for one
- * (0: do not wait; negative: wait as long as it takes). Stores how many ran
- * in `*n_run` (may be NULL). Callbacks may call any `sio_` function,
- * `sio_queue_poll` included. Poll a queue from one thread: the order of
- * callbacks is kept only then.
- */
-int sio_queue_poll(const sio_queue *queue,
-                   int timeout_ms,
-                   size_t *n_run);
-
-/**
- * Closes and releases a queue: the callbacks still waiting are dropped
- * without running (their user data is released), and so are those that
- * servers and clients still using it queue later. Free it only after
- * closing those, or when dropping their events is what you want. NULL is
- * a no-op.
- */
-void sio_queue_free(sio_queue *queue);
-
-/**
- * Creates server options with the defaults.
- */
-int sio_server_options_new(sio_server_options **out);
-
-/**
- * Frees server options (a server made from them keeps its copy). NULL is
- * a no-op.
- */
-void sio_server_options_free(sio_server_options *opts);
-
-/**
- * The HTTP path the server answers under (default "/socket.io/").
- */
-int sio_server_options_set_path(sio_server_options *opts,
-                                const char *path);
-
-/**
- * Interval between pings (default 25000 ms; must not be 0).
- */
-int sio_server_options_set_ping_interval(sio_server_options *opts,
-                                         uint32_t ms);
-
-/**
- * Time a client has to answer a ping (default 20000 ms; must not be 0).
- */
-int sio_server_options_set_ping_timeout(sio_server_options *opts,
-                                        uint32_t ms);
-
-/**
- * Time a new connection has to join a namespace (default 45000 ms).
- */
-int sio_server_options_set_connect_timeout(sio_server_options *opts,
-                                           uint32_t ms);
-
-/**
- * Default wait for acknowledgements of `emit_with_ack` (default 5000 ms).
- */
-int sio_server_options_set_ack_timeout(sio_server_options *opts,
-                                       uint32_t ms);
-
-/**
- * Largest message a client may send, in bytes (`maxHttpBufferSize`,
- * default 1000000; must not be 0).
- */
-int sio_server_options_set_max_payload(sio_server_options *opts,
-                                       size_t bytes);
-
-/**
- * Most binary attachments one packet may carry (default 10).
- */
-int sio_server_options_set_max_attachments(sio_server_options *opts,
-                                           size_t n);
-
-/**
- * Most simultaneous connections (0: no limit, the default).
- */
-int sio_server_options_set_max_connections(sio_server_options *opts,
-                                           size_t n);
-
-/**
- * Transports the server accepts: `SIO_TRANSPORT_POLLING |
- * SIO_TRANSPORT_WEBSOCKET` (the default), or one of them.
- */
-int sio_server_options_set_transports(sio_server_options *opts,
-                                      uint32_t mask);
-
-/**
- * Whether polling connections may upgrade to WebSocket (default true).
- */
-int sio_server_options_set_allow_upgrades(sio_server_options *opts,
-                                          bool allow);
-
-/**
- * CORS: "*" allows any origin; otherwise a comma-separated list of allowed
- * origins; NULL disables CORS headers (the default).
- */
-int sio_server_options_set_cors_origin(sio_server_options *opts,
-                                       const char *origin);
-
-/**
- * Serves the official browser client under the server's path, as
- * socket.io's `serveClient`: `<path>/socket.io.js`, `socket.io.min.js`,
- * `socket.io.msgpack.min.js`, `socket.io.esm.min.js` and their `.map`
- * files, with socket.io's headers (the package version as ETag, 304 on
- * `If-None-Match`). `dir` is the directory of the npm package
- * socket.io-client (`node_modules/socket.io-client`; its `dist/` folder
- * works too), read now: SIO_ERR_IO, with the missing files named, when it
- * lacks them. NULL stops serving them (the default: the library ships no
- * client).
- */
-int sio_server_options_set_serve_client(sio_server_options *opts,
-                                        const char *dir);
-
-/**
- * Connection state recovery: a client that reconnects within
- * `max_disconnection_ms` gets its id, rooms and missed events back.
- * Off by default.
- */
-int sio_server_options_set_recovery(sio_server_options *opts,
-                                    bool enabled,
-                                    uint32_t max_disconnection_ms);
-
-/**
- * Uses the msgpack parser (for `socket.io-msgpack-parser` clients) instead
- * of the default JSON one.
- */
-int sio_server_options_set_msgpack(sio_server_options *opts,
-                                   bool on);
-
-/**
- * Runs the server on `rt` (NULL: the global runtime, the default).
- */
-int sio_server_options_set_runtime(sio_server_options *opts,
-                                   const sio_runtime *rt);
-
-/**
- * Runs the server's callbacks inside `sio_queue_poll(queue)` instead of on
- * the runtime's threads (NULL: on the runtime's threads, the default).
- */
-int sio_server_options_set_queue(sio_server_options *opts,
-                                 const sio_queue *queue);
-
-/**
- * Creates a server (not listening yet) with `opts` (NULL: defaults).
- */
-int sio_server_new(const sio_server_options *opts,
-                   sio_server **out);
-
-/**
- * Binds `addr` ("host:port"; port 0 picks a free one) and serves. Returns
- * once bound. One listener per server.
- */
-int sio_server_listen(const sio_server *server,
-                      const char *addr);
-
-/**
- * Stores the port the server listens on.
- */
-int sio_server_port(const sio_server *server,
-                    uint16_t *port);
-
-/**
- * Gets the namespace `name` ("/" is the main one; created if needed), as a
- * handle to free with `sio_namespace_free`.
- */
-int sio_server_of(const sio_server *server,
-                  const char *name,
-                  sio_namespace **out);
-
-/**
- * Stops listening and disconnects every client (reason "server shutting
- * down"). `done` (may be NULL) is called once the sessions are gone.
- * The handle stays valid until `sio_server_free`.
- */
-int sio_server_close(const sio_server *server,
-                     sio_done_cb done,
-                     void *user_data,
-                     sio_free_fn free_user_data);
-
-/**
- * Closes (as `sio_server_close`) and frees a server. Its callbacks'
- * user data is released once nothing can call them any more. May be called
- * from inside a callback. NULL is a no-op.
- */
-void sio_server_free(sio_server *server);
-
-/**
- * The namespace's name, e.g. "/" (valid as long as the handle).
- */
-const char *sio_namespace_name(const sio_namespace *ns);
-
-/**
- * Calls `cb` with every socket that joins the namespace.
- */
-int sio_namespace_on_connection(const sio_namespace *ns,
-                                sio_connection_cb cb,
-                                void *user_data,
-                                sio_free_fn free_user_data);
-
-/**
- * Adds a middleware, run in order for every joining socket.
- */
-int sio_namespace_use(const sio_namespace *ns,
-                      sio_middleware_cb cb,
-                      void *user_data,
-                      sio_free_fn free_user_data);
-
-/**
- * Emits an event to every socket of the namespace. `json` is a JSON array
- * of arguments (NULL: none) whose placeholders index `bins`.
- */
-int sio_namespace_emit(const sio_namespace *ns,
-                       const char *event,
-                       const char *json,
-                       const sio_buf *bins,
-                       size_t n_bins);
-
-/**
- * Starts a broadcast to the whole namespace.
- */
-int sio_namespace_broadcast(const sio_namespace *ns,
-                            sio_broadcast **out);
-
-/**
- * Starts a broadcast to the sockets in `room`.
- */
-int sio_namespace_to(const sio_namespace *ns,
-                     const char *room,
-                     sio_broadcast **out);
-
-/**
- * Starts a broadcast to every socket but those in `room`.
- */
-int sio_namespace_except(const sio_namespace *ns,
-                         const char *room,
-                         sio_broadcast **out);
-
-/**
- * Hands the namespace's sockets to `cb` (`fetchSockets`).
- */
-int sio_namespace_fetch_sockets(const sio_namespace *ns,
-                                sio_sockets_cb cb,
-                                void *user_data,
-                                sio_free_fn free_user_data);
-
-/**
- * Stores how many sockets of this server are in the namespace now.
- */
-int sio_namespace_socket_count(const sio_namespace *ns,
-                               size_t *n);
-
-/**
- * Frees a namespace handle (the namespace itself lives on with the
- * server). NULL is a no-op.
- */
-void sio_namespace_free(sio_namespace *ns);
-
-/**
- * Lets the connection through; consumes `next`.
- */
-int sio_next_accept(sio_next *next);
-
-/**
- * Refuses the connection: the client gets `connect_error` with `message`
- * and, unless `data_json` is NULL, `data` (one JSON value). Consumes `next`
- * even when an argument is bad (the connection is then refused with what
- * could be read).
- */
-int sio_next_refuse(sio_next *next,
-                    const char *message,
-                    const char *data_json);
-
-/**
- * The socket id (valid as long as the handle).
- */
-const char *sio_socket_id(const sio_socket *socket);
-
-/**
- * The socket's namespace name (valid as long as the handle).
- */
-const char *sio_socket_nsp(const sio_socket *socket);
-
-/**
- * True while the socket is connected (false for NULL).
- */
-bool sio_socket_connected(const sio_socket *socket);
-
-/**
- * Stores the handshake as a JSON object string (free with
- * `sio_string_free`): `auth`, `query`, `headers`, `address`, `url`,
- * `issued`, `secure`, `xdomain`. Buffers in `auth` appear as arrays of
- * byte values.
- */
-int sio_socket_handshake(const sio_socket *socket,
-                         char **json_out);
-
-/**
- * Stores the per-socket data (`socket.data`, `null` until set) as a JSON
- * string (free with `sio_string_free`).
- */
-int sio_socket_get_data(const sio_socket *socket,
-                        char **json_out);
-
-/**
- * Replaces the per-socket data with a JSON value (NULL: `null`).
- */
-int sio_socket_set_data(const sio_socket *socket,
-                        const char *json);
-
-/**
- * Handles an event (replacing the previous callback of that name).
- */
-int sio_socket_on(const sio_socket *socket,
-                  const char *event,
-                  sio_event_cb cb,
-                  void *user_data,
-                  sio_free_fn free_user_data);
-
-/**
- * Removes the callback of an event.
- */
-int sio_socket_off(const sio_socket *socket,
-                   const char *event);
-
-/**
- * Listens to every incoming event; stores an id for `sio_socket_off_any`
- * in `*id` (may be NULL).
- */
-int sio_socket_on_any(const sio_socket *socket,
-                      sio_any_cb cb,
-                      void *user_data,
-                      sio_free_fn free_user_data,
-                      uint64_t *id);
-
-/**
- * Removes the catch-all listener `id`.
- */
-int sio_socket_off_any(const sio_socket *socket,
-                       uint64_t id);
-
-/**
- * Called once the socket has disconnected. Every callback registered on
- * the socket is released after the disconnect callbacks ran.
- */
-int sio_socket_on_disconnect(const sio_socket *socket,
-                             sio_disconnect_cb cb,
-                             void *user_data,
-                             sio_free_fn free_user_data);
-
-/**
- * Called when the socket is about to disconnect. With callbacks on the
- * runtime's threads the socket is still in its rooms then; with a queue,
- * the callback runs later.
- */
-int sio_socket_on_disconnecting(const sio_socket *socket,
-                                sio_disconnect_cb cb,
-                                void *user_data,
-                                sio_free_fn free_user_data);
-
-/**
- * Emits an event to this socket. `json` is a JSON array of arguments
- * (NULL: none) whose placeholders index `bins`.
- */
-int sio_socket_emit(const sio_socket *socket,
-                    const char *event,
-                    const char *json,
-                    const sio_buf *bins,
-                    size_t n_bins);
-
-/**
- * Emits an event, or silently drops it when the transport cannot write it
- * now (busy writing, a long-poll without a pending GET, a full buffer), as
- * socket.io's `volatile`.
- */
-int sio_socket_emit_volatile(const sio_socket *socket,
-                             const char *event,
-                             const char *json,
-                             const sio_buf *bins,
-                             size_t n_bins);
-
-/**
- * Emits an event asking for an acknowledgement; `cb` gets the client's
- * answer, or SIO_ERR_TIMEOUT after `timeout_ms` (0: the server's ack
- * timeout), or SIO_ERR_DISCONNECTED.
- */
-int sio_socket_emit_with_ack(const sio_socket *socket,
-                             const char *event,
-                             const char *json,
-                             const sio_buf *bins,
-                             size_t n_bins,
-                             uint32_t timeout_ms,
-                             sio_reply_cb cb,
-                             void *user_data,
-                             sio_free_fn free_user_data);
-
-/**
- * Joins a room (SIO_ERR_LIMIT past the server's rooms-per-socket limit).
- */
-int sio_socket_join(const sio_socket *socket,
-                    const char *room);
-
-/**
- * Leaves a room.
- */
-int sio_socket_leave(const sio_socket *socket,
-                     const char *room);
-
-/**
- * Stores the socket's rooms (its own id room included) as a JSON array of
- * strings (free with `sio_string_free`).
- */
-int sio_socket_rooms(const sio_socket *socket,
-                     char **json_out);
-
-/**
- * Disconnects the socket from its namespace; with `close`, closes the
- * whole connection (every namespace).
- */
-int sio_socket_disconnect(const sio_socket *socket,
-                          bool close);
-
-/**
- * Starts a broadcast to every other socket of the namespace.
- */
-int sio_socket_broadcast(const sio_socket *socket,
-                         sio_broadcast **out);
-
-/**
- * Starts a broadcast to the sockets in `room`, this one excluded.
- */
-int sio_socket_to(const sio_socket *socket,
-                  const char *room,
-                  sio_broadcast **out);
-
-/**
- * Starts a broadcast to every other socket but those in `room`.
- */
-int sio_socket_except(const sio_socket *socket,
-                      const char *room,
-                      sio_broadcast **out);
-
-/**
- * Gets the socket's namespace (free with `sio_namespace_free`).
- */
-int sio_socket_namespace(const sio_socket *socket,
-                         sio_namespace **out);
-
-/**
- * Makes a handle to keep (e.g. a socket given to a callback), to free with
- * `sio_socket_free`. It does not keep the client connected.
- */
-int sio_socket_clone(const sio_socket *socket,
-                     sio_socket **out);
-
-/**
- * Frees a socket handle made by `sio_socket_clone` (never one a callback
- * was given). NULL is a no-op.
- */
-void sio_socket_free(sio_socket *socket);
-
-/**
  * Answers an acknowledgement request with a JSON array of arguments (NULL:
  * none) and its buffers. Consumes `ack`, even on error.
  */
@@ -1042,6 +554,104 @@ int sio_ack_send(sio_ack *ack,
  * no-op.
  */
 void sio_ack_free(sio_ack *ack);
+
+/**
+ * Answers another server's `serverSideEmitWithAck` with one JSON value
+ * (NULL: null); consumes `ack`.
+ */
+int sio_server_side_ack_send(sio_server_side_ack *ack,
+                             const char *json);
+
+/**
+ * Releases an unanswered server-side acknowledgement. NULL is ignored.
+ */
+void sio_server_side_ack_free(sio_server_side_ack *ack);
+
+/**
+ * Creates Admin UI options with the reference's defaults and no login
+ * chosen yet (`sio_server_instrument` refuses them until one is).
+ */
+int sio_admin_options_new(sio_admin_options **out);
+
+/**
+ * Frees Admin UI options (a server instrumented with them keeps what it
+ * needs). NULL is a no-op.
+ */
+void sio_admin_options_free(sio_admin_options *opts);
+
+/**
+ * Basic authentication, the reference's `{type: "basic", username,
+ * password}`: the UI must send this username and a password whose bcrypt
+ * hash is `password_hash` ("$2a$", "$2b$", "$2x$" or "$2y$"; checked by
+ * `sio_server_instrument`). A UI let in gets a session id to log in again
+ * with.
+ */
+int sio_admin_options_set_basic_auth(sio_admin_options *opts,
+                                     const char *username,
+                                     const char *password_hash);
+
+/**
+ * No login (the reference's `auth: false`): anyone who reaches the
+ * namespace administers the server.
+ */
+int sio_admin_options_set_no_auth(sio_admin_options *opts);
+
+/**
+ * A login decided by `cb` (see `sio_admin_auth_cb`); a UI it lets in gets
+ * a session id to log in again with, and one it refuses the
+ * `connect_error` "invalid credentials". `user_data` is released once the
+ * options and every server instrumented with them are freed.
+ */
+int sio_admin_options_set_auth_check(sio_admin_options *opts,
+                                     sio_admin_auth_cb cb,
+                                     void *user_data,
+                                     sio_free_fn free_user_data);
+
+/**
+ * "development" (the default: every socket, room and event) or
+ * "production" (the statistics only).
+ */
+int sio_admin_options_set_mode(sio_admin_options *opts,
+                               const char *mode);
+
+/**
+ * Read-only: the UI may look, not join, leave, emit or disconnect
+ * (default false).
+ */
+int sio_admin_options_set_readonly(sio_admin_options *opts,
+                                   bool readonly);
+
+/**
+ * The namespace the UI connects to (`namespaceName`, default "/admin").
+ */
+int sio_admin_options_set_namespace(sio_admin_options *opts,
+                                    const char *name);
+
+/**
+ * This server's id in the UI (`serverId`; default: the host name).
+ */
+int sio_admin_options_set_server_id(sio_admin_options *opts,
+                                    const char *id);
+
+/**
+ * How often `server_stats` goes out, in milliseconds (default 2000; must
+ * not be 0).
+ */
+int sio_admin_options_set_stats_interval(sio_admin_options *opts,
+                                         uint32_t ms);
+
+/**
+ * Serves the Socket.IO Admin UI (`@socket.io/admin-ui` 0.5: the page at
+ * https://admin.socket.io or its `ui/dist` files) on this server, as the
+ * reference's `instrument(io, opts)`: the admin namespace, the login,
+ * `server_stats`, and in development mode every socket, room and event.
+ * Call it before the server takes connections (those already open are
+ * counted, not followed). Refused options (no login chosen, a password
+ * hash that is not bcrypt) are SIO_ERR_INVALID_ARGUMENT with the
+ * reference's message; a closed server, SIO_ERR_CLOSED.
+ */
+int sio_server_instrument(const sio_server *server,
+                          const sio_admin_options *opts);
 
 /**
  * Adds a target room.
@@ -1131,254 +741,6 @@ int sio_broadcast_disconnect(const sio_broadcast *b,
  * Frees a broadcast. NULL is a no-op.
  */
 void sio_broadcast_free(sio_broadcast *b);
-
-/**
- * Creates Admin UI options with the reference's defaults and no login
- * chosen yet (`sio_server_instrument` refuses them until one is).
- */
-int sio_admin_options_new(sio_admin_options **out);
-
-/**
- * Frees Admin UI options (a server instrumented with them keeps what it
- * needs). NULL is a no-op.
- */
-void sio_admin_options_free(sio_admin_options *opts);
-
-/**
- * Basic authentication, the reference's `{type: "basic", username,
- * password}`: the UI must send this username and a password whose bcrypt
- * hash is `password_hash` ("$2a$", "$2b$", "$2x$" or "$2y$"; checked by
- * `sio_server_instrument`). A UI let in gets a session id to log in again
- * with.
- */
-int sio_admin_options_set_basic_auth(sio_admin_options *opts,
-                                     const char *username,
-                                     const char *password_hash);
-
-/**
- * No login (the reference's `auth: false`): anyone who reaches the
- * namespace administers the server.
- */
-int sio_admin_options_set_no_auth(sio_admin_options *opts);
-
-/**
- * A login decided by `cb` (see `sio_admin_auth_cb`); a UI it lets in gets
- * a session id to log in again with, and one it refuses the
- * `connect_error` "invalid credentials". `user_data` is released once the
- * options and every server instrumented with them are freed.
- */
-int sio_admin_options_set_auth_check(sio_admin_options *opts,
-                                     sio_admin_auth_cb cb,
-                                     void *user_data,
-                                     sio_free_fn free_user_data);
-
-/**
- * "development" (the default: every socket, room and event) or
- * "production" (the statistics only).
- */
-int sio_admin_options_set_mode(sio_admin_options *opts,
-                               const char *mode);
-
-/**
- * Read-only: the UI may look, not join, leave, emit or disconnect
- * (default false).
- */
-int sio_admin_options_set_readonly(sio_admin_options *opts,
-                                   bool readonly);
-
-/**
- * The namespace the UI connects to (`namespaceName`, default "/admin").
- */
-int sio_admin_options_set_namespace(sio_admin_options *opts,
-                                    const char *name);
-
-/**
- * This server's id in the UI (`serverId`; default: the host name).
- */
-int sio_admin_options_set_server_id(sio_admin_options *opts,
-                                    const char *id);
-
-/**
- * How often `server_stats` goes out, in milliseconds (default 2000; must
- * not be 0).
- */
-int sio_admin_options_set_stats_interval(sio_admin_options *opts,
-                                         uint32_t ms);
-
-/**
- * Serves the Socket.IO Admin UI (`@socket.io/admin-ui` 0.5: the page at
- * https://admin.socket.io or its `ui/dist` files) on this server, as the
- * reference's `instrument(io, opts)`: the admin namespace, the login,
- * `server_stats`, and in development mode every socket, room and event.
- * Call it before the server takes connections (those already open are
- * counted, not followed). Refused options (no login chosen, a password
- * hash that is not bcrypt) are SIO_ERR_INVALID_ARGUMENT with the
- * reference's message; a closed server, SIO_ERR_CLOSED.
- */
-int sio_server_instrument(const sio_server *server,
-                          const sio_admin_options *opts);
-
-/**
- * Joins a cluster through Redis at `url` (e.g. "redis://127.0.0.1:6379")
- * instead of the in-memory adapter. `flavour` names the Node adapter whose
- * wire format to speak: "classic" (NULL: the default,
- * `@socket.io/redis-adapter` `createAdapter`), "sharded" (its
- * `createShardedAdapter`, Redis 7+) or "streams"
- * (`@socket.io/redis-streams-adapter` 0.3, with connection state recovery
- * across servers when the server enables recovery); another name fails
- * with SIO_ERR_INVALID_ARGUMENT. `key` is the channel prefix (NULL:
- * "socket.io"; for streams also the stream name). `sio_server_new`
- * connects and fails with SIO_ERR_IO when Redis cannot be reached.
- */
-int sio_server_options_set_redis(sio_server_options *opts,
-                                 const char *url,
-                                 const char *flavour,
-                                 const char *key);
-
-/**
- * A parent namespace for every name matching the regular expression
- * `pattern` (e.g. "^/room-\\d+$"); SIO_ERR_INVALID_ARGUMENT for a bad
- * pattern. Free the handle with `sio_parent_namespace_free`; the parent
- * lives on with the server.
- */
-int sio_server_of_regex(const sio_server *server,
-                        const char *pattern,
-                        sio_parent_namespace **out);
-
-/**
- * A parent namespace for every name `matcher` accepts.
- */
-int sio_server_of_dynamic(const sio_server *server,
-                          sio_namespace_matcher_cb matcher,
-                          void *user_data,
-                          sio_free_fn free_user_data,
-                          sio_parent_namespace **out);
-
-/**
- * Calls `cb` with every socket joining any child namespace.
- */
-int sio_parent_namespace_on_connection(const sio_parent_namespace *ns,
-                                       sio_connection_cb cb,
-                                       void *user_data,
-                                       sio_free_fn free_user_data);
-
-/**
- * Adds a middleware run for every socket joining any child, before the
- * child's own.
- */
-int sio_parent_namespace_use(const sio_parent_namespace *ns,
-                             sio_middleware_cb cb,
-                             void *user_data,
-                             sio_free_fn free_user_data);
-
-/**
- * How many child namespaces the parent has created so far.
- */
-int sio_parent_namespace_child_count(const sio_parent_namespace *ns,
-                                     size_t *count);
-
-/**
- * Frees the handle (the parent namespace lives on). NULL is ignored.
- */
-void sio_parent_namespace_free(sio_parent_namespace *ns);
-
-/**
- * Adds a per-event middleware (`socket.use`), run in order before the
- * event's callback.
- */
-int sio_socket_use(const sio_socket *socket,
-                   sio_event_middleware_cb cb,
-                   void *user_data,
-                   sio_free_fn free_user_data);
-
-/**
- * Called with the error of each event a `sio_socket_use` middleware
- * stopped.
- */
-int sio_socket_on_error(const sio_socket *socket,
-                        sio_socket_error_cb cb,
-                        void *user_data,
-                        sio_free_fn free_user_data);
-
-/**
- * Listens to every event the socket emits (`onAnyOutgoing`); stores an id
- * for `sio_socket_off_any_outgoing` in `*id` (may be NULL).
- */
-int sio_socket_on_any_outgoing(const sio_socket *socket,
-                               sio_any_cb cb,
-                               void *user_data,
-                               sio_free_fn free_user_data,
-                               uint64_t *id);
-
-/**
- * Removes the outgoing listener `id`.
- */
-int sio_socket_off_any_outgoing(const sio_socket *socket,
-                                uint64_t id);
-
-/**
- * Sends an event to the other servers of the cluster (main namespace);
- * nobody hears it on a single server.
- */
-int sio_server_server_side_emit(const sio_server *server,
-                                const char *event,
-                                const char *json,
-                                const sio_buf *bins,
-                                size_t n_bins);
-
-/**
- * Sends an event to the other servers and calls `cb` with one answer per
- * server that answered within `timeout_ms`, as the payload's arguments
- * (an empty array on a single server).
- */
-int sio_server_server_side_emit_with_ack(const sio_server *server,
-                                         const char *event,
-                                         const char *json,
-                                         const sio_buf *bins,
-                                         size_t n_bins,
-                                         uint32_t timeout_ms,
-                                         sio_reply_cb cb,
-                                         void *user_data,
-                                         sio_free_fn free_user_data);
-
-/**
- * Handles `event` sent by another server with `serverSideEmit`.
- */
-int sio_server_on_server_side_emit(const sio_server *server,
-                                   const char *event,
-                                   sio_server_side_cb cb,
-                                   void *user_data,
-                                   sio_free_fn free_user_data);
-
-/**
- * Answers another server's `serverSideEmitWithAck` with one JSON value
- * (NULL: null); consumes `ack`.
- */
-int sio_server_side_ack_send(sio_server_side_ack *ack,
-                             const char *json);
-
-/**
- * Releases an unanswered server-side acknowledgement. NULL is ignored.
- */
-void sio_server_side_ack_free(sio_server_side_ack *ack);
-
-/**
- * Every room of the main namespace across the cluster (`allRooms`),
- * handed to `cb` as one argument: a sorted JSON array of names.
- */
-int sio_server_all_rooms(const sio_server *server,
-                         sio_reply_cb cb,
-                         void *user_data,
-                         sio_free_fn free_user_data);
-
-/**
- * How many servers the cluster has, this one included, handed to `cb` as
- * one numeric argument.
- */
-int sio_server_server_count(const sio_server *server,
-                            sio_reply_cb cb,
-                            void *user_data,
-                            sio_free_fn free_user_data);
 
 /**
  * Creates client options with the defaults.
@@ -1659,6 +1021,644 @@ int sio_client_id(const sio_client *client,
  * no-op.
  */
 void sio_client_free(sio_client *client);
+
+/**
+ * The namespace's name, e.g. "/" (valid as long as the handle).
+ */
+const char *sio_namespace_name(const sio_namespace *ns);
+
+/**
+ * Calls `cb` with every socket that joins the namespace.
+ */
+int sio_namespace_on_connection(const sio_namespace *ns,
+                                sio_connection_cb cb,
+                                void *user_data,
+                                sio_free_fn free_user_data);
+
+/**
+ * Adds a middleware, run in order for every joining socket.
+ */
+int sio_namespace_use(const sio_namespace *ns,
+                      sio_middleware_cb cb,
+                      void *user_data,
+                      sio_free_fn free_user_data);
+
+/**
+ * Emits an event to every socket of the namespace. `json` is a JSON array
+ * of arguments (NULL: none) whose placeholders index `bins`.
+ */
+int sio_namespace_emit(const sio_namespace *ns,
+                       const char *event,
+                       const char *json,
+                       const sio_buf *bins,
+                       size_t n_bins);
+
+/**
+ * Starts a broadcast to the whole namespace.
+ */
+int sio_namespace_broadcast(const sio_namespace *ns,
+                            sio_broadcast **out);
+
+/**
+ * Starts a broadcast to the sockets in `room`.
+ */
+int sio_namespace_to(const sio_namespace *ns,
+                     const char *room,
+                     sio_broadcast **out);
+
+/**
+ * Starts a broadcast to every socket but those in `room`.
+ */
+int sio_namespace_except(const sio_namespace *ns,
+                         const char *room,
+                         sio_broadcast **out);
+
+/**
+ * Hands the namespace's sockets to `cb` (`fetchSockets`).
+ */
+int sio_namespace_fetch_sockets(const sio_namespace *ns,
+                                sio_sockets_cb cb,
+                                void *user_data,
+                                sio_free_fn free_user_data);
+
+/**
+ * Stores how many sockets of this server are in the namespace now.
+ */
+int sio_namespace_socket_count(const sio_namespace *ns,
+                               size_t *n);
+
+/**
+ * Frees a namespace handle (the namespace itself lives on with the
+ * server). NULL is a no-op.
+ */
+void sio_namespace_free(sio_namespace *ns);
+
+/**
+ * Lets the connection through; consumes `next`.
+ */
+int sio_next_accept(sio_next *next);
+
+/**
+ * Refuses the connection: the client gets `connect_error` with `message`
+ * and, unless `data_json` is NULL, `data` (one JSON value). Consumes `next`
+ * even when an argument is bad (the connection is then refused with what
+ * could be read).
+ */
+int sio_next_refuse(sio_next *next,
+                    const char *message,
+                    const char *data_json);
+
+/**
+ * Calls `cb` with every socket joining any child namespace.
+ */
+int sio_parent_namespace_on_connection(const sio_parent_namespace *ns,
+                                       sio_connection_cb cb,
+                                       void *user_data,
+                                       sio_free_fn free_user_data);
+
+/**
+ * Adds a middleware run for every socket joining any child, before the
+ * child's own.
+ */
+int sio_parent_namespace_use(const sio_parent_namespace *ns,
+                             sio_middleware_cb cb,
+                             void *user_data,
+                             sio_free_fn free_user_data);
+
+/**
+ * How many child namespaces the parent has created so far.
+ */
+int sio_parent_namespace_child_count(const sio_parent_namespace *ns,
+                                     size_t *count);
+
+/**
+ * Frees the handle (the parent namespace lives on). NULL is ignored.
+ */
+void sio_parent_namespace_free(sio_parent_namespace *ns);
+
+/**
+ * Creates server options with the defaults.
+ */
+int sio_server_options_new(sio_server_options **out);
+
+/**
+ * Frees server options (a server made from them keeps its copy). NULL is
+ * a no-op.
+ */
+void sio_server_options_free(sio_server_options *opts);
+
+/**
+ * The HTTP path the server answers under (default "/socket.io/").
+ */
+int sio_server_options_set_path(sio_server_options *opts,
+                                const char *path);
+
+/**
+ * Interval between pings (default 25000 ms; must not be 0).
+ */
+int sio_server_options_set_ping_interval(sio_server_options *opts,
+                                         uint32_t ms);
+
+/**
+ * Time a client has to answer a ping (default 20000 ms; must not be 0).
+ */
+int sio_server_options_set_ping_timeout(sio_server_options *opts,
+                                        uint32_t ms);
+
+/**
+ * Time a new connection has to join a namespace (default 45000 ms).
+ */
+int sio_server_options_set_connect_timeout(sio_server_options *opts,
+                                           uint32_t ms);
+
+/**
+ * Default wait for acknowledgements of `emit_with_ack` (default 5000 ms).
+ */
+int sio_server_options_set_ack_timeout(sio_server_options *opts,
+                                       uint32_t ms);
+
+/**
+ * Largest message a client may send, in bytes (`maxHttpBufferSize`,
+ * default 1000000; must not be 0).
+ */
+int sio_server_options_set_max_payload(sio_server_options *opts,
+                                       size_t bytes);
+
+/**
+ * Most binary attachments one packet may carry (default 10).
+ */
+int sio_server_options_set_max_attachments(sio_server_options *opts,
+                                           size_t n);
+
+/**
+ * Most simultaneous connections (0: no limit, the default).
+ */
+int sio_server_options_set_max_connections(sio_server_options *opts,
+                                           size_t n);
+
+/**
+ * Transports the server accepts: `SIO_TRANSPORT_POLLING |
+ * SIO_TRANSPORT_WEBSOCKET` (the default), or one of them.
+ */
+int sio_server_options_set_transports(sio_server_options *opts,
+                                      uint32_t mask);
+
+/**
+ * Whether polling connections may upgrade to WebSocket (default true).
+ */
+int sio_server_options_set_allow_upgrades(sio_server_options *opts,
+                                          bool allow);
+
+/**
+ * CORS: "*" allows any origin; otherwise a comma-separated list of allowed
+ * origins; NULL disables CORS headers (the default).
+ */
+int sio_server_options_set_cors_origin(sio_server_options *opts,
+                                       const char *origin);
+
+/**
+ * Serves the official browser client under the server's path, as
+ * socket.io's `serveClient`: `<path>/socket.io.js`, `socket.io.min.js`,
+ * `socket.io.msgpack.min.js`, `socket.io.esm.min.js` and their `.map`
+ * files, with socket.io's headers (the package version as ETag, 304 on
+ * `If-None-Match`). `dir` is the directory of the npm package
+ * socket.io-client (`node_modules/socket.io-client`; its `dist/` folder
+ * works too), read now: SIO_ERR_IO, with the missing files named, when it
+ * lacks them. NULL stops serving them (the default: the library ships no
+ * client).
+ */
+int sio_server_options_set_serve_client(sio_server_options *opts,
+                                        const char *dir);
+
+/**
+ * Connection state recovery: a client that reconnects within
+ * `max_disconnection_ms` gets its id, rooms and missed events back.
+ * Off by default.
+ */
+int sio_server_options_set_recovery(sio_server_options *opts,
+                                    bool enabled,
+                                    uint32_t max_disconnection_ms);
+
+/**
+ * Uses the msgpack parser (for `socket.io-msgpack-parser` clients) instead
+ * of the default JSON one.
+ */
+int sio_server_options_set_msgpack(sio_server_options *opts,
+                                   bool on);
+
+/**
+ * Runs the server on `rt` (NULL: the global runtime, the default).
+ */
+int sio_server_options_set_runtime(sio_server_options *opts,
+                                   const sio_runtime *rt);
+
+/**
+ * Runs the server's callbacks inside `sio_queue_poll(queue)` instead of on
+ * the runtime's threads (NULL: on the runtime's threads, the default).
+ */
+int sio_server_options_set_queue(sio_server_options *opts,
+                                 const sio_queue *queue);
+
+/**
+ * Joins a cluster through Redis at `url` (e.g. "redis://127.0.0.1:6379")
+ * instead of the in-memory adapter. `flavour` names the Node adapter whose
+ * wire format to speak: "classic" (NULL: the default,
+ * `@socket.io/redis-adapter` `createAdapter`), "sharded" (its
+ * `createShardedAdapter`, Redis 7+) or "streams"
+ * (`@socket.io/redis-streams-adapter` 0.3, with connection state recovery
+ * across servers when the server enables recovery); another name fails
+ * with SIO_ERR_INVALID_ARGUMENT. `key` is the channel prefix (NULL:
+ * "socket.io"; for streams also the stream name). `sio_server_new`
+ * connects and fails with SIO_ERR_IO when Redis cannot be reached.
+ */
+int sio_server_options_set_redis(sio_server_options *opts,
+                                 const char *url,
+                                 const char *flavour,
+                                 const char *key);
+
+/**
+ * Creates a runtime with `worker_threads` threads (0: one per CPU). Its
+ * threads stop once it is freed and no server or client uses it any more.
+ */
+int sio_runtime_new(size_t worker_threads,
+                    sio_runtime **out);
+
+/**
+ * Releases a runtime. Servers and clients created on it keep it running
+ * until they are freed too. NULL is a no-op.
+ */
+void sio_runtime_free(sio_runtime *rt);
+
+/**
+ * Creates an event queue.
+ */
+int sio_queue_new(sio_queue **out);
+
+/**
+ * Stores in `*fd` a file descriptor that is readable while callbacks wait
+ * in the queue, for `poll`/`epoll`/`select`. Only wait on it; never read,
+ * write or close it (`sio_queue_poll` drains it). -1 off POSIX systems.
+ */
+int sio_queue_fd(const sio_queue *queue,
+                 int *fd);
+
+/**
+ * Runs the callbacks waiting in the queue, on the calling thread, in
+ * order. If none waits, first waits up to `timeout_ms` milliseconds for one
+ * (0: do not wait; negative: wait as long as it takes). Stores how many ran
+ * in `*n_run` (may be NULL). Callbacks may call any `sio_` function,
+ * `sio_queue_poll` included. Poll a queue from one thread: the order of
+ * callbacks is kept only then.
+ */
+int sio_queue_poll(const sio_queue *queue,
+                   int timeout_ms,
+                   size_t *n_run);
+
+/**
+ * Closes and releases a queue: the callbacks still waiting are dropped
+ * without running (their user data is released), and so are those that
+ * servers and clients still using it queue later. Free it only after
+ * closing those, or when dropping their events is what you want. NULL is
+ * a no-op.
+ */
+void sio_queue_free(sio_queue *queue);
+
+/**
+ * Creates a server (not listening yet) with `opts` (NULL: defaults).
+ */
+int sio_server_new(const sio_server_options *opts,
+                   sio_server **out);
+
+/**
+ * Binds `addr` ("host:port"; port 0 picks a free one) and serves. Returns
+ * once bound. One listener per server.
+ */
+int sio_server_listen(const sio_server *server,
+                      const char *addr);
+
+/**
+ * Stores the port the server listens on.
+ */
+int sio_server_port(const sio_server *server,
+                    uint16_t *port);
+
+/**
+ * Gets the namespace `name` ("/" is the main one; created if needed), as a
+ * handle to free with `sio_namespace_free`.
+ */
+int sio_server_of(const sio_server *server,
+                  const char *name,
+                  sio_namespace **out);
+
+/**
+ * Stops listening and disconnects every client (reason "server shutting
+ * down"). `done` (may be NULL) is called once the sessions are gone.
+ * The handle stays valid until `sio_server_free`.
+ */
+int sio_server_close(const sio_server *server,
+                     sio_done_cb done,
+                     void *user_data,
+                     sio_free_fn free_user_data);
+
+/**
+ * Closes (as `sio_server_close`) and frees a server. Its callbacks'
+ * user data is released once nothing can call them any more. May be called
+ * from inside a callback. NULL is a no-op.
+ */
+void sio_server_free(sio_server *server);
+
+/**
+ * A parent namespace for every name matching the regular expression
+ * `pattern` (e.g. "^/room-\\d+$"); SIO_ERR_INVALID_ARGUMENT for a bad
+ * pattern. Free the handle with `sio_parent_namespace_free`; the parent
+ * lives on with the server.
+ */
+int sio_server_of_regex(const sio_server *server,
+                        const char *pattern,
+                        sio_parent_namespace **out);
+
+/**
+ * A parent namespace for every name `matcher` accepts.
+ */
+int sio_server_of_dynamic(const sio_server *server,
+                          sio_namespace_matcher_cb matcher,
+                          void *user_data,
+                          sio_free_fn free_user_data,
+                          sio_parent_namespace **out);
+
+/**
+ * Sends an event to the other servers of the cluster (main namespace);
+ * nobody hears it on a single server.
+ */
+int sio_server_server_side_emit(const sio_server *server,
+                                const char *event,
+                                const char *json,
+                                const sio_buf *bins,
+                                size_t n_bins);
+
+/**
+ * Sends an event to the other servers and calls `cb` with one answer per
+ * server that answered within `timeout_ms`, as the payload's arguments
+ * (an empty array on a single server).
+ */
+int sio_server_server_side_emit_with_ack(const sio_server *server,
+                                         const char *event,
+                                         const char *json,
+                                         const sio_buf *bins,
+                                         size_t n_bins,
+                                         uint32_t timeout_ms,
+                                         sio_reply_cb cb,
+                                         void *user_data,
+                                         sio_free_fn free_user_data);
+
+/**
+ * Handles `event` sent by another server with `serverSideEmit`.
+ */
+int sio_server_on_server_side_emit(const sio_server *server,
+                                   const char *event,
+                                   sio_server_side_cb cb,
+                                   void *user_data,
+                                   sio_free_fn free_user_data);
+
+/**
+ * Every room of the main namespace across the cluster (`allRooms`),
+ * handed to `cb` as one argument: a sorted JSON array of names.
+ */
+int sio_server_all_rooms(const sio_server *server,
+                         sio_reply_cb cb,
+                         void *user_data,
+                         sio_free_fn free_user_data);
+
+/**
+ * How many servers the cluster has, this one included, handed to `cb` as
+ * one numeric argument.
+ */
+int sio_server_server_count(const sio_server *server,
+                            sio_reply_cb cb,
+                            void *user_data,
+                            sio_free_fn free_user_data);
+
+/**
+ * The socket id (valid as long as the handle).
+ */
+const char *sio_socket_id(const sio_socket *socket);
+
+/**
+ * The socket's namespace name (valid as long as the handle).
+ */
+const char *sio_socket_nsp(const sio_socket *socket);
+
+/**
+ * True while the socket is connected (false for NULL).
+ */
+bool sio_socket_connected(const sio_socket *socket);
+
+/**
+ * Stores the handshake as a JSON object string (free with
+ * `sio_string_free`): `auth`, `query`, `headers`, `address`, `url`,
+ * `issued`, `secure`, `xdomain`. Buffers in `auth` appear as arrays of
+ * byte values.
+ */
+int sio_socket_handshake(const sio_socket *socket,
+                         char **json_out);
+
+/**
+ * Stores the per-socket data (`socket.data`, `null` until set) as a JSON
+ * string (free with `sio_string_free`).
+ */
+int sio_socket_get_data(const sio_socket *socket,
+                        char **json_out);
+
+/**
+ * Replaces the per-socket data with a JSON value (NULL: `null`).
+ */
+int sio_socket_set_data(const sio_socket *socket,
+                        const char *json);
+
+/**
+ * Handles an event (replacing the previous callback of that name).
+ */
+int sio_socket_on(const sio_socket *socket,
+                  const char *event,
+                  sio_event_cb cb,
+                  void *user_data,
+                  sio_free_fn free_user_data);
+
+/**
+ * Removes the callback of an event.
+ */
+int sio_socket_off(const sio_socket *socket,
+                   const char *event);
+
+/**
+ * Listens to every incoming event; stores an id for `sio_socket_off_any`
+ * in `*id` (may be NULL).
+ */
+int sio_socket_on_any(const sio_socket *socket,
+                      sio_any_cb cb,
+                      void *user_data,
+                      sio_free_fn free_user_data,
+                      uint64_t *id);
+
+/**
+ * Removes the catch-all listener `id`.
+ */
+int sio_socket_off_any(const sio_socket *socket,
+                       uint64_t id);
+
+/**
+ * Called once the socket has disconnected. Every callback registered on
+ * the socket is released after the disconnect callbacks ran.
+ */
+int sio_socket_on_disconnect(const sio_socket *socket,
+                             sio_disconnect_cb cb,
+                             void *user_data,
+                             sio_free_fn free_user_data);
+
+/**
+ * Called when the socket is about to disconnect. With callbacks on the
+ * runtime's threads the socket is still in its rooms then; with a queue,
+ * the callback runs later.
+ */
+int sio_socket_on_disconnecting(const sio_socket *socket,
+                                sio_disconnect_cb cb,
+                                void *user_data,
+                                sio_free_fn free_user_data);
+
+/**
+ * Emits an event to this socket. `json` is a JSON array of arguments
+ * (NULL: none) whose placeholders index `bins`.
+ */
+int sio_socket_emit(const sio_socket *socket,
+                    const char *event,
+                    const char *json,
+                    const sio_buf *bins,
+                    size_t n_bins);
+
+/**
+ * Emits an event, or silently drops it when the transport cannot write it
+ * now (busy writing, a long-poll without a pending GET, a full buffer), as
+ * socket.io's `volatile`.
+ */
+int sio_socket_emit_volatile(const sio_socket *socket,
+                             const char *event,
+                             const char *json,
+                             const sio_buf *bins,
+                             size_t n_bins);
+
+/**
+ * Emits an event asking for an acknowledgement; `cb` gets the client's
+ * answer, or SIO_ERR_TIMEOUT after `timeout_ms` (0: the server's ack
+ * timeout), or SIO_ERR_DISCONNECTED.
+ */
+int sio_socket_emit_with_ack(const sio_socket *socket,
+                             const char *event,
+                             const char *json,
+                             const sio_buf *bins,
+                             size_t n_bins,
+                             uint32_t timeout_ms,
+                             sio_reply_cb cb,
+                             void *user_data,
+                             sio_free_fn free_user_data);
+
+/**
+ * Joins a room (SIO_ERR_LIMIT past the server's rooms-per-socket limit).
+ */
+int sio_socket_join(const sio_socket *socket,
+                    const char *room);
+
+/**
+ * Leaves a room.
+ */
+int sio_socket_leave(const sio_socket *socket,
+                     const char *room);
+
+/**
+ * Stores the socket's rooms (its own id room included) as a JSON array of
+ * strings (free with `sio_string_free`).
+ */
+int sio_socket_rooms(const sio_socket *socket,
+                     char **json_out);
+
+/**
+ * Disconnects the socket from its namespace; with `close`, closes the
+ * whole connection (every namespace).
+ */
+int sio_socket_disconnect(const sio_socket *socket,
+                          bool close);
+
+/**
+ * Starts a broadcast to every other socket of the namespace.
+ */
+int sio_socket_broadcast(const sio_socket *socket,
+                         sio_broadcast **out);
+
+/**
+ * Starts a broadcast to the sockets in `room`, this one excluded.
+ */
+int sio_socket_to(const sio_socket *socket,
+                  const char *room,
+                  sio_broadcast **out);
+
+/**
+ * Starts a broadcast to every other socket but those in `room`.
+ */
+int sio_socket_except(const sio_socket *socket,
+                      const char *room,
+                      sio_broadcast **out);
+
+/**
+ * Gets the socket's namespace (free with `sio_namespace_free`).
+ */
+int sio_socket_namespace(const sio_socket *socket,
+                         sio_namespace **out);
+
+/**
+ * Makes a handle to keep (e.g. a socket given to a callback), to free with
+ * `sio_socket_free`. It does not keep the client connected.
+ */
+int sio_socket_clone(const sio_socket *socket,
+                     sio_socket **out);
+
+/**
+ * Frees a socket handle made by `sio_socket_clone` (never one a callback
+ * was given). NULL is a no-op.
+ */
+void sio_socket_free(sio_socket *socket);
+
+/**
+ * Adds a per-event middleware (`socket.use`), run in order before the
+ * event's callback.
+ */
+int sio_socket_use(const sio_socket *socket,
+                   sio_event_middleware_cb cb,
+                   void *user_data,
+                   sio_free_fn free_user_data);
+
+/**
+ * Called with the error of each event a `sio_socket_use` middleware
+ * stopped.
+ */
+int sio_socket_on_error(const sio_socket *socket,
+                        sio_socket_error_cb cb,
+                        void *user_data,
+                        sio_free_fn free_user_data);
+
+/**
+ * Listens to every event the socket emits (`onAnyOutgoing`); stores an id
+ * for `sio_socket_off_any_outgoing` in `*id` (may be NULL).
+ */
+int sio_socket_on_any_outgoing(const sio_socket *socket,
+                               sio_any_cb cb,
+                               void *user_data,
+                               sio_free_fn free_user_data,
+                               uint64_t *id);
+
+/**
+ * Removes the outgoing listener `id`.
+ */
+int sio_socket_off_any_outgoing(const sio_socket *socket,
+                                uint64_t id);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -79,14 +79,14 @@ export declare class NamespaceHandle {
   get removed(): boolean
   /** Reports the sockets that join to target `key`. */
   watchConnections(key: number): void
-  /** Asks target `key` about every joining socket (`MIDDLEWARE`). */
+  /** Asks target `key` about every joining socket (`Middleware`). */
   useMiddleware(key: number): void
   /** Emits to the sockets `spec` selects. */
   bcastEmit(spec: BroadcastSpec, event: string, json: string, bins: Array<Buffer>): void
   /** Broadcast with acknowledgements, answered to callback `cb`. */
   bcastEmitWithAck(spec: BroadcastSpec, event: string, json: string, bins: Array<Buffer>, cb: number): void
   /** Acts on the sockets `spec` selects (see `SocketHandle.bcastAct`). */
-  bcastAct(spec: BroadcastSpec, act: string, rooms: Array<string>, flag: boolean, cb: number): void
+  bcastAct(spec: BroadcastSpec, act: BroadcastAction, rooms: Array<string>, flag: boolean, cb: number): void
 }
 
 /**
@@ -183,7 +183,7 @@ export declare class NativeManager {
 /** A Socket.IO server. */
 export declare class NativeServer {
   /** A server (not listening) whose events go to `dispatch`. */
-  constructor(opts: ServerOpts, dispatch: (arg: JsEvent) => void)
+  constructor(opts: Record<string, unknown>, dispatch: (arg: JsEvent) => void)
   /** What the JS layer listens to of the engine (see `engine::watch`). */
   engineWatch(mask: number): void
   /** Open Engine.IO sessions (`io.engine.clientsCount`). */
@@ -207,7 +207,7 @@ export declare class NativeServer {
   ofRegex(pattern: string, key: number): ParentHandle
   /**
    * A parent namespace for the names the JS function of target `key`
-   * accepts (asked with a `MATCH` event).
+   * accepts (asked with a `Match` event).
    */
   ofFn(key: number): ParentHandle
   /**
@@ -267,7 +267,7 @@ export declare class SocketHandle {
   emit(event: string, json: string, bins: Array<Buffer>, volatile: boolean): boolean
   /**
    * Emits an event asking for an acknowledgement; the answer comes back
-   * as a `DONE`/`FAILED` event for callback `cb` after at most
+   * as a `Done`/`Failed` event for callback `cb` after at most
    * `timeout_ms` (`Infinity`: until the socket disconnects).
    */
   emitWithAck(event: string, json: string, bins: Array<Buffer>, timeoutMs: number, cb: number): void
@@ -313,7 +313,7 @@ export declare class SocketHandle {
    * Acts on the sockets `spec` selects: `join`, `leave` (rooms),
    * `disconnect` (close flag), `fetch` (answered to callback `cb`).
    */
-  bcastAct(spec: BroadcastSpec, act: string, rooms: Array<string>, flag: boolean, cb: number): void
+  bcastAct(spec: BroadcastSpec, act: BroadcastAction, rooms: Array<string>, flag: boolean, cb: number): void
 }
 
 /**
@@ -341,6 +341,21 @@ export interface AdminOpts {
   namespaceName: string
   /** `serverId`; absent: the host name. */
   serverId?: string
+}
+
+/**
+ * What `bcastAct` does to the selected sockets; an unknown name from JS
+ * is a `TypeError` before anything happens.
+ */
+export declare const enum BroadcastAction {
+  /** Make them join the rooms. */
+  Join = 'join',
+  /** Make them leave the rooms. */
+  Leave = 'leave',
+  /** Disconnect them (with the close flag: their connections). */
+  Disconnect = 'disconnect',
+  /** Hand them to the callback (`fetchSockets`). */
+  Fetch = 'fetch',
 }
 
 /** The operators of a broadcast. */
@@ -445,15 +460,27 @@ export interface CookieOpts {
   domain?: string
 }
 
+/** How a CORS policy decides the origin. */
+export declare const enum CorsMode {
+  /** Any origin (`*`). */
+  Any = 'any',
+  /** The request's origin (`true`). */
+  Reflect = 'reflect',
+  /** One origin, sent as is (a string). */
+  Fixed = 'fixed',
+  /** Strings and regular expressions compared here. */
+  Match = 'match',
+  /**
+   * Asked of JS with an `Origin` event: a function, or patterns the Rust
+   * regex engine cannot run.
+   */
+  Callback = 'callback',
+}
+
 /** CORS options, normalised by the JS layer from the `cors` package's. */
 export interface CorsOpts {
-  /**
-   * How the origin is decided: `any` (`*`), `reflect` (`true`), `fixed`
-   * (a string: sent as is), `match` (strings and regular expressions
-   * compared here) or `callback` (asked of JS with an `ORIGIN` event: a
-   * function, or patterns the Rust regex engine cannot run).
-   */
-  mode: string
+  /** How the origin is decided. */
+  mode: CorsMode
   /** The fixed origin, or the strings to compare. */
   origins: Array<string>
   /** Regular expressions (Rust syntax, flags inline) to test. */
@@ -470,10 +497,152 @@ export interface CorsOpts {
   maxAge?: number
 }
 
+/**
+ * Event kinds: what a [`JsEvent`] reports or asks. The JS layer reads
+ * them from the native module (`EventKind`), so both sides share one list.
+ */
+export declare const enum EventKind {
+  /** A socket joined a namespace (target: the namespace's key). */
+  Connection = 1,
+  /** An event for a socket or client (target: its key). */
+  Event = 2,
+  /** A catch-all listener's copy of an incoming event. */
+  Any = 3,
+  /** A catch-all listener's copy of an outgoing event. */
+  AnyOutgoing = 4,
+  /** A socket is disconnecting (still in its rooms). */
+  Disconnecting = 5,
+  /** A socket or client disconnected (`name`: the reason). */
+  Disconnect = 6,
+  /** A namespace middleware is asked (target: the namespace's key). */
+  Middleware = 7,
+  /** An asynchronous operation succeeded (target: the callback id). */
+  Done = 8,
+  /** An asynchronous operation failed (`name`: the message). */
+  Failed = 9,
+  /** A client connected. */
+  Connect = 10,
+  /** A client's connection failed or was refused. */
+  ConnectError = 11,
+  /** A reconnection attempt starts (`num`: its number). */
+  ReconnectAttempt = 12,
+  /** Reconnected (`num`: after this many attempts). */
+  Reconnect = 13,
+  /** A reconnection attempt failed (`name`: the message). */
+  ReconnectError = 14,
+  /** No more reconnection attempts. */
+  ReconnectFailed = 15,
+  /** A dynamic namespace's function is asked about a name. */
+  Match = 16,
+  /** A client's connection closed (`name`: the reason). */
+  Close = 18,
+  /**
+   * The `cors` origin function is asked about a request's origin
+   * (`name`: the origin, absent without one); answered with a code:
+   * 1 allowed, 0 refused, 2 no CORS headers.
+   */
+  Origin = 19,
+  /**
+   * The `allowRequest` function is asked about a handshake (arguments:
+   * the request's method, url, headers, HTTP version, peer address);
+   * answered with 1 (go on) or 0 and the refusal's message.
+   */
+  AllowRequest = 20,
+  /**
+   * The `io.engine.use` middlewares are asked about a request
+   * (argument: the request, see `engine::request_value`); answered with
+   * 1 and the headers to add (`[[name, value]...]` JSON), 0 and an
+   * error message, or 2 and the middlewares' own response
+   * (`{status, headers, body}`, the body in hex).
+   */
+  EngineMiddleware = 21,
+  /**
+   * `io.engine.generateId` is asked for a new session's id (argument:
+   * the request); answered with 1 and the id, or 0 and an error.
+   */
+  GenerateId = 22,
+  /**
+   * The `headers` / `initial_headers` listeners edit an answer's headers
+   * (arguments: whether it is a handshake's, the headers as an object,
+   * the request); answered with 1 and the edited object (JSON).
+   */
+  Headers = 23,
+  /**
+   * The engine refused a request (arguments: code, message, context,
+   * the request).
+   */
+  ConnectionError = 24,
+  /** An Engine.IO session opened (`name`: its id; `engine`: it). */
+  EngineConnection = 25,
+  /** A session moved to WebSocket (`name`: its id). */
+  EngineUpgrade = 26,
+  /** A session closed (`name`: its id; argument: the reason). */
+  EngineClose = 27,
+  /**
+   * A packet arrived on a session (`name`: its id; arguments: the
+   * packet's type and data).
+   */
+  EnginePacket = 28,
+  /**
+   * A socket's `error` (its connection sent what the parser cannot
+   * read): the error as the argument.
+   */
+  SocketError = 29,
+  /**
+   * Another server's `serverSideEmit` to a namespace (`name`: the event;
+   * `ack` when it waits for an answer).
+   */
+  ServerSideEmit = 30,
+  /**
+   * A room event of a namespace's adapter (`name`: `create-room`,
+   * `delete-room`, `join-room`, `leave-room`; arguments: the room and,
+   * for joins and leaves, the socket id).
+   */
+  RoomEvent = 31,
+  /**
+   * A client socket's `auth` is asked for its CONNECT (target: the
+   * socket's key); answered with 1 and the payload as JSON (none: no
+   * payload), or 0 and an error message.
+   */
+  ClientAuth = 40,
+  /**
+   * A client connection's Engine.IO session opened (`name`: its id;
+   * argument: the transport).
+   */
+  ClientOpen = 41,
+  /**
+   * A client connection attempt failed (`name`: the message; `num`: 1
+   * when the manager keeps trying).
+   */
+  ClientOpenError = 42,
+  /** A client connection moved to another transport (`name`: it). */
+  ClientUpgrade = 43,
+  /** The server pinged a client connection. */
+  ClientPing = 44,
+  /**
+   * A packet arrived on a client connection (`name`: its type;
+   * argument: its data, if any).
+   */
+  ClientPacket = 45,
+  /** A packet is written on a client connection (as `ClientPacket`). */
+  ClientPacketCreate = 46,
+  /**
+   * A client connection's Engine.IO session closed (`name`: the reason;
+   * argument: the session's id, absent when none was open; `num`: 1
+   * when a reconnection follows).
+   */
+  ClientEngineClose = 47,
+  /**
+   * A client connection has nothing left to do (no connection, no
+   * reconnection under way): the last event of what led there.
+   */
+  ClientIdle = 48,
+}
+
 /** What the JS dispatcher receives: a plain object. */
 export interface JsEvent {
-  /** One of the kinds above. */
-  kind: number
+  /** What it reports or asks. */
+  kind: EventKind
   /** The key of the socket, namespace or client, or a callback id. */
   target: number
   /** Event name, reason or error message. */
@@ -516,49 +685,6 @@ export interface RedisOpts {
   flavour?: string
   /** How long cluster requests wait, in milliseconds. */
   requestsTimeout?: number
-}
-
-/** Server options, with socket.io's names (times in milliseconds). */
-export interface ServerOpts {
-  /** The path served (`/socket.io`). */
-  path?: string
-  /** Interval between pings. */
-  pingInterval?: number
-  /** Time a client has to answer a ping. */
-  pingTimeout?: number
-  /** Time a WebSocket upgrade has to complete. */
-  upgradeTimeout?: number
-  /** Largest message, in bytes. */
-  maxHttpBufferSize?: number
-  /** `polling` and/or `websocket`. */
-  transports?: Array<string>
-  /** Whether polling sessions may upgrade. */
-  allowUpgrades?: boolean
-  /** Time a connection has to join a namespace. */
-  connectTimeout?: number
-  /** Default wait for acknowledgements. */
-  ackTimeout?: number
-  /** CORS policy. */
-  cors?: CorsOpts
-  /** Connection state recovery. */
-  connectionStateRecovery?: RecoveryOpts
-  /** Removes empty child namespaces. */
-  cleanupEmptyChildNamespaces?: boolean
-  /** Compress polling responses of at least this many bytes (0: never). */
-  httpCompressionThreshold?: number
-  /** A Redis cluster adapter instead of the in-memory one. */
-  redis?: RedisOpts
-  /** The msgpack parser (`socket.io-msgpack-parser` peers). */
-  msgpack?: boolean
-  /** The `io` cookie set on the handshake response. */
-  cookie?: CookieOpts
-  /** Asks JS about every handshake (`ALLOW_REQUEST`), as `allowRequest`. */
-  allowRequest?: boolean
-  /**
-   * Serves the browser client from this installed `socket.io-client`
-   * (or `socket.io`) package directory, as `serveClient`.
-   */
-  serveClient?: string
 }
 
 /** A socket's own options. */

@@ -846,4 +846,7 @@ module.exports.NextHandle = nativeBinding.NextHandle
 module.exports.ParentHandle = nativeBinding.ParentHandle
 module.exports.SocketHandle = nativeBinding.SocketHandle
 module.exports.adminInstrument = nativeBinding.adminInstrument
+module.exports.BroadcastAction = nativeBinding.BroadcastAction
 module.exports.buildProfile = nativeBinding.buildProfile
+module.exports.CorsMode = nativeBinding.CorsMode
+module.exports.EventKind = nativeBinding.EventKind

@@ -2,9 +2,10 @@
 //! client, callbacks direct or queued, acks both ways, completions.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use socketio::embed::{
     payload, Client, ClientOptions, Error, EventQueue, Runtime, Server, ServerOptions, Value,
 };
@@ -53,11 +54,10 @@ fn queued_server_sees_every_event_after_its_connection_callback() {
             poller,
             "queued: on the polling thread"
         );
-        s2.lock().expect("lock").push("connection".into());
+        s2.lock().push("connection".into());
         let s3 = s2.clone();
         socket.on("n", move |_, _, args, ack| {
             s3.lock()
-                .expect("lock")
                 .push(format!("n{}", args[0].as_u64().unwrap_or(99)));
             if let Some(ack) = ack {
                 ack.send(args).expect("ack");
@@ -78,9 +78,9 @@ fn queued_server_sees_every_event_after_its_connection_callback() {
             let _ = tx.send(r);
         })
         .expect("emit_with_ack");
-    assert!(until(Some(&q), || seen.lock().expect("lock").len() == 7));
+    assert!(until(Some(&q), || seen.lock().len() == 7));
     assert_eq!(
-        *seen.lock().expect("lock"),
+        *seen.lock(),
         ["connection", "n0", "n1", "n2", "n3", "n4", "n5"]
     );
     let ack = rx.recv_timeout(WAIT).expect("ack completion");

@@ -1,5 +1,6 @@
 'use strict'
 
+const { BroadcastAction } = require('../native')
 const { encode } = require('./payload')
 const turn = require('./turn')
 
@@ -127,7 +128,7 @@ class BroadcastOperator {
         const remote = (res && res[0]) || []
         resolve(local.concat(remote.map((d) => new RemoteSocket(this._nsp, d))))
       })
-      this._target.bcastAct(this._f, 'fetch', [], false, id)
+      this._target.bcastAct(this._f, BroadcastAction.Fetch, [], false, id)
     })
   }
 
@@ -137,15 +138,15 @@ class BroadcastOperator {
   }
 
   socketsJoin(room) {
-    this._target.bcastAct(this._f, 'join', [].concat(room).map(String), false, 0)
+    this._target.bcastAct(this._f, BroadcastAction.Join, [].concat(room).map(String), false, 0)
   }
 
   socketsLeave(room) {
-    this._target.bcastAct(this._f, 'leave', [].concat(room).map(String), false, 0)
+    this._target.bcastAct(this._f, BroadcastAction.Leave, [].concat(room).map(String), false, 0)
   }
 
   disconnectSockets(close = false) {
-    this._target.bcastAct(this._f, 'disconnect', [], !!close, 0)
+    this._target.bcastAct(this._f, BroadcastAction.Disconnect, [], !!close, 0)
   }
 }
 

@@ -2,7 +2,7 @@
 
 const { EventEmitter } = require('node:events')
 const { NativeManager } = require('../native')
-const K = require('./kinds')
+const { EventKind: K } = require('../native')
 const { encode, decode } = require('./payload')
 const { guard, emitGuarded, emitLocal, report, Callbacks, ms } = require('./util')
 const { clientOptions, urlFromOptions } = require('./options')
@@ -386,11 +386,11 @@ class Manager extends EventEmitter {
 
   _dispatch(ev) {
     try {
-      if (ev.kind === K.DONE || ev.kind === K.FAILED) {
+      if (ev.kind === K.Done || ev.kind === K.Failed) {
         const cb = this._cbs.take(ev.target)
         if (!cb) return
         const args = ev.json != null ? decode(ev.json, this._bins(ev.bins)) : undefined
-        cb(ev.kind === K.FAILED ? new Error(ev.name) : null, args)
+        cb(ev.kind === K.Failed ? new Error(ev.name) : null, args)
       } else if (ev.target) {
         const socket = this._sockets.get(ev.target)
         if (socket) socket._handle(ev)
@@ -413,7 +413,7 @@ class Manager extends EventEmitter {
 
   _handle(ev) {
     switch (ev.kind) {
-      case K.CLIENT_OPEN: {
+      case K.ClientOpen: {
         this._openPending = false
         this._reconnecting = false
         // The core opened by itself (a socket connecting): a session of its own.
@@ -433,7 +433,7 @@ class Manager extends EventEmitter {
         for (const fn of this._openCbs.splice(0)) guard(fn, this, [])
         break
       }
-      case K.CLIENT_OPEN_ERROR: {
+      case K.ClientOpenError: {
         this._openPending = false
         const err = new Error(ev.name)
         const engine = this.engine
@@ -447,7 +447,7 @@ class Manager extends EventEmitter {
         for (const fn of this._openCbs.splice(0)) guard(fn, this, [err])
         break
       }
-      case K.CLIENT_UPGRADE: {
+      case K.ClientUpgrade: {
         const engine = this.engine
         if (!engine || engine.readyState !== 'open') break
         const transport = { name: ev.name, query: { sid: engine.id } }
@@ -458,20 +458,20 @@ class Manager extends EventEmitter {
         emitGuarded(engine, 'upgrade', [transport])
         break
       }
-      case K.CLIENT_PING:
+      case K.ClientPing:
         if (this.engine && this.engine.readyState === 'open') {
           emitGuarded(this.engine, 'ping', [])
           emitGuarded(this.engine, 'pong', [])
         }
         emitGuarded(this, 'ping', [])
         break
-      case K.CLIENT_PACKET:
-      case K.CLIENT_PACKET_CREATE: {
+      case K.ClientPacket:
+      case K.ClientPacketCreate: {
         const engine = this.engine
         if (!engine || engine.readyState === 'closed') break
         const packet = { type: ev.name }
         if (ev.json != null) packet.data = decode(ev.json, binaries(ev.bins, engine.binaryType))[0]
-        if (ev.kind === K.CLIENT_PACKET) {
+        if (ev.kind === K.ClientPacket) {
           emitGuarded(engine, 'packet', [packet])
           emitGuarded(engine, 'heartbeat', [])
           if (packet.type === 'open') emitGuarded(engine, 'handshake', [JSON.parse(packet.data)])
@@ -486,7 +486,7 @@ class Manager extends EventEmitter {
         }
         break
       }
-      case K.CLIENT_ENGINE_CLOSE: {
+      case K.ClientEngineClose: {
         const [sid] = ev.json != null ? decode(ev.json) : []
         if (sid !== undefined) {
           // The session that closed, even if a newer one replaced it.
@@ -504,16 +504,16 @@ class Manager extends EventEmitter {
         this._reconnecting = ev.num === 1 && !this._skipReconnect
         break
       }
-      case K.CLIENT_IDLE:
+      case K.ClientIdle:
         // The manager stopped, after telling everything that led there:
         // nothing left to keep Node running for, unless JS asked for more.
         this._reconnecting = false
         if (!this._openPending && this._connectsQueued === 0) this._ref(false)
         break
-      case K.CLOSE:
+      case K.Close:
         emitGuarded(this, 'close', [ev.name])
         break
-      case K.RECONNECT_ATTEMPT:
+      case K.ReconnectAttempt:
         this._reconnecting = true
         this._ref(true)
         emitGuarded(this, 'reconnect_attempt', [ev.num])
@@ -523,14 +523,14 @@ class Manager extends EventEmitter {
           this._readyState = 'opening'
         }
         break
-      case K.RECONNECT:
+      case K.Reconnect:
         this._reconnecting = false
         emitGuarded(this, 'reconnect', [ev.num])
         break
-      case K.RECONNECT_ERROR:
+      case K.ReconnectError:
         emitGuarded(this, 'reconnect_error', [new Error(ev.name)])
         break
-      case K.RECONNECT_FAILED:
+      case K.ReconnectFailed:
         this._reconnecting = false
         emitGuarded(this, 'reconnect_failed', [])
         break
@@ -841,16 +841,16 @@ class Socket extends EventEmitter {
 
   _handle(ev) {
     switch (ev.kind) {
-      case K.CLIENT_AUTH:
+      case K.ClientAuth:
         this._answerAuth(ev.reply)
         break
-      case K.CONNECT:
+      case K.Connect:
         this.connected = true
         this.id = this._native.id || undefined
         this.recovered = this._native.recovered
         emitGuarded(this, 'connect', [])
         break
-      case K.DISCONNECT: {
+      case K.Disconnect: {
         if (ev.name === 'io client disconnect' && this._skipDisconnect > 0) {
           this._skipDisconnect--
           break
@@ -860,13 +860,13 @@ class Socket extends EventEmitter {
         emitGuarded(this, 'disconnect', [ev.name])
         break
       }
-      case K.CONNECT_ERROR: {
+      case K.ConnectError: {
         const err = new Error(ev.name)
         if (ev.json != null) err.data = decode(ev.json, ev.bins)[0]
         emitGuarded(this, 'connect_error', [err])
         break
       }
-      case K.EVENT: {
+      case K.Event: {
         const args = decode(ev.json, this.io._bins(ev.bins))
         if (ev.ack) {
           const ack = ev.ack
@@ -881,7 +881,7 @@ class Socket extends EventEmitter {
         emitGuarded(this, ev.name, args)
         break
       }
-      case K.ANY: {
+      case K.Any: {
         const args = decode(ev.json, this.io._bins(ev.bins))
         for (const l of this._anyIn.slice()) guard(l, this, [ev.name, ...args])
         break

@@ -109,7 +109,7 @@ function isOriginAllowed(origin, allowed) {
   return !!allowed
 }
 
-/** Answers of the callback mode (the native `ORIGIN` event's codes). */
+/** Answers of the callback mode (the native `EventKind.Origin` event's codes). */
 const REFUSED = 0
 const ALLOWED = 1
 const NO_CORS = 2

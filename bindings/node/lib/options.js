@@ -389,6 +389,12 @@ function transportsOption(name, list, ctors) {
   })
 }
 
+/** engine.io's path ends with a slash: `/socket.io` serves `/socket.io/`. */
+function trailingSlash(p) {
+  return p === undefined || p.endsWith('/') ? p : `${p}/`
+}
+
+/** `httpCompression` as a threshold in bytes, 0 for none. */
 function httpCompressionThreshold(v) {
   if (!given(v) || v === true) return v === true ? 1 : undefined
   if (v === false) return 0
@@ -439,8 +445,10 @@ function serverOptions(opts) {
   if (cookie && transports && !transports.includes('polling')) {
     unsupported('cookie', 'set on polling handshakes only, and "transports" leaves polling out')
   }
+  // Keyed by socket.io's names; the Rust core's option table maps each one
+  // to its setting (and refuses a name it does not know).
   const native = {
-    path: string('path', o.path) || undefined,
+    path: trailingSlash(string('path', o.path) || undefined),
     pingInterval: number('pingInterval', o.pingInterval),
     pingTimeout: number('pingTimeout', o.pingTimeout),
     upgradeTimeout: number('upgradeTimeout', o.upgradeTimeout),
@@ -451,10 +459,10 @@ function serverOptions(opts) {
     connectTimeout: number('connectTimeout', o.connectTimeout) || undefined,
     ackTimeout: number('ackTimeout', o.ackTimeout),
     cleanupEmptyChildNamespaces: boolean('cleanupEmptyChildNamespaces', o.cleanupEmptyChildNamespaces),
-    httpCompressionThreshold: httpCompressionThreshold(o.httpCompression),
+    httpCompression: httpCompressionThreshold(o.httpCompression),
     connectionStateRecovery: recovery,
-    redis: adapterOptions(o.adapter, !!recovery),
-    msgpack: parserKind('parser', o.parser) === 'msgpack',
+    adapter: adapterOptions(o.adapter, !!recovery),
+    parser: parserKind('parser', o.parser),
     cookie,
     allowRequest: typeof o.allowRequest === 'function',
   }

@@ -2,7 +2,7 @@
 
 const { EventEmitter } = require('node:events')
 const { NativeServer } = require('../native')
-const K = require('./kinds')
+const { EventKind: K } = require('../native')
 const { encode, decode } = require('./payload')
 const { emitGuarded, report, Callbacks, ms } = require('./util')
 const { Socket, RemoteSocket, RESERVED, ackFunction } = require('./socket')
@@ -323,7 +323,7 @@ class Server extends EventEmitter {
     this._path = (this.opts.path || '/socket.io').replace(/\/$/, '')
     this._recovery = !!this.opts.connectionStateRecovery
     // Other servers read `socket.data` through fetchSockets.
-    this._cluster = !!native.redis
+    this._cluster = !!native.adapter
     this._ackTimeout = ms(this.opts.ackTimeout) ?? 5000
     this._cbs = new Callbacks()
     this._targets = new Map()
@@ -648,7 +648,7 @@ class Server extends EventEmitter {
 
   _handle(ev) {
     switch (ev.kind) {
-      case K.CONNECTION: {
+      case K.Connection: {
         const target = this._targets.get(ev.target)
         const socket = this._socketFor(ev.socket)
         socket.nsp.sockets.set(socket.id, socket)
@@ -656,12 +656,12 @@ class Server extends EventEmitter {
         socket._syncData()
         break
       }
-      case K.EVENT: {
+      case K.Event: {
         const s = this._sockets.get(ev.target)
         if (s) s._onevent(ev.name, decode(ev.json, ev.bins), ev.ack)
         break
       }
-      case K.SERVER_SIDE_EMIT: {
+      case K.ServerSideEmit: {
         const nsp = this._targets.get(ev.target)
         if (nsp) {
           const args = decode(ev.json, ev.bins)
@@ -670,12 +670,12 @@ class Server extends EventEmitter {
         }
         break
       }
-      case K.ROOM_EVENT: {
+      case K.RoomEvent: {
         const nsp = this._targets.get(ev.target)
         if (nsp && nsp._adapter) emitGuarded(nsp._adapter, ev.name, decode(ev.json, ev.bins))
         break
       }
-      case K.SOCKET_ERROR: {
+      case K.SocketError: {
         const s = this._sockets.get(ev.target)
         if (s) {
           const [err] = decode(ev.json, ev.bins)
@@ -683,17 +683,17 @@ class Server extends EventEmitter {
         }
         break
       }
-      case K.ANY: {
+      case K.Any: {
         const s = this._sockets.get(ev.target)
         if (s) s._onany(s._anyIn, ev.name, decode(ev.json, ev.bins))
         break
       }
-      case K.ANY_OUTGOING: {
+      case K.AnyOutgoing: {
         const s = this._sockets.get(ev.target)
         if (s) s._onany(s._anyOut, ev.name, decode(ev.json, ev.bins))
         break
       }
-      case K.DISCONNECTING: {
+      case K.Disconnecting: {
         const s = this._sockets.get(ev.target)
         if (s) {
           s._roomsSnapshot = new Set(decode(ev.json, ev.bins)[0])
@@ -702,7 +702,7 @@ class Server extends EventEmitter {
         }
         break
       }
-      case K.DISCONNECT: {
+      case K.Disconnect: {
         const s = this._sockets.get(ev.target)
         if (s) {
           this._sockets.delete(ev.target)
@@ -711,62 +711,62 @@ class Server extends EventEmitter {
         }
         break
       }
-      case K.MIDDLEWARE: {
+      case K.Middleware: {
         const target = this._targets.get(ev.target)
         const socket = this._socketFor(ev.socket)
         if (target) target._runMiddlewares(socket, ev.next)
         else ev.next.accept()
         break
       }
-      case K.DONE:
-      case K.FAILED: {
+      case K.Done:
+      case K.Failed: {
         const cb = this._cbs.take(ev.target)
         if (!cb) break
         const args = ev.json != null ? decode(ev.json, ev.bins) : undefined
-        cb(ev.kind === K.FAILED ? new Error(ev.name) : null, args, ev)
+        cb(ev.kind === K.Failed ? new Error(ev.name) : null, args, ev)
         break
       }
-      case K.ORIGIN: {
+      case K.Origin: {
         decideOrigin(this.opts.cors.origin, ev.name === null ? undefined : ev.name, (code) => ev.reply.answerCode(code), report)
         break
       }
-      case K.ALLOW_REQUEST: {
+      case K.AllowRequest: {
         this._allowRequest(decode(ev.json, ev.bins), ev.reply)
         break
       }
-      case K.ENGINE_MIDDLEWARE: {
+      case K.EngineMiddleware: {
         this._askEngine(ev, '_onMiddleware')
         break
       }
-      case K.GENERATE_ID: {
+      case K.GenerateId: {
         this._askEngine(ev, '_onGenerateId')
         break
       }
-      case K.HEADERS: {
+      case K.Headers: {
         this._askEngine(ev, '_onHeaders')
         break
       }
-      case K.CONNECTION_ERROR: {
+      case K.ConnectionError: {
         this.engine._onConnectionError(decode(ev.json, ev.bins))
         break
       }
-      case K.ENGINE_CONNECTION: {
+      case K.EngineConnection: {
         this.engine._onConnection(ev.engine)
         break
       }
-      case K.ENGINE_UPGRADE: {
+      case K.EngineUpgrade: {
         this.engine._onUpgrade(ev.name)
         break
       }
-      case K.ENGINE_PACKET: {
+      case K.EnginePacket: {
         this.engine._onPacket(ev.name, decode(ev.json, ev.bins))
         break
       }
-      case K.ENGINE_CLOSE: {
+      case K.EngineClose: {
         this.engine._onClose(ev.name, decode(ev.json, ev.bins))
         break
       }
-      case K.MATCH: {
+      case K.Match: {
         const target = this._targets.get(ev.target)
         if (target && target._match) target._match(ev.name, ev.reply)
         else ev.reply.answer(false)

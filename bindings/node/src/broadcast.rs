@@ -8,7 +8,7 @@ use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use socketio_ffi::embed::{Broadcast, FetchedSocket, Value};
 
-use crate::dispatch::{kind, Dispatcher, Event};
+use crate::dispatch::{Dispatcher, Event, EventKind};
 use crate::socket::{completion, SockRef};
 use crate::{decode, js_err, millis};
 
@@ -75,9 +75,9 @@ pub(crate) fn emit_with_ack(
         let ev = match r {
             Ok(rep) => {
                 let k = if rep.is_complete() {
-                    kind::DONE
+                    EventKind::Done
                 } else {
-                    kind::FAILED
+                    EventKind::Failed
                 };
                 let responses = Value::Array(
                     rep.replies
@@ -87,7 +87,7 @@ pub(crate) fn emit_with_ack(
                         .collect(),
                 );
                 let mut ev = Event::new(k, cb).args(&[responses]);
-                if k == kind::FAILED {
+                if k == EventKind::Failed {
                     ev.name = Some("operation has timed out".into());
                 }
                 Ok(ev)
@@ -99,20 +99,34 @@ pub(crate) fn emit_with_ack(
     Ok(())
 }
 
+/// What `bcastAct` does to the selected sockets; an unknown name from JS
+/// is a `TypeError` before anything happens.
+#[napi(string_enum = "lowercase")]
+pub enum BroadcastAction {
+    /// Make them join the rooms.
+    Join,
+    /// Make them leave the rooms.
+    Leave,
+    /// Disconnect them (with the close flag: their connections).
+    Disconnect,
+    /// Hand them to the callback (`fetchSockets`).
+    Fetch,
+}
+
 /// The actions on the selected sockets.
 pub(crate) fn act(
     b: Broadcast,
     disp: &Arc<Dispatcher>,
-    act: &str,
+    act: BroadcastAction,
     rooms: &[String],
     flag: bool,
     cb: u32,
 ) {
     match act {
-        "join" => rooms.iter().for_each(|r| b.join(r)),
-        "leave" => rooms.iter().for_each(|r| b.leave(r)),
-        "disconnect" => b.disconnect(flag),
-        "fetch" => {
+        BroadcastAction::Join => rooms.iter().for_each(|r| b.join(r)),
+        BroadcastAction::Leave => rooms.iter().for_each(|r| b.leave(r)),
+        BroadcastAction::Disconnect => b.disconnect(flag),
+        BroadcastAction::Fetch => {
             // The cluster's sockets: this server's as handles, the others'
             // described in the argument (`RemoteSocket`s in JS).
             let d = disp.clone();
@@ -125,13 +139,12 @@ pub(crate) fn act(
                             FetchedSocket::Remote(v) => remote.push(v),
                         }
                     }
-                    let mut ev = Event::new(kind::DONE, cb).args(&[Value::Array(remote)]);
+                    let mut ev = Event::new(EventKind::Done, cb).args(&[Value::Array(remote)]);
                     ev.sockets = Some(local);
                     ev
                 });
                 d.send(completion(cb, ev));
             });
         }
-        _ => {}
     }
 }

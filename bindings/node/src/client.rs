@@ -6,20 +6,20 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use napi::bindgen_prelude::{Buffer, Function};
 use napi::Env;
 use napi_derive::napi;
+use parking_lot::Mutex;
 use sio_core::client::{Auth, EngineEvent, SocketConfig};
-use socketio_ffi::embed::{
-    payload, Client, ClientOptions, Error, ReconnectEvent, TransportType, Value,
-};
+use socketio_ffi::embed::options::parse_transports;
+use socketio_ffi::embed::{payload, Client, ClientOptions, Error, ReconnectEvent, Value};
 
-use crate::dispatch::{kind, Dispatcher, Event, JsEvent};
+use crate::dispatch::{Dispatcher, Event, EventKind, JsEvent};
 use crate::socket::{completion, sent};
-use crate::{decode, js_err, millis};
+use crate::{argument_err, decode, js_err, millis};
 
 /// Client options, with socket.io-client's names (times in milliseconds).
 #[napi(object)]
@@ -93,18 +93,7 @@ fn options(o: ClientOpts) -> napi::Result<ClientOptions> {
         m.engine.query.extend(q);
     }
     if let Some(t) = o.transports {
-        let mut list = Vec::new();
-        for name in &t {
-            list.push(match name.as_str() {
-                "polling" => TransportType::Polling,
-                "websocket" => TransportType::Websocket,
-                other => {
-                    return Err(napi::Error::from_reason(format!(
-                        "unknown transport {other:?}"
-                    )))
-                }
-            });
-        }
+        let list = parse_transports(&t).map_err(argument_err)?;
         c.set_transports(list).map_err(js_err)?;
     }
     let m = &mut c.manager;
@@ -185,12 +174,12 @@ fn wire_socket(client: &Client, disp: &Arc<Dispatcher>, key: u32) {
     // The JS `connect` handlers run before the socket's next event, so
     // the handlers they register see it.
     let d = disp.clone();
-    client.on_connect(move || d.send_and_wait(Event::new(kind::CONNECT, key)));
+    client.on_connect(move || d.send_and_wait(Event::new(EventKind::Connect, key)));
     let d = disp.clone();
-    client.on_disconnect(move |reason| d.send(Event::new(kind::DISCONNECT, key).name(reason)));
+    client.on_disconnect(move |reason| d.send(Event::new(EventKind::Disconnect, key).name(reason)));
     let d = disp.clone();
     client.on_connect_error(move |message, data| {
-        let mut ev = Event::new(kind::CONNECT_ERROR, key).name(message);
+        let mut ev = Event::new(EventKind::ConnectError, key).name(message);
         if let Some(data) = data {
             ev = ev.args(&[data]);
         }
@@ -214,17 +203,17 @@ fn wire_reconnect(client: &Client, disp: &Arc<Dispatcher>) {
     client.on_reconnect(move |e| {
         let ev = match e {
             ReconnectEvent::Attempt(n) => {
-                let mut ev = Event::new(kind::RECONNECT_ATTEMPT, 0);
+                let mut ev = Event::new(EventKind::ReconnectAttempt, 0);
                 ev.num = Some(f64::from(n));
                 ev
             }
             ReconnectEvent::Reconnected(n) => {
-                let mut ev = Event::new(kind::RECONNECT, 0);
+                let mut ev = Event::new(EventKind::Reconnect, 0);
                 ev.num = Some(f64::from(n));
                 ev
             }
-            ReconnectEvent::Error(m) => Event::new(kind::RECONNECT_ERROR, 0).name(m),
-            ReconnectEvent::Failed => Event::new(kind::RECONNECT_FAILED, 0),
+            ReconnectEvent::Error(m) => Event::new(EventKind::ReconnectError, 0).name(m),
+            ReconnectEvent::Failed => Event::new(EventKind::ReconnectFailed, 0),
         };
         settle(&d, ev);
     });
@@ -256,7 +245,7 @@ fn wire_engine(client: &Client, disp: &Arc<Dispatcher>, primed: &PrimedSlots) {
         // Not settled: the namespaces' CONNECTs follow at once, as the
         // reference's sockets send theirs while `open` is emitted.
         EngineEvent::Open { sid, transport } => d.send(
-            Event::new(kind::CLIENT_OPEN, 0)
+            Event::new(EventKind::ClientOpen, 0)
                 .name(sid)
                 .args(&[Value::String(transport.as_str().into())]),
         ),
@@ -265,17 +254,17 @@ fn wire_engine(client: &Client, disp: &Arc<Dispatcher>, primed: &PrimedSlots) {
             reconnecting,
         } => {
             forget_primed(&primed);
-            let mut e = Event::new(kind::CLIENT_OPEN_ERROR, 0).name(message);
+            let mut e = Event::new(EventKind::ClientOpenError, 0).name(message);
             e.num = Some(f64::from(u8::from(reconnecting)));
             settle(&d, e);
         }
-        EngineEvent::Upgrade(t) => d.send(Event::new(kind::CLIENT_UPGRADE, 0).name(t.as_str())),
-        EngineEvent::Ping => d.send(Event::new(kind::CLIENT_PING, 0)),
+        EngineEvent::Upgrade(t) => d.send(Event::new(EventKind::ClientUpgrade, 0).name(t.as_str())),
+        EngineEvent::Ping => d.send(Event::new(EventKind::ClientPing, 0)),
         EngineEvent::Packet(ref p) | EngineEvent::PacketCreate(ref p) => {
             let k = if matches!(ev, EngineEvent::Packet(_)) {
-                kind::CLIENT_PACKET
+                EventKind::ClientPacket
             } else {
-                kind::CLIENT_PACKET_CREATE
+                EventKind::ClientPacketCreate
             };
             let (name, data) = packet_type(p);
             let mut e = Event::new(k, 0).name(name);
@@ -290,14 +279,14 @@ fn wire_engine(client: &Client, disp: &Arc<Dispatcher>, primed: &PrimedSlots) {
             reconnecting,
         } => {
             forget_primed(&primed);
-            let mut e = Event::new(kind::CLIENT_ENGINE_CLOSE, 0).name(reason.as_str());
+            let mut e = Event::new(EventKind::ClientEngineClose, 0).name(reason.as_str());
             if let Some(sid) = sid {
                 e = e.args(&[Value::String(sid)]);
             }
             e.num = Some(f64::from(u8::from(reconnecting)));
             settle(&d, e);
         }
-        EngineEvent::Idle => d.send(Event::new(kind::CLIENT_IDLE, 0)),
+        EngineEvent::Idle => d.send(Event::new(EventKind::ClientIdle, 0)),
         _ => {}
     });
 }
@@ -312,10 +301,10 @@ type Primed = Arc<Mutex<Option<Option<Value>>>>;
 type PrimedSlots = Arc<Mutex<Vec<Weak<Mutex<Option<Option<Value>>>>>>>;
 
 fn forget_primed(slots: &PrimedSlots) {
-    let mut list = slots.lock().unwrap_or_else(|e| e.into_inner());
+    let mut list = slots.lock();
     list.retain(|w| match w.upgrade() {
         Some(p) => {
-            *p.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            *p.lock() = None;
             true
         }
         None => false,
@@ -340,7 +329,7 @@ fn js_auth(disp: &Arc<Dispatcher>, key: u32, primed: Primed) -> Auth {
     let weak = Arc::downgrade(disp);
     Auth::Deferred(Arc::new(move || {
         let weak = weak.clone();
-        let given = primed.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let given = primed.lock().take();
         Box::pin(async move {
             if let Some(payload) = given {
                 return Ok(payload);
@@ -352,7 +341,7 @@ fn js_auth(disp: &Arc<Dispatcher>, key: u32, primed: Primed) -> Auth {
                 return Err("the client was closed".to_owned());
             }
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
-            let mut ev = Event::new(kind::CLIENT_AUTH, key);
+            let mut ev = Event::new(EventKind::ClientAuth, key);
             ev.reply = Some(tx);
             d.send(ev);
             drop(d);
@@ -400,7 +389,7 @@ impl NativeClient {
         let d = self.disp.clone();
         let key = self.key;
         self.client.on(&event, move |name, args, ack| {
-            let mut ev = Event::new(kind::EVENT, key).name(name).args(&args);
+            let mut ev = Event::new(EventKind::Event, key).name(name).args(&args);
             ev.ack = ack;
             d.send(ev);
         });
@@ -417,8 +406,9 @@ impl NativeClient {
     pub fn on_any(&self) {
         let d = self.disp.clone();
         let key = self.key;
-        self.client
-            .on_any(move |name, args| d.send(Event::new(kind::ANY, key).name(name).args(&args)));
+        self.client.on_any(move |name, args| {
+            d.send(Event::new(EventKind::Any, key).name(name).args(&args))
+        });
     }
 
     /// Connects (again), opening the manager's connection if needed.
@@ -432,7 +422,7 @@ impl NativeClient {
             (true, None) => Some(None),
             (true, Some(json)) => Some(Some(payload::decode_value(&json, &[]).map_err(js_err)?)),
         };
-        *self.primed.lock().unwrap_or_else(|e| e.into_inner()) = given;
+        *self.primed.lock() = given;
         self.client.connect(None).map_err(js_err)
     }
 
@@ -487,7 +477,7 @@ impl NativeClient {
             };
             completion(
                 cb,
-                r.map(|a| Event::new(kind::DONE, cb).args(&a))
+                r.map(|a| Event::new(EventKind::Done, cb).args(&a))
                     .map_err(Error::from),
             )
         });
@@ -544,7 +534,9 @@ impl NativeManager {
             // After the namespaces' `disconnect`, as socket.io-client's
             // manager `close` reaches its sockets first.
             let d = disp.clone();
-            m.on_close(move |reason| settle(&d, Event::new(kind::CLOSE, 0).name(reason.as_str())));
+            m.on_close(move |reason| {
+                settle(&d, Event::new(EventKind::Close, 0).name(reason.as_str()))
+            });
         }
         Ok(NativeManager {
             client,
@@ -559,10 +551,7 @@ impl NativeManager {
     pub fn socket(&self, nsp: String, opts: SocketOpts, key: u32) -> napi::Result<NativeClient> {
         let ack_timeout = opts.ack_timeout.map(millis);
         let primed = Primed::default();
-        self.primed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Arc::downgrade(&primed));
+        self.primed.lock().push(Arc::downgrade(&primed));
         let config = SocketConfig::default()
             .auth(js_auth(&self.disp, key, primed.clone()))
             .retries(opts.retries)

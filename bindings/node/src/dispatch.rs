@@ -12,7 +12,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::thread::ThreadId;
 use std::time::Duration;
@@ -26,6 +26,7 @@ use napi::threadsafe_function::{
 };
 use napi::{Env, Status};
 use napi_derive::napi;
+use parking_lot::RwLock;
 use socketio_ffi::embed::{Ack, Payload, Runtime, Value};
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::mpsc;
@@ -33,118 +34,121 @@ use tokio::sync::mpsc;
 use crate::engine::EngineSocketHandle;
 use crate::socket::{AckHandle, MatchHandle, NextHandle, NextKind, SockRef, SocketHandle};
 
-/// Event kinds, mirrored by the JS layer.
-pub(crate) mod kind {
+/// Event kinds: what a [`JsEvent`] reports or asks. The JS layer reads
+/// them from the native module (`EventKind`), so both sides share one list.
+#[napi]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
     /// A socket joined a namespace (target: the namespace's key).
-    pub const CONNECTION: u32 = 1;
+    Connection = 1,
     /// An event for a socket or client (target: its key).
-    pub const EVENT: u32 = 2;
+    Event = 2,
     /// A catch-all listener's copy of an incoming event.
-    pub const ANY: u32 = 3;
+    Any = 3,
     /// A catch-all listener's copy of an outgoing event.
-    pub const ANY_OUTGOING: u32 = 4;
+    AnyOutgoing = 4,
     /// A socket is disconnecting (still in its rooms).
-    pub const DISCONNECTING: u32 = 5;
+    Disconnecting = 5,
     /// A socket or client disconnected (`name`: the reason).
-    pub const DISCONNECT: u32 = 6;
+    Disconnect = 6,
     /// A namespace middleware is asked (target: the namespace's key).
-    pub const MIDDLEWARE: u32 = 7;
+    Middleware = 7,
     /// An asynchronous operation succeeded (target: the callback id).
-    pub const DONE: u32 = 8;
+    Done = 8,
     /// An asynchronous operation failed (`name`: the message).
-    pub const FAILED: u32 = 9;
+    Failed = 9,
     /// A client connected.
-    pub const CONNECT: u32 = 10;
+    Connect = 10,
     /// A client's connection failed or was refused.
-    pub const CONNECT_ERROR: u32 = 11;
+    ConnectError = 11,
     /// A reconnection attempt starts (`num`: its number).
-    pub const RECONNECT_ATTEMPT: u32 = 12;
+    ReconnectAttempt = 12,
     /// Reconnected (`num`: after this many attempts).
-    pub const RECONNECT: u32 = 13;
+    Reconnect = 13,
     /// A reconnection attempt failed (`name`: the message).
-    pub const RECONNECT_ERROR: u32 = 14;
+    ReconnectError = 14,
     /// No more reconnection attempts.
-    pub const RECONNECT_FAILED: u32 = 15;
+    ReconnectFailed = 15,
     /// A dynamic namespace's function is asked about a name.
-    pub const MATCH: u32 = 16;
+    Match = 16,
     /// A client's connection closed (`name`: the reason).
-    pub const CLOSE: u32 = 18;
+    Close = 18,
     /// The `cors` origin function is asked about a request's origin
     /// (`name`: the origin, absent without one); answered with a code:
     /// 1 allowed, 0 refused, 2 no CORS headers.
-    pub const ORIGIN: u32 = 19;
+    Origin = 19,
     /// The `allowRequest` function is asked about a handshake (arguments:
     /// the request's method, url, headers, HTTP version, peer address);
     /// answered with 1 (go on) or 0 and the refusal's message.
-    pub const ALLOW_REQUEST: u32 = 20;
+    AllowRequest = 20,
     /// The `io.engine.use` middlewares are asked about a request
     /// (argument: the request, see `engine::request_value`); answered with
     /// 1 and the headers to add (`[[name, value]...]` JSON), 0 and an
     /// error message, or 2 and the middlewares' own response
     /// (`{status, headers, body}`, the body in hex).
-    pub const ENGINE_MIDDLEWARE: u32 = 21;
+    EngineMiddleware = 21,
     /// `io.engine.generateId` is asked for a new session's id (argument:
     /// the request); answered with 1 and the id, or 0 and an error.
-    pub const GENERATE_ID: u32 = 22;
+    GenerateId = 22,
     /// The `headers` / `initial_headers` listeners edit an answer's headers
     /// (arguments: whether it is a handshake's, the headers as an object,
     /// the request); answered with 1 and the edited object (JSON).
-    pub const HEADERS: u32 = 23;
+    Headers = 23,
     /// The engine refused a request (arguments: code, message, context,
     /// the request).
-    pub const CONNECTION_ERROR: u32 = 24;
+    ConnectionError = 24,
     /// An Engine.IO session opened (`name`: its id; `engine`: it).
-    pub const ENGINE_CONNECTION: u32 = 25;
+    EngineConnection = 25,
     /// A session moved to WebSocket (`name`: its id).
-    pub const ENGINE_UPGRADE: u32 = 26;
+    EngineUpgrade = 26,
     /// A session closed (`name`: its id; argument: the reason).
-    pub const ENGINE_CLOSE: u32 = 27;
+    EngineClose = 27,
     /// A packet arrived on a session (`name`: its id; arguments: the
     /// packet's type and data).
-    pub const ENGINE_PACKET: u32 = 28;
+    EnginePacket = 28,
     /// A socket's `error` (its connection sent what the parser cannot
     /// read): the error as the argument.
-    pub const SOCKET_ERROR: u32 = 29;
+    SocketError = 29,
     /// Another server's `serverSideEmit` to a namespace (`name`: the event;
     /// `ack` when it waits for an answer).
-    pub const SERVER_SIDE_EMIT: u32 = 30;
+    ServerSideEmit = 30,
     /// A room event of a namespace's adapter (`name`: `create-room`,
     /// `delete-room`, `join-room`, `leave-room`; arguments: the room and,
     /// for joins and leaves, the socket id).
-    pub const ROOM_EVENT: u32 = 31;
+    RoomEvent = 31,
     /// A client socket's `auth` is asked for its CONNECT (target: the
     /// socket's key); answered with 1 and the payload as JSON (none: no
     /// payload), or 0 and an error message.
-    pub const CLIENT_AUTH: u32 = 40;
+    ClientAuth = 40,
     /// A client connection's Engine.IO session opened (`name`: its id;
     /// argument: the transport).
-    pub const CLIENT_OPEN: u32 = 41;
+    ClientOpen = 41,
     /// A client connection attempt failed (`name`: the message; `num`: 1
     /// when the manager keeps trying).
-    pub const CLIENT_OPEN_ERROR: u32 = 42;
+    ClientOpenError = 42,
     /// A client connection moved to another transport (`name`: it).
-    pub const CLIENT_UPGRADE: u32 = 43;
+    ClientUpgrade = 43,
     /// The server pinged a client connection.
-    pub const CLIENT_PING: u32 = 44;
+    ClientPing = 44,
     /// A packet arrived on a client connection (`name`: its type;
     /// argument: its data, if any).
-    pub const CLIENT_PACKET: u32 = 45;
-    /// A packet is written on a client connection (as `CLIENT_PACKET`).
-    pub const CLIENT_PACKET_CREATE: u32 = 46;
+    ClientPacket = 45,
+    /// A packet is written on a client connection (as `ClientPacket`).
+    ClientPacketCreate = 46,
     /// A client connection's Engine.IO session closed (`name`: the reason;
     /// argument: the session's id, absent when none was open; `num`: 1
     /// when a reconnection follows).
-    pub const CLIENT_ENGINE_CLOSE: u32 = 47;
+    ClientEngineClose = 47,
     /// A client connection has nothing left to do (no connection, no
     /// reconnection under way): the last event of what led there.
-    pub const CLIENT_IDLE: u32 = 48;
+    ClientIdle = 48,
 }
 
 /// What the JS dispatcher receives: a plain object.
 #[napi(object, object_from_js = false)]
 pub struct JsEvent {
-    /// One of the kinds above.
-    pub kind: u32,
+    /// What it reports or asks.
+    pub kind: EventKind,
     /// The key of the socket, namespace or client, or a callback id.
     pub target: u32,
     /// Event name, reason or error message.
@@ -175,9 +179,8 @@ pub(crate) type Answer = (u32, Option<String>);
 
 /// The Rust side of a [`JsEvent`], built on any thread; converted to JS
 /// values on the JS thread.
-#[derive(Default)]
 pub(crate) struct Event {
-    pub kind: u32,
+    pub kind: EventKind,
     pub target: u32,
     pub name: Option<String>,
     pub payload: Option<Payload>,
@@ -191,11 +194,19 @@ pub(crate) struct Event {
 }
 
 impl Event {
-    pub fn new(kind: u32, target: u32) -> Event {
+    pub fn new(kind: EventKind, target: u32) -> Event {
         Event {
             kind,
             target,
-            ..Event::default()
+            name: None,
+            payload: None,
+            ack: None,
+            socket: None,
+            sockets: None,
+            next: None,
+            reply: None,
+            num: None,
+            engine: None,
         }
     }
 
@@ -294,9 +305,10 @@ impl Dispatcher {
 
     /// Queues an event for the JS thread.
     pub fn send(&self, ev: Event) {
-        if let Ok(t) = self.tsfn.read() {
-            let _ = t.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
-        }
+        let _ = self
+            .tsfn
+            .read()
+            .call(ev, ThreadsafeFunctionCallMode::NonBlocking);
     }
 
     /// Queues an event and waits until the JS dispatcher has returned from
@@ -308,17 +320,14 @@ impl Dispatcher {
             return self.send(ev);
         }
         let (tx, rx) = std::sync::mpsc::sync_channel::<bool>(1);
-        let queued = match self.tsfn.read() {
-            Ok(t) => t.call_with_return_value(
-                ev,
-                ThreadsafeFunctionCallMode::NonBlocking,
-                move |_: napi::Result<()>, _| {
-                    let _ = tx.send(true);
-                    Ok(())
-                },
-            ),
-            Err(_) => return,
-        };
+        let queued = self.tsfn.read().call_with_return_value(
+            ev,
+            ThreadsafeFunctionCallMode::NonBlocking,
+            move |_: napi::Result<()>, _| {
+                let _ = tx.send(true);
+                Ok(())
+            },
+        );
         if queued == Status::Ok {
             let me = self.clone();
             wait_for_js(rx, move || me.is_closed());
@@ -362,10 +371,7 @@ impl Dispatcher {
     /// Whether the pending events keep Node's event loop alive.
     #[allow(deprecated)] // `refer`/`unref` are the only way to toggle it on a live function.
     pub fn set_ref(&self, env: &Env, on: bool) -> napi::Result<()> {
-        let mut t = self
-            .tsfn
-            .write()
-            .map_err(|_| napi::Error::from_reason("dispatcher lock poisoned"))?;
+        let mut t = self.tsfn.write();
         if on {
             t.refer(env)
         } else {

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use engineio::proto::Packet;
@@ -20,9 +20,10 @@ use engineio::server::{
 };
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
+use parking_lot::Mutex;
 use socketio_ffi::embed::{payload, Value};
 
-use crate::dispatch::{kind, Dispatcher, Event};
+use crate::dispatch::{Dispatcher, Event, EventKind};
 
 /// What the JS layer listens to (`engineWatch`'s mask).
 pub(crate) mod watch {
@@ -66,8 +67,8 @@ impl EngineState {
         self.watch.store(mask, Ordering::Release);
     }
 
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<dyn Session>>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    fn sessions(&self) -> parking_lot::MutexGuard<'_, HashMap<String, Arc<dyn Session>>> {
+        self.sessions.lock()
     }
 
     /// Open sessions (the reference's `clientsCount`).
@@ -101,7 +102,7 @@ impl EngineState {
                     state.sessions().insert(id.clone(), s.clone());
                     if state.watching(watch::CONNECTION) {
                         if let Some(d) = d.upgrade() {
-                            let mut ev = Event::new(kind::ENGINE_CONNECTION, 0).name(id);
+                            let mut ev = Event::new(EventKind::EngineConnection, 0).name(id);
                             ev.engine = Some(s.clone());
                             // Listeners it adds are in place before the
                             // session's first packet, as with the
@@ -112,7 +113,7 @@ impl EngineState {
                 }
                 SessionEvent::Upgrade => {
                     if state.watching(watch::UPGRADE) {
-                        tell(&d, Event::new(kind::ENGINE_UPGRADE, 0).name(id));
+                        tell(&d, Event::new(EventKind::EngineUpgrade, 0).name(id));
                     }
                 }
                 SessionEvent::Packet(p) => {
@@ -120,7 +121,7 @@ impl EngineState {
                         let (kind_name, data) = packet_parts(p);
                         tell(
                             &d,
-                            Event::new(kind::ENGINE_PACKET, 0)
+                            Event::new(EventKind::EnginePacket, 0)
                                 .name(id)
                                 .args(&[Value::from(kind_name), data]),
                         );
@@ -131,7 +132,7 @@ impl EngineState {
                     if state.watching(watch::CLOSE) {
                         tell(
                             &d,
-                            Event::new(kind::ENGINE_CLOSE, 0)
+                            Event::new(EventKind::EngineClose, 0)
                                 .name(id)
                                 .args(&[Value::from(reason.as_str())]),
                         );
@@ -157,7 +158,7 @@ impl EngineState {
                 .collect();
             tell(
                 &d,
-                Event::new(kind::CONNECTION_ERROR, 0).args(&[
+                Event::new(EventKind::ConnectionError, 0).args(&[
                     Value::from(e.code as u8 as i64),
                     Value::from(e.message.as_str()),
                     Value::Object(context),
@@ -203,7 +204,7 @@ impl EngineState {
                 };
                 object.push((spelling(name.as_str()).to_owned(), value));
             }
-            let ev = Event::new(kind::HEADERS, 0).args(&[
+            let ev = Event::new(EventKind::Headers, 0).args(&[
                 Value::Bool(initial),
                 Value::Object(object.into_iter().collect()),
                 request_value(req, req.tag),
@@ -245,7 +246,7 @@ impl EngineState {
                 return Box::pin(std::future::ready(Ok(None)));
             }
             let d = d.clone();
-            let ev = Event::new(kind::GENERATE_ID, 0).args(&[request_value(req, req.tag)]);
+            let ev = Event::new(EventKind::GenerateId, 0).args(&[request_value(req, req.tag)]);
             Box::pin(async move {
                 match ask_off_runtime(d, ev).await {
                     Some((1, Some(id))) => Ok(Some(id)),
@@ -274,7 +275,7 @@ impl EngineState {
                 .is_none()
                 .then(|| NEXT_TAG.fetch_add(1, Ordering::Relaxed));
             let d = d.clone();
-            let ev = Event::new(kind::ENGINE_MIDDLEWARE, 0).args(&[request_value(req, tag)]);
+            let ev = Event::new(EventKind::EngineMiddleware, 0).args(&[request_value(req, tag)]);
             Box::pin(async move {
                 match ask_off_runtime(d, ev).await {
                     Some((1, json)) => MiddlewareOutcome::Next {

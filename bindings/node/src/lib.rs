@@ -42,6 +42,15 @@ pub(crate) fn js_err(e: Error) -> napi::Error {
     napi::Error::from_reason(e.to_string())
 }
 
+/// A bad argument as a JS error with the embedding layer's message alone
+/// (`unknown transport "x"`), as the JS layer words its own.
+pub(crate) fn argument_err(e: Error) -> napi::Error {
+    match e {
+        Error::InvalidArgument(m) => napi::Error::from_reason(m),
+        other => js_err(other),
+    }
+}
+
 /// Arguments from the JS layer: a JSON array plus buffers.
 pub(crate) fn decode(json: &str, bins: &[Buffer]) -> napi::Result<Vec<Value>> {
     let slices: Vec<&[u8]> = bins.iter().map(|b| &b[..]).collect();

@@ -3,28 +3,43 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use engineio::server::TransportType;
-use napi::bindgen_prelude::{Buffer, Function};
+use napi::bindgen_prelude::{Buffer, FromNapiValue, Function, Object};
 use napi::Env;
 use napi_derive::napi;
 use sio_core::server::{ConnectError, ParentNamespace, RecoveryConfig};
+use socketio_ffi::embed::options::{
+    parse_parser, parse_transports, Api, OptionType, OptionValue, ServerOption,
+};
 use socketio_ffi::embed::{self, Namespace, Server, ServerOptions, Socket, Value};
 use tokio::sync::oneshot;
 
-use crate::broadcast::{self, BroadcastSpec};
-use crate::dispatch::{kind, Dispatcher, Event, JsEvent};
+use crate::broadcast::{self, BroadcastAction, BroadcastSpec};
+use crate::dispatch::{Dispatcher, Event, EventKind, JsEvent};
 use crate::engine::{self, EngineSocketHandle, EngineState};
 use crate::socket::{completion, watch_disconnect, NextKind, SockRef};
-use crate::{decode, js_err, millis};
+use crate::{argument_err, decode, js_err, millis};
+
+/// How a CORS policy decides the origin.
+#[napi(string_enum = "lowercase")]
+pub enum CorsMode {
+    /// Any origin (`*`).
+    Any,
+    /// The request's origin (`true`).
+    Reflect,
+    /// One origin, sent as is (a string).
+    Fixed,
+    /// Strings and regular expressions compared here.
+    Match,
+    /// Asked of JS with an `Origin` event: a function, or patterns the Rust
+    /// regex engine cannot run.
+    Callback,
+}
 
 /// CORS options, normalised by the JS layer from the `cors` package's.
 #[napi(object)]
 pub struct CorsOpts {
-    /// How the origin is decided: `any` (`*`), `reflect` (`true`), `fixed`
-    /// (a string: sent as is), `match` (strings and regular expressions
-    /// compared here) or `callback` (asked of JS with an `ORIGIN` event: a
-    /// function, or patterns the Rust regex engine cannot run).
-    pub mode: String,
+    /// How the origin is decided.
+    pub mode: CorsMode,
     /// The fixed origin, or the strings to compare.
     pub origins: Vec<String>,
     /// Regular expressions (Rust syntax, flags inline) to test.
@@ -46,11 +61,11 @@ pub struct CorsOpts {
 fn cors(c: CorsOpts, disp: &Arc<Dispatcher>) -> napi::Result<engineio::server::Cors> {
     use engineio::server::{Cors, CorsOrigin, OriginAnswer};
     let defaults = Cors::default();
-    let origin = match c.mode.as_str() {
-        "any" => CorsOrigin::Any,
-        "reflect" => CorsOrigin::Reflect,
-        "fixed" => CorsOrigin::Fixed(c.origins.into_iter().next().unwrap_or_default()),
-        "match" => {
+    let origin = match c.mode {
+        CorsMode::Any => CorsOrigin::Any,
+        CorsMode::Reflect => CorsOrigin::Reflect,
+        CorsMode::Fixed => CorsOrigin::Fixed(c.origins.into_iter().next().unwrap_or_default()),
+        CorsMode::Match => {
             let patterns = c
                 .patterns
                 .iter()
@@ -62,11 +77,11 @@ fn cors(c: CorsOpts, disp: &Arc<Dispatcher>) -> napi::Result<engineio::server::C
                 strings.iter().any(|s| s == o) || patterns.iter().any(|p| p.is_match(o))
             }))
         }
-        "callback" => {
+        CorsMode::Callback => {
             let d = Arc::downgrade(disp);
             CorsOrigin::Callback(Arc::new(move |origin, _| {
                 let d = d.clone();
-                let mut ev = Event::new(kind::ORIGIN, 0);
+                let mut ev = Event::new(EventKind::Origin, 0);
                 ev.name = origin.map(str::to_owned);
                 Box::pin(async move {
                     // The answer comes from the JS thread: waited for on a
@@ -82,11 +97,6 @@ fn cors(c: CorsOpts, disp: &Arc<Dispatcher>) -> napi::Result<engineio::server::C
                     }
                 })
             }))
-        }
-        other => {
-            return Err(napi::Error::from_reason(format!(
-                "cors: unknown origin mode {other:?}"
-            )))
         }
     };
     Ok(Cors {
@@ -142,57 +152,14 @@ pub struct RedisOpts {
     pub requests_timeout: Option<f64>,
 }
 
-/// Server options, with socket.io's names (times in milliseconds).
-#[napi(object)]
-pub struct ServerOpts {
-    /// The path served (`/socket.io`).
-    pub path: Option<String>,
-    /// Interval between pings.
-    pub ping_interval: Option<f64>,
-    /// Time a client has to answer a ping.
-    pub ping_timeout: Option<f64>,
-    /// Time a WebSocket upgrade has to complete.
-    pub upgrade_timeout: Option<f64>,
-    /// Largest message, in bytes.
-    pub max_http_buffer_size: Option<f64>,
-    /// `polling` and/or `websocket`.
-    pub transports: Option<Vec<String>>,
-    /// Whether polling sessions may upgrade.
-    pub allow_upgrades: Option<bool>,
-    /// Time a connection has to join a namespace.
-    pub connect_timeout: Option<f64>,
-    /// Default wait for acknowledgements.
-    pub ack_timeout: Option<f64>,
-    /// CORS policy.
-    pub cors: Option<CorsOpts>,
-    /// Connection state recovery.
-    pub connection_state_recovery: Option<RecoveryOpts>,
-    /// Removes empty child namespaces.
-    pub cleanup_empty_child_namespaces: Option<bool>,
-    /// Compress polling responses of at least this many bytes (0: never).
-    pub http_compression_threshold: Option<f64>,
-    /// A Redis cluster adapter instead of the in-memory one.
-    pub redis: Option<RedisOpts>,
-    /// The msgpack parser (`socket.io-msgpack-parser` peers).
-    pub msgpack: Option<bool>,
-    /// The `io` cookie set on the handshake response.
-    pub cookie: Option<CookieOpts>,
-    /// Asks JS about every handshake (`ALLOW_REQUEST`), as `allowRequest`.
-    pub allow_request: Option<bool>,
-    /// Serves the browser client from this installed `socket.io-client`
-    /// (or `socket.io`) package directory, as `serveClient`.
-    pub serve_client: Option<String>,
-}
-
 /// The browser client's files by package directory, read once per process.
 fn client_bundle(dir: &str) -> napi::Result<sio_core::ClientBundle> {
     use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
+    use std::sync::OnceLock;
+
+    use parking_lot::Mutex;
     static BUNDLES: OnceLock<Mutex<HashMap<String, sio_core::ClientBundle>>> = OnceLock::new();
-    let mut cache = BUNDLES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let mut cache = BUNDLES.get_or_init(Default::default).lock();
     if let Some(b) = cache.get(dir) {
         return Ok(b.clone());
     }
@@ -207,7 +174,7 @@ fn client_bundle(dir: &str) -> napi::Result<sio_core::ClientBundle> {
 fn allow_request(disp: &Arc<Dispatcher>) -> engineio::server::AllowRequest {
     let d = Arc::downgrade(disp);
     Arc::new(move |req: &engineio::server::RequestInfo| {
-        let ev = Event::new(kind::ALLOW_REQUEST, 0).args(&[
+        let ev = Event::new(EventKind::AllowRequest, 0).args(&[
             Value::from(req.method.as_str()),
             Value::from(engine::url_of(req)),
             Value::Object(engine::joined_headers(req).into_iter().collect()),
@@ -226,105 +193,106 @@ fn allow_request(disp: &Arc<Dispatcher>) -> engineio::server::AllowRequest {
     })
 }
 
+/// The server's options from the JS layer's object, keyed by socket.io's
+/// and engine.io's option names (times in milliseconds); what each one sets
+/// is the embedding layer's option table's to say, and a name it does not
+/// know is an error. `undefined` and `null` leave an option at its default.
 fn config(
-    o: ServerOpts,
+    o: &Object<'_>,
     disp: &Arc<Dispatcher>,
     state: &Arc<EngineState>,
 ) -> napi::Result<ServerOptions> {
     let mut opts = ServerOptions::default();
-    let c = &mut opts.config;
-    state.install(&mut c.engine, disp);
-    if let Some(p) = o.path {
-        c.engine.path = if p.ends_with('/') { p } else { format!("{p}/") };
-    }
-    if let Some(v) = o.ping_interval {
-        c.engine.ping_interval = millis(v);
-    }
-    if let Some(v) = o.ping_timeout {
-        c.engine.ping_timeout = millis(v);
-    }
-    if let Some(v) = o.upgrade_timeout {
-        c.engine.upgrade_timeout = millis(v);
-    }
-    if let Some(v) = o.max_http_buffer_size {
-        c.engine.max_http_buffer_size = v.max(0.0) as usize;
-    }
-    if let Some(t) = o.transports {
-        let mut list = Vec::new();
-        for name in &t {
-            list.push(match name.as_str() {
-                "polling" => TransportType::Polling,
-                "websocket" => TransportType::Websocket,
-                other => {
-                    return Err(napi::Error::from_reason(format!(
-                        "unknown transport {other:?}"
-                    )))
-                }
-            });
+    state.install(&mut opts.config.engine, disp);
+    for key in Object::keys(o)? {
+        let option = ServerOption::find(Api::Node, &key).map_err(argument_err)?;
+        if let Some(value) = read(option.option_type, o, &key, disp)? {
+            option.apply(&mut opts, value).map_err(argument_err)?;
         }
-        if list.is_empty() {
-            return Err(napi::Error::from_reason("at least one transport is needed"));
-        }
-        c.engine.transports = list;
-    }
-    if let Some(v) = o.allow_upgrades {
-        c.engine.allow_upgrades = v;
-    }
-    if let Some(v) = o.connect_timeout {
-        c.connect_timeout = millis(v);
-    }
-    if let Some(v) = o.ack_timeout {
-        c.ack_timeout = millis(v);
-    }
-    if let Some(v) = o.http_compression_threshold {
-        c.engine.http_compression_threshold = (v > 0.0).then_some(v as usize);
-    }
-    if let Some(cors_opts) = o.cors {
-        c.engine.cors = Some(cors(cors_opts, disp)?);
-    }
-    if let Some(r) = o.connection_state_recovery {
-        let mut rc = RecoveryConfig::default();
-        if let Some(v) = r.max_disconnection_duration {
-            rc.max_disconnection_duration = millis(v);
-        }
-        if let Some(v) = r.skip_middlewares {
-            rc.skip_middlewares = v;
-        }
-        c.connection_state_recovery = Some(rc);
-    }
-    if let Some(v) = o.cleanup_empty_child_namespaces {
-        c.cleanup_empty_child_namespaces = v;
-    }
-    if let Some(k) = o.cookie {
-        c.engine.cookie = Some(
-            engineio::server::Cookie::default()
-                .name(k.name)
-                .path(k.path)
-                .http_only(k.http_only.unwrap_or(false))
-                .same_site(k.same_site)
-                .secure(k.secure.unwrap_or(false))
-                .max_age(k.max_age.map(|s| s.max(0.0).floor() as u64))
-                .domain(k.domain),
-        );
-    }
-    if o.allow_request == Some(true) {
-        c.engine.allow_request = Some(allow_request(disp));
-    }
-    opts.msgpack(o.msgpack.unwrap_or(false));
-    if let Some(dir) = o.serve_client {
-        opts.config.serve_client = Some(client_bundle(&dir)?);
-    }
-    if let Some(r) = o.redis {
-        let flavour = embed::RedisFlavour::parse(r.flavour.as_deref().unwrap_or("classic"))
-            .map_err(|e| napi::Error::from_reason(e.to_string()))?;
-        opts.redis = Some(embed::RedisOptions {
-            url: r.url,
-            key: r.key,
-            flavour,
-            requests_timeout: r.requests_timeout.map(millis),
-        });
     }
     Ok(opts)
+}
+
+/// The JS value of option `key` as a value of type `ty`; `None` when it is
+/// `undefined` or `null`.
+fn read(
+    ty: OptionType,
+    o: &Object<'_>,
+    key: &str,
+    disp: &Arc<Dispatcher>,
+) -> napi::Result<Option<OptionValue>> {
+    fn get<V: FromNapiValue>(o: &Object<'_>, key: &str) -> napi::Result<Option<V>> {
+        o.get::<Option<V>>(key)
+            .map(Option::flatten)
+            .map_err(|e| napi::Error::from_reason(format!("option \"{key}\": {}", e.reason)))
+    }
+    Ok(match ty {
+        OptionType::Bool => get(o, key)?.map(OptionValue::Bool),
+        OptionType::Count => get::<f64>(o, key)?.map(|n| OptionValue::Count(n.max(0.0) as usize)),
+        // 0: none (no compression).
+        OptionType::Limit => {
+            get::<f64>(o, key)?.map(|n| OptionValue::Limit((n > 0.0).then_some(n as usize)))
+        }
+        OptionType::Duration => get(o, key)?.map(|ms| OptionValue::Duration(millis(ms))),
+        OptionType::Text => get(o, key)?.map(OptionValue::Text),
+        OptionType::Transports => get::<Vec<String>>(o, key)?
+            .map(|names| parse_transports(&names).map(OptionValue::Transports))
+            .transpose()
+            .map_err(argument_err)?,
+        OptionType::Cors => get(o, key)?
+            .map(|c| cors(c, disp).map(|c| OptionValue::Cors(Some(c))))
+            .transpose()?,
+        OptionType::ClientBundle => get::<String>(o, key)?
+            .map(|dir| client_bundle(&dir).map(|b| OptionValue::ClientBundle(Some(b))))
+            .transpose()?,
+        OptionType::Recovery => get::<RecoveryOpts>(o, key)?.map(|r| {
+            let mut rc = RecoveryConfig::default();
+            if let Some(v) = r.max_disconnection_duration {
+                rc.max_disconnection_duration = millis(v);
+            }
+            if let Some(v) = r.skip_middlewares {
+                rc.skip_middlewares = v;
+            }
+            OptionValue::Recovery(Some(rc))
+        }),
+        OptionType::Cookie => get::<CookieOpts>(o, key)?.map(|k| {
+            OptionValue::Cookie(Some(
+                engineio::server::Cookie::default()
+                    .name(k.name)
+                    .path(k.path)
+                    .http_only(k.http_only.unwrap_or(false))
+                    .same_site(k.same_site)
+                    .secure(k.secure.unwrap_or(false))
+                    .max_age(k.max_age.map(|s| s.max(0.0).floor() as u64))
+                    .domain(k.domain),
+            ))
+        }),
+        OptionType::Redis => get::<RedisOpts>(o, key)?
+            .map(|r| {
+                let flavour =
+                    embed::RedisFlavour::parse(r.flavour.as_deref().unwrap_or("classic"))?;
+                Ok(OptionValue::Redis(Some(embed::RedisOptions {
+                    url: r.url,
+                    key: r.key,
+                    flavour,
+                    requests_timeout: r.requests_timeout.map(millis),
+                })))
+            })
+            .transpose()
+            .map_err(argument_err)?,
+        OptionType::Parser => get::<String>(o, key)?
+            .map(|name| parse_parser(&name).map(OptionValue::Parser))
+            .transpose()
+            .map_err(argument_err)?,
+        // true: every handshake is put to the JS `allowRequest` function.
+        OptionType::AllowRequest => get::<bool>(o, key)?
+            .map(|on| OptionValue::AllowRequest(on.then(|| allow_request(disp)))),
+        other => {
+            return Err(napi::Error::from_reason(format!(
+                "option \"{key}\": {other} cannot be given from JS"
+            )))
+        }
+    })
 }
 
 /// A Socket.IO server.
@@ -339,10 +307,13 @@ pub struct NativeServer {
 impl NativeServer {
     /// A server (not listening) whose events go to `dispatch`.
     #[napi(constructor, catch_unwind)]
-    pub fn new(opts: ServerOpts, dispatch: Function<'_, JsEvent, ()>) -> napi::Result<Self> {
+    pub fn new(
+        #[napi(ts_arg_type = "Record<string, unknown>")] opts: Object<'_>,
+        dispatch: Function<'_, JsEvent, ()>,
+    ) -> napi::Result<Self> {
         let disp = Dispatcher::new(dispatch)?;
         let engine = Arc::new(EngineState::default());
-        let server = Server::new(config(opts, &disp, &engine)?).map_err(js_err)?;
+        let server = Server::new(config(&opts, &disp, &engine)?).map_err(js_err)?;
         Ok(NativeServer {
             server: Arc::new(server),
             disp,
@@ -405,7 +376,7 @@ impl NativeServer {
             // listener.
             server.io().shutdown(Duration::from_secs(5)).await;
             server.close(Some(Box::new(move |r| {
-                d.send(completion(cb, r.map(|()| Event::new(kind::DONE, cb))))
+                d.send(completion(cb, r.map(|()| Event::new(EventKind::Done, cb))))
             })));
         });
         Ok(())
@@ -439,14 +410,14 @@ impl NativeServer {
     }
 
     /// A parent namespace for the names the JS function of target `key`
-    /// accepts (asked with a `MATCH` event).
+    /// accepts (asked with a `Match` event).
     #[napi(catch_unwind)]
     pub fn of_fn(&self, key: u32) -> ParentHandle {
         let d = self.disp.clone();
         let parent = self
             .server
             .io()
-            .of_dynamic(move |name| d.ask(Event::new(kind::MATCH, key).name(name)));
+            .of_dynamic(move |name| d.ask(Event::new(EventKind::Match, key).name(name)));
         self.parent(parent, key)
     }
 
@@ -472,7 +443,7 @@ impl NativeServer {
                     let replies = ns
                         .server_side_emit_with_ack(&event, args, millis(timeout_ms))
                         .await;
-                    d.send(Event::new(kind::DONE, cb).args(&[Value::Array(replies)]));
+                    d.send(Event::new(EventKind::Done, cb).args(&[Value::Array(replies)]));
                 }
                 None => ns.server_side_emit(&event, args).await,
             }
@@ -501,7 +472,7 @@ impl NativeServer {
 fn connection(s: &Socket, key: u32, disp: &Arc<Dispatcher>) {
     let r = SockRef::new(s.clone(), disp);
     watch_disconnect(s, r.key, disp);
-    let mut ev = Event::new(kind::CONNECTION, key);
+    let mut ev = Event::new(EventKind::Connection, key);
     ev.socket = Some(r);
     disp.send_and_wait(ev);
 }
@@ -528,7 +499,7 @@ impl NamespaceHandle {
         let d = self.disp.clone();
         let name = event.clone();
         self.ns.on_server_side_emit(&event, move |args, ack| {
-            let mut ev = Event::new(kind::SERVER_SIDE_EMIT, key)
+            let mut ev = Event::new(EventKind::ServerSideEmit, key)
                 .name(name.as_str())
                 .args(&args);
             ev.ack = ack;
@@ -544,7 +515,7 @@ impl NamespaceHandle {
             let mut args = vec![Value::String(room)];
             args.extend(sid.map(Value::String));
             d.send(
-                Event::new(kind::ROOM_EVENT, key)
+                Event::new(EventKind::RoomEvent, key)
                     .name(kind_name)
                     .args(&args),
             );
@@ -564,12 +535,12 @@ impl NamespaceHandle {
         self.ns.on_connection(move |s| connection(s, key, &d));
     }
 
-    /// Asks target `key` about every joining socket (`MIDDLEWARE`).
+    /// Asks target `key` about every joining socket (`Middleware`).
     #[napi(catch_unwind)]
     pub fn use_middleware(&self, key: u32) {
         let d = self.disp.clone();
         self.ns.use_middleware(move |s, next| {
-            let mut ev = Event::new(kind::MIDDLEWARE, key);
+            let mut ev = Event::new(EventKind::Middleware, key);
             ev.socket = Some(SockRef::new(s.clone(), &d));
             ev.next = Some(NextKind::Embed(next));
             d.send(ev);
@@ -612,13 +583,13 @@ impl NamespaceHandle {
     pub fn bcast_act(
         &self,
         spec: BroadcastSpec,
-        act: String,
+        act: BroadcastAction,
         rooms: Vec<String>,
         flag: bool,
         cb: u32,
     ) {
         let b = broadcast::apply(self.ns.broadcast(), &spec);
-        broadcast::act(b, &self.disp, &act, &rooms, flag, cb);
+        broadcast::act(b, &self.disp, act, &rooms, flag, cb);
     }
 }
 
@@ -639,7 +610,7 @@ impl ParentHandle {
         self.parent.use_middleware(move |s| {
             let (tx, rx) = oneshot::channel();
             if let Some(server) = server.upgrade() {
-                let mut ev = Event::new(kind::MIDDLEWARE, key);
+                let mut ev = Event::new(EventKind::Middleware, key);
                 ev.socket = Some(SockRef::new(server.wrap_socket(s), &d));
                 ev.next = Some(NextKind::Core(tx));
                 d.send(ev);

@@ -3,16 +3,17 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::SyncSender;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
+use parking_lot::Mutex;
 use sio_core::server::ConnectError;
 use socketio_ffi::embed::{payload, Ack, Error, Next, Socket, Value};
 use tokio::sync::oneshot;
 
-use crate::broadcast::{self, BroadcastSpec};
-use crate::dispatch::{kind, Answer, Dispatcher, Event};
+use crate::broadcast::{self, BroadcastAction, BroadcastSpec};
+use crate::dispatch::{Answer, Dispatcher, Event, EventKind};
 use crate::{decode, js_err, millis};
 
 /// The key the JS layer knows a socket by, kept in the core socket.
@@ -58,13 +59,13 @@ pub(crate) fn watch_disconnect(s: &Socket, key: u32, disp: &Arc<Dispatcher>) {
     s.on_disconnecting(move |s, reason| {
         let rooms = Value::Array(s.rooms().into_iter().map(Value::from).collect());
         d.send(
-            Event::new(kind::DISCONNECTING, key)
+            Event::new(EventKind::Disconnecting, key)
                 .name(reason)
                 .args(&[rooms]),
         );
     });
     let d = disp.clone();
-    s.on_disconnect(move |_, reason| d.send(Event::new(kind::DISCONNECT, key).name(reason)));
+    s.on_disconnect(move |_, reason| d.send(Event::new(EventKind::Disconnect, key).name(reason)));
 }
 
 /// A server-side socket.
@@ -175,7 +176,7 @@ impl SocketHandle {
     }
 
     /// Emits an event asking for an acknowledgement; the answer comes back
-    /// as a `DONE`/`FAILED` event for callback `cb` after at most
+    /// as a `Done`/`Failed` event for callback `cb` after at most
     /// `timeout_ms` (`Infinity`: until the socket disconnects).
     #[napi(catch_unwind)]
     pub fn emit_with_ack(
@@ -197,7 +198,7 @@ impl SocketHandle {
             s.emit_with_ack_then(&event, args, timeout, move |r| {
                 d.send(completion(
                     cb,
-                    r.map(|a| Event::new(kind::DONE, cb).args(&a))
+                    r.map(|a| Event::new(EventKind::Done, cb).args(&a))
                         .map_err(Error::from),
                 ))
             })
@@ -231,7 +232,7 @@ impl SocketHandle {
     pub fn on(&self, event: String) {
         let (d, key) = (self.disp.clone(), self.key);
         self.s.on(&event, move |_, name, args, ack| {
-            let mut ev = Event::new(kind::EVENT, key).name(name).args(&args);
+            let mut ev = Event::new(EventKind::Event, key).name(name).args(&args);
             ev.ack = ack;
             d.send(ev);
         });
@@ -243,7 +244,7 @@ impl SocketHandle {
     pub fn on_fallback(&self) {
         let (d, key) = (self.disp.clone(), self.key);
         self.s.on_fallback(move |_, name, args, ack| {
-            let mut ev = Event::new(kind::EVENT, key).name(name).args(&args);
+            let mut ev = Event::new(EventKind::Event, key).name(name).args(&args);
             ev.ack = ack;
             d.send(ev);
         });
@@ -255,7 +256,7 @@ impl SocketHandle {
     pub fn on_error(&self) {
         let (d, key) = (self.disp.clone(), self.key);
         self.s.on_error(move |_, err| {
-            d.send(Event::new(kind::SOCKET_ERROR, key).args(&[err]));
+            d.send(Event::new(EventKind::SocketError, key).args(&[err]));
         });
     }
 
@@ -270,9 +271,9 @@ impl SocketHandle {
     #[napi(catch_unwind)]
     pub fn on_any(&self) -> f64 {
         let (d, key) = (self.disp.clone(), self.key);
-        self.s
-            .on_any(move |_, name, args| d.send(Event::new(kind::ANY, key).name(name).args(&args)))
-            as f64
+        self.s.on_any(move |_, name, args| {
+            d.send(Event::new(EventKind::Any, key).name(name).args(&args))
+        }) as f64
     }
 
     /// Stops a catch-all forwarding.
@@ -287,7 +288,11 @@ impl SocketHandle {
     pub fn on_any_outgoing(&self) -> f64 {
         let (d, key) = (self.disp.clone(), self.key);
         self.s.core().on_any_outgoing(move |_, name, args| {
-            d.send(Event::new(kind::ANY_OUTGOING, key).name(name).args(args))
+            d.send(
+                Event::new(EventKind::AnyOutgoing, key)
+                    .name(name)
+                    .args(args),
+            )
         }) as f64
     }
 
@@ -334,13 +339,13 @@ impl SocketHandle {
     pub fn bcast_act(
         &self,
         spec: BroadcastSpec,
-        act: String,
+        act: BroadcastAction,
         rooms: Vec<String>,
         flag: bool,
         cb: u32,
     ) {
         let b = broadcast::apply(self.s.broadcast(), &spec);
-        broadcast::act(b, &self.disp, &act, &rooms, flag, cb);
+        broadcast::act(b, &self.disp, act, &rooms, flag, cb);
     }
 }
 
@@ -358,7 +363,7 @@ pub(crate) fn sent(r: Result<(), Error>) -> napi::Result<bool> {
 pub(crate) fn completion(cb: u32, r: Result<Event, Error>) -> Event {
     match r {
         Ok(ev) => ev,
-        Err(e) => Event::new(kind::FAILED, cb).name(e.to_string()),
+        Err(e) => Event::new(EventKind::Failed, cb).name(e.to_string()),
     }
 }
 
@@ -382,7 +387,7 @@ impl AckHandle {
     #[napi(catch_unwind)]
     pub fn send(&self, json: String, bins: Vec<Buffer>) -> napi::Result<()> {
         let args = decode(&json, &bins)?;
-        let ack = self.ack.lock().ok().and_then(|mut a| a.take());
+        let ack = self.ack.lock().take();
         if let Some(ack) = ack {
             sent(ack.send(args))?;
         }
@@ -410,7 +415,7 @@ impl NextHandle {
     }
 
     fn take(&self) -> Option<NextKind> {
-        self.next.lock().ok().and_then(|mut n| n.take())
+        self.next.lock().take()
     }
 }
 
@@ -475,7 +480,7 @@ impl MatchHandle {
     /// Answers with a code and a message (a refusal's), once.
     #[napi(catch_unwind)]
     pub fn answer_with(&self, code: u32, message: Option<String>) {
-        if let Some(tx) = self.tx.lock().ok().and_then(|mut t| t.take()) {
+        if let Some(tx) = self.tx.lock().take() {
             let _ = tx.send((code, message));
         }
     }

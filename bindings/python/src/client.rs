@@ -5,9 +5,10 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::RwLock;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sio_core::client::{Auth, SocketConfig};
@@ -154,7 +155,7 @@ impl NativeClient {
     /// `catch_all`, other events go to the sink too.
     fn set_events(&self, names: Vec<String>, catch_all: bool) {
         let added: Vec<String> = {
-            let mut set = self.events.names.write().unwrap_or_else(|e| e.into_inner());
+            let mut set = self.events.names.write();
             let added = names
                 .iter()
                 .filter(|n| !set.contains(*n))
@@ -360,11 +361,7 @@ impl NativeClient {
             .on_fallback(move |event: &str, args: Vec<Value>, ack: Option<Ack>| {
                 // A name Python handles but not yet registered here goes to
                 // Python too: it resolves handlers by name.
-                let known = events
-                    .names
-                    .read()
-                    .map(|n| n.contains(event))
-                    .unwrap_or(false);
+                let known = events.names.read().contains(event);
                 if !known && !events.catch_all.load(Ordering::Acquire) {
                     return;
                 }

@@ -9,6 +9,9 @@ use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyTypeError, PyValueError
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use sio_core::server::ClientBundleError;
+use socketio::embed::options::{
+    parse_parser, parse_transports, Api, OptionType, OptionValue, ServerOption, SERVER_OPTIONS,
+};
 use socketio::embed::{RedisFlavour, RedisOptions, ServerOptions, TransportType};
 
 /// The browser client's files (`serve_client`), read from the npm package
@@ -47,151 +50,181 @@ impl ClientBundle {
     }
 }
 
+/// The server's options from the dict `socketio_rs` passes, keyed by
+/// python-socketio's and python-engineio's keywords; what each one sets is
+/// the embedding layer's option table's to say. A key the table does not
+/// know is a `ValueError`.
+pub fn server_options(options: &Bound<'_, PyDict>) -> PyResult<ServerOptions> {
+    for key in options.keys() {
+        let key: String = key.extract()?;
+        ServerOption::find(Api::Python, &key).map_err(value_error)?;
+    }
+    let mut o = ServerOptions::default();
+    // python-engineio's policy when `cors_allowed_origins` is absent or None:
+    // the server's own origin only.
+    let same_origin = OptionValue::Cors(Some(cors_policy(CorsOrigin::SameOrigin)));
+    o.set(Api::Python, "cors_allowed_origins", same_origin)
+        .map_err(value_error)?;
+    // In the table's order, which applies the CORS credentials after the
+    // policy they belong to.
+    for option in SERVER_OPTIONS {
+        let Some(key) = option.python else { continue };
+        let Some(v) = options.get_item(key)? else {
+            continue;
+        };
+        if v.is_none() {
+            continue;
+        }
+        let value = read(option.option_type, key, &v)?;
+        option.apply(&mut o, value).map_err(value_error)?;
+    }
+    Ok(o)
+}
+
+/// A Python value as a value of the option `key`, whose type is `ty`.
+fn read(ty: OptionType, key: &str, v: &Bound<'_, PyAny>) -> PyResult<OptionValue> {
+    Ok(match ty {
+        OptionType::Bool => OptionValue::Bool(extract(key, v)?),
+        OptionType::Count => OptionValue::Count(extract(key, v)?),
+        OptionType::Limit => OptionValue::Limit(Some(extract(key, v)?)),
+        OptionType::Duration => OptionValue::Duration(seconds(key, extract(key, v)?)?),
+        OptionType::Text => OptionValue::Text(extract(key, v)?),
+        OptionType::Transports => {
+            let names: Vec<String> = extract(key, v)?;
+            OptionValue::Transports(transports(&names)?)
+        }
+        OptionType::Cors => OptionValue::Cors(cors(v)?),
+        OptionType::ClientBundle => {
+            let bundle = v.cast::<ClientBundle>().map_err(|_| {
+                PyTypeError::new_err(format!("option {key}: a socketio_rs._native.ClientBundle"))
+            })?;
+            OptionValue::ClientBundle(Some(bundle.get().bundle.clone()))
+        }
+        OptionType::Cookie => {
+            let d: Bound<'_, PyDict> = extract(key, v)?;
+            OptionValue::Cookie(Some(
+                engineio::server::Cookie::default()
+                    .name(opt::<String>(&d, "name")?.unwrap_or_else(|| "io".into()))
+                    .path(opt(&d, "path")?)
+                    .http_only(opt(&d, "http_only")?.unwrap_or(false))
+                    .same_site(opt(&d, "same_site")?)
+                    .secure(opt(&d, "secure")?.unwrap_or(false))
+                    .max_age(opt(&d, "max_age")?)
+                    .domain(opt(&d, "domain")?),
+            ))
+        }
+        OptionType::Redis => {
+            let d: Bound<'_, PyDict> = extract(key, v)?;
+            let url: String = opt(&d, "url")?.ok_or_else(|| {
+                PyValueError::new_err(format!("option {key}: the url is missing"))
+            })?;
+            let flavour: String = opt(&d, "flavour")?.unwrap_or_else(|| "classic".into());
+            OptionValue::Redis(Some(RedisOptions {
+                url,
+                key: opt(&d, "key")?,
+                flavour: RedisFlavour::parse(&flavour).map_err(value_error)?,
+                requests_timeout: None,
+            }))
+        }
+        OptionType::Parser => {
+            let name: String = extract(key, v)?;
+            OptionValue::Parser(parse_parser(&name).map_err(value_error)?)
+        }
+        other => {
+            return Err(PyTypeError::new_err(format!(
+                "option {key}: {other} cannot be given from Python"
+            )))
+        }
+    })
+}
+
+/// `v` as a `T`; a `ValueError` naming `key` when it is not one.
+fn extract<'py, T: FromPyObjectOwned<'py>>(key: &str, v: &Bound<'py, PyAny>) -> PyResult<T> {
+    v.extract::<T>().map_err(|e| {
+        let e: PyErr = e.into();
+        PyValueError::new_err(format!("option {key}: {e}"))
+    })
+}
+
 /// The value of `key`, if present and not None.
 pub fn opt<'py, T: FromPyObjectOwned<'py>>(
     d: &Bound<'py, PyDict>,
     key: &str,
 ) -> PyResult<Option<T>> {
     match d.get_item(key)? {
-        Some(v) if !v.is_none() => Ok(Some(v.extract::<T>().map_err(|e| {
-            let e: PyErr = e.into();
-            PyValueError::new_err(format!("option {key}: {e}"))
-        })?)),
+        Some(v) if !v.is_none() => Ok(Some(extract(key, &v)?)),
         _ => Ok(None),
     }
 }
 
 /// A duration given in seconds (int or float).
 pub fn secs(d: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<Duration>> {
-    match opt::<f64>(d, key)? {
-        Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
-        Some(_) => Err(PyValueError::new_err(format!(
+    opt::<f64>(d, key)?.map(|s| seconds(key, s)).transpose()
+}
+
+fn seconds(key: &str, s: f64) -> PyResult<Duration> {
+    if s.is_finite() && s >= 0.0 {
+        Ok(Duration::from_secs_f64(s))
+    } else {
+        Err(PyValueError::new_err(format!(
             "option {key} must be a non-negative number of seconds"
-        ))),
-        None => Ok(None),
+        )))
     }
 }
 
-/// The server's options from the dict `socketio_rs` passes.
-pub fn server_options(options: &Bound<'_, PyDict>) -> PyResult<ServerOptions> {
-    let mut o = ServerOptions::default();
-    if let Some(redis) = opt::<Bound<'_, PyDict>>(options, "redis")? {
-        let url: String = opt(&redis, "url")?
-            .ok_or_else(|| PyValueError::new_err("option redis: the url is missing"))?;
-        let flavour: String = opt(&redis, "flavour")?.unwrap_or_else(|| "classic".into());
-        o.redis = Some(RedisOptions {
-            url,
-            key: opt(&redis, "key")?,
-            flavour: RedisFlavour::parse(&flavour)
-                .map_err(|e| PyValueError::new_err(e.to_string()))?,
-            requests_timeout: None,
-        });
+/// An error of the embedding layer's options as a `ValueError` with its
+/// message.
+fn value_error(e: socketio::embed::Error) -> PyErr {
+    match e {
+        socketio::embed::Error::InvalidArgument(m) => PyValueError::new_err(m),
+        other => PyValueError::new_err(other.to_string()),
     }
-    if opt::<bool>(options, "msgpack")?.unwrap_or(false) {
-        o.msgpack(true);
-    }
-    let c = &mut o.config;
-    if let Some(p) = opt::<String>(options, "path")? {
-        c.engine.path = p;
-    }
-    if let Some(t) = secs(options, "ping_interval")? {
-        c.engine.ping_interval = t;
-    }
-    if let Some(t) = secs(options, "ping_timeout")? {
-        c.engine.ping_timeout = t;
-    }
-    if let Some(t) = secs(options, "upgrade_timeout")? {
-        c.engine.upgrade_timeout = t;
-    }
-    if let Some(n) = opt::<usize>(options, "max_http_buffer_size")? {
-        c.engine.max_http_buffer_size = n;
-    }
-    if let Some(b) = opt::<bool>(options, "allow_upgrades")? {
-        c.engine.allow_upgrades = b;
-    }
-    if let Some(t) = opt::<Vec<String>>(options, "transports")? {
-        c.engine.transports = transports(&t)?;
-    }
-    if let Some(n) = opt::<Option<usize>>(options, "compression_threshold")? {
-        c.engine.http_compression_threshold = n;
-    }
-    if let Some(n) = opt::<usize>(options, "max_connections")? {
-        c.engine.max_connections = Some(n);
-    }
-    if let Some(t) = secs(options, "connect_timeout")? {
-        c.connect_timeout = t;
-    }
-    if let Some(t) = secs(options, "ack_timeout")? {
-        c.ack_timeout = t;
-    }
-    c.engine.cors = cors(options)?;
-    if let Some(v) = options.get_item("serve_client")? {
-        if !v.is_none() {
-            let bundle = v.cast::<ClientBundle>().map_err(|_| {
-                PyTypeError::new_err("option serve_client: a socketio_rs._native.ClientBundle")
-            })?;
-            c.serve_client = Some(bundle.get().bundle.clone());
-        }
-    }
-    if let Some(d) = opt::<Bound<'_, PyDict>>(options, "cookie")? {
-        c.engine.cookie = Some(
-            engineio::server::Cookie::default()
-                .name(opt::<String>(&d, "name")?.unwrap_or_else(|| "io".into()))
-                .path(opt(&d, "path")?)
-                .http_only(opt(&d, "http_only")?.unwrap_or(false))
-                .same_site(opt(&d, "same_site")?)
-                .secure(opt(&d, "secure")?.unwrap_or(false))
-                .max_age(opt(&d, "max_age")?)
-                .domain(opt(&d, "domain")?),
-        );
-    }
-    Ok(o)
 }
 
-/// python-engineio's origin policy from `cors_allowed_origins` and
-/// `cors_credentials`: absent or None, only the server's own origin; `'*'`
+/// python-engineio's origin policy from `cors_allowed_origins`: `'*'`
 /// (alone or in a list), any origin; a string or list, those origins; a
 /// callable, what it answers; `[]`, no CORS handling at all. Every policy but
 /// the last refuses a request carrying another origin with 400, WebSocket
-/// included, as python-engineio does.
-fn cors(options: &Bound<'_, PyDict>) -> PyResult<Option<Cors>> {
-    let credentials = opt::<bool>(options, "cors_credentials")?.unwrap_or(true);
-    let origin = match options.get_item("cors_allowed_origins")? {
-        None => CorsOrigin::SameOrigin,
-        Some(v) if v.is_none() => CorsOrigin::SameOrigin,
-        Some(v) if v.is_instance_of::<PyString>() => {
-            let s: String = v.extract()?;
-            if s == "*" {
-                CorsOrigin::Reflect
-            } else {
-                CorsOrigin::List(vec![s])
-            }
+/// included, as python-engineio does. `cors_credentials` is applied after.
+fn cors(v: &Bound<'_, PyAny>) -> PyResult<Option<Cors>> {
+    let origin = if v.is_instance_of::<PyString>() {
+        let s: String = v.extract()?;
+        if s == "*" {
+            CorsOrigin::Reflect
+        } else {
+            CorsOrigin::List(vec![s])
         }
-        Some(v) if v.is_callable() => callable_origin(v.unbind()),
-        Some(v) => {
-            let list: Vec<String> = v.extract().map_err(|_| {
-                PyTypeError::new_err(
-                    "cors_allowed_origins must be None, '*', a string, a list of strings \
-                     or a callable",
-                )
-            })?;
-            if list.is_empty() {
-                return Ok(None);
-            }
-            if list.iter().any(|o| o == "*") {
-                CorsOrigin::Reflect
-            } else {
-                CorsOrigin::List(list)
-            }
+    } else if v.is_callable() {
+        callable_origin(v.clone().unbind())
+    } else {
+        let list: Vec<String> = v.extract().map_err(|_| {
+            PyTypeError::new_err(
+                "cors_allowed_origins must be None, '*', a string, a list of strings \
+                 or a callable",
+            )
+        })?;
+        if list.is_empty() {
+            return Ok(None);
+        }
+        if list.iter().any(|o| o == "*") {
+            CorsOrigin::Reflect
+        } else {
+            CorsOrigin::List(list)
         }
     };
-    Ok(Some(Cors {
+    Ok(Some(cors_policy(origin)))
+}
+
+/// python-engineio's CORS answers for `origin`, with credentials (until
+/// `cors_credentials` says otherwise).
+fn cors_policy(origin: CorsOrigin) -> Cors {
+    Cors {
         origin,
-        credentials,
+        credentials: true,
         methods: "OPTIONS, GET, POST".into(),
         refuse_disallowed: true,
         ..Cors::default()
-    }))
+    }
 }
 
 /// A Python callable deciding origins: called as python-engineio calls it,
@@ -260,17 +293,5 @@ fn environ<'py>(
 
 /// Transport names to transports.
 pub fn transports(names: &[String]) -> PyResult<Vec<TransportType>> {
-    if names.is_empty() {
-        return Err(PyValueError::new_err("at least one transport is needed"));
-    }
-    names
-        .iter()
-        .map(|t| match t.as_str() {
-            "polling" => Ok(TransportType::Polling),
-            "websocket" => Ok(TransportType::Websocket),
-            other => Err(PyValueError::new_err(format!(
-                "unknown transport {other:?}"
-            ))),
-        })
-        .collect()
+    parse_transports(names).map_err(value_error)
 }

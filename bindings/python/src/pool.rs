@@ -18,17 +18,14 @@
 use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::{Condvar, Mutex};
 use pyo3::prelude::*;
 
 /// A piece of Python work, built from Rust data on the worker thread.
 pub type Job = Box<dyn FnOnce(Python<'_>, &Bound<'_, PyAny>) + Send>;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 #[derive(Default)]
 struct State {
@@ -153,7 +150,7 @@ impl Pool {
     /// next job starts one again; unparked (the default), they wait for
     /// work.
     fn park(&self, on: bool) {
-        lock(&self.inner.state).parked = on;
+        self.inner.state.lock().parked = on;
         if on {
             self.inner.wake.notify_all();
         }
@@ -161,7 +158,7 @@ impl Pool {
 
     /// The number of worker threads running.
     fn workers(&self) -> usize {
-        lock(&self.inner.state).workers
+        self.inner.state.lock().workers
     }
 
     /// Runs every job queued for the loop, in order, and takes the wake-up
@@ -173,7 +170,7 @@ impl Pool {
             w.drain();
         }
         let jobs = {
-            let mut st = lock(&self.inner.state);
+            let mut st = self.inner.state.lock();
             st.wake_pending = false;
             std::mem::take(&mut st.loop_jobs)
         };
@@ -194,17 +191,12 @@ impl Pool {
         let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
         let inner = self.inner.clone();
         py.detach(move || {
-            let mut st = lock(&inner.state);
+            let mut st = inner.state.lock();
             while st.workers > 0 {
-                let now = Instant::now();
-                if now >= deadline {
+                if Instant::now() >= deadline {
                     return false;
                 }
-                st = inner
-                    .exited
-                    .wait_timeout(st, deadline - now)
-                    .map(|(g, _)| g)
-                    .unwrap_or_else(|e| e.into_inner().0);
+                inner.exited.wait_until(&mut st, deadline);
             }
             true
         })
@@ -243,7 +235,7 @@ impl Pool {
         match &self.inner.waker {
             Some(LoopWake::Own(waker)) => {
                 let wake = {
-                    let mut st = lock(&self.inner.state);
+                    let mut st = self.inner.state.lock();
                     if st.closed {
                         return;
                     }
@@ -262,7 +254,7 @@ impl Pool {
             }
             Some(LoopWake::Shared(shared)) => {
                 {
-                    let mut st = lock(&self.inner.state);
+                    let mut st = self.inner.state.lock();
                     if st.closed {
                         return;
                     }
@@ -278,7 +270,7 @@ impl Pool {
             None => {}
         }
         let spawn = {
-            let mut st = lock(&self.inner.state);
+            let mut st = self.inner.state.lock();
             if st.closed {
                 return;
             }
@@ -303,7 +295,7 @@ impl Pool {
                 .name(name)
                 .spawn(move || worker(inner));
             if spawned.is_err() {
-                lock(&self.inner.state).workers -= 1;
+                self.inner.state.lock().workers -= 1;
                 self.inner.exited.notify_all();
             }
         }
@@ -313,7 +305,7 @@ impl Pool {
     /// Stops the workers; queued jobs are dropped.
     pub fn shutdown(&self) {
         let dropped = {
-            let mut st = lock(&self.inner.state);
+            let mut st = self.inner.state.lock();
             st.closed = true;
             st.ready.clear();
             (
@@ -329,7 +321,7 @@ impl Pool {
 fn worker(inner: Arc<Inner>) {
     loop {
         let (key, job) = {
-            let mut st = lock(&inner.state);
+            let mut st = inner.state.lock();
             loop {
                 if st.closed {
                     st.workers -= 1;
@@ -350,14 +342,14 @@ fn worker(inner: Arc<Inner>) {
                     return;
                 }
                 st.idle += 1;
-                st = inner.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+                inner.wake.wait(&mut st);
                 st.idle -= 1;
             }
         };
         let sink = &inner.sink;
         // `try_attach`: once the interpreter is finalizing, the job is dropped.
         let ran = Python::try_attach(|py| run_job(py, sink.bind(py), job));
-        let mut st = lock(&inner.state);
+        let mut st = inner.state.lock();
         if ran.is_none() {
             st.closed = true;
         }
@@ -420,7 +412,7 @@ impl SharedWaker {
     /// woken already.
     fn schedule(&self, pool: Arc<Inner>) {
         let wake = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             st.ready.push_back(pool);
             !std::mem::replace(&mut st.pending, true)
         };
@@ -457,14 +449,14 @@ impl LoopWaker {
         // Drained first, as in `Pool::run_pending`.
         self.inner.pipe.drain();
         let pools = {
-            let mut st = lock(&self.inner.state);
+            let mut st = self.inner.state.lock();
             st.pending = false;
             std::mem::take(&mut st.ready)
         };
         let mut n = 0;
         for pool in pools {
             let jobs = {
-                let mut st = lock(&pool.state);
+                let mut st = pool.state.lock();
                 // Cleared with the jobs taken: a later job schedules the
                 // pool again.
                 st.scheduled = false;

@@ -2,19 +2,16 @@
 //! acknowledged emit or a connection), [`AckReply`] (answers a peer's ack
 //! request), [`ConnectReply`] (accepts or refuses a connection).
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::{Condvar, Mutex};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use socketio::embed::{Ack, Error, Next, Value};
 
 use crate::convert::{to_py, to_py_list, to_value, to_values};
 use crate::pool::{deliver, unique_key, Pool};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// An error as Python sees it: `(kind, message, data)`, kind one of
 /// `timeout`, `disconnected`, `refused`, `error`.
@@ -116,7 +113,7 @@ impl Completer {
                 }),
             );
         }
-        *lock(&self.slot.0) = Some(r);
+        *self.slot.0.lock() = Some(r);
         self.slot.1.notify_all();
     }
 }
@@ -135,13 +132,13 @@ impl Pending {
         let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
         let slot = self.slot.clone();
         let r = py.detach(move || {
-            let mut g = lock(&slot.0);
+            let mut g = slot.0.lock();
             loop {
                 if let Some(r) = g.as_ref() {
                     return Some(r.clone());
                 }
                 match deadline {
-                    None => g = slot.1.wait(g).unwrap_or_else(|e| e.into_inner()),
+                    None => slot.1.wait(&mut g),
                     Some(d) => {
                         let now = Instant::now();
                         if now >= d {
@@ -149,11 +146,7 @@ impl Pending {
                         }
                         // Short slices: a Ctrl-C in the waiting thread is seen soon.
                         let step = (d - now).min(Duration::from_millis(200));
-                        g = slot
-                            .1
-                            .wait_timeout(g, step)
-                            .map(|(g, _)| g)
-                            .unwrap_or_else(|e| e.into_inner().0);
+                        slot.1.wait_for(&mut g, step);
                     }
                 }
             }
@@ -163,7 +156,7 @@ impl Pending {
 
     /// True once the outcome is known.
     fn done(&self) -> bool {
-        lock(&self.slot.0).is_some()
+        self.slot.0.lock().is_some()
     }
 }
 
@@ -208,7 +201,7 @@ impl AckReply {
 
 impl AckReply {
     fn send_values(&self, py: Python<'_>, args: Vec<Value>) -> PyResult<bool> {
-        let Some(ack) = lock(&self.ack).take() else {
+        let Some(ack) = self.ack.lock().take() else {
             return Ok(false);
         };
         Ok(py.detach(move || ack.send(args)).is_ok())
@@ -238,7 +231,7 @@ impl ConnectReply {
 impl ConnectReply {
     /// Lets the connection in.
     fn accept(&self) {
-        if let Some((next, settle)) = lock(&self.inner).take() {
+        if let Some((next, settle)) = self.inner.lock().take() {
             settle(true);
             next.accept();
         }
@@ -249,7 +242,7 @@ impl ConnectReply {
     #[pyo3(signature = (message, data = None))]
     fn refuse(&self, message: &str, data: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let data = data.filter(|d| !d.is_none()).map(to_value).transpose()?;
-        if let Some((next, settle)) = lock(&self.inner).take() {
+        if let Some((next, settle)) = self.inner.lock().take() {
             settle(false);
             next.refuse(message, data);
         }
@@ -259,7 +252,7 @@ impl ConnectReply {
 
 impl Drop for ConnectReply {
     fn drop(&mut self) {
-        if let Some((next, settle)) = lock(&self.inner).take() {
+        if let Some((next, settle)) = self.inner.lock().take() {
             settle(false);
             next.refuse("connection handler did not answer", None);
         }

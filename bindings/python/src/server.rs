@@ -5,11 +5,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use socketio::embed::options::{Api, OptionValue};
 use socketio::embed::{DynamicNamespace, Error, Namespace, Next, Runtime, Server, Socket};
 
 use crate::convert::to_values;
@@ -17,7 +19,7 @@ use crate::errors::to_pyerr;
 use crate::options::server_options;
 use crate::pool::Pool;
 use crate::reply::Pending;
-use crate::sockets::{admit, attach_event, connect, lock, Entry, Events, Registry};
+use crate::sockets::{admit, attach_event, connect, Entry, Events, Registry};
 
 struct Ns {
     ns: Namespace,
@@ -38,12 +40,14 @@ pub struct NativeServer {
 
 impl NativeServer {
     fn ns_handle(&self, ns: &str) -> Option<Namespace> {
-        if let Some(n) = lock(&self.nss).get(ns) {
+        if let Some(n) = self.nss.lock().get(ns) {
             return Some(n.ns.clone());
         }
         // A child of the dynamic namespace, if one was created by a
         // connection (asking for it otherwise would create a plain one).
-        let is_child = lock(&self.dynamic)
+        let is_child = self
+            .dynamic
+            .lock()
             .as_ref()
             .is_some_and(|(d, _)| d.children().iter().any(|c| c == ns));
         is_child.then(|| self.server.of(ns))
@@ -51,9 +55,9 @@ impl NativeServer {
 
     fn events_of(&self, ns: &str) -> Option<Arc<Events>> {
         if ns == "*" {
-            return lock(&self.dynamic).as_ref().map(|(_, e)| e.clone());
+            return self.dynamic.lock().as_ref().map(|(_, e)| e.clone());
         }
-        lock(&self.nss).get(ns).map(|n| n.events.clone())
+        self.nss.lock().get(ns).map(|n| n.events.clone())
     }
 
     fn socket(&self, ns: &str, sid: &str) -> Option<Socket> {
@@ -69,7 +73,12 @@ impl NativeServer {
     fn py_new(pool: &Bound<'_, Pool>, options: &Bound<'_, PyDict>) -> PyResult<Self> {
         let mut opts = server_options(options)?;
         let rt = Runtime::global().map_err(to_pyerr)?;
-        opts.runtime = Some(rt.clone());
+        opts.set(
+            Api::Canonical,
+            "runtime",
+            OptionValue::Runtime(Some(rt.clone())),
+        )
+        .map_err(to_pyerr)?;
         let server = Server::new(opts).map_err(to_pyerr)?;
         Ok(NativeServer {
             server,
@@ -103,7 +112,7 @@ impl NativeServer {
     /// Accepts connections to namespace `name` from now on; its connections
     /// and events go to the sink.
     fn register_namespace(&self, name: &str) {
-        let mut nss = lock(&self.nss);
+        let mut nss = self.nss.lock();
         if nss.contains_key(name) {
             return;
         }
@@ -120,7 +129,7 @@ impl NativeServer {
     /// Accepts connections to every other namespace too (python-socketio's
     /// `namespaces='*'`); their events are set with `set_events("*", ...)`.
     fn register_dynamic(&self) {
-        let mut slot = lock(&self.dynamic);
+        let mut slot = self.dynamic.lock();
         if slot.is_some() {
             return;
         }
@@ -141,7 +150,7 @@ impl NativeServer {
             return;
         };
         let added: Vec<String> = {
-            let mut set = events.names.write().unwrap_or_else(|e| e.into_inner());
+            let mut set = events.names.write();
             let added = names
                 .iter()
                 .filter(|n| !set.contains(*n))
@@ -156,8 +165,11 @@ impl NativeServer {
         }
         // Sockets already connected get the new handlers too ("*": those of
         // the dynamic namespaces).
-        let statics: HashSet<String> = lock(&self.nss).keys().cloned().collect();
-        let sockets: Vec<Socket> = lock(&self.reg.map)
+        let statics: HashSet<String> = self.nss.lock().keys().cloned().collect();
+        let sockets: Vec<Socket> = self
+            .reg
+            .map
+            .lock()
             .iter()
             .filter(|(k, e)| {
                 let ours = if ns == "*" {
@@ -198,7 +210,7 @@ impl NativeServer {
             if let Some([room]) = to.as_deref() {
                 if skip.is_empty() {
                     let direct = {
-                        let mut map = lock(&reg.map);
+                        let mut map = reg.map.lock();
                         match map.get_mut(&(ns.to_owned(), room.clone())) {
                             Some(Entry {
                                 pending: Some(buf), ..
@@ -263,7 +275,10 @@ impl NativeServer {
     #[pyo3(signature = (ns, to = None, skip = None))]
     fn targets(&self, ns: &str, to: Option<Vec<String>>, skip: Option<Vec<String>>) -> Vec<String> {
         let skip = skip.unwrap_or_default();
-        let sockets: Vec<Socket> = lock(&self.reg.map)
+        let sockets: Vec<Socket> = self
+            .reg
+            .map
+            .lock()
             .iter()
             .filter(|(k, e)| k.0 == ns && e.pending.is_none())
             .map(|(_, e)| e.socket.clone())
@@ -323,7 +338,9 @@ impl NativeServer {
 
     /// The sids connected to a namespace.
     fn sids(&self, ns: &str) -> Vec<String> {
-        lock(&self.reg.map)
+        self.reg
+            .map
+            .lock()
             .iter()
             .filter(|(k, e)| k.0 == ns && e.pending.is_none())
             .map(|(k, _)| k.1.clone())

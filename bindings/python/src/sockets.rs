@@ -3,9 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::{Mutex, RwLock};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -15,12 +16,6 @@ use socketio::embed::{Next, Runtime, Socket, Value};
 use crate::convert::{to_py, to_py_list};
 use crate::pool::{deliver, key_of, Pool};
 use crate::reply::{ack_object, tuple, ConnectReply, OnSettle};
-
-/// Locks, whether or not a panic poisoned the mutex (the data stays
-/// consistent: every critical section is a single map operation).
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// How long an accepted connection may take to be admitted before its
 /// bookkeeping is dropped (the client went away meanwhile).
@@ -48,7 +43,8 @@ pub struct Registry {
 impl Registry {
     /// The socket `sid` of namespace `ns`.
     pub fn socket(&self, ns: &str, sid: &str) -> Option<Socket> {
-        lock(&self.map)
+        self.map
+            .lock()
             .get(&(ns.to_owned(), sid.to_owned()))
             .map(|e| e.socket.clone())
     }
@@ -66,7 +62,7 @@ pub struct Events {
 impl Events {
     /// Whether `name` has a handler of its own.
     pub fn has(&self, name: &str) -> bool {
-        self.names.read().map(|n| n.contains(name)).unwrap_or(false)
+        self.names.read().contains(name)
     }
 }
 
@@ -81,7 +77,7 @@ pub fn admit(
     move |socket: &Socket| {
         let key = (socket.nsp().to_owned(), socket.id());
         {
-            let mut map = lock(&reg.map);
+            let mut map = reg.map.lock();
             let entry = map.entry(key).or_insert_with(|| Entry {
                 socket: socket.clone(),
                 pending: None,
@@ -154,11 +150,7 @@ enum EventName<'a> {
 pub fn attach(socket: &Socket, events: &Arc<Events>, pool: &Pool, reg: &Arc<Registry>) {
     let target = Target::new(socket, pool);
     let (nsp, sid, key) = (target.nsp.clone(), target.sid.clone(), target.key);
-    let names: Vec<String> = events
-        .names
-        .read()
-        .map(|n| n.iter().cloned().collect())
-        .unwrap_or_default();
+    let names: Vec<String> = events.names.read().iter().cloned().collect();
     for name in names {
         attach_to(socket, &name, &target);
     }
@@ -172,7 +164,7 @@ pub fn attach(socket: &Socket, events: &Arc<Events>, pool: &Pool, reg: &Arc<Regi
     });
     let (p, r) = (pool.clone(), reg.clone());
     socket.on_disconnect(move |_, reason| {
-        lock(&r.map).remove(&(nsp.clone(), sid.clone()));
+        r.map.lock().remove(&(nsp.clone(), sid.clone()));
         let (nsp, sid, reason) = (nsp.clone(), sid.clone(), reason.to_owned());
         p.push(
             key,
@@ -271,7 +263,7 @@ pub fn connect(socket: &Socket, next: Next, pool: &Pool, reg: &Arc<Registry>, rt
     let nsp = socket.nsp().to_owned();
     let sid = socket.id();
     let key: Key = (nsp.clone(), sid.clone());
-    lock(&reg.map).insert(
+    reg.map.lock().insert(
         key.clone(),
         Entry {
             socket: socket.clone(),
@@ -281,12 +273,12 @@ pub fn connect(socket: &Socket, next: Next, pool: &Pool, reg: &Arc<Registry>, rt
     let (r, rt) = (reg.clone(), rt.clone());
     let settle: OnSettle = Box::new(move |ok| {
         if !ok {
-            lock(&r.map).remove(&key);
+            r.map.lock().remove(&key);
             return;
         }
         rt.spawn(async move {
             tokio_sleep(ADMIT_GRACE).await;
-            let mut map = lock(&r.map);
+            let mut map = r.map.lock();
             if map.get(&key).is_some_and(|e| e.pending.is_some()) {
                 map.remove(&key);
             }

@@ -9,13 +9,14 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
+use parking_lot::Mutex;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
@@ -28,10 +29,6 @@ type Service = engineio::server::EngineIoService<sio_core::server::SioHandler>;
 
 /// An answer as the WSGI app hands it to `start_response`.
 type Answer = (u16, Vec<(String, Bytes)>, Bytes);
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn slice(timeout: f64) -> Duration {
     Duration::from_secs_f64(timeout.clamp(0.0, 3600.0))
@@ -51,7 +48,7 @@ impl HttpCall {
     /// Waits up to `timeout` seconds with the interpreter released; returns
     /// `(status, [(name, value)], body)`, or `None` if the time ran out.
     fn wait<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let r = py.detach(|| lock(&self.rx).recv_timeout(slice(timeout)));
+        let r = py.detach(|| self.rx.lock().recv_timeout(slice(timeout)));
         let (status, headers, body) = match r {
             Ok(a) => a,
             Err(mpsc::RecvTimeoutError::Timeout) => return Ok(None),
@@ -123,16 +120,16 @@ impl WsgiSocket {
     /// HTTP status the engine answered the request with (101, or the
     /// refusal's 400...; 0 if it answered none); `None` if the time ran out.
     fn wait(&self, py: Python<'_>, timeout: f64) -> Option<u16> {
-        if let Some(s) = *lock(&self.end) {
+        if let Some(s) = *self.end.lock() {
             return Some(s);
         }
-        let r = py.detach(|| lock(&self.rx).recv_timeout(slice(timeout)));
+        let r = py.detach(|| self.rx.lock().recv_timeout(slice(timeout)));
         let s = match r {
             Ok(s) => s,
             Err(mpsc::RecvTimeoutError::Timeout) => return None,
             Err(mpsc::RecvTimeoutError::Disconnected) => 0,
         };
-        *lock(&self.end) = Some(s);
+        *self.end.lock() = Some(s);
         Some(s)
     }
 

@@ -38,6 +38,27 @@ impl TransportType {
     }
 }
 
+/// A transport name that is neither `polling` nor `websocket`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown transport {0:?}")]
+pub struct UnknownTransport(pub String);
+
+impl std::str::FromStr for TransportType {
+    type Err = UnknownTransport;
+
+    /// Parses a transport's name as the `transport` query parameter and the
+    /// reference servers' `transports` option spell it.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| UnknownTransport(s.to_owned()))
+    }
+}
+
+impl std::fmt::Display for TransportType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Decides whether a handshake or upgrade request may proceed; `Err` carries
 /// the message of the 403 answer (code 4).
 pub type AllowRequest = Arc<dyn Fn(&RequestInfo) -> Result<(), String> + Send + Sync>;
@@ -357,5 +378,15 @@ mod tests {
         assert_eq!(c.normalized_path(), "/engine.io/");
         c.path = "socket.io".into();
         assert_eq!(c.normalized_path(), "/socket.io/");
+    }
+
+    #[test]
+    fn transport_names_round_trip() {
+        for t in [TransportType::Polling, TransportType::Websocket] {
+            assert_eq!(t.to_string().parse::<TransportType>(), Ok(t));
+        }
+        let err = "webtransport".parse::<TransportType>().unwrap_err();
+        assert_eq!(err, UnknownTransport("webtransport".into()));
+        assert_eq!(err.to_string(), "unknown transport \"webtransport\"");
     }
 }

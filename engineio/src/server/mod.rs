@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 pub use config::{
     AllowRequest, ConnectionErrorHook, Cookie, GenerateId, HeadersHook, Intercept, Middleware,
-    MiddlewareOutcome, ServerConfig, TransportType,
+    MiddlewareOutcome, ServerConfig, TransportType, UnknownTransport,
 };
 pub use cors::{Cors, CorsOrigin, OriginAnswer, OriginCallback};
 pub use errors::{ConnectionError, ErrorCode};

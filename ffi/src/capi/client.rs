@@ -1,13 +1,11 @@
 //! The client half: options, connection, events, emits, reconnection.
 
 use std::ffi::{c_char, c_int, c_void};
-use std::time::Duration;
 
-use super::server::{call_reply, sio_ack, sio_reply_cb, transports};
 use super::{
-    cstr, cstring, ffi_guard, ffi_guard_or, free_handle, hmut, href, out_ptr, put, put_string,
-    read_args, read_value, sio_free_fn, sio_payload, sio_queue, sio_runtime, PayloadHolder,
-    UserData,
+    call_reply, cstr, cstring, ffi_guard, ffi_guard_or, free_handle, hmut, href, millis, out_ptr,
+    put, put_string, read_args, read_value, required, sio_ack, sio_free_fn, sio_payload, sio_queue,
+    sio_reply_cb, sio_runtime, transports, PayloadHolder, UserData,
 };
 use crate::embed::{Client, ClientOptions, Error, ReconnectEvent};
 
@@ -69,17 +67,6 @@ pub type sio_client_error_cb = Option<
 pub type sio_reconnect_cb = Option<
     unsafe extern "C" fn(user_data: *mut c_void, kind: c_int, attempt: u32, error: *const c_char),
 >;
-
-fn required<T>(cb: Option<T>, what: &str) -> Result<T, Error> {
-    cb.ok_or_else(|| Error::invalid(format!("{what} is NULL")))
-}
-
-fn millis(ms: u32) -> Duration {
-    Duration::from_millis(u64::from(ms))
-}
-
-// ---------------------------------------------------------------------------
-// Options
 
 /// Creates client options with the defaults.
 #[no_mangle]
@@ -384,9 +371,6 @@ pub unsafe extern "C" fn sio_client_options_set_queue(
         Ok(())
     })
 }
-
-// ---------------------------------------------------------------------------
-// Client
 
 /// Creates a client of the server at `url` ("http://host:port", a path
 /// names the namespace) with `opts` (NULL: defaults). Register callbacks,

@@ -16,22 +16,34 @@
 // C names for C types.
 #![allow(non_camel_case_types)]
 
+mod ack;
+mod admin;
+mod broadcast;
+mod client;
+mod namespace;
+mod options;
 mod runtime;
 mod server;
-// After the server: the client reuses its callback types.
-mod client;
+mod socket;
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
 
 use bytes::Bytes;
 
 use crate::embed::{payload, Error, Value};
 
+pub use ack::*;
+pub use admin::*;
+pub use broadcast::*;
 pub use client::*;
+pub use namespace::*;
+pub use options::*;
 pub use runtime::*;
 pub use server::*;
+pub use socket::*;
 
 /// The version of the C ABI this library implements; compare it with
 /// `sio_abi_version()` at startup to catch a header/library mismatch.
@@ -344,6 +356,68 @@ impl Drop for UserData {
     fn drop(&mut self) {
         if let Some(f) = self.free {
             unsafe { f(self.ptr) };
+        }
+    }
+}
+
+/// Completion with a payload: `status` is SIO_OK or the error's status,
+/// `error` its message (NULL on success), `args` the acknowledgement's
+/// arguments (an empty array on error; never NULL).
+pub type sio_reply_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        status: c_int,
+        error: *const c_char,
+        args: *const sio_payload,
+    ),
+>;
+
+/// Completion without a result: `status` and `error` (NULL on success).
+pub type sio_done_cb =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, status: c_int, error: *const c_char)>;
+
+pub(crate) fn required<T>(cb: Option<T>, what: &str) -> Result<T, Error> {
+    cb.ok_or_else(|| Error::invalid(format!("{what} is NULL")))
+}
+
+pub(crate) fn millis(ms: u32) -> Duration {
+    Duration::from_millis(u64::from(ms))
+}
+
+/// Calls a `sio_done_cb` with an outcome.
+pub(crate) unsafe fn call_done(
+    cb: unsafe extern "C" fn(*mut c_void, c_int, *const c_char),
+    ud: &UserData,
+    r: Result<(), Error>,
+) {
+    match r {
+        Ok(()) => cb(ud.ptr(), SIO_OK, std::ptr::null()),
+        Err(e) => {
+            let msg = cstring(&e.to_string());
+            cb(ud.ptr(), status_of(&e), msg.as_ptr());
+        }
+    }
+}
+
+/// Calls a `sio_reply_cb` with an outcome.
+pub(crate) unsafe fn call_reply(
+    cb: unsafe extern "C" fn(*mut c_void, c_int, *const c_char, *const sio_payload),
+    ud: &UserData,
+    r: Result<Vec<Value>, Error>,
+) {
+    match r {
+        Ok(args) => {
+            let p = PayloadHolder::new(&args);
+            cb(ud.ptr(), SIO_OK, std::ptr::null(), &p.raw());
+        }
+        Err(e) => {
+            let data = match &e {
+                Error::Refused { data: Some(d), .. } => vec![d.clone()],
+                _ => Vec::new(),
+            };
+            let p = PayloadHolder::new(&data);
+            let msg = cstring(&e.to_string());
+            cb(ud.ptr(), status_of(&e), msg.as_ptr(), &p.raw());
         }
     }
 }

@@ -6,9 +6,10 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use sio_core::client::{
     Auth, ClientBuilder, ConnectError, EngineEvent, Manager, ManagerConfig, Socket as CoreSocket,
     SocketConfig, TransportType,
@@ -16,13 +17,9 @@ use sio_core::client::{
 use sio_core::server::ParserKind;
 use sio_core::Value;
 
+use super::queue::Completion;
 use super::queue::Ctx;
-use super::server::Completion;
 use super::{Ack, Dispatch, Error, EventQueue, Runtime};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Options of a [`Client`], named after socket.io-client's; the defaults
 /// are the reference's.
@@ -141,7 +138,7 @@ impl State {
         }
         self.link
             .as_ref()
-            .and_then(|l| lock(&l.state).manager.clone())
+            .and_then(|l| l.state.lock().manager.clone())
     }
 }
 
@@ -165,7 +162,7 @@ impl Link {
     /// The shared manager, made on first use (inside the runtime: it spawns
     /// its task).
     fn manager(&self, rt: &Runtime) -> Result<Manager, Error> {
-        let mut ls = lock(&self.state);
+        let mut ls = self.state.lock();
         if let Some(m) = &ls.manager {
             return Ok(m.clone());
         }
@@ -228,14 +225,14 @@ fn first_outcome(
     let latch = Arc::new(Mutex::new(Some(done)));
     let (l, c, a) = (latch.clone(), ctx.clone(), alive.clone());
     let on_connect = move |_| {
-        let d = lock(&l).take();
+        let d = l.lock().take();
         if let (Some(d), true) = (d, a.load(Ordering::Acquire)) {
             c.run(move || d(Ok(())));
         }
     };
     let (c, a) = (ctx.clone(), alive.clone());
     let on_error = move |_, e: ConnectError| {
-        let d = lock(&latch).take();
+        let d = latch.lock().take();
         if let (Some(d), true) = (d, a.load(Ordering::Acquire)) {
             c.run(move || d(Err(Error::from(e))));
         }
@@ -310,7 +307,7 @@ impl Client {
         });
         link.manager(&client.ctx.rt)?;
         {
-            let mut st = lock(&client.state);
+            let mut st = client.state.lock();
             st.link = Some(link);
             st.connection_only = true;
             st.options = None;
@@ -319,7 +316,7 @@ impl Client {
     }
 
     fn register(&self, reg: Reg) {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         if let Some(s) = &st.socket {
             return apply_socket(s, reg, &self.ctx, &self.alive);
         }
@@ -346,7 +343,7 @@ impl Client {
 
     /// Removes the handler of an event.
     pub fn off(&self, event: &str) {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         match &st.socket {
             Some(s) => s.off(event),
             None => st
@@ -404,7 +401,7 @@ impl Client {
     /// [`on_engine`](Client::on_engine) handlers (off by default: each
     /// costs a copy).
     pub fn watch_engine_packets(&self, on: bool) {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         match st.manager() {
             Some(m) => m.watch_engine_packets(on),
             None => st.watch_packets = Some(on),
@@ -433,19 +430,19 @@ impl Client {
     /// [`Client::connect`], or at once for [`Client::connection`]), for
     /// Rust callers that need more.
     pub fn manager(&self) -> Option<Manager> {
-        lock(&self.state).manager()
+        self.state.lock().manager()
     }
 
     /// Applies a setting to the running manager, or to the options it will
     /// be made with.
     fn reconfigure(&self, running: impl FnOnce(&Manager), later: impl FnOnce(&mut ManagerConfig)) {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         if let Some(m) = st.manager() {
             drop(st);
             return running(&m);
         }
         if let Some(link) = &st.link {
-            if let Some((config, _)) = &mut lock(&link.state).config {
+            if let Some((config, _)) = &mut link.state.lock().config {
                 later(config);
             }
             return;
@@ -506,7 +503,7 @@ impl Client {
     /// reconnection on, a failed client keeps trying in the background. On a
     /// disconnected client, connects again.
     pub fn connect(&self, done: Option<Completion<()>>) -> Result<(), Error> {
-        let mut st = lock(&self.state);
+        let mut st = self.state.lock();
         if st.connection_only {
             let manager = st
                 .manager()
@@ -568,14 +565,14 @@ impl Client {
             let latch = Arc::new(Mutex::new(Some(done)));
             let (l, ctx, alive) = (latch.clone(), self.ctx.clone(), self.alive.clone());
             b = b.on_connect(move |_| {
-                let d = lock(&l).take();
+                let d = l.lock().take();
                 if let (Some(d), true) = (d, alive.load(Ordering::Acquire)) {
                     ctx.run(move || d(Ok(())));
                 }
             });
             let (ctx, alive) = (self.ctx.clone(), self.alive.clone());
             b = b.on_connect_error(move |_, e| {
-                let d = lock(&latch).take();
+                let d = latch.lock().take();
                 if let (Some(d), true) = (d, alive.load(Ordering::Acquire)) {
                     ctx.run(move || d(Err(Error::from(e))));
                 }
@@ -600,7 +597,7 @@ impl Client {
                 EngineEvent::OpenError { message, .. } => Err(Error::Io(message.clone())),
                 _ => return,
             };
-            let d = lock(&latch).take();
+            let d = latch.lock().take();
             if let (Some(d), true) = (d, alive.load(Ordering::Acquire)) {
                 ctx.run(move || d(result));
             }
@@ -608,7 +605,7 @@ impl Client {
     }
 
     fn socket(&self) -> Result<CoreSocket, Error> {
-        let st = lock(&self.state);
+        let st = self.state.lock();
         if st.connection_only {
             return Err(Error::state(
                 "a connection handle has no namespace: emit through a sibling",
@@ -658,7 +655,7 @@ impl Client {
     /// a [connection handle](Client::connection): closes the connection,
     /// with no reconnection.
     pub fn disconnect(&self) {
-        let st = lock(&self.state);
+        let st = self.state.lock();
         if st.connection_only {
             if let Some(m) = st.manager() {
                 drop(st);
@@ -674,7 +671,7 @@ impl Client {
     /// True while connected (a connection handle: while the connection is
     /// open).
     pub fn connected(&self) -> bool {
-        let st = lock(&self.state);
+        let st = self.state.lock();
         if st.connection_only {
             return st.manager().is_some_and(|m| m.is_open());
         }
@@ -683,20 +680,21 @@ impl Client {
 
     /// The socket id the server gave, while connected.
     pub fn id(&self) -> Option<String> {
-        lock(&self.state).socket.as_ref().and_then(CoreSocket::id)
+        self.state.lock().socket.as_ref().and_then(CoreSocket::id)
     }
 
     /// The core socket, once [`Client::connect`] has been called (for
     /// Rust callers that need more).
     pub fn core(&self) -> Option<CoreSocket> {
-        lock(&self.state).socket.clone()
+        self.state.lock().socket.clone()
     }
 
     /// True while the client wants to be connected and reconnects by
     /// itself; false before [`Client::connect`], after
     /// [`Client::disconnect`], a server disconnect or a refused connection.
     pub fn active(&self) -> bool {
-        lock(&self.state)
+        self.state
+            .lock()
             .socket
             .as_ref()
             .is_some_and(CoreSocket::active)
@@ -719,7 +717,7 @@ impl Client {
     pub fn sibling(&self, namespace: &str, socket: SocketConfig) -> Result<Client, Error> {
         let nsp = normalize_nsp(namespace);
         let link = {
-            let mut st = lock(&self.state);
+            let mut st = self.state.lock();
             match &st.link {
                 Some(link) => link.clone(),
                 None => {
@@ -755,7 +753,7 @@ impl Client {
                 }
             }
         };
-        if !lock(&link.state).namespaces.insert(nsp.clone()) {
+        if !link.state.lock().namespaces.insert(nsp.clone()) {
             return Err(Error::invalid(format!(
                 "namespace {nsp} already has a client on this connection"
             )));
@@ -825,7 +823,7 @@ impl Client {
 impl Drop for Client {
     fn drop(&mut self) {
         self.alive.store(false, Ordering::Release);
-        let socket = lock(&self.state).socket.take();
+        let socket = self.state.lock().socket.take();
         if let Some(s) = socket {
             s.disconnect();
         }
@@ -1024,7 +1022,7 @@ mod tests {
             let tx = Mutex::new(tx.clone());
             server.of(nsp).on_connection(move |socket| {
                 let conn = socket.core().conn_id().to_string();
-                let _ = lock(&tx).send((socket.nsp().to_owned(), conn));
+                let _ = tx.lock().send((socket.nsp().to_owned(), conn));
             });
         }
         let addr = server.listen("127.0.0.1:0").expect("listen");
@@ -1133,7 +1131,7 @@ mod tests {
         let (tx, events) = mpsc::channel();
         let tx = Mutex::new(tx);
         conn.on_engine(move |ev| {
-            let _ = lock(&tx).send(ev);
+            let _ = tx.lock().send(ev);
         });
         assert!(conn.emit("x", vec![]).is_err());
         // Opened with no namespace: a session, no socket.

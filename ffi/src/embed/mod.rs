@@ -21,24 +21,32 @@
 //! the order they arrived, in both dispatch modes; a socket's events are
 //! dispatched only after its connection callbacks have returned.
 
+mod admin;
+mod broadcast;
 mod client;
+mod cluster;
 mod error;
+mod namespace;
+pub mod options;
 pub mod payload;
 mod queue;
 mod runtime;
 mod server;
+mod socket;
 
+pub use broadcast::{Broadcast, BroadcastReplies, FetchedSocket};
 pub use client::{Client, ClientOptions, ReconnectEvent};
+pub use cluster::{RedisFlavour, RedisOptions, ServerSideReply};
 pub use error::Error;
+pub use namespace::{DynamicNamespace, Namespace, Next};
+pub use options::ServerOptions;
 pub use payload::Payload;
-pub use queue::{Dispatch, EventQueue, Job};
+pub use queue::{Completion, Dispatch, EventQueue, Job};
 pub use runtime::Runtime;
-pub use server::{
-    Broadcast, BroadcastReplies, Completion, DynamicNamespace, FetchedSocket, Namespace, Next,
-    RedisFlavour, RedisOptions, Server, ServerOptions, ServerSideReply, Socket,
-};
+pub use server::Server;
 pub use sio_core::client::TransportType;
 pub use sio_core::Value;
+pub use socket::Socket;
 
 /// Answers one acknowledgement request, once; dropping it answers nothing.
 #[derive(Debug)]

@@ -4,9 +4,10 @@
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::{Condvar, Mutex};
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use super::Error;
@@ -19,10 +20,6 @@ pub(crate) fn run_job(job: impl FnOnce()) {
     if let Err(p) = catch_unwind(AssertUnwindSafe(job)) {
         tracing::error!(error = %Error::from_panic(p.as_ref()), "a callback panicked");
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[derive(Default)]
@@ -87,7 +84,7 @@ impl EventQueue {
     /// Queues a job; a closed queue drops it at once.
     pub fn push(&self, job: Job) {
         let rejected = {
-            let mut st = lock(&self.inner.state);
+            let mut st = self.inner.state.lock();
             if st.closed {
                 Some(job)
             } else {
@@ -134,21 +131,15 @@ impl EventQueue {
     pub fn poll(&self, timeout: Option<Duration>) -> usize {
         let deadline = timeout.map(|t| Instant::now() + t);
         let jobs = {
-            let mut st = lock(&self.inner.state);
+            let mut st = self.inner.state.lock();
             while st.jobs.is_empty() && !st.closed {
                 match deadline {
-                    None => st = self.inner.ready.wait(st).unwrap_or_else(|e| e.into_inner()),
+                    None => self.inner.ready.wait(&mut st),
                     Some(d) => {
-                        let now = Instant::now();
-                        if now >= d {
+                        if Instant::now() >= d {
                             break;
                         }
-                        st = self
-                            .inner
-                            .ready
-                            .wait_timeout(st, d - now)
-                            .map(|(g, _)| g)
-                            .unwrap_or_else(|e| e.into_inner().0);
+                        self.inner.ready.wait_until(&mut st, d);
                     }
                 }
             }
@@ -167,7 +158,7 @@ impl EventQueue {
 
     /// Jobs waiting.
     pub fn len(&self) -> usize {
-        lock(&self.inner.state).jobs.len()
+        self.inner.state.lock().jobs.len()
     }
 
     /// True when no job waits.
@@ -180,7 +171,7 @@ impl EventQueue {
     /// blocked in [`EventQueue::poll`].
     pub fn close(&self) {
         let jobs = {
-            let mut st = lock(&self.inner.state);
+            let mut st = self.inner.state.lock();
             st.closed = true;
             if st.signaled {
                 st.signaled = false;
@@ -194,7 +185,7 @@ impl EventQueue {
 
     /// True once [`EventQueue::close`] was called.
     pub fn is_closed(&self) -> bool {
-        lock(&self.inner.state).closed
+        self.inner.state.lock().closed
     }
 
     /// A file descriptor readable while jobs wait (Unix only). Only read
@@ -264,6 +255,9 @@ impl Dispatch {
     }
 }
 
+/// A one-shot completion: called once with the outcome.
+pub type Completion<T> = Box<dyn FnOnce(Result<T, Error>) + Send>;
+
 /// The context every handle of one server or client shares.
 #[derive(Debug)]
 pub(crate) struct Ctx {
@@ -307,6 +301,22 @@ impl Ctx {
         let me = self.clone();
         self.dispatch.run_and_wait(job, move || me.is_closed());
     }
+
+    /// Runs `fut` eagerly (its synchronous part now, in call order), then
+    /// dispatches `done` with its output — never from inside this call.
+    pub(crate) fn complete<T, F>(self: &Arc<Self>, fut: F, done: impl FnOnce(T) + Send + 'static)
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = T> + Send + 'static,
+    {
+        let ctx = self.clone();
+        self.rt.spawn_eager(async move {
+            let out = fut.await;
+            // Off the caller's stack even when `fut` finished at once.
+            tokio::task::yield_now().await;
+            ctx.run(move || done(out));
+        });
+    }
 }
 
 #[cfg(test)]
@@ -321,13 +331,13 @@ mod tests {
         for i in 0..3 {
             let s = seen.clone();
             q.push(Box::new(move || {
-                lock(&s).push((i, std::thread::current().id()))
+                s.lock().push((i, std::thread::current().id()))
             }));
         }
         assert_eq!(q.len(), 3);
         assert_eq!(q.poll(Some(Duration::ZERO)), 3);
         let me = std::thread::current().id();
-        assert_eq!(*lock(&seen), vec![(0, me), (1, me), (2, me)]);
+        assert_eq!(*seen.lock(), vec![(0, me), (1, me), (2, me)]);
         assert_eq!(q.poll(Some(Duration::from_millis(10))), 0);
     }
 

@@ -226,9 +226,9 @@ class BaseServer(Handlers):
         self.async_mode = kwargs.get('async_mode') or \
             ('asgi' if self._asyncio_based else 'threading')
         self._options = engine_options(kwargs, self.logger, self._asyncio_based)
-        self._options['msgpack'] = serializer == 'msgpack'
+        self._options['serializer'] = 'msgpack' if serializer == 'msgpack' else 'default'
         if redis is not None:
-            self._options['redis'] = redis
+            self._options['client_manager'] = redis
         self._native = None
         self._native_lock = threading.Lock()
         self._admin_pending = []

@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use sio_core::admin::{AdminAuth, AdminMode, AdminOptions};
 
-use super::{required, sio_server};
-use crate::capi::{
-    cstr, cstring, ffi_guard, ffi_guard_or, free_handle, hmut, href, out_ptr, put, sio_free_fn,
-    UserData,
+use super::{
+    cstr, cstring, ffi_guard, ffi_guard_or, free_handle, hmut, href, out_ptr, put, required,
+    sio_free_fn, sio_server, UserData,
 };
 use crate::embed::{payload, Error, Server};
 

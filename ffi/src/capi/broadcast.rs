@@ -1,0 +1,241 @@
+//! `sio_broadcast`: operators chosen one call at a time, then emits (with
+//! or without acknowledgements) or actions on the matching sockets.
+
+use std::ffi::{c_char, c_int, c_void, CString};
+
+use super::{
+    call_sockets, cstr, cstring, ffi_guard, ffi_guard_or, free_handle, hmut, href, millis,
+    read_args, required, sio_free_fn, sio_payload, sio_sockets_cb, PayloadHolder, UserData,
+};
+use crate::embed::{Broadcast, BroadcastReplies, Error};
+
+/// A broadcast being built: add operators, then emit (any number of times)
+/// or act on the matching sockets; free it when done.
+pub struct sio_broadcast {
+    pub(crate) b: Broadcast,
+}
+
+/// One socket's acknowledgement of a broadcast.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sio_ack_reply {
+    /// The socket id.
+    pub socket_id: *const c_char,
+    /// Its acknowledgement arguments.
+    pub args: sio_payload,
+}
+
+/// Completion of a broadcast with acknowledgements: the replies that came
+/// in time, and the ids of the sockets that did not answer.
+pub type sio_broadcast_ack_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        status: c_int,
+        error: *const c_char,
+        replies: *const sio_ack_reply,
+        n_replies: usize,
+        missing: *const *const c_char,
+        n_missing: usize,
+    ),
+>;
+
+unsafe fn with_broadcast(
+    b: *mut sio_broadcast,
+    f: impl FnOnce(Broadcast) -> Result<Broadcast, Error>,
+) -> c_int {
+    ffi_guard!({
+        let b = hmut(b, "broadcast")?;
+        b.b = f(b.b.clone())?;
+        Ok(())
+    })
+}
+
+/// Adds a target room.
+#[no_mangle]
+pub unsafe extern "C" fn sio_broadcast_to(b: *mut sio_broadcast, room: *const c_char) -> c_int {
+    with_broadcast(b, |x| Ok(x.to(cstr(room, "room")?)))
+}
+
+/// Excludes a room.
+#[no_mangle]
+pub unsafe extern "C" fn sio_broadcast_except(b: *mut sio_broadcast, room: *const c_char) -> c_int {
+    with_broadcast(b, |x| Ok(x.except(cstr(room, "room")?)))
+}
+
+/// Only this server's sockets (matters with a cluster adapter).
+#[no_mangle]
+pub unsafe extern "C" fn sio_broadcast_local(b: *mut sio_broadcast) -> c_int {
+    with_broadcast(b, |x| Ok(x.local()))
+}
+
+/// Drops the message for sockets whose transport cannot write it now
+/// (busy writing, a long-poll without a pending GET, a full buffer).
+#[no_mangle]
+pub unsafe extern "C" fn sio_broadcast_volatile(b: *mut sio_broadcast) -> c_int {
+    with_broadcast(b, |x| Ok(x.volatile()))
+}
+
+/// Compression hint.
+#[no_mangle]
+pub unsafe extern "C" fn sio_broadcast_compress(b: *mut sio_broadcast, compress: bool) -> c_int {
+    with_broadcast(b, |x| Ok(x.compress(compress)))
+}
+
+/// How long `sio_broadcast_emit_with_ack` waits (default: the server's ack
+/// timeout).
+#[no_mangle]
+pub unsafe extern "C" fn sio_broadcast_timeout(b: *mut sio_broadcast, ms: u32) -> c_int {
+    with_broadcast(b, |x| Ok(x.timeout(millis(ms))))
+}
+
+/// Emits to every matching socket (encoded once).
+#[no_mangle]
+pub unsafe extern "C" fn sio_broadcast_emit(
+    b: *const sio_broadcast,
+    event: *const c_char,
+    json: *const c_char,
+    bins: *const super::sio_buf,
+    n_bins: usize,
+) -> c_int {
+    ffi_guard!({
+        let b = href(b, "broadcast")?;
+        let event = cstr(event, "event")?;
+        b.b.emit(event, read_args(json, bins, n_bins)?)
+    })
+}
+
+/// Emits to every matching socket and collects their acknowledgements until
+/// the timeout; `cb` gets the replies and the ids of the silent sockets.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn sio_broadcast_emit_with_ack(
+    b: *const sio_broadcast,
+    event: *const c_char,
+    json: *const c_char,
+    bins: *const super::sio_buf,
+    n_bins: usize,
+    cb: sio_broadcast_ack_cb,
+    user_data: *mut c_void,
+    free_user_data: sio_free_fn,
+) -> c_int {
+    ffi_guard!({
+        let ud = UserData::new(user_data, free_user_data);
+        let b = href(b, "broadcast")?;
+        let event = cstr(event, "event")?;
+        let args = read_args(json, bins, n_bins)?;
+        let cb = required(cb, "cb")?;
+        b.b.emit_with_ack(event, args, move |r| call_broadcast_acks(cb, &ud, r));
+        Ok(())
+    })
+}
+
+type BroadcastAckFn = unsafe extern "C" fn(
+    *mut c_void,
+    c_int,
+    *const c_char,
+    *const sio_ack_reply,
+    usize,
+    *const *const c_char,
+    usize,
+);
+
+unsafe fn call_broadcast_acks(
+    cb: BroadcastAckFn,
+    ud: &UserData,
+    r: Result<BroadcastReplies, Error>,
+) {
+    match r {
+        Ok(r) => {
+            let ids: Vec<CString> = r.replies.iter().map(|(id, _)| cstring(id)).collect();
+            let holders: Vec<PayloadHolder> = r
+                .replies
+                .iter()
+                .map(|(_, a)| PayloadHolder::new(a))
+                .collect();
+            let replies: Vec<sio_ack_reply> = ids
+                .iter()
+                .zip(&holders)
+                .map(|(id, p)| sio_ack_reply {
+                    socket_id: id.as_ptr(),
+                    args: p.raw(),
+                })
+                .collect();
+            let missing: Vec<CString> = r.missing.iter().map(|m| cstring(m)).collect();
+            let missing_ptrs: Vec<*const c_char> = missing.iter().map(|m| m.as_ptr()).collect();
+            cb(
+                ud.ptr(),
+                super::SIO_OK,
+                std::ptr::null(),
+                replies.as_ptr(),
+                replies.len(),
+                missing_ptrs.as_ptr(),
+                missing_ptrs.len(),
+            );
+        }
+        Err(e) => {
+            let msg = cstring(&e.to_string());
+            cb(
+                ud.ptr(),
+                super::status_of(&e),
+                msg.as_ptr(),
+                std::ptr::null(),
+                0,
+                std::ptr::null(),
+                0,
+            );
+        }
+    }
+}
+
+/// Hands the matching sockets to `cb` (`fetchSockets`).
+#[no_mangle]
+pub unsafe extern "C" fn sio_broadcast_fetch_sockets(
+    b: *const sio_broadcast,
+    cb: sio_sockets_cb,
+    user_data: *mut c_void,
+    free_user_data: sio_free_fn,
+) -> c_int {
+    ffi_guard!({
+        let ud = UserData::new(user_data, free_user_data);
+        let b = href(b, "broadcast")?;
+        let cb = required(cb, "cb")?;
+        b.b.fetch_sockets(move |r| call_sockets(cb, &ud, r));
+        Ok(())
+    })
+}
+
+/// Makes the matching sockets join a room.
+#[no_mangle]
+pub unsafe extern "C" fn sio_broadcast_join(b: *const sio_broadcast, room: *const c_char) -> c_int {
+    ffi_guard!({
+        href(b, "broadcast")?.b.join(cstr(room, "room")?);
+        Ok(())
+    })
+}
+
+/// Makes the matching sockets leave a room.
+#[no_mangle]
+pub unsafe extern "C" fn sio_broadcast_leave(
+    b: *const sio_broadcast,
+    room: *const c_char,
+) -> c_int {
+    ffi_guard!({
+        href(b, "broadcast")?.b.leave(cstr(room, "room")?);
+        Ok(())
+    })
+}
+
+/// Disconnects the matching sockets; with `close`, their connections.
+#[no_mangle]
+pub unsafe extern "C" fn sio_broadcast_disconnect(b: *const sio_broadcast, close: bool) -> c_int {
+    ffi_guard!({
+        href(b, "broadcast")?.b.disconnect(close);
+        Ok(())
+    })
+}
+
+/// Frees a broadcast. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn sio_broadcast_free(b: *mut sio_broadcast) {
+    ffi_guard_or!((), { free_handle(b) })
+}
