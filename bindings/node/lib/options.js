@@ -446,8 +446,10 @@ function serverOptions(opts) {
     unsupported('cookie', 'set on polling handshakes only, and "transports" leaves polling out')
   }
   // Keyed by socket.io's names; the Rust core's option table maps each one
-  // to its setting (and refuses a name it does not know).
-  const native = {
+  // to its setting (and refuses a name it does not know). No prototype: the
+  // core reads every enumerable key, inherited ones included, and a
+  // polluted Object.prototype must not add options.
+  const native = Object.assign(Object.create(null), {
     path: trailingSlash(string('path', o.path) || undefined),
     pingInterval: number('pingInterval', o.pingInterval),
     pingTimeout: number('pingTimeout', o.pingTimeout),
@@ -465,7 +467,7 @@ function serverOptions(opts) {
     parser: parserKind('parser', o.parser),
     cookie,
     allowRequest: typeof o.allowRequest === 'function',
-  }
+  })
   const [dir, explicit] = serveClientOption(o.serveClient)
   native.serveClient = dir
   // Told apart when the files cannot be read: only an explicit request fails.

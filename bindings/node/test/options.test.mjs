@@ -636,3 +636,14 @@ test('ca and rejectUnauthorized: the trust of an https server', async (t) => {
   await next(wrong, 'connect_error')
   wrong.close()
 })
+
+test('a polluted Object.prototype adds no server option', async () => {
+  // socket.io's suite sets Object.prototype.foo and goes on making servers.
+  Object.prototype.foo = 'bar' // eslint-disable-line no-extend-native
+  try {
+    const io = new rs.Server({ pingInterval: 1000 })
+    await within(io.close(), 8000, 'close')
+  } finally {
+    delete Object.prototype.foo
+  }
+})
