@@ -498,6 +498,36 @@ export interface CorsOpts {
 }
 
 /**
+ * What the JS layer listens to: the bits of the mask it hands to
+ * `engineWatch`. The JS layer reads them from the native module
+ * (`EngineWatch`), so both sides share one list.
+ */
+export declare const enum EngineWatch {
+  /**
+   * `io.engine.on('connection')`, or middlewares (their requests become
+   * the sessions' `request`).
+   */
+  Connection = 1,
+  /** Some session object exists in JS: every close is told. */
+  Close = 2,
+  /** A session object has `upgrade` listeners. */
+  Upgrade = 4,
+  /**
+   * A session object has `packet` (or `data`, `message`, `heartbeat`)
+   * listeners.
+   */
+  Packet = 8,
+  /** `io.engine.on('connection_error')`, or middlewares. */
+  ConnectionError = 16,
+  /** `headers` or `initial_headers` listeners. */
+  Headers = 32,
+  /** A `generateId` of the application's. */
+  GenerateId = 64,
+  /** `io.engine.use(...)` middlewares. */
+  Middleware = 128,
+}
+
+/**
  * Event kinds: what a [`JsEvent`] reports or asks. The JS layer reads
  * them from the native module (`EventKind`), so both sides share one list.
  */

@@ -849,4 +849,5 @@ module.exports.adminInstrument = nativeBinding.adminInstrument
 module.exports.BroadcastAction = nativeBinding.BroadcastAction
 module.exports.buildProfile = nativeBinding.buildProfile
 module.exports.CorsMode = nativeBinding.CorsMode
+module.exports.EngineWatch = nativeBinding.EngineWatch
 module.exports.EventKind = nativeBinding.EventKind

@@ -9,18 +9,8 @@
 const { EventEmitter } = require('node:events')
 const crypto = require('node:crypto')
 const { emitGuarded, report } = require('./util')
-
-/** What the native side asks and tells (src/engine.rs, `watch`). */
-const W = Object.freeze({
-  CONNECTION: 1,
-  CLOSE: 2,
-  UPGRADE: 4,
-  PACKET: 8,
-  CONNECTION_ERROR: 16,
-  HEADERS: 32,
-  GENERATE_ID: 64,
-  MIDDLEWARE: 128,
-})
+// The bits of the mask the native side is told (`engineWatch`).
+const { EngineWatch: W } = require('../native')
 
 /** engine.io's `Server.errorMessages`. */
 const ERROR_MESSAGES = Object.freeze({
@@ -372,11 +362,11 @@ class Engine extends EventEmitter {
     const has = (e) => adding === e || this.listenerCount(e) > 0
     const mw = this.middlewares.length > 0
     let mask = this._sticky
-    if (has('connection') || mw) mask |= W.CONNECTION
-    if (has('connection_error') || mw) mask |= W.CONNECTION_ERROR
-    if (has('headers') || has('initial_headers')) mask |= W.HEADERS
-    if (this._generateId) mask |= W.GENERATE_ID
-    if (mw) mask |= W.MIDDLEWARE
+    if (has('connection') || mw) mask |= W.Connection
+    if (has('connection_error') || mw) mask |= W.ConnectionError
+    if (has('headers') || has('initial_headers')) mask |= W.Headers
+    if (this._generateId) mask |= W.GenerateId
+    if (mw) mask |= W.Middleware
     if (mask !== this._mask) {
       this._mask = mask
       this._native.engineWatch(mask)
@@ -385,8 +375,8 @@ class Engine extends EventEmitter {
 
   /** A session got a listener for `event`. */
   _listenFor(event) {
-    if (event === 'upgrade' || event === 'upgrading') this._stick(W.UPGRADE)
-    else if (PACKET_EVENTS.has(event)) this._stick(W.PACKET)
+    if (event === 'upgrade' || event === 'upgrading') this._stick(W.Upgrade)
+    else if (PACKET_EVENTS.has(event)) this._stick(W.Packet)
   }
 
   _stick(bit) {
@@ -402,7 +392,7 @@ class Engine extends EventEmitter {
     if (s) return s
     // Closes are told from now on, before the session's state is read:
     // a session seen open here is forgotten on its close.
-    this._stick(W.CLOSE)
+    this._stick(W.Close)
     s = new EngineSocket(this, h, this._takeRequest(JSON.parse(h.request())))
     if (!h.closed) this._conns.set(id, s)
     else s._onClose(h.reason || 'transport close')

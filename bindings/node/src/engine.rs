@@ -25,26 +25,30 @@ use socketio_ffi::embed::{payload, Value};
 
 use crate::dispatch::{Dispatcher, Event, EventKind};
 
-/// What the JS layer listens to (`engineWatch`'s mask).
-pub(crate) mod watch {
+/// What the JS layer listens to: the bits of the mask it hands to
+/// `engineWatch`. The JS layer reads them from the native module
+/// (`EngineWatch`), so both sides share one list.
+#[napi]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineWatch {
     /// `io.engine.on('connection')`, or middlewares (their requests become
     /// the sessions' `request`).
-    pub const CONNECTION: u32 = 1;
+    Connection = 1,
     /// Some session object exists in JS: every close is told.
-    pub const CLOSE: u32 = 2;
+    Close = 2,
     /// A session object has `upgrade` listeners.
-    pub const UPGRADE: u32 = 4;
+    Upgrade = 4,
     /// A session object has `packet` (or `data`, `message`, `heartbeat`)
     /// listeners.
-    pub const PACKET: u32 = 8;
+    Packet = 8,
     /// `io.engine.on('connection_error')`, or middlewares.
-    pub const CONNECTION_ERROR: u32 = 16;
+    ConnectionError = 16,
     /// `headers` or `initial_headers` listeners.
-    pub const HEADERS: u32 = 32;
+    Headers = 32,
     /// A `generateId` of the application's.
-    pub const GENERATE_ID: u32 = 64;
+    GenerateId = 64,
     /// `io.engine.use(...)` middlewares.
-    pub const MIDDLEWARE: u32 = 128;
+    Middleware = 128,
 }
 
 /// The engine side of one server.
@@ -59,8 +63,8 @@ pub(crate) struct EngineState {
 static NEXT_TAG: AtomicU64 = AtomicU64::new(1);
 
 impl EngineState {
-    fn watching(&self, bit: u32) -> bool {
-        self.watch.load(Ordering::Acquire) & bit != 0
+    fn watching(&self, bit: EngineWatch) -> bool {
+        self.watch.load(Ordering::Acquire) & bit as u32 != 0
     }
 
     pub fn set_watch(&self, mask: u32) {
@@ -100,7 +104,7 @@ impl EngineState {
             match ev {
                 SessionEvent::Open => {
                     state.sessions().insert(id.clone(), s.clone());
-                    if state.watching(watch::CONNECTION) {
+                    if state.watching(EngineWatch::Connection) {
                         if let Some(d) = d.upgrade() {
                             let mut ev = Event::new(EventKind::EngineConnection, 0).name(id);
                             ev.engine = Some(s.clone());
@@ -112,12 +116,12 @@ impl EngineState {
                     }
                 }
                 SessionEvent::Upgrade => {
-                    if state.watching(watch::UPGRADE) {
+                    if state.watching(EngineWatch::Upgrade) {
                         tell(&d, Event::new(EventKind::EngineUpgrade, 0).name(id));
                     }
                 }
                 SessionEvent::Packet(p) => {
-                    if state.watching(watch::PACKET) {
+                    if state.watching(EngineWatch::Packet) {
                         let (kind_name, data) = packet_parts(p);
                         tell(
                             &d,
@@ -129,7 +133,7 @@ impl EngineState {
                 }
                 SessionEvent::Close(reason) => {
                     state.sessions().remove(&id);
-                    if state.watching(watch::CLOSE) {
+                    if state.watching(EngineWatch::Close) {
                         tell(
                             &d,
                             Event::new(EventKind::EngineClose, 0)
@@ -148,7 +152,7 @@ impl EngineState {
     ) -> engineio::server::ConnectionErrorHook {
         let (state, d) = (self.clone(), Arc::downgrade(disp));
         Arc::new(move |e: &ConnectionError| {
-            if !state.watching(watch::CONNECTION_ERROR) {
+            if !state.watching(EngineWatch::ConnectionError) {
                 return;
             }
             let context = e
@@ -173,7 +177,7 @@ impl EngineState {
     fn headers_hook(self: &Arc<Self>, disp: &Arc<Dispatcher>) -> HeadersHook {
         let (state, d) = (self.clone(), Arc::downgrade(disp));
         Arc::new(move |headers: &mut http::HeaderMap, req: &RequestInfo| {
-            if !state.watching(watch::HEADERS) {
+            if !state.watching(EngineWatch::Headers) {
                 return;
             }
             let Some(d) = d.upgrade() else { return };
@@ -242,7 +246,7 @@ impl EngineState {
     fn generate_id_hook(self: &Arc<Self>, disp: &Arc<Dispatcher>) -> GenerateId {
         let (state, d) = (self.clone(), Arc::downgrade(disp));
         Arc::new(move |req: &RequestInfo| {
-            if !state.watching(watch::GENERATE_ID) {
+            if !state.watching(EngineWatch::GenerateId) {
                 return Box::pin(std::future::ready(Ok(None)));
             }
             let d = d.clone();
@@ -262,7 +266,7 @@ impl EngineState {
     fn middleware_hook(self: &Arc<Self>, disp: &Arc<Dispatcher>) -> Middleware {
         let (state, d) = (self.clone(), Arc::downgrade(disp));
         Arc::new(move |req: &RequestInfo| {
-            if !state.watching(watch::MIDDLEWARE) {
+            if !state.watching(EngineWatch::Middleware) {
                 return Box::pin(std::future::ready(MiddlewareOutcome::Next {
                     headers: http::HeaderMap::new(),
                     tag: None,

@@ -51,3 +51,12 @@ test('an unknown broadcast action throws instead of doing nothing', () => {
   ns.bcastAct(spec, native.BroadcastAction.Disconnect, [], false, 0)
   s.close(0)
 })
+
+test('engine watch bits come from the native module, one bit each', () => {
+  const names = ['Connection', 'Close', 'Upgrade', 'Packet', 'ConnectionError', 'Headers', 'GenerateId', 'Middleware']
+  const bits = names.map((n) => native.EngineWatch[n])
+  for (const [i, b] of bits.entries()) {
+    assert.ok(Number.isInteger(b) && b > 0 && (b & (b - 1)) === 0, `${names[i]} is one bit`)
+  }
+  assert.equal(new Set(bits).size, bits.length)
+})
