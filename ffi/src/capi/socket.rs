@@ -209,6 +209,23 @@ pub unsafe extern "C" fn sio_socket_off(socket: *const sio_socket, event: *const
     })
 }
 
+/// The catch-all listener of `sio_socket_on_any` and
+/// `sio_socket_on_any_outgoing`: `cb` with a borrowed socket, the event name
+/// and its arguments.
+fn any_listener(
+    cb: unsafe extern "C" fn(*mut c_void, *const sio_socket, *const c_char, *const sio_payload),
+    ud: UserData,
+) -> impl Fn(&Socket, &str, Vec<Value>) + Send + Sync + 'static {
+    move |s, name, args| {
+        let h = sio_socket::new(s.clone());
+        let name = cstring(name);
+        let p = PayloadHolder::new(&args);
+        // SAFETY: the caller of the registering function promised `cb` and
+        // `user_data` stay valid until the listener is removed.
+        unsafe { cb(ud.ptr(), &h, name.as_ptr(), &p.raw()) };
+    }
+}
+
 /// Listens to every incoming event; stores an id for `sio_socket_off_any`
 /// in `*id` (may be NULL).
 #[no_mangle]
@@ -223,12 +240,7 @@ pub unsafe extern "C" fn sio_socket_on_any(
         let ud = UserData::new(user_data, free_user_data);
         let s = href(socket, "socket")?;
         let cb = required(cb, "cb")?;
-        let n = s.s.on_any(move |s, name, args| {
-            let h = sio_socket::new(s.clone());
-            let name = cstring(name);
-            let p = PayloadHolder::new(&args);
-            cb(ud.ptr(), &h, name.as_ptr(), &p.raw());
-        });
+        let n = s.s.on_any(any_listener(cb, ud));
         if !id.is_null() {
             *id = n;
         }
@@ -574,12 +586,7 @@ pub unsafe extern "C" fn sio_socket_on_any_outgoing(
         let ud = UserData::new(user_data, free_user_data);
         let s = href(socket, "socket")?;
         let cb = required(cb, "cb")?;
-        let n = s.s.on_any_outgoing(move |s, name, args| {
-            let h = sio_socket::new(s.clone());
-            let name = cstring(name);
-            let p = PayloadHolder::new(&args);
-            cb(ud.ptr(), &h, name.as_ptr(), &p.raw());
-        });
+        let n = s.s.on_any_outgoing(any_listener(cb, ud));
         if !id.is_null() {
             *id = n;
         }

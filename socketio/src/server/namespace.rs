@@ -674,18 +674,14 @@ impl LocalNamespace for Namespace {
 async fn run_middleware(m: &Middleware, socket: &Arc<Socket>) -> Result<(), ConnectError> {
     use futures_util::FutureExt;
     use std::panic::AssertUnwindSafe;
-    let refused = || ConnectError::new("Internal server error");
-    let Ok(fut) = std::panic::catch_unwind(AssertUnwindSafe(|| m(socket.clone()))) else {
-        tracing::error!("a middleware panicked; connection refused");
-        return Err(refused());
+    let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| m(socket.clone()))) {
+        Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await,
+        Err(panic) => Err(panic),
     };
-    match AssertUnwindSafe(fut).catch_unwind().await {
-        Ok(result) => result,
-        Err(_) => {
-            tracing::error!("a middleware panicked; connection refused");
-            Err(refused())
-        }
-    }
+    outcome.unwrap_or_else(|_| {
+        tracing::error!("a middleware panicked; connection refused");
+        Err(ConnectError::new("Internal server error"))
+    })
 }
 
 #[cfg(test)]
