@@ -356,6 +356,37 @@ typedef void (*sio_broadcast_ack_cb)(void *user_data,
                                      size_t n_missing);
 
 /**
+ * Completion of `sio_broadcast_emit_with_ack_all`: this server's replies
+ * and silent sockets as for `sio_broadcast_ack_cb`, then the other
+ * servers' part: `remote` is a JSON array of their clients' answers (the
+ * first argument of each, as socket.io forwards them; empty without a
+ * cluster adapter), `remote_complete` whether every other server reported
+ * and all its clients answered in time.
+ */
+typedef void (*sio_cluster_ack_cb)(void *user_data,
+                                   int status,
+                                   const char *error,
+                                   const sio_ack_reply *replies,
+                                   size_t n_replies,
+                                   const char *const *missing,
+                                   size_t n_missing,
+                                   const sio_payload *remote,
+                                   bool remote_complete);
+
+/**
+ * Completion of `sio_broadcast_fetch_all_sockets`: this server's sockets,
+ * borrowed for the call as in `sio_sockets_cb`, and the other servers'
+ * as a JSON array of `{id, handshake, rooms, data}` (act on one with
+ * `sio_namespace_to` its id).
+ */
+typedef void (*sio_cluster_sockets_cb)(void *user_data,
+                                       int status,
+                                       const char *error,
+                                       const sio_socket *const *sockets,
+                                       size_t n_sockets,
+                                       const sio_payload *remote);
+
+/**
  * Completion of a `fetch_sockets`: the sockets are borrowed for the call
  * (clone those you keep).
  */
@@ -700,7 +731,9 @@ int sio_broadcast_emit(const sio_broadcast *b,
 
 /**
  * Emits to every matching socket and collects their acknowledgements until
- * the timeout; `cb` gets the replies and the ids of the silent sockets.
+ * the timeout; `cb` gets this server's replies and the ids of its silent
+ * sockets (`sio_broadcast_emit_with_ack_all` adds the other servers'
+ * answers).
  */
 int sio_broadcast_emit_with_ack(const sio_broadcast *b,
                                 const char *event,
@@ -712,7 +745,32 @@ int sio_broadcast_emit_with_ack(const sio_broadcast *b,
                                 sio_free_fn free_user_data);
 
 /**
- * Hands the matching sockets to `cb` (`fetchSockets`).
+ * Emits to every matching socket of the whole cluster and collects their
+ * acknowledgements until the timeout (`emitWithAck` with an adapter): `cb`
+ * gets this server's replies and silent sockets, and the other servers'
+ * answers.
+ */
+int sio_broadcast_emit_with_ack_all(const sio_broadcast *b,
+                                    const char *event,
+                                    const char *json,
+                                    const sio_buf *bins,
+                                    size_t n_bins,
+                                    sio_cluster_ack_cb cb,
+                                    void *user_data,
+                                    sio_free_fn free_user_data);
+
+/**
+ * Hands the matching sockets of the whole cluster to `cb` (`fetchSockets`
+ * with an adapter); after the adapter's timeout, what arrived.
+ */
+int sio_broadcast_fetch_all_sockets(const sio_broadcast *b,
+                                    sio_cluster_sockets_cb cb,
+                                    void *user_data,
+                                    sio_free_fn free_user_data);
+
+/**
+ * Hands this server's matching sockets to `cb` (`fetchSockets` without an
+ * adapter; `sio_broadcast_fetch_all_sockets` adds the other servers').
  */
 int sio_broadcast_fetch_sockets(const sio_broadcast *b,
                                 sio_sockets_cb cb,

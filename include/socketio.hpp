@@ -497,24 +497,47 @@ struct BroadcastReplies {
     std::vector<std::pair<std::string, Payload>> replies;
     /** Ids of the sockets that did not answer in time. */
     std::vector<std::string> missing;
+    /** The other servers' clients' answers, a JSON array (their first
+     * argument each); "[]" without a cluster adapter. */
+    Payload remote;
+    /** Whether every other server reported and all its clients answered. */
+    bool remote_complete = true;
 };
 
 using SocketsFn = std::function<void(int status, std::string_view error, std::vector<Socket> sockets)>;
+/** This server's sockets, and the other servers' as a JSON array of
+ * `{id, handshake, rooms, data}`. */
+using ClusterSocketsFn =
+    std::function<void(int status, std::string_view error, std::vector<Socket> sockets, Payload remote)>;
 
 namespace detail {
+
+inline std::vector<Socket> own_sockets(const sio_socket *const *sockets, std::size_t n) {
+    std::vector<Socket> v;
+    v.reserve(n);
+    for (std::size_t i = 0; i < n; i++) {
+        Socket borrowed = Socket::borrow(sockets[i]);
+        v.push_back(borrowed); // a copy: an owned handle
+    }
+    return v;
+}
 
 inline void sockets_tramp(void *ud, int status, const char *error, const sio_socket *const *sockets,
                           std::size_t n) noexcept {
     try {
-        std::vector<Socket> v;
-        v.reserve(n);
-        for (std::size_t i = 0; i < n; i++) {
-            Socket borrowed = Socket::borrow(sockets[i]);
-            v.push_back(borrowed); // a copy: an owned handle
-        }
-        (*static_cast<SocketsFn *>(ud))(status, error ? error : "", std::move(v));
+        (*static_cast<SocketsFn *>(ud))(status, error ? error : "", own_sockets(sockets, n));
     } catch (...) {
         report("fetch_sockets");
+    }
+}
+
+inline void cluster_sockets_tramp(void *ud, int status, const char *error, const sio_socket *const *sockets,
+                                  std::size_t n, const sio_payload *remote) noexcept {
+    try {
+        (*static_cast<ClusterSocketsFn *>(ud))(status, error ? error : "", own_sockets(sockets, n),
+                                               Args(remote).payload());
+    } catch (...) {
+        report("fetch_all_sockets");
     }
 }
 
@@ -547,15 +570,22 @@ class Broadcast {
 
     using AcksFn = std::function<void(int status, std::string_view error, BroadcastReplies replies)>;
 
-    /** Emits and collects the acknowledgements until the timeout. */
+    /** Emits and collects the acknowledgements of the whole cluster until
+     * the timeout. */
     void emit_with_ack(const std::string &event, const Payload &p, AcksFn fn) const {
         auto bins = p.raw_bins();
-        check(sio_broadcast_emit_with_ack(b_, event.c_str(), p.json().c_str(), bins.data(), bins.size(),
-                                          &acks_tramp, detail::box(std::move(fn)), &detail::destroy<AcksFn>));
+        check(sio_broadcast_emit_with_ack_all(b_, event.c_str(), p.json().c_str(), bins.data(), bins.size(),
+                                              &acks_tramp, detail::box(std::move(fn)), &detail::destroy<AcksFn>));
     }
+    /** This server's matching sockets. */
     void fetch_sockets(SocketsFn fn) const {
         check(sio_broadcast_fetch_sockets(b_, &detail::sockets_tramp, detail::box(std::move(fn)),
                                           &detail::destroy<SocketsFn>));
+    }
+    /** The whole cluster's matching sockets. */
+    void fetch_all_sockets(ClusterSocketsFn fn) const {
+        check(sio_broadcast_fetch_all_sockets(b_, &detail::cluster_sockets_tramp, detail::box(std::move(fn)),
+                                              &detail::destroy<ClusterSocketsFn>));
     }
     void join(const std::string &room) const { check(sio_broadcast_join(b_, room.c_str())); }
     void leave(const std::string &room) const { check(sio_broadcast_leave(b_, room.c_str())); }
@@ -567,13 +597,16 @@ class Broadcast {
         return *this;
     }
     static void acks_tramp(void *ud, int status, const char *error, const sio_ack_reply *replies,
-                           std::size_t n_replies, const char *const *missing, std::size_t n_missing) noexcept {
+                           std::size_t n_replies, const char *const *missing, std::size_t n_missing,
+                           const sio_payload *remote, bool remote_complete) noexcept {
         try {
             BroadcastReplies r;
             for (std::size_t i = 0; i < n_replies; i++) {
                 r.replies.emplace_back(replies[i].socket_id, Args(&replies[i].args).payload());
             }
             for (std::size_t i = 0; i < n_missing; i++) r.missing.emplace_back(missing[i]);
+            r.remote = Args(remote).payload();
+            r.remote_complete = remote_complete;
             (*static_cast<AcksFn *>(ud))(status, error ? error : "", std::move(r));
         } catch (...) {
             detail::report("broadcast ack");

@@ -5,7 +5,8 @@
  * server, and, when SIO_REDIS_URL names a running redis-server, two
  * servers joined through the Redis adapter: a broadcast crossing over,
  * serverSideEmit with and without an answer, allRooms and the server count
- * across the cluster.
+ * across the cluster, fetchSockets and emitWithAck answered by the other
+ * server's client.
  *
  * Prints "N passed, N failed"; exits 1 on any failure. */
 #include "test_util.h"
@@ -286,6 +287,82 @@ static void on_news(void *user_data, const char *event, const sio_payload *args,
     atomic_fetch_add(&st->got, 1);
 }
 
+/* The client answers "poll" with "yes". */
+static void on_poll(void *user_data, const char *event, const sio_payload *args, sio_ack *ack) {
+    (void)user_data;
+    (void)event;
+    (void)args;
+    if (ack) CHECK_OK(sio_ack_send(ack, "[\"yes\"]", NULL, 0));
+}
+
+typedef struct {
+    atomic_int done;
+    int status;
+    size_t n_local, n_missing;
+    bool complete;
+    char remote[512];
+} cluster_reply;
+
+static void on_acks_all(void *user_data, int status, const char *error, const sio_ack_reply *replies,
+                        size_t n_replies, const char *const *missing, size_t n_missing, const sio_payload *remote,
+                        bool remote_complete) {
+    cluster_reply *r = user_data;
+    (void)error;
+    (void)replies;
+    (void)missing;
+    r->status = status;
+    r->n_local = n_replies;
+    r->n_missing = n_missing;
+    r->complete = remote_complete;
+    snprintf(r->remote, sizeof r->remote, "%s", remote->json);
+    atomic_store(&r->done, 1);
+}
+
+static void on_all_sockets(void *user_data, int status, const char *error, const sio_socket *const *sockets,
+                           size_t n_sockets, const sio_payload *remote) {
+    cluster_reply *r = user_data;
+    (void)error;
+    r->status = status;
+    r->n_local = n_sockets;
+    for (size_t i = 0; i < n_sockets; i++) CHECK(sio_socket_id(sockets[i]) != NULL);
+    snprintf(r->remote, sizeof r->remote, "%s", remote->json);
+    atomic_store(&r->done, 1);
+}
+
+/* fetchSockets and emitWithAck from `from`, whose lobby is empty, reach the
+ * lobby's client on the other server. */
+static void cluster_wide(sio_server *from, sio_server *other) {
+    sio_namespace *root = NULL;
+    CHECK_OK(sio_server_of(from, "/", &root));
+    sio_broadcast *bc = NULL;
+    CHECK_OK(sio_namespace_to(root, "lobby", &bc));
+    CHECK_OK(sio_broadcast_timeout(bc, 5000));
+    cluster_reply r;
+    memset(&r, 0, sizeof r);
+    CHECK_OK(sio_broadcast_emit_with_ack_all(bc, "poll", "[1]", NULL, 0, on_acks_all, &r, NULL));
+    CHECK(wait_flag(NULL, &r.done, 10000));
+    CHECK(r.status == SIO_OK && r.n_local == 0 && r.n_missing == 0 && r.complete);
+    CHECK(strcmp(r.remote, "[\"yes\"]") == 0);
+
+    memset(&r, 0, sizeof r);
+    CHECK_OK(sio_broadcast_fetch_all_sockets(bc, on_all_sockets, &r, NULL));
+    CHECK(wait_flag(NULL, &r.done, 10000));
+    CHECK(r.status == SIO_OK && r.n_local == 0);
+    CHECK(r.remote[0] == '[' && strstr(r.remote, "\"rooms\"") && strstr(r.remote, "\"lobby\""));
+    sio_broadcast_free(bc);
+    sio_namespace_free(root);
+
+    /* From the socket's own server: one local socket, nothing remote. */
+    CHECK_OK(sio_server_of(other, "/", &root));
+    CHECK_OK(sio_namespace_to(root, "lobby", &bc));
+    memset(&r, 0, sizeof r);
+    CHECK_OK(sio_broadcast_fetch_all_sockets(bc, on_all_sockets, &r, NULL));
+    CHECK(wait_flag(NULL, &r.done, 10000));
+    CHECK(r.status == SIO_OK && r.n_local == 1 && strcmp(r.remote, "[]") == 0);
+    sio_broadcast_free(bc);
+    sio_namespace_free(root);
+}
+
 static void two_servers(const char *redis_url) {
     printf("-- two servers joined through Redis (%s)\n", flavour);
     fflush(stdout);
@@ -309,6 +386,7 @@ static void two_servers(const char *redis_url) {
     sio_client *b = connect_client(url, &c);
     CHECK(atomic_load(&c.status) == SIO_OK);
     CHECK_OK(sio_client_on(b, "news", on_news, &news, NULL));
+    CHECK_OK(sio_client_on(b, "poll", on_poll, NULL, NULL));
     CHECK(wait_count(NULL, &s2.connections, 1, 5000));
 
     /* Both servers see two; a room joined on two is in one's allRooms (the
@@ -349,6 +427,8 @@ static void two_servers(const char *redis_url) {
     CHECK(atomic_load(&s1.reply_status) == SIO_OK);
     CHECK(strcmp(s1.reply, "[{\"pong\":2}]") == 0);
     CHECK(atomic_load(&s1.side_events) == 0);
+
+    cluster_wide(one, two);
 
     sio_client_free(b);
     sio_server_free(one);

@@ -189,15 +189,22 @@ int main() {
                 s.ns().broadcast().timeout(1000).emit_with_ack(
                     "vote", sio::Payload(), [shared](int status, std::string_view, sio::BroadcastReplies r) {
                         std::string reply = "[" + std::to_string(status) + "," + std::to_string(r.replies.size()) +
-                                            "," + std::to_string(r.missing.size()) + "]";
+                                            "," + std::to_string(r.missing.size()) + "," + r.remote.json() + "," +
+                                            (r.remote_complete ? "true" : "false") + "]";
                         shared->send(reply);
                     });
             });
             s.on("count", [](sio::Socket &s, sio::Args, sio::Ack ack) {
                 auto shared = std::make_shared<sio::Ack>(std::move(ack));
-                s.ns().fetch_sockets([shared](int, std::string_view, std::vector<sio::Socket> sockets) {
+                auto everyone = std::make_shared<sio::Broadcast>(s.ns().broadcast());
+                s.ns().fetch_sockets([shared, everyone](int, std::string_view, std::vector<sio::Socket> sockets) {
                     bool ok = !sockets.empty() && sockets[0].connected() && sockets[0].id().size() == 20;
-                    shared->send("[" + std::to_string(sockets.size()) + "," + (ok ? "true" : "false") + "]");
+                    std::string local = std::to_string(sockets.size()) + "," + (ok ? "true" : "false");
+                    // Without an adapter the whole cluster is this server.
+                    everyone->fetch_all_sockets(
+                        [shared, local](int, std::string_view, std::vector<sio::Socket> all, sio::Payload remote) {
+                            shared->send("[" + local + "," + std::to_string(all.size()) + "," + remote.json() + "]");
+                        });
                 });
             });
             s.on_disconnect([&st](sio::Socket &, std::string_view reason) {
@@ -266,10 +273,10 @@ int main() {
     std::string tally, count;
     client.emit_with_ack("vote-all", sio::Payload(), [&](int, std::string_view, sio::Args a) { tally = std::string(a.json()); });
     CHECK(wait_until(&q, [&] { return !tally.empty(); }));
-    CHECK(tally == "[0,1,0]" && votes == 1);
+    CHECK(tally == "[0,1,0,[],true]" && votes == 1);
     client.emit_with_ack("count", sio::Payload(), [&](int, std::string_view, sio::Args a) { count = std::string(a.json()); });
     CHECK(wait_until(&q, [&] { return !count.empty(); }));
-    CHECK(count == "[1,true]");
+    CHECK(count == "[1,true,1,[]]");
 
     // A kept socket handle works after its callback returned.
     std::atomic<int> late{0};

@@ -3,11 +3,12 @@
 
 use std::ffi::{c_char, c_int, c_void, CString};
 
+use super::sio_socket;
 use super::{
     call_sockets, cstr, cstring, ffi_guard, ffi_guard_or, free_handle, hmut, href, millis,
     read_args, required, sio_free_fn, sio_payload, sio_sockets_cb, PayloadHolder, UserData,
 };
-use crate::embed::{Broadcast, BroadcastReplies, Error};
+use crate::embed::{Broadcast, BroadcastReplies, Error, FetchedSocket};
 
 /// A broadcast being built: add operators, then emit (any number of times)
 /// or act on the matching sockets; free it when done.
@@ -105,7 +106,9 @@ pub unsafe extern "C" fn sio_broadcast_emit(
 }
 
 /// Emits to every matching socket and collects their acknowledgements until
-/// the timeout; `cb` gets the replies and the ids of the silent sockets.
+/// the timeout; `cb` gets this server's replies and the ids of its silent
+/// sockets (`sio_broadcast_emit_with_ack_all` adds the other servers'
+/// answers).
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn sio_broadcast_emit_with_ack(
@@ -124,25 +127,105 @@ pub unsafe extern "C" fn sio_broadcast_emit_with_ack(
         let event = cstr(event, "event")?;
         let args = read_args(json, bins, n_bins)?;
         let cb = required(cb, "cb")?;
-        b.b.emit_with_ack(event, args, move |r| call_broadcast_acks(cb, &ud, r));
+        b.b.emit_with_ack(event, args, move |r| {
+            with_replies(r, |status, error, replies, missing, _, _| {
+                cb(
+                    ud.ptr(),
+                    status,
+                    error,
+                    replies.as_ptr(),
+                    replies.len(),
+                    missing.as_ptr(),
+                    missing.len(),
+                )
+            })
+        });
         Ok(())
     })
 }
 
-type BroadcastAckFn = unsafe extern "C" fn(
-    *mut c_void,
-    c_int,
-    *const c_char,
-    *const sio_ack_reply,
-    usize,
-    *const *const c_char,
-    usize,
-);
+/// Completion of `sio_broadcast_emit_with_ack_all`: this server's replies
+/// and silent sockets as for `sio_broadcast_ack_cb`, then the other
+/// servers' part: `remote` is a JSON array of their clients' answers (the
+/// first argument of each, as socket.io forwards them; empty without a
+/// cluster adapter), `remote_complete` whether every other server reported
+/// and all its clients answered in time.
+pub type sio_cluster_ack_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        status: c_int,
+        error: *const c_char,
+        replies: *const sio_ack_reply,
+        n_replies: usize,
+        missing: *const *const c_char,
+        n_missing: usize,
+        remote: *const sio_payload,
+        remote_complete: bool,
+    ),
+>;
 
-unsafe fn call_broadcast_acks(
-    cb: BroadcastAckFn,
-    ud: &UserData,
+/// Completion of `sio_broadcast_fetch_all_sockets`: this server's sockets,
+/// borrowed for the call as in `sio_sockets_cb`, and the other servers'
+/// as a JSON array of `{id, handshake, rooms, data}` (act on one with
+/// `sio_namespace_to` its id).
+pub type sio_cluster_sockets_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        status: c_int,
+        error: *const c_char,
+        sockets: *const *const sio_socket,
+        n_sockets: usize,
+        remote: *const sio_payload,
+    ),
+>;
+
+/// Emits to every matching socket of the whole cluster and collects their
+/// acknowledgements until the timeout (`emitWithAck` with an adapter): `cb`
+/// gets this server's replies and silent sockets, and the other servers'
+/// answers.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn sio_broadcast_emit_with_ack_all(
+    b: *const sio_broadcast,
+    event: *const c_char,
+    json: *const c_char,
+    bins: *const super::sio_buf,
+    n_bins: usize,
+    cb: sio_cluster_ack_cb,
+    user_data: *mut c_void,
+    free_user_data: sio_free_fn,
+) -> c_int {
+    ffi_guard!({
+        let ud = UserData::new(user_data, free_user_data);
+        let b = href(b, "broadcast")?;
+        let event = cstr(event, "event")?;
+        let args = read_args(json, bins, n_bins)?;
+        let cb = required(cb, "cb")?;
+        b.b.emit_with_ack(event, args, move |r| {
+            with_replies(r, |status, error, replies, missing, remote, complete| {
+                cb(
+                    ud.ptr(),
+                    status,
+                    error,
+                    replies.as_ptr(),
+                    replies.len(),
+                    missing.as_ptr(),
+                    missing.len(),
+                    remote,
+                    complete,
+                )
+            })
+        });
+        Ok(())
+    })
+}
+
+/// Lends `r` to `f` as C sees it: status, error (NULL on success), this
+/// server's replies and silent ids, the other servers' answers and whether
+/// they are complete; everything lives until `f` returns.
+unsafe fn with_replies(
     r: Result<BroadcastReplies, Error>,
+    f: impl FnOnce(c_int, *const c_char, &[sio_ack_reply], &[*const c_char], &sio_payload, bool),
 ) {
     match r {
         Ok(r) => {
@@ -162,32 +245,84 @@ unsafe fn call_broadcast_acks(
                 .collect();
             let missing: Vec<CString> = r.missing.iter().map(|m| cstring(m)).collect();
             let missing_ptrs: Vec<*const c_char> = missing.iter().map(|m| m.as_ptr()).collect();
-            cb(
-                ud.ptr(),
+            let remote = PayloadHolder::new(&r.remote);
+            f(
                 super::SIO_OK,
                 std::ptr::null(),
-                replies.as_ptr(),
-                replies.len(),
-                missing_ptrs.as_ptr(),
-                missing_ptrs.len(),
+                &replies,
+                &missing_ptrs,
+                &remote.raw(),
+                r.remote_complete,
             );
         }
         Err(e) => {
             let msg = cstring(&e.to_string());
-            cb(
-                ud.ptr(),
+            let none = PayloadHolder::new(&[]);
+            f(
                 super::status_of(&e),
                 msg.as_ptr(),
-                std::ptr::null(),
-                0,
-                std::ptr::null(),
-                0,
+                &[],
+                &[],
+                &none.raw(),
+                false,
             );
         }
     }
 }
 
-/// Hands the matching sockets to `cb` (`fetchSockets`).
+/// Hands the matching sockets of the whole cluster to `cb` (`fetchSockets`
+/// with an adapter); after the adapter's timeout, what arrived.
+#[no_mangle]
+pub unsafe extern "C" fn sio_broadcast_fetch_all_sockets(
+    b: *const sio_broadcast,
+    cb: sio_cluster_sockets_cb,
+    user_data: *mut c_void,
+    free_user_data: sio_free_fn,
+) -> c_int {
+    ffi_guard!({
+        let ud = UserData::new(user_data, free_user_data);
+        let b = href(b, "broadcast")?;
+        let cb = required(cb, "cb")?;
+        b.b.fetch_all_sockets(move |r| match r {
+            Ok(found) => {
+                let mut local = Vec::new();
+                let mut remote = Vec::new();
+                for f in found {
+                    match f {
+                        FetchedSocket::Local(s) => local.push(sio_socket::new(s)),
+                        FetchedSocket::Remote(v) => remote.push(v),
+                    }
+                }
+                let ptrs: Vec<*const sio_socket> = local.iter().map(|h| h as *const _).collect();
+                let remote = PayloadHolder::new(&remote);
+                cb(
+                    ud.ptr(),
+                    super::SIO_OK,
+                    std::ptr::null(),
+                    ptrs.as_ptr(),
+                    ptrs.len(),
+                    &remote.raw(),
+                );
+            }
+            Err(e) => {
+                let msg = cstring(&e.to_string());
+                let none = PayloadHolder::new(&[]);
+                cb(
+                    ud.ptr(),
+                    super::status_of(&e),
+                    msg.as_ptr(),
+                    std::ptr::null(),
+                    0,
+                    &none.raw(),
+                );
+            }
+        });
+        Ok(())
+    })
+}
+
+/// Hands this server's matching sockets to `cb` (`fetchSockets` without an
+/// adapter; `sio_broadcast_fetch_all_sockets` adds the other servers').
 #[no_mangle]
 pub unsafe extern "C" fn sio_broadcast_fetch_sockets(
     b: *const sio_broadcast,
