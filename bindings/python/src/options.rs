@@ -72,10 +72,15 @@ pub fn server_options(options: &Bound<'_, PyDict>) -> PyResult<ServerOptions> {
         let Some(v) = options.get_item(key)? else {
             continue;
         };
-        if v.is_none() {
+        let value = if !v.is_none() {
+            read(option.option_type, key, &v)?
+        } else if option.option_type == OptionType::Limit {
+            // None lifts a limit (`compression_threshold=None`: no
+            // compression), where it would otherwise keep the default.
+            OptionValue::Limit(None)
+        } else {
             continue;
-        }
-        let value = read(option.option_type, key, &v)?;
+        };
         option.apply(&mut o, value).map_err(value_error)?;
     }
     Ok(o)

@@ -88,6 +88,26 @@ def test_compression_threshold_and_http_compression(sync_server):
     assert encoding(url) == 'gzip'
     _, url = sync_server(compression_threshold=10, http_compression=False)
     assert encoding(url) is None
+    # The default threshold (1024) is off too: a long answer stays plain.
+    sio, url = sync_server(http_compression=False)
+    assert long_answer_encoding(sio, url) is None
+    sio, url = sync_server()
+    assert long_answer_encoding(sio, url) == 'gzip'
+
+
+def long_answer_encoding(sio, url):
+    """The Content-Encoding of a polling answer of about 4 KB."""
+    with urllib.request.urlopen(url + '/socket.io/?EIO=4&transport=polling', timeout=5) as r:
+        sid = json.loads(r.read().decode()[1:])['sid']
+    base = url + f'/socket.io/?EIO=4&transport=polling&sid={sid}'
+    urllib.request.urlopen(urllib.request.Request(base, data=b'40', method='POST'), timeout=5).read()
+    req = urllib.request.Request(base, headers={'Accept-Encoding': 'gzip'})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        r.read()  # the namespace's CONNECT answer
+    sio.emit('big', 'x' * 4096)
+    with urllib.request.urlopen(req, timeout=5) as r:
+        r.read()
+        return r.headers.get('Content-Encoding')
 
 
 @pytest.mark.skipif(shutil.which('openssl') is None, reason='needs openssl')
