@@ -219,7 +219,7 @@ async fn etag_and_304() {
 }
 
 #[tokio::test]
-async fn gzip_and_deflate_as_the_client_asks() {
+async fn brotli_gzip_and_deflate_as_the_client_asks() {
     let server = serve(serving(ServerConfig::default())).await;
     let version = package_version();
     for (accept, want) in [
@@ -229,6 +229,8 @@ async fn gzip_and_deflate_as_the_client_asks() {
         ("gzip;q=0.5, deflate", Some("deflate")),
         ("identity", None),
         ("gzip;q=0, deflate;q=0", None),
+        ("br", Some("br")),
+        ("br, gzip", Some("br")),
     ] {
         for name in ["socket.io.js", "socket.io.msgpack.min.js.map"] {
             // Twice: the second comes from the cached encoding.
@@ -243,6 +245,9 @@ async fn gzip_and_deflate_as_the_client_asks() {
                 assert_eq!(r.header("content-encoding"), want, "{name}, {accept}");
                 let mut plain = Vec::new();
                 match want {
+                    Some("br") => {
+                        brotli::BrotliDecompress(&mut &r.body[..], &mut plain).unwrap();
+                    }
                     Some("gzip") => {
                         flate2::read::GzDecoder::new(&r.body[..])
                             .read_to_end(&mut plain)
