@@ -218,6 +218,12 @@ typedef struct sio_client sio_client;
 typedef struct sio_client_options sio_client_options;
 
 /**
+ * The request's headers being answered with, in a `headers` or
+ * `initial_headers` hook.
+ */
+typedef struct sio_headers sio_headers;
+
+/**
  * A namespace of a server (`/` is the main one).
  */
 typedef struct sio_namespace sio_namespace;
@@ -240,6 +246,12 @@ typedef struct sio_parent_namespace sio_parent_namespace;
  * `sio_client_options_set_queue`, then call `sio_queue_poll` in your loop.
  */
 typedef struct sio_queue sio_queue;
+
+/**
+ * A request under the server's path, borrowed for the duration of a hook.
+ * The strings its accessors return live as long as the hook runs.
+ */
+typedef struct sio_request sio_request;
 
 /**
  * A tokio runtime: the threads the library's work (and, by default, its
@@ -452,6 +464,33 @@ typedef void (*sio_reply_cb)(void *user_data,
                              int status,
                              const char *error,
                              const sio_payload *args);
+
+/**
+ * Decides on a handshake or upgrade request: NULL lets it through, a
+ * message refuses it (403, code 4, the message in the answer; copied at
+ * once, so a string literal will do).
+ */
+typedef const char *(*sio_allow_request_cb)(void *user_data,
+                                            const sio_request *req);
+
+/**
+ * Edits the response headers of a request.
+ */
+typedef void (*sio_headers_cb)(void *user_data,
+                               const sio_request *req,
+                               sio_headers *headers);
+
+/**
+ * Told of a refused request: engine.io's error `code` (0 unknown
+ * transport, 1 unknown session id, 2 bad handshake method, 3 bad request,
+ * 4 forbidden, 5 unsupported protocol version), its `message`, and its
+ * `context` as a JSON object (e.g. `{"transport":"carrier-pigeon"}`).
+ */
+typedef void (*sio_connection_error_cb)(void *user_data,
+                                        const sio_request *req,
+                                        int code,
+                                        const char *message,
+                                        const char *context_json);
 
 /**
  * Called with each socket that joins a namespace (after the middlewares).
@@ -1081,6 +1120,67 @@ int sio_client_id(const sio_client *client,
 void sio_client_free(sio_client *client);
 
 /**
+ * The request's method ("GET", "POST"...); NULL for NULL.
+ */
+const char *sio_request_method(const sio_request *req);
+
+/**
+ * The request's path with its query (`/socket.io/?EIO=4&transport=polling`).
+ */
+const char *sio_request_url(const sio_request *req);
+
+/**
+ * The value of header `name` (any case; repeated headers joined with
+ * ", " as Node does), or NULL when the request has none.
+ */
+const char *sio_request_header(const sio_request *req,
+                               const char *name);
+
+/**
+ * The peer's IP address ("127.0.0.1", "::1"), or NULL when unknown.
+ */
+const char *sio_request_remote_address(const sio_request *req);
+
+/**
+ * Sets response header `name` to `value`, replacing what it had (as
+ * assigning `headers[name]` in engine.io's `headers` event).
+ */
+int sio_headers_set(sio_headers *headers,
+                    const char *name,
+                    const char *value);
+
+/**
+ * Checks every handshake and upgrade request before the engine answers
+ * it (engine.io's `allowRequest`, called synchronously); NULL `cb`
+ * removes the check. The requests it refuses reach the
+ * `connection_error` hook too.
+ */
+int sio_server_options_set_allow_request(sio_server_options *opts,
+                                         sio_allow_request_cb cb,
+                                         void *user_data,
+                                         sio_free_fn free_user_data);
+
+/**
+ * Edits the headers of the handshake response (`initial`, engine.io's
+ * `initial_headers` event) or of every polling response and WebSocket
+ * upgrade (engine.io's `headers` event); NULL `cb` removes it.
+ */
+int sio_server_options_set_headers(sio_server_options *opts,
+                                   bool initial,
+                                   sio_headers_cb cb,
+                                   void *user_data,
+                                   sio_free_fn free_user_data);
+
+/**
+ * Tells `cb` of every request the engine refuses (engine.io's
+ * `connection_error` event); NULL `cb` stops telling.
+ */
+int sio_server_options_on_connection_error(sio_server_options *opts,
+                                           sio_connection_error_cb cb,
+                                           void *user_data,
+                                           sio_free_fn free_user_data);
+
+/**
  * The namespace's name, e.g. "/" (valid as long as the handle).
  */
 const char *sio_namespace_name(const sio_namespace *ns);
@@ -1273,6 +1373,61 @@ int sio_server_options_set_allow_upgrades(sio_server_options *opts,
  */
 int sio_server_options_set_cors_origin(sio_server_options *opts,
                                        const char *origin);
+
+/**
+ * Sends `Access-Control-Allow-Credentials: true` with the CORS headers
+ * (default false). Set the allowed origins first.
+ */
+int sio_server_options_set_cors_credentials(sio_server_options *opts,
+                                            bool credentials);
+
+/**
+ * The rest of the CORS policy, as the `cors` package's options: `methods`
+ * (NULL: "GET,HEAD,PUT,PATCH,POST,DELETE"), `allowed_headers` (NULL: the
+ * preflight's requested headers are reflected), `exposed_headers` (NULL:
+ * none) and `max_age_s` (a negative value: no `Access-Control-Max-Age`).
+ * Set the allowed origins first.
+ */
+int sio_server_options_set_cors_headers(sio_server_options *opts,
+                                        const char *methods,
+                                        const char *allowed_headers,
+                                        const char *exposed_headers,
+                                        int64_t max_age_s);
+
+/**
+ * Time a probing WebSocket has to complete the upgrade (default 10000 ms).
+ */
+int sio_server_options_set_upgrade_timeout(sio_server_options *opts,
+                                           uint32_t ms);
+
+/**
+ * Compresses polling responses of at least `threshold` bytes with gzip or
+ * deflate when the client accepts it (engine.io's `httpCompression`; on,
+ * threshold 1024, by default); `enabled` false never compresses.
+ */
+int sio_server_options_set_http_compression(sio_server_options *opts,
+                                            bool enabled,
+                                            size_t threshold);
+
+/**
+ * Sets a cookie with the session id on the handshake response, as
+ * engine.io's `cookie` option: `name` (NULL: "io"), `path` (NULL: "/"),
+ * `same_site` ("Strict", "Lax", "None" or NULL for none), `max_age_s` (a
+ * negative value: a session cookie). `sio_server_options_clear_cookie`
+ * sets none again (the default).
+ */
+int sio_server_options_set_cookie(sio_server_options *opts,
+                                  const char *name,
+                                  const char *path,
+                                  bool http_only,
+                                  const char *same_site,
+                                  bool secure,
+                                  int64_t max_age_s);
+
+/**
+ * Sets no session cookie (the default).
+ */
+int sio_server_options_clear_cookie(sio_server_options *opts);
 
 /**
  * Serves the official browser client under the server's path, as
@@ -1510,6 +1665,18 @@ const char *sio_socket_nsp(const sio_socket *socket);
  * True while the socket is connected (false for NULL).
  */
 bool sio_socket_connected(const sio_socket *socket);
+
+/**
+ * The transport carrying the socket's connection now: "polling" or
+ * "websocket" (after an upgrade); NULL for NULL. A static string.
+ */
+const char *sio_socket_transport(const sio_socket *socket);
+
+/**
+ * True when the socket came back through connection state recovery (its
+ * id, rooms and data restored, missed packets replayed); false for NULL.
+ */
+bool sio_socket_recovered(const sio_socket *socket);
 
 /**
  * Stores the handshake as a JSON object string (free with

@@ -331,6 +331,10 @@ class Socket {
     std::string id() const { return sio_socket_id(s_); }
     std::string nsp() const { return sio_socket_nsp(s_); }
     bool connected() const noexcept { return sio_socket_connected(s_); }
+    /** "polling" or "websocket": the transport carrying the connection now. */
+    std::string transport() const { return sio_socket_transport(s_); }
+    /** Whether the socket came back through connection state recovery. */
+    bool recovered() const noexcept { return sio_socket_recovered(s_); }
 
     /** The handshake as a JSON object (auth, query, headers, address...). */
     std::string handshake() const { return take_string(sio_socket_handshake, "handshake"); }
@@ -811,9 +815,37 @@ class Queue {
     sio_queue *q_ = nullptr;
 };
 
-/** Server options; setters chain. */
+/** A request the engine is deciding on, borrowed for a hook's duration. */
+class Request {
+  public:
+    explicit Request(const sio_request *r) noexcept : r_(r) {}
+    std::string method() const { return str(sio_request_method(r_)); }
+    /** The path with its query. */
+    std::string url() const { return str(sio_request_url(r_)); }
+    /** A header's value (repeated ones joined with ", "), if present. */
+    std::optional<std::string> header(const std::string &name) const {
+        const char *v = sio_request_header(r_, name.c_str());
+        return v ? std::optional<std::string>(v) : std::nullopt;
+    }
+    /** The peer's IP address, empty when unknown. */
+    std::string remote_address() const { return str(sio_request_remote_address(r_)); }
+
+  private:
+    static std::string str(const char *s) { return s ? s : ""; }
+    const sio_request *r_;
+};
+
+/** Server options (engine.io's and socket.io's); setters chain. */
 class ServerOptions {
   public:
+    /** Accepts a request (nullopt) or refuses it with a message (403). */
+    using AllowRequestFn = std::function<std::optional<std::string>(const Request &req)>;
+    /** Edits response headers through `set(name, value)`. */
+    using HeadersFn = std::function<void(const Request &req, const std::function<void(const std::string &,
+                                                                                      const std::string &)> &set)>;
+    /** A refused request: engine.io's code, message and context (JSON). */
+    using ConnectionErrorFn =
+        std::function<void(const Request &req, int code, std::string_view message, std::string_view context)>;
     ServerOptions() { check(sio_server_options_new(&o_)); }
     ServerOptions(ServerOptions &&o) noexcept : o_(std::exchange(o.o_, nullptr)) {}
     ServerOptions(const ServerOptions &) = delete;
@@ -836,6 +868,48 @@ class ServerOptions {
     ServerOptions &allow_upgrades(bool allow) { return chain(sio_server_options_set_allow_upgrades(o_, allow)); }
     ServerOptions &cors_origin(const std::string &origin) {
         return chain(sio_server_options_set_cors_origin(o_, origin.c_str()));
+    }
+    /** After cors_origin: Access-Control-Allow-Credentials. */
+    ServerOptions &cors_credentials(bool on) { return chain(sio_server_options_set_cors_credentials(o_, on)); }
+    /** After cors_origin: the rest of the policy, as the cors package's
+     *  options (empty: its default; max_age_s < 0: none). */
+    ServerOptions &cors_headers(const std::string &methods, const std::string &allowed_headers,
+                                const std::string &exposed_headers, std::int64_t max_age_s = -1) {
+        return chain(sio_server_options_set_cors_headers(o_, methods.empty() ? nullptr : methods.c_str(),
+                                                         allowed_headers.empty() ? nullptr : allowed_headers.c_str(),
+                                                         exposed_headers.empty() ? nullptr : exposed_headers.c_str(),
+                                                         max_age_s));
+    }
+    ServerOptions &upgrade_timeout(std::uint32_t ms) { return chain(sio_server_options_set_upgrade_timeout(o_, ms)); }
+    /** Compresses polling answers of at least `threshold` bytes (on, 1024,
+     *  by default). */
+    ServerOptions &http_compression(bool on, std::size_t threshold = 1024) {
+        return chain(sio_server_options_set_http_compression(o_, on, threshold));
+    }
+    /** The session cookie of the handshake (engine.io's `cookie`); empty
+     *  strings take its defaults, max_age_s < 0 makes a session cookie. */
+    ServerOptions &cookie(const std::string &name = "io", const std::string &path = "/", bool http_only = true,
+                          const std::string &same_site = "Lax", bool secure = false, std::int64_t max_age_s = -1) {
+        return chain(sio_server_options_set_cookie(o_, name.empty() ? nullptr : name.c_str(),
+                                                   path.empty() ? nullptr : path.c_str(), http_only,
+                                                   same_site.empty() ? nullptr : same_site.c_str(), secure,
+                                                   max_age_s));
+    }
+    /** engine.io's allowRequest; runs on a runtime thread, synchronously. An
+     *  exception escaping it refuses the request. */
+    ServerOptions &allow_request(AllowRequestFn fn) {
+        return chain(sio_server_options_set_allow_request(o_, &allow_tramp, detail::box(std::move(fn)),
+                                                          &detail::destroy<AllowRequestFn>));
+    }
+    /** engine.io's `initial_headers` (initial) or `headers` events. */
+    ServerOptions &headers(bool initial, HeadersFn fn) {
+        return chain(sio_server_options_set_headers(o_, initial, &headers_tramp, detail::box(std::move(fn)),
+                                                    &detail::destroy<HeadersFn>));
+    }
+    /** engine.io's `connection_error` event. */
+    ServerOptions &on_connection_error(ConnectionErrorFn fn) {
+        return chain(sio_server_options_on_connection_error(o_, &connection_error_tramp, detail::box(std::move(fn)),
+                                                            &detail::destroy<ConnectionErrorFn>));
     }
     /** Serves the official browser client under the path, as socket.io's
      *  serveClient (<path>/socket.io.js, .min.js, .msgpack.min.js,
@@ -869,6 +943,35 @@ class ServerOptions {
     ServerOptions &chain(int status) {
         check(status);
         return *this;
+    }
+    static const char *allow_tramp(void *ud, const sio_request *req) noexcept {
+        // The refusal outlives the call only until the library copies it.
+        thread_local std::string refusal;
+        try {
+            auto r = (*static_cast<AllowRequestFn *>(ud))(Request(req));
+            if (!r) return nullptr;
+            refusal = std::move(*r);
+        } catch (...) {
+            refusal = "Forbidden";
+        }
+        return refusal.c_str();
+    }
+    static void headers_tramp(void *ud, const sio_request *req, sio_headers *h) noexcept {
+        try {
+            (*static_cast<HeadersFn *>(ud))(Request(req), [h](const std::string &name, const std::string &value) {
+                check(sio_headers_set(h, name.c_str(), value.c_str()));
+            });
+        } catch (...) {
+            detail::report("headers");
+        }
+    }
+    static void connection_error_tramp(void *ud, const sio_request *req, int code, const char *message,
+                                       const char *context) noexcept {
+        try {
+            (*static_cast<ConnectionErrorFn *>(ud))(Request(req), code, message, context);
+        } catch (...) {
+            detail::report("connection_error");
+        }
     }
     sio_server_options *o_ = nullptr;
 };

@@ -286,6 +286,12 @@ fn redis_env(redis: &Option<Redis>, flavour: &str) -> Vec<(&'static str, String)
         .unwrap_or_default()
 }
 
+/// The engine's options and hooks, checked with raw HTTP requests.
+#[test]
+fn c_engine_hooks_and_options() {
+    run("test_engine");
+}
+
 #[test]
 fn c_client_and_server() {
     run("test_client");

@@ -144,6 +144,7 @@ static void cluster_on_one_server(sio::Server &server, const sio::Socket &kept);
 static void option_setters_live(const sio::Runtime &rt, std::uint16_t plain_port);
 static void two_servers(const std::string &redis_url, const std::string &flavour);
 static void admin_ui();
+static void engine_hooks(const sio::Runtime &rt);
 
 int main() {
     CHECK(sio_abi_version() == SIO_ABI_VERSION);
@@ -162,6 +163,7 @@ int main() {
 
     ServerState st;
     sio::Runtime rt(2);
+    engine_hooks(rt);
     sio::Server server(sio::ServerOptions().runtime(rt).ack_timeout(2000));
     {
         sio::Namespace root = server.of("/");
@@ -677,6 +679,79 @@ static void cluster_on_one_server(sio::Server &server, const sio::Socket &kept_s
 // Options that change behaviour, live: a server taking at most one
 // attachment per packet and no upgrades, a client that does not upgrade;
 // a client trusting only a given root, against a server without TLS.
+// allowRequest (an exception refuses), the headers hook, connection_error,
+// and the socket's transport, with C++ clients.
+static void engine_hooks(const sio::Runtime &rt) {
+    std::printf("-- engine hooks\n");
+    struct Seen {
+        std::mutex mu;
+        std::string url, transport, error;
+        std::atomic<int> codes{-1}, headers{0}, joined{0};
+    };
+    auto seen = std::make_shared<Seen>();
+    sio::ServerOptions sopts;
+    sopts.runtime(rt)
+        .allow_request([seen](const sio::Request &req) -> std::optional<std::string> {
+            {
+                std::lock_guard<std::mutex> g(seen->mu);
+                seen->url = req.url();
+            }
+            auto token = req.header("x-token");
+            if (!token) return std::string("no token");
+            if (*token == "throw") throw std::runtime_error("boom");
+            return std::nullopt;
+        })
+        .headers(false,
+                 [seen](const sio::Request &, const auto &set) {
+                     set("x-custom", "yes");
+                     seen->headers++;
+                 })
+        .on_connection_error([seen](const sio::Request &, int code, std::string_view message, std::string_view) {
+            std::lock_guard<std::mutex> g(seen->mu);
+            seen->error = std::string(message);
+            seen->codes = code;
+        });
+    sio::Server server(sopts);
+    server.of("/").on_connection([seen](sio::Socket &s) {
+        std::lock_guard<std::mutex> g(seen->mu);
+        seen->transport = s.transport() + (s.recovered() ? " recovered" : "");
+        seen->joined++;
+    });
+    std::string url = "http://127.0.0.1:" + std::to_string(server.listen("127.0.0.1:0"));
+
+    Reply ok, refused, thrown;
+    sio::ClientOptions good;
+    good.header("x-token", "yes").transports(SIO_TRANSPORT_WEBSOCKET);
+    auto a = connect_to(url, good, ok);
+    CHECK(ok.code() == SIO_OK);
+    CHECK(wait_until(nullptr, [&] { return seen->joined == 1; }));
+    CHECK(seen->headers >= 1);
+    {
+        std::lock_guard<std::mutex> g(seen->mu);
+        CHECK(seen->transport == "websocket");
+        CHECK(seen->url.rfind("/socket.io/?EIO=4", 0) == 0);
+    }
+    sio::ClientOptions none;
+    auto b = connect_to(url, none, refused);
+    CHECK(refused.code() != SIO_OK);
+    CHECK(wait_until(nullptr, [&] { return seen->codes == 4; }));
+    {
+        std::lock_guard<std::mutex> g(seen->mu);
+        CHECK(seen->error == "no token");
+    }
+    seen->codes = -1;
+    sio::ClientOptions bad;
+    bad.header("x-token", "throw");
+    auto c = connect_to(url, bad, thrown);
+    CHECK(thrown.code() != SIO_OK);
+    CHECK(wait_until(nullptr, [&] { return seen->codes == 4; }));
+    {
+        std::lock_guard<std::mutex> g(seen->mu);
+        CHECK(seen->error == "Forbidden");
+    }
+    CHECK(seen->joined == 1);
+}
+
 static void option_setters_live(const sio::Runtime &rt, std::uint16_t plain_port) {
     std::printf("-- option setters, live\n");
     std::atomic<int> joined{0}; // declared first: it outlives the server

@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use engineio::server::{Cors, CorsOrigin, TransportType};
+use engineio::server::{Cookie, Cors, CorsOrigin, TransportType};
 use sio_core::server::{ParserKind, RecoveryConfig};
 use sio_core::ClientBundle;
 
@@ -216,6 +216,133 @@ pub unsafe extern "C" fn sio_server_options_set_cors_origin(
         };
         Ok(OptionValue::Cors(cors))
     })
+}
+
+/// Sends `Access-Control-Allow-Credentials: true` with the CORS headers
+/// (default false). Set the allowed origins first.
+#[no_mangle]
+pub unsafe extern "C" fn sio_server_options_set_cors_credentials(
+    opts: *mut sio_server_options,
+    credentials: bool,
+) -> c_int {
+    ffi_guard!({
+        let o = hmut(opts, "opts")?;
+        if o.o.config.engine.cors.is_none() {
+            return Err(Error::invalid(
+                "CORS credentials: set the allowed origins first",
+            ));
+        }
+        o.o.set(Api::C, "cors_credentials", OptionValue::Bool(credentials))
+    })
+}
+
+/// The rest of the CORS policy, as the `cors` package's options: `methods`
+/// (NULL: "GET,HEAD,PUT,PATCH,POST,DELETE"), `allowed_headers` (NULL: the
+/// preflight's requested headers are reflected), `exposed_headers` (NULL:
+/// none) and `max_age_s` (a negative value: no `Access-Control-Max-Age`).
+/// Set the allowed origins first.
+#[no_mangle]
+pub unsafe extern "C" fn sio_server_options_set_cors_headers(
+    opts: *mut sio_server_options,
+    methods: *const c_char,
+    allowed_headers: *const c_char,
+    exposed_headers: *const c_char,
+    max_age_s: i64,
+) -> c_int {
+    ffi_guard!({
+        let o = hmut(opts, "opts")?;
+        let mut parts = vec![(
+            "cors_max_age",
+            OptionValue::Limit(usize::try_from(max_age_s).ok()),
+        )];
+        for (name, v, what) in [
+            ("cors_methods", methods, "methods"),
+            ("cors_allowed_headers", allowed_headers, "allowed_headers"),
+            ("cors_exposed_headers", exposed_headers, "exposed_headers"),
+        ] {
+            if let Some(v) = opt_cstr(v, what)? {
+                parts.push((name, OptionValue::Text(v.to_owned())));
+            }
+        }
+        // All checked before anything changes.
+        if o.o.config.engine.cors.is_none() {
+            return Err(Error::invalid(
+                "CORS headers: set the allowed origins first",
+            ));
+        }
+        for (name, value) in parts {
+            o.o.set(Api::C, name, value)?;
+        }
+        Ok(())
+    })
+}
+
+/// Time a probing WebSocket has to complete the upgrade (default 10000 ms).
+#[no_mangle]
+pub unsafe extern "C" fn sio_server_options_set_upgrade_timeout(
+    opts: *mut sio_server_options,
+    ms: u32,
+) -> c_int {
+    set(opts, "upgrade_timeout", || {
+        Ok(OptionValue::Duration(millis(ms)))
+    })
+}
+
+/// Compresses polling responses of at least `threshold` bytes with gzip or
+/// deflate when the client accepts it (engine.io's `httpCompression`; on,
+/// threshold 1024, by default); `enabled` false never compresses.
+#[no_mangle]
+pub unsafe extern "C" fn sio_server_options_set_http_compression(
+    opts: *mut sio_server_options,
+    enabled: bool,
+    threshold: usize,
+) -> c_int {
+    set(opts, "http_compression", || {
+        Ok(OptionValue::Limit(enabled.then_some(threshold)))
+    })
+}
+
+/// Sets a cookie with the session id on the handshake response, as
+/// engine.io's `cookie` option: `name` (NULL: "io"), `path` (NULL: "/"),
+/// `same_site` ("Strict", "Lax", "None" or NULL for none), `max_age_s` (a
+/// negative value: a session cookie). `sio_server_options_clear_cookie`
+/// sets none again (the default).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn sio_server_options_set_cookie(
+    opts: *mut sio_server_options,
+    name: *const c_char,
+    path: *const c_char,
+    http_only: bool,
+    same_site: *const c_char,
+    secure: bool,
+    max_age_s: i64,
+) -> c_int {
+    set(opts, "cookie", || {
+        let same_site = opt_cstr(same_site, "same_site")?;
+        if let Some(s) = same_site {
+            if !["strict", "lax", "none"].contains(&s.to_ascii_lowercase().as_str()) {
+                return Err(Error::invalid(format!(
+                    "cookie SameSite {s:?}: use \"Strict\", \"Lax\" or \"None\""
+                )));
+            }
+        }
+        Ok(OptionValue::Cookie(Some(
+            Cookie::default()
+                .name(opt_cstr(name, "name")?.unwrap_or("io").to_owned())
+                .path(Some(opt_cstr(path, "path")?.unwrap_or("/").to_owned()))
+                .http_only(http_only)
+                .same_site(same_site.map(str::to_owned))
+                .secure(secure)
+                .max_age(u64::try_from(max_age_s).ok()),
+        )))
+    })
+}
+
+/// Sets no session cookie (the default).
+#[no_mangle]
+pub unsafe extern "C" fn sio_server_options_clear_cookie(opts: *mut sio_server_options) -> c_int {
+    set(opts, "cookie", || Ok(OptionValue::Cookie(None)))
 }
 
 /// Serves the official browser client under the server's path, as

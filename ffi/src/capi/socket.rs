@@ -127,6 +127,27 @@ pub unsafe extern "C" fn sio_socket_connected(socket: *const sio_socket) -> bool
     ffi_guard_or!(false, { socket.as_ref().is_some_and(|s| s.s.connected()) })
 }
 
+/// The transport carrying the socket's connection now: "polling" or
+/// "websocket" (after an upgrade); NULL for NULL. A static string.
+#[no_mangle]
+pub unsafe extern "C" fn sio_socket_transport(socket: *const sio_socket) -> *const c_char {
+    ffi_guard_or!(std::ptr::null(), {
+        socket
+            .as_ref()
+            .map_or(std::ptr::null(), |s| match s.s.transport() {
+                "websocket" => c"websocket".as_ptr(),
+                _ => c"polling".as_ptr(),
+            })
+    })
+}
+
+/// True when the socket came back through connection state recovery (its
+/// id, rooms and data restored, missed packets replayed); false for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn sio_socket_recovered(socket: *const sio_socket) -> bool {
+    ffi_guard_or!(false, { socket.as_ref().is_some_and(|s| s.s.recovered()) })
+}
+
 /// Stores the handshake as a JSON object string (free with
 /// `sio_string_free`): `auth`, `query`, `headers`, `address`, `url`,
 /// `issued`, `secure`, `xdomain`. Buffers in `auth` appear as arrays of

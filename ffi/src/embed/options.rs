@@ -12,7 +12,9 @@
 
 use std::time::Duration;
 
-use engineio::server::{AllowRequest, Cookie, Cors, TransportType};
+use engineio::server::{
+    AllowRequest, ConnectionErrorHook, Cookie, Cors, HeadersHook, TransportType,
+};
 use sio_core::server::{ParserKind, RecoveryConfig};
 use sio_core::{ClientBundle, ServerConfig};
 
@@ -83,6 +85,10 @@ pub enum OptionType {
     Parser,
     /// A check of every handshake request, or none.
     AllowRequest,
+    /// An editor of response headers, or none.
+    Headers,
+    /// A listener for refused requests, or none.
+    ConnectionError,
     /// The runtime to run on, or none for the global one.
     Runtime,
     /// The event queue callbacks run from, or none for the runtime's
@@ -106,6 +112,8 @@ impl std::fmt::Display for OptionType {
             OptionType::Redis => "Redis adapter settings",
             OptionType::Parser => "a parser",
             OptionType::AllowRequest => "a request check",
+            OptionType::Headers => "a response headers editor",
+            OptionType::ConnectionError => "a refused request listener",
             OptionType::Runtime => "a runtime",
             OptionType::Queue => "an event queue",
         })
@@ -141,6 +149,10 @@ pub enum OptionValue {
     Parser(ParserKind),
     /// [`OptionType::AllowRequest`].
     AllowRequest(Option<AllowRequest>),
+    /// [`OptionType::Headers`].
+    Headers(Option<HeadersHook>),
+    /// [`OptionType::ConnectionError`].
+    ConnectionError(Option<ConnectionErrorHook>),
     /// [`OptionType::Runtime`].
     Runtime(Option<Runtime>),
     /// [`OptionType::Queue`].
@@ -164,6 +176,8 @@ impl OptionValue {
             OptionValue::Redis(_) => OptionType::Redis,
             OptionValue::Parser(_) => OptionType::Parser,
             OptionValue::AllowRequest(_) => OptionType::AllowRequest,
+            OptionValue::Headers(_) => OptionType::Headers,
+            OptionValue::ConnectionError(_) => OptionType::ConnectionError,
             OptionValue::Runtime(_) => OptionType::Runtime,
             OptionValue::Queue(_) => OptionType::Queue,
         }
@@ -294,7 +308,7 @@ pub static SERVER_OPTIONS: &[ServerOption] = &[
     ),
     option!(
         "upgrade_timeout": Duration,
-        c: _, python: "upgrade_timeout", node: "upgradeTimeout",
+        c: "upgrade_timeout", python: "upgrade_timeout", node: "upgradeTimeout",
         |o, v| o.config.engine.upgrade_timeout = v
     ),
     option!(
@@ -329,7 +343,7 @@ pub static SERVER_OPTIONS: &[ServerOption] = &[
     ),
     option!(
         "http_compression_threshold": Limit,
-        c: _, python: "compression_threshold", node: "httpCompression",
+        c: "http_compression", python: "compression_threshold", node: "httpCompression",
         |o, v| o.config.engine.http_compression_threshold = v
     ),
     option!(
@@ -351,22 +365,59 @@ pub static SERVER_OPTIONS: &[ServerOption] = &[
     // a CORS policy there is nothing to send them with.
     option!(
         "cors_credentials": Bool,
-        c: _, python: "cors_credentials", node: _,
+        c: "cors_credentials", python: "cors_credentials", node: _,
         |o, v| {
             if let Some(cors) = o.config.engine.cors.as_mut() {
                 cors.credentials = v
             }
         }
     ),
+    // The C API sets the rest of the CORS policy one part at a time, after
+    // its origins; Node gives the policy whole, python-engineio has none.
+    option!(
+        "cors_methods": Text,
+        c: "cors_methods", python: _, node: _,
+        |o, v| cors_part(o, "methods", |c| c.methods = v)?
+    ),
+    option!(
+        "cors_allowed_headers": Text,
+        c: "cors_allowed_headers", python: _, node: _,
+        |o, v| cors_part(o, "allowed headers", |c| c.allowed_headers = Some(v))?
+    ),
+    option!(
+        "cors_exposed_headers": Text,
+        c: "cors_exposed_headers", python: _, node: _,
+        |o, v| cors_part(o, "exposed headers", |c| c.exposed_headers = Some(v))?
+    ),
+    option!(
+        "cors_max_age": Limit,
+        c: "cors_max_age", python: _, node: _,
+        |o, v| cors_part(o, "max age", |c| c.max_age = v.map(|s| s as u64))?
+    ),
     option!(
         "cookie": Cookie,
-        c: _, python: "cookie", node: "cookie",
+        c: "cookie", python: "cookie", node: "cookie",
         |o, v| o.config.engine.cookie = v
     ),
     option!(
         "allow_request": AllowRequest,
-        c: _, python: _, node: "allowRequest",
+        c: "allow_request", python: _, node: "allowRequest",
         |o, v| o.config.engine.allow_request = v
+    ),
+    option!(
+        "initial_headers": Headers,
+        c: "initial_headers", python: _, node: _,
+        |o, v| o.config.engine.initial_headers = v
+    ),
+    option!(
+        "headers": Headers,
+        c: "headers", python: _, node: _,
+        |o, v| o.config.engine.headers = v
+    ),
+    option!(
+        "connection_error": ConnectionError,
+        c: "connection_error", python: _, node: _,
+        |o, v| o.config.engine.on_connection_error = v
     ),
     option!(
         "serve_client": ClientBundle,
@@ -404,6 +455,20 @@ pub static SERVER_OPTIONS: &[ServerOption] = &[
         |o, v| o.queue = v
     ),
 ];
+
+/// Edits the CORS policy set before: refused when there is none, as a part
+/// of a policy nobody enabled would be silently ignored.
+fn cors_part(o: &mut ServerOptions, what: &str, edit: impl FnOnce(&mut Cors)) -> Result<(), Error> {
+    match o.config.engine.cors.as_mut() {
+        Some(cors) => {
+            edit(cors);
+            Ok(())
+        }
+        None => Err(Error::invalid(format!(
+            "CORS {what}: set the allowed origins first"
+        ))),
+    }
+}
 
 /// Transports by name (`polling`, `websocket`), as the `transports` option
 /// of the bindings and of the clients lists them; an unknown name is an

@@ -63,6 +63,11 @@ impl Socket {
         self.inner.transport()
     }
 
+    /// Whether the socket came back through connection state recovery.
+    pub fn recovered(&self) -> bool {
+        self.inner.recovered()
+    }
+
     /// How the socket connected: `auth`, `query`, `headers`, `address`,
     /// `url`, `issued` (ms since the epoch), `secure`, `xdomain`.
     pub fn handshake(&self) -> Value {
