@@ -174,6 +174,35 @@
 #define SIO_RECONNECT_FAILED 4
 
 /**
+ * Manager event: a session opened (`text`: its transport, "polling"
+ * or "websocket"); socket.io-client's manager `open`.
+ */
+#define SIO_MANAGER_OPEN 1
+
+/**
+ * Manager event: an attempt failed (`text`: why); the manager's
+ * `error`.
+ */
+#define SIO_MANAGER_ERROR 2
+
+/**
+ * Manager event: the session moved to another transport (`text`: the
+ * new one); the engine's `upgrade`.
+ */
+#define SIO_MANAGER_UPGRADE 3
+
+/**
+ * Manager event: the server pinged (`text` NULL); the manager's `ping`.
+ */
+#define SIO_MANAGER_PING 4
+
+/**
+ * Manager event: the session closed (`text`: the reason, e.g.
+ * "transport close"); the manager's `close`.
+ */
+#define SIO_MANAGER_CLOSE 5
+
+/**
  * Transport bit: HTTP long-polling.
  */
 #define SIO_TRANSPORT_POLLING 1
@@ -199,6 +228,14 @@ typedef struct sio_ack sio_ack;
  * `sio_admin_options_set_auth_check` or `sio_admin_options_set_no_auth`.
  */
 typedef struct sio_admin_options sio_admin_options;
+
+/**
+ * The pending answer of one `sio_auth_cb` call, owned by the callback:
+ * answer it once with `sio_auth_reply_send` (now or later, from any
+ * thread) or free it, which fails the attempt. An attempt waits at most
+ * the client's timeout.
+ */
+typedef struct sio_auth_reply sio_auth_reply;
 
 /**
  * A broadcast being built: add operators, then emit (any number of times)
@@ -314,6 +351,13 @@ typedef bool (*sio_admin_auth_cb)(void *user_data,
  * Releases `user_data`; the function every registration may be given.
  */
 typedef void (*sio_free_fn)(void *user_data);
+
+/**
+ * Asked for the CONNECT payload of a connection attempt; `reply` is the
+ * callback's to answer or free.
+ */
+typedef void (*sio_auth_cb)(void *user_data,
+                            sio_auth_reply *reply);
 
 /**
  * An event's arguments as the library hands them to a callback: `json` is a
@@ -454,6 +498,13 @@ typedef void (*sio_reconnect_cb)(void *user_data,
                                  int kind,
                                  uint32_t attempt,
                                  const char *error);
+
+/**
+ * Called with the events of the client's connection (`SIO_MANAGER_*`).
+ */
+typedef void (*sio_manager_cb)(void *user_data,
+                               int kind,
+                               const char *text);
 
 /**
  * Completion with a payload: `status` is SIO_OK or the error's status,
@@ -724,6 +775,31 @@ int sio_server_instrument(const sio_server *server,
                           const sio_admin_options *opts);
 
 /**
+ * Asks `cb` for the CONNECT payload on every connection attempt,
+ * reconnections included, in the client's dispatch mode; it takes the
+ * place of `sio_client_options_set_auth` (the last one set wins). NULL
+ * `cb` removes it.
+ */
+int sio_client_options_set_auth_callback(sio_client_options *opts,
+                                         sio_auth_cb cb,
+                                         void *user_data,
+                                         sio_free_fn free_user_data);
+
+/**
+ * Answers with `json`, a JSON object (NULL: no payload, the server sees
+ * `{}`), and frees `reply`. Anything but an object fails the attempt and
+ * returns SIO_ERR_INVALID_ARGUMENT; `reply` is freed either way.
+ */
+int sio_auth_reply_send(sio_auth_reply *reply,
+                        const char *json);
+
+/**
+ * Frees an unanswered reply: the attempt fails at once ("the auth
+ * callback gave no answer"). NULL is a no-op.
+ */
+void sio_auth_reply_free(sio_auth_reply *reply);
+
+/**
  * Adds a target room.
  */
 int sio_broadcast_to(sio_broadcast *b,
@@ -858,7 +934,8 @@ int sio_client_options_set_namespace(sio_client_options *opts,
 
 /**
  * The CONNECT payload (the server's `handshake.auth`): a JSON object, or
- * NULL for none.
+ * NULL for none; the same on every connection. It takes the place of an
+ * auth callback (`sio_client_options_set_auth_callback`).
  */
 int sio_client_options_set_auth(sio_client_options *opts,
                                 const char *json);
@@ -1046,6 +1123,16 @@ int sio_client_on_reconnect(const sio_client *client,
                             sio_reconnect_cb cb,
                             void *user_data,
                             sio_free_fn free_user_data);
+
+/**
+ * The events of the client's connection, as socket.io-client's manager
+ * emits them: `SIO_MANAGER_OPEN`, `_ERROR`, `_UPGRADE`, `_PING` and
+ * `_CLOSE`, in order.
+ */
+int sio_client_on_manager_event(const sio_client *client,
+                                sio_manager_cb cb,
+                                void *user_data,
+                                sio_free_fn free_user_data);
 
 /**
  * Connects (or, after `sio_client_disconnect`, connects again). `done`

@@ -1164,6 +1164,14 @@ class ClientOptions {
 
     ClientOptions &ns(const std::string &nsp) { return chain(sio_client_options_set_namespace(o_, nsp.c_str())); }
     ClientOptions &auth(const std::string &json) { return chain(sio_client_options_set_auth(o_, json.c_str())); }
+    /** Asked for the CONNECT payload (a JSON object; nullopt: none) on every
+     *  connection attempt, in the client's dispatch mode; an exception
+     *  fails the attempt. Takes the place of auth(json). */
+    using AuthFn = std::function<std::optional<std::string>()>;
+    ClientOptions &auth(AuthFn fn) {
+        return chain(sio_client_options_set_auth_callback(o_, &auth_tramp, detail::box(std::move(fn)),
+                                                          &detail::destroy<AuthFn>));
+    }
     ClientOptions &path(const std::string &p) { return chain(sio_client_options_set_path(o_, p.c_str())); }
     ClientOptions &query(const std::string &k, const std::string &v) {
         return chain(sio_client_options_add_query(o_, k.c_str(), v.c_str()));
@@ -1207,6 +1215,15 @@ class ClientOptions {
     const sio_client_options *raw() const noexcept { return o_; }
 
   private:
+    static void auth_tramp(void *ud, sio_auth_reply *reply) noexcept {
+        try {
+            auto json = (*static_cast<AuthFn *>(ud))();
+            sio_auth_reply_send(reply, json ? json->c_str() : nullptr);
+        } catch (...) {
+            sio_auth_reply_free(reply);
+            detail::report("client auth");
+        }
+    }
     ClientOptions &chain(int status) {
         check(status);
         return *this;
@@ -1234,6 +1251,8 @@ class Client {
     using ReasonFn = std::function<void(std::string_view reason)>;
     using ErrorFn = std::function<void(std::string_view message, Args data)>;
     using ReconnectFn = std::function<void(int kind, std::uint32_t attempt, std::string_view error)>;
+    /** A manager event (SIO_MANAGER_*) and its text (empty for a ping). */
+    using ManagerFn = std::function<void(int kind, std::string_view text)>;
 
     void on(const std::string &event, EventFn fn) {
         check(sio_client_on(c_, event.c_str(), &event_tramp, detail::box(std::move(fn)), &detail::destroy<EventFn>));
@@ -1254,6 +1273,11 @@ class Client {
     void on_reconnect(ReconnectFn fn) {
         check(sio_client_on_reconnect(c_, &reconnect_tramp, detail::box(std::move(fn)),
                                       &detail::destroy<ReconnectFn>));
+    }
+    /** The connection's events: open, error, upgrade, ping, close. */
+    void on_manager(ManagerFn fn) {
+        check(sio_client_on_manager_event(c_, &manager_tramp, detail::box(std::move(fn)),
+                                          &detail::destroy<ManagerFn>));
     }
 
     /** Connects; `done` gets the first attempt's outcome (refused: the
@@ -1331,6 +1355,13 @@ class Client {
             (*static_cast<ReconnectFn *>(ud))(kind, attempt, error ? error : "");
         } catch (...) {
             detail::report("client reconnect");
+        }
+    }
+    static void manager_tramp(void *ud, int kind, const char *text) noexcept {
+        try {
+            (*static_cast<ManagerFn *>(ud))(kind, text ? text : "");
+        } catch (...) {
+            detail::report("client manager");
         }
     }
     sio_client *c_ = nullptr;

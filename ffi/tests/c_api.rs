@@ -292,6 +292,12 @@ fn c_engine_hooks_and_options() {
     run("test_engine");
 }
 
+/// The client's auth callback and its manager's events.
+#[test]
+fn c_client_auth_and_manager_events() {
+    run("test_client_manager");
+}
+
 #[test]
 fn c_client_and_server() {
     run("test_client");

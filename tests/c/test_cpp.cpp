@@ -721,9 +721,19 @@ static void engine_hooks(const sio::Runtime &rt) {
 
     Reply ok, refused, thrown;
     sio::ClientOptions good;
-    good.header("x-token", "yes").transports(SIO_TRANSPORT_WEBSOCKET);
-    auto a = connect_to(url, good, ok);
+    std::atomic<int> asked{0};
+    good.header("x-token", "yes").transports(SIO_TRANSPORT_WEBSOCKET).auth([&asked]() -> std::optional<std::string> {
+        return "{\"n\":" + std::to_string(++asked) + "}";
+    });
+    std::atomic<int> opened{0};
+    auto a = std::make_unique<sio::Client>(url, good.reconnection(false));
+    a->on_manager([&opened](int kind, std::string_view text) {
+        if (kind == SIO_MANAGER_OPEN && text == "websocket") opened++;
+    });
+    a->connect(ok.fn());
+    CHECK(wait_until(nullptr, [&] { return ok.done() == 1; }));
     CHECK(ok.code() == SIO_OK);
+    CHECK(asked == 1 && opened == 1);
     CHECK(wait_until(nullptr, [&] { return seen->joined == 1; }));
     CHECK(seen->headers >= 1);
     {

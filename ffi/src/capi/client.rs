@@ -8,6 +8,7 @@ use super::{
     sio_reply_cb, sio_runtime, transports, PayloadHolder, UserData,
 };
 use crate::embed::{Client, ClientOptions, Error, ReconnectEvent};
+use sio_core::client::EngineEvent;
 
 /// Reconnection event: an attempt is about to start (`attempt` is its
 /// number, from 1).
@@ -19,10 +20,29 @@ pub const SIO_RECONNECT_ERROR: c_int = 3;
 /// Reconnection event: every attempt failed; no more will be made.
 pub const SIO_RECONNECT_FAILED: c_int = 4;
 
+/// Manager event: a session opened (`text`: its transport, "polling"
+/// or "websocket"); socket.io-client's manager `open`.
+pub const SIO_MANAGER_OPEN: c_int = 1;
+/// Manager event: an attempt failed (`text`: why); the manager's
+/// `error`.
+pub const SIO_MANAGER_ERROR: c_int = 2;
+/// Manager event: the session moved to another transport (`text`: the
+/// new one); the engine's `upgrade`.
+pub const SIO_MANAGER_UPGRADE: c_int = 3;
+/// Manager event: the server pinged (`text` NULL); the manager's `ping`.
+pub const SIO_MANAGER_PING: c_int = 4;
+/// Manager event: the session closed (`text`: the reason, e.g.
+/// "transport close"); the manager's `close`.
+pub const SIO_MANAGER_CLOSE: c_int = 5;
+
+/// Called with the events of the client's connection (`SIO_MANAGER_*`).
+pub type sio_manager_cb =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, kind: c_int, text: *const c_char)>;
+
 /// Options for `sio_client_new`; start from `sio_client_options_new` (the
 /// npm socket.io-client's defaults).
 pub struct sio_client_options {
-    o: ClientOptions,
+    pub(crate) o: ClientOptions,
 }
 
 /// A Socket.IO client: one namespace of a server.
@@ -110,7 +130,8 @@ pub unsafe extern "C" fn sio_client_options_set_namespace(
 }
 
 /// The CONNECT payload (the server's `handshake.auth`): a JSON object, or
-/// NULL for none.
+/// NULL for none; the same on every connection. It takes the place of an
+/// auth callback (`sio_client_options_set_auth_callback`).
 #[no_mangle]
 pub unsafe extern "C" fn sio_client_options_set_auth(
     opts: *mut sio_client_options,
@@ -122,6 +143,7 @@ pub unsafe extern "C" fn sio_client_options_set_auth(
             return Err(Error::invalid("auth must be a JSON object"));
         }
         o.auth = auth;
+        o.auth_handler = None;
         Ok(())
     })
 }
@@ -531,6 +553,45 @@ pub unsafe extern "C" fn sio_client_on_reconnect(
                 cb(ud.ptr(), SIO_RECONNECT_ERROR, 0, e.as_ptr());
             }
             ReconnectEvent::Failed => cb(ud.ptr(), SIO_RECONNECT_FAILED, 0, std::ptr::null()),
+        });
+        Ok(())
+    })
+}
+
+/// The events of the client's connection, as socket.io-client's manager
+/// emits them: `SIO_MANAGER_OPEN`, `_ERROR`, `_UPGRADE`, `_PING` and
+/// `_CLOSE`, in order.
+#[no_mangle]
+pub unsafe extern "C" fn sio_client_on_manager_event(
+    client: *const sio_client,
+    cb: sio_manager_cb,
+    user_data: *mut c_void,
+    free_user_data: sio_free_fn,
+) -> c_int {
+    ffi_guard!({
+        let ud = UserData::new(user_data, free_user_data);
+        let c = href(client, "client")?;
+        let cb = required(cb, "cb")?;
+        c.c.on_engine(move |ev| {
+            let (kind, text) = match ev {
+                EngineEvent::Open { transport, .. } => {
+                    (SIO_MANAGER_OPEN, Some(transport.to_string()))
+                }
+                EngineEvent::OpenError { message, .. } => (SIO_MANAGER_ERROR, Some(message)),
+                EngineEvent::Upgrade(t) => (SIO_MANAGER_UPGRADE, Some(t.to_string())),
+                EngineEvent::Ping => (SIO_MANAGER_PING, None),
+                EngineEvent::Close { reason, .. } => {
+                    (SIO_MANAGER_CLOSE, Some(reason.as_str().to_owned()))
+                }
+                // Packets are not watched from C; Idle is the embedding's.
+                _ => return,
+            };
+            let text = text.map(|t| cstring(&t));
+            cb(
+                ud.ptr(),
+                kind,
+                text.as_ref().map_or(std::ptr::null(), |t| t.as_ptr()),
+            );
         });
         Ok(())
     })

@@ -18,6 +18,7 @@
 
 mod ack;
 mod admin;
+mod auth;
 mod broadcast;
 mod client;
 mod hooks;
@@ -38,6 +39,7 @@ use crate::embed::{payload, Error, Value};
 
 pub use ack::*;
 pub use admin::*;
+pub use auth::*;
 pub use broadcast::*;
 pub use client::*;
 pub use hooks::*;

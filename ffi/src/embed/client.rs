@@ -29,6 +29,10 @@ pub struct ClientOptions {
     pub namespace: Option<String>,
     /// The CONNECT payload (`auth`).
     pub auth: Option<Value>,
+    /// Asked for the CONNECT payload on every connection attempt, in the
+    /// client's dispatch mode (socket.io-client's `auth` function); takes
+    /// the place of [`auth`](Self::auth).
+    pub auth_handler: Option<AuthHandler>,
     /// Connection options: path, query, transports, reconnection, timeout.
     pub manager: ManagerConfig,
     /// Socket options: retries, ack timeout.
@@ -71,6 +75,68 @@ impl ClientOptions {
         } else {
             ParserKind::Default
         };
+    }
+}
+
+/// Answers a connection attempt's request for its CONNECT payload, once
+/// (see [`ClientOptions::auth_handler`]).
+#[derive(Clone)]
+pub struct AuthHandler(Arc<dyn Fn(AuthReply) + Send + Sync>);
+
+impl AuthHandler {
+    /// A handler calling `f` with the reply to give for each attempt.
+    pub fn new(f: impl Fn(AuthReply) + Send + Sync + 'static) -> AuthHandler {
+        AuthHandler(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for AuthHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthHandler(..)")
+    }
+}
+
+/// The pending answer of one [`AuthHandler`] call: the attempt waits for
+/// it (at most the manager's `timeout`); dropped unanswered, the attempt
+/// fails at once.
+#[derive(Debug)]
+pub struct AuthReply(tokio::sync::oneshot::Sender<Result<Option<Value>, String>>);
+
+impl AuthReply {
+    /// Answers with this payload (`None`: none; the server sees `{}`).
+    pub fn send(self, auth: Option<Value>) {
+        let _ = self.0.send(Ok(auth));
+    }
+
+    /// Fails the attempt with this message.
+    pub fn fail(self, message: impl Into<String>) {
+        let _ = self.0.send(Err(message.into()));
+    }
+}
+
+/// The socket settings with the CONNECT payload `options` asks for: a
+/// handler dispatched through `ctx` on every attempt, or a fixed object.
+fn with_auth(
+    socket: SocketConfig,
+    auth: Option<Value>,
+    handler: Option<AuthHandler>,
+    ctx: &Arc<Ctx>,
+) -> SocketConfig {
+    if let Some(handler) = handler {
+        let ctx = ctx.clone();
+        return socket.auth(Auth::Deferred(Arc::new(move || {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let h = handler.clone();
+            ctx.run(move || (h.0)(AuthReply(tx)));
+            Box::pin(async move {
+                rx.await
+                    .unwrap_or_else(|_| Err("the auth callback gave no answer".to_owned()))
+            })
+        })));
+    }
+    match auth {
+        Some(v) => socket.auth(Auth::Static(v)),
+        None => socket,
     }
 }
 
@@ -544,10 +610,12 @@ impl Client {
         st.own_connection = options.force_new;
         let mut b = ClientBuilder::new(self.url.clone())
             .manager_config(options.manager)
-            .socket_config(match options.auth {
-                Some(v) => options.socket.auth(Auth::Static(v)),
-                None => options.socket,
-            })
+            .socket_config(with_auth(
+                options.socket,
+                options.auth,
+                options.auth_handler,
+                &self.ctx,
+            ))
             .force_new(options.force_new);
         if let Some(ns) = &options.namespace {
             b = b.namespace(ns);
@@ -790,10 +858,12 @@ impl Client {
         let manager = link.manager(&self.ctx.rt)?;
         let socket = manager.socket(
             &nsp,
-            match options.auth {
-                Some(v) => options.socket.auth(Auth::Static(v)),
-                None => options.socket,
-            },
+            with_auth(
+                options.socket,
+                options.auth,
+                options.auth_handler,
+                &self.ctx,
+            ),
         );
         for reg in regs {
             apply_socket(&socket, reg, &self.ctx, &self.alive);

@@ -35,7 +35,7 @@ mod server;
 mod socket;
 
 pub use broadcast::{Broadcast, BroadcastReplies, FetchedSocket};
-pub use client::{Client, ClientOptions, ReconnectEvent};
+pub use client::{AuthHandler, AuthReply, Client, ClientOptions, ReconnectEvent};
 pub use cluster::{RedisFlavour, RedisOptions, ServerSideReply};
 pub use error::Error;
 pub use namespace::{DynamicNamespace, Namespace, Next};
