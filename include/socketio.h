@@ -1079,6 +1079,16 @@ int sio_client_on(const sio_client *client,
                   sio_free_fn free_user_data);
 
 /**
+ * Handles the events that have no callback of their own, with their
+ * acknowledgement (python-socketio's `'*'` handler; `sio_client_on_any`
+ * only listens). Replaces the previous one.
+ */
+int sio_client_on_fallback(const sio_client *client,
+                           sio_client_event_cb cb,
+                           void *user_data,
+                           sio_free_fn free_user_data);
+
+/**
  * Removes the callback of an event.
  */
 int sio_client_off(const sio_client *client,
@@ -1795,6 +1805,16 @@ int sio_socket_on(const sio_socket *socket,
                   sio_event_cb cb,
                   void *user_data,
                   sio_free_fn free_user_data);
+
+/**
+ * Handles the events that have no callback of their own, with their
+ * acknowledgement (python-socketio's `'*'` handler; `sio_socket_on_any`
+ * only listens). Replaces the previous one.
+ */
+int sio_socket_on_fallback(const sio_socket *socket,
+                           sio_event_cb cb,
+                           void *user_data,
+                           sio_free_fn free_user_data);
 
 /**
  * Removes the callback of an event.

@@ -359,6 +359,11 @@ class Socket {
         check(sio_socket_on(s_, event.c_str(), &event_tramp, detail::box(std::move(fn)), &detail::destroy<EventFn>));
     }
     void off(const std::string &event) { check(sio_socket_off(s_, event.c_str())); }
+    /** Handles the events without a handler of their own, with their ack. */
+    using FallbackFn = std::function<void(Socket &socket, std::string_view event, Args args, Ack ack)>;
+    void on_fallback(FallbackFn fn) {
+        check(sio_socket_on_fallback(s_, &fallback_tramp, detail::box(std::move(fn)), &detail::destroy<FallbackFn>));
+    }
     /** Listens to every incoming event; returns an id for off_any. */
     std::uint64_t on_any(AnyFn fn) {
         std::uint64_t id = 0;
@@ -441,6 +446,16 @@ class Socket {
             (*static_cast<EventFn *>(ud))(sock, Args(args), std::move(ack));
         } catch (...) {
             detail::report("event");
+        }
+    }
+    static void fallback_tramp(void *ud, const sio_socket *s, const char *event, const sio_payload *args,
+                               sio_ack *a) noexcept {
+        Ack ack(a);
+        try {
+            Socket sock = borrow(s);
+            (*static_cast<FallbackFn *>(ud))(sock, event, Args(args), std::move(ack));
+        } catch (...) {
+            detail::report("fallback");
         }
     }
     static void any_tramp(void *ud, const sio_socket *s, const char *event, const sio_payload *args) noexcept {
@@ -1258,6 +1273,11 @@ class Client {
         check(sio_client_on(c_, event.c_str(), &event_tramp, detail::box(std::move(fn)), &detail::destroy<EventFn>));
     }
     void off(const std::string &event) { check(sio_client_off(c_, event.c_str())); }
+    /** Handles the events without a handler of their own, with their ack. */
+    using FallbackFn = std::function<void(std::string_view event, Args args, Ack ack)>;
+    void on_fallback(FallbackFn fn) {
+        check(sio_client_on_fallback(c_, &fallback_tramp, detail::box(std::move(fn)), &detail::destroy<FallbackFn>));
+    }
     void on_any(AnyFn fn) {
         check(sio_client_on_any(c_, &any_tramp, detail::box(std::move(fn)), &detail::destroy<AnyFn>));
     }
@@ -1320,6 +1340,14 @@ class Client {
             (*static_cast<EventFn *>(ud))(Args(args), std::move(ack));
         } catch (...) {
             detail::report("client event");
+        }
+    }
+    static void fallback_tramp(void *ud, const char *event, const sio_payload *args, sio_ack *a) noexcept {
+        Ack ack(a);
+        try {
+            (*static_cast<FallbackFn *>(ud))(event, Args(args), std::move(ack));
+        } catch (...) {
+            detail::report("client fallback");
         }
     }
     static void any_tramp(void *ud, const char *event, const sio_payload *args) noexcept {

@@ -1,17 +1,40 @@
 /* The client's connection from C: the auth callback, asked on every
  * connection attempt (answered now, later from another thread, wrongly,
- * or never), and the manager's events (open, upgrade, ping, close, error).
+ * or never), the manager's events (open, upgrade, ping, close, error), and
+ * the fallback handlers of both sides.
  *
  * Prints "N passed, N failed"; exits 1 on any failure. */
 #include "test_util.h"
 
 #include <pthread.h>
 
-/* Server: records each socket's auth token. */
+/* Server: records each socket's auth token; answers the events nobody
+ * handles with their name, and greets with an event the client has no
+ * callback for. */
 typedef struct {
-    atomic_int connections;
+    atomic_int connections, fallbacks;
     char last_token[64];
 } srv_state;
+
+static void srv_fallback(void *user_data, const sio_socket *s, const char *event, const sio_payload *args,
+                         sio_ack *ack) {
+    srv_state *st = user_data;
+    (void)s;
+    (void)args;
+    atomic_fetch_add(&st->fallbacks, 1);
+    char reply[96];
+    snprintf(reply, sizeof reply, "[\"%s\"]", event);
+    if (ack) CHECK_OK(sio_ack_send(ack, reply, NULL, 0));
+}
+
+static void srv_known(void *user_data, const sio_socket *s, const char *event, const sio_payload *args,
+                      sio_ack *ack) {
+    (void)user_data;
+    (void)s;
+    (void)event;
+    (void)args;
+    if (ack) CHECK_OK(sio_ack_send(ack, "[\"known\"]", NULL, 0));
+}
 
 static void srv_connection(void *user_data, const sio_socket *s) {
     srv_state *st = user_data;
@@ -26,6 +49,9 @@ static void srv_connection(void *user_data, const sio_socket *s) {
         snprintf(st->last_token, sizeof st->last_token, "none");
     }
     sio_string_free(hs);
+    CHECK_OK(sio_socket_on(s, "known", srv_known, NULL, NULL));
+    CHECK_OK(sio_socket_on_fallback(s, srv_fallback, st, NULL));
+    CHECK_OK(sio_socket_emit(s, "surprise", "[7]", NULL, 0));
     atomic_fetch_add(&st->connections, 1);
 }
 
@@ -35,7 +61,8 @@ enum { ANSWER_NOW, ANSWER_LATER, ANSWER_BADLY, DROP };
 typedef struct {
     atomic_int asked, mode;
     atomic_int done, status;
-    atomic_int opens, upgrades, pings, closes, errors;
+    atomic_int opens, upgrades, pings, closes, errors, surprises;
+    char reply[96];
     char open_transport[16], upgrade_transport[16], close_reason[64];
 } cli_state;
 
@@ -105,6 +132,21 @@ static void on_done(void *user_data, int status, const char *error, const sio_pa
     atomic_store(&st->done, 1);
 }
 
+static void cli_fallback(void *user_data, const char *event, const sio_payload *args, sio_ack *ack) {
+    cli_state *st = user_data;
+    CHECK(strcmp(event, "surprise") == 0 && strcmp(args->json, "[7]") == 0);
+    CHECK(ack == NULL);
+    atomic_fetch_add(&st->surprises, 1);
+}
+
+static void cli_reply(void *user_data, int status, const char *error, const sio_payload *args) {
+    cli_state *st = user_data;
+    (void)error;
+    snprintf(st->reply, sizeof st->reply, "%s", args->json);
+    atomic_store(&st->status, status);
+    atomic_store(&st->done, 1);
+}
+
 static void connect_once(sio_client *c, cli_state *st) {
     atomic_store(&st->done, 0);
     atomic_store(&st->status, 99);
@@ -146,6 +188,7 @@ int main(void) {
     CHECK_OK(sio_client_new(url, opts, &c));
     sio_client_options_free(opts);
     CHECK_OK(sio_client_on_manager_event(c, on_manager, &st, NULL));
+    CHECK_OK(sio_client_on_fallback(c, cli_fallback, &st, NULL));
 
     connect_once(c, &st);
     CHECK(atomic_load(&st.status) == SIO_OK);
@@ -154,6 +197,19 @@ int main(void) {
     CHECK(wait_count(NULL, &st.opens, 1, 5000) && strcmp(st.open_transport, "polling") == 0);
     CHECK(wait_count(NULL, &st.upgrades, 1, 5000) && strcmp(st.upgrade_transport, "websocket") == 0);
     CHECK(wait_count(NULL, &st.pings, 1, 5000));
+
+    /* Fallback handlers: the server's answers what nobody handles, the
+     * client's gets the event it has no callback for. */
+    CHECK(wait_count(NULL, &st.surprises, 1, 5000));
+    const char *events[] = {"known", "unheard-of"};
+    const char *replies[] = {"[\"known\"]", "[\"unheard-of\"]"};
+    for (size_t i = 0; i < 2; i++) {
+        atomic_store(&st.done, 0);
+        CHECK_OK(sio_client_emit_with_ack(c, events[i], NULL, NULL, 0, 5000, cli_reply, &st, NULL));
+        CHECK(wait_flag(NULL, &st.done, 10000));
+        CHECK(atomic_load(&st.status) == SIO_OK && strcmp(st.reply, replies[i]) == 0);
+    }
+    CHECK(atomic_load(&srv.fallbacks) == 1);
 
     /* Connected again: asked again, a fresh token. */
     CHECK_OK(sio_client_disconnect(c));

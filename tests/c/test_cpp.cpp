@@ -713,6 +713,10 @@ static void engine_hooks(const sio::Runtime &rt) {
         });
     sio::Server server(sopts);
     server.of("/").on_connection([seen](sio::Socket &s) {
+        s.on_fallback([](sio::Socket &, std::string_view event, sio::Args, sio::Ack ack) {
+            ack.send("[" + sio::quote(std::string(event)) + "]");
+        });
+        s.emit("surprise", "[1]");
         std::lock_guard<std::mutex> g(seen->mu);
         seen->transport = s.transport() + (s.recovered() ? " recovered" : "");
         seen->joined++;
@@ -725,8 +729,11 @@ static void engine_hooks(const sio::Runtime &rt) {
     good.header("x-token", "yes").transports(SIO_TRANSPORT_WEBSOCKET).auth([&asked]() -> std::optional<std::string> {
         return "{\"n\":" + std::to_string(++asked) + "}";
     });
-    std::atomic<int> opened{0};
+    std::atomic<int> opened{0}, surprised{0};
     auto a = std::make_unique<sio::Client>(url, good.reconnection(false));
+    a->on_fallback([&surprised](std::string_view event, sio::Args, sio::Ack) {
+        if (event == "surprise") surprised++;
+    });
     a->on_manager([&opened](int kind, std::string_view text) {
         if (kind == SIO_MANAGER_OPEN && text == "websocket") opened++;
     });
@@ -734,6 +741,11 @@ static void engine_hooks(const sio::Runtime &rt) {
     CHECK(wait_until(nullptr, [&] { return ok.done() == 1; }));
     CHECK(ok.code() == SIO_OK);
     CHECK(asked == 1 && opened == 1);
+    CHECK(wait_until(nullptr, [&] { return surprised == 1; }));
+    Reply odd;
+    a->emit_with_ack("odd-one", sio::Payload(), odd.fn(), 5000);
+    CHECK(wait_until(nullptr, [&] { return odd.done() == 1; }));
+    CHECK(odd.text() == "[\"odd-one\"]");
     CHECK(wait_until(nullptr, [&] { return seen->joined == 1; }));
     CHECK(seen->headers >= 1);
     {

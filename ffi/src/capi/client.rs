@@ -431,16 +431,46 @@ pub unsafe extern "C" fn sio_client_on(
         let c = href(client, "client")?;
         let event = cstr(event, "event")?;
         let cb = required(cb, "cb")?;
-        c.c.on(event, move |name, args, ack| {
-            let name = cstring(name);
-            let p = PayloadHolder::new(&args);
-            let ack = ack.map_or(std::ptr::null_mut(), |a| {
-                Box::into_raw(Box::new(sio_ack::from(a)))
-            });
-            cb(ud.ptr(), name.as_ptr(), &p.raw(), ack);
-        });
+        c.c.on(event, event_handler(cb, ud));
         Ok(())
     })
+}
+
+/// Handles the events that have no callback of their own, with their
+/// acknowledgement (python-socketio's `'*'` handler; `sio_client_on_any`
+/// only listens). Replaces the previous one.
+#[no_mangle]
+pub unsafe extern "C" fn sio_client_on_fallback(
+    client: *const sio_client,
+    cb: sio_client_event_cb,
+    user_data: *mut c_void,
+    free_user_data: sio_free_fn,
+) -> c_int {
+    ffi_guard!({
+        let ud = UserData::new(user_data, free_user_data);
+        let c = href(client, "client")?;
+        let cb = required(cb, "cb")?;
+        c.c.on_fallback(event_handler(cb, ud));
+        Ok(())
+    })
+}
+
+type EventFn = unsafe extern "C" fn(*mut c_void, *const c_char, *const sio_payload, *mut sio_ack);
+
+/// A client event handler calling `cb`: the payload borrowed for the call,
+/// the acknowledgement (if asked for) the callback's to own.
+fn event_handler(
+    cb: EventFn,
+    ud: UserData,
+) -> impl Fn(&str, Vec<crate::embed::Value>, Option<crate::embed::Ack>) + Send + Sync + 'static {
+    move |name, args, ack| {
+        let name = cstring(name);
+        let p = PayloadHolder::new(&args);
+        let ack = ack.map_or(std::ptr::null_mut(), |a| {
+            Box::into_raw(Box::new(sio_ack::from(a)))
+        });
+        unsafe { cb(ud.ptr(), name.as_ptr(), &p.raw(), ack) };
+    }
 }
 
 /// Removes the callback of an event.

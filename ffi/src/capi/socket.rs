@@ -207,17 +207,53 @@ pub unsafe extern "C" fn sio_socket_on(
         let s = href(socket, "socket")?;
         let event = cstr(event, "event")?;
         let cb = required(cb, "cb")?;
-        s.s.on(event, move |s, name, args, ack| {
-            let h = sio_socket::new(s.clone());
-            let name = cstring(name);
-            let p = PayloadHolder::new(&args);
-            let ack = ack.map_or(std::ptr::null_mut(), |a| {
-                Box::into_raw(Box::new(sio_ack { a }))
-            });
-            cb(ud.ptr(), &h, name.as_ptr(), &p.raw(), ack);
-        });
+        s.s.on(event, event_handler(cb, ud));
         Ok(())
     })
+}
+
+/// Handles the events that have no callback of their own, with their
+/// acknowledgement (python-socketio's `'*'` handler; `sio_socket_on_any`
+/// only listens). Replaces the previous one.
+#[no_mangle]
+pub unsafe extern "C" fn sio_socket_on_fallback(
+    socket: *const sio_socket,
+    cb: sio_event_cb,
+    user_data: *mut c_void,
+    free_user_data: sio_free_fn,
+) -> c_int {
+    ffi_guard!({
+        let ud = UserData::new(user_data, free_user_data);
+        let s = href(socket, "socket")?;
+        let cb = required(cb, "cb")?;
+        s.s.on_fallback(event_handler(cb, ud));
+        Ok(())
+    })
+}
+
+type EventFn = unsafe extern "C" fn(
+    *mut c_void,
+    *const sio_socket,
+    *const c_char,
+    *const sio_payload,
+    *mut sio_ack,
+);
+
+/// A core event handler calling `cb`: the socket and payload borrowed for
+/// the call, the acknowledgement (if asked for) the callback's to own.
+fn event_handler(
+    cb: EventFn,
+    ud: UserData,
+) -> impl Fn(&Socket, &str, Vec<Value>, Option<crate::embed::Ack>) + Send + Sync + 'static {
+    move |s, name, args, ack| {
+        let h = sio_socket::new(s.clone());
+        let name = cstring(name);
+        let p = PayloadHolder::new(&args);
+        let ack = ack.map_or(std::ptr::null_mut(), |a| {
+            Box::into_raw(Box::new(sio_ack { a }))
+        });
+        unsafe { cb(ud.ptr(), &h, name.as_ptr(), &p.raw(), ack) };
+    }
 }
 
 /// Removes the callback of an event.
