@@ -1647,6 +1647,23 @@ int sio_server_listen(const sio_server *server,
                       const char *addr);
 
 /**
+ * Serves a TCP connection another HTTP server accepted: mounts the
+ * server in a host server, which hands over each connection whose first
+ * request is under the Socket.IO path (the reference's `attach` to an
+ * http.Server). `fd` is the connected socket, owned by the library from
+ * now on (closed on every path, errors included); `head`/`head_len` what
+ * the host already read from it (at least the request line and headers;
+ * may be NULL/0), replayed first. Keep-alive requests and the WebSocket
+ * upgrade that follow on the connection are the server's too; requests
+ * outside its path get a 404. Works with or without `sio_server_listen`.
+ * SIO_ERR_INVALID_ARGUMENT off POSIX systems.
+ */
+int sio_server_serve_fd(const sio_server *server,
+                        int fd,
+                        const uint8_t *head,
+                        size_t head_len);
+
+/**
  * Stores the port the server listens on.
  */
 int sio_server_port(const sio_server *server,

@@ -1064,6 +1064,11 @@ class Server {
         check(sio_server_listen(s_, addr.c_str()));
         return port();
     }
+    /** Serves a connection a host HTTP server accepted (the fd is the
+     *  library's from now on), `head` being what the host already read. */
+    void serve_fd(int fd, std::string_view head) {
+        check(sio_server_serve_fd(s_, fd, reinterpret_cast<const std::uint8_t *>(head.data()), head.size()));
+    }
     std::uint16_t port() const {
         std::uint16_t p = 0;
         check(sio_server_port(s_, &p));

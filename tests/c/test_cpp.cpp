@@ -18,6 +18,8 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <optional>
 #include <string>
 #include <thread>
@@ -772,6 +774,21 @@ static void engine_hooks(const sio::Runtime &rt) {
         CHECK(seen->error == "Forbidden");
     }
     CHECK(seen->joined == 1);
+
+    // Mounted: a connection handed over with part of its request already
+    // read by the host.
+    CHECK_THROWS(server.serve_fd(-1, ""), SIO_ERR_INVALID_ARGUMENT, "file descriptor");
+    int pair[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+    server.serve_fd(pair[0], "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n");
+    const char rest[] = "Host: x\r\nX-Token: yes\r\nConnection: close\r\n\r\n";
+    CHECK(write(pair[1], rest, sizeof rest - 1) == (ssize_t)(sizeof rest - 1));
+    std::string answer;
+    char buf[1024];
+    ssize_t got;
+    while ((got = read(pair[1], buf, sizeof buf)) > 0) answer.append(buf, static_cast<std::size_t>(got));
+    close(pair[1]);
+    CHECK(answer.rfind("HTTP/1.1 200", 0) == 0 && answer.find("\"sid\"") != std::string::npos);
 }
 
 static void option_setters_live(const sio::Runtime &rt, std::uint16_t plain_port) {

@@ -2,15 +2,18 @@
  * requests: allowRequest (with the request view), the headers and
  * initial_headers hooks, connection_error, the session cookie, the whole
  * CORS policy (credentials, methods, allowed / exposed headers, max age)
- * with an allowed and a refused origin, httpCompression off, and a
- * socket's transport.
+ * with an allowed and a refused origin, httpCompression off, a socket's
+ * transport, and the server mounted in a host server of the test's own
+ * (sio_server_serve_fd).
  *
  * Prints "N passed, N failed"; exits 1 on any failure. */
 #include "test_util.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -219,7 +222,181 @@ static void engine_hooks(void) {
     sio_server_free(server);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Mounting: a host HTTP server of our own hands its Socket.IO connections  */
+/* over with sio_server_serve_fd and answers the rest itself.               */
+
+typedef struct {
+    int listen_fd;
+    atomic_int stop, handed, answered, active;
+    sio_server *server;
+} host_state;
+
+typedef struct {
+    host_state *h;
+    int fd;
+} host_conn;
+
+/* One accepted connection, on a thread of its own as a real host serves
+ * them: a client may open a connection and send on it only later. */
+static void *host_connection(void *arg) {
+    host_conn *c = arg;
+    host_state *h = c->h;
+    int fd = c->fd;
+    free(c);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    /* Read the request head, as a host server would. */
+    char head[4096];
+    size_t n = 0;
+    head[0] = '\0';
+    while (n < sizeof head - 1) {
+        ssize_t got = read(fd, head + n, sizeof head - 1 - n);
+        if (got <= 0) break;
+        n += (size_t)got;
+        head[n] = '\0';
+        if (strstr(head, "\r\n\r\n")) break;
+    }
+    if (n == 0) {
+        close(fd); /* opened and never used */
+    } else if (strstr(head, " /socket.io/") != NULL) {
+        atomic_fetch_add(&h->handed, 1);
+        CHECK_OK(sio_server_serve_fd(h->server, fd, (const uint8_t *)head, n));
+    } else {
+        const char *res = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nhost";
+        CHECK(write(fd, res, strlen(res)) == (ssize_t)strlen(res));
+        close(fd);
+        atomic_fetch_add(&h->answered, 1);
+    }
+    atomic_fetch_sub(&h->active, 1);
+    return NULL;
+}
+
+static void *host_loop(void *arg) {
+    host_state *h = arg;
+    while (!atomic_load(&h->stop)) {
+        struct pollfd p = {.fd = h->listen_fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0) continue;
+        int fd = accept(h->listen_fd, NULL, NULL);
+        if (fd < 0) continue;
+        host_conn *c = malloc(sizeof *c);
+        c->h = h;
+        c->fd = fd;
+        atomic_fetch_add(&h->active, 1);
+        pthread_t t;
+        if (pthread_create(&t, NULL, host_connection, c) == 0) {
+            pthread_detach(t);
+        } else {
+            CHECK(!"pthread_create");
+            atomic_fetch_sub(&h->active, 1);
+            close(fd);
+            free(c);
+        }
+    }
+    return NULL;
+}
+
+static void echo(void *user_data, const sio_socket *s, const char *event, const sio_payload *args, sio_ack *ack) {
+    (void)user_data;
+    (void)s;
+    (void)event;
+    if (ack) CHECK_OK(sio_ack_send(ack, args->json, NULL, 0));
+}
+
+static void mount_connection(void *user_data, const sio_socket *s) {
+    state *st = user_data;
+    CHECK_OK(sio_socket_on(s, "echo", echo, NULL, NULL));
+    atomic_fetch_add(&st->connections, 1);
+}
+
+typedef struct {
+    atomic_int done, status;
+    char reply[64];
+} reply_state;
+
+static void on_reply(void *user_data, int status, const char *error, const sio_payload *args) {
+    reply_state *r = user_data;
+    (void)error;
+    snprintf(r->reply, sizeof r->reply, "%s", args->json);
+    atomic_store(&r->status, status);
+    atomic_store(&r->done, 1);
+}
+
+static void mounted(void) {
+    printf("-- mounted in a host server (sio_server_serve_fd)\n");
+    fflush(stdout);
+    state st;
+    memset(&st, 0, sizeof st);
+    host_state h;
+    memset(&h, 0, sizeof h);
+    sio_server_options *opts = NULL;
+    CHECK_OK(sio_server_options_new(&opts));
+    CHECK_OK(sio_server_new(opts, &h.server));
+    sio_server_options_free(opts);
+    sio_namespace *root = NULL;
+    CHECK_OK(sio_server_of(h.server, "/", &root));
+    CHECK_OK(sio_namespace_on_connection(root, mount_connection, &st, NULL));
+    sio_namespace_free(root);
+
+    /* Bad input: the descriptor is the library's even then. */
+    CHECK_ERR(sio_server_serve_fd(h.server, -1, NULL, 0), SIO_ERR_INVALID_ARGUMENT, "file descriptor");
+    int spare = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK_ERR(sio_server_serve_fd(h.server, spare, NULL, 5), SIO_ERR_INVALID_ARGUMENT, "head is NULL");
+    CHECK(fcntl(spare, F_GETFD) == -1); /* closed */
+
+    h.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(bind(h.listen_fd, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(listen(h.listen_fd, 16) == 0);
+    socklen_t len = sizeof a;
+    CHECK(getsockname(h.listen_fd, (struct sockaddr *)&a, &len) == 0);
+    uint16_t port = ntohs(a.sin_port);
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, host_loop, &h) == 0);
+
+    /* The host's own page. */
+    static char res[4096];
+    http(port, "GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", res, sizeof res);
+    CHECK(strstr(res, "\r\n\r\nhost") != NULL);
+
+    /* A client of the host: polling, then the upgrade, on handed-over
+     * connections; an acknowledged event. */
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", port);
+    sio_client_options *copts = NULL;
+    CHECK_OK(sio_client_options_new(&copts));
+    CHECK_OK(sio_client_options_set_reconnection(copts, false));
+    sio_client *c = NULL;
+    CHECK_OK(sio_client_new(url, copts, &c));
+    sio_client_options_free(copts);
+    reply_state r;
+    memset(&r, 0, sizeof r);
+    CHECK_OK(sio_client_connect(c, on_reply, &r, NULL));
+    CHECK(wait_flag(NULL, &r.done, 10000));
+    CHECK(atomic_load(&r.status) == SIO_OK);
+    CHECK(wait_count(NULL, &st.connections, 1, 5000));
+    atomic_store(&r.done, 0);
+    CHECK_OK(sio_client_emit_with_ack(c, "echo", "[\"via the host\"]", NULL, 0, 5000, on_reply, &r, NULL));
+    CHECK(wait_flag(NULL, &r.done, 10000));
+    CHECK(atomic_load(&r.status) == SIO_OK && strcmp(r.reply, "[\"via the host\"]") == 0);
+    CHECK(atomic_load(&h.handed) >= 2); /* the handshake and the upgrade at least */
+    CHECK(atomic_load(&h.answered) == 1);
+    sio_client_free(c);
+
+    atomic_store(&h.stop, 1);
+    pthread_join(thread, NULL);
+    close(h.listen_fd);
+    /* Connections the client opened and left unused end by timeout. */
+    long end = now_ms() + 15000;
+    while (atomic_load(&h.active) > 0 && now_ms() < end) sleep_ms(20);
+    CHECK(atomic_load(&h.active) == 0);
+    CHECK_OK(sio_server_close(h.server, NULL, NULL, NULL));
+    sio_server_free(h.server);
+}
+
 int main(void) {
     engine_hooks();
+    mounted();
     return report("test_engine");
 }

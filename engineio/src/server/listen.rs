@@ -51,8 +51,6 @@ pub(crate) fn spawn<H: Handler>(
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     let stop = CancellationToken::new();
-    let header_read_timeout = svc.engine.config.header_read_timeout;
-    let max_header_size = svc.engine.config.max_header_size;
     let token = stop.clone();
     let engine = svc.engine.clone();
     let task = tokio::spawn(async move {
@@ -79,26 +77,43 @@ pub(crate) fn spawn<H: Handler>(
                 },
             };
             let _ = stream.set_nodelay(true);
-            let svc = svc.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(
-                    move |mut req: http::Request<hyper::body::Incoming>| {
-                        req.extensions_mut().insert(RemoteAddr(peer));
-                        let svc = svc.clone();
-                        async move { Ok::<_, std::convert::Infallible>(svc.handle(req).await) }
-                    },
-                );
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(header_read_timeout)
-                    .max_header_size(max_header_size)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .with_upgrades();
-                if let Err(e) = conn.await {
-                    tracing::debug!(error = %e, "connection error");
-                }
-            });
+            tokio::spawn(svc.clone().serve_connection(stream, Some(peer)));
         }
     });
     Listener { addr, stop, task }
+}
+
+impl<H: Handler> EngineIoService<H> {
+    /// Serves one HTTP/1.1 connection, its WebSocket upgrades included,
+    /// until it ends: a connection the listener accepted, or one another
+    /// server accepted and hands over (wrap it in
+    /// [`Prefixed`](super::Prefixed) with what that server already read).
+    /// `peer` becomes the requests' remote address.
+    pub async fn serve_connection<T>(self, io: T, peer: Option<SocketAddr>)
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let config = &self.engine.config;
+        let builder = {
+            let mut b = http1::Builder::new();
+            b.timer(TokioTimer::new())
+                .header_read_timeout(config.header_read_timeout)
+                .max_header_size(config.max_header_size);
+            b
+        };
+        let service =
+            hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                if let Some(peer) = peer {
+                    req.extensions_mut().insert(RemoteAddr(peer));
+                }
+                let svc = self.clone();
+                async move { Ok::<_, std::convert::Infallible>(svc.handle(req).await) }
+            });
+        let conn = builder
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades();
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "connection error");
+        }
+    }
 }

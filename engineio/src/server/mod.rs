@@ -10,6 +10,7 @@ mod gate;
 mod listen;
 mod outbox;
 mod polling;
+mod prefixed;
 mod request;
 mod service;
 mod session;
@@ -26,6 +27,7 @@ pub use config::{
 pub use cors::{Cors, CorsOrigin, OriginAnswer, OriginCallback};
 pub use errors::{ConnectionError, ErrorCode};
 pub use listen::Listener;
+pub use prefixed::Prefixed;
 pub use request::{parse_query, RemoteAddr, RequestInfo};
 pub use service::{EngineIoService, ResponseBody};
 pub use session::{Session, SessionEvent, SessionHook};

@@ -46,6 +46,52 @@ pub unsafe extern "C" fn sio_server_listen(
     })
 }
 
+/// Serves a TCP connection another HTTP server accepted: mounts the
+/// server in a host server, which hands over each connection whose first
+/// request is under the Socket.IO path (the reference's `attach` to an
+/// http.Server). `fd` is the connected socket, owned by the library from
+/// now on (closed on every path, errors included); `head`/`head_len` what
+/// the host already read from it (at least the request line and headers;
+/// may be NULL/0), replayed first. Keep-alive requests and the WebSocket
+/// upgrade that follow on the connection are the server's too; requests
+/// outside its path get a 404. Works with or without `sio_server_listen`.
+/// SIO_ERR_INVALID_ARGUMENT off POSIX systems.
+#[no_mangle]
+pub unsafe extern "C" fn sio_server_serve_fd(
+    server: *const sio_server,
+    fd: c_int,
+    head: *const u8,
+    head_len: usize,
+) -> c_int {
+    ffi_guard!({
+        let stream = take_fd(fd)?;
+        let s = href(server, "server")?;
+        let head = if head_len == 0 {
+            &[][..]
+        } else if head.is_null() {
+            return Err(Error::invalid("head is NULL"));
+        } else {
+            std::slice::from_raw_parts(head, head_len)
+        };
+        s.s.serve_stream(stream, head)
+    })
+}
+
+/// Owns the caller's connected socket `fd`.
+#[cfg(unix)]
+unsafe fn take_fd(fd: c_int) -> Result<std::net::TcpStream, Error> {
+    use std::os::fd::FromRawFd;
+    if fd < 0 {
+        return Err(Error::invalid(format!("bad file descriptor {fd}")));
+    }
+    Ok(std::net::TcpStream::from_raw_fd(fd))
+}
+
+#[cfg(not(unix))]
+unsafe fn take_fd(_fd: c_int) -> Result<std::net::TcpStream, Error> {
+    Err(Error::invalid("sio_server_serve_fd needs a POSIX system"))
+}
+
 /// Stores the port the server listens on.
 #[no_mangle]
 pub unsafe extern "C" fn sio_server_port(server: *const sio_server, port: *mut u16) -> c_int {

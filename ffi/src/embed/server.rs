@@ -91,6 +91,33 @@ impl Server {
         Ok(bound)
     }
 
+    /// Serves a TCP connection another HTTP server accepted (mounting the
+    /// Socket.IO server in a host server): `head` is what the host already
+    /// read of it (the request line and headers, maybe more), replayed
+    /// first. The connection is this server's from now on, keep-alive
+    /// requests and a WebSocket upgrade included; requests outside the
+    /// server's path get a 404.
+    pub fn serve_stream(&self, stream: std::net::TcpStream, head: &[u8]) -> Result<(), Error> {
+        if self.ctx.is_closed() {
+            return Err(Error::Closed("the server is closed".into()));
+        }
+        let peer = stream.peer_addr().ok();
+        stream
+            .set_nonblocking(true)
+            .map_err(|e| Error::Io(format!("cannot serve the connection: {e}")))?;
+        let _ = stream.set_nodelay(true);
+        let io = self
+            .ctx
+            .rt
+            .enter(|| tokio::net::TcpStream::from_std(stream))
+            .map_err(|e| Error::Io(format!("cannot serve the connection: {e}")))?;
+        let io = engineio::server::Prefixed::new(bytes::Bytes::copy_from_slice(head), io);
+        self.ctx
+            .rt
+            .spawn(self.io.service().serve_connection(io, peer));
+        Ok(())
+    }
+
     /// Stops accepting connections now; open connections (and the sessions
     /// on them) go on. Before [`Server::close`], this frees the port at once,
     /// as closing a Node `http.Server` does.
