@@ -38,10 +38,11 @@ pub fn decode_packet(text: Str) -> Result<Packet, ParseError> {
             .map_err(|_| ParseError::InvalidBase64),
         // Another type sent as base64 carries no data that means anything:
         // the packet is its type alone.
-        Some(_) => match text.as_str().get(1..2) {
-            Some(kind) => Packet::decode(Str::from(kind)),
-            None => Err(ParseError::InvalidUtf8),
-        },
+        Some(&kind) if kind.is_ascii() => Packet::decode(Str::from(&text.as_str()[1..2])),
+        // `b` is one byte, so the rest starts on a character.
+        Some(_) => Err(ParseError::UnknownType(
+            text.as_str()[1..].chars().next().unwrap_or('\0'),
+        )),
     }
 }
 
@@ -249,7 +250,7 @@ mod tests {
         assert!(!p.binary);
         assert_eq!(
             String::from_utf8(p.body.clone()).unwrap(),
-            "10:4héllo 😀1:26:b4AQID"
+            "9:4héllo 😀1:26:b4AQID"
         );
         assert_eq!(decode_payload(Bytes::from(p.body)).unwrap(), packets);
     }
