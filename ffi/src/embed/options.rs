@@ -327,6 +327,12 @@ pub static SERVER_OPTIONS: &[ServerOption] = &[
         c: "allow_upgrades", python: "allow_upgrades", node: "allowUpgrades",
         |o, v| o.config.engine.allow_upgrades = v
     ),
+    // python-engineio dropped protocol 3, so Python has no such option.
+    option!(
+        "allow_eio3": Bool,
+        c: "allow_eio3", python: _, node: "allowEIO3",
+        |o, v| o.config.engine.allow_eio3 = v
+    ),
     option!(
         "http_compression_threshold": Limit,
         c: _, python: "compression_threshold", node: "httpCompression",
