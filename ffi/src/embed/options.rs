@@ -477,6 +477,21 @@ mod tests {
     }
 
     #[test]
+    fn allow_eio3_is_off_by_default_and_has_no_python_name() {
+        let mut o = ServerOptions::default();
+        assert!(!o.config.engine.allow_eio3);
+        o.set(Api::Node, "allowEIO3", OptionValue::Bool(true))
+            .unwrap();
+        assert!(o.config.engine.allow_eio3);
+        o.set(Api::C, "allow_eio3", OptionValue::Bool(false))
+            .unwrap();
+        assert!(!o.config.engine.allow_eio3);
+        assert!(o
+            .set(Api::Python, "allow_eio3", OptionValue::Bool(true))
+            .is_err());
+    }
+
+    #[test]
     fn unknown_and_ill_typed_options_are_errors_naming_them() {
         let mut o = ServerOptions::default();
         let e = o
