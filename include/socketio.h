@@ -1465,6 +1465,13 @@ int sio_server_options_set_allow_upgrades(sio_server_options *opts,
                                           bool allow);
 
 /**
+ * Whether Socket.IO v2 clients (Engine.IO protocol 3) may connect
+ * (default false: they are refused), as the reference's `allowEIO3`.
+ */
+int sio_server_options_set_allow_eio3(sio_server_options *opts,
+                                      bool allow);
+
+/**
  * CORS: "*" allows any origin; otherwise a comma-separated list of allowed
  * origins; NULL disables CORS headers (the default).
  */

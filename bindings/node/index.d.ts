@@ -180,8 +180,11 @@ export interface ServerOptions {
    * installed `socket.io` or `socket.io-client` package.
    */
   serveClient?: boolean
-  /** Engine.IO v3 clients are not served: only `false`. */
-  allowEIO3?: false
+  /**
+   * Accepts Socket.IO v2 clients (Engine.IO protocol 3), as socket.io
+   * (default false).
+   */
+  allowEIO3?: boolean
   /** WebSocket compression is not implemented: only `false`. */
   perMessageDeflate?: false
   /** Only `require('ws').Server`, the default: the WebSocket server is the Rust core's. */

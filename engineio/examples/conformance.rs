@@ -1,8 +1,9 @@
 //! The server the official Engine.IO v4 test suite expects: echo on
 //! 127.0.0.1:3000 under `/engine.io/`, pingInterval 300, pingTimeout 200.
+//! With `--allow-eio3` it also takes protocol 3 clients, for the v3 suite.
 //!
 //! ```text
-//! cargo run --release -p engineio --example conformance
+//! cargo run --release -p engineio --example conformance [-- [ADDR] [--allow-eio3]]
 //! ```
 
 use std::sync::Arc;
@@ -27,12 +28,16 @@ impl Handler for Echo {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    let (flags, addrs): (Vec<String>, Vec<String>) =
+        std::env::args().skip(1).partition(|a| a.starts_with("--"));
     let config = ServerConfig::default()
         .ping_interval(Duration::from_millis(300))
         .ping_timeout(Duration::from_millis(200))
-        .cors(Some(Cors::any()));
-    let addr = std::env::args()
-        .nth(1)
+        .cors(Some(Cors::any()))
+        .allow_eio3(flags.iter().any(|f| f == "--allow-eio3"));
+    let addr = addrs
+        .into_iter()
+        .next()
         .unwrap_or_else(|| "127.0.0.1:3000".into());
     let listener = EngineIo::new(config, Echo).listen(addr).await?;
     println!(

@@ -16,6 +16,9 @@
 //!   `ping_timeout`.
 //! * A **message** ([`Message`]) is text or binary; on polling, several
 //!   packets travel in one HTTP body separated by `\x1e`.
+//! * **Protocol 3** (Socket.IO v2 clients) is served only with
+//!   [`ServerConfig::allow_eio3`]: such a session frames the same packets
+//!   the older way ([`proto::v3`]) and its client pings, not the server.
 //! * A **handler** ([`Handler`]) is your code: it hears sessions open,
 //!   messages arrive and sessions close, and sends through the [`Socket`]
 //!   handle it is given. Handlers run on the connection's task and must

@@ -200,7 +200,8 @@ class EngineSocket extends EventEmitter {
     this._closed = false
     this.id = handle.id
     this.server = engine
-    this.protocol = 4
+    // As engine.io reads it: anything but EIO=4 is a v2 client's protocol 3.
+    this.protocol = request._query.EIO === '4' ? 4 : 3
     this.request = request
     this.remoteAddress = request.socket.remoteAddress
     this.upgrading = false

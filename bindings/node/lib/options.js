@@ -431,7 +431,6 @@ function serverOptions(opts) {
   object('options', opts)
   checkNames(opts, SERVER, 'socket.io or engine.io servers')
   const o = opts
-  inert('allowEIO3', o.allowEIO3, (v) => v === false, 'Engine.IO v3 / Socket.IO v2 clients')
   inert('perMessageDeflate', o.perMessageDeflate, (v) => v === false, 'WebSocket compression')
   inert('wsEngine', o.wsEngine, isWsServer, 'the WebSocket server is the Rust core\'s')
   inert('initialPacket', o.initialPacket, (v) => !v)
@@ -457,6 +456,7 @@ function serverOptions(opts) {
     maxHttpBufferSize: number('maxHttpBufferSize', o.maxHttpBufferSize),
     transports,
     allowUpgrades: boolean('allowUpgrades', o.allowUpgrades),
+    allowEIO3: boolean('allowEIO3', o.allowEIO3),
     // socket.io: `opts.connectTimeout || 45000`.
     connectTimeout: number('connectTimeout', o.connectTimeout) || undefined,
     ackTimeout: number('ackTimeout', o.ackTimeout),

@@ -55,7 +55,7 @@ async function closeAll(...servers) {
 
 const SERVER_REFUSED = [
   ['serveClient', { serveClient: 'yes' }],
-  ['allowEIO3', { allowEIO3: true }],
+  ['allowEIO3', { allowEIO3: 'yes' }],
   ['perMessageDeflate', { perMessageDeflate: true }],
   ['perMessageDeflate', { perMessageDeflate: { threshold: 512 } }],
   ['wsEngine', { wsEngine: class FakeWsServer {} }],
@@ -95,7 +95,6 @@ for (const [name, opts] of SERVER_REFUSED) {
 
 test('an unsupported value says so', () => {
   throwsNaming(() => new rs.Server({ perMessageDeflate: true }), /^socketio-rs: option "perMessageDeflate" is not supported yet/)
-  throwsNaming(() => new rs.Server({ allowEIO3: true }), /^socketio-rs: option "allowEIO3" is not supported yet/)
 })
 
 test('a misspelt server option throws, suggesting the right name', () => {
@@ -234,6 +233,34 @@ async function handshake(url, headers = {}) {
   }
   return { status: res.status, cookie: res.headers.get('set-cookie'), body }
 }
+
+test('allowEIO3 lets a Socket.IO v2 client in, off by default', async () => {
+  const [off, offUrl] = rsServer({})
+  const refused = await fetch(`${offUrl}/socket.io/?EIO=3&transport=polling`)
+  assert.equal(refused.status, 400)
+  assert.deepEqual(await refused.json(), { code: 5, message: 'Unsupported protocol version' })
+  await closeAll(off)
+
+  const [io, url] = rsServer({ allowEIO3: true })
+  assert.equal(io.engine.opts.allowEIO3, true)
+  const connected = new Promise((resolve) => io.on('connection', resolve))
+  // A v2 client's first poll: the open packet, then the main namespace's
+  // CONNECT, unasked, with no body.
+  const res = await fetch(`${url}/socket.io/?EIO=3&transport=polling&b64=1`)
+  const body = await res.text()
+  const open = body.match(/^(\d+):0(\{.*?\})(?=\d+:|$)/)
+  assert.ok(open, body)
+  assert.equal(Number(open[1]), open[2].length + 1)
+  const { sid } = JSON.parse(open[2])
+  const socket = await within(connected, 5000, 'connection')
+  assert.equal(socket.id, sid)
+  assert.equal(socket.conn.protocol, 3)
+  const rest = body.slice(open[0].length) || (await (await fetch(`${url}/socket.io/?EIO=3&transport=polling&b64=1&sid=${sid}`)).text())
+  assert.equal(rest, '2:40')
+  const bye = await fetch(`${url}/socket.io/?EIO=3&transport=polling&b64=1&sid=${sid}`, { method: 'POST', body: '1:1' })
+  await bye.arrayBuffer()
+  await closeAll(io)
+})
 
 /** A Set-Cookie header as its attributes, the session id left out. */
 function cookieParts(header) {

@@ -13,4 +13,7 @@ pub enum ParseError {
     /// A text record or frame was not valid UTF-8.
     #[error("invalid UTF-8")]
     InvalidUtf8,
+    /// A protocol 3 payload's record framing (its lengths) was malformed.
+    #[error("malformed payload framing")]
+    BadFraming,
 }

@@ -1,5 +1,5 @@
 //! Sans-IO Engine.IO v4 protocol core: packets, polling payloads and the
-//! handshake. Nothing here touches a socket or a clock, so every rule can be
+//! handshake; [`v3`] frames the same packets for protocol 3 clients. Nothing here touches a socket or a clock, so every rule can be
 //! unit-tested and fuzzed in isolation.
 
 mod error;
@@ -7,6 +7,7 @@ mod handshake;
 mod packet;
 mod payload;
 mod str;
+pub mod v3;
 
 pub use error::ParseError;
 pub use handshake::Handshake;

@@ -251,6 +251,11 @@ pub struct ServerConfig {
     /// Time the standalone listener gives a client to send a request head,
     /// so partial requests cannot hold connections open (default 10 s).
     pub header_read_timeout: Duration,
+    /// Accepts Engine.IO protocol 3 clients (Socket.IO v2), as the
+    /// reference's `allowEIO3` (default false: they are refused with
+    /// "Unsupported protocol version"). A handshake without `EIO=4` then
+    /// opens a protocol 3 session.
+    pub allow_eio3: bool,
 }
 
 crate::__option_setters!(ServerConfig {
@@ -277,6 +282,7 @@ crate::__option_setters!(ServerConfig {
     max_connections: Option<usize>,
     max_header_size: usize,
     header_read_timeout: Duration,
+    allow_eio3: bool,
 });
 
 impl Default for ServerConfig {
@@ -305,6 +311,7 @@ impl Default for ServerConfig {
             max_connections: None,
             max_header_size: 16 * 1024,
             header_read_timeout: Duration::from_secs(10),
+            allow_eio3: false,
         }
     }
 }
@@ -326,6 +333,7 @@ impl std::fmt::Debug for ServerConfig {
                 &self.http_compression_threshold,
             )
             .field("max_buffer_size", &self.max_buffer_size)
+            .field("allow_eio3", &self.allow_eio3)
             .finish_non_exhaustive()
     }
 }

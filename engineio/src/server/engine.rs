@@ -99,17 +99,20 @@ impl<H: Handler> Engine<H> {
     /// Opens a session under `sid` and starts its heartbeat; returns it with
     /// the text of its `open` packet, or `None` when a session already has
     /// that id (a [`GenerateId`](super::GenerateId) hook gave it twice).
+    /// `eio3` opens a protocol 3 session.
     pub(crate) fn open(
         self: &Arc<Self>,
         transport: TransportType,
         req: RequestInfo,
         sid: SessionId,
+        eio3: bool,
     ) -> Option<(Arc<Socket<H::Data>>, Packet)> {
         let socket = Arc::new(Socket::new(
             sid.clone(),
             transport,
             req,
             self.config.max_buffer_size,
+            eio3,
             H::Data::default(),
         ));
         let upgrades = match transport {
@@ -162,6 +165,22 @@ impl<H: Handler> Engine<H> {
         // runs, and are absolute so that late timer wake-ups do not add up:
         // the session must be gone by pingInterval + pingTimeout.
         let mut ping_at = opened + self.config.ping_interval;
+        // Protocol 3 turns the heartbeat around: the client pings, and a
+        // session that has not pinged for pingInterval + pingTimeout is gone.
+        let client_pings = async {
+            let window = self.config.ping_interval + self.config.ping_timeout;
+            let mut deadline = opened + window;
+            loop {
+                if tokio::time::timeout_at(deadline, socket.pong.notified())
+                    .await
+                    .is_err()
+                {
+                    socket.close_with(DisconnectReason::PingTimeout);
+                    return;
+                }
+                deadline = tokio::time::Instant::now() + window;
+            }
+        };
         let heartbeat = async {
             loop {
                 tokio::time::sleep_until(ping_at).await;
@@ -190,9 +209,16 @@ impl<H: Handler> Engine<H> {
                 ping_at = tokio::time::Instant::now() + self.config.ping_interval;
             }
         };
-        tokio::select! {
-            _ = heartbeat => {}
-            _ = socket.closed.cancelled() => {}
+        if socket.is_eio3() {
+            tokio::select! {
+                _ = client_pings => {}
+                _ = socket.closed.cancelled() => {}
+            }
+        } else {
+            tokio::select! {
+                _ = heartbeat => {}
+                _ = socket.closed.cancelled() => {}
+            }
         }
         let reason = socket
             .disconnect_reason()
@@ -231,10 +257,19 @@ impl<H: Handler> Engine<H> {
                     .input
                     .pass(|| self.handler.on_message(socket, Message::Binary(b)));
             }
-            Packet::Pong => socket.pong.notify_one(),
+            // v4 servers ping; a client ping is "invalid heartbeat direction",
+            // and the other way round in protocol 3.
+            Packet::Pong if !socket.is_eio3() => socket.pong.notify_one(),
+            Packet::Ping | Packet::PingProbe if socket.is_eio3() => {
+                // The pong answers a probe on the session's own transport
+                // too, without its data, as the reference does.
+                socket.pong.notify_one();
+                let _ = socket.push(super::socket::Outgoing::One(Packet::Pong));
+            }
             Packet::Close => return Err(DisconnectReason::TransportClose),
-            // v4 servers ping; a client ping is "invalid heartbeat direction".
-            Packet::Ping | Packet::PingProbe => return Err(DisconnectReason::TransportError),
+            Packet::Ping | Packet::PingProbe | Packet::Pong => {
+                return Err(DisconnectReason::TransportError)
+            }
             Packet::Open(_) | Packet::PongProbe | Packet::Upgrade | Packet::Noop => {}
         }
         Ok(())

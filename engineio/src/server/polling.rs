@@ -12,7 +12,7 @@ use super::compress;
 use super::engine::Engine;
 use super::errors::empty;
 use super::socket::{DisconnectReason, Handler, Socket};
-use crate::proto::{decode_payload, encode_payload_into, Packet};
+use crate::proto::{decode_payload, encode_payload_into, v3, Packet};
 
 /// Closes the session if the GET is dropped before it answered: hyper drops
 /// the handler when the client goes away, which is how an aborted poll is
@@ -41,7 +41,7 @@ pub(crate) async fn get<H: Handler>(
         return empty(StatusCode::BAD_REQUEST);
     };
     if socket.upgrading.load(Ordering::Acquire) {
-        return payload_response(engine, req_headers, &[Packet::Noop]);
+        return payload_response(engine, socket, req_headers, &[Packet::Noop]);
     }
     let mut guard = AbortGuard(Some(socket.as_ref()));
     let mut packets = Vec::new();
@@ -93,16 +93,24 @@ pub(crate) async fn get<H: Handler>(
         }
     }
     drop(rx);
-    payload_response(engine, req_headers, &packets)
+    payload_response(engine, socket, req_headers, &packets)
 }
 
+/// The answer to a GET: `packets` as the session's protocol frames them.
 pub(crate) fn payload_response<H: Handler>(
     engine: &Engine<H>,
+    socket: &Socket<H::Data>,
     req_headers: &HeaderMap,
     packets: &[Packet],
 ) -> Response<Full<Bytes>> {
-    let mut body = Vec::with_capacity(packets.iter().map(|p| p.encoded_len() + 1).sum());
-    encode_payload_into(packets, &mut body);
+    let (body, binary) = if socket.is_eio3() {
+        let payload = v3::encode_payload(packets, socket.polling_binary);
+        (payload.body, payload.binary)
+    } else {
+        let mut body = Vec::with_capacity(packets.iter().map(|p| p.encoded_len() + 1).sum());
+        encode_payload_into(packets, &mut body);
+        (body, false)
+    };
     let (body, encoding) = match engine.config.http_compression_threshold {
         Some(threshold) if body.len() >= threshold => compress::maybe_compress(body, req_headers),
         _ => (body, None),
@@ -111,7 +119,11 @@ pub(crate) fn payload_response<H: Handler>(
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=UTF-8"),
+        HeaderValue::from_static(if binary {
+            "application/octet-stream"
+        } else {
+            "text/plain; charset=UTF-8"
+        }),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(enc) = encoding {
@@ -170,12 +182,13 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let limit = engine.config.max_http_buffer_size;
-    // v4 polling bodies are text; the reference refuses binary POSTs.
-    if headers
+    // v4 polling bodies are text; the reference refuses binary POSTs. A
+    // protocol 3 client sends binary payloads that way.
+    let binary = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/octet-stream"))
-    {
+        .is_some_and(|v| v.starts_with("application/octet-stream"));
+    if binary && !socket.is_eio3() {
         return Err((StatusCode::BAD_REQUEST, DisconnectReason::TransportError));
     }
     let too_large = (
@@ -212,6 +225,10 @@ where
         }
         Err(_) => return Err((StatusCode::BAD_REQUEST, DisconnectReason::TransportError)),
     };
+    if socket.is_eio3() {
+        dispatch_v3(engine, socket, body, binary);
+        return Ok(());
+    }
     for packet in decode_payload(body) {
         if socket.is_closed() {
             break;
@@ -224,4 +241,36 @@ where
         }
     }
     Ok(())
+}
+
+/// Hands a protocol 3 payload's packets to the session. A payload whose
+/// framing is broken is refused whole: its lengths cannot be trusted, so
+/// neither can the packets before the fault.
+fn dispatch_v3<H: Handler>(
+    engine: &Engine<H>,
+    socket: &Arc<Socket<H::Data>>,
+    body: Bytes,
+    binary: bool,
+) {
+    let decoded = match binary {
+        true => v3::decode_binary_payload(body),
+        false => v3::decode_payload(body),
+    };
+    let packets = match decoded {
+        Ok(packets) => packets,
+        Err(e) => {
+            let _ = engine.on_decoded(socket, Err(e));
+            socket.close_with(DisconnectReason::ParseError);
+            return;
+        }
+    };
+    for packet in packets {
+        if socket.is_closed() {
+            break;
+        }
+        if let Err(reason) = engine.on_packet(socket, packet) {
+            socket.close_with(reason);
+            break;
+        }
+    }
 }

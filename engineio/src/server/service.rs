@@ -348,8 +348,8 @@ where
         }
         if transport == TransportType::Websocket {
             // An upgrade of a polling session.
-            return websocket_upgrade(engine, &mut parts, |engine, upgraded, _| {
-                tokio::spawn(ws::serve_upgrade(engine, socket, upgraded));
+            return websocket_upgrade(engine, &mut parts, |engine, upgraded, info| {
+                tokio::spawn(ws::serve_upgrade(engine, socket, upgraded, info));
             });
         }
         let mut res = match parts.method {
@@ -398,7 +398,9 @@ where
             vec![],
         );
     }
-    if query.eio.as_deref() != Some("4") {
+    // As the reference, anything but `EIO=4` is protocol 3.
+    let eio3 = query.eio.as_deref() != Some("4");
+    if eio3 && !engine.config.allow_eio3 {
         return refuse(
             ErrorCode::UnsupportedProtocolVersion,
             None,
@@ -418,13 +420,16 @@ where
     match transport {
         TransportType::Websocket => {
             websocket_upgrade(engine, &mut parts, move |engine, upgraded, info| {
-                tokio::spawn(ws::serve_new(engine, upgraded, info, sid));
+                tokio::spawn(ws::serve_new(engine, upgraded, info, sid, eio3));
             })
         }
         TransportType::Polling => {
-            let Some((socket, open)) =
-                engine.open(TransportType::Polling, RequestInfo::from_parts(&parts), sid)
-            else {
+            let Some((socket, open)) = engine.open(
+                TransportType::Polling,
+                RequestInfo::from_parts(&parts),
+                sid,
+                eio3,
+            ) else {
                 return refuse(
                     ErrorCode::BadRequest,
                     None,
@@ -434,7 +439,7 @@ where
                     ],
                 );
             };
-            let mut res = polling::payload_response(engine, &parts.headers, &[open]);
+            let mut res = polling::payload_response(engine, &socket, &parts.headers, &[open]);
             if let Some(cookie) = &engine.config.cookie {
                 if let Ok(v) = HeaderValue::from_str(&cookie.header_value(socket.id().as_str())) {
                     res.headers_mut().insert(header::SET_COOKIE, v);

@@ -131,6 +131,11 @@ pub struct Socket<D> {
     /// Between the client's messages and the handler.
     pub(crate) input: InputGate,
     req: RequestInfo,
+    /// Whether the session speaks protocol 3, fixed by its handshake.
+    eio3: bool,
+    /// Whether a protocol 3 polling client takes binary payloads (it asked
+    /// for none with `b64`).
+    pub(crate) polling_binary: bool,
     /// Data of the layer above.
     pub data: D,
 }
@@ -151,8 +156,10 @@ impl<D> Socket<D> {
         transport: TransportType,
         req: RequestInfo,
         buffer: usize,
+        eio3: bool,
         data: D,
     ) -> Self {
+        let polling_binary = !eio3 || !wants_base64(&req);
         Socket {
             id,
             transport: AtomicU8::new(transport as u8),
@@ -168,8 +175,24 @@ impl<D> Socket<D> {
             final_poll_taken: AtomicBool::new(false),
             input: InputGate::default(),
             req,
+            eio3,
+            polling_binary,
             data,
         }
+    }
+
+    /// The Engine.IO protocol revision of the session: 4, or 3 for a client
+    /// let in by [`ServerConfig::allow_eio3`](super::ServerConfig::allow_eio3).
+    pub fn protocol(&self) -> u8 {
+        if self.eio3 {
+            3
+        } else {
+            4
+        }
+    }
+
+    pub(crate) fn is_eio3(&self) -> bool {
+        self.eio3
     }
 
     /// The session id.
@@ -294,6 +317,12 @@ impl<D> Socket<D> {
     pub async fn closed(&self) {
         self.closed.cancelled().await
     }
+}
+
+/// Whether a protocol 3 request asks for binary packets in base64 (a
+/// non-empty `b64` query parameter, as the reference reads it).
+pub(crate) fn wants_base64(req: &RequestInfo) -> bool {
+    req.query("b64").is_some_and(|v| !v.is_empty())
 }
 
 /// What the layer above an Engine.IO server implements.

@@ -16,8 +16,8 @@ use super::engine::Engine;
 use super::request::RequestInfo;
 use super::session::SessionEvent;
 use super::sid::SessionId;
-use super::socket::{DisconnectReason, Handler, Outgoing, Socket};
-use crate::proto::{Packet, Str};
+use super::socket::{wants_base64, DisconnectReason, Handler, Outgoing, Socket};
+use crate::proto::{v3, Packet, Str};
 
 type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -40,10 +40,36 @@ fn text_frame(s: Str) -> WsMessage {
     WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(s.into_bytes()) })
 }
 
-fn to_frame(p: Packet) -> WsMessage {
-    match p {
-        Packet::Binary(b) => WsMessage::Binary(b),
-        other => text_frame(other.to_frame_text().unwrap_or_default()),
+/// How a session's packets map to frames, fixed once per connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    V4,
+    /// Protocol 3: binary messages behind their type byte, or as `b4`
+    /// base64 text for a client that asked for `b64`.
+    V3 {
+        binary: bool,
+    },
+}
+
+impl Framing {
+    fn of<D>(socket: &Socket<D>, req: &RequestInfo) -> Self {
+        match socket.is_eio3() {
+            false => Framing::V4,
+            true => Framing::V3 {
+                binary: !wants_base64(req),
+            },
+        }
+    }
+}
+
+fn to_frame(p: Packet, framing: Framing) -> WsMessage {
+    match (p, framing) {
+        (Packet::Binary(b), Framing::V4) => WsMessage::Binary(b),
+        (Packet::Binary(b), Framing::V3 { binary: true }) => {
+            WsMessage::Binary(v3::encode_binary_frame(&b))
+        }
+        (p @ Packet::Binary(_), Framing::V3 { binary: false }) => text_frame(v3::encode_text(&p)),
+        (other, _) => text_frame(other.to_frame_text().unwrap_or_default()),
     }
 }
 
@@ -53,18 +79,20 @@ pub(crate) async fn serve_new<H: Handler>(
     upgraded: Upgraded,
     req: RequestInfo,
     sid: SessionId,
+    eio3: bool,
 ) {
     let mut ws = accept(&engine, upgraded).await;
-    let Some((socket, open)) = engine.open(TransportType::Websocket, req, sid) else {
+    let Some((socket, open)) = engine.open(TransportType::Websocket, req, sid, eio3) else {
         // The generated id was taken meanwhile.
         let _ = ws.close(None).await;
         return;
     };
-    if ws.send(to_frame(open)).await.is_err() {
+    let framing = Framing::of(&socket, socket.req());
+    if ws.send(to_frame(open, framing)).await.is_err() {
         socket.close_with(DisconnectReason::TransportError);
         return;
     }
-    run(&engine, &socket, ws).await;
+    run(&engine, &socket, ws, framing).await;
 }
 
 /// A WebSocket probing an existing polling session: `2probe` / `3probe`, the
@@ -73,7 +101,9 @@ pub(crate) async fn serve_upgrade<H: Handler>(
     engine: Arc<Engine<H>>,
     socket: Arc<Socket<H::Data>>,
     upgraded: Upgraded,
+    req: RequestInfo,
 ) {
+    let framing = Framing::of(&socket, &req);
     let mut ws = accept(&engine, upgraded).await;
     if !engine.config.allow_upgrades
         || socket.transport() != TransportType::Polling
@@ -109,11 +139,16 @@ pub(crate) async fn serve_upgrade<H: Handler>(
     socket.upgrading.store(false, Ordering::Release);
     engine.handler.on_upgrade(&socket);
     engine.session_event(&socket, SessionEvent::Upgrade);
-    run(&engine, &socket, ws).await;
+    run(&engine, &socket, ws, framing).await;
 }
 
 /// Pumps packets both ways until the session ends, one packet per frame.
-async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, mut ws: Ws) {
+async fn run<H: Handler>(
+    engine: &Engine<H>,
+    socket: &Arc<Socket<H::Data>>,
+    mut ws: Ws,
+    framing: Framing,
+) {
     // Registered once for the whole loop rather than once per packet.
     let closed = socket.closed.cancelled();
     tokio::pin!(closed);
@@ -132,9 +167,9 @@ async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, mut 
             biased;
             out = rx.recv() => {
                 let write = async {
-                    write_out(&mut ws, out).await?;
+                    write_out(&mut ws, out, framing).await?;
                     while let Some(out) = rx.try_recv() {
-                        write_out(&mut ws, out).await?;
+                        write_out(&mut ws, out, framing).await?;
                     }
                     ws.flush().await
                 };
@@ -166,9 +201,16 @@ async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, mut 
                     Some(Ok(WsMessage::Text(t))) => {
                         // SAFETY: tungstenite validated the frame as UTF-8.
                         let text = unsafe { Str::from_bytes_unchecked(t.into()) };
-                        engine.on_decoded(socket, Packet::decode(text))
+                        let packet = match framing {
+                            Framing::V4 => Packet::decode(text),
+                            Framing::V3 { .. } => v3::decode_packet(text),
+                        };
+                        engine.on_decoded(socket, packet)
                     }
-                    Some(Ok(WsMessage::Binary(b))) => engine.on_packet(socket, Packet::Binary(b)),
+                    Some(Ok(WsMessage::Binary(b))) => match framing {
+                        Framing::V4 => engine.on_packet(socket, Packet::Binary(b)),
+                        Framing::V3 { .. } => engine.on_decoded(socket, v3::decode_binary_frame(b)),
+                    },
                     Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => Ok(()),
                     Some(Ok(WsMessage::Close(_))) | None => Err(DisconnectReason::TransportClose),
                     // A peer that vanished without a close frame is a
@@ -192,7 +234,7 @@ async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, mut 
     let finish = async {
         if socket.disconnect_reason().is_some_and(|r| r.flushes()) {
             while let Some(out) = rx.try_recv() {
-                if write_out(&mut ws, out).await.is_err() {
+                if write_out(&mut ws, out, framing).await.is_err() {
                     return;
                 }
             }
@@ -202,15 +244,15 @@ async fn run<H: Handler>(engine: &Engine<H>, socket: &Arc<Socket<H::Data>>, mut 
     let _ = tokio::time::timeout(engine.config.ping_timeout, finish).await;
 }
 
-async fn write_out<S>(sink: &mut S, out: Outgoing) -> Result<(), S::Error>
+async fn write_out<S>(sink: &mut S, out: Outgoing, framing: Framing) -> Result<(), S::Error>
 where
     S: futures_util::Sink<WsMessage> + Unpin,
 {
     match out {
-        Outgoing::One(p) => sink.feed(to_frame(p)).await,
+        Outgoing::One(p) => sink.feed(to_frame(p, framing)).await,
         Outgoing::Batch(packets) => {
             for p in packets {
-                sink.feed(to_frame(p)).await?;
+                sink.feed(to_frame(p, framing)).await?;
             }
             Ok(())
         }

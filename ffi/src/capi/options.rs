@@ -193,6 +193,16 @@ pub unsafe extern "C" fn sio_server_options_set_allow_upgrades(
     set(opts, "allow_upgrades", || Ok(OptionValue::Bool(allow)))
 }
 
+/// Whether Socket.IO v2 clients (Engine.IO protocol 3) may connect
+/// (default false: they are refused), as the reference's `allowEIO3`.
+#[no_mangle]
+pub unsafe extern "C" fn sio_server_options_set_allow_eio3(
+    opts: *mut sio_server_options,
+    allow: bool,
+) -> c_int {
+    set(opts, "allow_eio3", || Ok(OptionValue::Bool(allow)))
+}
+
 /// CORS: "*" allows any origin; otherwise a comma-separated list of allowed
 /// origins; NULL disables CORS headers (the default).
 #[no_mangle]

@@ -341,6 +341,12 @@ pub static SERVER_OPTIONS: &[ServerOption] = &[
         c: "allow_upgrades", python: "allow_upgrades", node: "allowUpgrades",
         |o, v| o.config.engine.allow_upgrades = v
     ),
+    // python-engineio dropped protocol 3, so Python has no such option.
+    option!(
+        "allow_eio3": Bool,
+        c: "allow_eio3", python: _, node: "allowEIO3",
+        |o, v| o.config.engine.allow_eio3 = v
+    ),
     option!(
         "http_compression_threshold": Limit,
         c: "http_compression", python: "compression_threshold", node: "httpCompression",
@@ -533,6 +539,21 @@ mod tests {
         assert_eq!(o.config.engine.max_http_buffer_size, 7);
         assert_eq!(o.config.engine.ping_interval, Duration::from_secs(3));
         assert_eq!(o.config.ack_timeout, Duration::from_millis(9));
+    }
+
+    #[test]
+    fn allow_eio3_is_off_by_default_and_has_no_python_name() {
+        let mut o = ServerOptions::default();
+        assert!(!o.config.engine.allow_eio3);
+        o.set(Api::Node, "allowEIO3", OptionValue::Bool(true))
+            .unwrap();
+        assert!(o.config.engine.allow_eio3);
+        o.set(Api::C, "allow_eio3", OptionValue::Bool(false))
+            .unwrap();
+        assert!(!o.config.engine.allow_eio3);
+        assert!(o
+            .set(Api::Python, "allow_eio3", OptionValue::Bool(true))
+            .is_err());
     }
 
     #[test]

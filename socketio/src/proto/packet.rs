@@ -159,6 +159,12 @@ impl Packet {
         Packet::new(PacketType::ConnectError, nsp, Some(Value::Object(payload)))
     }
 
+    /// A refused join as a Socket.IO v2 client takes it: the error itself
+    /// (a string, or the refusal's data) rather than `{"message", "data"}`.
+    pub(crate) fn connect_error_v2(nsp: impl Into<String>, error: Value) -> Packet {
+        Packet::new(PacketType::ConnectError, nsp, Some(error))
+    }
+
     /// Sets the acknowledgement id.
     pub fn with_id(mut self, id: u64) -> Packet {
         self.id = Some(id);

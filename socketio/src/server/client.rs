@@ -109,6 +109,10 @@ impl engineio::Handler for SioHandler {
             self.server.config.parser,
             self.server.config.max_attachments,
         );
+        if socket.protocol() == 3 {
+            // A v2 client is in the main namespace without asking.
+            self.connect(&socket, Packet::connect("/", None));
+        }
         let timeout = self.server.config.connect_timeout;
         let weak = Arc::downgrade(&socket);
         let settled = socket.data.settled.clone();
@@ -171,7 +175,10 @@ impl engineio::Handler for SioHandler {
 }
 
 impl SioHandler {
-    fn on_packet(&self, socket: &EngineSocket, packet: Packet) {
+    fn on_packet(&self, socket: &EngineSocket, mut packet: Packet) {
+        if socket.protocol() == 3 {
+            v2_namespace(&mut packet);
+        }
         let existing = socket.data.nsps.read().get(&packet.nsp).cloned();
         match (packet.kind, existing) {
             (PacketType::Connect, None) => self.connect(socket, packet),
@@ -204,6 +211,28 @@ impl SioHandler {
         };
         Namespace::connect(&ns, socket.clone(), auth);
     }
+}
+
+/// A v2 client's namespace carries its query (`/nsp?token=1`), which is
+/// the join's `auth`, as the reference reads it.
+fn v2_namespace(packet: &mut Packet) {
+    let Some((path, query)) = packet.nsp.split_once('?') else {
+        return;
+    };
+    let (path, query) = (path.to_owned(), query.to_owned());
+    packet.nsp = path;
+    if packet.kind == PacketType::Connect {
+        let auth = engineio::server::parse_query(&query)
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        packet.data = Some(Value::Object(auth));
+    }
+}
+
+/// Whether the connection is a Socket.IO v2 client's (Engine.IO protocol 3).
+pub(crate) fn is_v2(socket: &EngineSocket) -> bool {
+    socket.protocol() == 3
 }
 
 pub(crate) fn mark_connected(socket: &EngineSocket, s: &Arc<Socket>) -> bool {

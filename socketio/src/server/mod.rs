@@ -115,6 +115,15 @@ impl ServerConfig {
         self.engine = edit(self.engine);
         self
     }
+
+    /// Accepts Socket.IO v2 clients (Engine.IO protocol 3), as the
+    /// reference's `allowEIO3`; sets the engine's
+    /// [`allow_eio3`](EngineConfig::allow_eio3). Off by default.
+    #[must_use]
+    pub fn allow_eio3(mut self, allow: bool) -> Self {
+        self.engine.allow_eio3 = allow;
+        self
+    }
 }
 
 impl Default for ServerConfig {

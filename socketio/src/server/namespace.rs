@@ -9,7 +9,9 @@ use futures_util::future::BoxFuture;
 use parking_lot::RwLock;
 use serde::Serialize;
 
-use super::client::{mark_connected, send_messages, send_messages_with, send_packet, EngineSocket};
+use super::client::{
+    is_v2, mark_connected, send_messages, send_messages_with, send_packet, EngineSocket,
+};
 use super::dynamic::ParentNamespace;
 use super::errors::{ConnectError, EmitError};
 use super::handshake::Handshake;
@@ -511,7 +513,14 @@ impl Namespace {
                 if let Err(e) = run_middleware(&m, &socket).await {
                     // Rooms a middleware joined must not outlive the refusal.
                     ns.adapter.del_all(socket.id());
-                    let refusal = Packet::connect_error(ns.name.as_str(), e.message, e.data);
+                    let refusal = if is_v2(&client) {
+                        // A v2 client takes the error itself: the data, or
+                        // else the message.
+                        let error = e.data.unwrap_or(Value::String(e.message));
+                        Packet::connect_error_v2(ns.name.as_str(), error)
+                    } else {
+                        Packet::connect_error(ns.name.as_str(), e.message, e.data)
+                    };
                     let _ = send_packet(&client, &refusal);
                     ns.joining.fetch_sub(1, Ordering::AcqRel);
                     ns.cleanup_if_empty();
@@ -563,10 +572,9 @@ impl Namespace {
         if let Some(pid) = socket.pid() {
             reply.insert("pid".to_owned(), Value::String(pid.to_owned()));
         }
-        let _ = send_packet(
-            client,
-            &Packet::connect(self.name.as_str(), Some(Value::Object(reply))),
-        );
+        // A v2 client takes the engine's id as its own and expects no body.
+        let reply = (!is_v2(client)).then_some(Value::Object(reply));
+        let _ = send_packet(client, &Packet::connect(self.name.as_str(), reply));
         let mut handlers = match self.parent() {
             Some(p) => p.on_connection.read().clone(),
             None => Vec::new(),

@@ -109,7 +109,16 @@ impl Socket {
         handshake: Handshake,
         session: Option<&SessionToPersist>,
     ) -> Self {
-        let id = session.map(|s| s.sid).unwrap_or_default();
+        let id = match session {
+            Some(s) => s.sid,
+            // A v2 client in the main namespace goes by the engine's id, as
+            // with the reference (elsewhere it would be `/nsp#<engine id>`,
+            // which is no socket id here: such a socket gets its own).
+            None if client.protocol() == 3 && ns.name() == "/" => {
+                Sid::parse(client.id().as_str()).unwrap_or_default()
+            }
+            None => Sid::new(),
+        };
         let pid = match session {
             Some(s) => Some(s.pid.clone()),
             None => ns.recovery_enabled().then(|| Sid::new().to_string()),
