@@ -182,11 +182,14 @@ impl SioHandler {
         let existing = socket.data.nsps.read().get(&packet.nsp).cloned();
         match (packet.kind, existing) {
             (PacketType::Connect, None) => self.connect(socket, packet),
-            (PacketType::Event | PacketType::BinaryEvent, Some(s)) => s.on_event(packet),
-            (PacketType::Ack | PacketType::BinaryAck, Some(s)) => s.on_ack(packet),
-            (PacketType::Disconnect, Some(s)) => {
-                s.on_close(DisconnectReason::ClientNamespaceDisconnect);
-            }
+            (
+                PacketType::Event
+                | PacketType::BinaryEvent
+                | PacketType::Ack
+                | PacketType::BinaryAck
+                | PacketType::Disconnect,
+                Some(s),
+            ) => s.receive(packet),
             // A second CONNECT, a client CONNECT_ERROR, or a packet for a
             // namespace not joined: the reference closes the connection.
             _ => Client::close(socket, DisconnectReason::ParseError),

@@ -455,32 +455,35 @@ impl Namespace {
     /// the connection handlers, as the reference orders them.
     pub(crate) fn connect(ns: &Arc<Self>, client: EngineSocket, auth: Value) {
         let Some(mut restore) = ns.try_recover(&auth) else {
-            Self::connect_with(ns, client, auth, None);
+            Self::connect_with(ns, client, auth, None, false);
             return;
         };
         // A session kept in memory is there at once; one kept by a broker
         // comes later, and the connection waits for it off this thread.
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         if let std::task::Poll::Ready(recovered) = restore.as_mut().poll(&mut cx) {
-            Self::connect_with(ns, client, auth, recovered);
+            Self::connect_with(ns, client, auth, recovered, false);
             return;
         }
         let ns = ns.clone();
         ns.joining.fetch_add(1, Ordering::AcqRel);
         tokio::spawn(async move {
             let recovered = restore.await;
-            Self::connect_with(&ns, client, auth, recovered);
+            Self::connect_with(&ns, client, auth, recovered, true);
             ns.joining.fetch_sub(1, Ordering::AcqRel);
             ns.cleanup_if_empty();
         });
     }
 
-    /// Connects a socket, with the session it recovered if any.
+    /// Connects a socket, with the session it recovered if any; `detached`
+    /// when this runs off the session's task (whose packets then wait for
+    /// the connection handlers, as they do when it runs on it).
     fn connect_with(
         ns: &Arc<Self>,
         client: EngineSocket,
         auth: Value,
         recovered: Option<RecoveredSession>,
+        detached: bool,
     ) {
         let handshake = Handshake::new(client.req(), auth);
         let skip_middlewares = recovered.is_some()
@@ -503,9 +506,16 @@ impl Namespace {
             }
         };
         if middlewares.is_empty() {
-            ns.admit(&client, socket, recovered);
+            if detached {
+                socket.hold_packets();
+                ns.admit(&client, socket.clone(), recovered);
+                socket.release_packets();
+            } else {
+                ns.admit(&client, socket, recovered);
+            }
             return;
         }
+        socket.hold_packets();
         let ns = ns.clone();
         ns.joining.fetch_add(1, Ordering::AcqRel);
         tokio::spawn(async move {
@@ -527,7 +537,8 @@ impl Namespace {
                     return;
                 }
             }
-            ns.admit(&client, socket, recovered);
+            ns.admit(&client, socket.clone(), recovered);
+            socket.release_packets();
             ns.joining.fetch_sub(1, Ordering::AcqRel);
             // The client may have left while the middlewares ran.
             ns.cleanup_if_empty();

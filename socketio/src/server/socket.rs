@@ -18,7 +18,7 @@ use super::operators::BroadcastOperator;
 use super::reason::DisconnectReason;
 use crate::adapter::{BroadcastOptions, Room, SessionToPersist};
 use crate::codec::encode_messages;
-use crate::proto::{from_value, to_value, Packet, Value};
+use crate::proto::{from_value, to_value, Packet, PacketType, Value};
 
 /// An event handler: the socket, the arguments after the event name, and the
 /// acknowledgement callback when the client asked for one.
@@ -90,6 +90,12 @@ pub struct Socket {
     recovered: bool,
     data: RwLock<Value>,
     extensions: Mutex<http::Extensions>,
+    /// Set while a socket admitted off its session's task runs its
+    /// connection handlers: its packets wait in `held` meanwhile, so none
+    /// reaches it before the handlers that register for it (socket.io runs
+    /// them in the same turn as the CONNECT reply).
+    holding: AtomicBool,
+    held: Mutex<Option<Vec<Packet>>>,
 }
 
 impl std::fmt::Debug for Socket {
@@ -138,6 +144,8 @@ impl Socket {
             pid,
             recovered: session.is_some(),
             data: RwLock::new(data),
+            holding: AtomicBool::new(false),
+            held: Mutex::new(None),
             extensions: Mutex::new(http::Extensions::new()),
         }
     }
@@ -638,6 +646,56 @@ impl Socket {
 
     /// Dispatches an incoming event: catch-all listeners, middlewares, then
     /// the handler.
+    /// Makes the socket's packets wait until [`Socket::release_packets`].
+    pub(crate) fn hold_packets(&self) {
+        *self.held.lock() = Some(Vec::new());
+        self.holding.store(true, Ordering::Release);
+    }
+
+    /// Handles the packets that waited, in arrival order, then lets the
+    /// next ones through directly.
+    pub(crate) fn release_packets(self: &Arc<Self>) {
+        loop {
+            let batch = {
+                let mut held = self.held.lock();
+                match held.as_mut() {
+                    Some(q) if !q.is_empty() => std::mem::take(q),
+                    _ => {
+                        *held = None;
+                        self.holding.store(false, Ordering::Release);
+                        return;
+                    }
+                }
+            };
+            for p in batch {
+                self.dispatch(p);
+            }
+        }
+    }
+
+    /// A packet of the client's for this socket: an event, an ack or a
+    /// namespace disconnect, handled now or after the held ones.
+    pub(crate) fn receive(self: &Arc<Self>, packet: Packet) {
+        if self.holding.load(Ordering::Acquire) {
+            let mut held = self.held.lock();
+            if let Some(q) = held.as_mut() {
+                q.push(packet);
+                return;
+            }
+        }
+        self.dispatch(packet);
+    }
+
+    fn dispatch(self: &Arc<Self>, packet: Packet) {
+        match packet.kind {
+            PacketType::Event | PacketType::BinaryEvent => self.on_event(packet),
+            PacketType::Ack | PacketType::BinaryAck => self.on_ack(packet),
+            _ => {
+                self.on_close(DisconnectReason::ClientNamespaceDisconnect);
+            }
+        }
+    }
+
     pub(crate) fn on_event(self: &Arc<Self>, packet: Packet) {
         let id = packet.id;
         let mut args = match packet.data {
