@@ -5,22 +5,20 @@
 //! socket, taken over for the connection's lifetime ([`WsgiSocket`]).
 
 use std::convert::Infallible;
-use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{mpsc, Arc};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
+use engineio::server::Prefixed;
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::AbortHandle;
 
 use crate::asgi::HttpRequest;
@@ -175,59 +173,8 @@ impl Drop for EndGuard {
 
 /// The taken-over socket as hyper reads it: first the request head the
 /// WSGI server already consumed (rebuilt from the environ), then the
-/// socket's own bytes.
-struct Taken<T> {
-    head: Bytes,
-    io: T,
-    _end: EndGuard,
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for Taken<T> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if this.head.has_remaining() {
-            let n = this.head.len().min(buf.remaining());
-            buf.put_slice(&this.head[..n]);
-            this.head.advance(n);
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut this.io).poll_read(cx, buf)
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for Taken<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
-    }
-}
+/// socket's own bytes; the guard ends with it.
+type Taken<T> = Prefixed<T, EndGuard>;
 
 /// Serves one connection with hyper on the engine: the request in `head`
 /// gets its answer (101 and the WebSocket session, or a refusal with
@@ -317,7 +264,13 @@ pub fn take_socket(
         let shut = Arc::new(Shut::Unix(s.try_clone()?));
         let io = rt.enter(|| tokio::net::UnixStream::from_std(s))?;
         let _end = end(&shut);
-        serve(rt, svc, Taken { head, io, _end }, status, client);
+        serve(
+            rt,
+            svc,
+            Prefixed::with_guard(head, io, _end),
+            status,
+            client,
+        );
         shut
     } else {
         let s = std::net::TcpStream::from(owned);
@@ -326,7 +279,13 @@ pub fn take_socket(
         let shut = Arc::new(Shut::Tcp(s.try_clone()?));
         let io = rt.enter(|| tokio::net::TcpStream::from_std(s))?;
         let _end = end(&shut);
-        serve(rt, svc, Taken { head, io, _end }, status, client);
+        serve(
+            rt,
+            svc,
+            Prefixed::with_guard(head, io, _end),
+            status,
+            client,
+        );
         shut
     };
     Ok(WsgiSocket {

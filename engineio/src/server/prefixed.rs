@@ -10,21 +10,36 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// A stream that yields `head` (what a host server already read from the
 /// connection, e.g. a request line and headers) before the stream's own
-/// bytes; writes go straight to the stream.
+/// bytes; writes go straight to the stream. `G` rides along and is dropped
+/// with the stream, after a WebSocket upgrade too (hyper hands the stream
+/// itself to the upgraded connection): a guard telling the host the
+/// connection is over.
 #[derive(Debug)]
-pub struct Prefixed<T> {
+pub struct Prefixed<T, G = ()> {
     head: Bytes,
     io: T,
+    _guard: G,
 }
 
 impl<T> Prefixed<T> {
     /// `io`, read as if `head` had not been taken from it yet.
     pub fn new(head: Bytes, io: T) -> Prefixed<T> {
-        Prefixed { head, io }
+        Prefixed::with_guard(head, io, ())
     }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for Prefixed<T> {
+impl<T, G> Prefixed<T, G> {
+    /// [`Prefixed::new`], keeping `guard` until the stream is dropped.
+    pub fn with_guard(head: Bytes, io: T, guard: G) -> Prefixed<T, G> {
+        Prefixed {
+            head,
+            io,
+            _guard: guard,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin, G: Unpin> AsyncRead for Prefixed<T, G> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -41,7 +56,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Prefixed<T> {
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for Prefixed<T> {
+impl<T: AsyncWrite + Unpin, G: Unpin> AsyncWrite for Prefixed<T, G> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
