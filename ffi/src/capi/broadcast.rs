@@ -121,6 +121,72 @@ pub unsafe extern "C" fn sio_broadcast_emit_with_ack(
     user_data: *mut c_void,
     free_user_data: sio_free_fn,
 ) -> c_int {
+    let deliver = |cb: BroadcastAckFn,
+                   ud,
+                   status,
+                   error,
+                   replies: &[sio_ack_reply],
+                   missing: &[_],
+                   _: &_,
+                   _| {
+        cb(
+            ud,
+            status,
+            error,
+            replies.as_ptr(),
+            replies.len(),
+            missing.as_ptr(),
+            missing.len(),
+        )
+    };
+    emit_collecting(
+        b,
+        event,
+        json,
+        bins,
+        n_bins,
+        cb,
+        user_data,
+        free_user_data,
+        deliver,
+    )
+}
+
+type BroadcastAckFn = unsafe extern "C" fn(
+    *mut c_void,
+    c_int,
+    *const c_char,
+    *const sio_ack_reply,
+    usize,
+    *const *const c_char,
+    usize,
+);
+
+/// The body of both emits with acknowledgements: reads the arguments, emits,
+/// and hands the replies as C sees them (see [`with_replies`]) to `deliver`
+/// with the callback and its user data.
+#[allow(clippy::too_many_arguments)]
+unsafe fn emit_collecting<F: Copy + Send + 'static>(
+    b: *const sio_broadcast,
+    event: *const c_char,
+    json: *const c_char,
+    bins: *const super::sio_buf,
+    n_bins: usize,
+    cb: Option<F>,
+    user_data: *mut c_void,
+    free_user_data: sio_free_fn,
+    deliver: impl FnOnce(
+            F,
+            *mut c_void,
+            c_int,
+            *const c_char,
+            &[sio_ack_reply],
+            &[*const c_char],
+            &sio_payload,
+            bool,
+        ) + Send
+        + 'static,
+) -> c_int {
     ffi_guard!({
         let ud = UserData::new(user_data, free_user_data);
         let b = href(b, "broadcast")?;
@@ -128,15 +194,16 @@ pub unsafe extern "C" fn sio_broadcast_emit_with_ack(
         let args = read_args(json, bins, n_bins)?;
         let cb = required(cb, "cb")?;
         b.b.emit_with_ack(event, args, move |r| {
-            with_replies(r, |status, error, replies, missing, _, _| {
-                cb(
+            with_replies(r, |status, error, replies, missing, remote, complete| {
+                deliver(
+                    cb,
                     ud.ptr(),
                     status,
                     error,
-                    replies.as_ptr(),
-                    replies.len(),
-                    missing.as_ptr(),
-                    missing.len(),
+                    replies,
+                    missing,
+                    remote,
+                    complete,
                 )
             })
         });
@@ -195,30 +262,50 @@ pub unsafe extern "C" fn sio_broadcast_emit_with_ack_all(
     user_data: *mut c_void,
     free_user_data: sio_free_fn,
 ) -> c_int {
-    ffi_guard!({
-        let ud = UserData::new(user_data, free_user_data);
-        let b = href(b, "broadcast")?;
-        let event = cstr(event, "event")?;
-        let args = read_args(json, bins, n_bins)?;
-        let cb = required(cb, "cb")?;
-        b.b.emit_with_ack(event, args, move |r| {
-            with_replies(r, |status, error, replies, missing, remote, complete| {
-                cb(
-                    ud.ptr(),
-                    status,
-                    error,
-                    replies.as_ptr(),
-                    replies.len(),
-                    missing.as_ptr(),
-                    missing.len(),
-                    remote,
-                    complete,
-                )
-            })
-        });
-        Ok(())
-    })
+    let deliver = |cb: ClusterAckFn,
+                   ud,
+                   status,
+                   error,
+                   replies: &[sio_ack_reply],
+                   missing: &[_],
+                   remote: &sio_payload,
+                   complete| {
+        cb(
+            ud,
+            status,
+            error,
+            replies.as_ptr(),
+            replies.len(),
+            missing.as_ptr(),
+            missing.len(),
+            remote,
+            complete,
+        )
+    };
+    emit_collecting(
+        b,
+        event,
+        json,
+        bins,
+        n_bins,
+        cb,
+        user_data,
+        free_user_data,
+        deliver,
+    )
 }
+
+type ClusterAckFn = unsafe extern "C" fn(
+    *mut c_void,
+    c_int,
+    *const c_char,
+    *const sio_ack_reply,
+    usize,
+    *const *const c_char,
+    usize,
+    *const sio_payload,
+    bool,
+);
 
 /// Lends `r` to `f` as C sees it: status, error (NULL on success), this
 /// server's replies and silent ids, the other servers' answers and whether
