@@ -159,7 +159,9 @@ impl Emitter {
         &self.nsp
     }
 
-    fn operator(&self) -> EmitterOperator {
+    /// An operation on every socket of the namespace, to chain rooms and
+    /// flags onto (as the server's `broadcast()`).
+    pub fn broadcast(&self) -> EmitterOperator {
         EmitterOperator {
             emitter: self.clone(),
             targets: Targets::default(),
@@ -168,7 +170,7 @@ impl Emitter {
 
     /// Targets the sockets in `rooms` (any of them).
     pub fn to(&self, rooms: impl IntoRooms) -> EmitterOperator {
-        self.operator().to(rooms)
+        self.broadcast().to(rooms)
     }
 
     /// Same as [`Emitter::to`].
@@ -178,17 +180,17 @@ impl Emitter {
 
     /// Leaves out the sockets in `rooms`.
     pub fn except(&self, rooms: impl IntoRooms) -> EmitterOperator {
-        self.operator().except(rooms)
+        self.broadcast().except(rooms)
     }
 
     /// The event may be dropped for clients that are not ready for it.
     pub fn volatile(&self) -> EmitterOperator {
-        self.operator().volatile()
+        self.broadcast().volatile()
     }
 
     /// The compression hint of the event.
     pub fn compress(&self, compress: bool) -> EmitterOperator {
-        self.operator().compress(compress)
+        self.broadcast().compress(compress)
     }
 
     /// Emits `event` with one argument to every client of the namespace.
@@ -197,29 +199,29 @@ impl Emitter {
         event: &str,
         data: &T,
     ) -> Result<(), EmitterError> {
-        self.operator().emit(event, data).await
+        self.broadcast().emit(event, data).await
     }
 
     /// Emits `event` with any arguments (none, several, binary) to every
     /// client of the namespace.
     pub async fn emit_args(&self, event: &str, args: Vec<Value>) -> Result<(), EmitterError> {
-        self.operator().emit_args(event, args).await
+        self.broadcast().emit_args(event, args).await
     }
 
     /// Makes every socket of the namespace join `rooms`.
     pub async fn sockets_join(&self, rooms: impl IntoRooms) -> Result<(), EmitterError> {
-        self.operator().sockets_join(rooms).await
+        self.broadcast().sockets_join(rooms).await
     }
 
     /// Makes every socket of the namespace leave `rooms`.
     pub async fn sockets_leave(&self, rooms: impl IntoRooms) -> Result<(), EmitterError> {
-        self.operator().sockets_leave(rooms).await
+        self.broadcast().sockets_leave(rooms).await
     }
 
     /// Disconnects every socket of the namespace, closing their underlying
     /// connections when `close`.
     pub async fn disconnect_sockets(&self, close: bool) -> Result<(), EmitterError> {
-        self.operator().disconnect_sockets(close).await
+        self.broadcast().disconnect_sockets(close).await
     }
 
     /// Sends `event` with `args` to the servers of the cluster (their
