@@ -286,6 +286,13 @@ fn redis_env(redis: &Option<Redis>, flavour: &str) -> Vec<(&'static str, String)
         .unwrap_or_default()
 }
 
+/// The Redis emitter from C: argument and connection errors; with
+/// redis-server, an emitter reaching a C server's client.
+#[test]
+fn c_emitter() {
+    run_with("test_emitter", &redis_env(&Redis::start(), "classic"));
+}
+
 #[test]
 fn c_client_and_server() {
     run("test_client");

@@ -21,7 +21,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 
 use crate::adapter::cluster::classic::ClassicCodec;
@@ -121,9 +121,19 @@ impl Emitter {
         client: redis::Client,
         config: EmitterConfig,
     ) -> Result<Emitter, EmitterError> {
-        let conn = tokio::time::timeout(config.timeout, client.get_connection_manager())
-            .await
-            .map_err(|_| EmitterError::Timeout)??;
+        // Few retries: a refused connection is reported now rather than
+        // after the manager's default backoff (the caller retries, and
+        // every later command reconnects if needed).
+        let manager = ConnectionManagerConfig::new()
+            .set_number_of_retries(2)
+            .set_connection_timeout(Some(config.timeout))
+            .set_response_timeout(Some(config.timeout));
+        let conn = tokio::time::timeout(
+            config.timeout,
+            client.get_connection_manager_with_config(manager),
+        )
+        .await
+        .map_err(|_| EmitterError::Timeout)??;
         Ok(Self::with_connection(conn, config))
     }
 
