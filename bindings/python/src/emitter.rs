@@ -68,7 +68,7 @@ impl NativeEmitter {
         room: &str,
     ) -> PyResult<()> {
         let e = self.target(namespace, &rooms, &[]);
-        py.detach(|| e.sockets_join(room)).map_err(to_pyerr)
+        py.detach(|| e.sockets_join(&[room])).map_err(to_pyerr)
     }
 
     /// Makes the matching sockets leave `room`.
@@ -80,7 +80,7 @@ impl NativeEmitter {
         room: &str,
     ) -> PyResult<()> {
         let e = self.target(namespace, &rooms, &[]);
-        py.detach(|| e.sockets_leave(room)).map_err(to_pyerr)
+        py.detach(|| e.sockets_leave(&[room])).map_err(to_pyerr)
     }
 
     /// Disconnects the matching sockets from `namespace`.

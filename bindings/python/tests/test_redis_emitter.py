@@ -45,8 +45,8 @@ def two_servers(redis_url):  # noqa: F811
 def connect(sio_client, url, heard, name, namespaces=None):
     c = sio_client()
     c.on('*', lambda event, *args: heard.append((name, event, args)))
-    if namespaces:
-        for ns in namespaces:
+    for ns in namespaces or []:
+        if ns != '/':
             c.on('*', lambda event, *args, ns=ns: heard.append((name + ns, event, args)),
                  namespace=ns)
     c.connect(url, transports=['websocket'], namespaces=namespaces)

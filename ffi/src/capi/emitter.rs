@@ -124,7 +124,7 @@ pub unsafe extern "C" fn sio_emitter_sockets_join(
 ) -> c_int {
     ffi_guard!({
         let e = href(e, "emitter")?;
-        e.e.sockets_join(cstr(room, "room")?)
+        e.e.sockets_join(&[cstr(room, "room")?])
     })
 }
 
@@ -136,7 +136,7 @@ pub unsafe extern "C" fn sio_emitter_sockets_leave(
 ) -> c_int {
     ffi_guard!({
         let e = href(e, "emitter")?;
-        e.e.sockets_leave(cstr(room, "room")?)
+        e.e.sockets_leave(&[cstr(room, "room")?])
     })
 }
 

@@ -114,14 +114,14 @@ impl Emitter {
         self.wait(self.op.emit_args(event, args))
     }
 
-    /// Makes the matching sockets join `room`.
-    pub fn sockets_join(&self, room: &str) -> Result<(), Error> {
-        self.wait(self.op.sockets_join(room))
+    /// Makes the matching sockets join `rooms` (one request).
+    pub fn sockets_join(&self, rooms: &[&str]) -> Result<(), Error> {
+        self.wait(self.op.sockets_join(rooms.to_vec()))
     }
 
-    /// Makes the matching sockets leave `room`.
-    pub fn sockets_leave(&self, room: &str) -> Result<(), Error> {
-        self.wait(self.op.sockets_leave(room))
+    /// Makes the matching sockets leave `rooms` (one request).
+    pub fn sockets_leave(&self, rooms: &[&str]) -> Result<(), Error> {
+        self.wait(self.op.sockets_leave(rooms.to_vec()))
     }
 
     /// Disconnects the matching sockets; with `close`, their connections.
