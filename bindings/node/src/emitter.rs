@@ -81,7 +81,12 @@ impl NativeEmitter {
     /// Runs `op` (with arguments `json` and `bins` for the emits) off the
     /// JS thread; the promise settles once Redis took the message.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn run(&self, op: EmitterOp, json: String, bins: Vec<Buffer>) -> napi::Result<AsyncTask<OpTask>> {
+    pub fn run(
+        &self,
+        op: EmitterOp,
+        json: String,
+        bins: Vec<Buffer>,
+    ) -> napi::Result<AsyncTask<OpTask>> {
         let args = decode(&json, &bins)?;
         Ok(AsyncTask::new(OpTask {
             url: self.url.clone(),
