@@ -255,6 +255,14 @@ typedef struct sio_client sio_client;
 typedef struct sio_client_options sio_client_options;
 
 /**
+ * An emitter on one namespace, with the rooms and flags added to it so far
+ * (they apply to every later operation on this handle; take a fresh
+ * handle with `sio_emitter_of` for other ones). Free it with
+ * `sio_emitter_free`.
+ */
+typedef struct sio_emitter sio_emitter;
+
+/**
  * The request's headers being answered with, in a `headers` or
  * `initial_headers` hook.
  */
@@ -1215,6 +1223,93 @@ int sio_client_id(const sio_client *client,
  * no-op.
  */
 void sio_client_free(sio_client *client);
+
+/**
+ * Connects to the Redis at `url` (e.g. "redis://127.0.0.1:6379") with
+ * channel prefix `prefix` (the servers' adapter key; NULL: "socket.io"),
+ * on the main namespace "/". Blocks until connected (at most 5 s).
+ */
+int sio_emitter_new(const char *url,
+                    const char *prefix,
+                    sio_emitter **out);
+
+/**
+ * Releases an emitter. NULL is a no-op.
+ */
+void sio_emitter_free(sio_emitter *e);
+
+/**
+ * A new emitter on namespace `nsp` (a leading "/" is added when missing),
+ * without rooms or flags, sharing `e`'s connection.
+ */
+int sio_emitter_of(const sio_emitter *e,
+                   const char *nsp,
+                   sio_emitter **out);
+
+/**
+ * Adds a target room (sockets in any target room are reached; none: all).
+ */
+int sio_emitter_to(sio_emitter *e,
+                   const char *room);
+
+/**
+ * Excludes the sockets of a room.
+ */
+int sio_emitter_except(sio_emitter *e,
+                       const char *room);
+
+/**
+ * Later events may be dropped for clients that are not ready for them.
+ */
+int sio_emitter_volatile(sio_emitter *e);
+
+/**
+ * Compression hint of later events.
+ */
+int sio_emitter_compress(sio_emitter *e,
+                         bool compress);
+
+/**
+ * Emits `event` with arguments `json` (a JSON array, NULL: none; binary
+ * buffers as placeholders indexing `bins`) to the matching clients of
+ * every server. A reserved event name ("connect", "disconnect", ...) is
+ * `SIO_ERR_INVALID_ARGUMENT`.
+ */
+int sio_emitter_emit(const sio_emitter *e,
+                     const char *event,
+                     const char *json,
+                     const sio_buf *bins,
+                     size_t n_bins);
+
+/**
+ * Makes the matching sockets of every server join `room`.
+ */
+int sio_emitter_sockets_join(const sio_emitter *e,
+                             const char *room);
+
+/**
+ * Makes the matching sockets of every server leave `room`.
+ */
+int sio_emitter_sockets_leave(const sio_emitter *e,
+                              const char *room);
+
+/**
+ * Disconnects the matching sockets of every server; with `close`, their
+ * underlying connections too.
+ */
+int sio_emitter_disconnect_sockets(const sio_emitter *e,
+                                   bool close);
+
+/**
+ * Sends `event` with arguments `json` (as in `sio_emitter_emit`) to the
+ * servers of the emitter's namespace: their `serverSideEmit` handlers.
+ * Emitters get no answers.
+ */
+int sio_emitter_server_side_emit(const sio_emitter *e,
+                                 const char *event,
+                                 const char *json,
+                                 const sio_buf *bins,
+                                 size_t n_bins);
 
 /**
  * The request's method ("GET", "POST"...); NULL for NULL.

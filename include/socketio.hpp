@@ -1400,6 +1400,63 @@ class Client {
     sio_client *c_ = nullptr;
 };
 
+/** Emits to the clients of a cluster of servers on the classic Redis
+ *  adapter from a process that is not a server (`@socket.io/redis-emitter`).
+ *  Rooms and flags chain onto the object and apply to every later call;
+ *  of() gives a fresh one. Every call blocks until Redis took the message
+ *  and throws sio::Error when it failed (Redis away: SIO_ERR_IO, no answer
+ *  in time: SIO_ERR_TIMEOUT). */
+class Emitter {
+  public:
+    /** Connects to the Redis at `url` with the servers' adapter key
+     *  (`prefix`, default "socket.io"), on the main namespace. */
+    explicit Emitter(const std::string &url, const std::string &prefix = "socket.io") {
+        check(sio_emitter_new(url.c_str(), prefix.c_str(), &e_));
+    }
+    Emitter(Emitter &&o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
+    Emitter &operator=(Emitter &&o) noexcept {
+        std::swap(e_, o.e_);
+        return *this;
+    }
+    Emitter(const Emitter &) = delete;
+    Emitter &operator=(const Emitter &) = delete;
+    ~Emitter() { sio_emitter_free(e_); }
+
+    /** An emitter of namespace `nsp`, without rooms or flags, on the same
+     *  connection. */
+    Emitter of(const std::string &nsp) const {
+        sio_emitter *e = nullptr;
+        check(sio_emitter_of(e_, nsp.c_str(), &e));
+        return Emitter(e);
+    }
+    Emitter &to(const std::string &room) { return chain(sio_emitter_to(e_, room.c_str())); }
+    Emitter &in(const std::string &room) { return to(room); }
+    Emitter &except(const std::string &room) { return chain(sio_emitter_except(e_, room.c_str())); }
+    Emitter &volatile_() { return chain(sio_emitter_volatile(e_)); }
+    Emitter &compress(bool on) { return chain(sio_emitter_compress(e_, on)); }
+
+    void emit(const std::string &event, const Payload &p = Payload()) const {
+        auto bins = p.raw_bins();
+        check(sio_emitter_emit(e_, event.c_str(), p.json().c_str(), bins.data(), bins.size()));
+    }
+    void sockets_join(const std::string &room) const { check(sio_emitter_sockets_join(e_, room.c_str())); }
+    void sockets_leave(const std::string &room) const { check(sio_emitter_sockets_leave(e_, room.c_str())); }
+    void disconnect_sockets(bool close = false) const { check(sio_emitter_disconnect_sockets(e_, close)); }
+    /** Reaches the servers' server-side handlers; no answers. */
+    void server_side_emit(const std::string &event, const Payload &p = Payload()) const {
+        auto bins = p.raw_bins();
+        check(sio_emitter_server_side_emit(e_, event.c_str(), p.json().c_str(), bins.data(), bins.size()));
+    }
+
+  private:
+    explicit Emitter(sio_emitter *e) noexcept : e_(e) {}
+    Emitter &chain(int status) {
+        check(status);
+        return *this;
+    }
+    sio_emitter *e_ = nullptr;
+};
+
 } // namespace sio
 
 #endif /* SOCKETIO_HPP */

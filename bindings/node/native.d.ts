@@ -124,6 +124,23 @@ export declare class NativeClient {
 }
 
 /**
+ * A Redis emitter; connects on its first operation, and again on the
+ * next one after a failure to connect.
+ */
+export declare class NativeEmitter {
+  /**
+   * An emitter of the Redis at `url` with the servers' adapter key
+   * `key` (default `socket.io`).
+   */
+  constructor(url: string, key?: string | undefined | null)
+  /**
+   * Runs `op` (with arguments `json` and `bins` for the emits) off the
+   * JS thread; the promise settles once Redis took the message.
+   */
+  run(op: EmitterOp, json: string, bins: Array<Buffer>): Promise<void>
+}
+
+/**
  * A connection (socket.io-client's `Manager`): opened by itself or by its
  * sockets, which share it; its Engine.IO session's events, the
  * reconnection's, and its sockets' all go to one dispatcher, in the order
@@ -495,6 +512,47 @@ export interface CorsOpts {
   exposedHeaders?: string
   /** `Access-Control-Max-Age`, seconds. */
   maxAge?: number
+}
+
+/** What an operation does. */
+export declare const enum EmitterAction {
+  /** `emit(event, ...args)`. */
+  Emit = 'Emit',
+  /** `socketsJoin(rooms)`. */
+  SocketsJoin = 'SocketsJoin',
+  /** `socketsLeave(rooms)`. */
+  SocketsLeave = 'SocketsLeave',
+  /** `disconnectSockets(close)`. */
+  DisconnectSockets = 'DisconnectSockets',
+  /** `serverSideEmit(event, ...args)`. */
+  ServerSideEmit = 'ServerSideEmit',
+}
+
+/** One operation and its targets, as the JS layer collected them. */
+export interface EmitterOp {
+  /** What to do. */
+  action: EmitterAction
+  /** The namespace. */
+  nsp: string
+  /** Target rooms (none: every socket of the namespace). */
+  rooms: Array<string>
+  /** Excluded rooms. */
+  except: Array<string>
+  /** Whether `volatile` was set. */
+  volatile: boolean
+  /** The compression flag, when set. */
+  compress?: boolean
+  /**
+   * Whether `compress` was set before `volatile` (the wire keeps the
+   * order the flags were set in).
+   */
+  compressFirst: boolean
+  /** The rooms to join or leave. */
+  targetRooms: Array<string>
+  /** `disconnectSockets`' close flag. */
+  close: boolean
+  /** The event of `emit` and `serverSideEmit`. */
+  event?: string
 }
 
 /**

@@ -298,6 +298,13 @@ fn c_client_auth_and_manager_events() {
     run("test_client_manager");
 }
 
+/// The Redis emitter from C: argument and connection errors; with
+/// redis-server, an emitter reaching a C server's client.
+#[test]
+fn c_emitter() {
+    run_with("test_emitter", &redis_env(&Redis::start(), "classic"));
+}
+
 #[test]
 fn c_client_and_server() {
     run("test_client");

@@ -941,4 +941,19 @@ static void two_servers(const std::string &redis_url, const std::string &flavour
     CHECK(s1.dropped == 1);
     CHECK(dropped.text() == "[]");
     CHECK(s1.events == 1 && s2.events == 2);
+
+    // An emitter, which is not a server, reaches both servers' handlers
+    // (the classic protocol: the one the npm emitter speaks).
+    if (flavour == "classic") {
+        sio::Emitter emitter(redis_url, "cpp-test");
+        emitter.server_side_emit("hello", "[\"from an emitter\"]");
+        CHECK(wait_until(nullptr, [&] { return s1.events == 2 && s2.events == 3; }));
+        {
+            std::lock_guard<std::mutex> g(s1.mu);
+            CHECK(s1.last_args == "[\"from an emitter\"]");
+        }
+        emitter.of("/").to("nobody").volatile_().compress(false).emit("x", "[1]");
+        CHECK_THROWS(emitter.emit("connect"), SIO_ERR_INVALID_ARGUMENT, "reserved");
+    }
+    CHECK_THROWS(sio::Emitter("redis://127.0.0.1:1"), SIO_ERR_IO, "Redis");
 }

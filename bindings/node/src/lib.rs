@@ -15,6 +15,7 @@ pub mod admin;
 mod broadcast;
 mod client;
 mod dispatch;
+mod emitter;
 mod engine;
 mod server;
 mod socket;

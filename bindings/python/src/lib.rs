@@ -10,6 +10,7 @@
 mod asgi;
 mod client;
 mod convert;
+mod emitter;
 mod errors;
 mod options;
 mod pool;
@@ -35,6 +36,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<options::ClientBundle>()?;
     m.add_class::<server::NativeServer>()?;
     m.add_class::<client::NativeClient>()?;
+    m.add_class::<emitter::NativeEmitter>()?;
     m.add_class::<reply::Pending>()?;
     m.add_class::<reply::AckReply>()?;
     m.add_class::<reply::ConnectReply>()?;

@@ -4,7 +4,7 @@
 //! - [`Runtime`]: the tokio runtime everything runs on — a global one, or
 //!   one the caller creates with a thread count.
 //! - Handles: [`Server`], [`Namespace`], [`Socket`], [`Broadcast`],
-//!   [`Client`]; one-shot answers [`Ack`] and [`Next`].
+//!   [`Client`], [`Emitter`]; one-shot answers [`Ack`] and [`Next`].
 //! - Callbacks are plain Rust closures. Where they run is the
 //!   [`Dispatch`] of their server or client: on the runtime's threads as
 //!   events happen (the default), or inside [`EventQueue::poll`] on a thread
@@ -25,6 +25,7 @@ mod admin;
 mod broadcast;
 mod client;
 mod cluster;
+mod emitter;
 mod error;
 mod namespace;
 pub mod options;
@@ -37,6 +38,7 @@ mod socket;
 pub use broadcast::{Broadcast, BroadcastReplies, FetchedSocket};
 pub use client::{AuthHandler, AuthReply, Client, ClientOptions, ReconnectEvent};
 pub use cluster::{RedisFlavour, RedisOptions, ServerSideReply};
+pub use emitter::{Emitter, EMITTER_TIMEOUT};
 pub use error::Error;
 pub use namespace::{DynamicNamespace, Namespace, Next};
 pub use options::ServerOptions;

@@ -113,6 +113,12 @@ impl Redis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Kills the server (until [`Redis::restart`]).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Kills the server and starts a fresh one on the same port.
     pub async fn restart(&mut self) {
         let _ = self.child.kill();

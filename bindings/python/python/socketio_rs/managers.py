@@ -24,7 +24,9 @@ package (redis-py, which python-socketio's ``RedisManager`` needs too):
 ``RedisManager(url, write_only=True).emit('event', data, room=...)``
 reaches the cluster's clients, as python-socketio's write-only managers do
 (``enter_room``, ``leave_room``, ``close_room`` and ``disconnect`` too;
-``AsyncRedisManager``'s are coroutines).
+``AsyncRedisManager``'s are coroutines). With ``flavour='classic'`` the
+same calls publish as the Node ``@socket.io/redis-emitter`` does, reaching
+the clients of socketio_rs, Rust and Node servers on that protocol.
 
 Giving a ``flavour`` (``'classic'``, ``'sharded'`` or ``'streams'``)
 selects the other protocol, the Node ``@socket.io/redis-adapter``'s, spoken
@@ -156,6 +158,16 @@ def emit_data(message):
     return data
 
 
+def _room_list(v):
+    """A room, sid or several as a list of names (none: an empty list)."""
+    v = _names(v)
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [v]
+    return [str(r) for r in v]
+
+
 def _names(v):
     """A room or skip_sid as a message carries it: a name, a list, None."""
     if v is None or isinstance(v, str):
@@ -196,8 +208,9 @@ class RedisManager:
     ``'sharded'`` (``createShardedAdapter``) or ``'streams'``
     (``@socket.io/redis-streams-adapter``). ``channel`` is then the Node
     adapter's key, default ``'socket.io'`` (a Node server with default
-    options joins the same cluster). That protocol has no write-only
-    emitter yet, and takes neither ``logger``, ``json`` nor
+    options joins the same cluster). Its write-only emitter needs
+    ``flavour='classic'`` (the protocol ``@socket.io/redis-emitter``
+    speaks). That protocol takes neither ``logger``, ``json`` nor
     ``redis_options``: each raises ``ValueError``.
     """
 
@@ -225,10 +238,13 @@ class RedisManager:
         self.redis_options = dict(redis_options or {})
         self.server = None
         self.host_id = uuid.uuid4().hex
+        self._emitter = None
         if flavour is not None:
             self.channel = 'socket.io' if channel is None else channel
             self.json = std_json
-            self._check_node_options(write_only, logger, json, redis_options)
+            self._check_node_options(write_only, flavour, logger, json, redis_options)
+            if write_only:
+                self._emitter = self._connect_emitter()
             return
         self.channel = 'socketio' if channel is None else channel
         self.json = json if json is not None else std_json
@@ -238,11 +254,11 @@ class RedisManager:
         self._client = self._connect()
 
     @staticmethod
-    def _check_node_options(write_only, logger, json, redis_options):
-        if write_only:
-            raise ValueError('write_only=True: a write-only emitter of the Node '
-                             '@socket.io/redis-adapter protocol is not available yet; '
-                             "python-socketio's protocol (no flavour) has one")
+    def _check_node_options(write_only, flavour, logger, json, redis_options):
+        if write_only and flavour != 'classic':
+            raise ValueError(f'write_only=True: the write-only emitter of the Node protocol '
+                             f"needs flavour='classic' (@socket.io/redis-emitter's protocol), "
+                             f'not {flavour!r}')
         custom_json = json is not None and json is not std_json
         for name, value in (('logger', logger), ('json', custom_json),
                             ('redis_options', redis_options)):
@@ -253,6 +269,57 @@ class RedisManager:
                                  '(no flavour) takes it')
 
     # -- the Node adapter protocol ---------------------------------------------
+
+    def _connect_emitter(self):
+        """The native emitter of a write-only manager of the Node protocol,
+        connected to Redis."""
+        if not isinstance(self.url, str):
+            raise TypeError(f'url must be a string, not {type(self.url).__name__}')
+        from . import _native
+        try:
+            return _native.NativeEmitter(self.url, self.channel)
+        except OSError as exc:
+            raise ConnectionError(f'{type(self).__name__}: cannot reach Redis at '
+                                  f'{_redact(self.url)}: {exc}') from exc
+
+    def _node_call(self, method, *args):
+        """A call of the native emitter, with its errors as this manager
+        raises them."""
+        def call():
+            try:
+                getattr(self._emitter, method)(*args)
+            except OSError as exc:
+                raise ConnectionError(f'{type(self).__name__}: cannot publish to Redis at '
+                                      f'{_redact(self.url)}: {exc}') from exc
+        return call
+
+    def _node_emit(self, event, data, namespace, room, skip_sid, callback, to, kwargs):
+        """What a write-only manager of the Node protocol does for ``emit``,
+        as a call to make; None for python-socketio's protocol."""
+        if self._emitter is None:
+            return None
+        self._check_kwargs(kwargs)
+        if callback is not None:
+            raise RuntimeError('Callbacks can only be issued from the context of a server.')
+        if kwargs.get('ignore_queue'):
+            return lambda: None  # no clients here
+        if data is None:
+            args = []
+        elif isinstance(data, tuple):
+            args = list(data)
+        else:
+            args = [data]
+        # A sid is a room of its own, as in Node.
+        return self._node_call('emit', namespace or '/', event, args,
+                               _room_list(to or room), _room_list(skip_sid))
+
+    def _node_op(self, what, *args):
+        """What a write-only manager of the Node protocol does for
+        ``enter_room``, ``leave_room``, ``close_room`` and ``disconnect``,
+        as a call to make; None for python-socketio's protocol."""
+        if self._emitter is None:
+            return None
+        return self._node_call(what, *args)
 
     def native_options(self):
         """The server option the native layer reads (Node flavours)."""
@@ -440,6 +507,9 @@ class RedisManager:
         """Emits to the cluster's clients: all of a namespace, a room (or
         several), one sid (``to``), minus ``skip_sid``. ``data`` as a tuple
         sends several arguments."""
+        node = self._node_emit(event, data, namespace, room, skip_sid, callback, to, kwargs)
+        if node is not None:
+            return node()
         payload = self._emit_standalone(event, data, namespace, room, skip_sid, callback,
                                         to, kwargs)
         if payload is not None:
@@ -447,23 +517,35 @@ class RedisManager:
 
     def enter_room(self, sid, namespace, room, eio_sid=None):
         """Puts the client ``sid`` (on whichever server) in a room."""
+        node = self._node_op('sockets_join', namespace or '/', [sid], room)
+        if node is not None:
+            return node()
         self._standalone('enter_room')
         self._send(self._message('enter_room', sid=sid, room=room, namespace=namespace or '/'))
 
     def leave_room(self, sid, namespace, room):
         """Takes the client ``sid`` out of a room."""
+        node = self._node_op('sockets_leave', namespace or '/', [sid], room)
+        if node is not None:
+            return node()
         self._standalone('leave_room')
         self._send(self._message('leave_room', sid=sid, room=room, namespace=namespace or '/'))
 
     def close_room(self, room, namespace=None):
         """Takes every client of the cluster out of a room."""
+        node = self._node_op('sockets_leave', namespace or '/', [room], room)
+        if node is not None:
+            return node()
         self._standalone('close_room')
         self._send(self._message('close_room', room=room, namespace=namespace or '/'))
 
     def disconnect(self, sid, namespace=None, **kwargs):
         """Disconnects the client ``sid`` from a namespace."""
-        self._standalone('disconnect')
         self._check_kwargs(kwargs)
+        node = self._node_op('disconnect_sockets', namespace or '/', [sid], False)
+        if node is not None:
+            return None if kwargs.get('ignore_queue') else node()
+        self._standalone('disconnect')
         if not kwargs.get('ignore_queue'):
             self._send(self._message('disconnect', sid=sid, namespace=namespace or '/'))
 
@@ -478,6 +560,9 @@ class AsyncRedisManager(RedisManager):
     async def emit(self, event, data=None, namespace=None, room=None, skip_sid=None,
                    callback=None, to=None, **kwargs):
         """As :meth:`RedisManager.emit`; a coroutine."""
+        node = self._node_emit(event, data, namespace, room, skip_sid, callback, to, kwargs)
+        if node is not None:
+            return await _off_loop(node)
         payload = self._emit_standalone(event, data, namespace, room, skip_sid, callback,
                                         to, kwargs)
         if payload is not None:
@@ -485,28 +570,45 @@ class AsyncRedisManager(RedisManager):
 
     async def enter_room(self, sid, namespace, room, eio_sid=None):
         """As :meth:`RedisManager.enter_room`; a coroutine."""
+        node = self._node_op('sockets_join', namespace or '/', [sid], room)
+        if node is not None:
+            return await _off_loop(node)
         self._standalone('enter_room')
         await self._asend(self._message('enter_room', sid=sid, room=room,
                                         namespace=namespace or '/'))
 
     async def leave_room(self, sid, namespace, room):
         """As :meth:`RedisManager.leave_room`; a coroutine."""
+        node = self._node_op('sockets_leave', namespace or '/', [sid], room)
+        if node is not None:
+            return await _off_loop(node)
         self._standalone('leave_room')
         await self._asend(self._message('leave_room', sid=sid, room=room,
                                         namespace=namespace or '/'))
 
     async def close_room(self, room, namespace=None):
         """As :meth:`RedisManager.close_room`; a coroutine."""
+        node = self._node_op('sockets_leave', namespace or '/', [room], room)
+        if node is not None:
+            return await _off_loop(node)
         self._standalone('close_room')
         await self._asend(self._message('close_room', room=room, namespace=namespace or '/'))
 
     async def disconnect(self, sid, namespace=None, **kwargs):
         """As :meth:`RedisManager.disconnect`; a coroutine."""
-        self._standalone('disconnect')
         self._check_kwargs(kwargs)
+        node = self._node_op('disconnect_sockets', namespace or '/', [sid], False)
+        if node is not None:
+            return None if kwargs.get('ignore_queue') else await _off_loop(node)
+        self._standalone('disconnect')
         if not kwargs.get('ignore_queue'):
             await self._asend(self._message('disconnect', sid=sid,
                                             namespace=namespace or '/'))
+
+
+async def _off_loop(call):
+    # The native emitter blocks until Redis answers: off the event loop.
+    return await asyncio.get_running_loop().run_in_executor(None, call)
 
 
 _listeners: 'weakref.WeakSet[_Listener]' = weakref.WeakSet()

@@ -25,9 +25,10 @@ use bytes::Bytes;
 use super::decode::{self, json_or_msgpack, object, take, Map};
 use super::shape::{self, Node};
 use super::{
-    json, msgpack, ClusterMessage, ClusterResponse, DecodeError, EncodeError, Envelope,
-    RedisCommand, ServerId,
+    json, msgpack, ClusterMessage, ClusterPacket, ClusterResponse, DecodeError, EncodeError,
+    Envelope, RedisCommand, ServerId, EMITTER_UID,
 };
+use crate::adapter::Room;
 use crate::proto::Value;
 
 /// The classic adapter's `RequestType` enum.
@@ -269,6 +270,33 @@ impl ClassicCodec {
         let tree = Node::Map(m);
         let msgpack = matches!(kind, RequestType::Broadcast) || tree.has_binary();
         Ok(publish(self.request_channel(nsp), encode(&tree, msgpack)?))
+    }
+
+    /// What `@socket.io/redis-emitter` publishes for `emit`: the msgpack
+    /// array `["emitter", packet, {rooms, flags, except}]` on the broadcast
+    /// channel (the room's channel for exactly one room). Its options keep
+    /// the emitter's key order, so the bytes are the npm emitter's.
+    pub(crate) fn encode_emitter_broadcast(
+        &self,
+        nsp: &str,
+        packet: &ClusterPacket,
+        rooms: &[Room],
+        except: &[Room],
+        flags: &[(&str, bool)],
+    ) -> Result<RedisCommand, EncodeError> {
+        let room = match rooms {
+            [room] => Some(&**room),
+            _ => None,
+        };
+        let tree = Node::Array(vec![
+            Node::Str(EMITTER_UID),
+            shape::packet(packet, Some(nsp)),
+            shape::emitter_opts(rooms, except, flags),
+        ]);
+        Ok(publish(
+            self.broadcast_channel(nsp, room),
+            msgpack::encode_node(&tree)?.into(),
+        ))
     }
 
     /// Encodes a response to a request from `requester` (absent for

@@ -73,6 +73,25 @@ pub(crate) fn opts(o: &WireOptions, with_flags: bool) -> Node<'_> {
     Node::Map(m)
 }
 
+/// `{rooms, flags, except}`: the key order of `@socket.io/redis-emitter`'s
+/// broadcast options (a server writes `except` before `flags`), with the
+/// flags in the order they were first set, as its `Object.assign` keeps
+/// them.
+pub(crate) fn emitter_opts<'a>(
+    to: &'a [Room],
+    except: &'a [Room],
+    flags: &[(&'a str, bool)],
+) -> Node<'a> {
+    Node::Map(vec![
+        ("rooms", rooms(to)),
+        (
+            "flags",
+            Node::Map(flags.iter().map(|&(k, v)| (k, Node::Bool(v))).collect()),
+        ),
+        ("except", rooms(except)),
+    ])
+}
+
 /// `{type, data[, nsp]}`.
 pub(crate) fn packet<'a>(p: &'a ClusterPacket, nsp: Option<&'a str>) -> Node<'a> {
     let mut m = vec![

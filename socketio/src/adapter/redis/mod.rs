@@ -27,9 +27,13 @@
 //! connections, the reading of Redis replies, and the transports of the
 //! classic protocol (codec [`super::cluster::classic`]), of sharded pub/sub
 //! ([`super::redis_sharded`]) and of streams ([`super::redis_streams`]).
+//!
+//! [`Emitter`] publishes to such a cluster from a process that is not a
+//! server, as `@socket.io/redis-emitter` does.
 
 mod classic;
 mod connection;
+mod emitter;
 mod reply;
 pub(crate) mod sharded;
 pub(crate) mod streams;
@@ -42,6 +46,7 @@ use super::cluster::state::DEFAULT_REQUEST_TIMEOUT;
 use super::cluster::transport::Transport;
 use super::{Adapter, AdapterFactory, LocalNamespace};
 use classic::ClassicTransport;
+pub use emitter::{Emitter, EmitterConfig, EmitterError, EmitterOperator};
 
 /// The `redis` crate this adapter is built on, to build a
 /// [`redis::Client`] for [`RedisAdapterFactory::with_config`].
