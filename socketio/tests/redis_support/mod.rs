@@ -3,12 +3,15 @@
 //! official adapters, and line-driven `socket.io-client`s.
 #![allow(dead_code)]
 
+pub mod cluster;
+pub mod tls;
+
 use std::net::TcpListener;
 use std::time::Duration;
 
 use crate::common::*;
 use serde_json::{json, Value as Json};
-use socketio::adapter::redis::{RedisAdapterConfig, RedisAdapterFactory};
+use socketio::adapter::redis::{RedisAdapterConfig, RedisAdapterFactory, RedisConnectOptions};
 use socketio::adapter::redis_sharded::{ShardedRedisAdapterConfig, ShardedRedisAdapterFactory};
 use socketio::adapter::redis_streams::{RedisStreamsAdapterConfig, RedisStreamsAdapterFactory};
 use socketio::server::RecoveryConfig;
@@ -53,7 +56,7 @@ impl Drop for Redis {
     }
 }
 
-fn redis_binary() -> Option<&'static str> {
+pub fn redis_binary() -> Option<&'static str> {
     if std::path::Path::new(REDIS_BIN).exists() {
         return Some(REDIS_BIN);
     }
@@ -133,6 +136,24 @@ pub async fn rust_server(redis: &Redis, flavour: Flavour) -> TestServer {
 
 /// The same, with connection state recovery when `recovery`.
 pub async fn rust_server_with(redis: &Redis, flavour: Flavour, recovery: bool) -> TestServer {
+    rust_server_at(
+        &redis.url(),
+        RedisConnectOptions::default(),
+        flavour,
+        recovery,
+    )
+    .await
+    .expect("connect to redis")
+}
+
+/// One of our servers on the Redis at `url` reached with `connection`; the
+/// adapter's error when it cannot connect.
+pub async fn rust_server_at(
+    url: &str,
+    connection: RedisConnectOptions,
+    flavour: Flavour,
+    recovery: bool,
+) -> Result<TestServer, socketio::adapter::redis::RedisAdapterError> {
     let timeout = Duration::from_millis(2000);
     let window = recovery.then_some(RECOVERY);
     let mut config = config();
@@ -146,36 +167,36 @@ pub async fn rust_server_with(redis: &Redis, flavour: Flavour, recovery: bool) -
     let io = match flavour {
         Flavour::Classic => {
             let factory = RedisAdapterFactory::connect(
-                &redis.url(),
+                url,
                 RedisAdapterConfig::default()
                     .requests_timeout(timeout)
-                    .recovery(window),
+                    .recovery(window)
+                    .connection(connection),
             )
-            .await
-            .expect("connect to redis");
+            .await?;
             SocketIo::with_adapter(config, factory)
         }
         Flavour::Sharded => {
             let factory = ShardedRedisAdapterFactory::connect(
-                &redis.url(),
+                url,
                 ShardedRedisAdapterConfig::default()
                     .requests_timeout(timeout)
-                    .recovery(window),
+                    .recovery(window)
+                    .connection(connection),
             )
-            .await
-            .expect("connect to redis");
+            .await?;
             SocketIo::with_adapter(config, factory)
         }
         Flavour::Streams | Flavour::StreamsSharded => {
             let factory = RedisStreamsAdapterFactory::connect(
-                &redis.url(),
+                url,
                 RedisStreamsAdapterConfig::default()
                     .requests_timeout(timeout)
                     .recovery(window)
-                    .use_sharded_pubsub(flavour == Flavour::StreamsSharded),
+                    .use_sharded_pubsub(flavour == Flavour::StreamsSharded)
+                    .connection(connection),
             )
-            .await
-            .expect("connect to redis");
+            .await?;
             SocketIo::with_adapter(config, factory)
         }
     };
@@ -200,7 +221,7 @@ pub async fn rust_server_with(redis: &Redis, flavour: Flavour, recovery: bool) -
             }
         });
     });
-    serve(io).await
+    Ok(serve(io).await)
 }
 
 pub async fn wait_servers(io: &SocketIo, n: usize) {
