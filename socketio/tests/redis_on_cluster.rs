@@ -173,6 +173,50 @@ async fn failover(flavour: Flavour, key: &str) {
     pb.finish().await;
 }
 
+/// Moves the slot of room "r"'s shard channel to another master: Redis
+/// drops B's subscription, B subscribes again on the new owner, and A's
+/// publisher follows the `MOVED` redirection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sharded_follows_a_resharded_slot() {
+    let Some(cluster) = RedisCluster::start(3, 0).await else {
+        return;
+    };
+    let channel = "socket.io#/#r#";
+    let (a, b) = servers(&cluster, Flavour::Sharded).await;
+    let mut pb = clients(&b.url(), &[("b1", &["r"])]).await;
+    cluster.wait_shard_subscriber(channel).await;
+    a.io.to("r").emit("before", &0).expect("emit");
+    pb.recv("b1", "before").await;
+
+    let to = cluster.move_slot(channel).await;
+    assert_eq!(cluster.master_of(channel).await, to);
+    cluster.wait_shard_subscriber(channel).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut n = 0;
+    loop {
+        n += 1;
+        a.io.to("r").emit("again", &n).expect("emit");
+        if timeout(Duration::from_millis(500), pb.recv("b1", "again"))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no broadcast after the slot moved"
+        );
+    }
+    // And in order from then on.
+    for i in 0..5 {
+        a.io.to("r").emit("after", &i).expect("emit");
+    }
+    for _ in 0..5 {
+        pb.recv("b1", "after").await;
+    }
+    pb.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn classic_on_a_cluster() {
     two_servers_on_a_cluster(Flavour::Classic).await;

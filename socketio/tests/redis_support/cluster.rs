@@ -205,6 +205,47 @@ impl RedisCluster {
         }
     }
 
+    /// Moves `key`'s slot (which holds no keys) to another master, as a
+    /// resharding does; returns the new owner's port.
+    pub async fn move_slot(&self, key: &str) -> u16 {
+        let from = self.master_of(key).await;
+        let slot: i64 = query(from, redis::cmd("CLUSTER").arg("KEYSLOT").arg(key))
+            .await
+            .expect("CLUSTER KEYSLOT");
+        let masters: Vec<u16> = query_slots(from)
+            .await
+            .into_iter()
+            .filter_map(|(_, _, (_, p))| u16::try_from(p).ok())
+            .collect();
+        let to = *masters
+            .iter()
+            .find(|&&p| p != from)
+            .expect("another master");
+        let id = |port: u16| async move {
+            query::<String>(port, redis::cmd("CLUSTER").arg("MYID"))
+                .await
+                .expect("CLUSTER MYID")
+        };
+        let (from_id, to_id) = (id(from).await, id(to).await);
+        let setslot = |port: u16, args: Vec<String>| async move {
+            let mut cmd = redis::cmd("CLUSTER");
+            cmd.arg("SETSLOT").arg(slot).arg(args);
+            let ok: Option<String> = query(port, &mut cmd).await;
+            assert_eq!(ok.as_deref(), Some("OK"), "SETSLOT on {port}");
+        };
+        setslot(to, vec!["IMPORTING".into(), from_id.clone()]).await;
+        setslot(from, vec!["MIGRATING".into(), to_id.clone()]).await;
+        setslot(to, vec!["NODE".into(), to_id.clone()]).await;
+        setslot(from, vec!["NODE".into(), to_id.clone()]).await;
+        let mut others: Vec<u16> = masters.clone();
+        others.sort_unstable();
+        others.dedup();
+        for port in others.into_iter().filter(|p| *p != from && *p != to) {
+            setslot(port, vec!["NODE".into(), to_id.clone()]).await;
+        }
+        to
+    }
+
     /// A node still running.
     pub fn live_port(&self) -> u16 {
         self.nodes
