@@ -35,9 +35,8 @@ async fn two_servers_talk(redis: &TlsRedis, options: RedisConnectOptions, flavou
             ack.send(Value::from(n + 1));
         }
     });
-    if flavour != Flavour::Streams {
-        wait_servers(&a.io, 2).await;
-    }
+    wait_servers(&a.io, 2).await;
+    wait_servers(&b.io, 2).await;
     let answers =
         a.io.server_side_emit_with_ack("ping", vec![Value::from(1)], Duration::from_secs(3))
             .await;

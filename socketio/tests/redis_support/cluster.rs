@@ -49,6 +49,11 @@ impl RedisCluster {
     /// Starts `masters` masters with `replicas` replicas each; `None` (test
     /// skipped) without the binaries.
     pub async fn start(masters: usize, replicas: usize) -> Option<RedisCluster> {
+        // The adapter's reconnections and failures, shown when a test fails.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_max_level(tracing::Level::INFO)
+            .try_init();
         let bin = redis_binary()?;
         if !std::path::Path::new(CLI_BIN).exists() {
             eprintln!("SKIPPED: {CLI_BIN} not found; install redis-tools to run the cluster tests");
@@ -191,16 +196,19 @@ impl RedisCluster {
 
     /// Waits until a server subscribed shard channel `channel` (on its
     /// slot's master).
-    pub async fn wait_shard_subscriber(&self, channel: &str) {
+    pub async fn wait_shard_subscriber(&self, channel: &str, what: &str) {
         let deadline = Instant::now() + FORM;
         loop {
             let port = self.master_of(channel).await;
             let reply: Option<(String, i64)> =
                 query(port, redis::cmd("PUBSUB").arg("SHARDNUMSUB").arg(channel)).await;
-            if reply.is_some_and(|(_, n)| n > 0) {
+            if reply.as_ref().is_some_and(|(_, n)| *n > 0) {
                 return;
             }
-            assert!(Instant::now() < deadline, "nobody subscribed {channel}");
+            assert!(
+                Instant::now() < deadline,
+                "{what}: nobody subscribed {channel} on {port}: {reply:?}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -68,6 +68,47 @@ pub(super) enum RedisConn {
     Multiplexed(MultiplexedConnection),
     /// A cluster connection, which routes each command by its key.
     Cluster(ClusterConnection),
+    /// The master the Sentinels name, looked up again after a failure.
+    Sentinel(FollowMaster),
+}
+
+/// A connection to the master the Sentinels name. An error that may mean
+/// a failover (a lost connection, a timeout, a master turned read-only
+/// replica) drops it, and the next command asks the Sentinels again.
+#[derive(Clone)]
+pub(super) struct FollowMaster {
+    endpoint: Endpoint,
+    conn: Arc<parking_lot::Mutex<Option<MultiplexedConnection>>>,
+}
+
+impl FollowMaster {
+    async fn current(&self) -> redis::RedisResult<MultiplexedConnection> {
+        let cached = self.conn.lock().clone();
+        if let Some(conn) = cached {
+            return Ok(conn);
+        }
+        let client = self.endpoint.master().await.ok_or_else(not_a_cluster)??;
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(CONNECT_TIMEOUT));
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        *self.conn.lock() = Some(conn.clone());
+        Ok(conn)
+    }
+
+    fn check<T>(&self, result: &redis::RedisResult<T>) {
+        if let Err(e) = result {
+            if e.is_io_error()
+                || e.is_connection_dropped()
+                || e.is_timeout()
+                || e.code() == Some("READONLY")
+            {
+                *self.conn.lock() = None;
+            }
+        }
+    }
 }
 
 impl redis::aio::ConnectionLike for RedisConn {
@@ -79,6 +120,12 @@ impl redis::aio::ConnectionLike for RedisConn {
             RedisConn::Manager(c) => c.req_packed_command(cmd),
             RedisConn::Multiplexed(c) => c.req_packed_command(cmd),
             RedisConn::Cluster(c) => c.req_packed_command(cmd),
+            RedisConn::Sentinel(f) => Box::pin(async move {
+                let mut conn = f.current().await?;
+                let result = conn.req_packed_command(cmd).await;
+                f.check(&result);
+                result
+            }),
         }
     }
 
@@ -92,6 +139,12 @@ impl redis::aio::ConnectionLike for RedisConn {
             RedisConn::Manager(c) => c.req_packed_commands(pipeline, offset, count),
             RedisConn::Multiplexed(c) => c.req_packed_commands(pipeline, offset, count),
             RedisConn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            RedisConn::Sentinel(f) => Box::pin(async move {
+                let mut conn = f.current().await?;
+                let result = conn.req_packed_commands(pipeline, offset, count).await;
+                f.check(&result);
+                result
+            }),
         }
     }
 
@@ -100,15 +153,25 @@ impl redis::aio::ConnectionLike for RedisConn {
             RedisConn::Manager(c) => c.get_db(),
             RedisConn::Multiplexed(c) => c.get_db(),
             RedisConn::Cluster(c) => c.get_db(),
+            RedisConn::Sentinel(_) => 0,
         }
     }
 }
 
 impl Endpoint {
     /// The publishing connection: a connection manager on one server, a
-    /// cluster connection on a cluster.
+    /// cluster connection on a cluster, the Sentinels' master (connected
+    /// now, so a refused master fails the factory).
     async fn publisher(&self) -> redis::RedisResult<RedisConn> {
         match self {
+            Endpoint::Sentinel { .. } => {
+                let follow = FollowMaster {
+                    endpoint: self.clone(),
+                    conn: Arc::default(),
+                };
+                follow.current().await?;
+                Ok(RedisConn::Sentinel(follow))
+            }
             Endpoint::Single(client) => client
                 .get_connection_manager()
                 .await
@@ -127,7 +190,8 @@ impl Endpoint {
         response_timeout: Duration,
     ) -> redis::RedisResult<RedisConn> {
         match self {
-            Endpoint::Single(client) => {
+            Endpoint::Single(_) | Endpoint::Sentinel { .. } => {
+                let client = self.master().await.ok_or_else(not_a_cluster)??;
                 let config = redis::AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(CONNECT_TIMEOUT))
                     .set_response_timeout(Some(response_timeout));
@@ -149,8 +213,10 @@ impl Endpoint {
     }
 }
 
+/// A cluster endpoint asked for one server, or the reverse: the code
+/// above never does.
 fn not_a_cluster() -> redis::RedisError {
-    redis::RedisError::from((redis::ErrorKind::Client, "not a cluster endpoint"))
+    redis::RedisError::from((redis::ErrorKind::Client, "wrong kind of Redis endpoint"))
 }
 
 /// One server's connections to Redis.
@@ -182,9 +248,10 @@ impl RedisLink {
             tokio::runtime::Handle::try_current().map_err(|_| RedisAdapterError::NoRuntime)?;
         // A cluster's subscriber is always a RESP3 push connection: the
         // only pub/sub `redis` speaks to a cluster.
-        let sub_client = match endpoint {
-            Endpoint::Single(client) if resp3 => Endpoint::Single(resp3_client(client)?),
-            other => other.clone(),
+        let sub_client = if resp3 {
+            endpoint.resp3()?
+        } else {
+            endpoint.clone()
         };
         // The subscriber first: one attempt, so a refused handshake (an
         // unknown certificate authority, a wrong password) is the error,
@@ -279,7 +346,7 @@ impl RedisLink {
 }
 
 /// Copies `client`'s connection settings with the RESP3 protocol.
-fn resp3_client(client: &redis::Client) -> redis::RedisResult<redis::Client> {
+pub(super) fn resp3_client(client: &redis::Client) -> redis::RedisResult<redis::Client> {
     let info = client.get_connection_info().clone();
     let settings = info
         .redis_settings()
@@ -343,7 +410,9 @@ struct SubConn {
 impl SubConn {
     async fn connect(endpoint: &Endpoint) -> redis::RedisResult<SubConn> {
         let client = match endpoint {
-            Endpoint::Single(client) => client,
+            Endpoint::Single(_) | Endpoint::Sentinel { .. } => {
+                &endpoint.master().await.ok_or_else(not_a_cluster)??
+            }
             Endpoint::Cluster { .. } => {
                 let (tx, rx) = mpsc::unbounded_channel();
                 let builder = endpoint.cluster_builder().ok_or_else(not_a_cluster)?;

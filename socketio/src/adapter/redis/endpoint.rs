@@ -1,12 +1,15 @@
-//! Where a transport finds Redis: one server, or the seed nodes of a Redis
-//! Cluster, with the TLS material of `rediss://` servers signed by a
-//! private authority or requiring client certificates. Every connection a
+//! Where a transport finds Redis: one server, the seed nodes of a Redis
+//! Cluster, or the Sentinels that know a replicated set's master, with the
+//! TLS material of `rediss://` servers signed by a private authority or
+//! requiring client certificates. Every connection a
 //! transport opens (publisher, subscriber, stream reader) is built from one
 //! [`Endpoint`], so they all reach the same servers the same way.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
+use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{ClientTlsConfig, IntoConnectionInfo, TlsCertificates};
 
 use super::connection::CONNECT_TIMEOUT;
@@ -21,6 +24,12 @@ use super::RedisAdapterError;
 /// (`redis://user:secret@host`) log in with Redis ACLs; `rediss://` speaks
 /// TLS, verified against the public (webpki) roots unless `tls_ca_file`
 /// names the authority.
+///
+/// `redis+sentinel://[user:password@]host1:port1,host2:port2[/db[/service]]`
+/// (python-socketio's form) asks the Sentinels for the master of
+/// `service` (default `mymaster`); the credentials and database are the
+/// master's. Every connection, and every reconnection after a failover,
+/// goes to the master the Sentinels name then.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct RedisConnectOptions {
@@ -56,7 +65,18 @@ pub(super) enum Endpoint {
         nodes: Vec<redis::ConnectionInfo>,
         certs: Option<TlsCertificates>,
     },
+    /// The master the Sentinels name, asked anew at each connection;
+    /// `resp3` for the subscriber of a flavour that needs it.
+    Sentinel {
+        client: Arc<tokio::sync::Mutex<SentinelClient>>,
+        resp3: bool,
+    },
 }
+
+/// The URL scheme of a Sentinel-managed master.
+const SENTINEL_SCHEME: &str = "redis+sentinel://";
+/// The service name a Sentinel URL without one asks for.
+const DEFAULT_SERVICE: &str = "mymaster";
 
 impl Endpoint {
     /// The endpoint of `url` (one URL, or comma-separated seed nodes) with
@@ -75,6 +95,9 @@ impl Endpoint {
             return Err(RedisAdapterError::Config("no Redis URL".into()));
         };
         let certs = certificates(options)?;
+        if let Some(rest) = url.trim().strip_prefix(SENTINEL_SCHEME) {
+            return sentinel(rest, certs);
+        }
         if certs.is_some() || urls.iter().any(|u| u.starts_with("rediss:")) {
             install_crypto_provider();
         }
@@ -115,6 +138,115 @@ impl Endpoint {
     pub(super) fn cluster_client(&self) -> Option<redis::RedisResult<ClusterClient>> {
         self.cluster_builder().map(ClusterClientBuilder::build)
     }
+}
+
+impl Endpoint {
+    /// The client of the server to talk to now: the single server, or the
+    /// master the Sentinels name (`None` for a cluster).
+    pub(super) async fn master(&self) -> Option<redis::RedisResult<redis::Client>> {
+        match self {
+            Endpoint::Single(client) => Some(Ok(client.clone())),
+            Endpoint::Cluster { .. } => None,
+            Endpoint::Sentinel { client, resp3 } => {
+                let master = client.lock().await.async_get_client().await;
+                Some(match master {
+                    Ok(master) if *resp3 => super::connection::resp3_client(&master),
+                    other => other,
+                })
+            }
+        }
+    }
+
+    /// The same endpoint with RESP3 connections (the subscriber of the
+    /// flavours that need sharded pub/sub).
+    pub(super) fn resp3(&self) -> redis::RedisResult<Endpoint> {
+        Ok(match self {
+            Endpoint::Single(client) => Endpoint::Single(super::connection::resp3_client(client)?),
+            Endpoint::Cluster { .. } => self.clone(),
+            Endpoint::Sentinel { client, .. } => Endpoint::Sentinel {
+                client: client.clone(),
+                resp3: true,
+            },
+        })
+    }
+}
+
+/// The endpoint of a Sentinel URL after its scheme:
+/// `[user:password@]host:port,...[/db[/service]]`.
+fn sentinel(rest: &str, certs: Option<TlsCertificates>) -> Result<Endpoint, RedisAdapterError> {
+    let bad = |what: &str| RedisAdapterError::Config(format!("Sentinel URL: {what}"));
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (credentials, hosts) = match authority.rsplit_once('@') {
+        Some((c, h)) => (Some(c), h),
+        None => (None, authority),
+    };
+    let sentinels = hosts
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(|h| {
+            format!("redis://{h}")
+                .into_connection_info()
+                .map(|info| info.addr().clone())
+        })
+        .collect::<redis::RedisResult<Vec<_>>>()?;
+    if sentinels.is_empty() {
+        return Err(bad("no Sentinel address"));
+    }
+    let mut parts = path.split('/');
+    let db = match parts.next().filter(|d| !d.is_empty()) {
+        Some(d) => d
+            .parse::<i64>()
+            .map_err(|_| bad("the database is not a number"))?,
+        None => 0,
+    };
+    let service = parts
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(DEFAULT_SERVICE);
+    let mut builder = SentinelClientBuilder::new(sentinels, service, SentinelServerType::Master)?
+        .set_client_to_redis_db(db);
+    if let Some(credentials) = credentials {
+        let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
+        let decode = |s: &str| {
+            percent_decode(s).ok_or_else(|| bad("bad percent-encoding in the credentials"))
+        };
+        if !user.is_empty() {
+            builder = builder.set_client_to_redis_username(decode(user)?);
+        }
+        if !password.is_empty() {
+            builder = builder.set_client_to_redis_password(decode(password)?);
+        }
+    }
+    if let Some(certs) = certs {
+        install_crypto_provider();
+        builder = builder
+            .set_client_to_redis_tls_mode(redis::TlsMode::Secure)
+            .set_client_to_redis_certificates(certs);
+    }
+    let client = builder.build()?;
+    Ok(Endpoint::Sentinel {
+        client: Arc::new(tokio::sync::Mutex::new(client)),
+        resp3: false,
+    })
+}
+
+/// `%XX` escapes of a URL's user or password.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The TLS material of `options`, read from its files; `None` when it names
