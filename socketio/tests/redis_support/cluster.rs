@@ -49,11 +49,7 @@ impl RedisCluster {
     /// Starts `masters` masters with `replicas` replicas each; `None` (test
     /// skipped) without the binaries.
     pub async fn start(masters: usize, replicas: usize) -> Option<RedisCluster> {
-        // The adapter's reconnections and failures, shown when a test fails.
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_max_level(tracing::Level::INFO)
-            .try_init();
+        super::logs();
         let bin = redis_binary()?;
         if !std::path::Path::new(CLI_BIN).exists() {
             eprintln!("SKIPPED: {CLI_BIN} not found; install redis-tools to run the cluster tests");

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod sentinel;
 pub mod tls;
 
 use std::net::TcpListener;
@@ -54,6 +55,15 @@ impl Drop for Redis {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The adapter's reconnections and failures in the output of a failed
+/// test.
+pub fn logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_max_level(tracing::Level::INFO)
+        .try_init();
 }
 
 pub fn redis_binary() -> Option<&'static str> {
