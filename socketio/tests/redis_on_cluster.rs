@@ -15,10 +15,10 @@ mod redis_support;
 use std::time::Duration;
 
 use redis_support::cluster::RedisCluster;
-use redis_support::{clients, rust_server_at, until_end, wait_servers, Flavour};
+use redis_support::{clients, rust_server_at, until_end, until_received, wait_servers, Flavour};
 use socketio::adapter::redis::RedisConnectOptions;
 use socketio::Value;
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 
 async fn servers(
     cluster: &RedisCluster,
@@ -128,8 +128,9 @@ async fn failover(flavour: Flavour, key: &str) {
     };
     let (a, b) = servers(&cluster, flavour).await;
     let mut pb = clients(&b.url(), &[("b1", &["r"])]).await;
-    a.io.to("r").emit("before", &0).expect("emit");
-    pb.recv("b1", "before").await;
+    // A room's channel (sharded flavour) is subscribed after the join was
+    // acknowledged, as with Node: retry until it is.
+    until_received(&a.io, &mut pb, "b1", "r", "before").await;
 
     let master = cluster.master_of(key).await;
     let flood = {
@@ -146,22 +147,7 @@ async fn failover(flavour: Flavour, key: &str) {
     assert_ne!(promoted, master);
     flood.await.expect("the flood task ran to its end");
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut n = 0;
-    loop {
-        n += 1;
-        a.io.to("r").emit("again", &n).expect("emit");
-        if timeout(Duration::from_millis(500), pb.recv("b1", "again"))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{flavour:?}: no broadcast after the failover"
-        );
-    }
+    until_received(&a.io, &mut pb, "b1", "r", "again").await;
     // Requests and responses cross again too.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -192,30 +178,16 @@ async fn sharded_follows_a_resharded_slot() {
     let (a, b) = servers(&cluster, Flavour::Sharded).await;
     let mut pb = clients(&b.url(), &[("b1", &["r"])]).await;
     cluster.wait_shard_subscriber(channel, "room r").await;
-    a.io.to("r").emit("before", &0).expect("emit");
-    pb.recv("b1", "before").await;
+    // A room's channel (sharded flavour) is subscribed after the join was
+    // acknowledged, as with Node: retry until it is.
+    until_received(&a.io, &mut pb, "b1", "r", "before").await;
 
     let to = cluster.move_slot(channel).await;
     assert_eq!(cluster.master_of(channel).await, to);
     cluster
         .wait_shard_subscriber(channel, "room r after the move")
         .await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut n = 0;
-    loop {
-        n += 1;
-        a.io.to("r").emit("again", &n).expect("emit");
-        if timeout(Duration::from_millis(500), pb.recv("b1", "again"))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no broadcast after the slot moved"
-        );
-    }
+    until_received(&a.io, &mut pb, "b1", "r", "again").await;
     // And in order from then on.
     for i in 0..5 {
         a.io.to("r").emit("after", &i).expect("emit");

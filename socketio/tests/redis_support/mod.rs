@@ -234,6 +234,31 @@ pub async fn rust_server_at(
     Ok(serve(io).await)
 }
 
+/// Emits `event` to `room` through `io` every half second until `client`
+/// of `p` got it (30 s at most): a room channel subscribed after the join
+/// was acknowledged, or a broker failing over.
+pub async fn until_received(
+    io: &SocketIo,
+    p: &mut NodeProc,
+    client: &str,
+    room: &str,
+    event: &str,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut n = 0;
+    loop {
+        n += 1;
+        io.to(room).emit(event, &n).expect("emit");
+        if timeout(Duration::from_millis(500), p.recv(client, event))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{client} never got {event:?}");
+    }
+}
+
 pub async fn wait_servers(io: &SocketIo, n: usize) {
     let deadline = Instant::now() + WAIT;
     loop {
