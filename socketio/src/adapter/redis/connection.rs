@@ -87,7 +87,7 @@ impl FollowMaster {
         if let Some(conn) = cached {
             return Ok(conn);
         }
-        let client = self.endpoint.master().await.ok_or_else(not_a_cluster)??;
+        let client = self.endpoint.master().await.ok_or_else(wrong_endpoint)??;
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(CONNECT_TIMEOUT));
@@ -176,10 +176,17 @@ impl Endpoint {
                 .get_connection_manager()
                 .await
                 .map(RedisConn::Manager),
-            Endpoint::Cluster { .. } => {
-                let client = self.cluster_client().ok_or_else(not_a_cluster)??;
-                client.get_async_connection().await.map(RedisConn::Cluster)
-            }
+            // A bounded wait for each command, retries included: a node
+            // that vanished without a word must not stall the publishing
+            // queue (the message is dropped and logged, as on one server).
+            Endpoint::Cluster { .. } => self
+                .cluster_builder()
+                .ok_or_else(wrong_endpoint)?
+                .response_timeout(CONNECT_TIMEOUT)
+                .build()?
+                .get_async_connection()
+                .await
+                .map(RedisConn::Cluster),
         }
     }
 
@@ -191,7 +198,7 @@ impl Endpoint {
     ) -> redis::RedisResult<RedisConn> {
         match self {
             Endpoint::Single(_) | Endpoint::Sentinel { .. } => {
-                let client = self.master().await.ok_or_else(not_a_cluster)??;
+                let client = self.master().await.ok_or_else(wrong_endpoint)??;
                 let config = redis::AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(CONNECT_TIMEOUT))
                     .set_response_timeout(Some(response_timeout));
@@ -201,7 +208,7 @@ impl Endpoint {
                     .map(RedisConn::Multiplexed)
             }
             Endpoint::Cluster { .. } => {
-                let builder = self.cluster_builder().ok_or_else(not_a_cluster)?;
+                let builder = self.cluster_builder().ok_or_else(wrong_endpoint)?;
                 builder
                     .response_timeout(response_timeout)
                     .build()?
@@ -215,7 +222,7 @@ impl Endpoint {
 
 /// A cluster endpoint asked for one server, or the reverse: the code
 /// above never does.
-fn not_a_cluster() -> redis::RedisError {
+fn wrong_endpoint() -> redis::RedisError {
     redis::RedisError::from((redis::ErrorKind::Client, "wrong kind of Redis endpoint"))
 }
 
@@ -411,11 +418,11 @@ impl SubConn {
     async fn connect(endpoint: &Endpoint) -> redis::RedisResult<SubConn> {
         let client = match endpoint {
             Endpoint::Single(_) | Endpoint::Sentinel { .. } => {
-                &endpoint.master().await.ok_or_else(not_a_cluster)??
+                &endpoint.master().await.ok_or_else(wrong_endpoint)??
             }
             Endpoint::Cluster { .. } => {
                 let (tx, rx) = mpsc::unbounded_channel();
-                let builder = endpoint.cluster_builder().ok_or_else(not_a_cluster)?;
+                let builder = endpoint.cluster_builder().ok_or_else(wrong_endpoint)?;
                 let conn = builder
                     .use_protocol(redis::ProtocolVersion::RESP3)
                     .push_sender(tx)

@@ -133,8 +133,9 @@ impl Endpoint {
         Some(builder)
     }
 
-    /// The cluster client of the publishing connection (RESP2, whose
-    /// `PUBSUB NUMSUB` replies the cluster client sums over the nodes).
+    /// A cluster client on the seeds with the default settings (RESP2,
+    /// whose `PUBSUB NUMSUB` replies the cluster client sums over the
+    /// nodes); `None` for a single server.
     pub(super) fn cluster_client(&self) -> Option<redis::RedisResult<ClusterClient>> {
         self.cluster_builder().map(ClusterClientBuilder::build)
     }

@@ -20,8 +20,9 @@
 //! raised as panics.
 //!
 //! A flavour reaches one server (`redis://`, `rediss://` for TLS, with an
-//! ACL user as `redis://user:password@host`) or a Redis Cluster (several
-//! comma-separated seed URLs, or [`RedisConnectOptions::cluster`]); see
+//! ACL user as `redis://user:password@host`), a Redis Cluster (several
+//! comma-separated seed URLs, or [`RedisConnectOptions::cluster`]) or the
+//! master Sentinels name (`redis+sentinel://`); see
 //! [`RedisConnectOptions`].
 //!
 //! Every flavour is a small transport under one generic cluster adapter,
