@@ -291,3 +291,77 @@ fn install_crypto_provider() {
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(url: &str, options: &RedisConnectOptions) -> Result<Endpoint, RedisAdapterError> {
+        Endpoint::open(url, options)
+    }
+
+    #[test]
+    fn urls_pick_the_kind_of_endpoint() {
+        let none = RedisConnectOptions::default();
+        assert!(matches!(
+            open("redis://127.0.0.1:6379", &none),
+            Ok(Endpoint::Single(_))
+        ));
+        let seeds = "redis://127.0.0.1:7000, redis://127.0.0.1:7001";
+        match open(seeds, &none) {
+            Ok(Endpoint::Cluster { nodes, certs }) => {
+                assert_eq!(nodes.len(), 2);
+                assert!(certs.is_none());
+            }
+            _ => panic!("two URLs are cluster seeds"),
+        }
+        assert!(matches!(
+            open("redis://127.0.0.1:7000", &none.clone().cluster(true)),
+            Ok(Endpoint::Cluster { .. })
+        ));
+        assert!(matches!(
+            open("redis+sentinel://127.0.0.1:26379/0/svc", &none),
+            Ok(Endpoint::Sentinel { resp3: false, .. })
+        ));
+        assert!(matches!(
+            open("rediss://user:pw@127.0.0.1:6380", &none),
+            Ok(Endpoint::Single(_))
+        ));
+    }
+
+    #[test]
+    fn bad_urls_and_options_are_errors() {
+        let none = RedisConnectOptions::default();
+        for url in ["", " , ", "redis+sentinel://", "redis+sentinel:///0/svc"] {
+            assert!(open(url, &none).is_err(), "{url:?}");
+        }
+        let err = open("redis+sentinel://127.0.0.1:26379/x/svc", &none)
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("database")));
+        // Seeds must agree on their credentials.
+        assert!(open("redis://a:b@127.0.0.1:1,redis://c:d@127.0.0.1:2", &none).is_err());
+        let half = none.clone().tls_client_key(Some("key.pem".into()));
+        assert!(matches!(
+            open("rediss://127.0.0.1", &half),
+            Err(RedisAdapterError::Config(_))
+        ));
+        let missing = none.tls_ca_file(Some("/nonexistent/ca.pem".into()));
+        let err = open("rediss://127.0.0.1", &missing)
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("/nonexistent/ca.pem")));
+    }
+
+    #[test]
+    fn credentials_are_percent_decoded() {
+        assert_eq!(
+            percent_decode("p%40ss%3Aword").as_deref(),
+            Some("p@ss:word")
+        );
+        assert_eq!(percent_decode("plain").as_deref(), Some("plain"));
+        assert_eq!(percent_decode("bad%4"), None);
+        assert_eq!(percent_decode("bad%zz"), None);
+        assert_eq!(percent_decode("%ff"), None);
+    }
+}
