@@ -82,8 +82,12 @@ impl SentinelSet {
         let bin = redis_binary()?;
         let dir = TempDir::new("sentinel");
         let (master, replica) = (free_port(), free_port());
+        // The replica writes the master's snapshot to its directory.
+        let work = dir.0.to_str().expect("UTF-8 path").to_owned();
         let common = |port: u16| -> Vec<String> {
             [
+                "--dir",
+                &work,
                 "--port",
                 &port.to_string(),
                 "--bind",
