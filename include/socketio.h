@@ -1673,7 +1673,11 @@ int sio_server_options_set_queue(sio_server_options *opts,
 
 /**
  * Joins a cluster through Redis at `url` (e.g. "redis://127.0.0.1:6379")
- * instead of the in-memory adapter. `flavour` names the Node adapter whose
+ * instead of the in-memory adapter. "rediss://" speaks TLS,
+ * "redis://user:password@host" logs in as an ACL user, comma-separated
+ * URLs are the seed nodes of a Redis Cluster and
+ * "redis+sentinel://host:port,.../db/service" asks Sentinels for the
+ * master. `flavour` names the Node adapter whose
  * wire format to speak: "classic" (NULL: the default,
  * `@socket.io/redis-adapter` `createAdapter`), "sharded" (its
  * `createShardedAdapter`, Redis 7+) or "streams"

@@ -19,8 +19,14 @@ const { Engine } = require('./engine')
  * `@socket.io/redis-streams-adapter` (`streams`) can share the cluster:
  *
  *   new Server(3000, { adapter: createRedisAdapter('redis://127.0.0.1:6379') })
+ *
+ * `url` may be `rediss://` (TLS), carry an ACL user
+ * (`redis://user:password@host`), be `redis+sentinel://host:port,.../db/service`,
+ * or list the seed nodes of a Redis Cluster: an array of URLs, or one string
+ * of comma-separated URLs.
  */
 function createRedisAdapter(url, opts = {}) {
+  if (Array.isArray(url) && url.length > 0 && url.every((u) => typeof u === 'string')) url = url.join(',')
   if (typeof url !== 'string') throw new TypeError('createRedisAdapter: the Redis url is required')
   const adapter = function socketioRsRedisAdapter() {
     throw new Error('createRedisAdapter() is an option of socketio-rs servers: pass it as `adapter`')

@@ -56,4 +56,9 @@ test('an unreachable Redis or a bad flavour is an error', async () => {
     () => new rs.Server({ adapter: rs.createRedisAdapter('redis://127.0.0.1:1', { flavour: 'gossip' }) }),
     /flavour/,
   )
+  // A list of URLs is a cluster's seeds; none answering is a Redis error too.
+  const seeds = [`redis://127.0.0.1:${port}`, `redis://127.0.0.1:${await freePort()}`]
+  assert.throws(() => new rs.Server({ adapter: rs.createRedisAdapter(seeds) }), /Redis/)
+  assert.throws(() => rs.createRedisAdapter([]), TypeError)
+  assert.throws(() => rs.createRedisAdapter([1, 2]), TypeError)
 })

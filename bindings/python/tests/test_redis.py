@@ -96,3 +96,19 @@ def test_unreachable_redis_is_an_error():
     assert 'Redis' in str(err.value)
     with pytest.raises(ValueError):
         socketio_rs.RedisManager(flavour='gossip')
+
+
+def test_a_list_of_urls_is_a_clusters_seeds():
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            ports.append(s.getsockname()[1])
+    seeds = [f'redis://127.0.0.1:{p}' for p in ports]
+    mgr = socketio_rs.RedisManager(seeds, flavour='sharded')
+    assert mgr.url == ','.join(seeds)
+    sio = socketio_rs.Server(client_manager=mgr)
+    # Nobody answers: the cluster's seeds were tried, and that is an error.
+    with pytest.raises(Exception) as err:
+        sio.listen('127.0.0.1', 0)
+    assert 'Redis' in str(err.value) and seeds[0] in str(err.value)

@@ -41,7 +41,10 @@ impl RedisFlavour {
 /// Joins the server to a cluster through Redis.
 #[derive(Debug, Clone)]
 pub struct RedisOptions {
-    /// e.g. `redis://127.0.0.1:6379`.
+    /// e.g. `redis://127.0.0.1:6379`; `rediss://` for TLS,
+    /// `redis://user:password@host` for an ACL user, comma-separated seed
+    /// URLs for a Redis Cluster, `redis+sentinel://host:port,.../db/service`
+    /// for a Sentinel-managed master.
     pub url: String,
     /// The channel prefix (Node's `key`, default `socket.io`); with the
     /// sharded flavour its `channelPrefix`, with streams both its

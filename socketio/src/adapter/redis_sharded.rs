@@ -17,8 +17,9 @@
 //! `PUBSUB SHARDNUMSUB prefix#<nsp>#`. The connections, reconnection and
 //! request handling are those of every Redis flavour ([`super::redis`]);
 //! the subscriber speaks RESP3, which `redis` needs for sharded pub/sub, so
-//! Redis must be 7 or newer (as Node requires). The connections go to one
-//! Redis server: Redis Cluster is not supported yet.
+//! Redis must be 7 or newer (as Node requires). On a Redis Cluster each
+//! channel is subscribed on the node that owns its slot, and again on the
+//! new owner when the slot moves.
 
 pub use super::redis::sharded::{
     ShardedRedisAdapterConfig, ShardedRedisAdapterFactory, SubscriptionMode,

@@ -3,12 +3,16 @@
 //! official adapters, and line-driven `socket.io-client`s.
 #![allow(dead_code)]
 
+pub mod cluster;
+pub mod sentinel;
+pub mod tls;
+
 use std::net::TcpListener;
 use std::time::Duration;
 
 use crate::common::*;
 use serde_json::{json, Value as Json};
-use socketio::adapter::redis::{RedisAdapterConfig, RedisAdapterFactory};
+use socketio::adapter::redis::{RedisAdapterConfig, RedisAdapterFactory, RedisConnectOptions};
 use socketio::adapter::redis_sharded::{ShardedRedisAdapterConfig, ShardedRedisAdapterFactory};
 use socketio::adapter::redis_streams::{RedisStreamsAdapterConfig, RedisStreamsAdapterFactory};
 use socketio::server::RecoveryConfig;
@@ -53,7 +57,16 @@ impl Drop for Redis {
     }
 }
 
-fn redis_binary() -> Option<&'static str> {
+/// The adapter's reconnections and failures in the output of a failed
+/// test.
+pub fn logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_max_level(tracing::Level::INFO)
+        .try_init();
+}
+
+pub fn redis_binary() -> Option<&'static str> {
     if std::path::Path::new(REDIS_BIN).exists() {
         return Some(REDIS_BIN);
     }
@@ -139,6 +152,24 @@ pub async fn rust_server(redis: &Redis, flavour: Flavour) -> TestServer {
 
 /// The same, with connection state recovery when `recovery`.
 pub async fn rust_server_with(redis: &Redis, flavour: Flavour, recovery: bool) -> TestServer {
+    rust_server_at(
+        &redis.url(),
+        RedisConnectOptions::default(),
+        flavour,
+        recovery,
+    )
+    .await
+    .expect("connect to redis")
+}
+
+/// One of our servers on the Redis at `url` reached with `connection`; the
+/// adapter's error when it cannot connect.
+pub async fn rust_server_at(
+    url: &str,
+    connection: RedisConnectOptions,
+    flavour: Flavour,
+    recovery: bool,
+) -> Result<TestServer, socketio::adapter::redis::RedisAdapterError> {
     let timeout = Duration::from_millis(2000);
     let window = recovery.then_some(RECOVERY);
     let mut config = config();
@@ -152,36 +183,36 @@ pub async fn rust_server_with(redis: &Redis, flavour: Flavour, recovery: bool) -
     let io = match flavour {
         Flavour::Classic => {
             let factory = RedisAdapterFactory::connect(
-                &redis.url(),
+                url,
                 RedisAdapterConfig::default()
                     .requests_timeout(timeout)
-                    .recovery(window),
+                    .recovery(window)
+                    .connection(connection),
             )
-            .await
-            .expect("connect to redis");
+            .await?;
             SocketIo::with_adapter(config, factory)
         }
         Flavour::Sharded => {
             let factory = ShardedRedisAdapterFactory::connect(
-                &redis.url(),
+                url,
                 ShardedRedisAdapterConfig::default()
                     .requests_timeout(timeout)
-                    .recovery(window),
+                    .recovery(window)
+                    .connection(connection),
             )
-            .await
-            .expect("connect to redis");
+            .await?;
             SocketIo::with_adapter(config, factory)
         }
         Flavour::Streams | Flavour::StreamsSharded => {
             let factory = RedisStreamsAdapterFactory::connect(
-                &redis.url(),
+                url,
                 RedisStreamsAdapterConfig::default()
                     .requests_timeout(timeout)
                     .recovery(window)
-                    .use_sharded_pubsub(flavour == Flavour::StreamsSharded),
+                    .use_sharded_pubsub(flavour == Flavour::StreamsSharded)
+                    .connection(connection),
             )
-            .await
-            .expect("connect to redis");
+            .await?;
             SocketIo::with_adapter(config, factory)
         }
     };
@@ -206,7 +237,32 @@ pub async fn rust_server_with(redis: &Redis, flavour: Flavour, recovery: bool) -
             }
         });
     });
-    serve(io).await
+    Ok(serve(io).await)
+}
+
+/// Emits `event` to `room` through `io` every half second until `client`
+/// of `p` got it (30 s at most): a room channel subscribed after the join
+/// was acknowledged, or a broker failing over.
+pub async fn until_received(
+    io: &SocketIo,
+    p: &mut NodeProc,
+    client: &str,
+    room: &str,
+    event: &str,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut n = 0;
+    loop {
+        n += 1;
+        io.to(room).emit(event, &n).expect("emit");
+        if timeout(Duration::from_millis(500), p.recv(client, event))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{client} never got {event:?}");
+    }
 }
 
 pub async fn wait_servers(io: &SocketIo, n: usize) {

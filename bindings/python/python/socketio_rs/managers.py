@@ -185,7 +185,11 @@ class RedisManager:
     - ``url``: ``redis://``, ``rediss://`` (TLS), ``unix://`` or a Sentinel
       URL, ``redis+sentinel://[:password@]host1:port1,host2:port2/db/service``
       (the service name defaults to the channel, as in python-socketio).
-      ``valkey://`` spellings work too, through redis-py.
+      ``valkey://`` spellings work too, through redis-py. With a Node
+      ``flavour``, a list of URLs (or one string of comma-separated URLs)
+      names the seed nodes of a Redis Cluster, ``redis://user:password@``
+      logs in as an ACL user, and a Sentinel URL without a service name asks
+      for ``mymaster``.
     - ``channel``: the pub/sub channel, the same on every server; default
       ``'socketio'``, python-socketio's.
     - ``write_only``: only emit, never listen: a manager used without a
@@ -231,6 +235,9 @@ class RedisManager:
         if json is not None and not (callable(getattr(json, 'dumps', None))
                                      and callable(getattr(json, 'loads', None))):
             raise TypeError('json must be a module with dumps() and loads()')
+        if flavour is not None and isinstance(url, (list, tuple)) and url \
+                and all(isinstance(u, str) for u in url):
+            url = ','.join(url)
         self.url = self.redis_url = url
         self.flavour = flavour
         self.write_only = write_only

@@ -8,6 +8,7 @@ use std::sync::{Arc, Weak};
 use futures_util::future::BoxFuture;
 
 use super::connection::{Channels, RedisLink};
+use super::endpoint::Endpoint;
 use super::{RedisAdapterConfig, RedisAdapterError};
 use crate::adapter::cluster::classic::{ClassicCodec, ClassicIncoming};
 use crate::adapter::cluster::transport::{Protocol, Subscriber, Transport};
@@ -28,12 +29,12 @@ pub(super) struct ClassicTransport {
 impl ClassicTransport {
     /// Connects with `config`'s channel names.
     pub(super) async fn connect(
-        client: &redis::Client,
+        endpoint: &Endpoint,
         config: &RedisAdapterConfig,
     ) -> Result<ClassicTransport, RedisAdapterError> {
         let codec = ClassicCodec::new(config.key.clone())
             .publish_on_specific_response_channel(config.publish_on_specific_response_channel);
-        let link = RedisLink::connect(client, Arc::new(codec.clone()), false, LABEL).await?;
+        let link = RedisLink::connect(endpoint, Arc::new(codec.clone()), false, LABEL).await?;
         Ok(ClassicTransport { link, codec })
     }
 }

@@ -7,15 +7,25 @@
 //! meanwhile is lost, as with Node. It is a RESP3 push connection where
 //! sharded pub/sub is needed, as `redis`'s pub/sub connection has no
 //! `SSUBSCRIBE`.
+//!
+//! On a Redis Cluster both are cluster connections: commands go to the
+//! node of their key's slot (`SPUBLISH`, `XADD`, `SSUBSCRIBE` to the node
+//! that owns the channel), follow `MOVED` redirections, and `PUBSUB
+//! NUMSUB` is summed over the nodes. A shard channel whose slot moved to
+//! another node is unsubscribed by Redis; the subscriber subscribes it
+//! again, which lands on the new owner.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, MultiplexedConnection, PubSubSink, PubSubStream};
+use redis::cluster_async::ClusterConnection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::endpoint::Endpoint;
 use super::reply::numsub_count;
 use super::RedisAdapterError;
 use crate::adapter::cluster::transport::Subscriber;
@@ -48,9 +58,177 @@ fn subscriptions(channels: &dyn Channels, sub: &dyn Subscriber) -> Vec<RedisComm
     channels.subscriptions(sub.nsp(), sub.uid(), &sub.rooms())
 }
 
+/// A command connection to a single server or to a cluster: what
+/// publishing and the stream readers query.
+#[derive(Clone)]
+pub(super) enum RedisConn {
+    /// A single server's reconnecting connection (the publisher).
+    Manager(ConnectionManager),
+    /// A single server's plain multiplexed connection (a stream reader).
+    Multiplexed(MultiplexedConnection),
+    /// A cluster connection, which routes each command by its key.
+    Cluster(ClusterConnection),
+    /// The master the Sentinels name, looked up again after a failure.
+    Sentinel(FollowMaster),
+}
+
+/// A connection to the master the Sentinels name. An error that may mean
+/// a failover (a lost connection, a timeout, a master turned read-only
+/// replica) drops it, and the next command asks the Sentinels again.
+#[derive(Clone)]
+pub(super) struct FollowMaster {
+    endpoint: Endpoint,
+    conn: Arc<parking_lot::Mutex<Option<MultiplexedConnection>>>,
+}
+
+impl FollowMaster {
+    async fn current(&self) -> redis::RedisResult<MultiplexedConnection> {
+        let cached = self.conn.lock().clone();
+        if let Some(conn) = cached {
+            return Ok(conn);
+        }
+        let client = self.endpoint.master().await.ok_or_else(wrong_endpoint)??;
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(CONNECT_TIMEOUT));
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        *self.conn.lock() = Some(conn.clone());
+        Ok(conn)
+    }
+
+    fn check<T>(&self, result: &redis::RedisResult<T>) {
+        if let Err(e) = result {
+            if e.is_io_error()
+                || e.is_connection_dropped()
+                || e.is_timeout()
+                || e.code() == Some("READONLY")
+            {
+                *self.conn.lock() = None;
+            }
+        }
+    }
+}
+
+impl redis::aio::ConnectionLike for RedisConn {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            RedisConn::Manager(c) => c.req_packed_command(cmd),
+            RedisConn::Multiplexed(c) => c.req_packed_command(cmd),
+            RedisConn::Cluster(c) => c.req_packed_command(cmd),
+            RedisConn::Sentinel(f) => Box::pin(async move {
+                let mut conn = f.current().await?;
+                let result = conn.req_packed_command(cmd).await;
+                f.check(&result);
+                result
+            }),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            RedisConn::Manager(c) => c.req_packed_commands(pipeline, offset, count),
+            RedisConn::Multiplexed(c) => c.req_packed_commands(pipeline, offset, count),
+            RedisConn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            RedisConn::Sentinel(f) => Box::pin(async move {
+                let mut conn = f.current().await?;
+                let result = conn.req_packed_commands(pipeline, offset, count).await;
+                f.check(&result);
+                result
+            }),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            RedisConn::Manager(c) => c.get_db(),
+            RedisConn::Multiplexed(c) => c.get_db(),
+            RedisConn::Cluster(c) => c.get_db(),
+            RedisConn::Sentinel(_) => 0,
+        }
+    }
+}
+
+impl Endpoint {
+    /// The publishing connection: a connection manager on one server, a
+    /// cluster connection on a cluster, the Sentinels' master (connected
+    /// now, so a refused master fails the factory).
+    async fn publisher(&self) -> redis::RedisResult<RedisConn> {
+        match self {
+            Endpoint::Sentinel { .. } => {
+                let follow = FollowMaster {
+                    endpoint: self.clone(),
+                    conn: Arc::default(),
+                };
+                follow.current().await?;
+                Ok(RedisConn::Sentinel(follow))
+            }
+            Endpoint::Single(client) => client
+                .get_connection_manager()
+                .await
+                .map(RedisConn::Manager),
+            // A bounded wait for each command, retries included: a node
+            // that vanished without a word must not stall the publishing
+            // queue (the message is dropped and logged, as on one server).
+            Endpoint::Cluster { .. } => self
+                .cluster_builder()
+                .ok_or_else(wrong_endpoint)?
+                .response_timeout(CONNECT_TIMEOUT)
+                .build()?
+                .get_async_connection()
+                .await
+                .map(RedisConn::Cluster),
+        }
+    }
+
+    /// A connection of its own whose replies may take `response_timeout`
+    /// (a blocking `XREAD`).
+    pub(super) async fn blocking_connection(
+        &self,
+        response_timeout: Duration,
+    ) -> redis::RedisResult<RedisConn> {
+        match self {
+            Endpoint::Single(_) | Endpoint::Sentinel { .. } => {
+                let client = self.master().await.ok_or_else(wrong_endpoint)??;
+                let config = redis::AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                    .set_response_timeout(Some(response_timeout));
+                client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                    .map(RedisConn::Multiplexed)
+            }
+            Endpoint::Cluster { .. } => {
+                let builder = self.cluster_builder().ok_or_else(wrong_endpoint)?;
+                builder
+                    .response_timeout(response_timeout)
+                    .build()?
+                    .get_async_connection()
+                    .await
+                    .map(RedisConn::Cluster)
+            }
+        }
+    }
+}
+
+/// A cluster endpoint asked for one server, or the reverse: the code
+/// above never does.
+fn wrong_endpoint() -> redis::RedisError {
+    redis::RedisError::from((redis::ErrorKind::Client, "wrong kind of Redis endpoint"))
+}
+
 /// One server's connections to Redis.
 pub(super) struct RedisLink {
-    publisher: ConnectionManager,
+    publisher: RedisConn,
     subscriber: mpsc::UnboundedSender<SubCommand>,
     label: &'static str,
 }
@@ -68,22 +246,27 @@ impl RedisLink {
     /// RESP3 when `resp3`) and starts the subscriber task on the current
     /// runtime.
     pub(super) async fn connect(
-        client: &redis::Client,
+        endpoint: &Endpoint,
         channels: Arc<dyn Channels>,
         resp3: bool,
         label: &'static str,
     ) -> Result<RedisLink, RedisAdapterError> {
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| RedisAdapterError::NoRuntime)?;
-        let publisher = tokio::time::timeout(CONNECT_TIMEOUT, client.get_connection_manager())
+        // A cluster's subscriber is always a RESP3 push connection: the
+        // only pub/sub `redis` speaks to a cluster.
+        let sub_client = if resp3 {
+            endpoint.resp3()?
+        } else {
+            endpoint.clone()
+        };
+        // The subscriber first: one attempt, so a refused handshake (an
+        // unknown certificate authority, a wrong password) is the error,
+        // where the connection manager would retry it until the timeout.
+        let first = tokio::time::timeout(CONNECT_TIMEOUT, SubConn::connect(&sub_client))
             .await
             .map_err(|_| RedisAdapterError::Timeout)??;
-        let sub_client = if resp3 {
-            resp3_client(client)?
-        } else {
-            client.clone()
-        };
-        let first = tokio::time::timeout(CONNECT_TIMEOUT, SubConn::connect(&sub_client))
+        let publisher = tokio::time::timeout(CONNECT_TIMEOUT, endpoint.publisher())
             .await
             .map_err(|_| RedisAdapterError::Timeout)??;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -96,7 +279,7 @@ impl RedisLink {
     }
 
     /// A handle on the publishing connection, for a series of commands.
-    pub(super) fn connection(&self) -> ConnectionManager {
+    pub(super) fn connection(&self) -> RedisConn {
         self.publisher.clone()
     }
 
@@ -170,7 +353,7 @@ impl RedisLink {
 }
 
 /// Copies `client`'s connection settings with the RESP3 protocol.
-fn resp3_client(client: &redis::Client) -> redis::RedisResult<redis::Client> {
+pub(super) fn resp3_client(client: &redis::Client) -> redis::RedisResult<redis::Client> {
     let info = client.get_connection_info().clone();
     let settings = info
         .redis_settings()
@@ -207,12 +390,23 @@ enum SubCommand {
 enum SubSink {
     Resp2(PubSubSink),
     Resp3(MultiplexedConnection),
+    /// A cluster connection, with the shard channels subscribed through
+    /// it: those Redis drops when their slot moves are subscribed again.
+    Cluster(ClusterConnection, HashSet<Vec<u8>>),
 }
 
 /// The receiving half.
 enum SubStream {
     Resp2(PubSubStream),
     Resp3(mpsc::UnboundedReceiver<redis::PushInfo>),
+    Cluster(mpsc::UnboundedReceiver<redis::PushInfo>),
+}
+
+/// What arrives on a subscriber connection.
+enum Inbound {
+    Message(redis::Msg),
+    /// Redis unsubscribed a shard channel (its slot moved to another node).
+    ShardChannelDropped(Vec<u8>),
 }
 
 struct SubConn {
@@ -221,7 +415,27 @@ struct SubConn {
 }
 
 impl SubConn {
-    async fn connect(client: &redis::Client) -> redis::RedisResult<SubConn> {
+    async fn connect(endpoint: &Endpoint) -> redis::RedisResult<SubConn> {
+        let client = match endpoint {
+            Endpoint::Single(_) | Endpoint::Sentinel { .. } => {
+                &endpoint.master().await.ok_or_else(wrong_endpoint)??
+            }
+            Endpoint::Cluster { .. } => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                let builder = endpoint.cluster_builder().ok_or_else(wrong_endpoint)?;
+                let conn = builder
+                    .use_protocol(redis::ProtocolVersion::RESP3)
+                    .push_sender(tx)
+                    .response_timeout(PING_TIMEOUT)
+                    .build()?
+                    .get_async_connection()
+                    .await?;
+                return Ok(SubConn {
+                    sink: SubSink::Cluster(conn, HashSet::new()),
+                    stream: SubStream::Cluster(rx),
+                });
+            }
+        };
         if client.get_connection_info().redis_settings().protocol() == redis::ProtocolVersion::RESP2
         {
             let (sink, stream) = client.get_async_pubsub().await?.split();
@@ -273,6 +487,47 @@ impl SubSink {
                 }
                 Ok(())
             }
+            // One channel per command: channels of different slots live
+            // on different nodes.
+            SubSink::Cluster(conn, shard_channels) => {
+                for channel in &cmd.args {
+                    match cmd.name {
+                        "SUBSCRIBE" => conn.subscribe(&channel[..]).await?,
+                        "PSUBSCRIBE" => conn.psubscribe(&channel[..]).await?,
+                        "UNSUBSCRIBE" => conn.unsubscribe(&channel[..]).await?,
+                        "PUNSUBSCRIBE" => conn.punsubscribe(&channel[..]).await?,
+                        "SSUBSCRIBE" => {
+                            shard_channels.insert(channel.to_vec());
+                            conn.ssubscribe(&channel[..]).await?
+                        }
+                        "SUNSUBSCRIBE" => {
+                            // Forgotten first: the confirmation must not
+                            // read as a slot move.
+                            shard_channels.remove(&channel[..]);
+                            conn.sunsubscribe(&channel[..]).await?
+                        }
+                        other => {
+                            return Err(redis::RedisError::from((
+                                redis::ErrorKind::Client,
+                                "unsupported subscription command",
+                                other.to_owned(),
+                            )))
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Subscribes again a shard channel Redis dropped, if it is still
+    /// wanted.
+    async fn shard_channel_dropped(&mut self, channel: &[u8]) -> redis::RedisResult<()> {
+        match self {
+            SubSink::Cluster(conn, shard_channels) if shard_channels.contains(channel) => {
+                conn.ssubscribe(channel).await
+            }
+            _ => Ok(()),
         }
     }
 
@@ -283,22 +538,51 @@ impl SubSink {
                 .query_async::<redis::Value>(conn)
                 .await
                 .map(drop),
+            // Any node: a lost node shows as a disconnection push.
+            SubSink::Cluster(conn, _) => conn
+                .route_command(
+                    redis::cmd("PING"),
+                    redis::cluster_routing::RoutingInfo::SingleNode(
+                        redis::cluster_routing::SingleNodeRoutingInfo::Random,
+                    ),
+                )
+                .await
+                .map(drop),
         }
     }
 }
 
 impl SubStream {
     /// The next message; `None` once the connection is lost.
-    async fn next(&mut self) -> Option<redis::Msg> {
+    async fn next(&mut self) -> Option<Inbound> {
         match self {
-            SubStream::Resp2(stream) => stream.next().await,
+            SubStream::Resp2(stream) => stream.next().await.map(Inbound::Message),
             SubStream::Resp3(rx) => loop {
                 let push = rx.recv().await?;
                 if push.kind == redis::PushKind::Disconnection {
                     return None;
                 }
                 if let Some(msg) = redis::Msg::from_push_info(push) {
-                    return Some(msg);
+                    return Some(Inbound::Message(msg));
+                }
+            },
+            SubStream::Cluster(rx) => loop {
+                let push = rx.recv().await?;
+                match push.kind {
+                    // A node went away (a failover, a restart): connect
+                    // anew, on the topology as it is now, and subscribe
+                    // every channel again.
+                    redis::PushKind::Disconnection => return None,
+                    redis::PushKind::SUnsubscribe => {
+                        if let Some(redis::Value::BulkString(channel)) = push.data.first() {
+                            return Some(Inbound::ShardChannelDropped(channel.clone()));
+                        }
+                    }
+                    _ => {
+                        if let Some(msg) = redis::Msg::from_push_info(push) {
+                            return Some(Inbound::Message(msg));
+                        }
+                    }
                 }
             },
         }
@@ -364,7 +648,7 @@ async fn backoff(
 /// The one subscriber connection of a server: (re)subscribes every
 /// namespace and routes what arrives to its adapter.
 async fn subscriber_task(
-    client: redis::Client,
+    client: Endpoint,
     first: SubConn,
     decoder: Arc<dyn Channels>,
     mut commands: mpsc::UnboundedReceiver<SubCommand>,
@@ -421,7 +705,13 @@ async fn subscriber_task(
         while healthy {
             tokio::select! {
                 msg = stream.next() => match msg {
-                    Some(msg) => route(&mut regs, &*decoder, &msg, label),
+                    Some(Inbound::Message(msg)) => route(&mut regs, &*decoder, &msg, label),
+                    Some(Inbound::ShardChannelDropped(channel)) => {
+                        if let Err(e) = sink.shard_channel_dropped(&channel).await {
+                            tracing::warn!(error = %e, "{label}: shard channel resubscription failed; reconnecting");
+                            healthy = false;
+                        }
+                    }
                     None => {
                         tracing::warn!("{label}: subscriber connection lost; reconnecting");
                         healthy = false;

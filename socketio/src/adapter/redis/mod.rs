@@ -19,6 +19,12 @@
 //! is lost, as with Node. Failures are logged through `tracing`, never
 //! raised as panics.
 //!
+//! A flavour reaches one server (`redis://`, `rediss://` for TLS, with an
+//! ACL user as `redis://user:password@host`), a Redis Cluster (several
+//! comma-separated seed URLs, or [`RedisConnectOptions::cluster`]) or the
+//! master Sentinels name (`redis+sentinel://`); see
+//! [`RedisConnectOptions`].
+//!
 //! Every flavour is a small transport under one generic cluster adapter,
 //! which keeps the request bookkeeping
 //! ([`super::cluster::state::ClusterState`]), applies what other servers
@@ -34,6 +40,7 @@
 mod classic;
 mod connection;
 mod emitter;
+mod endpoint;
 mod reply;
 pub(crate) mod sharded;
 pub(crate) mod streams;
@@ -47,6 +54,8 @@ use super::cluster::transport::Transport;
 use super::{Adapter, AdapterFactory, LocalNamespace};
 use classic::ClassicTransport;
 pub use emitter::{Emitter, EmitterConfig, EmitterError, EmitterOperator};
+use endpoint::Endpoint;
+pub use endpoint::RedisConnectOptions;
 
 /// The `redis` crate this adapter is built on, to build a
 /// [`redis::Client`] for [`RedisAdapterFactory::with_config`].
@@ -71,6 +80,8 @@ pub struct RedisAdapterConfig {
     /// set it to the server's `max_disconnection_duration` when recovery is
     /// on.
     pub recovery: Option<Duration>,
+    /// How to reach Redis beyond the URL: a cluster, TLS material.
+    pub connection: RedisConnectOptions,
 }
 
 engineio::__option_setters!(RedisAdapterConfig {
@@ -79,6 +90,7 @@ engineio::__option_setters!(RedisAdapterConfig {
     publish_on_specific_response_channel: bool,
     max_queued_publishes: usize,
     recovery: Option<Duration>,
+    connection: RedisConnectOptions,
 });
 
 impl Default for RedisAdapterConfig {
@@ -89,6 +101,7 @@ impl Default for RedisAdapterConfig {
             publish_on_specific_response_channel: false,
             max_queued_publishes: 65_536,
             recovery: None,
+            connection: RedisConnectOptions::default(),
         }
     }
 }
@@ -105,6 +118,10 @@ pub enum RedisAdapterError {
     /// The factory must be created inside a tokio runtime.
     #[error("the Redis adapter needs a tokio runtime")]
     NoRuntime,
+    /// The URL or the connection options cannot be used (an unreadable
+    /// certificate file, a client certificate without its key).
+    #[error("Redis connection options: {0}")]
+    Config(String),
 }
 
 /// Creates the Redis adapter of every namespace of one server: pass it to
@@ -126,24 +143,34 @@ impl std::fmt::Debug for RedisAdapterFactory {
 }
 
 impl RedisAdapterFactory {
-    /// Connects to the Redis at `url` (e.g. `redis://127.0.0.1:6379`) with
-    /// the default options.
+    /// Connects to the Redis at `url` (e.g. `redis://127.0.0.1:6379`, or
+    /// comma-separated cluster seeds) with the default options.
     pub async fn new(url: &str) -> Result<RedisAdapterFactory, RedisAdapterError> {
         Self::connect(url, RedisAdapterConfig::default()).await
     }
 
-    /// Connects to the Redis at `url` with `config`.
+    /// Connects to the Redis at `url` with `config` (whose `connection`
+    /// says how: a cluster, TLS material).
     pub async fn connect(
         url: &str,
         config: RedisAdapterConfig,
     ) -> Result<RedisAdapterFactory, RedisAdapterError> {
-        Self::with_config(redis::Client::open(url)?, config).await
+        let endpoint = Endpoint::open(url, &config.connection)?;
+        Self::on_endpoint(endpoint, config).await
     }
 
     /// Connects with `client` and `config`: the publishing and the
-    /// subscriber connections are open when this returns.
+    /// subscriber connections are open when this returns. `client` says
+    /// how to reach the one server; `config.connection` is not used.
     pub async fn with_config(
         client: redis::Client,
+        config: RedisAdapterConfig,
+    ) -> Result<RedisAdapterFactory, RedisAdapterError> {
+        Self::on_endpoint(Endpoint::Single(client), config).await
+    }
+
+    async fn on_endpoint(
+        endpoint: Endpoint,
         config: RedisAdapterConfig,
     ) -> Result<RedisAdapterFactory, RedisAdapterError> {
         let cluster = ClusterConfig {
@@ -151,7 +178,7 @@ impl RedisAdapterFactory {
             max_queued_publishes: config.max_queued_publishes,
             recovery: config.recovery,
         };
-        let transport = ClassicTransport::connect(&client, &config).await?;
+        let transport = ClassicTransport::connect(&endpoint, &config).await?;
         RedisAdapterFactory::on(transport, cluster)
     }
 

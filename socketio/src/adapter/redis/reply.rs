@@ -2,13 +2,16 @@
 //! entries of `XREAD` and `XRANGE`. Malformed parts are skipped, never
 //! unwrapped: a reply is what a peer (or a proxy) sent.
 
-/// The count of a `PUBSUB NUMSUB <channel>` reply: `[channel, count]`.
+/// The count of a `PUBSUB NUMSUB <channel>` reply: `[channel, count]`, or
+/// the map `{channel: count}` a cluster connection sums over the nodes.
 pub(super) fn numsub_count(reply: &redis::Value) -> Option<usize> {
-    match reply {
-        redis::Value::Array(items) => match items.get(1)? {
-            redis::Value::Int(n) => usize::try_from(*n).ok(),
-            _ => None,
-        },
+    let count = match reply {
+        redis::Value::Array(items) => items.get(1)?,
+        redis::Value::Map(pairs) => &pairs.first()?.1,
+        _ => return None,
+    };
+    match count {
+        redis::Value::Int(n) => usize::try_from(*n).ok(),
         _ => None,
     }
 }
@@ -113,5 +116,7 @@ mod tests {
         assert_eq!(numsub_count(&reply), Some(3));
         assert_eq!(numsub_count(&V::Array(vec![b("c"), V::Int(-1)])), None);
         assert_eq!(numsub_count(&V::Nil), None);
+        assert_eq!(numsub_count(&V::Map(vec![(b("c"), V::Int(2))])), Some(2));
+        assert_eq!(numsub_count(&V::Map(vec![])), None);
     }
 }

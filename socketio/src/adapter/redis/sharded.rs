@@ -11,7 +11,8 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use super::connection::{Channels, RedisLink};
-use super::{RedisAdapterError, RedisAdapterFactory};
+use super::endpoint::Endpoint;
+use super::{RedisAdapterError, RedisAdapterFactory, RedisConnectOptions};
 use crate::adapter::cluster::adapter::ClusterConfig;
 use crate::adapter::cluster::sharded::ShardedCodec;
 pub use crate::adapter::cluster::sharded::SubscriptionMode;
@@ -43,6 +44,8 @@ pub struct ShardedRedisAdapterConfig {
     /// set it to the server's `max_disconnection_duration` when recovery is
     /// on. Sessions do not cross servers with this flavour, as with Node.
     pub recovery: Option<Duration>,
+    /// How to reach Redis beyond the URL: a cluster, TLS material.
+    pub connection: RedisConnectOptions,
 }
 
 engineio::__option_setters!(ShardedRedisAdapterConfig {
@@ -51,6 +54,7 @@ engineio::__option_setters!(ShardedRedisAdapterConfig {
     requests_timeout: Duration,
     max_queued_publishes: usize,
     recovery: Option<Duration>,
+    connection: RedisConnectOptions,
 });
 
 impl Default for ShardedRedisAdapterConfig {
@@ -61,6 +65,7 @@ impl Default for ShardedRedisAdapterConfig {
             requests_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_queued_publishes: 65_536,
             recovery: None,
+            connection: RedisConnectOptions::default(),
         }
     }
 }
@@ -79,24 +84,34 @@ impl ShardedRedisAdapterFactory {
         Self::connect(url, ShardedRedisAdapterConfig::default()).await
     }
 
-    /// Connects to the Redis at `url` with `config`.
+    /// Connects to the Redis at `url` (one URL, or comma-separated cluster
+    /// seeds) with `config`.
     pub async fn connect(
         url: &str,
         config: ShardedRedisAdapterConfig,
     ) -> Result<ShardedRedisAdapterFactory, RedisAdapterError> {
-        Self::with_config(redis::Client::open(url)?, config).await
+        let endpoint = Endpoint::open(url, &config.connection)?;
+        Self::on_endpoint(endpoint, config).await
     }
 
     /// Connects with `client` and `config`: the publishing and the
-    /// subscriber connections are open when this returns.
+    /// subscriber connections are open when this returns. `client` says
+    /// how to reach the one server; `config.connection` is not used.
     pub async fn with_config(
         client: redis::Client,
+        config: ShardedRedisAdapterConfig,
+    ) -> Result<ShardedRedisAdapterFactory, RedisAdapterError> {
+        Self::on_endpoint(Endpoint::Single(client), config).await
+    }
+
+    async fn on_endpoint(
+        endpoint: Endpoint,
         config: ShardedRedisAdapterConfig,
     ) -> Result<ShardedRedisAdapterFactory, RedisAdapterError> {
         let codec = ShardedCodec::new(config.channel_prefix.clone())
             .subscription_mode(config.subscription_mode);
         // Sharded pub/sub exists only on RESP3 push connections in `redis`.
-        let link = RedisLink::connect(&client, Arc::new(codec.clone()), true, LABEL).await?;
+        let link = RedisLink::connect(&endpoint, Arc::new(codec.clone()), true, LABEL).await?;
         let cluster = ClusterConfig {
             requests_timeout: config.requests_timeout,
             max_queued_publishes: config.max_queued_publishes,

@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use parking_lot::Mutex;
-use redis::aio::MultiplexedConnection;
 
-use super::connection::{to_cmd, Channels, RedisLink, CONNECT_TIMEOUT, MAX_BACKOFF, MIN_BACKOFF};
+use super::connection::{
+    to_cmd, Channels, RedisConn, RedisLink, CONNECT_TIMEOUT, MAX_BACKOFF, MIN_BACKOFF,
+};
+use super::endpoint::Endpoint;
 use super::reply::{entries, string, xread_entries};
-use super::{RedisAdapterError, RedisAdapterFactory};
+use super::{RedisAdapterError, RedisAdapterFactory, RedisConnectOptions};
 use crate::adapter::cluster::adapter::ClusterConfig;
 use crate::adapter::cluster::state::DEFAULT_REQUEST_TIMEOUT;
 use crate::adapter::cluster::streams::{StreamEntry, StreamsCodec};
@@ -65,6 +67,8 @@ pub struct RedisStreamsAdapterConfig {
     /// the server's `max_disconnection_duration`, which is how long Redis
     /// keeps a disconnected socket's session.
     pub recovery: Option<Duration>,
+    /// How to reach Redis beyond the URL: a cluster, TLS material.
+    pub connection: RedisConnectOptions,
 }
 
 engineio::__option_setters!(RedisStreamsAdapterConfig {
@@ -78,6 +82,7 @@ engineio::__option_setters!(RedisStreamsAdapterConfig {
     requests_timeout: Duration,
     max_queued_publishes: usize,
     recovery: Option<Duration>,
+    connection: RedisConnectOptions,
 });
 
 impl Default for RedisStreamsAdapterConfig {
@@ -93,6 +98,7 @@ impl Default for RedisStreamsAdapterConfig {
             requests_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_queued_publishes: 65_536,
             recovery: None,
+            connection: RedisConnectOptions::default(),
         }
     }
 }
@@ -111,19 +117,29 @@ impl RedisStreamsAdapterFactory {
         Self::connect(url, RedisStreamsAdapterConfig::default()).await
     }
 
-    /// Connects to the Redis at `url` with `config`.
+    /// Connects to the Redis at `url` (one URL, or comma-separated cluster
+    /// seeds) with `config`.
     pub async fn connect(
         url: &str,
         config: RedisStreamsAdapterConfig,
     ) -> Result<RedisStreamsAdapterFactory, RedisAdapterError> {
-        Self::with_config(redis::Client::open(url)?, config).await
+        let endpoint = Endpoint::open(url, &config.connection)?;
+        Self::on_endpoint(endpoint, config).await
     }
 
     /// Connects with `client` and `config`: the publishing and subscriber
     /// connections are open and the stream reader started when this
-    /// returns.
+    /// returns. `client` says how to reach the one server;
+    /// `config.connection` is not used.
     pub async fn with_config(
         client: redis::Client,
+        config: RedisStreamsAdapterConfig,
+    ) -> Result<RedisStreamsAdapterFactory, RedisAdapterError> {
+        Self::on_endpoint(Endpoint::Single(client), config).await
+    }
+
+    async fn on_endpoint(
+        endpoint: Endpoint,
         config: RedisStreamsAdapterConfig,
     ) -> Result<RedisStreamsAdapterFactory, RedisAdapterError> {
         let codec = StreamsCodec::new()
@@ -136,11 +152,11 @@ impl RedisStreamsAdapterFactory {
             .session_key_prefix(config.session_key_prefix.clone());
         // Sharded pub/sub exists only on RESP3 push connections in `redis`.
         let resp3 = codec.uses_sharded_pubsub();
-        let link = RedisLink::connect(&client, Arc::new(codec.clone()), resp3, LABEL).await?;
+        let link = RedisLink::connect(&endpoint, Arc::new(codec.clone()), resp3, LABEL).await?;
         let readers = Arc::new(Readers::default());
         for stream in codec.read_streams() {
             tokio::spawn(stream_reader(
-                client.clone(),
+                endpoint.clone(),
                 codec.clone(),
                 stream,
                 Arc::downgrade(&readers),
@@ -399,7 +415,7 @@ impl Transport for StreamsTransport {
 /// connection of its own, and hands each entry to its namespace's adapter.
 /// Stops once the transport is gone.
 async fn stream_reader(
-    client: redis::Client,
+    endpoint: Endpoint,
     codec: StreamsCodec,
     stream: String,
     readers: Weak<Readers>,
@@ -411,11 +427,9 @@ async fn stream_reader(
         .arg_str(3)
         .and_then(|s| s.parse::<u64>().ok())
         .unwrap_or(5_000);
-    let config = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(CONNECT_TIMEOUT))
-        .set_response_timeout(Some(Duration::from_millis(block_ms) + CONNECT_TIMEOUT));
+    let response_timeout = Duration::from_millis(block_ms) + CONNECT_TIMEOUT;
     let mut last = "$".to_owned();
-    let mut conn: Option<MultiplexedConnection> = None;
+    let mut conn: Option<RedisConn> = None;
     let mut delay = MIN_BACKOFF;
     let mut failed = false;
     loop {
@@ -424,10 +438,7 @@ async fn stream_reader(
         }
         let c = match &mut conn {
             Some(c) => c,
-            None => match client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await
-            {
+            None => match endpoint.blocking_connection(response_timeout).await {
                 Ok(c) => conn.insert(c),
                 Err(e) => {
                     if !failed {
