@@ -1609,6 +1609,17 @@ int sio_server_options_set_http_compression(sio_server_options *opts,
                                             size_t threshold);
 
 /**
+ * WebSocket compression (`permessage-deflate`, engine.io's
+ * `perMessageDeflate`; off by default): when `enabled`, negotiated with
+ * clients that offer it, and messages of at least `threshold` bytes go
+ * compressed (engine.io's default threshold is 1024). Client messages are
+ * inflated within the maximum payload.
+ */
+int sio_server_options_set_per_message_deflate(sio_server_options *opts,
+                                               bool enabled,
+                                               size_t threshold);
+
+/**
  * Sets a cookie with the session id on the handshake response, as
  * engine.io's `cookie` option: `name` (NULL: "io"), `path` (NULL: "/"),
  * `same_site` ("Strict", "Lax", "None" or NULL for none), `max_age_s` (a

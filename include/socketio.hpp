@@ -896,6 +896,10 @@ class ServerOptions {
                                                          max_age_s));
     }
     ServerOptions &upgrade_timeout(std::uint32_t ms) { return chain(sio_server_options_set_upgrade_timeout(o_, ms)); }
+    /** WebSocket compression (engine.io's perMessageDeflate), off by default. */
+    ServerOptions &per_message_deflate(bool on, std::size_t threshold = 1024) {
+        return chain(sio_server_options_set_per_message_deflate(o_, on, threshold));
+    }
     /** Compresses polling answers of at least `threshold` bytes (on, 1024,
      *  by default). */
     ServerOptions &http_compression(bool on, std::size_t threshold = 1024) {

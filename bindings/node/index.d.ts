@@ -186,7 +186,7 @@ export interface ServerOptions {
    */
   allowEIO3?: boolean
   /** WebSocket compression is not implemented: only `false`. */
-  perMessageDeflate?: false
+  perMessageDeflate?: boolean | { threshold?: number }
   /** Only `require('ws').Server`, the default: the WebSocket server is the Rust core's. */
   wsEngine?: any
   /** Not implemented: only a falsy value. */

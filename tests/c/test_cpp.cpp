@@ -693,6 +693,7 @@ static void engine_hooks(const sio::Runtime &rt) {
     auto seen = std::make_shared<Seen>();
     sio::ServerOptions sopts;
     sopts.runtime(rt)
+        .per_message_deflate(true)
         .allow_request([seen](const sio::Request &req) -> std::optional<std::string> {
             {
                 std::lock_guard<std::mutex> g(seen->mu);

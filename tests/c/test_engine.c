@@ -125,6 +125,8 @@ static void engine_hooks(void) {
     CHECK_OK(sio_server_options_set_cookie(opts, "sid", NULL, true, "Strict", false, -1));
     CHECK_OK(sio_server_options_set_upgrade_timeout(opts, 5000));
     CHECK_OK(sio_server_options_set_http_compression(opts, false, 0));
+    /* Offered by none of this test's clients: everything stays plain. */
+    CHECK_OK(sio_server_options_set_per_message_deflate(opts, true, 1024));
     CHECK_OK(sio_server_options_set_allow_request(opts, allow, &st, NULL));
     CHECK_OK(sio_server_options_set_headers(opts, true, initial_headers, NULL, NULL));
     CHECK_OK(sio_server_options_set_headers(opts, false, every_headers, NULL, NULL));

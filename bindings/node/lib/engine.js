@@ -305,6 +305,7 @@ class Engine extends EventEmitter {
       transports: ['polling', 'websocket'],
       allowUpgrades: true,
       httpCompression: { threshold: 1024 },
+      perMessageDeflate: false,
       cors: false,
       allowEIO3: false,
       ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),

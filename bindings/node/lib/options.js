@@ -394,6 +394,21 @@ function trailingSlash(p) {
   return p === undefined || p.endsWith('/') ? p : `${p}/`
 }
 
+/**
+ * `perMessageDeflate` as a threshold in bytes (engine.io's default 1024), 0
+ * for none. ws's zlib settings are the Rust core's.
+ */
+function perMessageDeflateThreshold(v) {
+  if (!given(v) || v === false) return given(v) ? 0 : undefined
+  if (v === true) return 1024
+  object('perMessageDeflate', v)
+  for (const k of Object.keys(v)) {
+    if (k !== 'threshold') unsupported(`perMessageDeflate.${k}`, 'the compression settings are the Rust core\'s')
+  }
+  const t = number('perMessageDeflate.threshold', v.threshold)
+  return t === undefined ? 1024 : Math.max(1, t)
+}
+
 /** `httpCompression` as a threshold in bytes, 0 for none. */
 function httpCompressionThreshold(v) {
   if (!given(v) || v === true) return v === true ? 1 : undefined
@@ -431,7 +446,6 @@ function serverOptions(opts) {
   object('options', opts)
   checkNames(opts, SERVER, 'socket.io or engine.io servers')
   const o = opts
-  inert('perMessageDeflate', o.perMessageDeflate, (v) => v === false, 'WebSocket compression')
   inert('wsEngine', o.wsEngine, isWsServer, 'the WebSocket server is the Rust core\'s')
   inert('initialPacket', o.initialPacket, (v) => !v)
   if (given(o.allowRequest) && typeof o.allowRequest !== 'function') fail('option "allowRequest" must be a function')
@@ -462,6 +476,7 @@ function serverOptions(opts) {
     ackTimeout: number('ackTimeout', o.ackTimeout),
     cleanupEmptyChildNamespaces: boolean('cleanupEmptyChildNamespaces', o.cleanupEmptyChildNamespaces),
     httpCompression: httpCompressionThreshold(o.httpCompression),
+    perMessageDeflate: perMessageDeflateThreshold(o.perMessageDeflate),
     connectionStateRecovery: recovery,
     adapter: adapterOptions(o.adapter, !!recovery),
     parser: parserKind('parser', o.parser),

@@ -56,8 +56,9 @@ async function closeAll(...servers) {
 const SERVER_REFUSED = [
   ['serveClient', { serveClient: 'yes' }],
   ['allowEIO3', { allowEIO3: 'yes' }],
-  ['perMessageDeflate', { perMessageDeflate: true }],
-  ['perMessageDeflate', { perMessageDeflate: { threshold: 512 } }],
+  ['perMessageDeflate.zlibDeflateOptions', { perMessageDeflate: { zlibDeflateOptions: { level: 1 } } }],
+  ['perMessageDeflate.threshold', { perMessageDeflate: { threshold: 'big' } }],
+  ['perMessageDeflate', { perMessageDeflate: 'yes' }],
   ['wsEngine', { wsEngine: class FakeWsServer {} }],
   ['initialPacket', { initialPacket: 'hello' }],
   ['httpCompression.level', { httpCompression: { threshold: 10, level: 9 } }],
@@ -94,7 +95,27 @@ for (const [name, opts] of SERVER_REFUSED) {
 }
 
 test('an unsupported value says so', () => {
-  throwsNaming(() => new rs.Server({ perMessageDeflate: true }), /^socketio-rs: option "perMessageDeflate" is not supported yet/)
+  throwsNaming(
+    () => new rs.Server({ perMessageDeflate: { serverMaxWindowBits: 10 } }),
+    /^socketio-rs: option "perMessageDeflate\.serverMaxWindowBits" is not supported yet/,
+  )
+})
+
+test('perMessageDeflate compresses WebSocket messages with the npm client, as engine.io', async (t) => {
+  for (const [option, negotiated] of [[true, true], [{ threshold: 10 }, true], [false, false]]) {
+    const [io, url] = rsServer({ perMessageDeflate: option })
+    io.on('connection', (s) => s.on('echo', (m, ack) => ack(m)))
+    const c = await npmClient(url, { transports: ['websocket'] })
+    t.after(() => {
+      c.disconnect()
+      return closeAll(io)
+    })
+    const big = 'socket.io '.repeat(1000)
+    assert.equal(await within(c.timeout(5000).emitWithAck('echo', big), 8000, 'echo'), big)
+    // The ws WebSocket under engine.io-client's transport says what was agreed.
+    const ws = c.io.engine.transport.ws
+    assert.equal(ws.extensions === 'permessage-deflate', negotiated, `${JSON.stringify(option)}: ${ws.extensions}`)
+  }
 })
 
 test('a misspelt server option throws, suggesting the right name', () => {

@@ -256,6 +256,13 @@ pub struct ServerConfig {
     /// "Unsupported protocol version"). A handshake without `EIO=4` then
     /// opens a protocol 3 session.
     pub allow_eio3: bool,
+    /// WebSocket compression (`permessage-deflate`), as the reference's
+    /// `perMessageDeflate`: negotiated with clients that offer it, and then
+    /// messages of at least this many bytes go compressed (the reference's
+    /// `threshold`, 1024 there); client messages are inflated within
+    /// `max_http_buffer_size`. `None` (the default, as the reference's
+    /// `false`) never negotiates it.
+    pub per_message_deflate: Option<usize>,
 }
 
 crate::__option_setters!(ServerConfig {
@@ -283,6 +290,7 @@ crate::__option_setters!(ServerConfig {
     max_header_size: usize,
     header_read_timeout: Duration,
     allow_eio3: bool,
+    per_message_deflate: Option<usize>,
 });
 
 impl Default for ServerConfig {
@@ -312,6 +320,7 @@ impl Default for ServerConfig {
             max_header_size: 16 * 1024,
             header_read_timeout: Duration::from_secs(10),
             allow_eio3: false,
+            per_message_deflate: None,
         }
     }
 }
@@ -334,6 +343,7 @@ impl std::fmt::Debug for ServerConfig {
             )
             .field("max_buffer_size", &self.max_buffer_size)
             .field("allow_eio3", &self.allow_eio3)
+            .field("per_message_deflate", &self.per_message_deflate)
             .finish_non_exhaustive()
     }
 }

@@ -4,6 +4,7 @@
 mod compress;
 mod config;
 mod cors;
+mod deflate;
 mod engine;
 mod errors;
 mod gate;

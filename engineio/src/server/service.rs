@@ -497,6 +497,14 @@ fn websocket_upgrade<H: Handler>(
     if let Ok(v) = HeaderValue::from_str(&accept) {
         h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
     }
+    // The stream under the WebSocket makes the same decision from the same
+    // request headers (`ws::accept`).
+    if engine.config.per_message_deflate.is_some() && super::deflate::accepts(&parts.headers) {
+        h.insert(
+            header::SEC_WEBSOCKET_EXTENSIONS,
+            HeaderValue::from_static(super::deflate::RESPONSE),
+        );
+    }
     run_headers_hook(&engine, parts, res.headers_mut(), initial);
     tokio::spawn(async move {
         match on_upgrade.await {

@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use super::config::TransportType;
+use super::deflate::{self, DeflateStream, WsIo};
 use super::engine::Engine;
 use super::request::RequestInfo;
 use super::session::SessionEvent;
@@ -19,20 +20,32 @@ use super::sid::SessionId;
 use super::socket::{wants_base64, DisconnectReason, Handler, Outgoing, Socket};
 use crate::proto::{v3, Packet, Str};
 
-type Ws = WebSocketStream<TokioIo<Upgraded>>;
+type Ws = WebSocketStream<WsIo<TokioIo<Upgraded>>>;
 
 /// Frames are gathered up to this many bytes before a write: the run loop
 /// flushes after draining its queue, so a broadcast burst goes out in a few
 /// system calls instead of one per frame. The buffer grows only when used.
 const WRITE_BUFFER: usize = 64 * 1024;
 
-pub(crate) async fn accept<H: Handler>(engine: &Engine<H>, upgraded: Upgraded) -> Ws {
+pub(crate) async fn accept<H: Handler>(
+    engine: &Engine<H>,
+    upgraded: Upgraded,
+    req: &RequestInfo,
+) -> Ws {
+    let io = TokioIo::new(upgraded);
+    // As the 101 answer said (`service::websocket_upgrade`).
+    let io = match engine.config.per_message_deflate {
+        Some(threshold) if deflate::accepts(&req.headers) => WsIo::Deflate(Box::new(
+            DeflateStream::new(io, threshold, engine.config.max_http_buffer_size),
+        )),
+        _ => WsIo::Plain(io),
+    };
     let config = WebSocketConfig::default()
         .read_buffer_size(engine.config.ws_read_buffer_size)
         .write_buffer_size(WRITE_BUFFER)
         .max_message_size(Some(engine.config.max_http_buffer_size))
         .max_frame_size(Some(engine.config.max_http_buffer_size));
-    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await
+    WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await
 }
 
 fn text_frame(s: Str) -> WsMessage {
@@ -81,7 +94,7 @@ pub(crate) async fn serve_new<H: Handler>(
     sid: SessionId,
     eio3: bool,
 ) {
-    let mut ws = accept(&engine, upgraded).await;
+    let mut ws = accept(&engine, upgraded, &req).await;
     let Some((socket, open)) = engine.open(TransportType::Websocket, req, sid, eio3) else {
         // The generated id was taken meanwhile.
         let _ = ws.close(None).await;
@@ -104,7 +117,7 @@ pub(crate) async fn serve_upgrade<H: Handler>(
     req: RequestInfo,
 ) {
     let framing = Framing::of(&socket, &req);
-    let mut ws = accept(&engine, upgraded).await;
+    let mut ws = accept(&engine, upgraded, &req).await;
     if !engine.config.allow_upgrades
         || socket.transport() != TransportType::Polling
         || socket.upgrading.swap(true, Ordering::AcqRel)

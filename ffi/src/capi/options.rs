@@ -312,6 +312,22 @@ pub unsafe extern "C" fn sio_server_options_set_http_compression(
     })
 }
 
+/// WebSocket compression (`permessage-deflate`, engine.io's
+/// `perMessageDeflate`; off by default): when `enabled`, negotiated with
+/// clients that offer it, and messages of at least `threshold` bytes go
+/// compressed (engine.io's default threshold is 1024). Client messages are
+/// inflated within the maximum payload.
+#[no_mangle]
+pub unsafe extern "C" fn sio_server_options_set_per_message_deflate(
+    opts: *mut sio_server_options,
+    enabled: bool,
+    threshold: usize,
+) -> c_int {
+    set(opts, "per_message_deflate", || {
+        Ok(OptionValue::Limit(enabled.then_some(threshold)))
+    })
+}
+
 /// Sets a cookie with the session id on the handshake response, as
 /// engine.io's `cookie` option: `name` (NULL: "io"), `path` (NULL: "/"),
 /// `same_site` ("Strict", "Lax", "None" or NULL for none), `max_age_s` (a

@@ -353,6 +353,11 @@ pub static SERVER_OPTIONS: &[ServerOption] = &[
         |o, v| o.config.engine.http_compression_threshold = v
     ),
     option!(
+        "per_message_deflate": Limit,
+        c: "per_message_deflate", python: _, node: "perMessageDeflate",
+        |o, v| o.config.engine.per_message_deflate = v
+    ),
+    option!(
         "connect_timeout": Duration,
         c: "connect_timeout", python: "connect_timeout", node: "connectTimeout",
         |o, v| o.config.connect_timeout = v
