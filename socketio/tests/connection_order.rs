@@ -55,3 +55,50 @@ async fn first_events_wait_for_the_connection_handlers() {
     })
     .await;
 }
+
+/// As on socket.io, where a DISCONNECT takes effect a tick before the
+/// events that came with it are handled: an event the client sent just
+/// before leaving, while the connection handlers still ran, is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_sent_with_its_disconnect_is_ignored() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    bounded(Duration::from_secs(30), async {
+        let io = SocketIo::new(Default::default());
+        io.of("/guarded").use_middleware(|_| async {
+            tokio::task::yield_now().await;
+            Ok::<(), ConnectError>(())
+        });
+        let heard = Arc::new(AtomicUsize::new(0));
+        let (gone_tx, mut gone_rx) = tokio::sync::mpsc::unbounded_channel();
+        let h = heard.clone();
+        io.of("/guarded").on_connection(move |s| {
+            tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(300)));
+            let h = h.clone();
+            s.on("test", move |_, _, _| {
+                h.fetch_add(1, Ordering::SeqCst);
+            });
+            let gone = gone_tx.clone();
+            s.on_disconnect(move |_, reason| {
+                let _ = gone.send(reason);
+            });
+        });
+        let listener = io.listen("127.0.0.1:0").await.expect("listen");
+        let url = format!("http://{}", listener.local_addr());
+        let socket = ClientBuilder::new(&url)
+            .namespace("/guarded")
+            .reconnection(false)
+            .connect()
+            .await
+            .expect("connect");
+        socket.emit("test", &1).expect("emit");
+        socket.disconnect();
+        let reason = tokio::time::timeout(Duration::from_secs(5), gone_rx.recv())
+            .await
+            .expect("the server saw the disconnect");
+        assert!(reason.is_some());
+        assert_eq!(heard.load(Ordering::SeqCst), 0);
+        io.close();
+    })
+    .await;
+}

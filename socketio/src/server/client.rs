@@ -165,7 +165,7 @@ impl engineio::Handler for SioHandler {
             .unwrap_or_else(|| reason.into());
         let sockets: Vec<Arc<Socket>> = socket.data.nsps.write().drain().map(|(_, s)| s).collect();
         for s in sockets {
-            s.on_close(reason);
+            s.connection_closed(reason);
         }
     }
 

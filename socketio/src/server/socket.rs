@@ -95,7 +95,15 @@ pub struct Socket {
     /// reaches it before the handlers that register for it (socket.io runs
     /// them in the same turn as the CONNECT reply).
     holding: AtomicBool,
-    held: Mutex<Option<Vec<Packet>>>,
+    held: Mutex<Option<Vec<Held>>>,
+}
+
+/// What waits for a socket's connection handlers.
+enum Held {
+    /// A packet of the client's for the socket.
+    Packet(Packet),
+    /// The connection closed.
+    Close(DisconnectReason),
 }
 
 impl std::fmt::Debug for Socket {
@@ -644,8 +652,6 @@ impl Socket {
         }
     }
 
-    /// Dispatches an incoming event: catch-all listeners, middlewares, then
-    /// the handler.
     /// Makes the socket's packets wait until [`Socket::release_packets`].
     pub(crate) fn hold_packets(&self) {
         *self.held.lock() = Some(Vec::new());
@@ -667,10 +673,44 @@ impl Socket {
                     }
                 }
             };
-            for p in batch {
-                self.dispatch(p);
+            // What was held arrived together, as one turn of socket.io's
+            // loop, where acknowledgements and a disconnection take effect a
+            // tick before events are handled: an event sent with its
+            // DISCONNECT is ignored, as there.
+            let mut events = Vec::new();
+            for h in batch {
+                match h {
+                    Held::Packet(p)
+                        if matches!(p.kind, PacketType::Event | PacketType::BinaryEvent) =>
+                    {
+                        events.push(p)
+                    }
+                    Held::Packet(p) => self.dispatch(p),
+                    Held::Close(reason) => {
+                        self.on_close(reason);
+                    }
+                }
+            }
+            for p in events {
+                if self.connected() {
+                    self.dispatch(p);
+                }
             }
         }
+    }
+
+    /// The connection closed: the socket closes now, or after the held
+    /// packets when its connection handlers are still running (the
+    /// `disconnect` handlers they register must hear it).
+    pub(crate) fn connection_closed(self: &Arc<Self>, reason: DisconnectReason) {
+        if self.holding.load(Ordering::Acquire) {
+            let mut held = self.held.lock();
+            if let Some(q) = held.as_mut() {
+                q.push(Held::Close(reason));
+                return;
+            }
+        }
+        self.on_close(reason);
     }
 
     /// A packet of the client's for this socket: an event, an ack or a
@@ -679,7 +719,7 @@ impl Socket {
         if self.holding.load(Ordering::Acquire) {
             let mut held = self.held.lock();
             if let Some(q) = held.as_mut() {
-                q.push(packet);
+                q.push(Held::Packet(packet));
                 return;
             }
         }
@@ -696,6 +736,8 @@ impl Socket {
         }
     }
 
+    /// Dispatches an incoming event: catch-all listeners, middlewares, then
+    /// the handler.
     pub(crate) fn on_event(self: &Arc<Self>, packet: Packet) {
         let id = packet.id;
         let mut args = match packet.data {
