@@ -132,7 +132,9 @@ async fn a_deflate_bomb_is_refused_within_the_size_limit() {
     assert!(packed.len() < 1000);
     let (_, frames) = raw_session(&server, &compressed_frame(&packed)).await;
     let (sid, _) = server.events.connected().await;
-    let (_, before) = server.events.disconnect_of(&sid).await;
+    let (reason, before) = server.events.disconnect_of(&sid).await;
+    // As a message past the limit without compression.
+    assert_eq!(reason, engineio::server::DisconnectReason::TransportError);
     assert!(
         !before.iter().any(|e| matches!(e, Event::Message { .. })),
         "nothing reached the handler: {before:?} {frames:?}"

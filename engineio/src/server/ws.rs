@@ -226,6 +226,12 @@ async fn run<H: Handler>(
                     },
                     Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => Ok(()),
                     Some(Ok(WsMessage::Close(_))) | None => Err(DisconnectReason::TransportClose),
+                    // What the compression layer refused (a message past the
+                    // size limit once inflated, bad compressed data): an
+                    // error of the peer's, as tungstenite's own limits are.
+                    Some(Err(WsError::Io(e))) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        Err(DisconnectReason::TransportError)
+                    }
                     // A peer that vanished without a close frame is a
                     // "transport close", as the reference reports it.
                     Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_)))
