@@ -279,6 +279,9 @@ impl<S> DeflateStream<S> {
                         return Err(invalid("message too large"));
                     }
                 }
+                (Some(_), OP_TEXT | OP_BINARY) => {
+                    return Err(invalid("a new message inside a fragmented one"));
+                }
                 // Control frames may come between fragments; anything else
                 // (RSV1 where it has no meaning) reaches tungstenite, which
                 // refuses it.
@@ -570,6 +573,15 @@ mod tests {
             &rest[h.header_len..h.header_len + text.len()],
             text.as_bytes()
         );
+
+        // A new message before the compressed one ended: refused.
+        let (mut peer2, ours2) = tokio::io::duplex(1 << 16);
+        let mut s2 = DeflateStream::new(ours2, 100, 1 << 20);
+        let mut wire = client_frame(OP_TEXT | RSV1, a);
+        wire.extend(client_frame(FIN | OP_TEXT, b"interloper"));
+        peer2.write_all(&wire).await.unwrap();
+        let err = s2.read(&mut got).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
 
         // Outbound: a large frame goes compressed, a small one as it is.
         let mut big = BytesMut::new();
