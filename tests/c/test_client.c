@@ -11,7 +11,7 @@
 /* The server.                                                              */
 
 typedef struct {
-    atomic_int greet_acked, disconnects;
+    atomic_int greet_acked, disconnects, disconnectings;
     char last_reason[64];
 } srv_state;
 
@@ -48,11 +48,19 @@ static void srv_disconnect(void *user_data, const sio_socket *s, const char *rea
     atomic_fetch_add(&st->disconnects, 1);
 }
 
+/* Heard before the disconnect handler, with the same reason. */
+static void srv_disconnecting(void *user_data, const sio_socket *s, const char *reason) {
+    srv_state *st = user_data;
+    CHECK(s != NULL && reason != NULL && reason[0] != '\0');
+    atomic_fetch_add(&st->disconnectings, 1);
+}
+
 static void srv_connection(void *user_data, const sio_socket *s) {
     CHECK_OK(sio_socket_on(s, "echo", srv_event, user_data, NULL));
     CHECK_OK(sio_socket_on(s, "ping", srv_event, user_data, NULL));
     CHECK_OK(sio_socket_on(s, "noack", srv_event, user_data, NULL));
     CHECK_OK(sio_socket_on_disconnect(s, srv_disconnect, user_data, NULL));
+    CHECK_OK(sio_socket_on_disconnecting(s, srv_disconnecting, user_data, NULL));
     CHECK_OK(sio_socket_emit_with_ack(s, "greet", "[\"hi\"]", NULL, 0, 2000, on_greet_answer, user_data, NULL));
 }
 
@@ -260,6 +268,7 @@ static void conversation(const char *url, srv_state *srv) {
     CHECK(strcmp(st.reason, "io client disconnect") == 0);
     CHECK(wait_count(NULL, &srv->disconnects, 1, 10000));
     CHECK(strcmp(srv->last_reason, "client namespace disconnect") == 0);
+    CHECK(atomic_load(&srv->disconnectings) >= 1);
     reset_done(&st);
     CHECK_OK(sio_client_connect(c, cli_done, &st, NULL));
     CHECK(wait_flag(q, &st.done, 10000));

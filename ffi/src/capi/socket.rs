@@ -327,13 +327,21 @@ pub unsafe extern "C" fn sio_socket_on_disconnect(
         let ud = UserData::new(user_data, free_user_data);
         let s = href(socket, "socket")?;
         let cb = required(cb, "cb")?;
-        s.s.on_disconnect(move |s, reason| {
-            let h = sio_socket::new(s.clone());
-            let reason = cstring(reason);
-            cb(ud.ptr(), &h, reason.as_ptr());
-        });
+        s.s.on_disconnect(reason_handler(cb, ud));
         Ok(())
     })
+}
+
+type ReasonFn = unsafe extern "C" fn(*mut c_void, *const sio_socket, *const c_char);
+
+/// A core disconnect handler calling `cb` with the socket (borrowed for the
+/// call) and the reason.
+fn reason_handler(cb: ReasonFn, ud: UserData) -> impl Fn(&Socket, &str) + Send + Sync + 'static {
+    move |s, reason| {
+        let h = sio_socket::new(s.clone());
+        let reason = cstring(reason);
+        unsafe { cb(ud.ptr(), &h, reason.as_ptr()) };
+    }
 }
 
 /// Called when the socket is about to disconnect. With callbacks on the
@@ -350,11 +358,7 @@ pub unsafe extern "C" fn sio_socket_on_disconnecting(
         let ud = UserData::new(user_data, free_user_data);
         let s = href(socket, "socket")?;
         let cb = required(cb, "cb")?;
-        s.s.on_disconnecting(move |s, reason| {
-            let h = sio_socket::new(s.clone());
-            let reason = cstring(reason);
-            cb(ud.ptr(), &h, reason.as_ptr());
-        });
+        s.s.on_disconnecting(reason_handler(cb, ud));
         Ok(())
     })
 }
