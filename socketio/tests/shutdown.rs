@@ -233,3 +233,60 @@ async fn shutdown_lets_a_running_handler_finish_its_sends() {
     drop(sender);
     drop(receivers);
 }
+
+/// socket.io's `listen()` after `close()`: the same server, handlers
+/// included, serves again on the same port; while closed it refuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_server_listens_again() {
+    let io = SocketIo::new(config());
+    io.on_connection(|socket| {
+        socket.on("ping", |_socket, args, ack| {
+            if let Some(ack) = ack {
+                let _ = ack.send(args);
+            }
+        });
+    });
+    assert!(!io.reopen(), "an open server has nothing to reopen");
+    let server = serve(io.clone()).await;
+    let url = server.url();
+    for transport in [TransportType::Polling, TransportType::Websocket] {
+        let (gone_tx, mut gone_rx) = mpsc::unbounded_channel();
+        let first = client(&url, transport, None, gone_tx).await;
+        let reply = first.emit_with_ack_args("ping", vec![Value::from(1u64)]);
+        assert_eq!(
+            timeout(WAIT, reply).await.expect("ack in time").ok(),
+            Some(vec![Value::from(1u64)])
+        );
+
+        assert_eq!(io.shutdown(Duration::from_secs(5)).await, 0);
+        timeout(WAIT, gone_rx.recv())
+            .await
+            .expect("disconnected in time");
+        // Closed: nothing new is admitted (the listener has drained and stopped).
+        let refused = ClientBuilder::new(&url)
+            .force_new(true)
+            .reconnection(false)
+            .transports([transport])
+            .connect();
+        assert!(timeout(WAIT, refused)
+            .await
+            .expect("settled in time")
+            .is_err());
+
+        let listener = io
+            .listen(server.addr)
+            .await
+            .expect("listen again on the same port");
+        assert_eq!(listener.local_addr(), server.addr);
+        let (gone_tx, _gone_rx) = mpsc::unbounded_channel();
+        let second = client(&url, transport, None, gone_tx).await;
+        let reply = second.emit_with_ack_args("ping", vec![Value::from(2u64)]);
+        assert_eq!(
+            timeout(WAIT, reply).await.expect("ack in time").ok(),
+            Some(vec![Value::from(2u64)]),
+            "the handlers registered before the close still answer"
+        );
+        drop(second);
+        drop(first);
+    }
+}

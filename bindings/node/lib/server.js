@@ -409,7 +409,9 @@ class Server extends EventEmitter {
 
   attach(srv, opts) {
     checkAttachOptions(opts, this.opts)
-    if (this._closed) throw new Error('the server is closed')
+    // As socket.io, a closed server listens again (same namespaces and
+    // handlers); the native side reopens when it binds.
+    const reopening = this._closed
     if (typeof srv === 'number' || typeof srv === 'string') {
       const port = Number(srv)
       let bound
@@ -418,6 +420,7 @@ class Server extends EventEmitter {
       } catch {
         bound = this._native.listen(`0.0.0.0:${port}`)
       }
+      if (reopening) this._closed = false
       // While listening, the server keeps Node running, as socket.io's
       // http.Server does.
       this._native.setRef(true)
@@ -425,6 +428,7 @@ class Server extends EventEmitter {
       return this
     }
     const port = this._native.listen('127.0.0.1:0')
+    if (reopening) this._closed = false
     this._detach = attach(srv, this._path, port, {
       destroyUpgrade: this.opts.destroyUpgrade !== false,
       destroyUpgradeTimeout: this.opts.destroyUpgradeTimeout || 1000,

@@ -368,6 +368,11 @@ impl Dispatcher {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Undoes [`close`](Self::close): the server listens again.
+    pub fn reopen(&self) {
+        self.closed.store(false, Ordering::Release);
+    }
+
     /// Whether the pending events keep Node's event loop alive.
     #[allow(deprecated)] // `refer`/`unref` are the only way to toggle it on a live function.
     pub fn set_ref(&self, env: &Env, on: bool) -> napi::Result<()> {

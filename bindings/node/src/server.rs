@@ -349,10 +349,12 @@ impl NativeServer {
             .collect()
     }
 
-    /// Binds `addr` (`host:port`) and serves; returns the port.
+    /// Binds `addr` (`host:port`) and serves; returns the port. After
+    /// `close` it serves again (socket.io's `listen()` after `close()`).
     #[napi(catch_unwind)]
     pub fn listen(&self, addr: String) -> napi::Result<u32> {
         let bound = self.server.listen(&addr).map_err(js_err)?;
+        self.disp.reopen();
         Ok(u32::from(bound.port()))
     }
 

@@ -40,3 +40,26 @@ test('the port is free as soon as the clients are told of the close', async () =
   await new Promise((resolve) => probe.close(resolve))
   await within(closed, 8000, 'close')
 })
+
+test('a closed server listens again, with its handlers, and the client reconnects', async () => {
+  const [io, url] = rsServer()
+  const port = io.httpServer.address().port
+  let connections = 0
+  io.use((socket, next) => next())
+  io.on('connection', (socket) => {
+    connections++
+    socket.on('ev', (data, cb) => cb(`got ${data}`))
+  })
+  const c = await npmClient(url, { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 100, transports: ['websocket'] })
+  assert.equal(await within(c.emitWithAck('ev', 1)), 'got 1')
+  const gone = next(c, 'disconnect')
+  await within(io.close(), 8000, 'close')
+  await gone
+  const reconnected = next(c.io, 'reconnect', 8000)
+  io.listen(port)
+  await reconnected
+  assert.equal(await within(c.emitWithAck('ev', 2)), 'got 2', 'the handlers registered before the close')
+  assert.equal(connections, 2)
+  c.close()
+  await within(io.close(), 8000, 'close again')
+})

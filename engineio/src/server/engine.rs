@@ -20,8 +20,10 @@ pub(crate) struct Engine<H: Handler> {
     sessions: RwLock<HashMap<SessionId, Arc<Socket<H::Data>>>>,
     /// Sessions opened and not closed yet (the reference's `clientsCount`).
     open_sessions: AtomicUsize,
-    pub(crate) shutdown: CancellationToken,
-    /// Set by the first [`Self::close_all`].
+    /// Cancelled by [`Self::close_all`]; replaced by [`Self::reopen`], so
+    /// listeners made before a close drain and stop while new ones serve.
+    shutdown: RwLock<CancellationToken>,
+    /// Set by the first [`Self::close_all`] (cleared by [`Self::reopen`]).
     closing: AtomicBool,
 }
 
@@ -36,7 +38,7 @@ impl<H: Handler> Engine<H> {
             handler,
             sessions: RwLock::new(HashMap::new()),
             open_sessions: AtomicUsize::new(0),
-            shutdown: CancellationToken::new(),
+            shutdown: RwLock::new(CancellationToken::new()),
             closing: AtomicBool::new(false),
         }
     }
@@ -146,7 +148,7 @@ impl<H: Handler> Engine<H> {
         );
         self.handler.on_connect(socket.clone());
         self.session_event(&socket, SessionEvent::Open);
-        if self.shutdown.is_cancelled() {
+        if self.is_shut_down() {
             // A shutdown that listed the sessions before this one was in
             // them had cancelled the token first: close it here.
             socket.close_with(DisconnectReason::ServerShuttingDown);
@@ -290,6 +292,30 @@ impl<H: Handler> Engine<H> {
         }
     }
 
+    /// True once closed (and not reopened): new sessions are refused.
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shutdown.read().is_cancelled()
+    }
+
+    /// The token the current lifetime's listeners stop on.
+    pub(crate) fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.read().clone()
+    }
+
+    /// Accepts sessions again after [`Self::close_all`] (socket.io's
+    /// `listen()` after `close()`). The sessions it closed stay closed;
+    /// listeners made before go on draining them and stop. False when the
+    /// engine was not closed.
+    pub(crate) fn reopen(&self) -> bool {
+        let mut token = self.shutdown.write();
+        if !token.is_cancelled() {
+            return false;
+        }
+        *token = CancellationToken::new();
+        self.closing.store(false, Ordering::Release);
+        true
+    }
+
     /// Closes every session and stops accepting new ones. Closing again
     /// changes nothing.
     pub(crate) fn close_all(&self) {
@@ -298,7 +324,7 @@ impl<H: Handler> Engine<H> {
             // must not wait in turn.
             return;
         }
-        self.shutdown.cancel();
+        self.shutdown.read().cancel();
         let sockets = self.sockets();
         // No handler may still be sending when the first session closes:
         // a message it acknowledged to one client must already be queued

@@ -76,14 +76,26 @@ impl<H: Handler> EngineIo<H> {
     }
 
     /// Listens on `addr` and serves until [`EngineIo::close`] or the
-    /// listener's shutdown; requests outside the path get a 404.
+    /// listener's shutdown; requests outside the path get a 404. On a closed
+    /// server it [reopens](Self::reopen) it first, as the reference's
+    /// `listen()` after `close()` does.
     pub async fn listen(&self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<Listener> {
         let tcp = tokio::net::TcpListener::bind(addr).await?;
+        self.engine.reopen();
         Ok(listen::spawn(
             self.service(),
             tcp,
-            self.engine.shutdown.clone(),
+            self.engine.shutdown_token(),
         ))
+    }
+
+    /// Accepts new sessions again after [`EngineIo::close`] (needed only by
+    /// a server mounted as a [service](Self::service); [`listen`](Self::listen)
+    /// does it). The sessions the close ended stay closed, and listeners
+    /// made before the close stop once those have drained. Returns false
+    /// when the server was not closed.
+    pub fn reopen(&self) -> bool {
+        self.engine.reopen()
     }
 
     /// The open session with that id.

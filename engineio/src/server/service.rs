@@ -379,7 +379,7 @@ where
             return refuse(ErrorCode::Forbidden, Some(message), vec![]);
         }
     }
-    if engine.shutdown.is_cancelled() {
+    if engine.is_shut_down() {
         // Closed: the listener only serves the closing sessions' last polls.
         return refuse(
             ErrorCode::Forbidden,

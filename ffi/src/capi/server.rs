@@ -33,7 +33,9 @@ pub unsafe extern "C" fn sio_server_new(
 }
 
 /// Binds `addr` ("host:port"; port 0 picks a free one) and serves. Returns
-/// once bound. One listener per server.
+/// once bound. One listener per server. After `sio_server_close` it serves
+/// again, with the same namespaces and callbacks (the disconnected clients
+/// reconnect).
 #[no_mangle]
 pub unsafe extern "C" fn sio_server_listen(
     server: *const sio_server,

@@ -290,6 +290,11 @@ impl Ctx {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Undoes [`Ctx::close`] (a server listening again after a close).
+    pub(crate) fn reopen(&self) {
+        self.closed.store(false, Ordering::Release);
+    }
+
     /// Dispatches a job.
     pub(crate) fn run(&self, job: impl FnOnce() + Send + 'static) {
         self.dispatch.run(job);

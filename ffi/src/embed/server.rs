@@ -69,11 +69,11 @@ impl Server {
     }
 
     /// Binds `addr` (`host:port`; port 0 picks one) and serves; returns the
-    /// bound address. One listener per server.
+    /// bound address. One listener per server. After [`Server::close`] it
+    /// serves again with the same namespaces and handlers, as socket.io's
+    /// `listen()` after `close()` (the clients that were disconnected
+    /// reconnect).
     pub fn listen(&self, addr: &str) -> Result<SocketAddr, Error> {
-        if self.ctx.is_closed() {
-            return Err(Error::Closed("the server is closed".into()));
-        }
         let mut slot = self.listener.lock();
         if slot.is_some() {
             return Err(Error::state("the server is already listening"));
@@ -86,6 +86,8 @@ impl Server {
             .block_on(async move { io.listen(target.as_str()).await })?
             .map_err(|e| Error::Io(format!("cannot listen on {addr}: {e}")))?;
         let bound = listener.local_addr();
+        // The core reopened itself in `listen`; handles work again.
+        self.ctx.reopen();
         *slot = Some(listener);
         *self.addr.lock() = Some(bound);
         Ok(bound)
@@ -177,10 +179,10 @@ impl Server {
         let io = self.io.clone();
         self.ctx.complete(
             async move {
-                // Closing again changes nothing; this waits for the sessions
-                // to drain. The listener serves their final polls, then
-                // stops by itself.
-                io.shutdown(Duration::from_secs(5)).await;
+                // Waits for the sessions to drain (without closing again: the
+                // server may be listening anew by then). The listener serves
+                // their final polls, then stops by itself.
+                io.drained(Duration::from_secs(5)).await;
                 if let Some(l) = listener {
                     l.stopped().await;
                 }

@@ -482,6 +482,14 @@ impl SocketIo {
         self.engine.close();
     }
 
+    /// Accepts connections again after [`close`](Self::close), with the
+    /// same namespaces, handlers and middlewares (socket.io's `listen()`
+    /// after `close()`; [`listen`](Self::listen) does it by itself).
+    /// Returns false when the server was not closed.
+    pub fn reopen(&self) -> bool {
+        self.engine.reopen()
+    }
+
     /// Graceful shutdown: [`close`](Self::close), then waits until every
     /// session has written its last packets and gone, at most `grace`.
     /// Returns how many sessions were still open when it gave up (0: all
@@ -489,6 +497,14 @@ impl SocketIo {
     /// reaches its client, if the client keeps reading.
     pub async fn shutdown(&self, grace: Duration) -> usize {
         self.close();
-        self.engine.drained(grace).await
+        self.drained(grace).await
+    }
+
+    /// Waits until [`draining_count`](Self::draining_count) is 0, at most
+    /// `limit`; returns the sessions still draining then (0: all done).
+    /// Unlike [`shutdown`](Self::shutdown) it closes nothing, so a server
+    /// reopened meanwhile is left serving.
+    pub async fn drained(&self, limit: Duration) -> usize {
+        self.engine.drained(limit).await
     }
 }

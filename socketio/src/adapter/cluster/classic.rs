@@ -276,6 +276,7 @@ impl ClassicCodec {
     /// array `["emitter", packet, {rooms, flags, except}]` on the broadcast
     /// channel (the room's channel for exactly one room). Its options keep
     /// the emitter's key order, so the bytes are the npm emitter's.
+    #[cfg(feature = "redis")]
     pub(crate) fn encode_emitter_broadcast(
         &self,
         nsp: &str,

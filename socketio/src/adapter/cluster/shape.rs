@@ -77,6 +77,7 @@ pub(crate) fn opts(o: &WireOptions, with_flags: bool) -> Node<'_> {
 /// broadcast options (a server writes `except` before `flags`), with the
 /// flags in the order they were first set, as its `Object.assign` keeps
 /// them.
+#[cfg(feature = "redis")]
 pub(crate) fn emitter_opts<'a>(
     to: &'a [Room],
     except: &'a [Room],
