@@ -25,10 +25,9 @@ use bytes::Bytes;
 use super::decode::{self, json_or_msgpack, object, take, Map};
 use super::shape::{self, Node};
 use super::{
-    json, msgpack, ClusterMessage, ClusterPacket, ClusterResponse, DecodeError, EncodeError,
-    Envelope, RedisCommand, ServerId, EMITTER_UID,
+    json, msgpack, ClusterMessage, ClusterResponse, DecodeError, EncodeError, Envelope,
+    RedisCommand, ServerId,
 };
-use crate::adapter::Room;
 use crate::proto::Value;
 
 /// The classic adapter's `RequestType` enum.
@@ -280,9 +279,9 @@ impl ClassicCodec {
     pub(crate) fn encode_emitter_broadcast(
         &self,
         nsp: &str,
-        packet: &ClusterPacket,
-        rooms: &[Room],
-        except: &[Room],
+        packet: &super::ClusterPacket,
+        rooms: &[crate::adapter::Room],
+        except: &[crate::adapter::Room],
         flags: &[(&str, bool)],
     ) -> Result<RedisCommand, EncodeError> {
         let room = match rooms {
@@ -290,7 +289,7 @@ impl ClassicCodec {
             _ => None,
         };
         let tree = Node::Array(vec![
-            Node::Str(EMITTER_UID),
+            Node::Str(super::EMITTER_UID),
             shape::packet(packet, Some(nsp)),
             shape::emitter_opts(rooms, except, flags),
         ]);
