@@ -151,7 +151,7 @@ export declare class NativeManager {
    * The connection to `url` (not opened), whose events, and its
    * sockets', go to `dispatch`.
    */
-  constructor(url: string, opts: ClientOpts, dispatch: (arg: JsEvent) => void)
+  constructor(url: string, opts: ClientOpts, dispatch: (kind: EventKind, target: number, name: string | null, json: string | null, ack: AckHandle | null, extra: JsEventExtra | null) => void)
   /**
    * The socket of namespace `nsp` on this connection, its events
    * carrying `key`; its `auth` is asked of JS on every CONNECT.
@@ -200,7 +200,7 @@ export declare class NativeManager {
 /** A Socket.IO server. */
 export declare class NativeServer {
   /** A server (not listening) whose events go to `dispatch`. */
-  constructor(opts: Record<string, unknown>, dispatch: (arg: JsEvent) => void)
+  constructor(opts: Record<string, unknown>, dispatch: (kind: EventKind, target: number, name: string | null, json: string | null, ack: AckHandle | null, extra: JsEventExtra | null) => void)
   /** What the JS layer listens to of the engine (see `engine::watch`). */
   engineWatch(mask: number): void
   /** Open Engine.IO sessions (`io.engine.clientsCount`). */
@@ -586,7 +586,7 @@ export declare const enum EngineWatch {
 }
 
 /**
- * Event kinds: what a [`JsEvent`] reports or asks. The JS layer reads
+ * Event kinds: what an event ([`JsEventArgs`]) reports or asks. The JS layer reads
  * them from the native module (`EventKind`), so both sides share one list.
  */
 export declare const enum EventKind {
@@ -727,20 +727,15 @@ export declare const enum EventKind {
   ClientIdle = 48,
 }
 
-/** What the JS dispatcher receives: a plain object. */
-export interface JsEvent {
-  /** What it reports or asks. */
-  kind: EventKind
-  /** The key of the socket, namespace or client, or a callback id. */
-  target: number
-  /** Event name, reason or error message. */
-  name?: string
-  /** Arguments as a JSON array with binary placeholders. */
-  json?: string
-  /** The buffers the placeholders point at. */
+/**
+ * The rarely set parts of an event, as a plain object: the dispatcher
+ * receives the common ones as arguments (kind, target, name, json, ack),
+ * which costs far less than setting object properties through N-API on
+ * every event, and this object only when one of these is there.
+ */
+export interface JsEventExtra {
+  /** The buffers the placeholders of the arguments' JSON point at. */
   bins?: Array<Buffer>
-  /** Answers the peer's acknowledgement request. */
-  ack?: AckHandle
   /** The socket of a connection or middleware. */
   socket?: SocketHandle
   /** Sockets found by `fetchSockets`. */

@@ -4,7 +4,7 @@ const { EventEmitter } = require('node:events')
 const { NativeManager } = require('../native')
 const { EventKind: K } = require('../native')
 const { encode, decode } = require('./payload')
-const { guard, emitGuarded, emitLocal, report, Callbacks, ms } = require('./util')
+const { guard, emitGuarded, emitLocal, report, Callbacks, ms, nativeDispatcher } = require('./util')
 const { clientOptions, urlFromOptions } = require('./options')
 
 /** Events a client socket cannot emit (socket.io-client's list). */
@@ -192,7 +192,7 @@ class Manager extends EventEmitter {
     this._sessions = new Map()
     const native = nativeOptions(this.opts)
     this._firstTransport = (native.transports && native.transports[0]) || 'polling'
-    this._native = new NativeManager(this.uri, native, (ev) => this._dispatch(ev))
+    this._native = new NativeManager(this.uri, native, nativeDispatcher((ev) => this._dispatch(ev)))
     this._reconnection = opts.reconnection !== false
     this._reconnectionAttempts = opts.reconnectionAttempts || Infinity
     this._reconnectionDelay = opts.reconnectionDelay || 1000

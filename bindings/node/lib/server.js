@@ -4,7 +4,7 @@ const { EventEmitter } = require('node:events')
 const { NativeServer } = require('../native')
 const { EventKind: K } = require('../native')
 const { encode, decode } = require('./payload')
-const { emitGuarded, report, Callbacks, ms } = require('./util')
+const { emitGuarded, report, Callbacks, ms, nativeDispatcher } = require('./util')
 const { Socket, RemoteSocket, RESERVED, ackFunction } = require('./socket')
 const { BroadcastOperator, ParentBroadcastOperator } = require('./broadcast')
 const { attach } = require('./attach')
@@ -339,7 +339,7 @@ class Server extends EventEmitter {
     this._parents = []
     this._closed = false
     this._detach = null
-    const dispatch = (ev) => this._dispatch(ev)
+    const dispatch = nativeDispatcher((ev) => this._dispatch(ev))
     for (;;) {
       try {
         this._native = new NativeServer(native, dispatch)

@@ -64,4 +64,36 @@ function ms(v) {
   return typeof v === 'number' && v >= 0 ? v : undefined
 }
 
-module.exports = { guard, report, emitGuarded, emitLocal, Callbacks, ms }
+/**
+ * Wraps a dispatcher taking an event object as the native side's
+ * dispatcher, which passes `(kind, target, name, json, ack, extra)` with
+ * `null` for what an event lacks, and `extra` (bins, socket, sockets, next,
+ * reply, num, engine) only when one of those is there: arguments cost the
+ * native side far less than an object built property by property.
+ */
+function nativeDispatcher(dispatch) {
+  return (kind, target, name, json, ack, extra) => {
+    const ev = {
+      kind,
+      target,
+      name: name === null ? undefined : name,
+      json: json === null ? undefined : json,
+      ack: ack === null ? undefined : ack,
+      bins: undefined,
+      socket: undefined,
+      sockets: undefined,
+      next: undefined,
+      reply: undefined,
+      num: undefined,
+      engine: undefined,
+    }
+    if (extra !== null && extra !== undefined) {
+      for (const k of EXTRA) if (extra[k] !== undefined && extra[k] !== null) ev[k] = extra[k]
+    }
+    dispatch(ev)
+  }
+}
+
+const EXTRA = ['bins', 'socket', 'sockets', 'next', 'reply', 'num', 'engine']
+
+module.exports = { guard, report, emitGuarded, emitLocal, Callbacks, ms, nativeDispatcher }

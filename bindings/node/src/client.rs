@@ -17,7 +17,7 @@ use sio_core::client::{Auth, EngineEvent, SocketConfig};
 use socketio_ffi::embed::options::parse_transports;
 use socketio_ffi::embed::{payload, Client, ClientOptions, Error, ReconnectEvent, Value};
 
-use crate::dispatch::{Dispatcher, Event, EventKind, JsEvent};
+use crate::dispatch::{Dispatcher, Event, EventKind, JsEventArgs};
 use crate::socket::{completion, sent};
 use crate::{argument_err, decode, js_err, millis};
 
@@ -522,7 +522,7 @@ impl NativeManager {
     pub fn new(
         url: String,
         opts: ClientOpts,
-        dispatch: Function<'_, JsEvent, ()>,
+        dispatch: Function<'_, JsEventArgs, ()>,
     ) -> napi::Result<Self> {
         let options = options(opts)?;
         let client = Client::connection(&url, options).map_err(js_err)?;

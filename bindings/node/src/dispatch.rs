@@ -20,7 +20,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use napi::bindgen_prelude::{Buffer, Function};
+use napi::bindgen_prelude::{Buffer, FnArgs, Function};
 use napi::threadsafe_function::{
     ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
 };
@@ -34,7 +34,7 @@ use tokio::sync::mpsc;
 use crate::engine::EngineSocketHandle;
 use crate::socket::{AckHandle, MatchHandle, NextHandle, NextKind, SockRef, SocketHandle};
 
-/// Event kinds: what a [`JsEvent`] reports or asks. The JS layer reads
+/// Event kinds: what an event ([`JsEventArgs`]) reports or asks. The JS layer reads
 /// them from the native module (`EventKind`), so both sides share one list.
 #[napi]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,21 +144,14 @@ pub enum EventKind {
     ClientIdle = 48,
 }
 
-/// What the JS dispatcher receives: a plain object.
+/// The rarely set parts of an event, as a plain object: the dispatcher
+/// receives the common ones as arguments (kind, target, name, json, ack),
+/// which costs far less than setting object properties through N-API on
+/// every event, and this object only when one of these is there.
 #[napi(object, object_from_js = false)]
-pub struct JsEvent {
-    /// What it reports or asks.
-    pub kind: EventKind,
-    /// The key of the socket, namespace or client, or a callback id.
-    pub target: u32,
-    /// Event name, reason or error message.
-    pub name: Option<String>,
-    /// Arguments as a JSON array with binary placeholders.
-    pub json: Option<String>,
-    /// The buffers the placeholders point at.
+pub struct JsEventExtra {
+    /// The buffers the placeholders of the arguments' JSON point at.
     pub bins: Option<Vec<Buffer>>,
-    /// Answers the peer's acknowledgement request.
-    pub ack: Option<AckHandle>,
     /// The socket of a connection or middleware.
     pub socket: Option<SocketHandle>,
     /// Sockets found by `fetchSockets`.
@@ -173,11 +166,25 @@ pub struct JsEvent {
     pub engine: Option<EngineSocketHandle>,
 }
 
+/// The dispatcher's arguments: `(kind, target, name, json, ack, extra)`,
+/// `null` for what an event lacks. `target` is the key of the socket,
+/// namespace or client, or a callback id; `name` an event name, reason or
+/// error message; `json` the arguments as a JSON array with binary
+/// placeholders; `ack` answers the peer's acknowledgement request.
+pub type JsEventArgs = FnArgs<(
+    EventKind,
+    u32,
+    Option<String>,
+    Option<String>,
+    Option<AckHandle>,
+    Option<JsEventExtra>,
+)>;
+
 /// JS's answer to a question event: a code (see the kind that asked) and,
 /// for a refusal, an optional message.
 pub(crate) type Answer = (u32, Option<String>);
 
-/// The Rust side of a [`JsEvent`], built on any thread; converted to JS
+/// The Rust side of an event ([`JsEventArgs`]), built on any thread; converted to JS
 /// values on the JS thread.
 pub(crate) struct Event {
     pub kind: EventKind,
@@ -220,30 +227,42 @@ impl Event {
         self
     }
 
-    fn into_js(self) -> JsEvent {
-        // No array for the usual payload without buffers: one allocation
-        // less per event.
+    fn into_js(self) -> JsEventArgs {
         let (json, bins) = match self.payload {
             Some(p) if p.bins.is_empty() => (Some(p.json), None),
             Some(p) => (Some(p.json), Some(buffers(p.bins))),
             None => (None, None),
         };
-        JsEvent {
-            kind: self.kind,
-            target: self.target,
-            name: self.name,
+        let extra = if bins.is_some()
+            || self.socket.is_some()
+            || self.sockets.is_some()
+            || self.next.is_some()
+            || self.reply.is_some()
+            || self.num.is_some()
+            || self.engine.is_some()
+        {
+            Some(JsEventExtra {
+                bins,
+                socket: self.socket.map(SocketHandle::new),
+                sockets: self
+                    .sockets
+                    .map(|v| v.into_iter().map(SocketHandle::new).collect()),
+                next: self.next.map(NextHandle::new),
+                reply: self.reply.map(MatchHandle::new),
+                num: self.num,
+                engine: self.engine.map(EngineSocketHandle::new),
+            })
+        } else {
+            None
+        };
+        FnArgs::from((
+            self.kind,
+            self.target,
+            self.name,
             json,
-            bins,
-            ack: self.ack.map(AckHandle::new),
-            socket: self.socket.map(SocketHandle::new),
-            sockets: self
-                .sockets
-                .map(|v| v.into_iter().map(SocketHandle::new).collect()),
-            next: self.next.map(NextHandle::new),
-            reply: self.reply.map(MatchHandle::new),
-            num: self.num,
-            engine: self.engine.map(EngineSocketHandle::new),
-        }
+            self.ack.map(AckHandle::new),
+            extra,
+        ))
     }
 }
 
@@ -251,7 +270,7 @@ fn buffers(bins: Vec<Bytes>) -> Vec<Buffer> {
     bins.into_iter().map(|b| Buffer::from(b.to_vec())).collect()
 }
 
-type Tsfn = ThreadsafeFunction<Event, (), JsEvent, Status, false, true>;
+type Tsfn = ThreadsafeFunction<Event, (), JsEventArgs, Status, false, true>;
 
 /// One owner's way to the JS thread.
 pub(crate) struct Dispatcher {
@@ -264,7 +283,7 @@ pub(crate) struct Dispatcher {
 
 impl Dispatcher {
     /// Wraps the JS dispatcher `f`; starts unreferenced.
-    pub fn new(f: Function<'_, JsEvent, ()>) -> napi::Result<Arc<Dispatcher>> {
+    pub fn new(f: Function<'_, JsEventArgs, ()>) -> napi::Result<Arc<Dispatcher>> {
         let tsfn = f
             .build_threadsafe_function::<Event>()
             .callee_handled::<false>()

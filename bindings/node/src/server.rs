@@ -14,7 +14,7 @@ use socketio_ffi::embed::{self, Namespace, Server, ServerOptions, Socket, Value}
 use tokio::sync::oneshot;
 
 use crate::broadcast::{self, BroadcastAction, BroadcastSpec};
-use crate::dispatch::{Dispatcher, Event, EventKind, JsEvent};
+use crate::dispatch::{Dispatcher, Event, EventKind, JsEventArgs};
 use crate::engine::{self, EngineSocketHandle, EngineState};
 use crate::socket::{completion, watch_disconnect, NextKind, SockRef};
 use crate::{argument_err, decode, js_err, millis};
@@ -309,7 +309,7 @@ impl NativeServer {
     #[napi(constructor, catch_unwind)]
     pub fn new(
         #[napi(ts_arg_type = "Record<string, unknown>")] opts: Object<'_>,
-        dispatch: Function<'_, JsEvent, ()>,
+        dispatch: Function<'_, JsEventArgs, ()>,
     ) -> napi::Result<Self> {
         let disp = Dispatcher::new(dispatch)?;
         let engine = Arc::new(EngineState::default());
