@@ -35,6 +35,19 @@ function ackCallback(cb, withError) {
   }
 }
 
+// Shared by every socket (`this` is the socket): no closures per connection.
+function onNewListener(event) {
+  if (event === 'error') {
+    // The connection's protocol errors, once someone listens.
+    if (!this._errorsWatched) this._h.onError()
+    this._errorsWatched = true
+  } else if (!RESERVED.has(event) && this.listenerCount(event) === 0) this._h.on(event)
+}
+
+function onRemoveListener(event) {
+  if (!RESERVED.has(event) && this.listenerCount(event) === 0) this._h.off(event)
+}
+
 /**
  * A client's connection to a namespace: socket.io's server-side `Socket`.
  */
@@ -55,8 +68,33 @@ class Socket extends EventEmitter {
     this._anyOutId = null
     this._lastData = undefined
     this._roomsSnapshot = null
-    const hs = JSON.parse(handle.handshake())
-    this.handshake = {
+    // `handshake` and `data` are read from the core when first used: an
+    // idle connection of an application that never reads them costs no
+    // JS objects for them (the core keeps them anyway).
+    this._handshake = undefined
+    this._data = undefined
+    this._conn = null
+    this._client = null
+    // Native forwarding follows the listeners: an event reaches JS only
+    // while someone listens to it.
+    this._errorsWatched = false
+    this.on('newListener', onNewListener)
+    this.on('removeListener', onRemoveListener)
+  }
+
+  /** socket.io's `socket.handshake`. */
+  get handshake() {
+    if (this._handshake === undefined) this._handshake = this._readHandshake()
+    return this._handshake
+  }
+
+  set handshake(v) {
+    this._handshake = v
+  }
+
+  _readHandshake() {
+    const hs = JSON.parse(this._h.handshake())
+    const handshake = {
       headers: hs.headers,
       time: new Date(hs.issued).toString(),
       address: hs.address,
@@ -67,32 +105,29 @@ class Socket extends EventEmitter {
       query: hs.query,
       auth: hs.auth == null ? {} : hs.auth,
     }
-    const engine = nsp.server.engine
+    const engine = this.server.engine
     if (engine._conns.size > 0) {
       // An `io.engine` `connection` listener took the session's request
       // away (as for a WebTransport session): the handshake has none.
-      const conn = engine._conns.get(handle.connId)
+      const conn = engine._conns.get(this._connId)
       if (conn && !conn.request) {
-        Object.assign(this.handshake, { headers: {}, xdomain: false, secure: true, url: undefined, query: {} })
+        Object.assign(handshake, { headers: {}, xdomain: false, secure: true, url: undefined, query: {} })
       }
     }
-    this._conn = null
-    this._client = null
-    const data = JSON.parse(handle.getData())
-    this.data = data == null ? {} : data
-    // Native forwarding follows the listeners: an event reaches JS only
-    // while someone listens to it.
-    this._errorsWatched = false
-    this.on('newListener', (event) => {
-      if (event === 'error') {
-        // The connection's protocol errors, once someone listens.
-        if (!this._errorsWatched) handle.onError()
-        this._errorsWatched = true
-      } else if (!RESERVED.has(event) && this.listenerCount(event) === 0) handle.on(event)
-    })
-    this.on('removeListener', (event) => {
-      if (!RESERVED.has(event) && this.listenerCount(event) === 0) handle.off(event)
-    })
+    return handshake
+  }
+
+  /** socket.io's `socket.data` (restored with the session on recovery). */
+  get data() {
+    if (this._data === undefined) {
+      const data = JSON.parse(this._h.getData())
+      this._data = data == null ? {} : data
+    }
+    return this._data
+  }
+
+  set data(v) {
+    this._data = v
   }
 
   get connected() {
