@@ -11,8 +11,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** Answers a peer's acknowledgement request, once. */
 export declare class AckHandle {
-  /** Sends the acknowledgement; later calls do nothing. */
-  send(json: string, bins: Array<Buffer>): void
+  /**
+   * Sends the acknowledgement; later calls do nothing. `bins` only when
+   * the JSON has binary placeholders (no array to convert otherwise).
+   */
+  send(json: string, bins?: Array<Buffer> | undefined | null): void
 }
 
 /**

@@ -875,7 +875,7 @@ class Socket extends EventEmitter {
             if (sent) return
             sent = true
             const [json, bins] = encode(a)
-            ack.send(json, bins)
+            ack.send(json, bins.length > 0 ? bins : undefined)
           })
         }
         emitGuarded(this, ev.name, args)

@@ -23,7 +23,7 @@ function ackFunction(handle) {
     if (sent) return
     sent = true
     const [json, bins] = encode(args)
-    handle.send(json, bins)
+    handle.send(json, bins.length > 0 ? bins : undefined)
   }
 }
 

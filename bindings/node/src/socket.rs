@@ -383,10 +383,11 @@ impl AckHandle {
 
 #[napi]
 impl AckHandle {
-    /// Sends the acknowledgement; later calls do nothing.
+    /// Sends the acknowledgement; later calls do nothing. `bins` only when
+    /// the JSON has binary placeholders (no array to convert otherwise).
     #[napi(catch_unwind)]
-    pub fn send(&self, json: String, bins: Vec<Buffer>) -> napi::Result<()> {
-        let args = decode(&json, &bins)?;
+    pub fn send(&self, json: String, bins: Option<Vec<Buffer>>) -> napi::Result<()> {
+        let args = decode(&json, bins.as_deref().unwrap_or_default())?;
         let ack = self.ack.lock().take();
         if let Some(ack) = ack {
             sent(ack.send(args))?;
