@@ -119,3 +119,28 @@ async fn a_websocket_burst_being_written_at_close_is_written_whole() {
     }
     assert_eq!(floods, common::FLOOD, "queued before the close, but lost");
 }
+
+/// `Listener::stop` frees the port before it returns, as closing a Node
+/// `http.Server` does: a new server can bind it at once (the accept task
+/// has not even run yet on this single-threaded runtime), while an open
+/// session goes on being served on its connection.
+#[tokio::test]
+async fn a_stopped_listener_frees_its_port_at_once() {
+    let (handler, _events) = common::recorder();
+    let engine = engineio::EngineIo::new(ServerConfig::default(), handler);
+    let listener = engine.listen("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr();
+    let (sid, _) = handshake(addr).await;
+
+    listener.stop();
+    let rebound =
+        std::net::TcpListener::bind(addr).expect("the port is free as soon as stop() returns");
+    drop(rebound);
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "a stopped listener refuses new connections"
+    );
+    // The session itself is the server's, not the listener's: still open.
+    assert!(engine.socket(&sid).is_some());
+    listener.stopped().await;
+}

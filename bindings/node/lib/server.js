@@ -565,16 +565,25 @@ class Server extends EventEmitter {
         }
         resolve()
       }
-      const srv = this._detach ? this.httpServer : null
-      // As socket.io: the sessions close first (polling clients fetch the
-      // close packet through the http.Server), then the http.Server.
-      // An http.Server that is not running answers ERR_SERVER_NOT_RUNNING,
-      // which socket.io hands to the callback too.
-      this._closeNative(() => {
-        if (srv) srv.close((err) => finish(err))
-        else if (this.httpServer) this.httpServer.close((err) => finish(err))
-        else finish()
-      })
+      const srv = this.httpServer
+      // As socket.io: the sessions are closed, then the http.Server at
+      // once, so its port is free by the time a client hears of the close
+      // (connections already open go on: a polling client's pending poll
+      // gets the close packet through the relay, which stays until the
+      // sessions are gone). An http.Server that is not running answers
+      // ERR_SERVER_NOT_RUNNING, which socket.io hands to the callback too.
+      let pending = 2
+      let srvErr
+      const step = () => {
+        if (--pending === 0) finish(srvErr)
+      }
+      this._closeNative(step)
+      if (srv) {
+        srv.close((err) => {
+          srvErr = err
+          step()
+        })
+      } else step()
     })
   }
 

@@ -363,13 +363,11 @@ impl NativeServer {
     pub fn close(&self, cb: u32) -> napi::Result<()> {
         let d = self.disp.clone();
         self.disp.close();
-        // As socket.io closing its http.Server, the port is free at once
-        // (connections already open go on) — unless a long-polling client
-        // still needs a new connection to collect its close packet; the
-        // listener then stops once the sessions have drained.
-        if !self.server.io().has_polling_sessions() {
-            self.server.stop_accepting();
-        }
+        // As socket.io closing its http.Server, the port is free at once:
+        // connections already open go on (a long-polling client collects
+        // its close packet on its pending poll, or on its kept-alive
+        // connection), new ones are refused, as there.
+        self.server.stop_accepting();
         let server = self.server.clone();
         let rt = embed::Runtime::global().map_err(js_err)?;
         rt.spawn(async move {

@@ -17,6 +17,12 @@ pub struct Listener {
     addr: SocketAddr,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
+    /// A second descriptor of the listening socket, through which
+    /// [`Listener::stop`] shuts it down: the port is free when `stop`
+    /// returns (as after closing a Node `http.Server`), not only once the
+    /// accept task has next run.
+    #[cfg(unix)]
+    socket: Option<std::os::fd::OwnedFd>,
 }
 
 impl Listener {
@@ -25,11 +31,19 @@ impl Listener {
         self.addr
     }
 
-    /// Stops accepting connections now; open sessions are left to the
-    /// server. After [`super::EngineIo::close`] the listener stops by itself
-    /// once the closing sessions have drained.
+    /// Stops accepting connections now: the port is free for another
+    /// socket (with `SO_REUSEADDR`, as Node and tokio bind) when it returns.
+    /// Open connections and sessions are left to the server. After
+    /// [`super::EngineIo::close`] the listener stops by itself once the
+    /// closing sessions have drained.
     pub fn stop(&self) {
         self.stop.cancel();
+        #[cfg(unix)]
+        if let Some(fd) = &self.socket {
+            // Out of LISTEN: connection attempts are refused from now on,
+            // and the accept task, woken, sees the cancellation first.
+            let _ = socket2::SockRef::from(fd).shutdown(std::net::Shutdown::Both);
+        }
     }
 
     /// Waits until the accept loop has ended.
@@ -50,6 +64,11 @@ pub(crate) fn spawn<H: Handler>(
     let addr = tcp
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    #[cfg(unix)]
+    let socket = {
+        use std::os::fd::AsFd;
+        tcp.as_fd().try_clone_to_owned().ok()
+    };
     let stop = CancellationToken::new();
     let token = stop.clone();
     let engine = svc.engine.clone();
@@ -64,6 +83,8 @@ pub(crate) fn spawn<H: Handler>(
         tokio::pin!(drained);
         loop {
             let (stream, peer) = tokio::select! {
+                // A stopped listener's accept fails: the stop comes first.
+                biased;
                 _ = token.cancelled() => return,
                 _ = &mut drained => return,
                 r = tcp.accept() => match r {
@@ -80,7 +101,13 @@ pub(crate) fn spawn<H: Handler>(
             tokio::spawn(svc.clone().serve_connection(stream, Some(peer)));
         }
     });
-    Listener { addr, stop, task }
+    Listener {
+        addr,
+        stop,
+        task,
+        #[cfg(unix)]
+        socket,
+    }
 }
 
 impl<H: Handler> EngineIoService<H> {
