@@ -347,3 +347,59 @@ async fn emitter_reports_a_redis_that_is_away() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The emitter reaches Redis as the servers' adapters do: the seed nodes
+/// of a Redis Cluster, or the master the Sentinels name.
+async fn emitter_through(url: &str, what: &str) {
+    let a = rust_server_at(url, Default::default(), Flavour::Classic, false)
+        .await
+        .expect("server A");
+    let b = rust_server_at(url, Default::default(), Flavour::Classic, false)
+        .await
+        .expect("server B");
+    wait_servers(&a.io, 2).await;
+    wait_servers(&b.io, 2).await;
+    let mut pa = clients(&a.url(), &[("a1", &["r"])]).await;
+    let mut pb = clients(&b.url(), &[("b1", &[])]).await;
+
+    let emitter = Emitter::new(url).await.expect("emitter");
+    emitter.emit("all", &1).await.expect("emit");
+    emitter.to("r").emit("to-r", &2).await.expect("emit");
+    emitter.except("r").emit("not-r", &3).await.expect("emit");
+    emitter.to("r").sockets_join("joined").await.expect("join");
+    // Messages published through different nodes of a cluster may arrive
+    // in another order: wait for each, then check nothing else came.
+    pa.recv("a1", "all").await;
+    pa.recv("a1", "to-r").await;
+    pb.recv("b1", "all").await;
+    pb.recv("b1", "not-r").await;
+    let deadline = Instant::now() + WAIT;
+    while a.io.in_("joined").sockets().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: sockets_join never applied"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // What came besides (the events waited for above are taken).
+    let got = until_emitter_end(&emitter, &mut [(&mut pa, &["a1"]), (&mut pb, &["b1"])]).await;
+    assert!(got.iter().all(Vec::is_empty), "{what}: {got:?}");
+    pa.finish().await;
+    pb.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn emitter_reaches_a_cluster_on_a_redis_cluster() {
+    let Some(cluster) = cluster::RedisCluster::start(3, 0).await else {
+        return;
+    };
+    emitter_through(&cluster.url(), "Redis Cluster").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn emitter_reaches_a_cluster_through_sentinel() {
+    let Some(set) = sentinel::SentinelSet::start().await else {
+        return;
+    };
+    emitter_through(&set.url(), "Sentinel").await;
+}

@@ -17,6 +17,16 @@ const RESERVED = new Set(['connect', 'connect_error', 'disconnect', 'disconnecti
  */
 function redisUrl(client) {
   if (typeof client === 'string') return client
+  // A cluster client: its nodes, comma-separated, as the seeds of a Redis
+  // Cluster (ioredis's `new Cluster(nodes)`; redis v4+'s `createCluster()`,
+  // connected, shows its masters but not its credentials: give it a URL
+  // list then).
+  const seeds =
+    client && ((client.options && client.options.rootNodes) || client.startupNodes || (client.isOpen !== undefined && client.masters))
+  if (Array.isArray(seeds) && seeds.length > 0) {
+    const defaults = (client.options && client.options.defaults) || (client.options && client.options.redisOptions) || {}
+    return seeds.map((n) => nodeUrl(n, defaults)).join(',')
+  }
   const o = client && client.options
   if (!o || typeof o !== 'object') {
     throw new TypeError('socketio-rs emitter: pass a client of the "redis" or "ioredis" package, or a Redis URL')
@@ -32,6 +42,18 @@ function redisUrl(client) {
   const auth = o.password ? `${user}:${encodeURIComponent(o.password)}@` : user ? `${user}@` : ''
   const db = o.database ?? o.db
   return `${tls ? 'rediss' : 'redis'}://${auth}${host.includes(':') ? `[${host}]` : host}:${port}${db ? `/${db}` : ''}`
+}
+
+/** One seed node of a cluster client as a URL, with the shared options'
+ *  credentials and TLS. */
+function nodeUrl(n, defaults) {
+  if (typeof n === 'string') return /^rediss?:\/\//.test(n) ? n : `redis://${n}`
+  if (typeof n === 'number') return `redis://127.0.0.1:${n}`
+  if (n && typeof n.url === 'string') return n.url
+  const o = { ...defaults, ...(n || {}) }
+  // redis v4+ keeps the address under `socket`; ioredis at the top.
+  if (defaults.socket || (n && n.socket)) o.socket = { ...(defaults.socket || {}), ...((n && n.socket) || {}) }
+  return redisUrl({ options: o })
 }
 
 /** What every emitter of one `new Emitter()` shares: the connection and

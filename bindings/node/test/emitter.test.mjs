@@ -112,6 +112,16 @@ test('redis clients give their address; an unreachable Redis rejects', async () 
     redisUrl({ options: { host: 'h', port: 6380, password: 'p w', db: 2, tls: {} } }),
     'rediss://:p%20w@h:6380/2',
   )
+  // Cluster clients: their nodes as the comma-separated seeds of a Redis Cluster.
+  assert.equal(
+    redisUrl({ options: { rootNodes: [{ url: 'redis://a:7000' }, { socket: { host: 'b', port: 7001 } }], defaults: { password: 's' } } }),
+    'redis://a:7000,redis://:s@b:7001',
+  )
+  assert.equal(
+    redisUrl({ startupNodes: [{ host: 'a', port: 7000 }, 'b:7001', 7002], options: { redisOptions: { tls: {} } } }),
+    'rediss://a:7000,redis://b:7001,redis://127.0.0.1:7002',
+  )
+  assert.equal(redisUrl({ isOpen: true, masters: [{ host: 'm', port: 7003 }] }), 'redis://m:7003')
   assert.throws(() => new Emitter({}), TypeError)
 
   const port = await freePort()

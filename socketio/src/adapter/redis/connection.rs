@@ -162,7 +162,7 @@ impl Endpoint {
     /// The publishing connection: a connection manager on one server, a
     /// cluster connection on a cluster, the Sentinels' master (connected
     /// now, so a refused master fails the factory).
-    async fn publisher(&self) -> redis::RedisResult<RedisConn> {
+    pub(super) async fn publisher(&self) -> redis::RedisResult<RedisConn> {
         match self {
             Endpoint::Sentinel { .. } => {
                 let follow = FollowMaster {

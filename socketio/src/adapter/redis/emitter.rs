@@ -17,6 +17,12 @@
 //! Redis took the message, or fails with an [`EmitterError`]: a Redis that
 //! is away gives an error (after [`EmitterConfig::timeout`] at most), and
 //! the next operation tries again on a fresh connection.
+//!
+//! It reaches Redis as the adapters do ([`RedisConnectOptions`]): one
+//! server, a Redis Cluster from its seed nodes (`PUBLISH` reaches every
+//! node's subscribers), the master the Sentinels name
+//! (`redis+sentinel://…`), over TLS with a private authority or a client
+//! certificate.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +30,9 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Serialize;
 
+use super::connection::RedisConn;
+use super::endpoint::Endpoint;
+use super::{RedisAdapterError, RedisConnectOptions};
 use crate::adapter::cluster::classic::ClassicCodec;
 use crate::adapter::cluster::{
     ClusterMessage, ClusterPacket, EncodeError, Envelope, RedisCommand, ServerId, WireOptions,
@@ -42,11 +51,15 @@ pub struct EmitterConfig {
     /// How long connecting, and then each operation, may wait for Redis
     /// (default 5 s).
     pub timeout: Duration,
+    /// How to reach Redis beyond the URL (cluster seeds, TLS files), as
+    /// for the servers' adapters.
+    pub connection: RedisConnectOptions,
 }
 
 engineio::__option_setters!(EmitterConfig {
     key: impl Into<String>,
     timeout: Duration,
+    connection: RedisConnectOptions,
 });
 
 impl Default for EmitterConfig {
@@ -54,6 +67,7 @@ impl Default for EmitterConfig {
         EmitterConfig {
             key: "socket.io".into(),
             timeout: Duration::from_secs(5),
+            connection: RedisConnectOptions::default(),
         }
     }
 }
@@ -77,11 +91,25 @@ pub enum EmitterError {
     /// The message could not be encoded (a value too large for msgpack).
     #[error("cannot encode the message: {0}")]
     Encode(#[from] EncodeError),
+    /// The URL or the connection options cannot be used (an unreadable
+    /// certificate file, seed nodes that disagree).
+    #[error("Redis connection options: {0}")]
+    Config(String),
+}
+
+impl From<RedisAdapterError> for EmitterError {
+    fn from(e: RedisAdapterError) -> Self {
+        match e {
+            RedisAdapterError::Redis(e) => EmitterError::Redis(e),
+            RedisAdapterError::Timeout => EmitterError::Timeout,
+            other => EmitterError::Config(other.to_string()),
+        }
+    }
 }
 
 /// What every emitter of one connection shares.
 struct Shared {
-    conn: ConnectionManager,
+    conn: RedisConn,
     codec: ClassicCodec,
     timeout: Duration,
 }
@@ -111,9 +139,21 @@ impl Emitter {
         Self::connect(url, EmitterConfig::default()).await
     }
 
-    /// Connects to the Redis at `url` with `config`.
+    /// Connects to the Redis at `url` with `config`: one server
+    /// (`redis://`, `rediss://`), comma-separated seed nodes of a Redis
+    /// Cluster (or one with [`RedisConnectOptions::cluster`]), or
+    /// `redis+sentinel://host1:port1,host2:port2[/db[/service]]`. The
+    /// connection is open when this returns.
     pub async fn connect(url: &str, config: EmitterConfig) -> Result<Emitter, EmitterError> {
-        Self::with_client(redis::Client::open(url)?, config).await
+        match Endpoint::open(url, &config.connection)? {
+            Endpoint::Single(client) => Self::with_client(client, config).await,
+            endpoint => {
+                let conn = tokio::time::timeout(config.timeout, endpoint.publisher())
+                    .await
+                    .map_err(|_| EmitterError::Timeout)??;
+                Ok(Self::with_conn(conn, config))
+            }
+        }
     }
 
     /// Connects with `client`: the connection is open when this returns.
@@ -140,6 +180,10 @@ impl Emitter {
     /// Publishes through an existing connection (shared with other users of
     /// it).
     pub fn with_connection(conn: ConnectionManager, config: EmitterConfig) -> Emitter {
+        Self::with_conn(RedisConn::Manager(conn), config)
+    }
+
+    fn with_conn(conn: RedisConn, config: EmitterConfig) -> Emitter {
         Emitter {
             shared: Arc::new(Shared {
                 conn,
