@@ -10,14 +10,6 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /** Answers a peer's acknowledgement request, once. */
-export declare class AckHandle {
-  /**
-   * Sends the acknowledgement; later calls do nothing. `bins` only when
-   * the JSON has binary placeholders (no array to convert otherwise).
-   */
-  send(json: string, bins?: Array<Buffer> | undefined | null): void
-}
-
 /**
  * The session ids of logged-in UIs, in memory (`InMemoryStore`); one
  * store may serve several servers of the process.
@@ -154,7 +146,7 @@ export declare class NativeManager {
    * The connection to `url` (not opened), whose events, and its
    * sockets', go to `dispatch`.
    */
-  constructor(url: string, opts: ClientOpts, dispatch: (kind: EventKind, target: number, name: string | null, json: string | null, ack: AckHandle | null, extra: JsEventExtra | null) => void)
+  constructor(url: string, opts: ClientOpts, dispatch: (kind: EventKind, target: number, name: string | null, json: string | null, ack: number | null, extra: JsEventExtra | null) => void)
   /**
    * The socket of namespace `nsp` on this connection, its events
    * carrying `key`; its `auth` is asked of JS on every CONNECT.
@@ -196,6 +188,17 @@ export declare class NativeManager {
    * (`Infinity`: none).
    */
   setTimeout(ms: number): void
+  /**
+   * Answers the acknowledgement request of key `key` (an event's
+   * `ack`); later calls, and keys already dropped, do nothing. `bins`
+   * only when the JSON has binary placeholders.
+   */
+  ack(key: number, json: string, bins?: Array<Buffer> | undefined | null): void
+  /**
+   * Forgets the acknowledgement request of key `key` unanswered (its JS
+   * function was collected).
+   */
+  dropAck(key: number): void
   /** Whether pending events keep Node alive. */
   setRef(on: boolean): void
 }
@@ -203,7 +206,7 @@ export declare class NativeManager {
 /** A Socket.IO server. */
 export declare class NativeServer {
   /** A server (not listening) whose events go to `dispatch`. */
-  constructor(opts: Record<string, unknown>, dispatch: (kind: EventKind, target: number, name: string | null, json: string | null, ack: AckHandle | null, extra: JsEventExtra | null) => void)
+  constructor(opts: Record<string, unknown>, dispatch: (kind: EventKind, target: number, name: string | null, json: string | null, ack: number | null, extra: JsEventExtra | null) => void)
   /** What the JS layer listens to of the engine (see `engine::watch`). */
   engineWatch(mask: number): void
   /** Open Engine.IO sessions (`io.engine.clientsCount`). */
@@ -216,6 +219,22 @@ export declare class NativeServer {
   listen(addr: string): number
   /** Closes: callback `cb` is told once the sessions are gone. */
   close(cb: number): void
+  /**
+   * Answers the acknowledgement request of key `key` (an event's
+   * `ack`); later calls, and keys already dropped, do nothing. `bins`
+   * only when the JSON has binary placeholders.
+   */
+  ack(key: number, json: string, bins?: Array<Buffer> | undefined | null): void
+  /**
+   * Forgets the acknowledgement request of key `key` unanswered (its JS
+   * function was collected).
+   */
+  dropAck(key: number): void
+  /**
+   * How many acknowledgement requests JS holds unanswered (a check that
+   * none is kept once nobody can answer it).
+   */
+  get pendingAcks(): number
   /** Whether pending events keep Node alive. */
   setRef(on: boolean): void
   /** The namespace `name`, created if needed. */

@@ -835,7 +835,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.AckHandle = nativeBinding.AckHandle
 module.exports.AdminStoreHandle = nativeBinding.AdminStoreHandle
 module.exports.EngineSocketHandle = nativeBinding.EngineSocketHandle
 module.exports.MatchHandle = nativeBinding.MatchHandle

@@ -5,6 +5,7 @@ const { NativeManager } = require('../native')
 const { EventKind: K } = require('../native')
 const { encode, decode } = require('./payload')
 const { guard, emitGuarded, emitLocal, report, Callbacks, ms, nativeDispatcher } = require('./util')
+const { Acks } = require('./ack')
 const { clientOptions, urlFromOptions } = require('./options')
 
 /** Events a client socket cannot emit (socket.io-client's list). */
@@ -193,6 +194,7 @@ class Manager extends EventEmitter {
     const native = nativeOptions(this.opts)
     this._firstTransport = (native.transports && native.transports[0]) || 'polling'
     this._native = new NativeManager(this.uri, native, nativeDispatcher((ev) => this._dispatch(ev)))
+    this._acks = new Acks(this._native)
     this._reconnection = opts.reconnection !== false
     this._reconnectionAttempts = opts.reconnectionAttempts || Infinity
     this._reconnectionDelay = opts.reconnectionDelay || 1000
@@ -394,6 +396,7 @@ class Manager extends EventEmitter {
       } else if (ev.target) {
         const socket = this._sockets.get(ev.target)
         if (socket) socket._handle(ev)
+        else if (ev.ack !== undefined) this._acks.drop(ev.ack)
       } else {
         try {
           this._handle(ev)
@@ -868,17 +871,13 @@ class Socket extends EventEmitter {
       }
       case K.Event: {
         const args = decode(ev.json, this.io._bins(ev.bins))
-        if (ev.ack) {
-          const ack = ev.ack
-          let sent = false
-          args.push((...a) => {
-            if (sent) return
-            sent = true
-            const [json, bins] = encode(a)
-            ack.send(json, bins.length > 0 ? bins : undefined)
-          })
+        let ack
+        if (ev.ack !== undefined) {
+          ack = this.io._acks.make(ev.ack)
+          args.push(ack.fn)
         }
         emitGuarded(this, ev.name, args)
+        if (ack !== undefined) this.io._acks.settle(ack)
         break
       }
       case K.Any: {

@@ -5,7 +5,8 @@ const { NativeServer } = require('../native')
 const { EventKind: K } = require('../native')
 const { encode, decode } = require('./payload')
 const { emitGuarded, report, Callbacks, ms, nativeDispatcher } = require('./util')
-const { Socket, RemoteSocket, RESERVED, ackFunction } = require('./socket')
+const { Socket, RemoteSocket, RESERVED } = require('./socket')
+const { Acks } = require('./ack')
 const { BroadcastOperator, ParentBroadcastOperator } = require('./broadcast')
 const { attach } = require('./attach')
 const { corsOptions, decideOrigin, regexSource } = require('./cors')
@@ -360,6 +361,7 @@ class Server extends EventEmitter {
         }
       }
     }
+    this._acks = new Acks(this._native)
     this.httpServer = null
     /** engine.io's server: `io.engine` (also `io.eio`). */
     this.engine = new Engine(this, this._native, this.opts)
@@ -678,15 +680,21 @@ class Server extends EventEmitter {
       case K.Event: {
         const s = this._sockets.get(ev.target)
         if (s) s._onevent(ev.name, decode(ev.json, ev.bins), ev.ack)
+        else if (ev.ack !== undefined) this._acks.drop(ev.ack)
         break
       }
       case K.ServerSideEmit: {
         const nsp = this._targets.get(ev.target)
         if (nsp) {
           const args = decode(ev.json, ev.bins)
-          if (ev.ack) args.push(ackFunction(ev.ack))
+          let ack
+          if (ev.ack !== undefined) {
+            ack = this._acks.make(ev.ack)
+            args.push(ack.fn)
+          }
           emitGuarded(nsp, ev.name, args)
-        }
+          if (ack !== undefined) this._acks.settle(ack)
+        } else if (ev.ack !== undefined) this._acks.drop(ev.ack)
         break
       }
       case K.RoomEvent: {

@@ -16,17 +16,6 @@ const RESERVED = new Set([
   'removeListener',
 ])
 
-/** The function answering a peer's acknowledgement request, once. */
-function ackFunction(handle) {
-  let sent = false
-  return (...args) => {
-    if (sent) return
-    sent = true
-    const [json, bins] = encode(args)
-    handle.send(json, bins.length > 0 ? bins : undefined)
-  }
-}
-
 /** Calls `cb` with the outcome of an acknowledged emit. */
 function ackCallback(cb, withError) {
   return (err, args) => {
@@ -331,11 +320,19 @@ class Socket extends EventEmitter {
   }
 
   /** An incoming event: socket middlewares, then the listeners. */
-  _onevent(event, args, ack) {
+  _onevent(event, args, key) {
+    const acks = this.server._acks
     // As socket.io: an event still waiting for its turn when the socket
     // disconnected (the client sent it with its DISCONNECT) is dropped.
-    if (!this._h.connected) return
-    if (ack) args.push(ackFunction(ack))
+    if (!this._h.connected) {
+      if (key !== undefined) acks.drop(key)
+      return
+    }
+    let ack
+    if (key !== undefined) {
+      ack = acks.make(key)
+      args.push(ack.fn)
+    }
     if (this._fns.length === 0) {
       emitGuarded(this, event, args)
     } else {
@@ -358,6 +355,7 @@ class Socket extends EventEmitter {
       }
       step()
     }
+    if (ack !== undefined) acks.settle(ack)
     this._syncData()
   }
 
@@ -454,4 +452,4 @@ class Client {
   }
 }
 
-module.exports = { Socket, RemoteSocket, RESERVED, ackFunction, ackCallback }
+module.exports = { Socket, RemoteSocket, RESERVED, ackCallback }

@@ -643,6 +643,21 @@ impl NativeManager {
         self.client.set_timeout(millis(ms));
     }
 
+    /// Answers the acknowledgement request of key `key` (an event's
+    /// `ack`); later calls, and keys already dropped, do nothing. `bins`
+    /// only when the JSON has binary placeholders.
+    #[napi(catch_unwind)]
+    pub fn ack(&self, key: u32, json: String, bins: Option<Vec<Buffer>>) -> napi::Result<()> {
+        self.disp.acks.send(key, &json, bins.as_deref())
+    }
+
+    /// Forgets the acknowledgement request of key `key` unanswered (its JS
+    /// function was collected).
+    #[napi(catch_unwind)]
+    pub fn drop_ack(&self, key: u32) {
+        self.disp.acks.drop_key(key);
+    }
+
     /// Whether pending events keep Node alive.
     #[napi(catch_unwind)]
     pub fn set_ref(&self, env: Env, on: bool) -> napi::Result<()> {

@@ -31,8 +31,9 @@ use socketio_ffi::embed::{Ack, Payload, Runtime, Value};
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::mpsc;
 
+use crate::acks::AckTable;
 use crate::engine::EngineSocketHandle;
-use crate::socket::{AckHandle, MatchHandle, NextHandle, NextKind, SockRef, SocketHandle};
+use crate::socket::{MatchHandle, NextHandle, NextKind, SockRef, SocketHandle};
 
 /// Event kinds: what an event ([`JsEventArgs`]) reports or asks. The JS layer reads
 /// them from the native module (`EventKind`), so both sides share one list.
@@ -170,13 +171,14 @@ pub struct JsEventExtra {
 /// `null` for what an event lacks. `target` is the key of the socket,
 /// namespace or client, or a callback id; `name` an event name, reason or
 /// error message; `json` the arguments as a JSON array with binary
-/// placeholders; `ack` answers the peer's acknowledgement request.
+/// placeholders; `ack` the key of the peer's acknowledgement request, for
+/// the owner's `ack` and `dropAck` (see `acks.rs`).
 pub type JsEventArgs = FnArgs<(
     EventKind,
     u32,
     Option<String>,
     Option<String>,
-    Option<AckHandle>,
+    Option<u32>,
     Option<JsEventExtra>,
 )>;
 
@@ -227,7 +229,7 @@ impl Event {
         self
     }
 
-    fn into_js(self) -> JsEventArgs {
+    fn into_js(self, acks: &AckTable) -> JsEventArgs {
         let (json, bins) = match self.payload {
             Some(p) if p.bins.is_empty() => (Some(p.json), None),
             Some(p) => (Some(p.json), Some(buffers(p.bins))),
@@ -260,7 +262,7 @@ impl Event {
             self.target,
             self.name,
             json,
-            self.ack.map(AckHandle::new),
+            self.ack.map(|a| acks.insert(a)),
             extra,
         ))
     }
@@ -275,6 +277,8 @@ type Tsfn = ThreadsafeFunction<Event, (), JsEventArgs, Status, false, true>;
 /// One owner's way to the JS thread.
 pub(crate) struct Dispatcher {
     tsfn: RwLock<Tsfn>,
+    /// The acknowledgements JS was handed and has not answered.
+    pub acks: Arc<AckTable>,
     closed: AtomicBool,
     js_thread: ThreadId,
     completions: mpsc::UnboundedSender<BoxFuture<'static, Event>>,
@@ -284,15 +288,20 @@ pub(crate) struct Dispatcher {
 impl Dispatcher {
     /// Wraps the JS dispatcher `f`; starts unreferenced.
     pub fn new(f: Function<'_, JsEventArgs, ()>) -> napi::Result<Arc<Dispatcher>> {
+        let acks = Arc::new(AckTable::default());
+        let table = acks.clone();
         let tsfn = f
             .build_threadsafe_function::<Event>()
             .callee_handled::<false>()
             .weak::<true>()
-            .build_callback(|ctx: ThreadsafeCallContext<Event>| Ok(ctx.value.into_js()))?;
+            .build_callback(move |ctx: ThreadsafeCallContext<Event>| {
+                Ok(ctx.value.into_js(&table))
+            })?;
         let rt = Runtime::global().map_err(crate::js_err)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let d = Arc::new(Dispatcher {
             tsfn: RwLock::new(tsfn),
+            acks,
             closed: AtomicBool::new(false),
             js_thread: std::thread::current().id(),
             completions: tx,

@@ -11,6 +11,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 // Public: its items are called from JS only (napi), never from Rust.
+mod acks;
 pub mod admin;
 mod broadcast;
 mod client;

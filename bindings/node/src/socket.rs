@@ -9,7 +9,7 @@ use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use parking_lot::Mutex;
 use sio_core::server::ConnectError;
-use socketio_ffi::embed::{payload, Ack, Error, Next, Socket, Value};
+use socketio_ffi::embed::{payload, Error, Next, Socket, Value};
 use tokio::sync::oneshot;
 
 use crate::broadcast::{self, BroadcastAction, BroadcastSpec};
@@ -364,35 +364,6 @@ pub(crate) fn completion(cb: u32, r: Result<Event, Error>) -> Event {
     match r {
         Ok(ev) => ev,
         Err(e) => Event::new(EventKind::Failed, cb).name(e.to_string()),
-    }
-}
-
-/// Answers a peer's acknowledgement request, once.
-#[napi]
-pub struct AckHandle {
-    ack: Mutex<Option<Ack>>,
-}
-
-impl AckHandle {
-    pub(crate) fn new(ack: Ack) -> AckHandle {
-        AckHandle {
-            ack: Mutex::new(Some(ack)),
-        }
-    }
-}
-
-#[napi]
-impl AckHandle {
-    /// Sends the acknowledgement; later calls do nothing. `bins` only when
-    /// the JSON has binary placeholders (no array to convert otherwise).
-    #[napi(catch_unwind)]
-    pub fn send(&self, json: String, bins: Option<Vec<Buffer>>) -> napi::Result<()> {
-        let args = decode(&json, bins.as_deref().unwrap_or_default())?;
-        let ack = self.ack.lock().take();
-        if let Some(ack) = ack {
-            sent(ack.send(args))?;
-        }
-        Ok(())
     }
 }
 

@@ -1,6 +1,10 @@
 // Our server, driven by the npm socket.io-client.
 
 import { test } from 'node:test'
+import v8 from 'node:v8'
+
+// The test of the acknowledgement requests let go collects garbage.
+v8.setFlagsFromString('--expose-gc')
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import { rs, rsServer, rsSetup as setup, npmClient, sioClient, next, within, sleep, collect } from './helpers.mjs'
@@ -59,6 +63,38 @@ test('acknowledgements both ways, with timeout', async (t) => {
   // timeout: the client never answers
   c.on('silent', () => {})
   await assert.rejects(socket.timeout(100).emitWithAck('silent'), /timed out/)
+})
+
+test('an acknowledgement answered later still goes; one nobody can answer is let go', async (t) => {
+  const { io, client } = setup(t)
+  const later = []
+  io.on('connection', (socket) => {
+    socket.on('later', (n, cb) => later.push(() => cb(n * 2)))
+    socket.on('ignored', () => {})
+    socket.on('kept', (cb) => later.push(cb))
+  })
+  const conn = next(io, 'connection')
+  const c = await client()
+  await conn
+  // Answered after the handler returned, from a timer.
+  const answer = c.emitWithAck('later', 21)
+  await within((async () => { while (later.length === 0) await sleep(5) })())
+  setTimeout(() => later.shift()(), 10)
+  assert.equal(await within(answer), 42)
+  // Asked for, never answered, the functions dropped: the requests go
+  // once the functions are garbage; one still held stays.
+  for (let i = 0; i < 20; i++) c.timeout(50).emit('ignored', i, () => {})
+  c.timeout(50).emit('kept', () => {})
+  await within((async () => { while (later.length === 0) await sleep(5) })())
+  const gc = (await import('node:vm')).runInNewContext('gc', {}, {})
+  const deadline = Date.now() + 5000
+  while (io._native.pendingAcks > 1 && Date.now() < deadline) {
+    gc()
+    await sleep(20)
+  }
+  assert.equal(io._native.pendingAcks, 1, 'only the request whose function is still held')
+  later.shift()()
+  assert.equal(io._native.pendingAcks, 0)
 })
 
 test('binary payloads both ways', async (t) => {
