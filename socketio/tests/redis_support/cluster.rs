@@ -193,17 +193,23 @@ impl RedisCluster {
     /// Waits until a server subscribed shard channel `channel` (on its
     /// slot's master).
     pub async fn wait_shard_subscriber(&self, channel: &str, what: &str) {
+        self.wait_shard_subscribers(channel, 1, what).await;
+    }
+
+    /// Waits until `n` servers subscribed shard channel `channel` (on its
+    /// slot's master): a room's channel follows the join, after its ack.
+    pub async fn wait_shard_subscribers(&self, channel: &str, n: i64, what: &str) {
         let deadline = Instant::now() + FORM;
         loop {
             let port = self.master_of(channel).await;
             let reply: Option<(String, i64)> =
                 query(port, redis::cmd("PUBSUB").arg("SHARDNUMSUB").arg(channel)).await;
-            if reply.as_ref().is_some_and(|(_, n)| *n > 0) {
+            if reply.as_ref().is_some_and(|(_, got)| *got >= n) {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "{what}: nobody subscribed {channel} on {port}: {reply:?}"
+                "{what}: {channel} on {port} has not {n} subscribers: {reply:?}"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -340,13 +340,21 @@ pub async fn node_server(
     flavour: Flavour,
     recovery_ms: Option<u64>,
 ) -> (NodeProc, String) {
-    let url = redis.url();
-    let recovery = recovery_ms.map(|ms| ms.to_string());
-    let mut args = vec![url.as_str(), flavour.name()];
-    if let Some(r) = &recovery {
-        args.push(r);
-    }
-    let mut p = NodeProc::spawn("redis-server.mjs", &args, Duration::from_secs(30));
+    node_server_at(&redis.url(), flavour, recovery_ms, Duration::from_secs(30)).await
+}
+
+/// The same on the Redis at `url` (comma-separated seeds: a Redis Cluster,
+/// reached with node-redis `createCluster`), living `limit` at most.
+pub async fn node_server_at(
+    url: &str,
+    flavour: Flavour,
+    recovery_ms: Option<u64>,
+    limit: Duration,
+) -> (NodeProc, String) {
+    let recovery = recovery_ms.unwrap_or(0).to_string();
+    let limit_ms = limit.as_millis().to_string();
+    let args = [url, flavour.name(), recovery.as_str(), limit_ms.as_str()];
+    let mut p = NodeProc::spawn("redis-server.mjs", &args, limit);
     let ready = p.expect("ready", |v| v["event"] == "ready").await;
     let url = format!("http://127.0.0.1:{}", ready["port"]);
     (p, url)

@@ -26,6 +26,7 @@ use redis::cluster_async::ClusterConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::endpoint::Endpoint;
+use super::outage::Outage;
 use super::reply::numsub_count;
 use super::RedisAdapterError;
 use crate::adapter::cluster::transport::Subscriber;
@@ -220,6 +221,12 @@ impl Endpoint {
     }
 }
 
+/// Whether an error means Redis could not be reached (rather than that it
+/// refused the command).
+fn is_unreachable(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_connection_dropped() || e.is_timeout() || e.is_connection_refusal()
+}
+
 /// A cluster endpoint asked for one server, or the reverse: the code
 /// above never does.
 fn wrong_endpoint() -> redis::RedisError {
@@ -231,6 +238,7 @@ pub(super) struct RedisLink {
     publisher: RedisConn,
     subscriber: mpsc::UnboundedSender<SubCommand>,
     label: &'static str,
+    outage: Arc<Outage>,
 }
 
 impl std::fmt::Debug for RedisLink {
@@ -275,6 +283,7 @@ impl RedisLink {
             publisher,
             subscriber: tx,
             label,
+            outage: Arc::default(),
         })
     }
 
@@ -284,12 +293,20 @@ impl RedisLink {
     }
 
     /// Runs a publishing command, once more after a dropped connection;
-    /// its reply, or `None` (logged) when it failed.
+    /// its reply, or `None` when it failed or Redis is known not to answer
+    /// (see [`Outage`]): the message is dropped.
     pub(super) async fn publish(&self, cmd: &RedisCommand) -> Option<redis::Value> {
+        // A cluster's nodes fail one by one, each slot failing over on
+        // its own: one unreachable master says nothing of the others, so
+        // there each message tries its own node.
+        let whole = !matches!(self.publisher, RedisConn::Cluster(_));
+        if whole && !self.outage.may_try() {
+            return None;
+        }
         let mut conn = self.publisher.clone();
         let mut result = to_cmd(cmd).query_async::<redis::Value>(&mut conn).await;
         if let Err(e) = &result {
-            if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
+            if is_unreachable(e) {
                 // The connection manager reconnects behind the failed
                 // command: try once more.
                 tokio::time::sleep(MIN_BACKOFF).await;
@@ -297,12 +314,25 @@ impl RedisLink {
             }
         }
         match result {
-            Ok(reply) => Some(reply),
+            Ok(reply) => {
+                self.outage.answered(self.label);
+                Some(reply)
+            }
+            Err(e) if whole && is_unreachable(&e) => {
+                self.outage.unreachable(self.label, &e);
+                None
+            }
             Err(e) => {
+                self.outage.drop_one();
                 tracing::warn!(command = ?cmd, error = %e, "{}: publish failed, message dropped", self.label);
                 None
             }
         }
+    }
+
+    /// The link's view of whether Redis answers, and what it dropped.
+    pub(super) fn outage(&self) -> Arc<Outage> {
+        self.outage.clone()
     }
 
     /// The subscriber count of a `PUBSUB NUMSUB`-like command: the server
