@@ -6,7 +6,7 @@
 //! [`super::apply`].
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -50,7 +50,9 @@ pub(crate) struct ClusterConfig {
 /// the broker is away.
 #[derive(Debug, Default)]
 pub(crate) struct QueueGauge {
-    queued: AtomicUsize,
+    /// Signed: the publish task may take a message before its sender
+    /// counted it.
+    queued: AtomicIsize,
     peak: AtomicUsize,
     dropped: AtomicU64,
 }
@@ -58,7 +60,8 @@ pub(crate) struct QueueGauge {
 impl QueueGauge {
     fn pushed(&self) {
         let now = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
-        self.peak.fetch_max(now, Ordering::Relaxed);
+        self.peak
+            .fetch_max(usize::try_from(now).unwrap_or(0), Ordering::Relaxed);
     }
 
     fn popped(&self) {
@@ -71,7 +74,7 @@ impl QueueGauge {
 
     /// Messages waiting to be published now.
     pub(crate) fn queued(&self) -> usize {
-        self.queued.load(Ordering::Relaxed)
+        usize::try_from(self.queued.load(Ordering::Relaxed)).unwrap_or(0)
     }
 
     /// The most messages ever waiting at once.
@@ -313,17 +316,13 @@ impl<T: Transport> Node<T> {
     }
 
     fn enqueue(&self, outgoing: Outgoing) {
-        // Counted before the send: the publish task may take it at once.
-        self.config.queue.pushed();
         match self.outbox.try_send(outgoing) {
-            Ok(()) => {}
+            Ok(()) => self.config.queue.pushed(),
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.config.queue.popped();
                 self.config.queue.dropped();
                 tracing::warn!(nsp = %self.nsp, "{}: publish queue full, message dropped", self.transport.label());
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.config.queue.popped();
                 tracing::debug!(nsp = %self.nsp, "{}: publisher gone, message dropped", self.transport.label());
             }
         }

@@ -21,7 +21,9 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, MultiplexedConnection, PubSubSink, PubSubStream};
+use redis::aio::{
+    ConnectionManager, ConnectionManagerConfig, MultiplexedConnection, PubSubSink, PubSubStream,
+};
 use redis::cluster_async::ClusterConnection;
 use tokio::sync::{mpsc, oneshot};
 
@@ -173,8 +175,18 @@ impl Endpoint {
                 follow.current().await?;
                 Ok(RedisConn::Sentinel(follow))
             }
+            // One bounded reconnection attempt per command: a command that
+            // meets a Redis gone fails at once rather than after the
+            // manager's default backoff (six attempts, seconds), so an
+            // outage is seen and publishing drops instead of queueing
+            // (`publish` tries a command twice when Redis was answering).
             Endpoint::Single(client) => client
-                .get_connection_manager()
+                .get_connection_manager_with_config(
+                    ConnectionManagerConfig::new()
+                        .set_number_of_retries(0)
+                        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                        .set_response_timeout(Some(CONNECT_TIMEOUT)),
+                )
                 .await
                 .map(RedisConn::Manager),
             // A bounded wait for each command, retries included: a node
@@ -303,10 +315,13 @@ impl RedisLink {
         if whole && !self.outage.may_try() {
             return None;
         }
+        // A probe during an outage is one attempt: the queue fills while
+        // it runs.
+        let probing = whole && !self.outage.reachable();
         let mut conn = self.publisher.clone();
         let mut result = to_cmd(cmd).query_async::<redis::Value>(&mut conn).await;
         if let Err(e) = &result {
-            if is_unreachable(e) {
+            if is_unreachable(e) && !probing {
                 // The connection manager reconnects behind the failed
                 // command: try once more.
                 tokio::time::sleep(MIN_BACKOFF).await;
