@@ -58,7 +58,10 @@ async fn mixed_on_a_cluster(flavour: Flavour) {
         if count["count"] == 2 {
             break;
         }
-        assert!(Instant::now() < deadline, "{flavour:?}: Node counts {count}");
+        assert!(
+            Instant::now() < deadline,
+            "{flavour:?}: Node counts {count}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -85,7 +88,11 @@ async fn mixed_on_a_cluster(flavour: Flavour) {
         "sse_acks",
     )
     .await;
-    assert_eq!(acks["responses"], json!(["rust-pong:x"]), "{flavour:?}: {acks}");
+    assert_eq!(
+        acks["responses"],
+        json!(["rust-pong:x"]),
+        "{flavour:?}: {acks}"
+    );
     rust.io
         .server_side_emit("rust-note", vec![Value::from("r")])
         .await;
@@ -138,7 +145,10 @@ async fn mixed_on_a_cluster(flavour: Flavour) {
             &mut pn
         };
         let first = got_all(p, name, events).await;
-        assert_eq!(first, sorted(events.iter().map(|e| (*e).to_owned()).collect()));
+        assert_eq!(
+            first,
+            sorted(events.iter().map(|e| (*e).to_owned()).collect())
+        );
     }
     // Nothing else arrives: each server's end marker goes on the channel
     // of its broadcasts to all, and nothing else was sent.

@@ -227,7 +227,10 @@ async fn flood_while_redis_is_away(flavour: Flavour) {
     let sent = flood.await.expect("the flood task ran");
     let after = a_stats();
     assert!(after.redis_reachable, "{flavour:?}: {after:?}");
-    assert!(after.peak_queued <= MAX_QUEUED + 1, "{flavour:?}: {after:?}");
+    assert!(
+        after.peak_queued <= MAX_QUEUED + 1,
+        "{flavour:?}: {after:?}"
+    );
     assert!(sent > 10_000, "{flavour:?}: only {sent} sent");
     pb.kill().await;
 }
