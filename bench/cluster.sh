@@ -3,8 +3,8 @@
 # npm socket.io servers on @socket.io/redis-adapter, all in one run; writes
 # BENCHMARKS-cluster.md at the repo root. Loopback only, bounded in time.
 #
-#   ./bench/cluster.sh            # full: 8 s windows, 400 clients (about 5 minutes)
-#   ./bench/cluster.sh --quick    # 3 s windows, 200 clients (about 2 minutes once built)
+#   ./bench/cluster.sh            # full: 8 s windows, 1000 clients (about 5 minutes)
+#   ./bench/cluster.sh --quick    # 3 s windows, 500 clients (about 2 minutes once built)
 #
 # Any other option goes to `sio-cluster-bench` (e.g. --servers 1,3 --impls ours).
 # The servers and redis-server share core 1, the load generator has core 0,

@@ -9,7 +9,7 @@
 //! clients over the servers, and measures:
 //!
 //! * deliveries/s: one client (on server A) emits `broadcast`, every client
-//!   of every server receives it, two broadcasts in flight at most;
+//!   of every server receives it, four broadcasts in flight at most;
 //! * broadcast latency, paced (one broadcast at a time, 20 a second): from
 //!   the emit to each delivery, receivers on A ("within") apart from
 //!   receivers on the other servers ("cross");
@@ -46,6 +46,7 @@ struct Options {
     counts: Vec<usize>,
     impls: Vec<String>,
     clients: usize,
+    in_flight: u64,
     core: String,
     out: String,
     command: String,
@@ -57,6 +58,7 @@ fn options() -> Options {
         counts: vec![1, 2, 3, 4],
         impls: vec!["ours".into(), "node".into()],
         clients: 0,
+        in_flight: 4,
         core: "1".into(),
         out: "BENCHMARKS-cluster.md".into(),
         command: String::new(),
@@ -69,20 +71,21 @@ fn options() -> Options {
             "--servers" => o.counts = value().split(',').filter_map(|n| n.parse().ok()).collect(),
             "--impls" => o.impls = value().split(',').map(str::to_owned).collect(),
             "--clients" => o.clients = value().parse().unwrap_or(0),
+            "--in-flight" => o.in_flight = value().parse().unwrap_or(4).max(1),
             "--core" => o.core = value(),
             "--out" => o.out = value(),
             "--command" => o.command = value(),
             _ => {
                 eprintln!(
                     "usage: sio-cluster-bench [--quick] [--servers 1,2,3,4] [--impls ours,node] \
-                     [--clients N] [--core C] [--out FILE] [--command TEXT]"
+                     [--clients N] [--in-flight N] [--core C] [--out FILE] [--command TEXT]"
                 );
                 std::process::exit(2);
             }
         }
     }
     if o.clients == 0 {
-        o.clients = if o.quick { 200 } else { 400 };
+        o.clients = if o.quick { 500 } else { 1000 };
     }
     o
 }
@@ -234,6 +237,9 @@ struct Row {
     servers_us_per_delivery: f64,
     generator_util: f64,
     servers_util: f64,
+    redis_util: f64,
+    /// The share of the servers' core other processes took.
+    others_util: f64,
     banner: String,
 }
 
@@ -335,7 +341,8 @@ async fn measure(o: &Options, root: &str, which: &str, n: usize, tck: f64) -> Ro
         async move { send(&sink, frame).await }
     };
 
-    // Saturated: two in flight, for a warm-up and a window.
+    // Saturated: `in_flight` broadcasts at most, for a warm-up and a
+    // window.
     let saturated = |len: Duration, measuring: bool| {
         let shared = shared.clone();
         let sink = sink.clone();
@@ -348,7 +355,7 @@ async fn measure(o: &Options, root: &str, which: &str, n: usize, tck: f64) -> Ro
             let start_completed = shared.completed.get();
             let mut sent = 0u64;
             while Instant::now() < end {
-                while sent - (shared.completed.get() - start_completed) < 2 {
+                while sent - (shared.completed.get() - start_completed) < o.in_flight {
                     broadcast(sink.clone()).await;
                     sent += 1;
                 }
@@ -379,6 +386,8 @@ async fn measure(o: &Options, root: &str, which: &str, n: usize, tck: f64) -> Ro
         servers_cpu(),
         stats::own_cpu_ticks(std::process::id()).unwrap_or(0),
     );
+    let core: usize = o.core.parse().unwrap_or(1);
+    let k0 = stats::core_ticks(core).unwrap_or((0, 0));
     let (c0, d0) = (shared.completed.get(), shared.deliveries.get());
     let started = Instant::now();
     saturated(window, true).await;
@@ -388,6 +397,10 @@ async fn measure(o: &Options, root: &str, which: &str, n: usize, tck: f64) -> Ro
         servers_cpu(),
         stats::own_cpu_ticks(std::process::id()).unwrap_or(0),
     );
+    let k1 = stats::core_ticks(core).unwrap_or((0, 0));
+    let core_busy = k1.0.saturating_sub(k0.0) as f64;
+    let core_total = k1.1.saturating_sub(k0.1).max(1) as f64;
+    let ours_on_core = ((r1 - r0) + (s1 - s0)) as f64;
     let completed = (shared.completed.get() - c0) as f64;
     let deliveries = (shared.deliveries.get() - d0) as f64;
 
@@ -440,6 +453,8 @@ async fn measure(o: &Options, root: &str, which: &str, n: usize, tck: f64) -> Ro
         servers_us_per_delivery: (s1 - s0) as f64 / tck * 1e6 / deliveries.max(1.0),
         generator_util: (g1 - g0) as f64 / tck / secs,
         servers_util: (s1 - s0) as f64 / tck / secs,
+        redis_util: (r1 - r0) as f64 / tck / secs,
+        others_util: ((core_busy - ours_on_core) / core_total).max(0.0),
         banner,
     };
     drop(idle_sinks);
@@ -528,7 +543,9 @@ fn report(o: &Options, rows: &[(String, usize, Row)], load_before: &str, took: D
     s.push_str(&format!("- socketio-rs revision: {}\n", rev.trim()));
     s.push_str(&format!(
         "- nproc: {}; servers and redis-server pinned to core {}, the load generator (every client, one thread) to core 0\n",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/cpuinfo")
+            .map(|c| c.lines().filter(|l| l.starts_with("processor")).count())
+            .unwrap_or(0),
         o.core
     ));
     s.push_str(&format!(
@@ -536,8 +553,9 @@ fn report(o: &Options, rows: &[(String, usize, Row)], load_before: &str, took: D
         stats::loadavg()
     ));
     s.push_str(&format!(
-        "- {} clients spread round-robin over the servers; windows of {} s; total run time {} s\n",
+        "- {} clients spread round-robin over the servers; {} broadcasts in flight at most; windows of {} s; total run time {} s\n",
         o.clients,
+        o.in_flight,
         if o.quick { 3 } else { 8 },
         took.as_secs()
     ));
@@ -548,9 +566,9 @@ fn report(o: &Options, rows: &[(String, usize, Row)], load_before: &str, took: D
     }
     s.push_str("\n## Results\n\n");
     s.push_str(
-        "| servers | server | deliveries/s | broadcasts/s | within p50 / p99 (ms) | cross p50 / p99 (ms) | cross p99 / within p99 | saturated within / cross p50 (ms) | fetchSockets p50 / p99 (ms) | Redis CPU per broadcast (µs) | servers' CPU per delivery (µs) | servers' CPU (cores) | generator CPU (core) |\n",
+        "| servers | server | deliveries/s | broadcasts/s | within p50 / p99 (ms) | cross p50 / p99 (ms) | cross p99 / within p99 | saturated within / cross p50 (ms) | fetchSockets p50 / p99 (ms) | Redis CPU per broadcast (µs) | servers' CPU per delivery (µs) | servers' + Redis CPU (cores) | others on that core | generator CPU (core) |\n",
     );
-    s.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    s.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for &n in &o.counts {
         for which in &o.impls {
             let Some(r) = get(which, n) else { continue };
@@ -560,7 +578,7 @@ fn report(o: &Options, rows: &[(String, usize, Row)], load_before: &str, took: D
                 "–".into()
             };
             s.push_str(&format!(
-                "| {n} | {which} | {} | {} | {} / {} | {} / {} | {ratio} | {} / {} | {} / {} | {} | {} | {} | {} |\n",
+                "| {n} | {which} | {} | {} | {} / {} | {} / {} | {ratio} | {} / {} | {} / {} | {} | {} | {} + {} | {} % | {} |\n",
                 fmt(r.deliveries_s, 0),
                 fmt(r.broadcasts_s, 0),
                 fmt(r.within_p50, 2),
@@ -574,18 +592,43 @@ fn report(o: &Options, rows: &[(String, usize, Row)], load_before: &str, took: D
                 fmt(r.redis_us_per_broadcast, 1),
                 fmt(r.servers_us_per_delivery, 2),
                 fmt(r.servers_util, 2),
+                fmt(r.redis_util, 2),
+                fmt(r.others_util * 100.0, 0),
                 fmt(r.generator_util, 2),
             ));
         }
     }
-    s.push_str("\nOurs against Node, deliveries/s:\n\n| servers | ours / node |\n|---|---|\n");
+    s.push_str(
+        "\n### Growth with the number of servers\n\nEach figure at N servers over the same figure at 1 server.\n\n\
+         | servers | server | deliveries/s | within p99 | fetchSockets p50 | Redis CPU per broadcast | servers' CPU per delivery |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
     for &n in &o.counts {
-        if let (Some(a), Some(b)) = (get("ours", n), get("node", n)) {
+        for which in &o.impls {
+            let (Some(r), Some(one)) = (get(which, n), get(which, 1)) else {
+                continue;
+            };
             s.push_str(&format!(
-                "| {n} | {} |\n",
-                fmt(a.deliveries_s / b.deliveries_s, 2)
+                "| {n} | {which} | {} | {} | {} | {} | {} |\n",
+                fmt(r.deliveries_s / one.deliveries_s, 2),
+                fmt(r.within_p99 / one.within_p99, 2),
+                fmt(r.fetch_p50 / one.fetch_p50, 2),
+                fmt(r.redis_us_per_broadcast / one.redis_us_per_broadcast, 2),
+                fmt(r.servers_us_per_delivery / one.servers_us_per_delivery, 2),
             ));
         }
+    }
+    s.push_str("\n### Targets\n\n| servers | ours / node deliveries/s (target >= 5 at 3 servers) | ours: cross p99 / within p99 (target <= 2) |\n|---|---|---|\n");
+    for &n in &o.counts {
+        let ratio = match (get("ours", n), get("node", n)) {
+            (Some(a), Some(b)) => fmt(a.deliveries_s / b.deliveries_s, 2),
+            _ => "–".into(),
+        };
+        let latency = match get("ours", n) {
+            Some(r) if n > 1 => fmt(r.cross_p99 / r.within_p99, 2),
+            _ => "–".into(),
+        };
+        s.push_str(&format!("| {n} | {ratio} | {latency} |\n"));
     }
     s
 }
