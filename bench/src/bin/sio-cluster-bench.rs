@@ -630,5 +630,63 @@ fn report(o: &Options, rows: &[(String, usize, Row)], load_before: &str, took: D
         };
         s.push_str(&format!("| {n} | {ratio} | {latency} |\n"));
     }
+    s.push_str(&reading(o, &get));
+    s
+}
+
+/// The slope of `y` over the server count by least squares: how much a
+/// figure grows per added server.
+fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return f64::NAN;
+    }
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    sxy / sxx
+}
+
+/// How each figure grows with the number of servers, in words, from this
+/// run's figures.
+fn reading(o: &Options, get: &dyn Fn(&str, usize) -> Option<Row>) -> String {
+    let mut s = String::from("\n### How the figures grow with the number of servers\n\n");
+    s.push_str(
+        "Every server and Redis share one core here, so the cluster's deliveries/s cannot grow \
+         with the number of servers: what this run shows is what each added server costs.\n\n",
+    );
+    for which in &o.impls {
+        let series = |f: &dyn Fn(&Row) -> f64| -> Vec<(f64, f64)> {
+            o.counts
+                .iter()
+                .filter_map(|&n| get(which, n).map(|r| (n as f64, f(&r))))
+                .filter(|p| p.1.is_finite())
+                .collect()
+        };
+        let rates: Vec<String> = series(&|r| r.deliveries_s)
+            .iter()
+            .map(|(n, v)| format!("{v:.0} at {n}"))
+            .collect();
+        s.push_str(&format!(
+            "- **{which}**: deliveries/s {}; Redis CPU per broadcast {} µs per added server \
+             (Redis writes each published broadcast to every subscribed server); servers' CPU \
+             per delivery {} µs per added server (each server decodes every broadcast, whatever \
+             its share of the clients); fetchSockets p50 {} ms per added server (the requester \
+             waits for every server's answer, and decodes every remote socket); paced latency \
+             p99 within one server {} ms and across servers {} ms per added server.\n",
+            rates.join(", "),
+            fmt(slope(&series(&|r| r.redis_us_per_broadcast)), 1),
+            fmt(slope(&series(&|r| r.servers_us_per_delivery)), 2),
+            fmt(slope(&series(&|r| r.fetch_p50)), 2),
+            fmt(slope(&series(&|r| r.within_p99)), 2),
+            fmt(slope(&series(&|r| r.cross_p99)), 2),
+        ));
+    }
+    s.push_str(
+        "\nThe share of the servers' core other processes took (the \"others\" column) moves \
+         every rate and latency of its row; CPU per broadcast and per delivery hold up best \
+         under such load.\n",
+    );
     s
 }
