@@ -146,8 +146,8 @@ pub struct RedisAdapterFactory {
 ///
 /// While a single Redis (or the Sentinels' master) does not answer,
 /// messages are dropped before they queue, one being let through every
-/// quarter of a second to notice its return; the queues stay near empty and
-/// no backlog of stale broadcasts follows the outage. On a Redis Cluster,
+/// quarter of a second to notice its return; the queues drain rather than
+/// fill, and no backlog of stale broadcasts follows the outage. On a Redis Cluster,
 /// whose masters fail over one by one, each message tries its node, and a
 /// namespace's queue holds `max_queued_publishes` messages at most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,8 +2,8 @@
 //! for want of a connection, messages are dropped at once (counted, and
 //! logged once per outage) instead of each waiting for its own failed
 //! attempt, with one attempt let through every [`PROBE_INTERVAL`] to notice
-//! that Redis is back. So the publish queues stay near empty during an
-//! outage, and no backlog of stale broadcasts floods the cluster when it
+//! that Redis is back. So the publish queues drain during an outage rather
+//! than fill, and no backlog of stale broadcasts floods the cluster when it
 //! ends; as with Node's adapters, what was published meanwhile is lost.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,16 +67,20 @@ impl Outage {
     /// A command failed for want of a connection: starts an outage (logged
     /// once), and the message is dropped.
     pub(super) fn unreachable(&self, label: &str, error: &redis::RedisError) {
-        self.drop_one();
+        self.dropped.fetch_add(1, Ordering::Relaxed);
         let mut down = self.down.lock();
-        if down.is_none() {
-            let now = Instant::now();
-            *down = Some(Down {
-                since: now,
-                next_probe: now + PROBE_INTERVAL,
-            });
-            tracing::warn!(%error, "{label}: Redis unreachable; messages are dropped until it answers");
+        if down.is_some() {
+            self.dropped_now.fetch_add(1, Ordering::Relaxed);
+            return;
         }
+        // What was dropped before (refused commands) is not this outage's.
+        self.dropped_now.store(1, Ordering::Relaxed);
+        let now = Instant::now();
+        *down = Some(Down {
+            since: now,
+            next_probe: now + PROBE_INTERVAL,
+        });
+        tracing::warn!(%error, "{label}: Redis unreachable; messages are dropped until it answers");
     }
 
     /// A message was dropped for another reason (Redis refused it).
