@@ -165,6 +165,20 @@ struct Shared {
     acks: RefCell<HashMap<u64, tokio::sync::oneshot::Sender<u64>>>,
 }
 
+/// CPU time of every thread of `pid` in nanoseconds (the scheduler's
+/// figure, /proc/PID/task/*/schedstat): clock ticks are too coarse for
+/// Redis, which spends a few milliseconds in a window.
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
 fn micros(epoch: Instant) -> u64 {
     u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
@@ -379,28 +393,20 @@ async fn measure(o: &Options, root: &str, which: &str, n: usize, tck: f64) -> Ro
     };
     saturated(Duration::from_millis(500), false).await;
 
-    let cpu = |pid: u32| stats::cpu_ticks(pid).unwrap_or(0);
+    let cpu = cpu_ns;
     let servers_cpu = || pids.iter().map(|p| cpu(*p)).sum::<u64>();
-    let (r0, s0, g0) = (
-        cpu(redis_pid),
-        servers_cpu(),
-        stats::own_cpu_ticks(std::process::id()).unwrap_or(0),
-    );
+    let (r0, s0, g0) = (cpu(redis_pid), servers_cpu(), cpu_ns(std::process::id()));
     let core: usize = o.core.parse().unwrap_or(1);
     let k0 = stats::core_ticks(core).unwrap_or((0, 0));
     let (c0, d0) = (shared.completed.get(), shared.deliveries.get());
     let started = Instant::now();
     saturated(window, true).await;
     let secs = started.elapsed().as_secs_f64();
-    let (r1, s1, g1) = (
-        cpu(redis_pid),
-        servers_cpu(),
-        stats::own_cpu_ticks(std::process::id()).unwrap_or(0),
-    );
+    let (r1, s1, g1) = (cpu(redis_pid), servers_cpu(), cpu_ns(std::process::id()));
     let k1 = stats::core_ticks(core).unwrap_or((0, 0));
     let core_busy = k1.0.saturating_sub(k0.0) as f64;
     let core_total = k1.1.saturating_sub(k0.1).max(1) as f64;
-    let ours_on_core = ((r1 - r0) + (s1 - s0)) as f64;
+    let ours_on_core = ((r1 - r0) + (s1 - s0)) as f64 / 1e9 * tck;
     let completed = (shared.completed.get() - c0) as f64;
     let deliveries = (shared.deliveries.get() - d0) as f64;
 
@@ -449,11 +455,11 @@ async fn measure(o: &Options, root: &str, which: &str, n: usize, tck: f64) -> Ro
         cross_p99: q(&shared.paced_cross.borrow(), 0.99),
         fetch_p50: q(&fetch, 0.5),
         fetch_p99: q(&fetch, 0.99),
-        redis_us_per_broadcast: (r1 - r0) as f64 / tck * 1e6 / completed.max(1.0),
-        servers_us_per_delivery: (s1 - s0) as f64 / tck * 1e6 / deliveries.max(1.0),
-        generator_util: (g1 - g0) as f64 / tck / secs,
-        servers_util: (s1 - s0) as f64 / tck / secs,
-        redis_util: (r1 - r0) as f64 / tck / secs,
+        redis_us_per_broadcast: (r1 - r0) as f64 / 1e3 / completed.max(1.0),
+        servers_us_per_delivery: (s1 - s0) as f64 / 1e3 / deliveries.max(1.0),
+        generator_util: (g1 - g0) as f64 / 1e9 / secs,
+        servers_util: (s1 - s0) as f64 / 1e9 / secs,
+        redis_util: (r1 - r0) as f64 / 1e9 / secs,
         others_util: ((core_busy - ours_on_core) / core_total).max(0.0),
         banner,
     };
