@@ -85,11 +85,42 @@ impl Redis {
     /// binary.
     pub async fn start() -> Option<Redis> {
         let bin = redis_binary()?;
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        Some(Redis::start_on(bin, port).await)
+        // A free port is picked, then bound by redis-server: another
+        // process (a test running beside this one) may take it in between;
+        // then another port is tried.
+        for _ in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            let redis = Redis::start_on(bin, port).await;
+            if redis.is_own().await {
+                return Some(redis);
+            }
+            eprintln!("port {port} was taken before redis-server bound it; trying another");
+        }
+        panic!("redis-server found no free port in 3 attempts");
+    }
+
+    /// Whether the server answering on the port is this one's process.
+    async fn is_own(&self) -> bool {
+        let Ok(client) = socketio::adapter::redis::client::Client::open(self.url()) else {
+            return false;
+        };
+        let Ok(Ok(mut conn)) = timeout(WAIT, client.get_multiplexed_async_connection()).await
+        else {
+            return false;
+        };
+        let info: Result<String, _> = socketio::adapter::redis::client::cmd("INFO")
+            .arg("server")
+            .query_async(&mut conn)
+            .await;
+        let answering = info.ok().and_then(|i| {
+            i.lines()
+                .find_map(|l| l.strip_prefix("process_id:"))
+                .and_then(|p| p.trim().parse::<u32>().ok())
+        });
+        answering == Some(self.child.id())
     }
 
     async fn start_on(bin: &str, port: u16) -> Redis {
