@@ -2,13 +2,17 @@
 // by line by the Rust tests of a mixed Rust + Node cluster
 // (socketio/tests/redis_cluster.rs, socketio/tests/redis_flavours.rs).
 //
-//   node tests/node/redis-server.mjs <redis url> [flavour] [recovery ms]
+//   node tests/node/redis-server.mjs <redis url> [flavour] [recovery ms] [time limit ms]
+//
+// Several comma-separated URLs are the seeds of a Redis Cluster: the
+// clients are node-redis `createCluster` ones (socketio/tests/redis_on_cluster_mixed.rs).
 //
 // flavour: "classic" (default, `@socket.io/redis-adapter` createAdapter),
 // "sharded" (createShardedAdapter, dynamic subscription mode), "streams"
 // (`@socket.io/redis-streams-adapter` 0.3) or "streams-sharded" (the same
-// with useShardedPubSub). With a recovery window (ms), the
-// server enables connectionStateRecovery (meaningful with streams).
+// with useShardedPubSub). With a recovery window (ms, 0 for none), the
+// server enables connectionStateRecovery (meaningful with streams). The
+// time limit (default 30 s) bounds the whole run.
 //
 // Listens on 127.0.0.1, port 0, then prints {event:"ready", port}.
 // Every socket gets `socket.data = {name: auth.name}` and answers "join"
@@ -39,17 +43,21 @@ import { createInterface } from "node:readline";
 import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 
-const [redisUrl, flavour = "classic", recoveryMs] = process.argv.slice(2);
+const [redisUrl, flavour = "classic", recoveryMs, limitMs] = process.argv.slice(2);
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 const fail = (message) => {
   out({ event: "fail", message: String(message) });
   process.exit(1);
 };
-setTimeout(() => fail("time limit"), 30000).unref();
+setTimeout(() => fail("time limit"), Number(limitMs ?? 30000)).unref();
 
-const pubClient = createClient({ url: redisUrl });
+const seeds = redisUrl.split(",").filter(Boolean);
+const pubClient =
+  seeds.length > 1
+    ? createCluster({ rootNodes: seeds.map((url) => ({ url })) })
+    : createClient({ url: redisUrl });
 const subClient = pubClient.duplicate();
 pubClient.on("error", (e) => console.error("pub", e.message));
 subClient.on("error", (e) => console.error("sub", e.message));
@@ -73,7 +81,7 @@ function adapter() {
 const http = createServer();
 const io = new Server(http, {
   adapter: adapter(),
-  ...(recoveryMs
+  ...(Number(recoveryMs) > 0
     ? { connectionStateRecovery: { maxDisconnectionDuration: Number(recoveryMs) } }
     : {}),
 });

@@ -13,6 +13,8 @@ use super::tls::{free_port, TempDir};
 const CLI_BIN: &str = "/usr/bin/redis-cli";
 /// How long forming the cluster or a failover may take on a busy machine.
 const FORM: Duration = Duration::from_secs(60);
+/// How many times the cluster is formed on fresh ports before giving up.
+const FORM_ATTEMPTS: usize = 3;
 
 /// One node of the cluster.
 pub struct Node {
@@ -21,6 +23,40 @@ pub struct Node {
 }
 
 impl Node {
+    /// Waits until this node answers on its port, and checks that the
+    /// server answering is this node's process: when the port was taken
+    /// before it could bind it, another server answers there and this
+    /// one exited.
+    async fn wait_own(&mut self) -> Result<(), String> {
+        let pid = self.child.as_ref().map(Child::id);
+        let deadline = Instant::now() + FORM;
+        loop {
+            let info = query::<String>(self.port, redis::cmd("INFO").arg("server")).await;
+            if let Some(info) = info {
+                let answering = info
+                    .lines()
+                    .find_map(|l| l.strip_prefix("process_id:"))
+                    .and_then(|p| p.trim().parse::<u32>().ok());
+                return if answering == pid {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "port {} is another server's ({answering:?}, not {pid:?})",
+                        self.port
+                    ))
+                };
+            }
+            // It could not bind its port or its bus port.
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                return Err(format!("redis-server on {} exited: {status}", self.port));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("redis-server on {} did not start", self.port));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Kills the node (a crashed master), leaving its replica to take
     /// over.
     pub fn kill(&mut self) {
@@ -55,6 +91,23 @@ impl RedisCluster {
             eprintln!("SKIPPED: {CLI_BIN} not found; install redis-tools to run the cluster tests");
             return None;
         }
+        // A free port is picked, then bound by redis-server: another
+        // process (a test running beside this one) may take it in between.
+        // Then the cluster is formed again on fresh ports.
+        let mut failure = String::new();
+        for _ in 0..FORM_ATTEMPTS {
+            match RedisCluster::form(bin, masters, replicas).await {
+                Ok(cluster) => return Some(cluster),
+                Err(e) => {
+                    eprintln!("forming the Redis Cluster again: {e}");
+                    failure = e;
+                }
+            }
+        }
+        panic!("no Redis Cluster in {FORM_ATTEMPTS} attempts: {failure}");
+    }
+
+    async fn form(bin: &str, masters: usize, replicas: usize) -> Result<RedisCluster, String> {
         let dir = TempDir::new("cluster");
         let path = dir.0.clone();
         let mut cluster = RedisCluster {
@@ -87,15 +140,8 @@ impl RedisCluster {
                 port,
             });
         }
-        for node in &cluster.nodes {
-            let deadline = Instant::now() + FORM;
-            while tokio::net::TcpStream::connect(("127.0.0.1", node.port))
-                .await
-                .is_err()
-            {
-                assert!(Instant::now() < deadline, "redis-server did not start");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+        for node in &mut cluster.nodes {
+            node.wait_own().await?;
         }
         let mut create = tokio::process::Command::new(CLI_BIN);
         create.args(["--cluster", "create"]);
@@ -104,14 +150,21 @@ impl RedisCluster {
         }
         create
             .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let status = timeout(FORM, create.status())
+        let out = timeout(FORM, create.output())
             .await
-            .expect("redis-cli --cluster create timed out")
-            .expect("run redis-cli");
-        assert!(status.success(), "redis-cli --cluster create failed");
+            .map_err(|_| "redis-cli --cluster create timed out".to_owned())?
+            .map_err(|e| format!("run redis-cli: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "redis-cli --cluster create failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
         let ports: Vec<u16> = cluster.nodes.iter().map(|n| n.port).collect();
         for &port in &ports {
             cluster.wait_ok(port).await;
@@ -123,7 +176,7 @@ impl RedisCluster {
                 cluster.wait_replicated(port).await;
             }
         }
-        Some(cluster)
+        Ok(cluster)
     }
 
     /// Waits until the node on `port` says `cluster_state:ok` and knows
@@ -193,17 +246,23 @@ impl RedisCluster {
     /// Waits until a server subscribed shard channel `channel` (on its
     /// slot's master).
     pub async fn wait_shard_subscriber(&self, channel: &str, what: &str) {
+        self.wait_shard_subscribers(channel, 1, what).await;
+    }
+
+    /// Waits until `n` servers subscribed shard channel `channel` (on its
+    /// slot's master): a room's channel follows the join, after its ack.
+    pub async fn wait_shard_subscribers(&self, channel: &str, n: i64, what: &str) {
         let deadline = Instant::now() + FORM;
         loop {
             let port = self.master_of(channel).await;
             let reply: Option<(String, i64)> =
                 query(port, redis::cmd("PUBSUB").arg("SHARDNUMSUB").arg(channel)).await;
-            if reply.as_ref().is_some_and(|(_, n)| *n > 0) {
+            if reply.as_ref().is_some_and(|(_, got)| *got >= n) {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "{what}: nobody subscribed {channel} on {port}: {reply:?}"
+                "{what}: {channel} on {port} has not {n} subscribers: {reply:?}"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

@@ -85,11 +85,42 @@ impl Redis {
     /// binary.
     pub async fn start() -> Option<Redis> {
         let bin = redis_binary()?;
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        Some(Redis::start_on(bin, port).await)
+        // A free port is picked, then bound by redis-server: another
+        // process (a test running beside this one) may take it in between;
+        // then another port is tried.
+        for _ in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            let redis = Redis::start_on(bin, port).await;
+            if redis.is_own().await {
+                return Some(redis);
+            }
+            eprintln!("port {port} was taken before redis-server bound it; trying another");
+        }
+        panic!("redis-server found no free port in 3 attempts");
+    }
+
+    /// Whether the server answering on the port is this one's process.
+    async fn is_own(&self) -> bool {
+        let Ok(client) = socketio::adapter::redis::client::Client::open(self.url()) else {
+            return false;
+        };
+        let Ok(Ok(mut conn)) = timeout(WAIT, client.get_multiplexed_async_connection()).await
+        else {
+            return false;
+        };
+        let info: Result<String, _> = socketio::adapter::redis::client::cmd("INFO")
+            .arg("server")
+            .query_async(&mut conn)
+            .await;
+        let answering = info.ok().and_then(|i| {
+            i.lines()
+                .find_map(|l| l.strip_prefix("process_id:"))
+                .and_then(|p| p.trim().parse::<u32>().ok())
+        });
+        answering == Some(self.child.id())
     }
 
     async fn start_on(bin: &str, port: u16) -> Redis {
@@ -340,13 +371,21 @@ pub async fn node_server(
     flavour: Flavour,
     recovery_ms: Option<u64>,
 ) -> (NodeProc, String) {
-    let url = redis.url();
-    let recovery = recovery_ms.map(|ms| ms.to_string());
-    let mut args = vec![url.as_str(), flavour.name()];
-    if let Some(r) = &recovery {
-        args.push(r);
-    }
-    let mut p = NodeProc::spawn("redis-server.mjs", &args, Duration::from_secs(30));
+    node_server_at(&redis.url(), flavour, recovery_ms, Duration::from_secs(30)).await
+}
+
+/// The same on the Redis at `url` (comma-separated seeds: a Redis Cluster,
+/// reached with node-redis `createCluster`), living `limit` at most.
+pub async fn node_server_at(
+    url: &str,
+    flavour: Flavour,
+    recovery_ms: Option<u64>,
+    limit: Duration,
+) -> (NodeProc, String) {
+    let recovery = recovery_ms.unwrap_or(0).to_string();
+    let limit_ms = limit.as_millis().to_string();
+    let args = [url, flavour.name(), recovery.as_str(), limit_ms.as_str()];
+    let mut p = NodeProc::spawn("redis-server.mjs", &args, limit);
     let ready = p.expect("ready", |v| v["event"] == "ready").await;
     let url = format!("http://127.0.0.1:{}", ready["port"]);
     (p, url)

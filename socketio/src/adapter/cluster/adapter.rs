@@ -6,7 +6,7 @@
 //! [`super::apply`].
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,51 @@ pub(crate) struct ClusterConfig {
     pub(crate) max_queued_publishes: usize,
     /// Connection state recovery window (`None`: off).
     pub(crate) recovery: Option<Duration>,
+    /// The gauges of the publish queues of every namespace.
+    pub(crate) queue: Arc<QueueGauge>,
+}
+
+/// What the publish queues of one server's namespaces hold, summed: read
+/// as a metric, and by the tests that check the queues stay bounded while
+/// the broker is away.
+#[derive(Debug, Default)]
+pub(crate) struct QueueGauge {
+    /// Signed: the publish task may take a message before its sender
+    /// counted it.
+    queued: AtomicIsize,
+    peak: AtomicUsize,
+    dropped: AtomicU64,
+}
+
+impl QueueGauge {
+    fn pushed(&self) {
+        let now = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak
+            .fetch_max(usize::try_from(now).unwrap_or(0), Ordering::Relaxed);
+    }
+
+    fn popped(&self) {
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn dropped(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Messages waiting to be published now.
+    pub(crate) fn queued(&self) -> usize {
+        usize::try_from(self.queued.load(Ordering::Relaxed)).unwrap_or(0)
+    }
+
+    /// The most messages ever waiting at once.
+    pub(crate) fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Messages dropped because their namespace's queue was full.
+    pub(crate) fn dropped_full(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
 }
 
 /// Creates the cluster adapter of every namespace of one server on one
@@ -218,8 +263,11 @@ impl<T: Transport> ClusterAdapter<T> {
                 }
             }));
         }
-        node.runtime
-            .spawn(publisher_task(node.transport.clone(), rx));
+        node.runtime.spawn(publisher_task(
+            node.transport.clone(),
+            rx,
+            node.config.queue.clone(),
+        ));
         node.runtime
             .spawn(timer_task(Arc::downgrade(&node), node.wake.clone()));
         let subscriber: Weak<dyn Subscriber> = Arc::downgrade(&node) as Weak<dyn Subscriber>;
@@ -269,8 +317,9 @@ impl<T: Transport> Node<T> {
 
     fn enqueue(&self, outgoing: Outgoing) {
         match self.outbox.try_send(outgoing) {
-            Ok(()) => {}
+            Ok(()) => self.config.queue.pushed(),
             Err(mpsc::error::TrySendError::Full(_)) => {
+                self.config.queue.dropped();
                 tracing::warn!(nsp = %self.nsp, "{}: publish queue full, message dropped", self.transport.label());
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
@@ -404,8 +453,13 @@ impl<T: Transport> Node<T> {
 }
 
 /// Sends the queued messages of one namespace, in order.
-async fn publisher_task<T: Transport>(transport: Arc<T>, mut rx: mpsc::Receiver<Outgoing>) {
+async fn publisher_task<T: Transport>(
+    transport: Arc<T>,
+    mut rx: mpsc::Receiver<Outgoing>,
+    queue: Arc<QueueGauge>,
+) {
     while let Some(outgoing) = rx.recv().await {
+        queue.popped();
         match outgoing {
             Outgoing::Message { envelope, offset } => {
                 let id = transport.publish(envelope).await;

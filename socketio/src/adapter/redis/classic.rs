@@ -37,6 +37,11 @@ impl ClassicTransport {
         let link = RedisLink::connect(endpoint, Arc::new(codec.clone()), false, LABEL).await?;
         Ok(ClassicTransport { link, codec })
     }
+
+    /// The link's view of Redis outages.
+    pub(super) fn outage(&self) -> Arc<super::outage::Outage> {
+        self.link.outage()
+    }
 }
 
 impl Channels for ClassicCodec {

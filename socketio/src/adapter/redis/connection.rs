@@ -21,11 +21,14 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, MultiplexedConnection, PubSubSink, PubSubStream};
+use redis::aio::{
+    ConnectionManager, ConnectionManagerConfig, MultiplexedConnection, PubSubSink, PubSubStream,
+};
 use redis::cluster_async::ClusterConnection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::endpoint::Endpoint;
+use super::outage::Outage;
 use super::reply::numsub_count;
 use super::RedisAdapterError;
 use crate::adapter::cluster::transport::Subscriber;
@@ -172,8 +175,18 @@ impl Endpoint {
                 follow.current().await?;
                 Ok(RedisConn::Sentinel(follow))
             }
+            // One bounded reconnection attempt per command: a command that
+            // meets a Redis gone fails at once rather than after the
+            // manager's default backoff (six attempts, seconds), so an
+            // outage is seen and publishing drops instead of queueing
+            // (`publish` tries a command twice when Redis was answering).
             Endpoint::Single(client) => client
-                .get_connection_manager()
+                .get_connection_manager_with_config(
+                    ConnectionManagerConfig::new()
+                        .set_number_of_retries(0)
+                        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                        .set_response_timeout(Some(CONNECT_TIMEOUT)),
+                )
                 .await
                 .map(RedisConn::Manager),
             // A bounded wait for each command, retries included: a node
@@ -220,6 +233,12 @@ impl Endpoint {
     }
 }
 
+/// Whether an error means Redis could not be reached (rather than that it
+/// refused the command).
+fn is_unreachable(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_connection_dropped() || e.is_timeout() || e.is_connection_refusal()
+}
+
 /// A cluster endpoint asked for one server, or the reverse: the code
 /// above never does.
 fn wrong_endpoint() -> redis::RedisError {
@@ -231,6 +250,7 @@ pub(super) struct RedisLink {
     publisher: RedisConn,
     subscriber: mpsc::UnboundedSender<SubCommand>,
     label: &'static str,
+    outage: Arc<Outage>,
 }
 
 impl std::fmt::Debug for RedisLink {
@@ -275,6 +295,7 @@ impl RedisLink {
             publisher,
             subscriber: tx,
             label,
+            outage: Arc::default(),
         })
     }
 
@@ -284,12 +305,23 @@ impl RedisLink {
     }
 
     /// Runs a publishing command, once more after a dropped connection;
-    /// its reply, or `None` (logged) when it failed.
+    /// its reply, or `None` when it failed or Redis is known not to answer
+    /// (see [`Outage`]): the message is dropped.
     pub(super) async fn publish(&self, cmd: &RedisCommand) -> Option<redis::Value> {
+        // A cluster's nodes fail one by one, each slot failing over on
+        // its own: one unreachable master says nothing of the others, so
+        // there each message tries its own node.
+        let whole = !matches!(self.publisher, RedisConn::Cluster(_));
+        if whole && !self.outage.may_try() {
+            return None;
+        }
+        // A probe during an outage is one attempt: the queue fills while
+        // it runs.
+        let probing = whole && !self.outage.reachable();
         let mut conn = self.publisher.clone();
         let mut result = to_cmd(cmd).query_async::<redis::Value>(&mut conn).await;
         if let Err(e) = &result {
-            if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
+            if is_unreachable(e) && !probing {
                 // The connection manager reconnects behind the failed
                 // command: try once more.
                 tokio::time::sleep(MIN_BACKOFF).await;
@@ -297,12 +329,25 @@ impl RedisLink {
             }
         }
         match result {
-            Ok(reply) => Some(reply),
+            Ok(reply) => {
+                self.outage.answered(self.label);
+                Some(reply)
+            }
+            Err(e) if whole && is_unreachable(&e) => {
+                self.outage.unreachable(self.label, &e);
+                None
+            }
             Err(e) => {
+                self.outage.drop_one();
                 tracing::warn!(command = ?cmd, error = %e, "{}: publish failed, message dropped", self.label);
                 None
             }
         }
+    }
+
+    /// The link's view of whether Redis answers, and what it dropped.
+    pub(super) fn outage(&self) -> Arc<Outage> {
+        self.outage.clone()
     }
 
     /// The subscriber count of a `PUBSUB NUMSUB`-like command: the server

@@ -41,6 +41,7 @@ mod classic;
 mod connection;
 mod emitter;
 mod endpoint;
+mod outage;
 mod reply;
 pub(crate) mod sharded;
 pub(crate) mod streams;
@@ -48,7 +49,7 @@ pub(crate) mod streams;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use super::cluster::adapter::{ClusterAdapterFactory, ClusterConfig};
+use super::cluster::adapter::{ClusterAdapterFactory, ClusterConfig, QueueGauge};
 use super::cluster::state::DEFAULT_REQUEST_TIMEOUT;
 use super::cluster::transport::Transport;
 use super::{Adapter, AdapterFactory, LocalNamespace};
@@ -56,6 +57,7 @@ use classic::ClassicTransport;
 pub use emitter::{Emitter, EmitterConfig, EmitterError, EmitterOperator};
 use endpoint::Endpoint;
 pub use endpoint::RedisConnectOptions;
+use outage::Outage;
 
 /// The `redis` crate this adapter is built on, to build a
 /// [`redis::Client`] for [`RedisAdapterFactory::with_config`].
@@ -75,6 +77,8 @@ pub struct RedisAdapterConfig {
     pub publish_on_specific_response_channel: bool,
     /// Most messages queued for publishing per namespace; past it messages
     /// are dropped (and logged) rather than piling up while Redis is away.
+    /// (While Redis does not answer, messages are dropped before they
+    /// queue; see [`PublishStats`].)
     pub max_queued_publishes: usize,
     /// Connection state recovery window of the local part (`None`: off);
     /// set it to the server's `max_disconnection_duration` when recovery is
@@ -132,6 +136,32 @@ pub enum RedisAdapterError {
 pub struct RedisAdapterFactory {
     factory: Arc<dyn AdapterFactory>,
     flavour: &'static str,
+    queue: Arc<QueueGauge>,
+    outage: Arc<Outage>,
+}
+
+/// What one server's adapter did with the messages it publishes, summed
+/// over its namespaces: a metric to export, and what shows that nothing
+/// piles up while Redis is away.
+///
+/// While a single Redis (or the Sentinels' master) does not answer,
+/// messages are dropped before they queue, one being let through every
+/// quarter of a second to notice its return; the queues drain rather than
+/// fill, and no backlog of stale broadcasts follows the outage. On a Redis Cluster,
+/// whose masters fail over one by one, each message tries its node, and a
+/// namespace's queue holds `max_queued_publishes` messages at most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PublishStats {
+    /// Messages waiting to be published now.
+    pub queued: usize,
+    /// The most messages ever waiting at once.
+    pub peak_queued: usize,
+    /// Messages dropped so far: a full queue, Redis not answering, or Redis
+    /// refusing the command.
+    pub dropped: u64,
+    /// Whether Redis answered the last message tried.
+    pub redis_reachable: bool,
 }
 
 impl std::fmt::Debug for RedisAdapterFactory {
@@ -177,21 +207,38 @@ impl RedisAdapterFactory {
             requests_timeout: config.requests_timeout,
             max_queued_publishes: config.max_queued_publishes,
             recovery: config.recovery,
+            queue: Arc::default(),
         };
         let transport = ClassicTransport::connect(&endpoint, &config).await?;
-        RedisAdapterFactory::on(transport, cluster)
+        let outage = transport.outage();
+        RedisAdapterFactory::on(transport, cluster, outage)
     }
 
-    /// The factory of the generic cluster adapter on a flavour's transport:
-    /// the one place every flavour's factory comes from.
-    pub(crate) fn on<T: Transport>(
+    /// What the adapter did with the messages it publishes so far.
+    pub fn publish_stats(&self) -> PublishStats {
+        PublishStats {
+            queued: self.queue.queued(),
+            peak_queued: self.queue.peak(),
+            dropped: self.queue.dropped_full() + self.outage.dropped(),
+            redis_reachable: self.outage.reachable(),
+        }
+    }
+
+    /// The factory of the generic cluster adapter on a flavour's transport
+    /// (whose link watches for outages with `outage`): the one place every
+    /// flavour's factory comes from.
+    fn on<T: Transport>(
         transport: T,
         config: ClusterConfig,
+        outage: Arc<Outage>,
     ) -> Result<RedisAdapterFactory, RedisAdapterError> {
         let runtime =
             tokio::runtime::Handle::try_current().map_err(|_| RedisAdapterError::NoRuntime)?;
         let flavour = transport.label();
+        let queue = config.queue.clone();
         Ok(RedisAdapterFactory {
+            queue,
+            outage,
             factory: Arc::new(ClusterAdapterFactory::new(
                 Arc::new(transport),
                 config,

@@ -12,7 +12,7 @@ use futures_util::future::BoxFuture;
 
 use super::connection::{Channels, RedisLink};
 use super::endpoint::Endpoint;
-use super::{RedisAdapterError, RedisAdapterFactory, RedisConnectOptions};
+use super::{PublishStats, RedisAdapterError, RedisAdapterFactory, RedisConnectOptions};
 use crate::adapter::cluster::adapter::ClusterConfig;
 use crate::adapter::cluster::sharded::ShardedCodec;
 pub use crate::adapter::cluster::sharded::SubscriptionMode;
@@ -116,9 +116,16 @@ impl ShardedRedisAdapterFactory {
             requests_timeout: config.requests_timeout,
             max_queued_publishes: config.max_queued_publishes,
             recovery: config.recovery,
+            queue: Arc::default(),
         };
-        RedisAdapterFactory::on(ShardedTransport { link, codec }, cluster)
+        let outage = link.outage();
+        RedisAdapterFactory::on(ShardedTransport { link, codec }, cluster, outage)
             .map(ShardedRedisAdapterFactory)
+    }
+
+    /// What the adapter did with the messages it publishes so far.
+    pub fn publish_stats(&self) -> PublishStats {
+        self.0.publish_stats()
     }
 }
 

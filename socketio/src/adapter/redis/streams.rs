@@ -18,7 +18,7 @@ use super::connection::{
 };
 use super::endpoint::Endpoint;
 use super::reply::{entries, string, xread_entries};
-use super::{RedisAdapterError, RedisAdapterFactory, RedisConnectOptions};
+use super::{PublishStats, RedisAdapterError, RedisAdapterFactory, RedisConnectOptions};
 use crate::adapter::cluster::adapter::ClusterConfig;
 use crate::adapter::cluster::state::DEFAULT_REQUEST_TIMEOUT;
 use crate::adapter::cluster::streams::{StreamEntry, StreamsCodec};
@@ -166,13 +166,20 @@ impl RedisStreamsAdapterFactory {
             requests_timeout: config.requests_timeout,
             max_queued_publishes: config.max_queued_publishes,
             recovery: config.recovery,
+            queue: Arc::default(),
         };
+        let outage = link.outage();
         let transport = StreamsTransport {
             link,
             codec,
             readers,
         };
-        RedisAdapterFactory::on(transport, cluster).map(RedisStreamsAdapterFactory)
+        RedisAdapterFactory::on(transport, cluster, outage).map(RedisStreamsAdapterFactory)
+    }
+
+    /// What the adapter did with the messages it publishes so far.
+    pub fn publish_stats(&self) -> PublishStats {
+        self.0.publish_stats()
     }
 }
 
