@@ -13,12 +13,22 @@
 # sync Server under gunicorn (WSGIApp) against python-socketio's threading
 # mode under gunicorn (bench/python/wsgi.py).
 # Node: our binding (release build of bindings/node) against the npm
-# socket.io server of bench/node, when bindings/node is there.
+# socket.io server of bench/node, when bindings/node is there, idle memory
+# per connection included.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+
+# 10 000 idle connections (the Node idle row): one descriptor each in the
+# generator and in the server, as bench/run.sh.
+hard="$(ulimit -Hn)"
+ulimit -n "$hard" || true
+if [ "$(ulimit -n)" -lt 10240 ]; then
+    echo "warning: open files limit $(ulimit -n) is below 10 240; idle-connection figures scale down" >&2
+    set -- --idle $(( $(ulimit -n) - 200 )) "$@"
+fi
 
 say "building the load generator"
 cargo build --release --quiet -p sio-bench
@@ -54,7 +64,9 @@ if [ -f bindings/node/package.json ] && [ -f bench/node/server-binding.mjs ]; th
     if [ ! -d bench/node/node_modules/socket.io ]; then
         (cd bench/node && npm ci --no-audit --no-fund --loglevel=error)
     fi
-    taskset -c 0 "$bin/sio-bench" run --scenarios "$scenarios" \
+    # Idle memory too: a Node server's connections hold JS objects beside
+    # the core's state.
+    taskset -c 0 "$bin/sio-bench" run --scenarios "$scenarios,idle" \
         --command "./bench/bindings.sh $*" \
         --server "socketio-rs (node)=node $root/bench/node/server-binding.mjs" \
         --server "socket.io=node $root/bench/node/server.mjs" \
