@@ -24,6 +24,7 @@ say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 # 10 000 idle connections (the Node idle row): one descriptor each in the
 # generator and in the server, as bench/run.sh.
 hard="$(ulimit -Hn)"
+if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then hard=65536; fi
 ulimit -n "$hard" || true
 if [ "$(ulimit -n)" -lt 10240 ]; then
     echo "warning: open files limit $(ulimit -n) is below 10 240; idle-connection figures scale down" >&2
