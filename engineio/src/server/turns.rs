@@ -1,0 +1,290 @@
+//! Turns for the WebSocket connection tasks, first come first served.
+//!
+//! tokio's scheduler serves its tasks in order only while a worker's own run
+//! queue holds them all (256). A thousand saturated connections are a
+//! thousand runnable tasks: the queue overflows, and tokio moves half of it
+//! to the shared queue. With tokio's defaults a worker looks there once every
+//! few dozen tasks, so the tasks moved wait a hundred times longer than the
+//! others; with `global_queue_interval(1)` the shared queue comes first and
+//! the 128 oldest tasks, which an overflow leaves in the local queue, wait
+//! until the overload ends, seconds later. Either way some clients are
+//! starved while the others are served (see bench/README.md).
+//!
+//! So a connection task's wake-up does not go to tokio straight away: it
+//! joins a queue of ours, first in first out, and only a few connection
+//! tasks ([`Turns::new`]'s `limit`) wait in tokio's queues at any time. Each
+//! connection task that starts running hands the next one over. tokio's
+//! queues stay short, never overflow, and the connections are served in the
+//! order they became ready, on any runtime settings. A task that is running
+//! holds no turn: a handler that blocks delays nobody but its own
+//! connection (and its worker).
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use parking_lot::Mutex;
+
+/// Neither queued nor running: the next wake-up queues it.
+const IDLE: u8 = 0;
+/// In our queue, waiting for its turn.
+const QUEUED: u8 = 1;
+/// Handed to tokio (woken there), not polled yet: holds a turn.
+const HANDED: u8 = 2;
+/// Being polled.
+const RUNNING: u8 = 3;
+/// Woken while being polled: queued again once the poll ends.
+const NOTIFIED: u8 = 4;
+/// Finished or dropped: wake-ups do nothing.
+const DONE: u8 = 5;
+
+/// Connection tasks waiting in tokio's queues, per worker thread: enough
+/// for every worker to find work (and steal it), few enough that a worker's
+/// run queue never overflows.
+const PER_WORKER: usize = 32;
+
+/// The queue of connection tasks ready to run, shared by every connection
+/// of a server. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Turns {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    limit: usize,
+    queue: Mutex<Queue>,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// Tasks handed to tokio and not polled yet.
+    handed: usize,
+    /// Tasks woken, waiting for a turn, oldest first. An entry whose slot
+    /// is no longer `QUEUED` is stale and skipped.
+    ready: VecDeque<Arc<Slot>>,
+}
+
+impl Queue {
+    /// Hands turns out while there are some: the tokio wakers to call once
+    /// the lock is released.
+    fn hand_out(&mut self, limit: usize, woken: &mut Wakers) {
+        while self.handed < limit {
+            let Some(slot) = self.ready.pop_front() else {
+                return;
+            };
+            if slot
+                .state
+                .compare_exchange(QUEUED, HANDED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                self.handed += 1;
+                woken.push(slot.task.lock().clone());
+            }
+        }
+    }
+}
+
+/// Wakers to call after the queue's lock is released; one, nearly always.
+#[derive(Default)]
+struct Wakers {
+    first: Option<Waker>,
+    more: Vec<Waker>,
+}
+
+impl Wakers {
+    fn push(&mut self, w: Option<Waker>) {
+        let Some(w) = w else { return };
+        match self.first {
+            None => self.first = Some(w),
+            Some(_) => self.more.push(w),
+        }
+    }
+
+    fn wake(self) {
+        if let Some(w) = self.first {
+            w.wake();
+        }
+        self.more.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// One connection task's place in the queue; its waker is the one the
+/// task's future sees.
+struct Slot {
+    shared: Arc<Shared>,
+    state: AtomicU8,
+    /// tokio's waker of the task, called when the task gets its turn.
+    task: Mutex<Option<Waker>>,
+}
+
+impl Wake for Slot {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            let next = match state {
+                RUNNING => NOTIFIED,
+                IDLE => {
+                    if self.enqueue() {
+                        return;
+                    }
+                    state = self.state.load(Ordering::Acquire);
+                    continue;
+                }
+                // Already queued, handed or notified; or gone.
+                _ => return,
+            };
+            match self
+                .state
+                .compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return,
+                Err(now) => state = now,
+            }
+        }
+    }
+}
+
+impl Slot {
+    /// Queues an idle task, or hands it a turn at once when one is free and
+    /// nobody waits. False when the task was not idle any more.
+    fn enqueue(self: &Arc<Self>) -> bool {
+        let shared = &self.shared;
+        let mut woken = None;
+        {
+            let mut q = shared.queue.lock();
+            let hand = q.handed < shared.limit && q.ready.is_empty();
+            let next = if hand { HANDED } else { QUEUED };
+            if self
+                .state
+                .compare_exchange(IDLE, next, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                return false;
+            }
+            if hand {
+                q.handed += 1;
+                woken = self.task.lock().clone();
+            } else {
+                q.ready.push_back(self.clone());
+            }
+        }
+        if let Some(w) = woken {
+            w.wake();
+        }
+        true
+    }
+}
+
+impl Turns {
+    /// A queue letting `limit` tasks wait in tokio's queues at a time.
+    pub(crate) fn new(limit: usize) -> Turns {
+        Turns {
+            shared: Arc::new(Shared {
+                limit: limit.max(1),
+                queue: Mutex::default(),
+            }),
+        }
+    }
+
+    /// A queue sized for the threads this process may run on.
+    pub(crate) fn for_this_machine() -> Turns {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Turns::new(PER_WORKER * cores)
+    }
+
+    /// `fut`, woken through this queue: spawn this instead of `fut`.
+    pub(crate) fn wrap<F: Future>(&self, fut: F) -> Fair<F> {
+        let slot = Arc::new(Slot {
+            shared: self.shared.clone(),
+            // tokio polls a spawned task once without asking: as idle.
+            state: AtomicU8::new(IDLE),
+            task: Mutex::new(None),
+        });
+        Fair {
+            waker: Waker::from(slot.clone()),
+            slot,
+            fut: Box::pin(fut),
+        }
+    }
+}
+
+/// A future whose wake-ups wait for a turn ([`Turns::wrap`]).
+pub(crate) struct Fair<F> {
+    slot: Arc<Slot>,
+    waker: Waker,
+    fut: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for Fair<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let slot = &this.slot;
+        {
+            let mut task = slot.task.lock();
+            if !task.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *task = Some(cx.waker().clone());
+            }
+        }
+        // The turn ends as the poll starts: the next task waits in tokio's
+        // queue meanwhile, and runs next.
+        let shared = &slot.shared;
+        let mut woken = Wakers::default();
+        {
+            let mut q = shared.queue.lock();
+            // A task tokio polls unasked (its first poll) holds no turn; one
+            // still queued leaves a stale entry behind.
+            if slot.state.swap(RUNNING, Ordering::AcqRel) == HANDED {
+                q.handed -= 1;
+            }
+            q.hand_out(shared.limit, &mut woken);
+        }
+        woken.wake();
+
+        let res = this
+            .fut
+            .as_mut()
+            .poll(&mut Context::from_waker(&this.waker));
+
+        if res.is_ready() {
+            slot.state.store(DONE, Ordering::Release);
+            return res;
+        }
+        if slot
+            .state
+            .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Woken while running (its own packets, a yield at the end of
+            // its budget): back of the queue.
+            slot.state.store(IDLE, Ordering::Release);
+            slot.enqueue();
+        }
+        Poll::Pending
+    }
+}
+
+impl<F> Drop for Fair<F> {
+    fn drop(&mut self) {
+        let slot = &self.slot;
+        if slot.state.swap(DONE, Ordering::AcqRel) != HANDED {
+            return;
+        }
+        // Dropped (aborted) between its turn and its poll: the turn goes on.
+        let mut woken = Wakers::default();
+        {
+            let mut q = slot.shared.queue.lock();
+            q.handed -= 1;
+            q.hand_out(slot.shared.limit, &mut woken);
+        }
+        woken.wake();
+    }
+}
