@@ -47,10 +47,18 @@ const DONE: u8 = 5;
 const PER_WORKER: usize = 32;
 
 /// The queue of connection tasks ready to run, shared by every connection
-/// of a server. Cheap to clone.
-#[derive(Clone)]
+/// of a server; the server holds it.
 pub(crate) struct Turns {
     shared: Arc<Shared>,
+}
+
+impl Drop for Turns {
+    fn drop(&mut self) {
+        // Every connection task holds its server, so none is left: what is
+        // still queued is stale, and would keep the queue alive through its
+        // slots' references to it.
+        self.shared.queue.lock().ready.clear();
+    }
 }
 
 struct Shared {
