@@ -362,9 +362,11 @@ mod tests {
         }
     }
 
+    type Task = Pin<Box<Fair<Pin<Box<dyn Future<Output = ()>>>>>>;
+
     struct Harness {
         exec: Arc<Executor>,
-        tasks: Vec<Pin<Box<Fair<std::pin::Pin<Box<dyn Future<Output = ()>>>>>>>,
+        tasks: Vec<Task>,
         wakers: Vec<Waker>,
     }
 
