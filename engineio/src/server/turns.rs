@@ -43,8 +43,10 @@ const DONE: u8 = 5;
 
 /// Connection tasks waiting in tokio's queues, per worker thread: enough
 /// for every worker to find work (and steal it), few enough that a worker's
-/// run queue never overflows.
-const PER_WORKER: usize = 32;
+/// run queue never overflows, and that tokio's LIFO slot (a task woken by
+/// a running one runs next) reorders them little: 32 left echo at 100
+/// clients at fairness 0.95, 8 at 0.99.
+const PER_WORKER: usize = 8;
 
 /// The queue of connection tasks ready to run, shared by every connection
 /// of a server; the server holds it.
