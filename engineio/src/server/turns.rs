@@ -91,33 +91,33 @@ impl Queue {
                 .is_ok()
             {
                 self.handed += 1;
-                woken.push(slot.task.lock().clone());
+                woken.push(slot);
             }
         }
     }
 }
 
-/// Wakers to call after the queue's lock is released; one, nearly always.
+/// Tasks given a turn, to wake once the queue's lock is released; one,
+/// nearly always.
 #[derive(Default)]
 struct Wakers {
-    first: Option<Waker>,
-    more: Vec<Waker>,
+    first: Option<Arc<Slot>>,
+    more: Vec<Arc<Slot>>,
 }
 
 impl Wakers {
-    fn push(&mut self, w: Option<Waker>) {
-        let Some(w) = w else { return };
+    fn push(&mut self, slot: Arc<Slot>) {
         match self.first {
-            None => self.first = Some(w),
-            Some(_) => self.more.push(w),
+            None => self.first = Some(slot),
+            Some(_) => self.more.push(slot),
         }
     }
 
     fn wake(self) {
-        if let Some(w) = self.first {
-            w.wake();
+        if let Some(slot) = self.first {
+            slot.wake_task();
         }
-        self.more.into_iter().for_each(Waker::wake);
+        self.more.iter().for_each(|slot| slot.wake_task());
     }
 }
 
@@ -162,12 +162,19 @@ impl Wake for Slot {
 }
 
 impl Slot {
+    /// Wakes the tokio task: its turn has come. Before its first poll it
+    /// has no waker yet, and needs none: tokio polls it anyway.
+    fn wake_task(&self) {
+        if let Some(w) = self.task.lock().as_ref() {
+            w.wake_by_ref();
+        }
+    }
+
     /// Queues an idle task, or hands it a turn at once when one is free and
     /// nobody waits. False when the task was not idle any more.
     fn enqueue(self: &Arc<Self>) -> bool {
         let shared = &self.shared;
-        let mut woken = None;
-        {
+        let hand = {
             let mut q = shared.queue.lock();
             let hand = q.handed < shared.limit && q.ready.is_empty();
             let next = if hand { HANDED } else { QUEUED };
@@ -180,13 +187,13 @@ impl Slot {
             }
             if hand {
                 q.handed += 1;
-                woken = self.task.lock().clone();
             } else {
                 q.ready.push_back(self.clone());
             }
-        }
-        if let Some(w) = woken {
-            w.wake();
+            hand
+        };
+        if hand {
+            self.wake_task();
         }
         true
     }
