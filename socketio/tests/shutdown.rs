@@ -247,8 +247,9 @@ async fn a_closed_server_listens_again() {
         });
     });
     assert!(!io.reopen(), "an open server has nothing to reopen");
-    let server = serve(io.clone()).await;
-    let url = server.url();
+    let mut listener = io.listen("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr();
+    let url = format!("http://{addr}");
     for transport in [TransportType::Polling, TransportType::Websocket] {
         let (gone_tx, mut gone_rx) = mpsc::unbounded_channel();
         let first = client(&url, transport, None, gone_tx).await;
@@ -262,7 +263,11 @@ async fn a_closed_server_listens_again() {
         timeout(WAIT, gone_rx.recv())
             .await
             .expect("disconnected in time");
-        // Closed: nothing new is admitted (the listener has drained and stopped).
+        // The listener stops by itself once the sessions drained.
+        timeout(WAIT, listener.stopped())
+            .await
+            .expect("the listener stopped in time");
+        // Closed: nothing new is admitted.
         let refused = ClientBuilder::new(&url)
             .force_new(true)
             .reconnection(false)
@@ -273,11 +278,11 @@ async fn a_closed_server_listens_again() {
             .expect("settled in time")
             .is_err());
 
-        let listener = io
-            .listen(server.addr)
+        listener = io
+            .listen(addr)
             .await
             .expect("listen again on the same port");
-        assert_eq!(listener.local_addr(), server.addr);
+        assert_eq!(listener.local_addr(), addr);
         let (gone_tx, _gone_rx) = mpsc::unbounded_channel();
         let second = client(&url, transport, None, gone_tx).await;
         let reply = second.emit_with_ack_args("ping", vec![Value::from(2u64)]);
