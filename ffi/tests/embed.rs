@@ -157,10 +157,14 @@ fn direct_callbacks_acks_and_refusals() {
         let _ = tx.send(r);
     })));
     assert_eq!(rx.recv_timeout(WAIT).expect("closed"), Ok(()));
-    assert!(matches!(
-        server.listen("127.0.0.1:0"),
-        Err(Error::Closed(_))
-    ));
+    // As socket.io's listen() after close(): the server serves again.
+    let addr = server.listen("127.0.0.1:0").expect("listen after close");
+    assert_eq!(server.local_addr(), Some(addr));
+    let (tx, rx) = mpsc::channel();
+    server.close(Some(Box::new(move |r| {
+        let _ = tx.send(r);
+    })));
+    assert_eq!(rx.recv_timeout(WAIT).expect("closed again"), Ok(()));
 }
 
 /// Callbacks that panic, in both dispatch modes: an event handler, a
