@@ -1758,7 +1758,9 @@ int sio_server_new(const sio_server_options *opts,
 
 /**
  * Binds `addr` ("host:port"; port 0 picks a free one) and serves. Returns
- * once bound. One listener per server.
+ * once bound. One listener per server. After `sio_server_close` it serves
+ * again, with the same namespaces and callbacks (the disconnected clients
+ * reconnect).
  */
 int sio_server_listen(const sio_server *server,
                       const char *addr);
