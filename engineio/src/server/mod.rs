@@ -17,7 +17,6 @@ mod service;
 mod session;
 mod sid;
 mod socket;
-mod turns;
 mod ws;
 
 use std::sync::Arc;

@@ -349,8 +349,7 @@ where
         if transport == TransportType::Websocket {
             // An upgrade of a polling session.
             return websocket_upgrade(engine, &mut parts, |engine, upgraded, info| {
-                let conn = ws::serve_upgrade(engine.clone(), socket, upgraded, info);
-                tokio::spawn(engine.turns.wrap(conn));
+                tokio::spawn(ws::serve_upgrade(engine, socket, upgraded, info));
             });
         }
         let mut res = match parts.method {
@@ -421,8 +420,7 @@ where
     match transport {
         TransportType::Websocket => {
             websocket_upgrade(engine, &mut parts, move |engine, upgraded, info| {
-                let conn = ws::serve_new(engine.clone(), upgraded, info, sid, eio3);
-                tokio::spawn(engine.turns.wrap(conn));
+                tokio::spawn(ws::serve_new(engine, upgraded, info, sid, eio3));
             })
         }
         TransportType::Polling => {
