@@ -517,6 +517,7 @@ async fn broadcast(t: &Target, timing: Timing, clients: usize) -> Result<Figures
     abort_all(handles);
     per_op(&mut f, fan.deliveries.get(), secs);
     latency(&mut f, &fan.hist.borrow());
+    tail_latency(&mut f, &fan.hist.borrow());
     f.insert("broadcasts_per_s", completed as f64 / secs);
     f.insert("errors", (fan.errors.get() + fan.stalls.get()) as f64);
     if fan.deliveries.get() == 0 {

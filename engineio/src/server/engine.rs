@@ -10,6 +10,7 @@ use super::request::RequestInfo;
 use super::session::{Session, SessionEvent};
 use super::sid::SessionId;
 use super::socket::{DisconnectReason, Handler, Message, Socket};
+use super::turns::Turns;
 use crate::proto::{Handshake, Packet, ParseError};
 
 /// Shared state of one Engine.IO server.
@@ -25,6 +26,8 @@ pub(crate) struct Engine<H: Handler> {
     shutdown: RwLock<CancellationToken>,
     /// Set by the first [`Self::close_all`] (cleared by [`Self::reopen`]).
     closing: AtomicBool,
+    /// The WebSocket connections' turns at running (see `turns`).
+    pub(crate) turns: Turns,
 }
 
 /// How long a shutdown waits for one handler that is still running.
@@ -40,6 +43,7 @@ impl<H: Handler> Engine<H> {
             open_sessions: AtomicUsize::new(0),
             shutdown: RwLock::new(CancellationToken::new()),
             closing: AtomicBool::new(false),
+            turns: Turns::for_this_machine(),
         }
     }
 

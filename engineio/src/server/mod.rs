@@ -17,6 +17,7 @@ mod service;
 mod session;
 mod sid;
 mod socket;
+mod turns;
 mod ws;
 
 use std::sync::Arc;

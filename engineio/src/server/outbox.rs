@@ -36,6 +36,9 @@ struct State {
     consumer: Option<Waker>,
     /// The consumer found the queue empty and waits for a push.
     waiting: bool,
+    /// The consumer, though `waiting`, is running and looks at the queue
+    /// again before it sleeps: a push need not wake it.
+    looking: bool,
 }
 
 /// A session's outgoing queue.
@@ -74,7 +77,7 @@ impl Outbox {
                 return Err(PushError::Full(out));
             }
             st.queue.push_back(out);
-            if std::mem::take(&mut st.waiting) {
+            if std::mem::take(&mut st.waiting) && !st.looking {
                 st.consumer.clone()
             } else {
                 None
@@ -99,7 +102,11 @@ impl Outbox {
             }
             st.queue.push_back(out);
             st.waiting = false;
-            st.consumer.clone()
+            if st.looking {
+                None
+            } else {
+                st.consumer.clone()
+            }
         };
         if let Some(w) = wake {
             w.wake();
@@ -158,6 +165,7 @@ impl Outbox {
                     _ => st.consumer = Some(cx.waker().clone()),
                 }
                 st.waiting = true;
+                st.looking = false;
             }
             out
         };
@@ -186,6 +194,14 @@ impl Receiver<'_> {
     /// The next packet if one is queued.
     pub(crate) fn try_recv(&mut self) -> Option<Outgoing> {
         self.outbox.pop(None)
+    }
+
+    /// The consumer is running and looks at the queue again before it
+    /// waits: packets pushed until then need not wake it. Its own handlers'
+    /// replies would otherwise wake the task that is already running,
+    /// which then runs once more for nothing.
+    pub(crate) fn will_look_again(&mut self) {
+        self.outbox.state().looking = true;
     }
 }
 

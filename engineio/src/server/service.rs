@@ -349,7 +349,8 @@ where
         if transport == TransportType::Websocket {
             // An upgrade of a polling session.
             return websocket_upgrade(engine, &mut parts, |engine, upgraded, info| {
-                tokio::spawn(ws::serve_upgrade(engine, socket, upgraded, info));
+                let conn = ws::serve_upgrade(engine.clone(), socket, upgraded, info);
+                tokio::spawn(engine.turns.wrap(conn));
             });
         }
         let mut res = match parts.method {
@@ -420,7 +421,8 @@ where
     match transport {
         TransportType::Websocket => {
             websocket_upgrade(engine, &mut parts, move |engine, upgraded, info| {
-                tokio::spawn(ws::serve_new(engine, upgraded, info, sid, eio3));
+                let conn = ws::serve_new(engine.clone(), upgraded, info, sid, eio3);
+                tokio::spawn(engine.turns.wrap(conn));
             })
         }
         TransportType::Polling => {

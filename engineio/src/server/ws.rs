@@ -1,7 +1,8 @@
 //! WebSocket transport: direct sessions and upgrades from polling.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
@@ -170,19 +171,25 @@ async fn run<H: Handler>(
         rx = socket.outbox.receiver() => rx,
         _ = &mut closed => return,
     };
+    let budget = Budget::default();
     loop {
         // Checked here, the close future is polled only before the task
         // sleeps rather than on every packet.
         if socket.is_closed() {
             break;
         }
+        if budget.spent() {
+            yield_once().await;
+            budget.refill();
+        }
         tokio::select! {
             biased;
             out = rx.recv() => {
                 let write = async {
-                    write_out(&mut ws, out, framing).await?;
-                    while let Some(out) = rx.try_recv() {
-                        write_out(&mut ws, out, framing).await?;
+                    budget.spend(write_out(&mut ws, out, framing).await?);
+                    while budget.left() {
+                        let Some(out) = rx.try_recv() else { break };
+                        budget.spend(write_out(&mut ws, out, framing).await?);
                     }
                     ws.flush().await
                 };
@@ -209,7 +216,11 @@ async fn run<H: Handler>(
                     return;
                 }
             }
-            msg = ws.next() => {
+            msg = budget.read(&mut ws) => {
+                budget.spend(1);
+                // Its own handlers' replies are written on the next turn of
+                // this loop, without waking the task.
+                rx.will_look_again();
                 let result = match msg {
                     Some(Ok(WsMessage::Text(t))) => {
                         // SAFETY: tungstenite validated the frame as UTF-8.
@@ -263,17 +274,91 @@ async fn run<H: Handler>(
     let _ = tokio::time::timeout(engine.config.ping_timeout, finish).await;
 }
 
-async fn write_out<S>(sink: &mut S, out: Outgoing, framing: Framing) -> Result<(), S::Error>
+/// Feeds one unit of the queue to the sink: the number of frames fed.
+async fn write_out<S>(sink: &mut S, out: Outgoing, framing: Framing) -> Result<usize, S::Error>
 where
     S: futures_util::Sink<WsMessage> + Unpin,
 {
     match out {
-        Outgoing::One(p) => sink.feed(to_frame(p, framing)).await,
+        Outgoing::One(p) => sink.feed(to_frame(p, framing)).await.map(|()| 1),
         Outgoing::Batch(packets) => {
+            let n = packets.len();
             for p in packets {
                 sink.feed(to_frame(p, framing)).await?;
             }
-            Ok(())
+            Ok(n)
         }
     }
+}
+
+/// Packets a connection handles, both ways, before it lets the others run.
+/// A connection that never finds its socket empty (a client flooding it)
+/// would otherwise keep its worker for as long as tokio's own budget of
+/// reads and writes lasts, some thousands of small packets.
+pub(crate) const PACKETS_PER_TURN: usize = 32;
+
+/// The packets a connection may still handle on this turn. Refilled when
+/// its socket has nothing more to read: the connection has caught up, and
+/// sleeps until the next frame unless it has packets to write.
+///
+/// Shared by the loop's two branches, one reading while the other spends:
+/// an atomic only because the task must be `Send` (one thread uses it).
+struct Budget {
+    left: AtomicUsize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            left: AtomicUsize::new(PACKETS_PER_TURN),
+        }
+    }
+}
+
+impl Budget {
+    fn spend(&self, n: usize) {
+        let left = self.left.load(Ordering::Relaxed);
+        self.left.store(left.saturating_sub(n), Ordering::Relaxed);
+    }
+
+    fn left(&self) -> bool {
+        self.left.load(Ordering::Relaxed) > 0
+    }
+
+    fn spent(&self) -> bool {
+        !self.left()
+    }
+
+    fn refill(&self) {
+        self.left.store(PACKETS_PER_TURN, Ordering::Relaxed);
+    }
+
+    /// The next frame; an empty socket refills the budget.
+    fn read<'a>(
+        &'a self,
+        ws: &'a mut Ws,
+    ) -> impl std::future::Future<Output = Option<Result<WsMessage, WsError>>> + 'a {
+        std::future::poll_fn(move |cx| {
+            let next = ws.poll_next_unpin(cx);
+            if next.is_pending() {
+                self.refill();
+            }
+            next
+        })
+    }
+}
+
+/// Lets the other tasks run: wakes itself and gives the worker up once.
+/// The wake-up goes to the back of the connections' queue (`turns`).
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if std::mem::replace(&mut yielded, true) {
+            Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
 }
