@@ -860,6 +860,14 @@ async fn compression_of_large_poll_responses() {
         .unwrap();
     assert_eq!(s, big);
 
+    // Sent with `compress: false` (engine.io's `send(data, { compress:
+    // false })`): as is, however large.
+    let plain = format!("4plain:{}", "x".repeat(2000));
+    post(addr, &sid, plain.as_bytes()).await;
+    let res = http(addr, "GET", &path, &gzip, b"").await;
+    assert_eq!(res.header("content-encoding"), None);
+    assert_eq!(res.text(), plain);
+
     // Disabled.
     let off = start(ServerConfig::default().http_compression_threshold(None)).await;
     let (sid, _) = handshake(off.addr).await;

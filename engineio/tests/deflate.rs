@@ -122,6 +122,41 @@ async fn compressed_messages_inflate_and_large_echoes_go_compressed() {
     assert_eq!(frames[2 + open_len], 0x80 | 0x40 | 0x1, "{frames:?}");
 }
 
+/// The server's (unmasked) frames: first byte and payload of each.
+fn server_frames(mut b: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = vec![];
+    while b.len() >= 2 {
+        let (len, head) = match b[1] & 0x7f {
+            126 => (usize::from(u16::from_be_bytes([b[2], b[3]])), 4),
+            127 => panic!("no frame here is that large"),
+            n => (usize::from(n), 2),
+        };
+        out.push((b[0], b[head..head + len].to_vec()));
+        b = &b[head + len..];
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_message_sent_with_compress_false_goes_as_it_is() {
+    let server = start(limited()).await;
+    let plain = format!("4plain:{}", "a".repeat(5000));
+    let packed = format!("4{}", "a".repeat(5000));
+    let mut wire = compressed_frame(&deflate_raw(plain.as_bytes()));
+    wire.extend(compressed_frame(&deflate_raw(packed.as_bytes())));
+    let (_, frames) = raw_session(&server, &wire).await;
+    let frames = server_frames(&frames);
+    // The open packet, the echo sent with `compress: false` (no RSV1, the
+    // text as it is), then a large one compressed as before: the frames the
+    // writer marks and those the compressor sees stay in step.
+    assert_eq!(frames.len(), 3, "{frames:?}");
+    assert_eq!(frames[0].0, 0x81);
+    assert_eq!(frames[1].0, 0x81);
+    assert_eq!(frames[1].1, plain.as_bytes());
+    assert_eq!(frames[2].0, 0x80 | 0x40 | 0x1);
+    assert!(frames[2].1.len() < 200, "compressed: {}", frames[2].1.len());
+}
+
 #[tokio::test]
 async fn a_deflate_bomb_is_refused_within_the_size_limit() {
     let mut server = start(limited()).await;

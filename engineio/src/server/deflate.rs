@@ -16,6 +16,7 @@
 //! answer, as RFC 7692 lets it): each message is compressed on its own, so
 //! an idle connection keeps no compression state.
 
+use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -72,6 +73,17 @@ pub(crate) enum WsIo<S> {
     Plain(S),
     /// `permessage-deflate` negotiated.
     Deflate(Box<DeflateStream<S>>),
+}
+
+impl<S> WsIo<S> {
+    /// Tells the compressor about the next data frame the writer hands
+    /// tungstenite: `compress: false` (socket.io's `compress(false)`) sends
+    /// it as it is, whatever its size. Without compression, nothing to do.
+    pub(crate) fn next_frame(&mut self, compress: bool) {
+        if let WsIo::Deflate(d) = self {
+            d.next_frame(compress);
+        }
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsIo<S> {
@@ -234,6 +246,14 @@ pub(crate) struct DeflateStream<S> {
     raw_out: BytesMut,
     /// Inside a fragmented outgoing message (sent as it is).
     fragmented_out: bool,
+    /// Data frames announced by the writer ([`Self::next_frame`]) and data
+    /// frames framed in `frame_output`: both count the same frames in the
+    /// same order, as tungstenite writes what it is fed in order.
+    frames_fed: u64,
+    frames_out: u64,
+    /// The numbers (in `frames_fed`'s count) of the frames to send
+    /// uncompressed, oldest first.
+    plain_frames: VecDeque<u64>,
     read_eof: bool,
 }
 
@@ -249,8 +269,30 @@ impl<S> DeflateStream<S> {
             plain_out: BytesMut::new(),
             raw_out: BytesMut::new(),
             fragmented_out: false,
+            frames_fed: 0,
+            frames_out: 0,
+            plain_frames: VecDeque::new(),
             read_eof: false,
         }
+    }
+
+    /// See [`WsIo::next_frame`].
+    fn next_frame(&mut self, compress: bool) {
+        if !compress {
+            self.plain_frames.push_back(self.frames_fed);
+        }
+        self.frames_fed += 1;
+    }
+
+    /// Whether the next whole data frame may be compressed (counts it).
+    fn take_frame(&mut self) -> bool {
+        let n = self.frames_out;
+        self.frames_out += 1;
+        if self.plain_frames.front() == Some(&n) {
+            self.plain_frames.pop_front();
+            return false;
+        }
+        true
     }
 
     /// Turns the complete frames of `raw_in` into plain ones in `plain_in`.
@@ -315,7 +357,9 @@ impl<S> DeflateStream<S> {
             if !h.is_control() {
                 self.fragmented_out = h.first & FIN == 0;
             }
-            if whole_data && !h.masked && h.payload_len >= self.threshold {
+            // Whole data frames are the writer's frames, each announced.
+            let compress = whole_data && self.take_frame();
+            if compress && !h.masked && h.payload_len >= self.threshold {
                 let packed = deflate(&frame[h.header_len..])?;
                 put_header(&mut self.raw_out, h.first | RSV1, packed.len(), false);
                 self.raw_out.extend_from_slice(&packed);

@@ -34,7 +34,7 @@ pub use request::{parse_query, RemoteAddr, RequestInfo};
 pub use service::{EngineIoService, ResponseBody};
 pub use session::{Session, SessionEvent, SessionHook};
 pub use sid::{SessionId, Sid, MAX_SESSION_ID_LEN};
-pub use socket::{DisconnectReason, Handler, Message, SendError, Socket};
+pub use socket::{DisconnectReason, Handler, Message, SendError, SendOptions, Socket};
 
 use engine::Engine;
 

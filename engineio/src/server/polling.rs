@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use super::compress;
 use super::engine::Engine;
 use super::errors::empty;
-use super::socket::{DisconnectReason, Handler, Socket};
+use super::socket::{DisconnectReason, Handler, Outgoing, Socket};
 use crate::proto::{decode_payload, encode_payload_into, v3, Packet};
 
 /// Closes the session if the GET is dropped before it answered: hyper drops
@@ -41,10 +41,17 @@ pub(crate) async fn get<H: Handler>(
         return empty(StatusCode::BAD_REQUEST);
     };
     if socket.upgrading.load(Ordering::Acquire) {
-        return payload_response(engine, socket, req_headers, &[Packet::Noop]);
+        return payload_response(engine, socket, req_headers, &[Packet::Noop], true);
     }
     let mut guard = AbortGuard(Some(socket.as_ref()));
     let mut packets = Vec::new();
+    // engine.io compresses a poll's answer if one of its packets may be
+    // compressed; the engine's own packets may.
+    let mut compress = false;
+    let mut take = |out: Outgoing, packets: &mut Vec<Packet>| {
+        compress |= out.compress();
+        out.for_each(|p| packets.push(p));
+    };
     // Whether this GET was waiting when the session closed (the reference's
     // writable transport): the close then goes alone in its answer.
     let waited = !socket.is_closed();
@@ -53,7 +60,7 @@ pub(crate) async fn get<H: Handler>(
             biased;
             _ = socket.closed.cancelled() => {}
             _ = socket.poll_interrupt.notified() => packets.push(Packet::Noop),
-            out = rx.recv() => out.for_each(|p| packets.push(p)),
+            out = rx.recv() => take(out, &mut packets),
         }
     }
     guard.0 = None;
@@ -66,7 +73,7 @@ pub(crate) async fn get<H: Handler>(
             socket.flushed.notify_one();
         } else {
             while let Some(out) = rx.try_recv() {
-                out.for_each(|p| packets.push(p));
+                take(out, &mut packets);
             }
             // A session the server closed, as the reference's polling
             // transport: what was queued goes first, in an answer of its own;
@@ -89,11 +96,15 @@ pub(crate) async fn get<H: Handler>(
         }
     } else {
         while let Some(out) = rx.try_recv() {
-            out.for_each(|p| packets.push(p));
+            take(out, &mut packets);
         }
     }
     drop(rx);
-    payload_response(engine, socket, req_headers, &packets)
+    let compress = compress
+        || packets
+            .iter()
+            .any(|p| !matches!(p, Packet::Message(_) | Packet::Binary(_)));
+    payload_response(engine, socket, req_headers, &packets, compress)
 }
 
 /// The answer to a GET: `packets` as the session's protocol frames them.
@@ -102,6 +113,7 @@ pub(crate) fn payload_response<H: Handler>(
     socket: &Socket<H::Data>,
     req_headers: &HeaderMap,
     packets: &[Packet],
+    compress: bool,
 ) -> Response<Full<Bytes>> {
     let (body, binary) = if socket.is_eio3() {
         let payload = v3::encode_payload(packets, socket.polling_binary);
@@ -112,7 +124,9 @@ pub(crate) fn payload_response<H: Handler>(
         (body, false)
     };
     let (body, encoding) = match engine.config.http_compression_threshold {
-        Some(threshold) if body.len() >= threshold => compress::maybe_compress(body, req_headers),
+        Some(threshold) if compress && body.len() >= threshold => {
+            compress::maybe_compress(body, req_headers)
+        }
         _ => (body, None),
     };
     let mut res = Response::new(Full::new(Bytes::from(body)));

@@ -441,7 +441,7 @@ where
                     ],
                 );
             };
-            let mut res = polling::payload_response(engine, &socket, &parts.headers, &[open]);
+            let mut res = polling::payload_response(engine, &socket, &parts.headers, &[open], true);
             if let Some(cookie) = &engine.config.cookie {
                 if let Ok(v) = HeaderValue::from_str(&cookie.header_value(socket.id().as_str())) {
                     res.headers_mut().insert(header::SET_COOKIE, v);

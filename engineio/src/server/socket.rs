@@ -97,13 +97,54 @@ pub enum SendError {
 pub(crate) enum Outgoing {
     One(Packet),
     Batch(Vec<Packet>),
+    /// Packets sent with `compress: false`: never compressed by the
+    /// transport (permessage-deflate, the HTTP compression of a poll).
+    Plain(Vec<Packet>),
 }
 
 impl Outgoing {
     pub(crate) fn for_each(self, mut f: impl FnMut(Packet)) {
         match self {
             Outgoing::One(p) => f(p),
-            Outgoing::Batch(v) => v.into_iter().for_each(f),
+            Outgoing::Batch(v) | Outgoing::Plain(v) => v.into_iter().for_each(f),
+        }
+    }
+
+    /// Whether the transport may compress these packets.
+    pub(crate) fn compress(&self) -> bool {
+        !matches!(self, Outgoing::Plain(_))
+    }
+
+    /// `packets` as one unit; `None` when there are none.
+    fn of(mut packets: Vec<Packet>, compress: bool) -> Option<Outgoing> {
+        Some(match packets.len() {
+            0 => return None,
+            _ if !compress => Outgoing::Plain(packets),
+            1 => Outgoing::One(packets.remove(0)),
+            _ => Outgoing::Batch(packets),
+        })
+    }
+}
+
+/// How [`Socket::send_with`] sends: engine.io's `send(data, options)`
+/// options, and socket.io's `volatile` flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendOptions {
+    /// Whether the transport may compress the messages (permessage-deflate,
+    /// HTTP compression), as engine.io's `options.compress`; true by default.
+    /// A poll's answer is compressed only if one of its messages may be,
+    /// as engine.io's polling transport decides.
+    pub compress: bool,
+    /// Dropped with [`SendError::Busy`] unless the transport can write the
+    /// messages now (see [`Socket::send_if_idle`]); false by default.
+    pub volatile: bool,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        SendOptions {
+            compress: true,
+            volatile: false,
         }
     }
 }
@@ -238,15 +279,33 @@ impl<D> Socket<D> {
     /// [`SendError::Busy`] otherwise — while a long-poll has no pending GET,
     /// or while the WebSocket is writing earlier packets.
     pub fn send_if_idle(&self, msgs: impl IntoIterator<Item = Message>) -> Result<(), SendError> {
-        if self.is_closed() {
+        self.send_with(
+            msgs,
+            SendOptions {
+                volatile: true,
+                ..SendOptions::default()
+            },
+        )
+    }
+
+    /// Queues messages that no other send may come between, as `opts` say:
+    /// uncompressed (`compress: false`), or only if the transport can write
+    /// them now (`volatile`).
+    pub fn send_with(
+        &self,
+        msgs: impl IntoIterator<Item = Message>,
+        opts: SendOptions,
+    ) -> Result<(), SendError> {
+        if opts.volatile && self.is_closed() {
             return Err(SendError::Closed);
         }
-        let mut batch: Vec<Packet> = msgs.into_iter().map(Packet::from).collect();
-        let out = match batch.len() {
-            0 => return Ok(()),
-            1 => Outgoing::One(batch.remove(0)),
-            _ => Outgoing::Batch(batch),
+        let packets: Vec<Packet> = msgs.into_iter().map(Packet::from).collect();
+        let Some(out) = Outgoing::of(packets, opts.compress) else {
+            return Ok(());
         };
+        if !opts.volatile {
+            return self.push(out);
+        }
         self.outbox.try_push_idle(out).map_err(|e| match e {
             PushError::Full(_) => SendError::Busy,
             PushError::Closed => SendError::Closed,

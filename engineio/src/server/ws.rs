@@ -102,6 +102,7 @@ pub(crate) async fn serve_new<H: Handler>(
         return;
     };
     let framing = Framing::of(&socket, socket.req());
+    ws.get_mut().next_frame(true);
     if ws.send(to_frame(open, framing)).await.is_err() {
         socket.close_with(DisconnectReason::TransportError);
         return;
@@ -130,6 +131,7 @@ pub(crate) async fn serve_upgrade<H: Handler>(
         while let Some(Ok(msg)) = ws.next().await {
             match msg {
                 WsMessage::Text(t) if t.as_str() == "2probe" => {
+                    ws.get_mut().next_frame(true);
                     ws.send(text_frame(Str::from_static("3probe"))).await.ok()?;
                     socket.poll_interrupt.notify_one();
                 }
@@ -274,17 +276,19 @@ async fn run<H: Handler>(
     let _ = tokio::time::timeout(engine.config.ping_timeout, finish).await;
 }
 
-/// Feeds one unit of the queue to the sink: the number of frames fed.
-async fn write_out<S>(sink: &mut S, out: Outgoing, framing: Framing) -> Result<usize, S::Error>
-where
-    S: futures_util::Sink<WsMessage> + Unpin,
-{
+/// Feeds one unit of the queue to the socket: the number of frames fed.
+async fn write_out(ws: &mut Ws, out: Outgoing, framing: Framing) -> Result<usize, WsError> {
+    let compress = out.compress();
     match out {
-        Outgoing::One(p) => sink.feed(to_frame(p, framing)).await.map(|()| 1),
-        Outgoing::Batch(packets) => {
+        Outgoing::One(p) => {
+            ws.get_mut().next_frame(compress);
+            ws.feed(to_frame(p, framing)).await.map(|()| 1)
+        }
+        Outgoing::Batch(packets) | Outgoing::Plain(packets) => {
             let n = packets.len();
             for p in packets {
-                sink.feed(to_frame(p, framing)).await?;
+                ws.get_mut().next_frame(compress);
+                ws.feed(to_frame(p, framing)).await?;
             }
             Ok(n)
         }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use engineio::server::{DisconnectReason, TransportType};
+use engineio::server::{DisconnectReason, SendOptions, TransportType};
 use engineio::{EngineIo, Handler, Message, ServerConfig, Socket};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -40,7 +40,8 @@ pub enum Event {
 }
 
 /// Echoes every message and records every callback. The text `cmd:close`
-/// makes it send `bye` and close the session.
+/// makes it send `bye` and close the session; a text starting `plain:` is
+/// echoed with `compress: false`.
 pub struct Recorder {
     tx: mpsc::UnboundedSender<Event>,
 }
@@ -75,6 +76,13 @@ impl Handler for Recorder {
                 for i in 0..FLOOD {
                     let _ = socket.send(Message::Text(format!("flood:{i}:{pad}").into()));
                 }
+            }
+            Message::Text(t) if t.as_str().starts_with("plain:") => {
+                let opts = SendOptions {
+                    compress: false,
+                    ..SendOptions::default()
+                };
+                let _ = socket.send_with([msg.clone()], opts);
             }
             _ => {
                 let _ = socket.send(msg);

@@ -80,10 +80,22 @@ pub struct BroadcastFlags {
     pub local: bool,
     /// Dropped, not failed, where a send buffer is full.
     pub volatile: bool,
-    /// Compression hint (WebSocket per-message deflate is off, so advisory).
+    /// `Some(false)`: the packets go uncompressed even where the transport
+    /// compresses (permessage-deflate, a poll's HTTP compression), as the
+    /// reference's `compress(false)`. Unset means compress.
     pub compress: Option<bool>,
     /// How long to wait for acknowledgements.
     pub timeout: Option<Duration>,
+}
+
+impl BroadcastFlags {
+    /// How each target's engine sends the packets.
+    pub(crate) fn send_options(&self) -> engineio::server::SendOptions {
+        engineio::server::SendOptions {
+            compress: self.compress != Some(false),
+            volatile: self.volatile,
+        }
+    }
 }
 
 /// Which sockets a broadcast reaches: those in any of `rooms` (every socket

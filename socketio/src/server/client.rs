@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use engineio::server::{DisconnectReason as EngineReason, Message};
+use engineio::server::{DisconnectReason as EngineReason, Message, SendOptions};
 use parking_lot::{Mutex, RwLock};
 
 use super::errors::EmitError;
@@ -68,19 +68,20 @@ pub(crate) fn send_packet(socket: &EngineSocket, packet: &Packet) -> Result<(), 
 }
 
 pub(crate) fn send_messages(socket: &EngineSocket, msgs: &[Message]) -> Result<(), EmitError> {
-    send_messages_with(socket, msgs, false)
+    send_messages_with(socket, msgs, SendOptions::default())
 }
 
-/// [`send_messages`]; a `volatile` packet is dropped unless the transport
-/// can write it now, as the reference drops it.
+/// [`send_messages`] as `opts` say: a `volatile` packet is dropped unless
+/// the transport can write it now, as the reference drops it; one sent
+/// with `compress: false` is never compressed.
 pub(crate) fn send_messages_with(
     socket: &EngineSocket,
     msgs: &[Message],
-    volatile: bool,
+    opts: SendOptions,
 ) -> Result<(), EmitError> {
     let sent = match msgs {
-        _ if volatile => socket
-            .send_if_idle(msgs.iter().cloned())
+        _ if opts != SendOptions::default() => socket
+            .send_with(msgs.iter().cloned(), opts)
             .map_err(EmitError::from),
         [one] => socket.send(one.clone()).map_err(EmitError::from),
         many => socket

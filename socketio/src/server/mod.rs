@@ -25,6 +25,8 @@ use serde::Serialize;
 pub use crate::codec::ParserKind;
 pub use client::{Client, SioHandler};
 pub use dynamic::{NamespaceMatcher, ParentNamespace};
+/// How a socket's emit is sent ([`Socket::emit_with`]): volatile, uncompressed.
+pub use engineio::server::SendOptions;
 pub use errors::{AckError, ConnectError, EmitError, JoinError};
 pub use handshake::Handshake;
 pub use namespace::{ConnectionHandler, FetchedSocket, Middleware, Namespace, ServerSideHandler};

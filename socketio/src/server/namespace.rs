@@ -373,7 +373,7 @@ impl Namespace {
             if let Some((name, args)) = event {
                 s.notify_outgoing(name, args);
             }
-            if let Err(e) = send_messages_with(&s.client, &msgs, opts.flags.volatile) {
+            if let Err(e) = send_messages_with(&s.client, &msgs, opts.flags.send_options()) {
                 if !opts.flags.volatile {
                     tracing::debug!(sid = %s.id(), error = %e, "broadcast not delivered");
                 }

@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use engineio::server::Sid;
+use engineio::server::{SendOptions, Sid};
 use futures_util::future::BoxFuture;
 use parking_lot::{Mutex, RwLock};
 use serde::de::DeserializeOwned;
@@ -416,7 +416,20 @@ impl Socket {
 
     /// Emits an event with any number of arguments.
     pub fn emit_args(self: &Arc<Self>, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
-        self.send_event(event, args, None, false)
+        self.send_event(event, args, None, SendOptions::default())
+    }
+
+    /// Emits an event as `opts` say: socket.io's `socket.volatile.emit()`
+    /// (`volatile`, see [`Socket::emit_volatile`]) and
+    /// `socket.compress(false).emit()` (`compress: false`: sent
+    /// uncompressed even where the transport compresses).
+    pub fn emit_with(
+        self: &Arc<Self>,
+        event: &str,
+        args: Vec<Value>,
+        opts: SendOptions,
+    ) -> Result<(), EmitError> {
+        self.send_event(event, args, None, opts)
     }
 
     /// Emits an event unless the transport cannot write it now (a
@@ -424,7 +437,11 @@ impl Socket {
     /// packets, a full buffer), in which case it is silently dropped (the
     /// reference's `volatile`).
     pub fn emit_volatile(self: &Arc<Self>, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
-        self.send_event(event, args, None, true)
+        let opts = SendOptions {
+            volatile: true,
+            ..SendOptions::default()
+        };
+        self.send_event(event, args, None, opts)
     }
 
     fn send_event(
@@ -432,8 +449,9 @@ impl Socket {
         event: &str,
         args: Vec<Value>,
         id: Option<u64>,
-        volatile: bool,
+        send: SendOptions,
     ) -> Result<(), EmitError> {
+        let volatile = send.volatile;
         // With recovery on, an emit to one socket is a broadcast to its own
         // room through the adapter, so it is stored and gets an offset, as
         // the reference: a client briefly away gets it on recovery.
@@ -442,10 +460,13 @@ impl Socket {
         data.push(Value::String(event.to_owned()));
         if stored {
             data.extend(args);
-            let opts = BroadcastOptions {
+            let mut opts = BroadcastOptions {
                 rooms: vec![self.room.clone()],
                 ..Default::default()
             };
+            if !send.compress {
+                opts.flags.compress = Some(false);
+            }
             self.ns.adapter().broadcast(data, &opts, &*self.ns);
             return Ok(());
         }
@@ -457,7 +478,7 @@ impl Socket {
         let mut packet = Packet::event(self.ns.name(), data);
         packet.id = id;
         let msgs = encode_messages(self.client.data.parser(), &packet);
-        match send_messages_with(&self.client, &msgs, volatile) {
+        match send_messages_with(&self.client, &msgs, send) {
             Err(EmitError::Full) if volatile => Ok(()),
             r => r,
         }
@@ -494,7 +515,7 @@ impl Socket {
         timeout: Duration,
     ) -> Result<Vec<Value>, AckError> {
         let (id, rx) = self.register_ack();
-        if let Err(e) = self.send_event(event, args, Some(id), false) {
+        if let Err(e) = self.send_event(event, args, Some(id), SendOptions::default()) {
             self.forget_ack(id);
             return Err(e.into());
         }
@@ -544,7 +565,7 @@ impl Socket {
     ) {
         let id = self.ns.next_ack_id();
         self.acks.lock().insert(id, AckSlot::Call(Box::new(done)));
-        if let Err(e) = self.send_event(event, args, Some(id), false) {
+        if let Err(e) = self.send_event(event, args, Some(id), SendOptions::default()) {
             self.settle_ack(id, Err(e.into()));
             return;
         }
