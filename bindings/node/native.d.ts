@@ -301,15 +301,16 @@ export declare class SocketHandle {
   rooms(): Array<string>
   /**
    * Emits an event; false when it could not be sent (disconnected, full
-   * buffer).
+   * buffer). `compress: false` sends it uncompressed.
    */
-  emit(event: string, json: string, bins: Array<Buffer>, volatile: boolean): boolean
+  emit(event: string, json: string, bins: Array<Buffer>, volatile: boolean, compress?: boolean | undefined | null): boolean
   /**
    * Emits an event asking for an acknowledgement; the answer comes back
    * as a `Done`/`Failed` event for callback `cb` after at most
-   * `timeout_ms` (`Infinity`: until the socket disconnects).
+   * `timeout_ms` (`Infinity`: until the socket disconnects); sent as
+   * `volatile` and `compress` say.
    */
-  emitWithAck(event: string, json: string, bins: Array<Buffer>, timeoutMs: number, cb: number): void
+  emitWithAck(event: string, json: string, bins: Array<Buffer>, timeoutMs: number, cb: number, volatile?: boolean | undefined | null, compress?: boolean | undefined | null): void
   /** Joins rooms. */
   join(rooms: Array<string>): void
   /** Leaves a room. */

@@ -317,15 +317,21 @@ async fn acks_both_ways(t: &[&str]) {
                 for (event, wait) in [("question", 2000), ("ignored", 300)] {
                     let tx = tx.clone();
                     let started = Instant::now();
-                    s.emit_with_ack_then(event, vec![], Duration::from_millis(wait), move |r| {
-                        let _ = tx.send((
-                            format!("then {event}"),
-                            json!({
-                                "r": r.map(|v| tagged_args(&v)).map_err(|e| e.to_string()),
-                                "ms": started.elapsed().as_millis() as u64,
-                            }),
-                        ));
-                    });
+                    s.emit_with_ack_then(
+                        event,
+                        vec![],
+                        Duration::from_millis(wait),
+                        Default::default(),
+                        move |r| {
+                            let _ = tx.send((
+                                format!("then {event}"),
+                                json!({
+                                    "r": r.map(|v| tagged_args(&v)).map_err(|e| e.to_string()),
+                                    "ms": started.elapsed().as_millis() as u64,
+                                }),
+                            ));
+                        },
+                    );
                 }
             }
         });

@@ -168,11 +168,11 @@ class Socket extends EventEmitter {
       const withError = flags.timeout !== undefined
       const id = this.server._cbs.add(ackCallback(cb, withError))
       const [json, bins] = encode(args)
-      this._h.emitWithAck(event, json, bins, withError ? flags.timeout : Infinity, id)
+      this._h.emitWithAck(event, json, bins, withError ? flags.timeout : Infinity, id, !!flags.volatile, flags.compress === undefined ? undefined : !!flags.compress)
       return true
     }
     const [json, bins] = encode(args)
-    this._h.emit(event, json, bins, !!flags.volatile)
+    this._h.emit(event, json, bins, !!flags.volatile, flags.compress === undefined ? undefined : !!flags.compress)
     return true
   }
 

@@ -9,6 +9,7 @@ use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use parking_lot::Mutex;
 use sio_core::server::ConnectError;
+use sio_core::server::SendOptions;
 use socketio_ffi::embed::{payload, Error, Next, Socket, Value};
 use tokio::sync::oneshot;
 
@@ -157,7 +158,7 @@ impl SocketHandle {
     }
 
     /// Emits an event; false when it could not be sent (disconnected, full
-    /// buffer).
+    /// buffer). `compress: false` sends it uncompressed.
     #[napi(catch_unwind)]
     pub fn emit(
         &self,
@@ -165,20 +166,30 @@ impl SocketHandle {
         json: String,
         bins: Vec<Buffer>,
         volatile: bool,
+        compress: Option<bool>,
     ) -> napi::Result<bool> {
         let args = decode(&json, &bins)?;
-        let r = if volatile {
-            self.s.emit_volatile(&event, args)
-        } else {
-            self.s.emit(&event, args)
+        let r = match compress {
+            Some(false) => self.s.emit_with(
+                &event,
+                args,
+                SendOptions {
+                    volatile,
+                    compress: false,
+                },
+            ),
+            _ if volatile => self.s.emit_volatile(&event, args),
+            _ => self.s.emit(&event, args),
         };
         sent(r)
     }
 
     /// Emits an event asking for an acknowledgement; the answer comes back
     /// as a `Done`/`Failed` event for callback `cb` after at most
-    /// `timeout_ms` (`Infinity`: until the socket disconnects).
+    /// `timeout_ms` (`Infinity`: until the socket disconnects); sent as
+    /// `volatile` and `compress` say.
     #[napi(catch_unwind)]
+    #[allow(clippy::too_many_arguments)]
     pub fn emit_with_ack(
         &self,
         event: String,
@@ -186,8 +197,14 @@ impl SocketHandle {
         bins: Vec<Buffer>,
         timeout_ms: f64,
         cb: u32,
+        volatile: Option<bool>,
+        compress: Option<bool>,
     ) -> napi::Result<()> {
         let args = decode(&json, &bins)?;
+        let opts = SendOptions {
+            volatile: volatile == Some(true),
+            compress: compress != Some(false),
+        };
         let s = self.s.core().clone();
         let timeout = millis(timeout_ms);
         let d = self.disp.clone();
@@ -195,7 +212,7 @@ impl SocketHandle {
         // reaches JS before the client's events that follow it.
         let rt = socketio_ffi::embed::Runtime::global().map_err(js_err)?;
         rt.enter(|| {
-            s.emit_with_ack_then(&event, args, timeout, move |r| {
+            s.emit_with_ack_then(&event, args, timeout, opts, move |r| {
                 d.send(completion(
                     cb,
                     r.map(|a| Event::new(EventKind::Done, cb).args(&a))

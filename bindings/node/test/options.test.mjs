@@ -118,6 +118,58 @@ test('perMessageDeflate compresses WebSocket messages with the npm client, as en
   }
 })
 
+/** One long-polling request with `Accept-Encoding: gzip`: its encoding and raw body. */
+function pollRequest(url, method, query, body = '') {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${url}/socket.io/?EIO=4&transport=polling${query}`,
+      { method, headers: { 'accept-encoding': 'gzip', 'content-type': 'text/plain' } },
+      (res) => {
+        const chunks = []
+        res.on('data', (c) => chunks.push(c))
+        res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }))
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+test('compress(false) sends uncompressed, on a socket and a broadcast, as socket.io', async (t) => {
+  const [io, url] = rsServer({})
+  t.after(() => closeAll(io))
+  const big = 'socket.io '.repeat(300)
+  io.on('connection', (s) => {
+    s.on('go', (what) => {
+      if (what === 'plain') s.compress(false).emit('big', big)
+      else if (what === 'plain-ack') s.compress(false).emit('big', big, () => {})
+      else if (what === 'packed') s.emit('big', big)
+      else if (what === 'plain-all') s.broadcast.compress(false).emit('big', big)
+      else s.broadcast.emit('big', big)
+    })
+  })
+  const open = async () => {
+    const { body } = await pollRequest(url, 'GET', '')
+    const q = `&sid=${JSON.parse(body.toString().slice(1)).sid}`
+    await pollRequest(url, 'POST', q, '40')
+    assert.match((await pollRequest(url, 'GET', q)).body.toString(), /^40/)
+    return q
+  }
+  const [a, b] = [await open(), await open()]
+  for (const [what, reader, compressed] of [
+    ['plain', a, false],
+    ['packed', a, true],
+    ['plain-ack', a, false],
+    ['plain-all', b, false],
+    ['packed-all', b, true],
+  ]) {
+    await pollRequest(url, 'POST', a, `42["go","${what}"]`)
+    const res = await within(pollRequest(url, 'GET', reader), 5000, what)
+    assert.equal(res.encoding === 'gzip', compressed, `${what}: ${res.encoding}`)
+    if (!compressed) assert.match(res.body.toString(), new RegExp(`^42\\d*\\["big","${big}"\\]$`))
+  }
+})
+
 test('a misspelt server option throws, suggesting the right name', () => {
   throwsNaming(() => new rs.Server({ pingIntervall: 1000 }), /unknown option "pingIntervall"/, /did you mean "pingInterval"/)
   throwsNaming(() => new rs.Server({ cors: { origin: '*' }, maxHTTPBufferSize: 10 }), /"maxHTTPBufferSize"/, /"maxHttpBufferSize"/)

@@ -205,6 +205,17 @@ impl Socket {
         Ok(self.inner.emit_volatile(event, args)?)
     }
 
+    /// Emits an event as `opts` say (volatile, uncompressed: socket.io's
+    /// `socket.volatile.compress(false).emit()`).
+    pub fn emit_with(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        opts: sio_core::server::SendOptions,
+    ) -> Result<(), Error> {
+        Ok(self.inner.emit_with(event, args, opts)?)
+    }
+
     /// Emits an event asking for an acknowledgement; `done` gets its
     /// arguments, or the error (timeout after `timeout`, else the server's
     /// `ack_timeout`; disconnection).

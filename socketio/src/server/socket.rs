@@ -555,17 +555,19 @@ impl Socket {
     /// events, as in the reference; for callers (like another language's
     /// event loop) that must see the two in order. The timeout is armed on
     /// the current Tokio runtime: call it from a task or inside
-    /// `Handle::enter`.
+    /// `Handle::enter`. `opts` as [`Socket::emit_with`]'s (a volatile
+    /// emit that is dropped times out).
     pub fn emit_with_ack_then(
         self: &Arc<Self>,
         event: &str,
         args: Vec<Value>,
         timeout: Duration,
+        opts: SendOptions,
         done: impl FnOnce(Result<Vec<Value>, AckError>) + Send + 'static,
     ) {
         let id = self.ns.next_ack_id();
         self.acks.lock().insert(id, AckSlot::Call(Box::new(done)));
-        if let Err(e) = self.send_event(event, args, Some(id), SendOptions::default()) {
+        if let Err(e) = self.send_event(event, args, Some(id), opts) {
             self.settle_ack(id, Err(e.into()));
             return;
         }
