@@ -606,6 +606,8 @@ export declare const enum EngineWatch {
   GenerateId = 64,
   /** `io.engine.use(...)` middlewares. */
   Middleware = 128,
+  /** A session object has `packetCreate` listeners. */
+  PacketCreate = 256,
 }
 
 /**
@@ -710,6 +712,11 @@ export declare const enum EventKind {
    * for joins and leaves, the socket id).
    */
   RoomEvent = 31,
+  /**
+   * A packet is written on a session (`name`: its id; arguments: the
+   * packet's type, its data, and whether it may be compressed).
+   */
+  EnginePacketCreate = 32,
   /**
    * A client socket's `auth` is asked for its CONNECT (target: the
    * socket's key); answered with 1 and the payload as JSON (none: no

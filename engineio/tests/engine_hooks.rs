@@ -215,6 +215,8 @@ enum Seen {
     Open(String, TransportType, Option<u64>),
     Upgrade(String, TransportType),
     Packet(String, String),
+    /// A message written, and whether it may be compressed.
+    Create(String, String, bool),
     Close(String, DisconnectReason),
 }
 
@@ -234,6 +236,12 @@ async fn session_hook_hears_every_session() {
                 SessionEvent::Upgrade => Seen::Upgrade(id, s.transport()),
                 SessionEvent::Packet(Packet::Message(m)) => Seen::Packet(id, m.to_string()),
                 SessionEvent::Packet(p) => Seen::Packet(id, format!("{:?}", p.packet_type())),
+                SessionEvent::PacketCreate(Packet::Message(m), c) => {
+                    Seen::Create(id, m.to_string(), c)
+                }
+                SessionEvent::PacketCreate(p, c) => {
+                    Seen::Create(id, format!("{:?}", p.packet_type()), c)
+                }
                 SessionEvent::Close(r) => Seen::Close(id, r),
             };
             sink.lock().push(seen);
@@ -260,9 +268,14 @@ async fn session_hook_hears_every_session() {
     );
     assert_eq!(server.engine.clients_count(), 1);
     post(addr, &sid, b"4hello").await;
+    // The message, then its echo as the handler queues it (the reference's
+    // `packetCreate`).
     assert_eq!(
-        wait_for(1).await,
-        vec![Seen::Packet(sid.clone(), "hello".into())]
+        wait_for(2).await,
+        vec![
+            Seen::Packet(sid.clone(), "hello".into()),
+            Seen::Create(sid.clone(), "hello".into(), true),
+        ]
     );
 
     // The upgrade, then a message over the WebSocket.
@@ -276,13 +289,21 @@ async fn session_hook_hears_every_session() {
     assert_eq!(ws_text(&mut ws).await, "3probe");
     ws.send(WsMessage::text("5")).await.unwrap();
     ws.send(WsMessage::text("4over ws")).await.unwrap();
+    ws.send(WsMessage::text("4plain:as is")).await.unwrap();
+    // Each message, then its echo (the one sent uncompressed says so).
     assert_eq!(
-        wait_for(2).await,
+        wait_for(5).await,
         vec![
             Seen::Upgrade(sid.clone(), TransportType::Websocket),
             Seen::Packet(sid.clone(), "over ws".into()),
+            Seen::Create(sid.clone(), "over ws".into(), true),
+            Seen::Packet(sid.clone(), "plain:as is".into()),
+            Seen::Create(sid.clone(), "plain:as is".into(), false),
         ]
     );
+    for echo in ["hello", "over ws", "plain:as is"] {
+        assert_eq!(ws_text(&mut ws).await, format!("4{echo}"));
+    }
     let session = held.lock()[0].clone();
     assert_eq!(session.transport(), TransportType::Websocket);
 

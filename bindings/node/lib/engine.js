@@ -256,6 +256,12 @@ class EngineSocket extends EventEmitter {
     emitGuarded(this, 'upgrade', [t])
   }
 
+  _onPacketCreate(type, data, compress) {
+    const packet = data === null || data === undefined ? { type } : { type, data }
+    packet.options = { compress }
+    emitGuarded(this, 'packetCreate', [packet])
+  }
+
   _onPacket(type, data) {
     const packet = data === null || data === undefined ? { type } : { type, data }
     emitGuarded(this, 'packet', [packet])
@@ -379,6 +385,7 @@ class Engine extends EventEmitter {
   _listenFor(event) {
     if (event === 'upgrade' || event === 'upgrading') this._stick(W.Upgrade)
     else if (PACKET_EVENTS.has(event)) this._stick(W.Packet)
+    else if (event === 'packetCreate') this._stick(W.PacketCreate)
   }
 
   _stick(bit) {
@@ -470,6 +477,11 @@ class Engine extends EventEmitter {
   _onPacket(id, [type, data]) {
     const s = this._conns.get(id)
     if (s) s._onPacket(type, data)
+  }
+
+  _onPacketCreate(id, [type, data, compress]) {
+    const s = this._conns.get(id)
+    if (s) s._onPacketCreate(type, data, compress)
   }
 
   _onClose(id, [reason]) {

@@ -789,6 +789,10 @@ class Server extends EventEmitter {
         this.engine._onPacket(ev.name, decode(ev.json, ev.bins))
         break
       }
+      case K.EnginePacketCreate: {
+        this.engine._onPacketCreate(ev.name, decode(ev.json, ev.bins))
+        break
+      }
       case K.EngineClose: {
         this.engine._onClose(ev.name, decode(ev.json, ev.bins))
         break

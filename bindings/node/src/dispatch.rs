@@ -117,6 +117,9 @@ pub enum EventKind {
     /// `delete-room`, `join-room`, `leave-room`; arguments: the room and,
     /// for joins and leaves, the socket id).
     RoomEvent = 31,
+    /// A packet is written on a session (`name`: its id; arguments: the
+    /// packet's type, its data, and whether it may be compressed).
+    EnginePacketCreate = 32,
     /// A client socket's `auth` is asked for its CONNECT (target: the
     /// socket's key); answered with 1 and the payload as JSON (none: no
     /// payload), or 0 and an error message.

@@ -49,6 +49,8 @@ pub enum EngineWatch {
     GenerateId = 64,
     /// `io.engine.use(...)` middlewares.
     Middleware = 128,
+    /// A session object has `packetCreate` listeners.
+    PacketCreate = 256,
 }
 
 /// The engine side of one server.
@@ -100,6 +102,16 @@ impl EngineState {
     fn session_hook(self: &Arc<Self>, disp: &Arc<Dispatcher>) -> SessionHook {
         let (state, d) = (self.clone(), Arc::downgrade(disp));
         Arc::new(move |s: &Arc<dyn Session>, ev: SessionEvent<'_>| {
+            // Every packet either way comes here: nothing is made for one
+            // that nobody listens to.
+            let wanted = match ev {
+                SessionEvent::Packet(_) => Some(EngineWatch::Packet),
+                SessionEvent::PacketCreate(..) => Some(EngineWatch::PacketCreate),
+                _ => None,
+            };
+            if wanted.is_some_and(|w| !state.watching(w)) {
+                return;
+            }
             let id = s.id().to_string();
             match ev {
                 SessionEvent::Open => {
@@ -121,15 +133,22 @@ impl EngineState {
                     }
                 }
                 SessionEvent::Packet(p) => {
-                    if state.watching(EngineWatch::Packet) {
-                        let (kind_name, data) = packet_parts(p);
-                        tell(
-                            &d,
-                            Event::new(EventKind::EnginePacket, 0)
-                                .name(id)
-                                .args(&[Value::from(kind_name), data]),
-                        );
-                    }
+                    let (kind_name, data) = packet_parts(p);
+                    tell(
+                        &d,
+                        Event::new(EventKind::EnginePacket, 0)
+                            .name(id)
+                            .args(&[Value::from(kind_name), data]),
+                    );
+                }
+                SessionEvent::PacketCreate(p, compress) => {
+                    let (kind_name, data) = packet_parts(p);
+                    tell(
+                        &d,
+                        Event::new(EventKind::EnginePacketCreate, 0)
+                            .name(id)
+                            .args(&[Value::from(kind_name), data, Value::Bool(compress)]),
+                    );
                 }
                 SessionEvent::Close(reason) => {
                     state.sessions().remove(&id);

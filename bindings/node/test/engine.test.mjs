@@ -487,6 +487,31 @@ test('socket.conn: packets from the client, raw sends, close by the client', asy
   assert.deepEqual(results.ours.at(-1), ['close', 'transport close'])
 })
 
+test('socket.conn: packetCreate for what the server writes, with its compress option', async (t) => {
+  const results = {}
+  for (const [name, io, url] of both(t, { transports: ['websocket'] })) {
+    const log = []
+    io.on('connection', (socket) => {
+      socket.conn.on('packetCreate', (p) => {
+        if (p.type === 'message') log.push([p.data, p.options.compress])
+      })
+      socket.emit('a', 1)
+      socket.compress(false).emit('b', 2)
+      socket.compress(true).emit('c', 3)
+    })
+    const c = client(t, url, { transports: ['websocket'] })
+    await within(next(c, 'c'), 5000, `${name}: c`)
+    c.close()
+    results[name] = log
+  }
+  assert.deepEqual(results.ours, [
+    ['2["a",1]', true],
+    ['2["b",2]', false],
+    ['2["c",3]', true],
+  ])
+  assert.deepEqual(results.ours, results.npm)
+})
+
 test('socket.request: an IncomingMessage stand-in of the handshake', async (t) => {
   const results = {}
   for (const [name, io, url] of both(t)) {

@@ -121,6 +121,19 @@ impl<H: Handler> Engine<H> {
             eio3,
             H::Data::default(),
         ));
+        if let Some(hook) = &self.config.on_session {
+            // The socket holds its teller: a weak reference back, or the
+            // two would keep each other alive.
+            let (hook, weak) = (hook.clone(), Arc::downgrade(&socket));
+            let _ = socket
+                .created
+                .set(Box::new(move |p: &Packet, compress: bool| {
+                    if let Some(socket) = weak.upgrade() {
+                        let session: Arc<dyn Session> = socket;
+                        hook(&session, SessionEvent::PacketCreate(p, compress));
+                    }
+                }));
+        }
         let upgrades = match transport {
             TransportType::Polling
                 if self.config.allow_upgrades && self.config.allows(TransportType::Websocket) =>

@@ -61,7 +61,7 @@ impl<D: Send + Sync + 'static> Session for Socket<D> {
 /// What happened to a session, for
 /// [`ServerConfig::on_session`](super::ServerConfig::on_session): the
 /// reference server's `connection` event and its sockets' `upgrade`,
-/// `packet` and `close`.
+/// `packet`, `packetCreate` and `close`.
 #[derive(Debug)]
 pub enum SessionEvent<'a> {
     /// The session opened; the [`Handler`](super::Handler) has been told.
@@ -70,6 +70,9 @@ pub enum SessionEvent<'a> {
     Upgrade,
     /// A packet arrived from the client, before the server acts on it.
     Packet(&'a Packet),
+    /// A packet is being written to the client (the reference's
+    /// `packetCreate`), with whether the transport may compress it.
+    PacketCreate(&'a Packet, bool),
     /// The session closed; the [`Handler`](super::Handler) has been told.
     Close(DisconnectReason),
 }

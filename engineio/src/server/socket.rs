@@ -93,7 +93,7 @@ pub enum SendError {
 
 /// A unit of the send queue: several packets that must stay together (a
 /// Socket.IO packet and its binary attachments) travel as one batch.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Outgoing {
     One(Packet),
     Batch(Vec<Packet>),
@@ -177,9 +177,16 @@ pub struct Socket<D> {
     /// Whether a protocol 3 polling client takes binary payloads (it asked
     /// for none with `b64`).
     pub(crate) polling_binary: bool,
+    /// Tells the session hook of each packet queued (the reference's
+    /// `packetCreate`); set when the server has a hook.
+    pub(crate) created: OnceLock<PacketCreated>,
     /// Data of the layer above.
     pub data: D,
 }
+
+/// A session's `packetCreate` teller: a packet and whether it may be
+/// compressed.
+pub(crate) type PacketCreated = Box<dyn Fn(&Packet, bool) + Send + Sync>;
 
 impl<D> std::fmt::Debug for Socket<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -218,7 +225,19 @@ impl<D> Socket<D> {
             req,
             eio3,
             polling_binary,
+            created: OnceLock::new(),
             data,
+        }
+    }
+
+    /// Tells the hook, if any, of the packets of `out`.
+    fn tell_created(&self, out: &Outgoing) {
+        if let Some(tell) = self.created.get() {
+            let compress = out.compress();
+            match out {
+                Outgoing::One(p) => tell(p, compress),
+                Outgoing::Batch(v) | Outgoing::Plain(v) => v.iter().for_each(|p| tell(p, compress)),
+            }
         }
     }
 
@@ -306,16 +325,24 @@ impl<D> Socket<D> {
         if !opts.volatile {
             return self.push(out);
         }
+        // A volatile packet the transport drops was never created, as in
+        // the reference (socket.io drops it before engine.io sees it).
+        let told = self.created.get().map(|_| out.clone());
         self.outbox.try_push_idle(out).map_err(|e| match e {
             PushError::Full(_) => SendError::Busy,
             PushError::Closed => SendError::Closed,
-        })
+        })?;
+        if let Some(out) = told {
+            self.tell_created(&out);
+        }
+        Ok(())
     }
 
     pub(crate) fn push(&self, out: Outgoing) -> Result<(), SendError> {
         if self.is_closed() {
             return Err(SendError::Closed);
         }
+        self.tell_created(&out);
         self.outbox.try_push(out).map_err(|e| match e {
             PushError::Full(_) => SendError::Full,
             PushError::Closed => SendError::Closed,
@@ -329,6 +356,7 @@ impl<D> Socket<D> {
         if self.is_closed() {
             return Err(SendError::Closed);
         }
+        self.tell_created(&out);
         self.outbox.push(out).await.map_err(|_| SendError::Closed)
     }
 
