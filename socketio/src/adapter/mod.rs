@@ -45,6 +45,8 @@
 
 pub mod cluster;
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod recovery;
 #[cfg(feature = "redis")]
 pub mod redis;
