@@ -223,11 +223,8 @@ impl PostgresAdapterFactory {
         let transport = tokio::time::timeout(wait, PostgresTransport::start(pg, &config))
             .await
             .map_err(|_| PostgresAdapterError::Timeout)??;
-        let mut cluster = ClusterConfig::new(
-            config.requests_timeout,
-            config.max_queued_publishes,
-            None,
-        );
+        let mut cluster =
+            ClusterConfig::new(config.requests_timeout, config.max_queued_publishes, None);
         cluster.heartbeat_interval = config.heartbeat_interval;
         cluster.heartbeat_timeout = config.heartbeat_timeout;
         Ok(PostgresAdapterFactory {
@@ -300,11 +297,7 @@ impl Commands {
             return Some(client.clone());
         }
         *slot = None;
-        if self
-            .paused_until
-            .lock()
-            .is_some_and(|t| Instant::now() < t)
-        {
+        if self.paused_until.lock().is_some_and(|t| Instant::now() < t) {
             return None;
         }
         match open(&self.pg).await {
@@ -426,7 +419,10 @@ impl Shared {
                 payload,
                 uid,
                 kind,
-            } => self.send_attachment(&client, &channel, &payload, uid, kind).await,
+            } => {
+                self.send_attachment(&client, &channel, &payload, uid, kind)
+                    .await
+            }
         };
         if let Err(e) = result {
             tracing::warn!(error = %e, "{LABEL}: message not sent");
@@ -446,9 +442,7 @@ impl Shared {
             self.table
         );
         let row = bounded("INSERT attachment", client.query_one(&insert, &[&payload])).await?;
-        let id: i64 = row
-            .try_get(0)
-            .map_err(|e| format!("attachment id: {e}"))?;
+        let id: i64 = row.try_get(0).map_err(|e| format!("attachment id: {e}"))?;
         let header = PostgresCodec::attachment_header(uid.as_ref(), kind, id);
         bounded(
             "NOTIFY",

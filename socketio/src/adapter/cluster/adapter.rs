@@ -18,8 +18,8 @@ use super::delivery::{Deliveries, Offset, OffsetBackoff};
 use super::state::{Action, ClusterState, Completed, Responses, Started, StateConfig};
 use super::transport::{Protocol, Subscriber, Transport};
 use super::{
-    ClusterMessage, ClusterPacket, ClusterResponse, Envelope, Frame, RemoteSocket,
-    ServerId, WireOptions,
+    ClusterMessage, ClusterPacket, ClusterResponse, Envelope, Frame, RemoteSocket, ServerId,
+    WireOptions,
 };
 use crate::adapter::{
     Adapter, AdapterFactory, BroadcastOptions, LocalAdapter, LocalNamespace, RecoveredSession,

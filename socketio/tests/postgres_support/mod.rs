@@ -1,0 +1,441 @@
+//! Shared helpers of the Postgres adapter suites: a private PostgreSQL per
+//! test binary (each test in a database of its own), our servers on the
+//! Postgres adapter, npm `socket.io` peers on `@socket.io/postgres-adapter`,
+//! and line-driven `socket.io-client`s.
+//!
+//! The server is `initdb`'d into a temporary directory and started on a
+//! free loopback port, its socket in that directory; as root (CI) it runs
+//! as the `postgres` user, which PostgreSQL requires. Without the binaries
+//! (`/usr/lib/postgresql/*/bin`) the tests skip loudly, unless
+//! `SOCKETIO_RS_REQUIRE_POSTGRES` is set, where they fail.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use crate::common::*;
+use parking_lot::Mutex;
+use serde_json::{json, Value as Json};
+use socketio::adapter::postgres::client::{self as pg, NoTls};
+use socketio::adapter::postgres::{
+    PostgresAdapterConfig, PostgresAdapterError, PostgresAdapterFactory,
+};
+use socketio::{SocketIo, Value};
+use tokio::time::{timeout, Instant};
+
+/// How long PostgreSQL may take to start on a busy machine.
+const START_WAIT: Duration = Duration::from_secs(60);
+
+/// The adapter's warnings in the output of a failed test.
+pub fn logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_max_level(tracing::Level::INFO)
+        .try_init();
+}
+
+/// The directory of the newest installed PostgreSQL's binaries.
+fn bin_dir() -> Option<PathBuf> {
+    let mut dirs: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let version = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("postgres").exists().then_some((version, bin))
+        })
+        .collect();
+    dirs.sort();
+    dirs.pop().map(|(_, bin)| bin)
+}
+
+/// The binaries, or `None` (test skipped) without them.
+fn binaries() -> Option<PathBuf> {
+    if let Some(dir) = bin_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("SOCKETIO_RS_REQUIRE_POSTGRES").is_none(),
+        "SOCKETIO_RS_REQUIRE_POSTGRES is set but /usr/lib/postgresql/*/bin/postgres is missing \
+         (apt-get install postgresql)"
+    );
+    eprintln!(
+        "SKIPPED: /usr/lib/postgresql/*/bin/postgres not found; install postgresql to run the \
+         Postgres adapter tests"
+    );
+    None
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .is_some_and(|s| s.trim() == "0")
+}
+
+/// A command running `bin` as the `postgres` user when this is root
+/// (`setpriv` execs it, so the child's pid is PostgreSQL's own).
+fn command(bin: &Path, root: bool) -> Command {
+    if root {
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid",
+            "postgres",
+            "--regid",
+            "postgres",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    }
+}
+
+/// A private PostgreSQL server, stopped and removed on drop.
+pub struct Postgres {
+    child: Mutex<std::process::Child>,
+    dir: PathBuf,
+    pub port: u16,
+    databases: AtomicU32,
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let child = self.child.get_mut();
+        // Immediate shutdown: the postmaster takes its backends with it.
+        let _ = Command::new("kill")
+            .args(["-QUIT", &child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) | Err(_) => break,
+                Ok(None) if std::time::Instant::now() > deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The server the tests of this binary share while any of them runs.
+static SHARED: Mutex<Weak<Postgres>> = Mutex::new(Weak::new());
+/// Serializes starting it.
+static STARTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+impl Postgres {
+    /// The server of this test binary, started if none runs; `None` (test
+    /// skipped) without the binaries.
+    pub async fn shared() -> Option<Arc<Postgres>> {
+        let bin = binaries()?;
+        let _one = STARTING.lock().await;
+        if let Some(pg) = SHARED.lock().upgrade() {
+            return Some(pg);
+        }
+        let pg = Arc::new(
+            tokio::task::spawn_blocking(move || Postgres::start(&bin))
+                .await
+                .expect("start postgres"),
+        );
+        pg.wait_up().await;
+        *SHARED.lock() = Arc::downgrade(&pg);
+        Some(pg)
+    }
+
+    fn start(bin: &Path) -> Postgres {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let root = is_root();
+        let dir = std::env::temp_dir().join(format!(
+            "socketio-rs-pg-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the PostgreSQL directory");
+        if root {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "chown {} to postgres", dir.display());
+        }
+        let data = dir.join("data");
+        let init = command(&bin.join("initdb"), root)
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"])
+            .arg("--no-instructions")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run initdb");
+        assert!(
+            init.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        // A free port is picked, then bound by postgres: another process
+        // may take it in between; then postgres exits and another is tried.
+        for _ in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            let mut child = command(&bin.join("postgres"), root)
+                .arg("-D")
+                .arg(&data)
+                .args(["-p", &port.to_string(), "-h", "127.0.0.1", "-k"])
+                .arg(&dir)
+                .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+                .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start postgres");
+            // A taken port ends the process at once.
+            std::thread::sleep(Duration::from_millis(300));
+            if let Ok(Some(status)) = child.try_wait() {
+                eprintln!("postgres exited ({status}) on port {port}; trying another");
+                continue;
+            }
+            return Postgres {
+                child: Mutex::new(child),
+                dir,
+                port,
+                databases: AtomicU32::new(0),
+            };
+        }
+        panic!("postgres found no free port in 3 attempts");
+    }
+
+    async fn wait_up(&self) {
+        let deadline = Instant::now() + START_WAIT;
+        loop {
+            if let Ok(Ok((client, conn))) = timeout(
+                WAIT,
+                self.url("postgres")
+                    .parse::<pg::Config>()
+                    .expect("url")
+                    .connect(NoTls),
+            )
+            .await
+            {
+                tokio::spawn(conn);
+                if client.simple_query("SELECT 1").await.is_ok() {
+                    return;
+                }
+            }
+            if let Ok(Some(status)) = self.child.lock().try_wait() {
+                panic!("postgres exited while starting: {status}");
+            }
+            assert!(Instant::now() < deadline, "postgres did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `postgres://postgres@127.0.0.1:<port>/<db>`.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// A connection to `db` for the test itself.
+    pub async fn client(&self, db: &str) -> pg::Client {
+        let (client, conn) = timeout(
+            WAIT,
+            self.url(db)
+                .parse::<pg::Config>()
+                .expect("url")
+                .connect(NoTls),
+        )
+        .await
+        .expect("connect in time")
+        .expect("connect");
+        tokio::spawn(conn);
+        client
+    }
+
+    /// A fresh database for one test; its URL.
+    pub async fn database(&self) -> String {
+        let name = format!("t{}", self.databases.fetch_add(1, Ordering::Relaxed));
+        let admin = self.client("postgres").await;
+        timeout(
+            Duration::from_secs(30),
+            admin.batch_execute(&format!("CREATE DATABASE {name}")),
+        )
+        .await
+        .expect("CREATE DATABASE in time")
+        .expect("CREATE DATABASE");
+        self.url(&name)
+    }
+}
+
+/// One test's database on the shared server; the server lives while this
+/// does.
+pub struct Db {
+    pub pg: Arc<Postgres>,
+    pub url: String,
+}
+
+impl Db {
+    /// A fresh database; `None` (test skipped) without PostgreSQL.
+    pub async fn new() -> Option<Db> {
+        let pg = Postgres::shared().await?;
+        let url = pg.database().await;
+        Some(Db { pg, url })
+    }
+
+    /// A connection for the test itself.
+    pub async fn client(&self) -> pg::Client {
+        let db = self.url.rsplit('/').next().unwrap_or("postgres").to_owned();
+        self.pg.client(&db).await
+    }
+}
+
+/// The adapter options of the tests: a 1 s heartbeat (as the Node peer),
+/// 2 s requests.
+pub fn adapter_config() -> PostgresAdapterConfig {
+    PostgresAdapterConfig::default()
+        .heartbeat_interval(Duration::from_millis(1000))
+        .requests_timeout(Duration::from_millis(2000))
+}
+
+/// One of our servers on `db`: a "join" event joins a room (acked with the
+/// socket id), `socket.data` is `{name}` from the auth.
+pub async fn rust_server(db: &Db) -> TestServer {
+    rust_server_with(&db.url, adapter_config())
+        .await
+        .expect("connect to postgres")
+}
+
+/// The same with `config`; the adapter's error when it cannot start.
+pub async fn rust_server_with(
+    url: &str,
+    config: PostgresAdapterConfig,
+) -> Result<TestServer, PostgresAdapterError> {
+    let factory = PostgresAdapterFactory::connect(url, config).await?;
+    let io = SocketIo::with_adapter(crate::common::config(), factory);
+    io.on_connection(|socket| {
+        let name = socket
+            .handshake()
+            .auth
+            .get("name")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let mut data = indexmap::IndexMap::new();
+        data.insert("name".to_owned(), name);
+        socket.set_data(Value::Object(data));
+        socket.on("join", |socket, args, ack| {
+            if let Some(Value::String(room)) = args.first() {
+                socket.join(room.as_str());
+            }
+            if let Some(ack) = ack {
+                let _ = ack.send(vec![Value::String(socket.id().to_string())]);
+            }
+        });
+    });
+    Ok(serve(io).await)
+}
+
+/// Waits until `io` counts `n` servers (heartbeats: the others answer an
+/// announcement at once, or within a heartbeat interval).
+pub async fn wait_servers(io: &SocketIo, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let count = io.server_count().await;
+        if count == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server count stayed {count}, expected {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A node client process connected to `url` with clients `names` (each
+/// answering acks with its name) that joined `rooms`.
+pub async fn clients(url: &str, names: &[(&str, &[&str])]) -> NodeProc {
+    let opts = json!({ "transports": ["websocket"] }).to_string();
+    let mut p = NodeProc::spawn("sio-client.mjs", &[url, &opts], Duration::from_secs(60));
+    p.expect("ready", |v| v["event"] == "ready").await;
+    for (name, rooms) in names {
+        p.connect(name, json!({ "auth": { "name": name }, "answer": "name" }))
+            .await;
+        for room in *rooms {
+            p.emit_ack(name, "join", json!([room])).await;
+        }
+    }
+    p
+}
+
+/// The names of the events `client` received so far (drains its lines).
+pub fn received(p: &mut NodeProc, client: &str) -> Vec<String> {
+    p.take(|v| v["event"] == "recv" && v["client"] == client)
+        .iter()
+        .map(|v| v["name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+pub fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// Sends an end marker to everyone through each of `ios` and returns, per
+/// client, the events it got before them: each server publishes in order,
+/// and notifications keep their order, so once a client has every server's
+/// marker it has everything they sent.
+pub async fn until_end(
+    ios: &[&SocketIo],
+    procs: &mut [(&mut NodeProc, &[&str])],
+) -> Vec<Vec<String>> {
+    for (i, io) in ios.iter().enumerate() {
+        io.emit(&format!("end{i}"), &0).expect("emit end");
+    }
+    let mut out = Vec::new();
+    for (p, names) in procs.iter_mut() {
+        for name in names.iter() {
+            for i in 0..ios.len() {
+                p.recv(name, &format!("end{i}")).await;
+            }
+            let mut got = received(p, name);
+            got.retain(|e| !e.starts_with("end"));
+            out.push(got);
+        }
+    }
+    out
+}
+
+/// An npm `socket.io` server on `@socket.io/postgres-adapter`, on `url`;
+/// its process and its `http://` URL.
+pub async fn node_server(url: &str, limit: Duration) -> (NodeProc, String) {
+    let limit_ms = limit.as_millis().to_string();
+    let mut p = NodeProc::spawn("postgres-server.mjs", &[url, &limit_ms], limit);
+    let ready = p.expect("ready", |v| v["event"] == "ready").await;
+    let url = format!("http://127.0.0.1:{}", ready["port"]);
+    (p, url)
+}
+
+pub async fn node_cmd(p: &mut NodeProc, cmd: Json, answer: &str) -> Json {
+    p.send(cmd).await;
+    p.expect(answer, |v| {
+        v["event"]
+            .as_str()
+            .is_some_and(|e| e == answer || e == format!("{answer}_error"))
+    })
+    .await
+}
