@@ -554,6 +554,44 @@ async fn old_attachments_are_cleaned_up() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn survives_a_postgres_restart() {
+    logs();
+    // A server of this test's own: the restart cuts every connection.
+    let Some(pg) = Postgres::private().await else {
+        return;
+    };
+    let url = pg.url("postgres");
+    let a = rust_server_with(&url, adapter_config())
+        .await
+        .expect("connect to postgres");
+    let b = rust_server_with(&url, adapter_config())
+        .await
+        .expect("connect to postgres");
+    wait_servers(&a.io, 2).await;
+    let mut pb = clients(&b.url(), &[("b1", &["r"])]).await;
+    pg.restart().await;
+    // Both sides reconnect by themselves (the listener after 1 to 3 s, the
+    // publisher at its next message): retry until a broadcast gets through.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut n = 0;
+    loop {
+        n += 1;
+        a.io.to("r").emit("again", &n).expect("emit");
+        if timeout(Duration::from_millis(500), pb.recv("b1", "again"))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no broadcast after the restart");
+    }
+    // Requests work again too.
+    let all = a.io.fetch_all_sockets().await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    pb.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_postgres_is_a_clear_error() {
     // Nothing listens on a port just freed: refused at once.

@@ -31,6 +31,7 @@
 //! (`tokio-postgres` without TLS).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -153,6 +154,7 @@ pub enum PostgresAdapterError {
 pub struct PostgresAdapterFactory {
     factory: Arc<dyn AdapterFactory>,
     queue: Arc<QueueGauge>,
+    unsent: Arc<AtomicU64>,
 }
 
 /// What one server's adapter did with the messages it publishes, summed
@@ -166,7 +168,8 @@ pub struct PublishStats {
     pub queued: usize,
     /// The most messages ever waiting at once.
     pub peak_queued: usize,
-    /// Messages dropped because a namespace's queue was full.
+    /// Messages dropped: a namespace's queue was full, PostgreSQL could
+    /// not be reached, or it refused the query.
     pub dropped: u64,
 }
 
@@ -200,7 +203,7 @@ impl PostgresAdapterFactory {
         PublishStats {
             queued: self.queue.queued(),
             peak_queued: self.queue.peak(),
-            dropped: self.queue.dropped_full(),
+            dropped: self.queue.dropped_full() + self.unsent.load(Ordering::Relaxed),
         }
     }
 
@@ -229,6 +232,7 @@ impl PostgresAdapterFactory {
         cluster.heartbeat_timeout = config.heartbeat_timeout;
         Ok(PostgresAdapterFactory {
             queue: cluster.queue.clone(),
+            unsent: transport.shared.unsent.clone(),
             factory: Arc::new(ClusterAdapterFactory::new(
                 Arc::new(transport),
                 cluster,
@@ -343,6 +347,8 @@ struct Shared {
     /// Per namespace, whether its channel is listened to now.
     listening: Mutex<HashMap<String, watch::Sender<bool>>>,
     ops: mpsc::UnboundedSender<ListenOp>,
+    /// Messages PostgreSQL did not take.
+    unsent: Arc<AtomicU64>,
 }
 
 impl Shared {
@@ -404,6 +410,7 @@ impl Shared {
 
     async fn send(&self, outbound: Outbound) {
         let Some(client) = self.commands.client().await else {
+            self.unsent.fetch_add(1, Ordering::Relaxed);
             return;
         };
         let result = match outbound {
@@ -425,6 +432,7 @@ impl Shared {
             }
         };
         if let Err(e) = result {
+            self.unsent.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(error = %e, "{LABEL}: message not sent");
         }
     }
@@ -539,6 +547,7 @@ impl PostgresTransport {
             subscribers: Mutex::new(HashMap::new()),
             listening: Mutex::new(HashMap::new()),
             ops,
+            unsent: Arc::default(),
         });
         let (stop, stop_rx) = watch::channel(());
         let (notes_tx, notes_rx) = mpsc::unbounded_channel();
@@ -602,12 +611,16 @@ async fn listener_task(
     mut stop: watch::Receiver<()>,
 ) {
     loop {
+        let reconnecting = first.is_none();
         let opened = match first.take() {
             Some(pair) => Ok(pair),
             None => open(&pg).await,
         };
         match opened {
             Ok((client, connection)) => {
+                if reconnecting {
+                    tracing::info!("{LABEL}: listening connection reopened");
+                }
                 let lost = listen_on(&shared, client, connection, &mut ops, &notes, &mut stop);
                 if !lost.await {
                     return;

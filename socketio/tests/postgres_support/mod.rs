@@ -102,6 +102,8 @@ fn command(bin: &Path, root: bool) -> Command {
 /// A private PostgreSQL server, stopped and removed on drop.
 pub struct Postgres {
     child: Mutex<std::process::Child>,
+    bin: PathBuf,
+    root: bool,
     dir: PathBuf,
     pub port: u16,
     databases: AtomicU32,
@@ -109,24 +111,28 @@ pub struct Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let child = self.child.get_mut();
-        // Immediate shutdown: the postmaster takes its backends with it.
-        let _ = Command::new("kill")
-            .args(["-QUIT", &child.id().to_string()])
-            .status();
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) | Err(_) => break,
-                Ok(None) if std::time::Instant::now() > deadline => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
+        shut_down(self.child.get_mut());
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Stops a postmaster: immediate shutdown, which takes its backends with
+/// it; killed after 10 s.
+fn shut_down(child: &mut std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-QUIT", &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) | Err(_) => return,
+            Ok(None) if std::time::Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+        }
     }
 }
 
@@ -144,14 +150,46 @@ impl Postgres {
         if let Some(pg) = SHARED.lock().upgrade() {
             return Some(pg);
         }
-        let pg = Arc::new(
-            tokio::task::spawn_blocking(move || Postgres::start(&bin))
-                .await
-                .expect("start postgres"),
-        );
-        pg.wait_up().await;
+        let pg = Arc::new(Postgres::private_with(bin).await);
         *SHARED.lock() = Arc::downgrade(&pg);
         Some(pg)
+    }
+
+    /// A server of the caller's own (to stop and restart); `None` (test
+    /// skipped) without the binaries.
+    pub async fn private() -> Option<Postgres> {
+        Some(Postgres::private_with(binaries()?).await)
+    }
+
+    async fn private_with(bin: PathBuf) -> Postgres {
+        let pg = tokio::task::spawn_blocking(move || Postgres::start(&bin))
+            .await
+            .expect("start postgres");
+        pg.wait_up().await;
+        pg
+    }
+
+    /// Stops the server and starts it again on the same port and data:
+    /// every connection is cut.
+    pub async fn restart(&self) {
+        shut_down(&mut self.child.lock());
+        let child = self.spawn(self.port);
+        *self.child.lock() = child;
+        self.wait_up().await;
+    }
+
+    fn spawn(&self, port: u16) -> std::process::Child {
+        command(&self.bin.join("postgres"), self.root)
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-p", &port.to_string(), "-h", "127.0.0.1", "-k"])
+            .arg(&self.dir)
+            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+            .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start postgres")
     }
 
     fn start(bin: &Path) -> Postgres {
@@ -187,6 +225,14 @@ impl Postgres {
             "initdb failed: {}",
             String::from_utf8_lossy(&init.stderr)
         );
+        let mut pg = Postgres {
+            child: Mutex::new(Command::new("true").spawn().expect("spawn true")),
+            bin: bin.to_owned(),
+            root,
+            dir,
+            port: 0,
+            databases: AtomicU32::new(0),
+        };
         // A free port is picked, then bound by postgres: another process
         // may take it in between; then postgres exits and another is tried.
         for _ in 0..3 {
@@ -194,29 +240,16 @@ impl Postgres {
                 .and_then(|l| l.local_addr())
                 .expect("free port")
                 .port();
-            let mut child = command(&bin.join("postgres"), root)
-                .arg("-D")
-                .arg(&data)
-                .args(["-p", &port.to_string(), "-h", "127.0.0.1", "-k"])
-                .arg(&dir)
-                .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
-                .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start postgres");
+            let mut child = pg.spawn(port);
             // A taken port ends the process at once.
             std::thread::sleep(Duration::from_millis(300));
             if let Ok(Some(status)) = child.try_wait() {
                 eprintln!("postgres exited ({status}) on port {port}; trying another");
                 continue;
             }
-            return Postgres {
-                child: Mutex::new(child),
-                dir,
-                port,
-                databases: AtomicU32::new(0),
-            };
+            let _ = std::mem::replace(pg.child.get_mut(), child).wait();
+            pg.port = port;
+            return pg;
         }
         panic!("postgres found no free port in 3 attempts");
     }
