@@ -569,26 +569,38 @@ async fn survives_a_postgres_restart() {
         .await
         .expect("connect to postgres");
     wait_servers(&a.io, 2).await;
+    let mut pa = clients(&a.url(), &[("a1", &["r"])]).await;
     let mut pb = clients(&b.url(), &[("b1", &["r"])]).await;
     pg.restart().await;
-    // Both sides reconnect by themselves (the listener after 1 to 3 s, the
-    // publisher at its next message): retry until a broadcast gets through.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut n = 0;
-    loop {
-        n += 1;
-        a.io.to("r").emit("again", &n).expect("emit");
-        if timeout(Duration::from_millis(500), pb.recv("b1", "again"))
-            .await
-            .is_ok()
-        {
-            break;
+    // Both sides reconnect by themselves (each listener after 1 to 3 s,
+    // each publisher at its next message): retry until a broadcast gets
+    // through, each way.
+    // (Each side's own client is in the room too: one event name per side.)
+    for (from, to, client, event) in [
+        (&a.io, &mut pb, "b1", "again-from-a"),
+        (&b.io, &mut pa, "a1", "again-from-b"),
+    ] {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut n = 0;
+        loop {
+            n += 1;
+            from.to("r").emit(event, &n).expect("emit");
+            if timeout(Duration::from_millis(500), to.recv(client, event))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{client} got no broadcast after the restart"
+            );
         }
-        assert!(Instant::now() < deadline, "no broadcast after the restart");
     }
     // Requests work again too.
     let all = a.io.fetch_all_sockets().await;
-    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all.len(), 2, "{all:?}");
+    pa.finish().await;
     pb.finish().await;
 }
 
