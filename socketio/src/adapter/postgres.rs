@@ -40,6 +40,7 @@ use parking_lot::Mutex;
 use rand::Rng;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_postgres::tls::NoTlsStream;
+use tokio_postgres::types::Type;
 use tokio_postgres::{AsyncMessage, Client, Connection, NoTls, Notification, Socket};
 
 use super::cluster::adapter::{ClusterAdapterFactory, ClusterConfig, QueueGauge};
@@ -276,6 +277,21 @@ async fn bounded<T>(
     }
 }
 
+/// `SELECT pg_notify(channel, payload)`, its parameter types given so it
+/// takes one round trip (no statement to prepare first).
+async fn notify(
+    client: &Client,
+    channel: &str,
+    payload: &str,
+) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute_typed(
+            "SELECT pg_notify($1, $2)",
+            &[(&channel, Type::TEXT), (&payload, Type::TEXT)],
+        )
+        .await
+}
+
 /// The connection that publishes, fetches attachments and cleans up.
 struct Commands {
     pg: tokio_postgres::Config,
@@ -415,11 +431,7 @@ impl Shared {
         };
         let result = match outbound {
             Outbound::Notify { channel, payload } => {
-                bounded(
-                    "NOTIFY",
-                    client.execute("SELECT pg_notify($1, $2)", &[&channel, &payload]),
-                )
-                .await
+                bounded("NOTIFY", notify(&client, &channel, &payload)).await
             }
             Outbound::Attachment {
                 channel,
@@ -449,14 +461,18 @@ impl Shared {
             "INSERT INTO {} (payload) VALUES ($1) RETURNING id",
             self.table
         );
-        let row = bounded("INSERT attachment", client.query_one(&insert, &[&payload])).await?;
-        let id: i64 = row.try_get(0).map_err(|e| format!("attachment id: {e}"))?;
-        let header = PostgresCodec::attachment_header(uid.as_ref(), kind, id);
-        bounded(
-            "NOTIFY",
-            client.execute("SELECT pg_notify($1, $2)", &[&channel, &header]),
+        let rows = bounded(
+            "INSERT attachment",
+            client.query_typed(&insert, &[(&payload, Type::BYTEA)]),
         )
-        .await
+        .await?;
+        let id: i64 = rows
+            .first()
+            .ok_or_else(|| "INSERT returned no id".to_owned())?
+            .try_get(0)
+            .map_err(|e| format!("attachment id: {e}"))?;
+        let header = PostgresCodec::attachment_header(uid.as_ref(), kind, id);
+        bounded("NOTIFY", notify(client, channel, &header)).await
     }
 
     /// Reads one notification and hands it to its namespace's adapters.
@@ -496,8 +512,13 @@ impl Shared {
             .await
             .ok_or_else(|| "PostgreSQL unreachable".to_owned())?;
         let select = format!("SELECT payload FROM {} WHERE id = $1", self.table);
-        let row = bounded("SELECT attachment", client.query_opt(&select, &[&id]))
-            .await?
+        let rows = bounded(
+            "SELECT attachment",
+            client.query_typed(&select, &[(&id, Type::INT8)]),
+        )
+        .await?;
+        let row = rows
+            .first()
             .ok_or_else(|| "no such attachment (cleaned up?)".to_owned())?;
         let payload: Vec<u8> = row.try_get(0).map_err(|e| format!("payload: {e}"))?;
         self.codec
