@@ -1697,6 +1697,9 @@ int sio_server_options_set_queue(sio_server_options *opts,
  * with SIO_ERR_INVALID_ARGUMENT. `key` is the channel prefix (NULL:
  * "socket.io"; for streams also the stream name). `sio_server_new`
  * connects and fails with SIO_ERR_IO when Redis cannot be reached.
+ * A "postgres://" (or "postgresql://") URL joins a
+ * `@socket.io/postgres-adapter` cluster on that database instead
+ * (`flavour` NULL or "classic", `key` its channel prefix).
  */
 int sio_server_options_set_redis(sio_server_options *opts,
                                  const char *url,

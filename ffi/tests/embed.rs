@@ -249,3 +249,34 @@ fn panicking_callbacks_do_not_take_the_server_down() {
         }
     }
 }
+
+/// A `postgres://` adapter URL joins a Postgres cluster: with nothing
+/// listening there, the server is refused at once with the broker named
+/// (and the URL, which may hold a password, not repeated).
+#[test]
+fn postgres_url_selects_the_postgres_adapter() {
+    use socketio::embed::{RedisFlavour, RedisOptions};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let rt = Runtime::new(2).expect("runtime");
+    let options = |flavour| ServerOptions {
+        runtime: Some(rt.clone()),
+        redis: Some(RedisOptions {
+            url: format!("postgres://app:secret@127.0.0.1:{port}/app"),
+            key: None,
+            flavour,
+            requests_timeout: None,
+        }),
+        ..ServerOptions::default()
+    };
+    let started = Instant::now();
+    let err = Server::new(options(RedisFlavour::Classic)).expect_err("nothing listens there");
+    let text = err.to_string();
+    assert!(text.contains("Postgres cluster"), "{text}");
+    assert!(!text.contains("secret"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let err = Server::new(options(RedisFlavour::Streams)).expect_err("no flavour");
+    assert!(err.to_string().contains("flavour"), "{err}");
+}

@@ -120,6 +120,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! With the `postgres` feature, `adapter::postgres` does the same over
+//! PostgreSQL's LISTEN/NOTIFY, as `@socket.io/postgres-adapter` does, for
+//! applications that run PostgreSQL and no Redis.
+//!
 //! # The protocol core
 //!
 //! [`proto`] is sans-IO: packets in, strings and buffers out, encoded

@@ -1,6 +1,6 @@
 //! What a [`Server`] shares with the other servers of a cluster: the Redis
-//! adapter it joins ([`RedisOptions`]), `serverSideEmit`, `allRooms` and
-//! the server count.
+//! or Postgres adapter it joins ([`RedisOptions`], whose URL picks the
+//! broker), `serverSideEmit`, `allRooms` and the server count.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,23 +38,60 @@ impl RedisFlavour {
     }
 }
 
-/// Joins the server to a cluster through Redis.
+/// Joins the server to a cluster through Redis, or through PostgreSQL with
+/// a `postgres://` URL: the bindings' one adapter option serves both.
 #[derive(Debug, Clone)]
 pub struct RedisOptions {
     /// e.g. `redis://127.0.0.1:6379`; `rediss://` for TLS,
     /// `redis://user:password@host` for an ACL user, comma-separated seed
     /// URLs for a Redis Cluster, `redis+sentinel://host:port,.../db/service`
-    /// for a Sentinel-managed master.
+    /// for a Sentinel-managed master. A `postgres://` or `postgresql://`
+    /// URL joins a `@socket.io/postgres-adapter` cluster instead.
     pub url: String,
     /// The channel prefix (Node's `key`, default `socket.io`); with the
     /// sharded flavour its `channelPrefix`, with streams both its
-    /// `channelPrefix` and its `streamName`.
+    /// `channelPrefix` and its `streamName`; with PostgreSQL its
+    /// `channelPrefix`.
     pub key: Option<String>,
-    /// The wire protocol.
+    /// The wire protocol (Redis only: PostgreSQL has one).
     pub flavour: RedisFlavour,
     /// How long cluster requests wait for the other servers (Node's
     /// `requestsTimeout`).
     pub requests_timeout: Option<Duration>,
+}
+
+/// Whether `url` names a PostgreSQL database rather than a Redis.
+pub(super) fn is_postgres(url: &str) -> bool {
+    let scheme = url.split_once("://").map_or("", |(s, _)| s);
+    scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql")
+}
+
+/// Connects the Postgres adapter factory of a new server; blocks for at
+/// most the adapter's connect timeout.
+pub(super) fn postgres_factory(
+    rt: &Runtime,
+    opts: &RedisOptions,
+) -> Result<sio_core::adapter::postgres::PostgresAdapterFactory, Error> {
+    use sio_core::adapter::postgres::{PostgresAdapterConfig, PostgresAdapterFactory};
+    if opts.flavour != RedisFlavour::Classic {
+        return Err(Error::invalid(format!(
+            "the {:?} flavour is a Redis one; a postgres:// URL takes none",
+            opts.flavour
+        )));
+    }
+    let mut config = PostgresAdapterConfig::default();
+    if let Some(key) = &opts.key {
+        config.channel_prefix = key.clone();
+    }
+    if let Some(t) = opts.requests_timeout {
+        config.requests_timeout = t;
+    }
+    let url = opts.url.clone();
+    rt.block_on(async move { PostgresAdapterFactory::connect(&url, config).await })?
+        .map_err(|e| {
+            // The URL may hold a password: name the broker, not the URL.
+            Error::Io(format!("cannot join the Postgres cluster: {e}"))
+        })
 }
 
 /// Connects the Redis adapter factory of a new server; blocks for at most

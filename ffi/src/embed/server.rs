@@ -37,6 +37,10 @@ impl Server {
         let dispatch = opts.queue.map(Dispatch::Queue).unwrap_or_default();
         let io = match &opts.redis {
             None => SocketIo::new(opts.config.clone()),
+            Some(pg) if cluster::is_postgres(&pg.url) => {
+                let factory = cluster::postgres_factory(&rt, pg)?;
+                SocketIo::with_adapter(opts.config.clone(), factory)
+            }
             Some(redis) => {
                 let recovery = opts
                     .config

@@ -40,11 +40,20 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Scaling out with PostgreSQL
+//!
+//! With the `postgres` feature, `postgres::PostgresAdapterFactory` joins a
+//! cluster of `@socket.io/postgres-adapter` servers: the same generic
+//! cluster adapter on a LISTEN/NOTIFY transport, with an attachments table
+//! for large and binary messages and heartbeats to count the servers.
+//!
 //! The repository's `docs/scaling.md` covers mixed clusters, failure
 //! behaviour and sticky sessions behind a load balancer.
 
 pub mod cluster;
 mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod recovery;
 #[cfg(feature = "redis")]
 pub mod redis;

@@ -18,8 +18,8 @@ use super::delivery::{Deliveries, Offset, OffsetBackoff};
 use super::state::{Action, ClusterState, Completed, Responses, Started, StateConfig};
 use super::transport::{Protocol, Subscriber, Transport};
 use super::{
-    ClusterMessage, ClusterPacket, ClusterResponse, Envelope, Frame, Membership, RemoteSocket,
-    ServerId, WireOptions,
+    ClusterMessage, ClusterPacket, ClusterResponse, Envelope, Frame, RemoteSocket, ServerId,
+    WireOptions,
 };
 use crate::adapter::{
     Adapter, AdapterFactory, BroadcastOptions, LocalAdapter, LocalNamespace, RecoveredSession,
@@ -43,6 +43,32 @@ pub(crate) struct ClusterConfig {
     pub(crate) recovery: Option<Duration>,
     /// The gauges of the publish queues of every namespace.
     pub(crate) queue: Arc<QueueGauge>,
+    /// Heartbeat membership: a heartbeat goes out after this long without
+    /// publishing.
+    pub(crate) heartbeat_interval: Duration,
+    /// Heartbeat membership: a server not heard from for this long is
+    /// forgotten.
+    pub(crate) heartbeat_timeout: Duration,
+}
+
+impl ClusterConfig {
+    /// Node's defaults, with `requests_timeout`, `max_queued_publishes`
+    /// and `recovery`.
+    pub(crate) fn new(
+        requests_timeout: Duration,
+        max_queued_publishes: usize,
+        recovery: Option<Duration>,
+    ) -> ClusterConfig {
+        let defaults = StateConfig::default();
+        ClusterConfig {
+            requests_timeout,
+            max_queued_publishes,
+            recovery,
+            queue: Arc::default(),
+            heartbeat_interval: defaults.heartbeat_interval,
+            heartbeat_timeout: defaults.heartbeat_timeout,
+        }
+    }
 }
 
 /// What the publish queues of one server's namespaces hold, summed: read
@@ -213,16 +239,20 @@ impl<T: Transport> ClusterAdapter<T> {
         let protocol = transport.protocol();
         let uid = protocol.new_uid();
         let (outbox, rx) = mpsc::channel(config.max_queued_publishes.max(1));
-        let state = ClusterState::with_config(
+        let mut state = ClusterState::with_config(
             uid.clone(),
             nsp,
-            Membership::Counted,
+            transport.membership(),
             StateConfig {
                 request_timeout: config.requests_timeout,
+                heartbeat_interval: config.heartbeat_interval,
+                heartbeat_timeout: config.heartbeat_timeout,
                 classic_request_ids: protocol == Protocol::Classic,
-                ..StateConfig::default()
             },
         );
+        // Heartbeat membership: the others learn of this server from its
+        // first message, and answer it with theirs.
+        let announce = state.init(Instant::now());
         let deliveries = Arc::new(Deliveries::new(
             ns.clone(),
             factory.offsets.clone(),
@@ -272,6 +302,9 @@ impl<T: Transport> ClusterAdapter<T> {
             .spawn(timer_task(Arc::downgrade(&node), node.wake.clone()));
         let subscriber: Weak<dyn Subscriber> = Arc::downgrade(&node) as Weak<dyn Subscriber>;
         node.transport.subscribe(subscriber);
+        if let Some(envelope) = announce {
+            node.enqueue_envelope(envelope);
+        }
         ClusterAdapter { node }
     }
 }
@@ -307,6 +340,12 @@ impl<T: Transport> Node<T> {
     fn shutdown(self: &Arc<Self>) -> BoxFuture<'static, ()> {
         if self.closed.swap(true, Ordering::SeqCst) {
             return Box::pin(async {});
+        }
+        // Heartbeat membership: the others forget this server now rather
+        // than after the heartbeat timeout.
+        let goodbye = self.state().close(Instant::now());
+        if let Some(envelope) = goodbye {
+            self.enqueue_envelope(envelope);
         }
         let rooms: Vec<Room> = self.local.rooms().into_iter().collect();
         let me: Weak<dyn Subscriber> = Arc::downgrade(self) as Weak<dyn Subscriber>;

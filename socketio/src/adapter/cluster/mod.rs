@@ -17,30 +17,33 @@
 //! * the `ClusterAdapter` protocol of `socket.io-adapter` 2.5, an envelope
 //!   `{type, data, uid, nsp}` with [`MessageType`] 1–13, framed by
 //!   [`sharded`] (`createShardedAdapter()`, SPUBLISH) and [`streams`]
-//!   (`@socket.io/redis-streams-adapter` 0.3, and 0.2 as a legacy mode).
+//!   (`@socket.io/redis-streams-adapter` 0.3, and 0.2 as a legacy mode),
+//!   and by [`postgres`] (`@socket.io/postgres-adapter`, LISTEN/NOTIFY with
+//!   heartbeats).
 //!
 //! Both map onto the same model: an [`Envelope`] around a [`ClusterMessage`]
 //! (what a server asks of the others) or a [`ClusterResponse`] (an answer to
 //! one request).
 
 // The generic cluster adapter serves the broker transports; without one
-// (no `redis` feature) nothing uses it.
-#[cfg(feature = "redis")]
+// (neither `redis` nor `postgres`) nothing uses it.
+#[cfg(any(feature = "redis", feature = "postgres"))]
 pub(crate) mod adapter;
-#[cfg(feature = "redis")]
+#[cfg(any(feature = "redis", feature = "postgres"))]
 mod apply;
 pub mod classic;
 mod decode;
-#[cfg(feature = "redis")]
+#[cfg(any(feature = "redis", feature = "postgres"))]
 pub(crate) mod delivery;
 pub mod json;
 pub mod msgpack;
+pub mod postgres;
 mod remote;
 mod shape;
 pub mod sharded;
 pub mod state;
 pub mod streams;
-#[cfg(feature = "redis")]
+#[cfg(any(feature = "redis", feature = "postgres"))]
 pub(crate) mod transport;
 
 use std::fmt;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
-use super::{ClusterMessage, ClusterResponse, Envelope, Frame, ServerId};
+use super::{ClusterMessage, ClusterResponse, Envelope, Frame, Membership, ServerId};
 use crate::adapter::{RecoveredSession, Room, SessionToPersist};
 
 /// The protocol family a transport speaks, which shapes ids and decides
@@ -45,6 +45,7 @@ pub(crate) trait Subscriber: Send + Sync + 'static {
     /// The adapter's uid (its response channel, where there is one).
     fn uid(&self) -> &ServerId;
     /// The rooms with local sockets, for transports with per-room channels.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     fn rooms(&self) -> Vec<Room>;
     /// Takes a decoded message or response; `offset` is the stream entry id
     /// of a stream-borne message.
@@ -61,6 +62,13 @@ pub(crate) trait Transport: Send + Sync + 'static {
 
     /// The flavour's name in logs.
     fn label(&self) -> &'static str;
+
+    /// How servers are counted: by the broker ([`Transport::server_count`])
+    /// or, for brokers that cannot count listeners (PostgreSQL's
+    /// LISTEN/NOTIFY), by heartbeats as `ClusterAdapterWithHeartbeat` does.
+    fn membership(&self) -> Membership {
+        Membership::Counted
+    }
 
     /// Whether the broker keeps what is published (a stream): then a
     /// broadcast's recovery offset is what [`Transport::publish`] resolves

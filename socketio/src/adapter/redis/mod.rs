@@ -203,12 +203,11 @@ impl RedisAdapterFactory {
         endpoint: Endpoint,
         config: RedisAdapterConfig,
     ) -> Result<RedisAdapterFactory, RedisAdapterError> {
-        let cluster = ClusterConfig {
-            requests_timeout: config.requests_timeout,
-            max_queued_publishes: config.max_queued_publishes,
-            recovery: config.recovery,
-            queue: Arc::default(),
-        };
+        let cluster = ClusterConfig::new(
+            config.requests_timeout,
+            config.max_queued_publishes,
+            config.recovery,
+        );
         let transport = ClassicTransport::connect(&endpoint, &config).await?;
         let outage = transport.outage();
         RedisAdapterFactory::on(transport, cluster, outage)

@@ -112,12 +112,11 @@ impl ShardedRedisAdapterFactory {
             .subscription_mode(config.subscription_mode);
         // Sharded pub/sub exists only on RESP3 push connections in `redis`.
         let link = RedisLink::connect(&endpoint, Arc::new(codec.clone()), true, LABEL).await?;
-        let cluster = ClusterConfig {
-            requests_timeout: config.requests_timeout,
-            max_queued_publishes: config.max_queued_publishes,
-            recovery: config.recovery,
-            queue: Arc::default(),
-        };
+        let cluster = ClusterConfig::new(
+            config.requests_timeout,
+            config.max_queued_publishes,
+            config.recovery,
+        );
         let outage = link.outage();
         RedisAdapterFactory::on(ShardedTransport { link, codec }, cluster, outage)
             .map(ShardedRedisAdapterFactory)

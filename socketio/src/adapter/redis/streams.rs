@@ -162,12 +162,11 @@ impl RedisStreamsAdapterFactory {
                 Arc::downgrade(&readers),
             ));
         }
-        let cluster = ClusterConfig {
-            requests_timeout: config.requests_timeout,
-            max_queued_publishes: config.max_queued_publishes,
-            recovery: config.recovery,
-            queue: Arc::default(),
-        };
+        let cluster = ClusterConfig::new(
+            config.requests_timeout,
+            config.max_queued_publishes,
+            config.recovery,
+        );
         let outage = link.outage();
         let transport = StreamsTransport {
             link,
