@@ -488,7 +488,13 @@ test('io.listen(port) and close', async () => {
     const gone = next(c, 'disconnect')
     const closed = await within(io.close(), 8000, 'close')
     assert.equal(closed, undefined)
-    assert.equal((await gone)[0], 'transport close')
+    const [reason] = await gone
+    if (transports[0] === 'websocket') assert.equal(reason, 'transport close')
+    // A polling client hears the close packet if its next poll was already
+    // in: the port is free at once, as socket.io's http.Server, so a poll
+    // still on its way fails. npm socket.io gives "transport error" here
+    // every time (its poll is always still on its way).
+    else assert.ok(['transport close', 'transport error'].includes(reason), reason)
     c.close()
   }
 })
