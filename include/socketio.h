@@ -831,7 +831,9 @@ int sio_broadcast_local(sio_broadcast *b);
 int sio_broadcast_volatile(sio_broadcast *b);
 
 /**
- * Compression hint.
+ * `false`: the broadcast goes uncompressed even where the transport
+ * compresses (permessage-deflate, HTTP compression), as socket.io's
+ * `compress(false)`.
  */
 int sio_broadcast_compress(sio_broadcast *b,
                            bool compress);
@@ -1264,7 +1266,8 @@ int sio_emitter_except(sio_emitter *e,
 int sio_emitter_volatile(sio_emitter *e);
 
 /**
- * Compression hint of later events.
+ * The compress flag of later events, applied by the servers that
+ * deliver them (`false`: uncompressed).
  */
 int sio_emitter_compress(sio_emitter *e,
                          bool compress);

@@ -76,7 +76,9 @@ pub unsafe extern "C" fn sio_broadcast_volatile(b: *mut sio_broadcast) -> c_int 
     with_broadcast(b, |x| Ok(x.volatile()))
 }
 
-/// Compression hint.
+/// `false`: the broadcast goes uncompressed even where the transport
+/// compresses (permessage-deflate, HTTP compression), as socket.io's
+/// `compress(false)`.
 #[no_mangle]
 pub unsafe extern "C" fn sio_broadcast_compress(b: *mut sio_broadcast, compress: bool) -> c_int {
     with_broadcast(b, |x| Ok(x.compress(compress)))

@@ -91,7 +91,8 @@ pub unsafe extern "C" fn sio_emitter_volatile(e: *mut sio_emitter) -> c_int {
     with_emitter(e, |x| Ok(x.volatile()))
 }
 
-/// Compression hint of later events.
+/// The compress flag of later events, applied by the servers that
+/// deliver them (`false`: uncompressed).
 #[no_mangle]
 pub unsafe extern "C" fn sio_emitter_compress(e: *mut sio_emitter, compress: bool) -> c_int {
     with_emitter(e, |x| Ok(x.compress(compress)))

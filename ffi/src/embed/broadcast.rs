@@ -84,7 +84,9 @@ impl Broadcast {
         self.map(BroadcastOperator::volatile)
     }
 
-    /// Compression hint.
+    /// `false`: sent uncompressed even where the transport compresses
+    /// (permessage-deflate, HTTP compression), as socket.io's
+    /// `compress(false)`.
     pub fn compress(self, on: bool) -> Self {
         self.map(|o| o.compress(on))
     }

@@ -97,7 +97,7 @@ impl Emitter {
         self.map(EmitterOperator::volatile)
     }
 
-    /// Compression hint.
+    /// The compress flag the servers apply (`false`: uncompressed).
     pub fn compress(self, on: bool) -> Self {
         self.map(|o| o.compress(on))
     }
