@@ -112,13 +112,7 @@ impl PostgresCodec {
         &self,
         envelope: &Envelope<ClusterMessage>,
     ) -> Result<Outbound, EncodeError> {
-        let kind = shape::message_type(&envelope.body)?;
-        let tree = shape::envelope(
-            kind,
-            shape::message_data(&envelope.body),
-            envelope.uid.as_ref(),
-            &envelope.nsp,
-        );
+        let (kind, tree) = shape::message_envelope(envelope)?;
         self.outbound(kind, &tree, envelope.uid.as_ref(), &envelope.nsp)
     }
 
@@ -128,13 +122,7 @@ impl PostgresCodec {
         &self,
         envelope: &Envelope<ClusterResponse>,
     ) -> Result<Outbound, EncodeError> {
-        let kind = shape::response_type(&envelope.body)?;
-        let tree = shape::envelope(
-            kind,
-            Some(shape::response_data(&envelope.body)),
-            envelope.uid.as_ref(),
-            &envelope.nsp,
-        );
+        let (kind, tree) = shape::response_envelope(envelope)?;
         self.outbound(kind, &tree, envelope.uid.as_ref(), &envelope.nsp)
     }
 

@@ -3,8 +3,8 @@
 //! Payload values are borrowed, never cloned.
 
 use super::{
-    ClusterMessage, ClusterPacket, ClusterResponse, EncodeError, MessageType, RemoteHandshake,
-    RemoteSocket, ServerId, WireFlags, WireOptions,
+    ClusterMessage, ClusterPacket, ClusterResponse, EncodeError, Envelope, MessageType,
+    RemoteHandshake, RemoteSocket, ServerId, WireFlags, WireOptions,
 };
 use crate::adapter::{Room, SessionToPersist};
 use crate::proto::Value;
@@ -256,6 +256,24 @@ pub(crate) fn response_data(r: &ClusterResponse) -> Node<'_> {
         ]),
         ClusterResponse::Done { .. } => Node::Map(vec![("requestId", id)]),
     }
+}
+
+/// A message's `{type, data, uid, nsp}` tree, with its type.
+pub(crate) fn message_envelope(
+    e: &Envelope<ClusterMessage>,
+) -> Result<(MessageType, Node<'_>), EncodeError> {
+    let kind = message_type(&e.body)?;
+    let tree = envelope(kind, message_data(&e.body), e.uid.as_ref(), &e.nsp);
+    Ok((kind, tree))
+}
+
+/// A response's `{type, data, uid, nsp}` tree, with its type.
+pub(crate) fn response_envelope(
+    e: &Envelope<ClusterResponse>,
+) -> Result<(MessageType, Node<'_>), EncodeError> {
+    let kind = response_type(&e.body)?;
+    let tree = envelope(kind, Some(response_data(&e.body)), e.uid.as_ref(), &e.nsp);
+    Ok((kind, tree))
 }
 
 /// `{type[, data][, uid], nsp}`: what `publishAndReturnOffset` and

@@ -177,13 +177,7 @@ impl ShardedCodec {
         &self,
         envelope: &Envelope<ClusterMessage>,
     ) -> Result<RedisCommand, EncodeError> {
-        let kind = shape::message_type(&envelope.body)?;
-        let tree = shape::envelope(
-            kind,
-            shape::message_data(&envelope.body),
-            envelope.uid.as_ref(),
-            &envelope.nsp,
-        );
+        let (_, tree) = shape::message_envelope(envelope)?;
         Ok(spublish(
             self.message_channel(&envelope.nsp, &envelope.body),
             encode(&tree)?,
@@ -196,13 +190,7 @@ impl ShardedCodec {
         requester: &ServerId,
         envelope: &Envelope<ClusterResponse>,
     ) -> Result<RedisCommand, EncodeError> {
-        let kind = shape::response_type(&envelope.body)?;
-        let tree = shape::envelope(
-            kind,
-            Some(shape::response_data(&envelope.body)),
-            envelope.uid.as_ref(),
-            &envelope.nsp,
-        );
+        let (_, tree) = shape::response_envelope(envelope)?;
         Ok(spublish(
             self.response_channel(&envelope.nsp, requester.as_str()),
             encode(&tree)?,
