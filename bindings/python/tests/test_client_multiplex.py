@@ -204,9 +204,12 @@ def test_transport_is_the_one_in_use(sync_server):
     assert c.transport() is None
     c.connect(url)
     try:
-        # Back from connect() once upgraded, as python-socketio.
+        # Back from connect() once upgraded, as python-socketio. The
+        # server switches when the upgrade packet reaches it, which may be
+        # a moment after the client sent it.
         assert c.transport() == 'websocket'
-        assert sio.transport(c.sid) == 'websocket'
+        assert wait_for(lambda: sio.transport(c.sid) == 'websocket'), \
+            sio.transport(c.sid)
     finally:
         c.disconnect()
     assert c.transport() == 'websocket'  # the last one, as python-engineio
