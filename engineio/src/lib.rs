@@ -89,6 +89,7 @@ pub mod client;
 pub mod proto;
 pub mod server;
 mod setters;
+pub mod wakes;
 
 pub use proto::Str;
 pub use server::{EngineIo, Handler, Message, ServerConfig, Socket};

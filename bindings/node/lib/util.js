@@ -73,6 +73,8 @@ function ms(v) {
  */
 function nativeDispatcher(dispatch) {
   return (kind, target, name, json, ack, extra) => {
+    // The native side's call after it handed over a batch of events.
+    if (kind === undefined) return
     const ev = {
       kind,
       target,

@@ -5,10 +5,23 @@
 //! through it. One queue per owner keeps the order in which the core
 //! produced the events, across sockets and event kinds.
 //!
+//! Events wait in that queue of ours and the threadsafe function is called
+//! once per batch: the JS thread, once woken, hands every queued event to
+//! the dispatcher in one go. Calling it per event cost a wake-up of the JS
+//! thread each time, and Node writes that wake-up while it holds the
+//! function's lock: on a busy core the JS thread preempted the core's
+//! thread there and then waited for the lock, three or four context
+//! switches per event. A runtime thread that queues an event calls the
+//! function when it has run what was ready ([`tokio::task::yield_now`]:
+//! before it parks, or after at most tokio's 61 tasks between driver
+//! polls), or at once past [`BATCH_AT_MOST`] events; any other thread calls
+//! it at once.
+//!
 //! The function is referenced (it keeps Node's event loop alive) while its
 //! owner listens or connects, and unreferenced once it is closed, so a
 //! script that closes its servers and clients exits by itself.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -20,13 +33,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use napi::bindgen_prelude::{Buffer, FnArgs, Function};
+use napi::bindgen_prelude::{Buffer, FnArgs, Function, FunctionRef};
 use napi::threadsafe_function::{
     ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
 };
 use napi::{Env, Status};
 use napi_derive::napi;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use socketio_ffi::embed::{Ack, Payload, Runtime, Value};
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::mpsc;
@@ -203,6 +216,8 @@ pub(crate) struct Event {
     pub reply: Option<std::sync::mpsc::SyncSender<Answer>>,
     pub num: Option<f64>,
     pub engine: Option<Arc<dyn engineio::server::Session>>,
+    /// Told once the dispatcher has returned from this event.
+    returned: Option<std::sync::mpsc::SyncSender<bool>>,
 }
 
 impl Event {
@@ -219,6 +234,7 @@ impl Event {
             reply: None,
             num: None,
             engine: None,
+            returned: None,
         }
     }
 
@@ -275,11 +291,39 @@ fn buffers(bins: Vec<Bytes>) -> Vec<Buffer> {
     bins.into_iter().map(|b| Buffer::from(b.to_vec())).collect()
 }
 
-type Tsfn = ThreadsafeFunction<Event, (), JsEventArgs, Status, false, true>;
+/// The threadsafe function carries nothing: each call hands the queue's
+/// events to the dispatcher, then calls it once without arguments (which
+/// it ignores).
+type Tsfn = ThreadsafeFunction<(), (), (), Status, false, true>;
+
+/// Events queued before the JS thread is woken regardless.
+const BATCH_AT_MOST: usize = 64;
+
+/// The events waiting for the JS thread.
+#[derive(Default)]
+struct Pending {
+    events: VecDeque<Event>,
+    /// A call of the function is on its way: a new event waits for it
+    /// rather than making another.
+    scheduled: bool,
+    /// A runtime task will call the function once its thread has run what
+    /// was ready.
+    flushing: bool,
+}
+
+/// When a queued event's call of the function is made.
+enum Call {
+    Now,
+    Later,
+    Made,
+}
 
 /// One owner's way to the JS thread.
 pub(crate) struct Dispatcher {
     tsfn: RwLock<Tsfn>,
+    pending: Arc<Mutex<Pending>>,
+    /// Itself, for the task that calls the function later.
+    me: Weak<Dispatcher>,
     /// The acknowledgements JS was handed and has not answered.
     pub acks: Arc<AckTable>,
     closed: AtomicBool,
@@ -293,17 +337,47 @@ impl Dispatcher {
     pub fn new(f: Function<'_, JsEventArgs, ()>) -> napi::Result<Arc<Dispatcher>> {
         let acks = Arc::new(AckTable::default());
         let table = acks.clone();
+        let pending = Arc::new(Mutex::new(Pending::default()));
+        let queue = pending.clone();
+        let direct: FunctionRef<JsEventArgs, ()> = f.create_ref()?;
         let tsfn = f
-            .build_threadsafe_function::<Event>()
+            .build_threadsafe_function::<()>()
             .callee_handled::<false>()
             .weak::<true>()
-            .build_callback(move |ctx: ThreadsafeCallContext<Event>| {
-                Ok(ctx.value.into_js(&table))
+            .build_callback(move |ctx: ThreadsafeCallContext<()>| {
+                let batch = {
+                    let mut q = queue.lock();
+                    q.scheduled = false;
+                    std::mem::take(&mut q.events)
+                };
+                if !batch.is_empty() {
+                    let dispatch = direct.borrow_back(&ctx.env)?;
+                    // What the handlers send is queued at once, but the
+                    // core's threads are woken once the batch is done:
+                    // on a busy core each wake-up would preempt this
+                    // thread to write one packet.
+                    let holding = engineio::wakes::hold();
+                    for mut ev in batch {
+                        let returned = ev.returned.take();
+                        if dispatch.call(ev.into_js(&table)).is_err() {
+                            uncaught(&ctx.env);
+                        }
+                        if let Some(tx) = returned {
+                            let _ = tx.send(true);
+                        }
+                    }
+                    if holding {
+                        engineio::wakes::release();
+                    }
+                }
+                Ok(())
             })?;
         let rt = Runtime::global().map_err(crate::js_err)?;
         let (tx, rx) = mpsc::unbounded_channel();
-        let d = Arc::new(Dispatcher {
+        let d = Arc::new_cyclic(|me| Dispatcher {
             tsfn: RwLock::new(tsfn),
+            pending,
+            me: me.clone(),
             acks,
             closed: AtomicBool::new(false),
             js_thread: std::thread::current().id(),
@@ -336,33 +410,88 @@ impl Dispatcher {
 
     /// Queues an event for the JS thread.
     pub fn send(&self, ev: Event) {
-        let _ = self
+        self.queue(ev, false)
+    }
+
+    /// Queues `ev`; the JS thread is woken now if `now`, else as the
+    /// module's notes say.
+    fn queue(&self, ev: Event, now: bool) {
+        // Only a runtime thread runs the task that calls later.
+        let handle = if now {
+            None
+        } else {
+            Handle::try_current().ok()
+        };
+        let call = {
+            let mut q = self.pending.lock();
+            q.events.push_back(ev);
+            if q.scheduled {
+                Call::Made
+            } else if handle.is_none() || q.events.len() >= BATCH_AT_MOST {
+                q.scheduled = true;
+                Call::Now
+            } else if q.flushing {
+                Call::Made
+            } else {
+                q.flushing = true;
+                Call::Later
+            }
+        };
+        match (call, handle) {
+            (Call::Now, _) => self.call_js(),
+            (Call::Later, Some(h)) => {
+                let me = self.me.clone();
+                h.spawn(async move {
+                    tokio::task::yield_now().await;
+                    if let Some(d) = me.upgrade() {
+                        d.flush();
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// Calls the function for what was queued, unless a call is on its way.
+    fn flush(&self) {
+        {
+            let mut q = self.pending.lock();
+            q.flushing = false;
+            if q.scheduled || q.events.is_empty() {
+                return;
+            }
+            q.scheduled = true;
+        }
+        self.call_js();
+    }
+
+    fn call_js(&self) {
+        let status = self
             .tsfn
             .read()
-            .call(ev, ThreadsafeFunctionCallMode::NonBlocking);
+            .call((), ThreadsafeFunctionCallMode::NonBlocking);
+        if status != Status::Ok {
+            // The function is gone (the environment is shutting down):
+            // nothing will take the queue.
+            let mut q = self.pending.lock();
+            q.events.clear();
+            q.scheduled = false;
+        }
     }
 
     /// Queues an event and waits until the JS dispatcher has returned from
     /// it, so that handlers it registers are in place before the core goes
     /// on (a connection's first event must find them). Does not wait on the
     /// JS thread itself, nor once the owner is closed.
-    pub fn send_and_wait(self: &Arc<Self>, ev: Event) {
+    pub fn send_and_wait(self: &Arc<Self>, mut ev: Event) {
         if std::thread::current().id() == self.js_thread || self.is_closed() {
             return self.send(ev);
         }
         let (tx, rx) = std::sync::mpsc::sync_channel::<bool>(1);
-        let queued = self.tsfn.read().call_with_return_value(
-            ev,
-            ThreadsafeFunctionCallMode::NonBlocking,
-            move |_: napi::Result<()>, _| {
-                let _ = tx.send(true);
-                Ok(())
-            },
-        );
-        if queued == Status::Ok {
-            let me = self.clone();
-            wait_for_js(rx, move || me.is_closed());
-        }
+        ev.returned = Some(tx);
+        self.queue(ev, true);
+        let me = self.clone();
+        wait_for_js(rx, move || me.is_closed());
     }
 
     /// Queues an event carrying a one-shot answer from JS and waits for it;
@@ -385,7 +514,7 @@ impl Dispatcher {
         }
         let (tx, rx) = std::sync::mpsc::sync_channel::<Answer>(1);
         ev.reply = Some(tx);
-        self.send(ev);
+        self.queue(ev, true);
         let me = self.clone();
         wait_for_js(rx, move || me.is_closed())
     }
@@ -412,6 +541,22 @@ impl Dispatcher {
             t.refer(env)
         } else {
             t.unref(env)
+        }
+    }
+}
+
+/// Hands an exception the dispatcher threw to Node's `uncaughtException`,
+/// as the threadsafe function does for the calls it makes.
+fn uncaught(env: &Env) {
+    let mut err = std::ptr::null_mut();
+    // SAFETY: on the JS thread, inside the threadsafe function's callback,
+    // with the exception pending from the call that just failed.
+    unsafe {
+        if napi::sys::napi_get_and_clear_last_exception(env.raw(), &mut err)
+            == napi::sys::Status::napi_ok
+            && !err.is_null()
+        {
+            napi::sys::napi_fatal_exception(env.raw(), err);
         }
     }
 }

@@ -84,7 +84,7 @@ impl Outbox {
             }
         };
         if let Some(w) = wake {
-            w.wake();
+            crate::wakes::wake(w);
         }
         Ok(())
     }
@@ -109,7 +109,7 @@ impl Outbox {
             }
         };
         if let Some(w) = wake {
-            w.wake();
+            crate::wakes::wake(w);
         }
         Ok(())
     }
