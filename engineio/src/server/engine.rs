@@ -173,6 +173,58 @@ impl<H: Handler> Engine<H> {
         Some((socket, Packet::Open(open.to_json().into())))
     }
 
+    /// The server's pings on schedule; returns once the session is closed
+    /// for a missing pong (or its queue refused the ping). Deadlines count
+    /// from the handshake, not from when this task first runs, and are
+    /// absolute so that late timer wake-ups do not add up: the session must
+    /// be gone by pingInterval + pingTimeout.
+    async fn heartbeat(&self, socket: &Arc<Socket<H::Data>>, opened: tokio::time::Instant) {
+        let mut ping_at = opened + self.config.ping_interval;
+        loop {
+            tokio::time::sleep_until(ping_at).await;
+            // The ping is queued even with no GET pending, and the pong
+            // timeout starts now, as the reference does. Behind a full
+            // buffer it waits for room rather than being dropped: a slow
+            // client that keeps reading stays connected, a stalled one
+            // times out.
+            let deadline = ping_at + self.config.ping_timeout;
+            let ping = socket.push_wait(super::socket::Outgoing::One(Packet::Ping));
+            match tokio::time::timeout_at(deadline, ping).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return,
+                Err(_) => {
+                    socket.close_with(DisconnectReason::PingTimeout);
+                    return;
+                }
+            }
+            if tokio::time::timeout_at(deadline, socket.pong.notified())
+                .await
+                .is_err()
+            {
+                socket.close_with(DisconnectReason::PingTimeout);
+                return;
+            }
+            ping_at = tokio::time::Instant::now() + self.config.ping_interval;
+        }
+    }
+
+    /// Protocol 3 turns the heartbeat around: the client pings, and a
+    /// session that has not pinged for pingInterval + pingTimeout is gone.
+    async fn client_pings(&self, socket: &Arc<Socket<H::Data>>, opened: tokio::time::Instant) {
+        let window = self.config.ping_interval + self.config.ping_timeout;
+        let mut deadline = opened + window;
+        loop {
+            if tokio::time::timeout_at(deadline, socket.pong.notified())
+                .await
+                .is_err()
+            {
+                socket.close_with(DisconnectReason::PingTimeout);
+                return;
+            }
+            deadline = tokio::time::Instant::now() + window;
+        }
+    }
+
     /// Heartbeat and lifecycle of one session: pings on schedule, closes on a
     /// missing pong, and tears the session down once, whatever closed it.
     async fn run_session(
@@ -180,62 +232,16 @@ impl<H: Handler> Engine<H> {
         socket: Arc<Socket<H::Data>>,
         opened: tokio::time::Instant,
     ) {
-        // Deadlines count from the handshake, not from when this task first
-        // runs, and are absolute so that late timer wake-ups do not add up:
-        // the session must be gone by pingInterval + pingTimeout.
-        let mut ping_at = opened + self.config.ping_interval;
-        // Protocol 3 turns the heartbeat around: the client pings, and a
-        // session that has not pinged for pingInterval + pingTimeout is gone.
-        let client_pings = async {
-            let window = self.config.ping_interval + self.config.ping_timeout;
-            let mut deadline = opened + window;
-            loop {
-                if tokio::time::timeout_at(deadline, socket.pong.notified())
-                    .await
-                    .is_err()
-                {
-                    socket.close_with(DisconnectReason::PingTimeout);
-                    return;
-                }
-                deadline = tokio::time::Instant::now() + window;
-            }
-        };
-        let heartbeat = async {
-            loop {
-                tokio::time::sleep_until(ping_at).await;
-                // The ping is queued even with no GET pending, and the pong
-                // timeout starts now, as the reference does. Behind a full
-                // buffer it waits for room rather than being dropped: a slow
-                // client that keeps reading stays connected, a stalled one
-                // times out.
-                let deadline = ping_at + self.config.ping_timeout;
-                let ping = socket.push_wait(super::socket::Outgoing::One(Packet::Ping));
-                match tokio::time::timeout_at(deadline, ping).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_)) => return,
-                    Err(_) => {
-                        socket.close_with(DisconnectReason::PingTimeout);
-                        return;
-                    }
-                }
-                if tokio::time::timeout_at(deadline, socket.pong.notified())
-                    .await
-                    .is_err()
-                {
-                    socket.close_with(DisconnectReason::PingTimeout);
-                    return;
-                }
-                ping_at = tokio::time::Instant::now() + self.config.ping_interval;
-            }
-        };
+        // Only the heartbeat this session's protocol uses is built: both
+        // would sit in this task's state, which every idle connection keeps.
         if socket.is_eio3() {
             tokio::select! {
-                _ = client_pings => {}
+                _ = self.client_pings(&socket, opened) => {}
                 _ = socket.closed.cancelled() => {}
             }
         } else {
             tokio::select! {
-                _ = heartbeat => {}
+                _ = self.heartbeat(&socket, opened) => {}
                 _ = socket.closed.cancelled() => {}
             }
         }
