@@ -4,7 +4,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
-use futures_util::{SinkExt, StreamExt};
+use std::future::Future;
+
+use futures_util::future::Either;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
@@ -88,36 +91,79 @@ fn to_frame(p: Packet, framing: Framing) -> WsMessage {
 }
 
 /// A session opened directly over WebSocket.
-pub(crate) async fn serve_new<H: Handler>(
+///
+/// The opening and the session's loop are two futures in turn rather than
+/// one `async fn`: an `async fn` keeps its arguments, and what it moved out
+/// of its locals, for as long as it runs, which every idle connection would
+/// carry (some 800 bytes).
+pub(crate) fn serve_new<H: Handler>(
     engine: Arc<Engine<H>>,
     upgraded: Upgraded,
     req: RequestInfo,
     sid: SessionId,
     eio3: bool,
-) {
+) -> impl Future<Output = ()> + Send + 'static {
+    open_new(engine, upgraded, req, sid, eio3).then(|opened| match opened {
+        Some((engine, socket, ws, framing)) => Either::Left(run(engine, socket, ws, framing)),
+        None => Either::Right(std::future::ready(())),
+    })
+}
+
+/// Accepts the WebSocket and opens its session: what [`run`] takes, or
+/// `None` when the session is over before it started.
+async fn open_new<H: Handler>(
+    engine: Arc<Engine<H>>,
+    upgraded: Upgraded,
+    req: RequestInfo,
+    sid: SessionId,
+    eio3: bool,
+) -> Option<Opened<H>> {
     let mut ws = accept(&engine, upgraded, &req).await;
     let Some((socket, open)) = engine.open(TransportType::Websocket, req, sid, eio3) else {
         // The generated id was taken meanwhile.
         let _ = ws.close(None).await;
-        return;
+        return None;
     };
     let framing = Framing::of(&socket, socket.req());
     ws.get_mut().next_frame(true);
     if ws.send(to_frame(open, framing)).await.is_err() {
         socket.close_with(DisconnectReason::TransportError);
-        return;
+        return None;
     }
-    run(&engine, &socket, ws, framing).await;
+    Some((engine, socket, ws, framing))
 }
 
+/// What a connection's loop ([`run`]) takes over.
+type Opened<H> = (
+    Arc<Engine<H>>,
+    Arc<Socket<<H as Handler>::Data>>,
+    Ws,
+    Framing,
+);
+
 /// A WebSocket probing an existing polling session: `2probe` / `3probe`, the
-/// pending GET ended with a noop, then `5` switches the session over.
-pub(crate) async fn serve_upgrade<H: Handler>(
+/// pending GET ended with a noop, then `5` switches the session over. Two
+/// futures in turn, as [`serve_new`].
+pub(crate) fn serve_upgrade<H: Handler>(
     engine: Arc<Engine<H>>,
     socket: Arc<Socket<H::Data>>,
     upgraded: Upgraded,
     req: RequestInfo,
-) {
+) -> impl Future<Output = ()> + Send + 'static {
+    probe_upgrade(engine, socket, upgraded, req).then(|upgraded| match upgraded {
+        Some((engine, socket, ws, framing)) => Either::Left(run(engine, socket, ws, framing)),
+        None => Either::Right(std::future::ready(())),
+    })
+}
+
+/// The probe of an upgrade: the session switched over, ready for [`run`],
+/// or `None`.
+async fn probe_upgrade<H: Handler>(
+    engine: Arc<Engine<H>>,
+    socket: Arc<Socket<H::Data>>,
+    upgraded: Upgraded,
+    req: RequestInfo,
+) -> Option<Opened<H>> {
     let framing = Framing::of(&socket, &req);
     let mut ws = accept(&engine, upgraded, &req).await;
     if !engine.config.allow_upgrades
@@ -125,7 +171,7 @@ pub(crate) async fn serve_upgrade<H: Handler>(
         || socket.upgrading.swap(true, Ordering::AcqRel)
     {
         let _ = ws.close(None).await;
-        return;
+        return None;
     }
     let probe = async {
         while let Some(Ok(msg)) = ws.next().await {
@@ -149,131 +195,138 @@ pub(crate) async fn serve_upgrade<H: Handler>(
     if !upgraded {
         socket.upgrading.store(false, Ordering::Release);
         let _ = ws.close(None).await;
-        return;
+        return None;
     }
     socket.set_transport(TransportType::Websocket);
     socket.upgrading.store(false, Ordering::Release);
     engine.handler.on_upgrade(&socket);
     engine.session_event(&socket, SessionEvent::Upgrade);
-    run(&engine, &socket, ws, framing).await;
+    Some((engine, socket, ws, framing))
 }
 
 /// Pumps packets both ways until the session ends, one packet per frame.
-async fn run<H: Handler>(
-    engine: &Engine<H>,
-    socket: &Arc<Socket<H::Data>>,
+///
+/// An `async move` block rather than an `async fn`: an `async fn` copies
+/// its arguments into locals, and the WebSocket would be held twice.
+#[allow(clippy::manual_async_fn)] // on purpose, as said above
+fn run<H: Handler>(
+    engine: Arc<Engine<H>>,
+    socket: Arc<Socket<H::Data>>,
     mut ws: Ws,
     framing: Framing,
-) {
-    // Registered once for the whole loop rather than once per packet.
-    let closed = socket.closed.cancelled();
-    tokio::pin!(closed);
-    // After an upgrade the last GET may still hold the queue for a moment.
-    let mut rx = tokio::select! {
-        rx = socket.outbox.receiver() => rx,
-        _ = &mut closed => return,
-    };
-    let budget = Budget::default();
-    loop {
-        // Checked here, the close future is polled only before the task
-        // sleeps rather than on every packet.
-        if socket.is_closed() {
-            break;
-        }
-        if budget.spent() {
-            yield_once().await;
-            budget.refill();
-        }
-        tokio::select! {
-            biased;
-            out = rx.recv() => {
-                let write = async {
-                    budget.spend(write_out(&mut ws, out, framing).await?);
-                    while budget.left() {
-                        let Some(out) = rx.try_recv() else { break };
+) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        let (engine, socket) = (&*engine, &socket);
+        // Registered once for the whole loop rather than once per packet.
+        let closed = socket.closed.cancelled();
+        tokio::pin!(closed);
+        // After an upgrade the last GET may still hold the queue for a moment.
+        let mut rx = tokio::select! {
+            rx = socket.outbox.receiver() => rx,
+            _ = &mut closed => return,
+        };
+        let budget = Budget::default();
+        loop {
+            // Checked here, the close future is polled only before the task
+            // sleeps rather than on every packet.
+            if socket.is_closed() {
+                break;
+            }
+            if budget.spent() {
+                yield_once().await;
+                budget.refill();
+            }
+            tokio::select! {
+                biased;
+                out = rx.recv() => {
+                    let write = async {
                         budget.spend(write_out(&mut ws, out, framing).await?);
-                    }
-                    ws.flush().await
-                };
-                tokio::pin!(write);
-                let res = tokio::select! {
-                    r = &mut write => r,
-                    _ = &mut closed => {
-                        // A server close still delivers what was queued before
-                        // it, this burst included, within the time `finish`
-                        // gets below. Any other close (a client that stopped
-                        // reading and missed its pong) must not pin the
-                        // connection.
-                        if !socket.disconnect_reason().is_some_and(|r| r.flushes()) {
-                            return;
+                        while budget.left() {
+                            let Some(out) = rx.try_recv() else { break };
+                            budget.spend(write_out(&mut ws, out, framing).await?);
                         }
-                        match tokio::time::timeout(engine.config.ping_timeout, write).await {
-                            Ok(Ok(())) => break,
-                            _ => return,
+                        ws.flush().await
+                    };
+                    tokio::pin!(write);
+                    let res = tokio::select! {
+                        r = &mut write => r,
+                        _ = &mut closed => {
+                            // A server close still delivers what was queued before
+                            // it, this burst included, within the time `finish`
+                            // gets below. Any other close (a client that stopped
+                            // reading and missed its pong) must not pin the
+                            // connection.
+                            if !socket.disconnect_reason().is_some_and(|r| r.flushes()) {
+                                return;
+                            }
+                            match tokio::time::timeout(engine.config.ping_timeout, write).await {
+                                Ok(Ok(())) => break,
+                                _ => return,
+                            }
                         }
+                    };
+                    if res.is_err() {
+                        socket.close_with(DisconnectReason::TransportError);
+                        return;
                     }
-                };
-                if res.is_err() {
-                    socket.close_with(DisconnectReason::TransportError);
-                    return;
                 }
-            }
-            msg = budget.read(&mut ws) => {
-                budget.spend(1);
-                // Its own handlers' replies are written on the next turn of
-                // this loop, without waking the task.
-                rx.will_look_again();
-                let result = match msg {
-                    Some(Ok(WsMessage::Text(t))) => {
-                        // SAFETY: tungstenite validated the frame as UTF-8.
-                        let text = unsafe { Str::from_bytes_unchecked(t.into()) };
-                        let packet = match framing {
-                            Framing::V4 => Packet::decode(text),
-                            Framing::V3 { .. } => v3::decode_packet(text),
-                        };
-                        engine.on_decoded(socket, packet)
+                msg = budget.read(&mut ws) => {
+                    budget.spend(1);
+                    // Its own handlers' replies are written on the next turn of
+                    // this loop, without waking the task.
+                    rx.will_look_again();
+                    let result = match msg {
+                        Some(Ok(WsMessage::Text(t))) => {
+                            // SAFETY: tungstenite validated the frame as UTF-8.
+                            let text = unsafe { Str::from_bytes_unchecked(t.into()) };
+                            let packet = match framing {
+                                Framing::V4 => Packet::decode(text),
+                                Framing::V3 { .. } => v3::decode_packet(text),
+                            };
+                            engine.on_decoded(socket, packet)
+                        }
+                        Some(Ok(WsMessage::Binary(b))) => match framing {
+                            Framing::V4 => engine.on_packet(socket, Packet::Binary(b)),
+                            Framing::V3 { .. } => engine.on_decoded(socket, v3::decode_binary_frame(b)),
+                        },
+                        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => Ok(()),
+                        Some(Ok(WsMessage::Close(_))) | None => Err(DisconnectReason::TransportClose),
+                        // What the compression layer refused (a message past the
+                        // size limit once inflated, bad compressed data): an
+                        // error of the peer's, as tungstenite's own limits are.
+                        Some(Err(WsError::Io(e))) if e.kind() == std::io::ErrorKind::InvalidData => {
+                            Err(DisconnectReason::TransportError)
+                        }
+                        // A peer that vanished without a close frame is a
+                        // "transport close", as the reference reports it.
+                        Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_)))
+                        | Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+                            Err(DisconnectReason::TransportClose)
+                        }
+                        Some(Err(_)) => Err(DisconnectReason::TransportError),
+                    };
+                    if let Err(reason) = result {
+                        socket.close_with(reason);
+                        break;
                     }
-                    Some(Ok(WsMessage::Binary(b))) => match framing {
-                        Framing::V4 => engine.on_packet(socket, Packet::Binary(b)),
-                        Framing::V3 { .. } => engine.on_decoded(socket, v3::decode_binary_frame(b)),
-                    },
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => Ok(()),
-                    Some(Ok(WsMessage::Close(_))) | None => Err(DisconnectReason::TransportClose),
-                    // What the compression layer refused (a message past the
-                    // size limit once inflated, bad compressed data): an
-                    // error of the peer's, as tungstenite's own limits are.
-                    Some(Err(WsError::Io(e))) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        Err(DisconnectReason::TransportError)
-                    }
-                    // A peer that vanished without a close frame is a
-                    // "transport close", as the reference reports it.
-                    Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_)))
-                    | Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
-                        Err(DisconnectReason::TransportClose)
-                    }
-                    Some(Err(_)) => Err(DisconnectReason::TransportError),
-                };
-                if let Err(reason) = result {
-                    socket.close_with(reason);
-                    break;
                 }
+                _ = &mut closed => break,
             }
-            _ = &mut closed => break,
         }
+        // The last packets and the close frame get as long as a pong would:
+        // a peer that does not read them does not keep the connection.
+        let finish = async {
+            if socket.disconnect_reason().is_some_and(|r| r.flushes()) {
+                while let Some(out) = rx.try_recv() {
+                    if write_out(&mut ws, out, framing).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            let _ = ws.close(None).await;
+        };
+        let _ = tokio::time::timeout(engine.config.ping_timeout, finish).await;
     }
-    // The last packets and the close frame get as long as a pong would:
-    // a peer that does not read them does not keep the connection.
-    let finish = async {
-        if socket.disconnect_reason().is_some_and(|r| r.flushes()) {
-            while let Some(out) = rx.try_recv() {
-                if write_out(&mut ws, out, framing).await.is_err() {
-                    return;
-                }
-            }
-        }
-        let _ = ws.close(None).await;
-    };
-    let _ = tokio::time::timeout(engine.config.ping_timeout, finish).await;
 }
 
 /// Feeds one unit of the queue to the socket: the number of frames fed.
