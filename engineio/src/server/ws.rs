@@ -1,10 +1,9 @@
 //! WebSocket transport: direct sessions and upgrades from polling.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
-
-use std::future::Future;
 
 use futures_util::future::Either;
 use futures_util::{FutureExt, SinkExt, StreamExt};
