@@ -413,6 +413,14 @@ impl Dispatcher {
         self.queue(ev, false)
     }
 
+    /// Queues an event and wakes the JS thread now rather than once the
+    /// runtime thread has run what was ready: for what the core tells the
+    /// peer on its own, the JS thread hears it first, as with engine.io's
+    /// synchronous events.
+    pub fn send_now(&self, ev: Event) {
+        self.queue(ev, true)
+    }
+
     /// Queues `ev`; the JS thread is woken now if `now`, else as the
     /// module's notes say.
     fn queue(&self, ev: Event, now: bool) {

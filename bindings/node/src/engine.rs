@@ -317,10 +317,12 @@ impl EngineState {
     }
 }
 
-/// Tells JS, if the server is still there.
+/// Tells JS, if the server is still there. At once: the core answers the
+/// client by itself (a refused request, an upgrade, a close), and engine.io
+/// emits these events before the client can hear of it.
 fn tell(d: &Weak<Dispatcher>, ev: Event) {
     if let Some(d) = d.upgrade() {
-        d.send(ev);
+        d.send_now(ev);
     }
 }
 
