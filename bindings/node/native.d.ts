@@ -217,6 +217,16 @@ export declare class NativeServer {
   conns(): Array<EngineSocketHandle>
   /** Binds `addr` (`host:port`) and serves; returns the port. */
   listen(addr: string): number
+  /**
+   * Serves, from now on, the connection behind the Node socket's file
+   * descriptor `fd` (an `http.Server`'s WebSocket upgrade under the
+   * server's path): `head` is the request as the client sent it and
+   * whatever followed it. The descriptor is duplicated, so the caller
+   * then destroys its Node socket and the connection lives on here,
+   * without a relay in between. `false` where descriptors cannot be
+   * taken (not a POSIX system, a closed descriptor): relay then.
+   */
+  serveFd(fd: number, head: Buffer): boolean
   /** Closes: callback `cb` is told once the sessions are gone. */
   close(cb: number): void
   /**

@@ -1,20 +1,30 @@
 'use strict'
 
-// Attaching to a Node `http.Server`: the Rust server listens on a loopback
-// port of its own, and the requests and upgrades of the Node server under
-// the socket.io path are relayed to it byte for byte. Other requests reach
-// the Node server's own listeners, as with socket.io.
+// Attaching to a Node `http.Server`: a WebSocket upgrade under the
+// socket.io path hands its TCP connection over to the Rust server (which
+// then owns the socket: no byte of the session passes through JS). The
+// Rust server also listens on a loopback port of its own, to which the
+// long-polling requests, and upgrades that cannot be handed over (TLS, a
+// system without file descriptors), are relayed byte for byte: an HTTP
+// connection may carry the app's other requests too, so it stays Node's.
+// Other requests reach the Node server's own listeners, as with socket.io.
 
 const http = require('node:http')
 const net = require('node:net')
 
 /**
- * Relays `srv`'s requests under `path` to `127.0.0.1:port`; returns a
- * function undoing it. Upgrades outside `path` nobody answers are ended
- * after `destroyUpgradeTimeout` ms unless `destroyUpgrade` is false, as
- * engine.io's `attach` does.
+ * Serves `srv`'s requests under `path`: upgrades through `serveFd(fd,
+ * head)` (true when the native server took the connection), the rest
+ * relayed to `127.0.0.1:port`; returns a function undoing it. Upgrades
+ * outside `path` nobody answers are ended after `destroyUpgradeTimeout` ms
+ * unless `destroyUpgrade` is false, as engine.io's `attach` does.
  */
-function attach(srv, path, port, { destroyUpgrade = true, destroyUpgradeTimeout = 1000 } = {}) {
+function attach(
+  srv,
+  path,
+  port,
+  { destroyUpgrade = true, destroyUpgradeTimeout = 1000, serveFd = null } = {},
+) {
   const prefix = path.endsWith('/') ? path : path + '/'
   const matches = (req) => {
     const url = req.url || ''
@@ -57,6 +67,7 @@ function attach(srv, path, port, { destroyUpgrade = true, destroyUpgradeTimeout 
       }
       return
     }
+    if (serveFd && handOver(req, socket, head, serveFd)) return
     const up = net.connect(port, '127.0.0.1', () => {
       let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -87,6 +98,39 @@ function attach(srv, path, port, { destroyUpgrade = true, destroyUpgradeTimeout 
     for (const s of upgraded) s.destroy()
     agent.destroy()
   }
+}
+
+/**
+ * Gives the upgrade's connection to the native server: the request as the
+ * client sent it (Node's parser keeps header bytes as latin1 strings) and
+ * what followed it, then Node lets go of its descriptor. Runs within the
+ * tick of the `upgrade` event, before Node could read more from the socket.
+ */
+function handOver(req, socket, head, serveFd) {
+  // A TLS socket's bytes are Node's to decrypt; a socket without a
+  // descriptor of its own (a test double, a pipe) cannot be handed over.
+  if (socket.encrypted || !(socket instanceof net.Socket)) return false
+  const fd = socket._handle && socket._handle.fd
+  if (typeof fd !== 'number' || fd < 0) return false
+  let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    text += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`
+  }
+  text += '\r\n'
+  const bytes = head && head.length ? Buffer.concat([Buffer.from(text, 'latin1'), head]) : Buffer.from(text, 'latin1')
+  let taken
+  try {
+    taken = serveFd(fd, bytes)
+  } catch {
+    // The server is closing: as engine.io, the upgrade is refused.
+    socket.destroy()
+    return true
+  }
+  if (!taken) return false
+  // Node's descriptor closes; the native server's duplicate keeps the
+  // connection open.
+  socket.destroy()
+  return true
 }
 
 function forwardedFor(req) {

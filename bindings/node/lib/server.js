@@ -434,6 +434,7 @@ class Server extends EventEmitter {
     this._detach = attach(srv, this._path, port, {
       destroyUpgrade: this.opts.destroyUpgrade !== false,
       destroyUpgradeTimeout: this.opts.destroyUpgradeTimeout || 1000,
+      serveFd: (fd, head) => this._native.serveFd(fd, head),
     })
     this.httpServer = srv
     srv.once('close', () => this._closeNative())

@@ -171,6 +171,31 @@ fn client_bundle(dir: &str) -> napi::Result<sio_core::ClientBundle> {
 
 /// The engine's `allow_request` hook: each handshake is put to the JS
 /// `allowRequest` function, and waited for off the runtime's workers.
+/// A connection of its own on the socket Node holds as `fd`: a duplicate,
+/// so Node closing its descriptor does not end the connection (the kernel
+/// keeps a TCP connection until its last descriptor is closed; Node's event
+/// loop stops watching the descriptor before it closes it).
+#[cfg(unix)]
+fn duplicate_fd(fd: i32) -> Option<std::net::TcpStream> {
+    use std::os::fd::BorrowedFd;
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: `fd` is open for the length of this call: the caller holds
+    // the Node socket it belongs to and destroys it only afterwards.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    let owned = borrowed.try_clone_to_owned().ok()?;
+    let stream = std::net::TcpStream::from(owned);
+    // Only a connected TCP socket is taken: anything else stays relayed.
+    stream.peer_addr().ok()?;
+    Some(stream)
+}
+
+#[cfg(not(unix))]
+fn duplicate_fd(_fd: i32) -> Option<std::net::TcpStream> {
+    None
+}
+
 fn allow_request(disp: &Arc<Dispatcher>) -> engineio::server::AllowRequest {
     let d = Arc::downgrade(disp);
     Arc::new(move |req: &engineio::server::RequestInfo| {
@@ -356,6 +381,24 @@ impl NativeServer {
         let bound = self.server.listen(&addr).map_err(js_err)?;
         self.disp.reopen();
         Ok(u32::from(bound.port()))
+    }
+
+    /// Serves, from now on, the connection behind the Node socket's file
+    /// descriptor `fd` (an `http.Server`'s WebSocket upgrade under the
+    /// server's path): `head` is the request as the client sent it and
+    /// whatever followed it. The descriptor is duplicated, so the caller
+    /// then destroys its Node socket and the connection lives on here,
+    /// without a relay in between. `false` where descriptors cannot be
+    /// taken (not a POSIX system, a closed descriptor): relay then.
+    #[napi(catch_unwind)]
+    pub fn serve_fd(&self, fd: i32, head: Buffer) -> napi::Result<bool> {
+        match duplicate_fd(fd) {
+            Some(stream) => {
+                self.server.serve_stream(stream, &head).map_err(js_err)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     /// Closes: callback `cb` is told once the sessions are gone.

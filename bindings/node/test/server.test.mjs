@@ -7,6 +7,7 @@ import v8 from 'node:v8'
 v8.setFlagsFromString('--expose-gc')
 import assert from 'node:assert/strict'
 import http from 'node:http'
+import net from 'node:net'
 import { rs, rsServer, rsSetup as setup, npmClient, sioClient, next, within, sleep, collect } from './helpers.mjs'
 
 test('connection, id, handshake, emit both ways', async (t) => {
@@ -474,6 +475,58 @@ test('attaches to an existing http.Server', async (t) => {
     c.disconnect()
   }
   assert.equal(io.httpServer, httpServer)
+})
+
+test("an http.Server's WebSocket connections are the native server's, not relayed", async (t) => {
+  const httpServer = http.createServer((req, res) => res.end('plain http'))
+  const io = new rs.Server(httpServer)
+  await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve))
+  const port = httpServer.address().port
+  t.after(() => within(io.close(), 8000, 'close'))
+  io.on('connection', (s) => s.on('echo', (x, cb) => cb(x)))
+  const nodeConnections = () => new Promise((resolve, reject) => httpServer.getConnections((e, n) => (e ? reject(e) : resolve(n))))
+
+  const c = await npmClient(`http://127.0.0.1:${port}`, { transports: ['websocket'] })
+  t.after(() => c.disconnect())
+  assert.deepEqual(await c.emitWithAck('echo', { big: 'x'.repeat(100000) }), { big: 'x'.repeat(100000) })
+  assert.deepEqual(await c.emitWithAck('echo', Buffer.from([1, 2, 3])), Buffer.from([1, 2, 3]))
+  // A relay would keep the client's connection open in the http.Server.
+  for (let i = 0; i < 100 && (await nodeConnections()) > 0; i++) await sleep(20)
+  assert.equal(await nodeConnections(), 0)
+
+  // What the client sent right behind its upgrade request (here the
+  // Socket.IO CONNECT, in the same write) is not lost in the hand-over.
+  const raw = net.connect(port, '127.0.0.1')
+  t.after(() => raw.destroy())
+  await next(raw, 'connect')
+  const frame = (text) => {
+    const data = Buffer.from(text)
+    const mask = Buffer.from([1, 2, 3, 4])
+    const masked = Buffer.from(data.map((b, i) => b ^ mask[i % 4]))
+    return Buffer.concat([Buffer.from([0x81, 0x80 | data.length]), mask, masked])
+  }
+  raw.write(
+    Buffer.concat([
+      Buffer.from(
+        'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+          'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      ),
+      frame('40'),
+    ]),
+  )
+  let got = ''
+  await within(
+    new Promise((resolve) => {
+      raw.on('data', (d) => {
+        got += d.toString('latin1')
+        if (got.includes('40{"sid":"')) resolve()
+      })
+    }),
+    5000,
+    'the CONNECT answer',
+  )
+  assert.match(got, /^HTTP\/1\.1 101 /)
 })
 
 test('io.listen(port) and close', async () => {
