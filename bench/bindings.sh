@@ -8,13 +8,15 @@
 #   ./bench/bindings.sh --quick    # 1 round, 2 s windows
 #
 # Python: our AsyncServer (release build of bindings/python, on the Rust
-# HTTP server) against python-socketio's AsyncServer on aiohttp, in one
+# HTTP server, and attached to an aiohttp app) against python-socketio's
+# AsyncServer on aiohttp, in one
 # venv (target/bench-py-venv) with bench/python/requirements.txt; then our
 # sync Server under gunicorn (WSGIApp) against python-socketio's threading
 # mode under gunicorn (bench/python/wsgi.py).
-# Node: our binding (release build of bindings/node) against the npm
-# socket.io server of bench/node, when bindings/node is there, idle memory
-# per connection included.
+# Node: our binding (release build of bindings/node, on its own port and
+# attached to an http.Server) against the npm socket.io server of
+# bench/node (attached to an http.Server, as socket.io always is), when
+# bindings/node is there, idle memory per connection included.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -48,6 +50,7 @@ py="$venv/bin/python $root/bench/python/server.py"
 taskset -c 0 "$bin/sio-bench" run --scenarios "$scenarios" \
     --command "./bench/bindings.sh $*" \
     --server "socketio_rs=$py socketio-rs" \
+    --server "socketio_rs (aiohttp)=$py socketio-rs-aiohttp" \
     --server "python-socketio=$py python-socketio" \
     --out "$out/python.md" "$@"
 
@@ -70,6 +73,7 @@ if [ -f bindings/node/package.json ] && [ -f bench/node/server-binding.mjs ]; th
     taskset -c 0 "$bin/sio-bench" run --scenarios "$scenarios,idle" \
         --command "./bench/bindings.sh $*" \
         --server "socketio-rs (node)=node $root/bench/node/server-binding.mjs" \
+        --server "socketio-rs (node, http.Server)=node $root/bench/node/server-binding.mjs --http-server" \
         --server "socket.io=node $root/bench/node/server.mjs" \
         --out "$out/node.md" "$@"
     reports+=("$out/node.md")

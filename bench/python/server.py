@@ -1,8 +1,9 @@
 """The Python servers of the benchmarks: our binding's AsyncServer on the
-Rust HTTP server, or python-socketio's AsyncServer on aiohttp (its fastest
-setup), with the same handlers.
+Rust HTTP server or attached to an aiohttp app, or python-socketio's
+AsyncServer on aiohttp (its fastest setup), with the same handlers.
 
     python bench/python/server.py socketio-rs     127.0.0.1:PORT
+    python bench/python/server.py socketio-rs-aiohttp 127.0.0.1:PORT
     python bench/python/server.py python-socketio 127.0.0.1:PORT
 
     echo(payload, ack)    ack(payload)
@@ -36,6 +37,21 @@ async def ours(host, port):
     await sio.wait()
 
 
+async def ours_aiohttp(host, port):
+    import socketio_rs
+    from aiohttp import web
+    sio = socketio_rs.AsyncServer(async_mode='aiohttp')
+    handlers(sio)
+    app = web.Application()
+    sio.attach(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    print(json.dumps({'server': 'socketio_rs (aiohttp)', 'version': socketio_rs.__version__,
+                      'python': sys.version.split()[0]}), flush=True)
+    await asyncio.Event().wait()
+
+
 async def theirs(host, port):
     import socketio
     from aiohttp import web
@@ -57,7 +73,8 @@ async def theirs(host, port):
 def main():
     kind = sys.argv[1]
     host, _, port = sys.argv[2].rpartition(':')
-    run = {'socketio-rs': ours, 'python-socketio': theirs}[kind]
+    run = {'socketio-rs': ours, 'socketio-rs-aiohttp': ours_aiohttp,
+           'python-socketio': theirs}[kind]
     asyncio.run(run(host, int(port)))
 
 

@@ -491,6 +491,17 @@ impl NativeServer {
         crate::wsgi::take_socket(&self.rt, self.server.io().service(), fd, unix, head, client)
     }
 
+    /// Serves, from now on, a TCP connection another server accepted (an
+    /// aiohttp app's WebSocket upgrade under the Socket.IO path): `fd` is
+    /// a duplicate of its descriptor, owned from now on (closed on every
+    /// path, errors included), `head` the request as the client sent it
+    /// and what followed it. The caller then lets go of its own descriptor;
+    /// no message passes through Python afterwards.
+    fn serve_fd(&self, fd: i32, head: Vec<u8>) -> PyResult<()> {
+        let stream = owned_tcp(fd)?;
+        self.server.serve_stream(stream, &head).map_err(to_pyerr)
+    }
+
     /// Stops listening and disconnects every client; returns once their
     /// sessions are gone, or after `grace` seconds (a long-polling client
     /// that stopped polling cannot be told, and would hold it up).
@@ -507,4 +518,28 @@ impl NativeServer {
             Err(_) => Ok(()),
         }
     }
+}
+
+/// Owns the TCP socket `fd` a caller duplicated for us.
+#[cfg(unix)]
+fn owned_tcp(fd: i32) -> PyResult<std::net::TcpStream> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    if fd < 0 {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "bad file descriptor",
+        ));
+    }
+    // SAFETY: the caller hands over `fd`, a descriptor it duplicated for
+    // this call and neither uses nor closes afterwards.
+    Ok(std::net::TcpStream::from(unsafe {
+        OwnedFd::from_raw_fd(fd)
+    }))
+}
+
+/// Taking over another server's socket needs Unix file descriptors.
+#[cfg(not(unix))]
+fn owned_tcp(_fd: i32) -> PyResult<std::net::TcpStream> {
+    Err(pyo3::exceptions::PyNotImplementedError::new_err(
+        "taking over a connection needs a Unix platform",
+    ))
 }

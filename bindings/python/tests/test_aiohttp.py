@@ -3,6 +3,7 @@ WebSocket served through aiohttp, the app's own routes untouched, foreign
 origins refused as everywhere else."""
 
 import asyncio
+import socket
 import urllib.error
 import urllib.request
 
@@ -104,6 +105,72 @@ def test_attach_to_an_aiohttp_app():
     assert box['app'] == b'the app'
     assert box['foreign'] == (400, 400)
     assert box['own'] == (200, 101)
+
+
+def test_websocket_connections_are_handed_to_the_rust_server():
+    """aiohttp lets go of a WebSocket connection: the Rust server owns it,
+    with what the client sent right behind its upgrade request."""
+    box = {}
+
+    def pipelined(port):
+        # The upgrade request and, in the same write, the Socket.IO CONNECT.
+        s = socket.create_connection(('127.0.0.1', port), timeout=5)
+        mask = bytes([1, 2, 3, 4])
+        connect = bytes(b ^ mask[i % 4] for i, b in enumerate(b'40'))
+        s.sendall(b'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n'
+                  b'Host: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n'
+                  b'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'
+                  b'\r\n' + bytes([0x81, 0x82]) + mask + connect)
+        got = b''
+        try:
+            while b'40{"sid":"' not in got:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+        finally:
+            s.close()
+        return got
+
+    async def main():
+        sio = socketio_rs.AsyncServer(async_mode='aiohttp')
+        app = web.Application()
+        sio.attach(app)
+
+        @sio.event
+        async def echo(sid, data):
+            return data
+
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, '127.0.0.1', 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            c = socketio.AsyncClient()
+            await c.connect(f'http://127.0.0.1:{port}', transports=['websocket'], wait_timeout=5)
+            data = {'big': 'x' * 100000, 'bin': b'\x00' * 10}
+            box['echo'] = await c.call('echo', data, timeout=5) == data
+            # A relay would keep the client's connection among aiohttp's.
+            for _ in range(100):
+                if not runner.server.connections:
+                    break
+                await asyncio.sleep(0.02)
+            box['aiohttp connections'] = len(runner.server.connections)
+            box['still served'] = await c.call('echo', 'after', timeout=5)
+            await c.disconnect()
+            box['pipelined'] = await asyncio.get_running_loop().run_in_executor(
+                None, pipelined, port)
+        finally:
+            await sio.shutdown()
+            await runner.cleanup()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    assert box['echo']
+    assert box['aiohttp connections'] == 0
+    assert box['still served'] == 'after'
+    assert box['pipelined'].startswith(b'HTTP/1.1 101 ')
+    assert b'40{"sid":"' in box['pipelined']
 
 
 def test_attach_refuses_what_is_not_an_aiohttp_app():

@@ -1,9 +1,14 @@
 """``AsyncServer.attach(app)`` for aiohttp applications, as python-socketio's
 aiohttp mode: the Socket.IO path's routes hand long-polling requests to the
-Rust Engine.IO service in-process and relay WebSocket connections to it
-(aiohttp does the network side)."""
+Rust Engine.IO service in-process; a WebSocket upgrade hands its TCP
+connection over to the Rust server, which owns it from then on (no message
+passes through Python). Upgrades that cannot be handed over (TLS, a Unix
+socket, an aiohttp that keeps what followed the request elsewhere) are
+relayed message by message instead."""
 
 import asyncio
+import os
+import socket
 
 from ._base import next_token
 
@@ -48,6 +53,11 @@ class _Handler:
         client = (peer[0], int(peer[1])) if peer and len(peer) >= 2 else None
         uri = request.raw_path
         if request.headers.get('Upgrade', '').lower() == 'websocket':
+            if _hand_over(request, native):
+                from aiohttp import web
+                # The connection is gone from aiohttp: writing this answer
+                # meets a closed transport, which aiohttp takes quietly.
+                return web.Response(status=101)
             return await self._websocket(request, native, uri, headers, client)
         body = await request.read()
         token = next_token()
@@ -109,6 +119,39 @@ class _Handler:
             return ws
         finally:
             sio._ws.pop(token, None)
+
+
+def _hand_over(request, native):
+    """Gives the upgrade's connection to the Rust server: the request as the
+    client sent it and what aiohttp read after it, then aiohttp lets go of
+    its descriptor (the duplicate keeps the connection open). Runs without
+    yielding to the event loop, so nothing is read in between."""
+    transport = request.transport
+    if transport is None or request.secure or transport.is_closing():
+        return False
+    sock = transport.get_extra_info('socket')
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    # What the client sent behind its request head: aiohttp holds it here
+    # once the parser has seen an upgrade. Without it, nothing is taken.
+    tail = getattr(request.protocol, '_message_tail', None)
+    if not isinstance(tail, (bytes, bytearray)):
+        return False
+    version = request.version
+    head = [f'{request.method} '.encode('latin-1') + request.raw_path.encode('latin-1')
+            + f' HTTP/{version.major}.{version.minor}\r\n'.encode('latin-1')]
+    head += [bytes(k) + b': ' + bytes(v) + b'\r\n' for k, v in request.raw_headers]
+    head.append(b'\r\n')
+    fd = os.dup(sock.fileno())
+    try:
+        # The Rust server owns the duplicate from here on, even if this raises.
+        native.serve_fd(fd, b''.join(head) + bytes(tail))
+    except Exception:
+        transport.abort()
+        raise
+    request.protocol._message_tail = b''
+    transport.abort()
+    return True
 
 
 async def _ws_out(queue, ws):
