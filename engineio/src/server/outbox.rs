@@ -22,7 +22,7 @@ const KEEP_CAPACITY: usize = 16;
 #[derive(Debug)]
 pub(crate) enum PushError {
     /// The queue holds its maximum.
-    Full(Outgoing),
+    Full,
     /// The session is closing: nothing more is queued.
     Closed,
 }
@@ -74,7 +74,7 @@ impl Outbox {
                 return Err(PushError::Closed);
             }
             if st.queue.len() >= self.capacity {
-                return Err(PushError::Full(out));
+                return Err(PushError::Full);
             }
             st.queue.push_back(out);
             if std::mem::take(&mut st.waiting) && !st.looking {
@@ -98,7 +98,7 @@ impl Outbox {
                 return Err(PushError::Closed);
             }
             if !st.waiting || !st.queue.is_empty() {
-                return Err(PushError::Full(out));
+                return Err(PushError::Full);
             }
             st.queue.push_back(out);
             st.waiting = false;
@@ -114,18 +114,10 @@ impl Outbox {
         Ok(())
     }
 
-    /// Queues `out`, waiting for room; fails only once closed.
-    pub(crate) async fn push(&self, mut out: Outgoing) -> Result<(), PushError> {
-        loop {
-            let room = self.writable.notified();
-            tokio::pin!(room);
-            room.as_mut().enable();
-            match self.try_push(out) {
-                Err(PushError::Full(back)) => out = back,
-                done => return done,
-            }
-            room.await;
-        }
+    /// Signalled when a pop makes room (or the outbox closes): enable it,
+    /// then [`Outbox::try_push`], and wait on it if the push found no room.
+    pub(crate) fn room(&self) -> tokio::sync::futures::Notified<'_> {
+        self.writable.notified()
     }
 
     /// Stops accepting packets; those queued stay for the transport.
@@ -216,17 +208,34 @@ mod tests {
         Outgoing::One(Packet::Ping)
     }
 
+    /// Queues a packet, waiting for room, as the heartbeat queues its ping.
+    async fn push_waiting(ob: &Outbox, out: fn() -> Outgoing) -> Result<(), PushError> {
+        loop {
+            let room = ob.room();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            match ob.try_push(out()) {
+                Err(PushError::Full) => room.await,
+                done => return done,
+            }
+        }
+    }
+
     #[tokio::test]
     async fn bounded_in_order_and_waking() {
         let ob = Arc::new(Outbox::new(2));
         ob.try_push(Outgoing::One(Packet::Pong)).expect("room");
         ob.try_push(ping()).expect("room");
-        assert!(matches!(ob.try_push(ping()), Err(PushError::Full(_))));
+        assert!(matches!(ob.try_push(ping()), Err(PushError::Full)));
 
-        // A waiting push completes once a pop makes room.
+        // A push waiting for room completes once a pop makes some.
         let waiter = {
             let ob = ob.clone();
-            tokio::spawn(async move { ob.push(Outgoing::One(Packet::Noop)).await.is_ok() })
+            tokio::spawn(async move {
+                push_waiting(&ob, || Outgoing::One(Packet::Noop))
+                    .await
+                    .is_ok()
+            })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiter.is_finished());
@@ -267,7 +276,7 @@ mod tests {
         ob.try_push(ping()).expect("room");
         let blocked = {
             let ob = ob.clone();
-            tokio::spawn(async move { ob.push(ping()).await.is_err() })
+            tokio::spawn(async move { push_waiting(&ob, ping).await.is_err() })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         ob.close();

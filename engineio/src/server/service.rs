@@ -349,8 +349,7 @@ where
         if transport == TransportType::Websocket {
             // An upgrade of a polling session.
             return websocket_upgrade(engine, &mut parts, |engine, upgraded, info| {
-                let conn = ws::serve_upgrade(engine.clone(), socket, upgraded, info);
-                tokio::spawn(engine.turns.wrap(conn));
+                ws::serve_upgrade(engine, socket, upgraded, info)
             });
         }
         let mut res = match parts.method {
@@ -421,8 +420,7 @@ where
     match transport {
         TransportType::Websocket => {
             websocket_upgrade(engine, &mut parts, move |engine, upgraded, info| {
-                let conn = ws::serve_new(engine.clone(), upgraded, info, sid, eio3);
-                tokio::spawn(engine.turns.wrap(conn));
+                ws::serve_new(engine, upgraded, info, sid, eio3)
             })
         }
         TransportType::Polling => {
@@ -477,10 +475,10 @@ fn run_headers_hook<H: Handler>(
 
 /// Answers 101 and hands the upgraded connection to `serve` once hyper has
 /// switched protocols.
-fn websocket_upgrade<H: Handler>(
+fn websocket_upgrade<H: Handler, F: Future<Output = ()> + Send + 'static>(
     engine: &Arc<Engine<H>>,
     parts: &mut http::request::Parts,
-    serve: impl FnOnce(Arc<Engine<H>>, hyper::upgrade::Upgraded, RequestInfo) + Send + 'static,
+    serve: impl FnOnce(Arc<Engine<H>>, hyper::upgrade::Upgraded, RequestInfo) -> F + Send + 'static,
 ) -> Response<ResponseBody> {
     let Some(key) = parts.headers.get(header::SEC_WEBSOCKET_KEY) else {
         return upgrade_error(ErrorCode::BadRequest, "Bad request");
@@ -510,7 +508,9 @@ fn websocket_upgrade<H: Handler>(
     run_headers_hook(&engine, parts, res.headers_mut(), initial);
     tokio::spawn(async move {
         match on_upgrade.await {
-            Ok(upgraded) => serve(engine, upgraded, info),
+            // The opening runs here; the session's loop gets a task of
+            // its own once open.
+            Ok(upgraded) => serve(engine, upgraded, info).await,
             Err(e) => tracing::debug!(error = %e, "websocket upgrade failed"),
         }
     });

@@ -161,6 +161,7 @@ pub struct Socket<D> {
     pub(crate) post_busy: AtomicBool,
     /// Ends a pending long-poll with a noop during an upgrade.
     pub(crate) poll_interrupt: Notify,
+    /// Wakes the session task: a pong (a ping in protocol 3), or the close.
     pub(crate) pong: Notify,
     pub(crate) closed: CancellationToken,
     reason: OnceLock<DisconnectReason>,
@@ -231,7 +232,7 @@ impl<D> Socket<D> {
     }
 
     /// Tells the hook, if any, of the packets of `out`.
-    fn tell_created(&self, out: &Outgoing) {
+    pub(crate) fn tell_created(&self, out: &Outgoing) {
         if let Some(tell) = self.created.get() {
             let compress = out.compress();
             match out {
@@ -329,7 +330,7 @@ impl<D> Socket<D> {
         // the reference (socket.io drops it before engine.io sees it).
         let told = self.created.get().map(|_| out.clone());
         self.outbox.try_push_idle(out).map_err(|e| match e {
-            PushError::Full(_) => SendError::Busy,
+            PushError::Full => SendError::Busy,
             PushError::Closed => SendError::Closed,
         })?;
         if let Some(out) = told {
@@ -344,20 +345,9 @@ impl<D> Socket<D> {
         }
         self.tell_created(&out);
         self.outbox.try_push(out).map_err(|e| match e {
-            PushError::Full(_) => SendError::Full,
+            PushError::Full => SendError::Full,
             PushError::Closed => SendError::Closed,
         })
-    }
-
-    /// Queues `out`, waiting for room when the buffer is full (for the
-    /// heartbeat, which must not be dropped for a client that is merely
-    /// slow).
-    pub(crate) async fn push_wait(&self, out: Outgoing) -> Result<(), SendError> {
-        if self.is_closed() {
-            return Err(SendError::Closed);
-        }
-        self.tell_created(&out);
-        self.outbox.push(out).await.map_err(|_| SendError::Closed)
     }
 
     /// Closes the session; the layer above hears of it through
@@ -371,6 +361,9 @@ impl<D> Socket<D> {
             self.outbox.close();
             self.closed_flag.store(true, Ordering::Release);
             self.closed.cancel();
+            // The session task waits on this one wake-up for pongs and the
+            // close alike.
+            self.pong.notify_one();
         }
     }
 

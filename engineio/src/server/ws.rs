@@ -5,8 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
-use futures_util::future::Either;
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
@@ -89,23 +88,31 @@ fn to_frame(p: Packet, framing: Framing) -> WsMessage {
     }
 }
 
-/// A session opened directly over WebSocket.
+/// A session opened directly over WebSocket: opens it (run by the task
+/// that waited for the upgrade), then spawns the session's loop as a task
+/// of its own.
 ///
-/// The opening and the session's loop are two futures in turn rather than
-/// one `async fn`: an `async fn` keeps its arguments, and what it moved out
-/// of its locals, for as long as it runs, which every idle connection would
-/// carry (some 800 bytes).
-pub(crate) fn serve_new<H: Handler>(
+/// The loop's task is made once the session is open, so it holds the loop
+/// alone: one future holding the opening too would keep the opening's
+/// size (its request, the handshake) for the whole life of every
+/// connection, hundreds of bytes each.
+pub(crate) async fn serve_new<H: Handler>(
     engine: Arc<Engine<H>>,
     upgraded: Upgraded,
     req: RequestInfo,
     sid: SessionId,
     eio3: bool,
-) -> impl Future<Output = ()> + Send + 'static {
-    open_new(engine, upgraded, req, sid, eio3).then(|opened| match opened {
-        Some((engine, socket, ws, framing)) => Either::Left(run(engine, socket, ws, framing)),
-        None => Either::Right(std::future::ready(())),
-    })
+) {
+    if let Some(opened) = open_new(engine, upgraded, req, sid, eio3).await {
+        spawn_run(opened);
+    }
+}
+
+/// Spawns the loop of an open session, in turns with the other
+/// connections (see `turns`).
+fn spawn_run<H: Handler>((engine, socket, ws, framing): Opened<H>) {
+    let conn = run(engine.clone(), socket, ws, framing);
+    tokio::spawn(engine.turns.wrap(conn));
 }
 
 /// Accepts the WebSocket and opens its session: what [`run`] takes, or
@@ -141,18 +148,17 @@ type Opened<H> = (
 );
 
 /// A WebSocket probing an existing polling session: `2probe` / `3probe`, the
-/// pending GET ended with a noop, then `5` switches the session over. Two
-/// futures in turn, as [`serve_new`].
-pub(crate) fn serve_upgrade<H: Handler>(
+/// pending GET ended with a noop, then `5` switches the session over; the
+/// session's loop then runs in a task of its own, as for [`serve_new`].
+pub(crate) async fn serve_upgrade<H: Handler>(
     engine: Arc<Engine<H>>,
     socket: Arc<Socket<H::Data>>,
     upgraded: Upgraded,
     req: RequestInfo,
-) -> impl Future<Output = ()> + Send + 'static {
-    probe_upgrade(engine, socket, upgraded, req).then(|upgraded| match upgraded {
-        Some((engine, socket, ws, framing)) => Either::Left(run(engine, socket, ws, framing)),
-        None => Either::Right(std::future::ready(())),
-    })
+) {
+    if let Some(opened) = probe_upgrade(engine, socket, upgraded, req).await {
+        spawn_run(opened);
+    }
 }
 
 /// The probe of an upgrade: the session switched over, ready for [`run`],
@@ -219,10 +225,20 @@ fn run<H: Handler>(
         // Registered once for the whole loop rather than once per packet.
         let closed = socket.closed.cancelled();
         tokio::pin!(closed);
-        // After an upgrade the last GET may still hold the queue for a moment.
-        let mut rx = tokio::select! {
-            rx = socket.outbox.receiver() => rx,
-            _ = &mut closed => return,
+        // After an upgrade the last GET may still hold the queue for a
+        // moment. The waits of this loop that happen once or rarely (this
+        // one, and those of the close) are boxed: the loop's future is
+        // as large as its largest wait, for the whole life of the
+        // connection.
+        let mut rx = match socket.outbox.try_receiver() {
+            Some(rx) => rx,
+            None => {
+                let waiting = Box::pin(socket.outbox.receiver());
+                tokio::select! {
+                    rx = waiting => rx,
+                    _ = &mut closed => return,
+                }
+            }
         };
         let budget = Budget::default();
         loop {
@@ -258,7 +274,7 @@ fn run<H: Handler>(
                             if !socket.disconnect_reason().is_some_and(|r| r.flushes()) {
                                 return;
                             }
-                            match tokio::time::timeout(engine.config.ping_timeout, write).await {
+                            match Box::pin(tokio::time::timeout(engine.config.ping_timeout, write)).await {
                                 Ok(Ok(())) => break,
                                 _ => return,
                             }
@@ -324,7 +340,7 @@ fn run<H: Handler>(
             }
             let _ = ws.close(None).await;
         };
-        let _ = tokio::time::timeout(engine.config.ping_timeout, finish).await;
+        let _ = Box::pin(tokio::time::timeout(engine.config.ping_timeout, finish)).await;
     }
 }
 
