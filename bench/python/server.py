@@ -37,37 +37,34 @@ async def ours(host, port):
     await sio.wait()
 
 
-async def ours_aiohttp(host, port):
-    import socketio_rs
+async def on_aiohttp(module, host, port, info):
+    """Serves an AsyncServer of `module` (ours or python-socketio's),
+    attached to an aiohttp app; prints `info` with the Python version."""
     from aiohttp import web
-    sio = socketio_rs.AsyncServer(async_mode='aiohttp')
+    sio = module.AsyncServer(async_mode='aiohttp')
     handlers(sio)
     app = web.Application()
     sio.attach(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
-    print(json.dumps({'server': 'socketio_rs (aiohttp)', 'version': socketio_rs.__version__,
-                      'python': sys.version.split()[0]}), flush=True)
+    print(json.dumps({**info, 'python': sys.version.split()[0]}), flush=True)
     await asyncio.Event().wait()
+
+
+async def ours_aiohttp(host, port):
+    import socketio_rs
+    await on_aiohttp(socketio_rs, host, port,
+                     {'server': 'socketio_rs (aiohttp)', 'version': socketio_rs.__version__})
 
 
 async def theirs(host, port):
-    import socketio
-    from aiohttp import web
-    sio = socketio.AsyncServer(async_mode='aiohttp')
-    handlers(sio)
-    app = web.Application()
-    sio.attach(app)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
     import aiohttp
+    import socketio
     from importlib.metadata import version
-    print(json.dumps({'server': 'python-socketio', 'version': version('python-socketio'),
-                      'aiohttp': aiohttp.__version__, 'python': sys.version.split()[0]}),
-          flush=True)
-    await asyncio.Event().wait()
+    await on_aiohttp(socketio, host, port,
+                     {'server': 'python-socketio', 'version': version('python-socketio'),
+                      'aiohttp': aiohttp.__version__})
 
 
 def main():

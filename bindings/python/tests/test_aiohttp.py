@@ -41,6 +41,15 @@ def ws_status(url, origin):
         ws.close()
 
 
+async def serve(app):
+    """Starts `app` on a free loopback port: its runner and the port."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, '127.0.0.1', 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]
+
+
 def test_attach_to_an_aiohttp_app():
     box = {}
 
@@ -62,11 +71,7 @@ def test_attach_to_an_aiohttp_app():
         async def echo(sid, data):
             return data
 
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, '127.0.0.1', 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        runner, port = await serve(app)
         url = f'http://127.0.0.1:{port}'
         try:
             for transports in (['polling'], ['websocket'], None):
@@ -141,11 +146,7 @@ def test_websocket_connections_are_handed_to_the_rust_server():
         async def echo(sid, data):
             return data
 
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, '127.0.0.1', 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        runner, port = await serve(app)
         try:
             c = socketio.AsyncClient()
             await c.connect(f'http://127.0.0.1:{port}', transports=['websocket'], wait_timeout=5)
