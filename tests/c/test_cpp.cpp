@@ -330,6 +330,8 @@ int main() {
     CHECK(wait_until(nullptr, [&] { return st.disconnects == 1; }));
     {
         std::lock_guard<std::mutex> g(st.mu);
+        if (st.last_reason != "client namespace disconnect")
+            std::fprintf(stderr, "disconnect reason: %s (disconnects %d)\n", st.last_reason.c_str(), st.disconnects.load());
         CHECK(st.last_reason == "client namespace disconnect");
         st.kept.clear();
     }
