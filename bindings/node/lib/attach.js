@@ -69,12 +69,7 @@ function attach(
     }
     if (serveFd && handOver(req, socket, head, serveFd)) return
     const up = net.connect(port, '127.0.0.1', () => {
-      let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`
-      for (let i = 0; i < req.rawHeaders.length; i += 2) {
-        text += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`
-      }
-      text += `X-Forwarded-For: ${forwardedFor(req)}\r\n\r\n`
-      up.write(text)
+      up.write(requestHead(req, `X-Forwarded-For: ${forwardedFor(req)}\r\n`))
       if (head && head.length) up.write(head)
       socket.pipe(up).pipe(socket)
     })
@@ -102,8 +97,7 @@ function attach(
 
 /**
  * Gives the upgrade's connection to the native server: the request as the
- * client sent it (Node's parser keeps header bytes as latin1 strings) and
- * what followed it, then Node lets go of its descriptor. Runs within the
+ * client sent it and what followed it, then Node lets go of its descriptor. Runs within the
  * tick of the `upgrade` event, before Node could read more from the socket.
  */
 function handOver(req, socket, head, serveFd) {
@@ -112,12 +106,8 @@ function handOver(req, socket, head, serveFd) {
   if (socket.encrypted || !(socket instanceof net.Socket)) return false
   const fd = socket._handle && socket._handle.fd
   if (typeof fd !== 'number' || fd < 0) return false
-  let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    text += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`
-  }
-  text += '\r\n'
-  const bytes = head && head.length ? Buffer.concat([Buffer.from(text, 'latin1'), head]) : Buffer.from(text, 'latin1')
+  const text = requestHead(req, '')
+  const bytes = head && head.length ? Buffer.concat([text, head]) : text
   let taken
   try {
     taken = serveFd(fd, bytes)
@@ -131,6 +121,19 @@ function handOver(req, socket, head, serveFd) {
   // connection open.
   socket.destroy()
   return true
+}
+
+/**
+ * The request line and headers as the client sent them, `extra` header
+ * lines added: bytes, since Node's parser keeps header bytes as latin1
+ * strings.
+ */
+function requestHead(req, extra) {
+  let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    text += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`
+  }
+  return Buffer.from(`${text}${extra}\r\n`, 'latin1')
 }
 
 function forwardedFor(req) {

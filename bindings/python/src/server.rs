@@ -498,7 +498,9 @@ impl NativeServer {
     /// and what followed it. The caller then lets go of its own descriptor;
     /// no message passes through Python afterwards.
     fn serve_fd(&self, fd: i32, head: Vec<u8>) -> PyResult<()> {
-        let stream = owned_tcp(fd)?;
+        // SAFETY: the caller hands over `fd`, a descriptor it duplicated
+        // for this call and neither uses nor closes afterwards.
+        let stream = unsafe { socketio::embed::take_fd(fd) }.map_err(to_pyerr)?;
         self.server.serve_stream(stream, &head).map_err(to_pyerr)
     }
 
@@ -518,28 +520,4 @@ impl NativeServer {
             Err(_) => Ok(()),
         }
     }
-}
-
-/// Owns the TCP socket `fd` a caller duplicated for us.
-#[cfg(unix)]
-fn owned_tcp(fd: i32) -> PyResult<std::net::TcpStream> {
-    use std::os::fd::{FromRawFd, OwnedFd};
-    if fd < 0 {
-        return Err(pyo3::exceptions::PyValueError::new_err(
-            "bad file descriptor",
-        ));
-    }
-    // SAFETY: the caller hands over `fd`, a descriptor it duplicated for
-    // this call and neither uses nor closes afterwards.
-    Ok(std::net::TcpStream::from(unsafe {
-        OwnedFd::from_raw_fd(fd)
-    }))
-}
-
-/// Taking over another server's socket needs Unix file descriptors.
-#[cfg(not(unix))]
-fn owned_tcp(_fd: i32) -> PyResult<std::net::TcpStream> {
-    Err(pyo3::exceptions::PyNotImplementedError::new_err(
-        "taking over a connection needs a Unix platform",
-    ))
 }

@@ -66,7 +66,7 @@ pub unsafe extern "C" fn sio_server_serve_fd(
     head_len: usize,
 ) -> c_int {
     ffi_guard!({
-        let stream = take_fd(fd)?;
+        let stream = crate::embed::take_fd(fd)?;
         let s = href(server, "server")?;
         let head = if head_len == 0 {
             &[][..]
@@ -77,21 +77,6 @@ pub unsafe extern "C" fn sio_server_serve_fd(
         };
         s.s.serve_stream(stream, head)
     })
-}
-
-/// Owns the caller's connected socket `fd`.
-#[cfg(unix)]
-unsafe fn take_fd(fd: c_int) -> Result<std::net::TcpStream, Error> {
-    use std::os::fd::FromRawFd;
-    if fd < 0 {
-        return Err(Error::invalid(format!("bad file descriptor {fd}")));
-    }
-    Ok(std::net::TcpStream::from_raw_fd(fd))
-}
-
-#[cfg(not(unix))]
-unsafe fn take_fd(_fd: c_int) -> Result<std::net::TcpStream, Error> {
-    Err(Error::invalid("sio_server_serve_fd needs a POSIX system"))
 }
 
 /// Stores the port the server listens on.

@@ -45,7 +45,7 @@ pub use options::ServerOptions;
 pub use payload::Payload;
 pub use queue::{Completion, Dispatch, EventQueue, Job};
 pub use runtime::Runtime;
-pub use server::Server;
+pub use server::{take_fd, Server};
 pub use sio_core::client::TransportType;
 pub use sio_core::Value;
 pub use socket::Socket;

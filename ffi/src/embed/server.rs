@@ -201,3 +201,30 @@ impl Drop for Server {
         self.close(None);
     }
 }
+
+/// Owns the caller's connected TCP socket `fd`, for
+/// [`Server::serve_stream`]: what the C API and the bindings' take-overs
+/// hand in.
+///
+/// # Safety
+/// `fd` must be an open descriptor that the caller neither uses nor
+/// closes afterwards.
+#[cfg(unix)]
+pub unsafe fn take_fd(fd: i32) -> Result<std::net::TcpStream, Error> {
+    use std::os::fd::FromRawFd;
+    if fd < 0 {
+        return Err(Error::invalid(format!("bad file descriptor {fd}")));
+    }
+    Ok(std::net::TcpStream::from_raw_fd(fd))
+}
+
+/// Descriptors are a POSIX thing: an error elsewhere.
+///
+/// # Safety
+/// None needed; unsafe as its POSIX twin.
+#[cfg(not(unix))]
+pub unsafe fn take_fd(_fd: i32) -> Result<std::net::TcpStream, Error> {
+    Err(Error::invalid(
+        "serving a file descriptor needs a POSIX system",
+    ))
+}
