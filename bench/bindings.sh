@@ -9,7 +9,7 @@
 #
 # Python: our AsyncServer (release build of bindings/python, on the Rust
 # HTTP server, and attached to an aiohttp app) against python-socketio's
-# AsyncServer on aiohttp, in one
+# AsyncServer on aiohttp, and both ASGIApps under uvicorn, in one
 # venv (target/bench-py-venv) with bench/python/requirements.txt; then our
 # sync Server under gunicorn (WSGIApp) against python-socketio's threading
 # mode under gunicorn (bench/python/wsgi.py).
@@ -52,6 +52,8 @@ taskset -c 0 "$bin/sio-bench" run --scenarios "$scenarios" \
     --server "socketio_rs=$py socketio-rs" \
     --server "socketio_rs (aiohttp)=$py socketio-rs-aiohttp" \
     --server "python-socketio=$py python-socketio" \
+    --server "socketio_rs (ASGI, uvicorn)=$py socketio-rs-uvicorn" \
+    --server "python-socketio (ASGI, uvicorn)=$py python-socketio-uvicorn" \
     --out "$out/python.md" "$@"
 
 say "Python WSGI: our sync Server and python-socketio's threading mode, both under gunicorn"

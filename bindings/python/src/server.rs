@@ -497,11 +497,30 @@ impl NativeServer {
     /// path, errors included), `head` the request as the client sent it
     /// and what followed it. The caller then lets go of its own descriptor;
     /// no message passes through Python afterwards.
-    fn serve_fd(&self, fd: i32, head: Vec<u8>) -> PyResult<()> {
+    /// `client`, when given, is the client's address as the host server
+    /// reports it (behind a trusted proxy, not the connection's peer).
+    #[pyo3(signature = (fd, head, client = None))]
+    fn serve_fd(&self, fd: i32, head: Vec<u8>, client: Option<(String, u16)>) -> PyResult<()> {
         // SAFETY: the caller hands over `fd`, a descriptor it duplicated
-        // for this call and neither uses nor closes afterwards.
+        // for this call and neither uses nor closes afterwards. Taken
+        // first: on any error below, it is closed here, not leaked.
         let stream = unsafe { socketio::embed::take_fd(fd) }.map_err(to_pyerr)?;
-        self.server.serve_stream(stream, &head).map_err(to_pyerr)
+        let peer = match client {
+            Some((host, port)) => Some(std::net::SocketAddr::new(
+                host.parse().map_err(|_| {
+                    pyo3::exceptions::PyValueError::new_err(format!(
+                        "serve_fd: client host {host:?} is not an IP address"
+                    ))
+                })?,
+                port,
+            )),
+            None => None,
+        };
+        match peer {
+            Some(peer) => self.server.serve_stream_from(stream, &head, Some(peer)),
+            None => self.server.serve_stream(stream, &head),
+        }
+        .map_err(to_pyerr)
     }
 
     /// Stops listening and disconnects every client; returns once their

@@ -2,6 +2,7 @@
 in-process, other paths to the other app."""
 
 import asyncio
+import logging
 
 import pytest
 import socketio
@@ -75,3 +76,107 @@ def test_asgi_app_under_uvicorn():
         await sio.shutdown()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+@pytest.mark.parametrize('ws', ['wsproto', 'websockets-sansio'])
+def test_uvicorn_hands_websocket_connections_to_the_rust_server(ws):
+    """Under uvicorn's WebSocket protocols, a WebSocket connection leaves
+    uvicorn before the handshake: the Rust server owns it (uvicorn holds no
+    connection afterwards), and uvicorn logs nothing about it."""
+    pytest.importorskip('websockets' if ws.startswith('websockets') else 'wsproto')
+    box = {}
+    records = _Records()
+
+    async def main():
+        sio = socketio_rs.AsyncServer(async_mode='asgi')
+        app = socketio_rs.ASGIApp(sio, other_asgi_app=other_app)
+
+        @sio.event
+        async def connect(sid, environ, auth):
+            box['address'] = environ['REMOTE_ADDR']
+
+        @sio.event
+        async def echo(sid, data):
+            return data
+
+        served = uvicorn_server(app, ws=ws)
+        async with served as url:
+            state = served.server.server_state
+            c = socketio.AsyncClient()
+            await c.connect(url, transports=['websocket'], wait_timeout=5)
+            data = {'big': 'x' * 100000, 'bin': b'\x00' * 10}
+            box['echo'] = await c.call('echo', data, timeout=5) == data
+            # A relay keeps the WebSocket protocol among uvicorn's connections.
+            for _ in range(100):
+                if not state.connections:
+                    break
+                await asyncio.sleep(0.02)
+            box['uvicorn connections'] = len(state.connections)
+            box['still served'] = await c.call('echo', 'after', timeout=5)
+            await c.disconnect()
+            # Polling, then the upgrade (handed over too).
+            p = socketio.AsyncClient()
+            await p.connect(url, wait_timeout=5)
+            for _ in range(200):
+                if p.transport() == 'websocket':
+                    break
+                await asyncio.sleep(0.01)
+            box['upgraded'] = p.transport()
+            box['upgraded echo'] = await p.call('echo', [1, 2], timeout=5)
+            await p.disconnect()
+        await sio.shutdown()
+
+    logger = logging.getLogger('uvicorn.error')
+    logger.addHandler(records)
+    try:
+        asyncio.run(asyncio.wait_for(main(), 60))
+    finally:
+        logger.removeHandler(records)
+    assert box['echo']
+    assert box['uvicorn connections'] == 0
+    assert box['still served'] == 'after'
+    assert box['address'] == '127.0.0.1'
+    assert box['upgraded'] == 'websocket'
+    assert box['upgraded echo'] == [1, 2]
+    assert [r.getMessage() for r in records.records] == []
+
+
+def test_uvicorn_legacy_websockets_protocol_is_relayed():
+    """uvicorn's deprecated `websockets` protocol would log a failed
+    handshake for a connection taken from it: it stays relayed, and works."""
+    pytest.importorskip('websockets')
+    box = {}
+
+    async def main():
+        sio = socketio_rs.AsyncServer(async_mode='asgi')
+        app = socketio_rs.ASGIApp(sio)
+
+        @sio.event
+        async def echo(sid, data):
+            return data
+
+        import warnings
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='The .websockets. implementation is deprecated')
+            warnings.simplefilter('ignore', DeprecationWarning)  # websockets.legacy
+            served = uvicorn_server(app, ws='websockets')
+            async with served as url:
+                c = socketio.AsyncClient()
+                await c.connect(url, transports=['websocket'], wait_timeout=5)
+                box['echo'] = await c.call('echo', 'hi', timeout=5)
+                box['uvicorn connections'] = len(served.server.server_state.connections)
+                await c.disconnect()
+        await sio.shutdown()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    assert box['echo'] == 'hi'
+    assert box['uvicorn connections'] == 1

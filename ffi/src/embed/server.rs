@@ -104,10 +104,23 @@ impl Server {
     /// requests and a WebSocket upgrade included; requests outside the
     /// server's path get a 404.
     pub fn serve_stream(&self, stream: std::net::TcpStream, head: &[u8]) -> Result<(), Error> {
+        let peer = stream.peer_addr().ok();
+        self.serve_stream_from(stream, head, peer)
+    }
+
+    /// [`Server::serve_stream`] for a connection whose client is `peer`
+    /// rather than the connection's own peer: the address a host server
+    /// took from a trusted proxy's `X-Forwarded-For`, which the sockets'
+    /// handshakes then report as the host's own requests do.
+    pub fn serve_stream_from(
+        &self,
+        stream: std::net::TcpStream,
+        head: &[u8],
+        peer: Option<std::net::SocketAddr>,
+    ) -> Result<(), Error> {
         if self.ctx.is_closed() {
             return Err(Error::Closed("the server is closed".into()));
         }
-        let peer = stream.peer_addr().ok();
         stream
             .set_nonblocking(true)
             .map_err(|e| Error::Io(format!("cannot serve the connection: {e}")))?;

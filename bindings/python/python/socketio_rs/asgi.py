@@ -2,12 +2,18 @@
 hypercorn...), as python-socketio's ``socketio.ASGIApp``.
 
 Socket.IO's HTTP long-polling requests are answered in-process by the Rust
-Engine.IO service, and its WebSocket connections are relayed to it (the
-ASGI server does the network side). Other paths go to ``other_asgi_app``
-(404 without one).
+Engine.IO service. A WebSocket connection under uvicorn (its ``wsproto`` and
+``websockets-sansio`` protocols, the ones ``--ws auto`` picks) is handed
+over to the Rust server before the handshake, which owns it from then on:
+no message passes through Python. Under any other ASGI server, over TLS or
+on a Unix socket, WebSocket messages are relayed (the ASGI server does the
+network side). Other paths go to ``other_asgi_app`` (404 without one).
 """
 
 import asyncio
+import ipaddress
+import os
+import socket
 
 from ._base import next_token
 from ._static import get_static_file, read_static_file
@@ -87,6 +93,15 @@ class ASGIApp:
         sio = self.sio
         sio._bind_loop()
         native = sio._get_native(self.socketio_path)
+        if _hand_over(scope, receive, native, self.socketio_path):
+            # The ASGI server saw its transport lost before any handshake:
+            # its disconnect comes next, after which returning is the end
+            # it expects (nothing is written, nothing logged).
+            try:
+                await asyncio.wait_for(_websocket_gone(receive), 5)
+            except asyncio.TimeoutError:
+                pass
+            return
         token = next_token()
         queue = sio._ws[token] = asyncio.Queue()
         try:
@@ -169,6 +184,65 @@ class ASGIApp:
         await send({'type': 'http.response.start', 'status': status,
                     'headers': [(k.encode('latin-1'), v) for k, v in headers]})
         await send({'type': 'http.response.body', 'body': payload})
+
+
+# The ASGI servers' WebSocket protocols that let go of a connection quietly
+# when their transport is aborted before the handshake: the app's `receive`
+# is a method of theirs, and their transport is the connection's.
+_HANDED_OVER_BY = frozenset({
+    'uvicorn.protocols.websockets.wsproto_impl.WSProtocol',
+    'uvicorn.protocols.websockets.websockets_sansio_impl.WebSocketsSansIOProtocol',
+})
+
+
+def _hand_over(scope, receive, native, socketio_path):
+    """Gives the connection of a WebSocket request to the Rust server: the
+    request head rebuilt from the scope, then the ASGI server's transport
+    is aborted (its descriptor only: the duplicate keeps the connection).
+    Only before the handshake, on plain TCP, from a protocol known to take
+    the abort quietly; runs without yielding to the loop. The client's
+    address is the scope's (behind a trusted proxy, uvicorn takes it from
+    ``X-Forwarded-For``); one that is not an IP address keeps the relay."""
+    protocol = getattr(receive, '__self__', None)
+    kind = type(protocol)
+    if f'{kind.__module__}.{kind.__qualname__}' not in _HANDED_OVER_BY:
+        return False
+    if getattr(protocol, 'handshake_complete', True):
+        return False
+    transport = getattr(protocol, 'transport', None)
+    if transport is None or transport.is_closing() \
+            or transport.get_extra_info('sslcontext') is not None:
+        return False
+    sock = transport.get_extra_info('socket')
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    client = _client(scope)
+    if client is not None:
+        try:
+            ipaddress.ip_address(client[0])
+        except ValueError:
+            return False
+    # The engine's own path: a prefix the app is mounted under is not its.
+    target = f'/{socketio_path}/'.encode('latin-1')
+    if scope.get('query_string'):
+        target += b'?' + bytes(scope['query_string'])
+    head = [b'GET ' + target + b' HTTP/1.1\r\n']
+    head += [bytes(k) + b': ' + bytes(v) + b'\r\n' for k, v in scope.get('headers', [])]
+    head.append(b'\r\n')
+    fd = os.dup(sock.fileno())
+    try:
+        # The Rust server owns the duplicate from here on, even if this raises.
+        native.serve_fd(fd, b''.join(head), client)
+    except Exception:
+        transport.abort()
+        raise
+    transport.abort()
+    return True
+
+
+async def _websocket_gone(receive):
+    while (await receive())['type'] != 'websocket.disconnect':
+        pass
 
 
 def _uri(scope):
