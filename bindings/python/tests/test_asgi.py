@@ -102,17 +102,20 @@ def test_uvicorn_hands_websocket_connections_to_the_rust_server(ws):
 
         @sio.event
         async def connect(sid, environ, auth):
-            box['address'] = environ['REMOTE_ADDR']
+            box.setdefault('addresses', []).append(environ['REMOTE_ADDR'])
 
         @sio.event
         async def echo(sid, data):
             return data
 
-        served = uvicorn_server(app, ws=ws)
+        # As behind a proxy uvicorn trusts: the client's address is the
+        # one it forwarded.
+        served = uvicorn_server(app, ws=ws, forwarded_allow_ips='*')
         async with served as url:
             state = served.server.server_state
             c = socketio.AsyncClient()
-            await c.connect(url, transports=['websocket'], wait_timeout=5)
+            await c.connect(url, transports=['websocket'], wait_timeout=5,
+                            headers={'X-Forwarded-For': '10.1.2.3'})
             data = {'big': 'x' * 100000, 'bin': b'\x00' * 10}
             box['echo'] = await c.call('echo', data, timeout=5) == data
             # A relay keeps the WebSocket protocol among uvicorn's connections.
@@ -144,7 +147,7 @@ def test_uvicorn_hands_websocket_connections_to_the_rust_server(ws):
     assert box['echo']
     assert box['uvicorn connections'] == 0
     assert box['still served'] == 'after'
-    assert box['address'] == '127.0.0.1'
+    assert box['addresses'] == ['10.1.2.3', '127.0.0.1']
     assert box['upgraded'] == 'websocket'
     assert box['upgraded echo'] == [1, 2]
     assert [r.getMessage() for r in records.records] == []
