@@ -183,3 +183,35 @@ def test_uvicorn_legacy_websockets_protocol_is_relayed():
     asyncio.run(asyncio.wait_for(main(), 60))
     assert box['echo'] == 'hi'
     assert box['uvicorn connections'] == 1
+
+
+def test_socketio_path_none_serves_every_path():
+    """``ASGIApp(sio, socketio_path=None)``: every request is the server's,
+    whatever its path, and the other app is not asked (python-engineio's
+    meaning of ``None``)."""
+    box = {}
+
+    async def never(scope, receive, send):
+        box['other app'] = True
+
+    async def main():
+        sio = socketio_rs.AsyncServer(async_mode='asgi')
+
+        @sio.event
+        async def echo(sid, data):
+            return data
+
+        async with uvicorn_server(socketio_rs.ASGIApp(sio, never, socketio_path=None)) as url:
+            for transports in (['polling'], ['websocket']):
+                c = socketio.AsyncClient()
+                await c.connect(url, socketio_path='/mounted/elsewhere', transports=transports,
+                                wait_timeout=5)
+                box.setdefault('transports', []).append(c.transport())
+                box.setdefault('echoes', []).append(await c.call('echo', [1], timeout=5))
+                await c.disconnect()
+        await sio.shutdown()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    assert box['transports'] == ['polling', 'websocket']
+    assert box['echoes'] == [[1], [1]]
+    assert 'other app' not in box

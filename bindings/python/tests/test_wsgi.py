@@ -586,3 +586,37 @@ def test_asgi_static_files(static_tree):
     assert sent[0]['status'] == 200
     assert (b'content-type', b'application/javascript') in sent[0]['headers']
     assert sent[1]['body'] == b'js!'
+
+
+def test_socketio_path_none_serves_every_path():
+    """``WSGIApp(sio, socketio_path=None)``: every request is the server's,
+    whatever its path (an outer layer routes them), over long-polling and
+    the WebSocket taken from werkzeug; the other app is not asked."""
+    from werkzeug.serving import make_server
+    sio = socketio_rs.Server()
+
+    @sio.event
+    def echo(sid, data):
+        return data
+
+    def other(environ, start_response):
+        raise AssertionError('the other app is ignored with socketio_path=None')
+
+    srv = make_server('127.0.0.1', 0, socketio_rs.WSGIApp(sio, other, socketio_path=None),
+                      threaded=True)
+    t = threading.Thread(target=srv.serve_forever, kwargs={'poll_interval': 0.1}, daemon=True)
+    t.start()
+    try:
+        url = f'http://127.0.0.1:{srv.socket.getsockname()[1]}'
+        for transports in (['polling'], ['websocket']):
+            c = socketio.Client()
+            c.connect(url, socketio_path='/mounted/elsewhere', transports=transports,
+                      wait_timeout=5)
+            assert c.transport() == transports[0]
+            assert c.call('echo', {'n': 1}, timeout=5) == {'n': 1}
+            c.disconnect()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        sio.shutdown()
+        t.join(5)

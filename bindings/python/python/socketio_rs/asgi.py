@@ -22,18 +22,26 @@ from ._static import get_static_file, read_static_file
 class ASGIApp:
     """An ASGI application serving ``socketio_server`` (an ``AsyncServer``)
     under ``/socketio_path/``; ``static_files`` as python-engineio's;
-    everything else goes to ``other_asgi_app``."""
+    everything else goes to ``other_asgi_app``. With ``socketio_path=None``
+    every request is the server's, whatever its path (an outer layer routes
+    them here), and ``static_files`` and ``other_asgi_app`` are ignored, as
+    in python-engineio."""
 
     def __init__(self, socketio_server, other_asgi_app=None, static_files=None,
                  socketio_path='socket.io', on_startup=None, on_shutdown=None):
         self.engineio_server = self.sio = socketio_server
         self.other_asgi_app = other_asgi_app
-        self.socketio_path = socketio_path.strip('/')
+        self.socketio_path = None if socketio_path is None else socketio_path.strip('/')
+        # The engine's own path: the requests of an app without one are
+        # passed on under the default.
+        self._engine_path = self.socketio_path or 'socket.io'
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
         self.static_files = static_files or {}
 
     def _ours(self, scope):
+        if self.socketio_path is None:
+            return True
         path = scope.get('path', '')
         prefix = '/' + self.socketio_path
         return path == prefix or path.startswith(prefix + '/')
@@ -46,6 +54,8 @@ class ASGIApp:
             await self._http(scope, receive, send)
         elif kind == 'websocket' and self._ours(scope):
             await self._websocket(scope, receive, send)
+        elif self.socketio_path is None:
+            pass  # as python-engineio: nothing else is served
         elif kind == 'http' and self.static_files and await self._static(scope, send):
             pass
         elif self.other_asgi_app is not None:
@@ -92,8 +102,8 @@ class ASGIApp:
             return
         sio = self.sio
         sio._bind_loop()
-        native = sio._get_native(self.socketio_path)
-        if _hand_over(scope, receive, native, self.socketio_path):
+        native = sio._get_native(self._engine_path)
+        if _hand_over(scope, receive, native, self._engine_path):
             # The ASGI server saw its transport lost before any handshake:
             # its disconnect comes next, after which returning is the end
             # it expects (nothing is written, nothing logged).
@@ -105,7 +115,7 @@ class ASGIApp:
         token = next_token()
         queue = sio._ws[token] = asyncio.Queue()
         try:
-            conn = native.open_ws(_uri(scope), _headers(scope), _client(scope), token)
+            conn = native.open_ws(self._uri(scope), _headers(scope), _client(scope), token)
             kind, data = await queue.get()
             if kind != 'open':
                 sio.logger.info('socketio_rs.ASGIApp: websocket refused: %s', data)
@@ -133,6 +143,14 @@ class ASGIApp:
         finally:
             sio._ws.pop(token, None)
 
+    def _uri(self, scope):
+        if self.socketio_path is None:
+            # Any path is the server's: the engine sees its own.
+            query = scope.get('query_string')
+            uri = f'/{self._engine_path}/'
+            return uri + '?' + bytes(query).decode('latin-1') if query else uri
+        return _uri(scope)
+
     @staticmethod
     async def _ws_out(queue, send):
         while True:
@@ -151,7 +169,7 @@ class ASGIApp:
     async def _http(self, scope, receive, send):
         sio = self.sio
         sio._bind_loop()
-        native = sio._get_native(self.socketio_path)
+        native = sio._get_native(self._engine_path)
         body = bytearray()
         while True:
             msg = await receive()
@@ -163,7 +181,7 @@ class ASGIApp:
         token = next_token()
         fut = asyncio.get_running_loop().create_future()
         sio._futures[token] = fut
-        native.handle_http(scope['method'], _uri(scope), _headers(scope), bytes(body),
+        native.handle_http(scope['method'], self._uri(scope), _headers(scope), bytes(body),
                            _client(scope), token)
         # A long-polling GET may wait a while: stop waiting if the client
         # goes away meanwhile (the session then times out on its own).

@@ -49,15 +49,23 @@ class WSGIApp:
                              'AsyncServer')
         self.engineio_app = self.sio = socketio_app
         self.wsgi_app = wsgi_app
-        self.socketio_path = socketio_path.strip('/')
-        self.engineio_path = '/' + self.socketio_path + '/'
+        # None: every request is the server's, whatever its path (an outer
+        # layer routes them here); static_files and wsgi_app are then
+        # ignored, as in python-engineio. The engine sees its default path.
+        self.socketio_path = None if socketio_path is None else socketio_path.strip('/')
+        self._engine_path = self.socketio_path or 'socket.io'
+        self.engineio_path = '/' + self._engine_path + '/'
         self.static_files = static_files or {}
         self._warned = False
         self._checked = False
 
     def __call__(self, environ, start_response):
         path = environ.get('PATH_INFO') or ''
-        if path.startswith(self.engineio_path) or path == self.engineio_path[:-1]:
+        if self.socketio_path is None:
+            # The engine matches its own path on PATH_INFO.
+            environ = dict(environ, PATH_INFO=self.engineio_path)
+        if self.socketio_path is None or path.startswith(self.engineio_path) \
+                or path == self.engineio_path[:-1]:
             if not self._checked:
                 self._checked = True
                 if environ.get('wsgi.multithread') is False:
@@ -65,7 +73,7 @@ class WSGIApp:
                         'socketio_rs.WSGIApp: this WSGI server runs one request at a time; '
                         'a long-polling request or a WebSocket connection holds it: use '
                         'threads (gunicorn -k gthread --threads N, werkzeug threaded=True)')
-            native = self.sio._get_native(self.socketio_path)
+            native = self.sio._get_native(self._engine_path)
             if _is_upgrade(environ):
                 return self._websocket(native, environ, start_response)
             return self._http(native, environ, start_response)
