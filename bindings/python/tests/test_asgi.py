@@ -87,12 +87,24 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
-@pytest.mark.parametrize('ws', ['wsproto', 'websockets-sansio'])
-def test_uvicorn_hands_websocket_connections_to_the_rust_server(ws):
+@pytest.mark.parametrize('ws, standard', [
+    ('wsproto', False),
+    ('websockets-sansio', False),
+    # What `pip install uvicorn[standard]` runs: httptools and uvloop.
+    ('websockets-sansio', True),
+])
+def test_uvicorn_hands_websocket_connections_to_the_rust_server(ws, standard):
     """Under uvicorn's WebSocket protocols, a WebSocket connection leaves
     uvicorn before the handshake: the Rust server owns it (uvicorn holds no
     connection afterwards), and uvicorn logs nothing about it."""
     pytest.importorskip('websockets' if ws.startswith('websockets') else 'wsproto')
+    run = asyncio.run
+    extra = {'http': 'h11'}
+    if standard:
+        uvloop = pytest.importorskip('uvloop')
+        pytest.importorskip('httptools')
+        run = uvloop.run
+        extra['http'] = 'httptools'
     box = {}
     records = _Records()
 
@@ -110,8 +122,9 @@ def test_uvicorn_hands_websocket_connections_to_the_rust_server(ws):
 
         # As behind a proxy uvicorn trusts: the client's address is the
         # one it forwarded.
-        served = uvicorn_server(app, ws=ws, forwarded_allow_ips='*')
+        served = uvicorn_server(app, ws=ws, forwarded_allow_ips='*', **extra)
         async with served as url:
+            box['loop'] = type(asyncio.get_running_loop()).__module__
             state = served.server.server_state
             c = socketio.AsyncClient()
             await c.connect(url, transports=['websocket'], wait_timeout=5,
@@ -141,7 +154,7 @@ def test_uvicorn_hands_websocket_connections_to_the_rust_server(ws):
     logger = logging.getLogger('uvicorn.error')
     logger.addHandler(records)
     try:
-        asyncio.run(asyncio.wait_for(main(), 60))
+        run(asyncio.wait_for(main(), 60))
     finally:
         logger.removeHandler(records)
     assert box['echo']
@@ -151,6 +164,8 @@ def test_uvicorn_hands_websocket_connections_to_the_rust_server(ws):
     assert box['upgraded'] == 'websocket'
     assert box['upgraded echo'] == [1, 2]
     assert [r.getMessage() for r in records.records] == []
+    if standard:
+        assert box['loop'].startswith('uvloop')
 
 
 def test_uvicorn_legacy_websockets_protocol_is_relayed():
