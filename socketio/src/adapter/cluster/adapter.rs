@@ -329,6 +329,10 @@ impl<T: Transport> Subscriber for Node<T> {
         let actions = self.state().handle(frame, offset, Instant::now());
         self.run(actions);
     }
+
+    fn awaits_response(&self, request_id: &str) -> bool {
+        self.state().awaits(request_id)
+    }
 }
 
 impl<T: Transport> Node<T> {

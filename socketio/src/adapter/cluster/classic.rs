@@ -227,6 +227,35 @@ impl ClassicCodec {
         }
     }
 
+    /// The `requestId` of a JSON response on a response channel of `nsp`,
+    /// read without decoding the rest: every server hears every response on
+    /// the common channel (as in Node), and a `fetchSockets` answer for
+    /// another server is then skipped unread. `None` for anything else
+    /// (msgpack, another channel, an id that is not a string), which is
+    /// decoded as usual.
+    pub fn response_request_id<'p>(
+        &self,
+        nsp: &str,
+        channel: &str,
+        payload: &'p [u8],
+    ) -> Option<std::borrow::Cow<'p, str>> {
+        #[derive(serde::Deserialize)]
+        struct Head<'a> {
+            #[serde(rename = "requestId", borrow)]
+            request_id: Option<std::borrow::Cow<'a, str>>,
+        }
+        if !matches!(
+            self.channel_kind(nsp, channel),
+            Some(ClassicChannel::Response { .. })
+        ) || payload.first() != Some(&b'{')
+        {
+            return None;
+        }
+        serde_json::from_slice::<Head<'p>>(payload)
+            .ok()
+            .and_then(|h| h.request_id)
+    }
+
     /// Encodes a message as Node would publish it: plain broadcasts on the
     /// broadcast channel (the room's channel for exactly one room), the rest
     /// on the request channel.
@@ -678,6 +707,33 @@ mod tests {
         assert_eq!(c.channel_kind("/", "socket.io#/admin#"), None);
         assert_eq!(c.channel_kind("/", "socket.io#/#x"), None);
         assert!(c.decode("/", "other", b"{}").is_err());
+    }
+
+    #[test]
+    fn a_response_names_its_request_before_it_is_decoded() {
+        let c = codec();
+        let fetch = br#"{"requestId":"abc123","sockets":[{"id":"s","handshake":{},"rooms":[],"data":null}]}"#;
+        let id = c.response_request_id("/", "socket.io-response#/#", fetch);
+        assert_eq!(id.as_deref(), Some("abc123"));
+        // On a server's own response channel, wherever the id stands.
+        let late = br#"{"rooms":["a"],"requestId":"x\"y"}"#;
+        let id = c.response_request_id("/", "socket.io-response#/#me#", late);
+        assert_eq!(id.as_deref(), Some("x\"y"));
+        // Decoded as usual: requests, another namespace, msgpack, a number.
+        assert!(c
+            .response_request_id("/", "socket.io-request#/#", fetch)
+            .is_none());
+        assert!(c
+            .response_request_id("/admin", "socket.io-response#/#", fetch)
+            .is_none());
+        assert!(c
+            .response_request_id("/", "socket.io-response#/#", b"\x82\xa9requestId")
+            .is_none());
+        let number = br#"{"requestId":12,"sockets":[]}"#;
+        assert!(c
+            .response_request_id("/", "socket.io-response#/#", number)
+            .is_none());
+        assert!(c.decode("/", "socket.io-response#/#", number).is_ok());
     }
 
     #[test]

@@ -163,51 +163,85 @@ pub(crate) fn packet(v: Value) -> Result<(ClusterPacket, Option<String>), Decode
     Ok((ClusterPacket { kind, data }, nsp))
 }
 
-fn string_or_default(m: &mut Map, key: &str) -> String {
-    match take(m, key) {
-        Some(Value::String(s)) => s,
-        Some(Value::Number(n)) => number_text(&n),
+fn text_or_default(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        Value::Number(n) => number_text(&n),
         _ => String::new(),
     }
 }
 
-fn object_or_default(m: &mut Map, key: &str) -> Map {
-    match take(m, key) {
-        Some(Value::Object(o)) => o,
+fn object_or_default(v: Value) -> Map {
+    match v {
+        Value::Object(o) => o,
         _ => Map::new(),
     }
 }
 
-pub(crate) fn handshake(v: Option<Value>) -> RemoteHandshake {
-    let Some(Value::Object(mut m)) = v else {
-        return RemoteHandshake::default();
-    };
-    RemoteHandshake {
-        headers: object_or_default(&mut m, "headers"),
-        time: string_or_default(&mut m, "time"),
-        address: string_or_default(&mut m, "address"),
-        xdomain: opt_bool(&mut m, "xdomain").unwrap_or(false),
-        secure: opt_bool(&mut m, "secure").unwrap_or(false),
-        issued: m
-            .shift_remove("issued")
-            .and_then(|v| uint(&v, "issued").ok())
-            .unwrap_or(0),
-        url: string_or_default(&mut m, "url"),
-        query: object_or_default(&mut m, "query"),
-        auth: m
-            .shift_remove("auth")
-            .unwrap_or_else(|| Value::Object(Map::new())),
-        extra: m,
+fn bool_or_default(v: Value) -> bool {
+    match v {
+        Value::Bool(b) => b,
+        Value::Null => false,
+        other => truthy(&other),
     }
 }
 
+/// One pass over the map, in its order (a `fetchSockets` answer carries a
+/// handshake per socket: taking the fields out one by one shifted the rest
+/// each time); what is not a known field stays in `extra`, in order.
+pub(crate) fn handshake(v: Option<Value>) -> RemoteHandshake {
+    let Some(Value::Object(m)) = v else {
+        return RemoteHandshake::default();
+    };
+    let mut h = RemoteHandshake {
+        headers: Map::new(),
+        time: String::new(),
+        address: String::new(),
+        xdomain: false,
+        secure: false,
+        issued: 0,
+        url: String::new(),
+        query: Map::new(),
+        auth: Value::Object(Map::new()),
+        extra: Map::new(),
+    };
+    for (k, v) in m {
+        match k.as_str() {
+            "headers" => h.headers = object_or_default(v),
+            "time" => h.time = text_or_default(v),
+            "address" => h.address = text_or_default(v),
+            "xdomain" => h.xdomain = bool_or_default(v),
+            "secure" => h.secure = bool_or_default(v),
+            "issued" => h.issued = uint(&v, "issued").unwrap_or(0),
+            "url" => h.url = text_or_default(v),
+            "query" => h.query = object_or_default(v),
+            "auth" => h.auth = v,
+            _ => {
+                h.extra.insert(k, v);
+            }
+        }
+    }
+    h
+}
+
+/// One pass, as [`handshake`].
 pub(crate) fn socket(v: Value) -> Result<RemoteSocket, DecodeError> {
-    let mut m = object(v, "a socket")?;
+    let m = object(v, "a socket")?;
+    let (mut id, mut handshake_v, mut rooms_v, mut data) = (None, None, None, Value::Null);
+    for (k, v) in m {
+        match k.as_str() {
+            "id" if !v.is_null() => id = Some(v),
+            "handshake" => handshake_v = Some(v),
+            "rooms" if !v.is_null() => rooms_v = Some(v),
+            "data" => data = v,
+            _ => {}
+        }
+    }
     Ok(RemoteSocket {
-        id: string(required(&mut m, "id")?, "socket id")?,
-        handshake: handshake(m.shift_remove("handshake")),
-        rooms: rooms(take(&mut m, "rooms"))?,
-        data: m.shift_remove("data").unwrap_or(Value::Null),
+        id: string(id.ok_or_else(|| err("missing `id`"))?, "socket id")?,
+        handshake: handshake(handshake_v),
+        rooms: rooms(rooms_v)?,
+        data,
     })
 }
 

@@ -23,7 +23,12 @@ pub fn encode_value(value: &Value) -> String {
 /// Parses JSON text (invalid UTF-8 replaced, as `Buffer#toString` does)
 /// into a [`Value`] keeping key order, as `JSON.parse` does.
 pub fn decode_value(bytes: &[u8]) -> Result<Value, DecodeError> {
-    let text = String::from_utf8_lossy(bytes);
+    // Valid UTF-8 is checked by the fast validator; only invalid text pays
+    // for the replacing one.
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
     serde_json::from_str(&text).map_err(|e| DecodeError::new(format!("invalid JSON: {e}")))
 }
 

@@ -60,20 +60,35 @@ impl From<&Handshake> for RemoteHandshake {
     /// joined with `; `, others with `, `), a repeated query parameter as an
     /// array, `time` as a Node process in UTC prints it.
     fn from(h: &Handshake) -> RemoteHandshake {
-        let mut headers = IndexMap::new();
-        for name in h.headers.keys() {
-            let values: Vec<String> = h
-                .headers
-                .get_all(name)
-                .iter()
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .collect();
+        // `iter` yields the values of a name one after another: grouped as
+        // they come, without a lookup per name.
+        let mut headers = IndexMap::with_capacity(h.headers.keys_len());
+        let mut group: Option<(&http::HeaderName, Vec<String>)> = None;
+        let flush = |headers: &mut IndexMap<String, Value>,
+                     (name, values): (&http::HeaderName, Vec<String>)| {
             let value = match name.as_str() {
                 "set-cookie" => Value::Array(values.into_iter().map(Value::String).collect()),
                 "cookie" => Value::String(values.join("; ")),
                 _ => Value::String(values.join(", ")),
             };
             headers.insert(name.as_str().to_owned(), value);
+        };
+        for (name, value) in h.headers.iter() {
+            let text = match value.to_str() {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            };
+            match &mut group {
+                Some((current, values)) if *current == name => values.push(text),
+                _ => {
+                    if let Some(done) = group.replace((name, vec![text])) {
+                        flush(&mut headers, done);
+                    }
+                }
+            }
+        }
+        if let Some(done) = group {
+            flush(&mut headers, done);
         }
         let mut query: IndexMap<String, Value> = IndexMap::new();
         for (k, v) in &h.query {

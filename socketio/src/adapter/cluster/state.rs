@@ -555,6 +555,12 @@ impl ClusterState {
         }
     }
 
+    /// Whether a response to `request_id` would be read: one of this
+    /// server's requests or broadcast acknowledgements waits for it.
+    pub fn awaits(&self, request_id: &str) -> bool {
+        self.requests.contains_key(request_id) || self.acks.contains_key(request_id)
+    }
+
     /// Feeds a response.
     pub fn handle_response(
         &mut self,
@@ -955,6 +961,10 @@ mod tests {
                 rooms: rooms.iter().map(|&r| r.into()).collect(),
             },
         };
+        // The pending request is the only one awaited (a transport skips the
+        // other servers' answers unread on that).
+        assert!(s.awaits(&id));
+        assert!(!s.awaits("other"));
         assert!(s.handle_response(answer(&["a", "b"]), t0).is_empty());
         let out = s.handle_response(answer(&["b", "c"]), t0);
         let [Action::Completed(c)] = out.as_slice() else {
@@ -964,6 +974,7 @@ mod tests {
             c.responses,
             Responses::Rooms(vec!["a".into(), "b".into(), "c".into()])
         );
+        assert!(!s.awaits(&id), "a completed request is awaited no more");
     }
 
     #[test]

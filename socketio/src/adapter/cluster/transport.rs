@@ -50,6 +50,14 @@ pub(crate) trait Subscriber: Send + Sync + 'static {
     /// Takes a decoded message or response; `offset` is the stream entry id
     /// of a stream-borne message.
     fn receive(self: Arc<Self>, frame: Envelope<Frame>, offset: Option<String>);
+    /// Whether a response to `request_id` would be read (a request of this
+    /// subscriber waits for it); transports that can tell a response's
+    /// request before decoding it skip the others.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    fn awaits_response(&self, request_id: &str) -> bool {
+        let _ = request_id;
+        true
+    }
 }
 
 /// A broker shared by the adapters of every namespace of one server. Calls

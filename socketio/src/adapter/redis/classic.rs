@@ -49,6 +49,15 @@ impl Channels for ClassicCodec {
         self.subscribe_commands(nsp, uid)
     }
 
+    fn response_request_id<'p>(
+        &self,
+        nsp: &str,
+        channel: &str,
+        payload: &'p [u8],
+    ) -> Option<std::borrow::Cow<'p, str>> {
+        ClassicCodec::response_request_id(self, nsp, channel, payload)
+    }
+
     fn inbound(
         &self,
         nsp: &str,

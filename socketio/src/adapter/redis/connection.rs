@@ -55,6 +55,17 @@ pub(super) trait Channels: Send + Sync + 'static {
         channel: &str,
         payload: &[u8],
     ) -> Option<Result<Envelope<Frame>, DecodeError>>;
+    /// The request a response on `channel` answers, when it can be told
+    /// without decoding the response; a subscriber that waits for no such
+    /// request skips it.
+    fn response_request_id<'p>(
+        &self,
+        _nsp: &str,
+        _channel: &str,
+        _payload: &'p [u8],
+    ) -> Option<std::borrow::Cow<'p, str>> {
+        None
+    }
 }
 
 fn subscriptions(channels: &dyn Channels, sub: &dyn Subscriber) -> Vec<RedisCommand> {
@@ -651,6 +662,11 @@ fn route(
     regs.retain(|r| r.strong_count() > 0);
     for r in regs.iter() {
         let Some(sub) = r.upgrade() else { continue };
+        if let Some(id) = decoder.response_request_id(sub.nsp(), channel, payload) {
+            if !sub.awaits_response(&id) {
+                continue;
+            }
+        }
         match decoder.inbound(sub.nsp(), channel, payload) {
             None => {}
             Some(Ok(frame)) => sub.receive(frame, None),
