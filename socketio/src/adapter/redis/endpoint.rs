@@ -104,7 +104,7 @@ impl Endpoint {
         if options.cluster || urls.len() > 1 {
             let nodes = urls
                 .iter()
-                .map(|u| u.into_connection_info())
+                .map(|u| u.into_connection_info().map(no_delay))
                 .collect::<redis::RedisResult<Vec<_>>>()?;
             let endpoint = Endpoint::Cluster { nodes, certs };
             // Checks the seeds agree (credentials, TLS) before connecting.
@@ -113,9 +113,10 @@ impl Endpoint {
             }
             return Ok(endpoint);
         }
+        let info = no_delay(first.into_connection_info()?);
         Ok(Endpoint::Single(match certs {
-            Some(certs) => redis::Client::build_with_tls(*first, certs)?,
-            None => redis::Client::open(*first)?,
+            Some(certs) => redis::Client::build_with_tls(info, certs)?,
+            None => redis::Client::open(info)?,
         }))
     }
 
@@ -125,8 +126,9 @@ impl Endpoint {
         let Endpoint::Cluster { nodes, certs } = self else {
             return None;
         };
-        let mut builder =
-            ClusterClientBuilder::new(nodes.clone()).connection_timeout(CONNECT_TIMEOUT);
+        let mut builder = ClusterClientBuilder::new(nodes.clone())
+            .connection_timeout(CONNECT_TIMEOUT)
+            .tcp_settings(tcp_settings());
         if let Some(certs) = certs {
             builder = builder.certs(certs.clone());
         }
@@ -206,7 +208,9 @@ fn sentinel(rest: &str, certs: Option<TlsCertificates>) -> Result<Endpoint, Redi
         .filter(|s| !s.is_empty())
         .unwrap_or(DEFAULT_SERVICE);
     let mut builder = SentinelClientBuilder::new(sentinels, service, SentinelServerType::Master)?
-        .set_client_to_redis_db(db);
+        .set_client_to_redis_db(db)
+        .set_client_to_redis_tcp_settings(tcp_settings())
+        .set_client_to_sentinel_tcp_settings(tcp_settings());
     if let Some(credentials) = credentials {
         let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
         let decode = |s: &str| {
@@ -230,6 +234,18 @@ fn sentinel(rest: &str, certs: Option<TlsCertificates>) -> Result<Endpoint, Redi
         client: Arc::new(tokio::sync::Mutex::new(client)),
         resp3: false,
     })
+}
+
+/// The sockets to Redis send each command at once (`TCP_NODELAY`, as
+/// Node's Redis clients do): with Nagle's algorithm, the tail of a large
+/// message (a `fetchSockets` answer) waits for the acknowledgement of what
+/// went before it.
+fn tcp_settings() -> redis::io::tcp::TcpSettings {
+    redis::io::tcp::TcpSettings::default().set_nodelay(true)
+}
+
+fn no_delay(info: redis::ConnectionInfo) -> redis::ConnectionInfo {
+    info.set_tcp_settings(tcp_settings())
 }
 
 /// `%XX` escapes of a URL's user or password.
@@ -298,6 +314,23 @@ mod tests {
 
     fn open(url: &str, options: &RedisConnectOptions) -> Result<Endpoint, RedisAdapterError> {
         Endpoint::open(url, options)
+    }
+
+    #[test]
+    fn connections_to_redis_do_not_wait_for_acknowledgements() {
+        let none = RedisConnectOptions::default();
+        match open("redis://127.0.0.1:6379", &none) {
+            Ok(Endpoint::Single(client)) => {
+                assert!(client.get_connection_info().tcp_settings().nodelay())
+            }
+            _ => panic!("one URL is a single server"),
+        }
+        match open("redis://127.0.0.1:7000, redis://127.0.0.1:7001", &none) {
+            Ok(Endpoint::Cluster { nodes, .. }) => {
+                assert!(nodes.iter().all(|n| n.tcp_settings().nodelay()))
+            }
+            _ => panic!("two URLs are cluster seeds"),
+        }
     }
 
     #[test]
