@@ -621,6 +621,22 @@ fn decode_request(nsp: &str, payload: &[u8]) -> Result<ClassicIncoming, DecodeEr
 /// are told apart by their fields, as the requester's pending request does
 /// in Node. An empty `sockets` array reads as a `fetchSockets` answer.
 fn decode_response(nsp: &str, payload: &[u8]) -> Result<ClassicIncoming, DecodeError> {
+    if payload.first() == Some(&b'{') {
+        // The common large answer, read without a map per socket.
+        if let Some(answer) = std::str::from_utf8(payload)
+            .ok()
+            .and_then(super::answer::fetch_answer)
+        {
+            return Ok(ClassicIncoming::Response(Envelope {
+                uid: None,
+                nsp: nsp.to_owned(),
+                body: ClusterResponse::FetchSockets {
+                    request_id: answer.request_id,
+                    sockets: answer.sockets,
+                },
+            }));
+        }
+    }
     let mut m = object(json_or_msgpack(payload)?, "a response")?;
     let kind = match take(&mut m, "type") {
         Some(t) => Some(decode::uint(&t, "type")?),

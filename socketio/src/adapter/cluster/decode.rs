@@ -186,26 +186,31 @@ fn bool_or_default(v: Value) -> bool {
     }
 }
 
-/// One pass over the map, in its order (a `fetchSockets` answer carries a
-/// handshake per socket: taking the fields out one by one shifted the rest
-/// each time); what is not a known field stays in `extra`, in order.
-pub(crate) fn handshake(v: Option<Value>) -> RemoteHandshake {
-    let Some(Value::Object(m)) = v else {
-        return RemoteHandshake::default();
-    };
-    let mut h = RemoteHandshake {
-        headers: Map::new(),
-        time: String::new(),
-        address: String::new(),
-        xdomain: false,
-        secure: false,
-        issued: 0,
-        url: String::new(),
-        query: Map::new(),
-        auth: Value::Object(Map::new()),
-        extra: Map::new(),
-    };
-    for (k, v) in m {
+/// A handshake read field by field, in the order they come (a
+/// `fetchSockets` answer carries one per socket: taking the fields out of a
+/// map one by one shifted the rest each time); what is not a known field
+/// stays in `extra`, in order. JSON answers are read straight into it
+/// (`answer.rs`), other payloads through a [`Value`] map.
+pub(crate) struct HandshakeFields(RemoteHandshake);
+
+impl HandshakeFields {
+    pub(crate) fn new() -> HandshakeFields {
+        HandshakeFields(RemoteHandshake {
+            headers: Map::new(),
+            time: String::new(),
+            address: String::new(),
+            xdomain: false,
+            secure: false,
+            issued: 0,
+            url: String::new(),
+            query: Map::new(),
+            auth: Value::Object(Map::new()),
+            extra: Map::new(),
+        })
+    }
+
+    pub(crate) fn field(&mut self, k: String, v: Value) {
+        let h = &mut self.0;
         match k.as_str() {
             "headers" => h.headers = object_or_default(v),
             "time" => h.time = text_or_default(v),
@@ -221,28 +226,66 @@ pub(crate) fn handshake(v: Option<Value>) -> RemoteHandshake {
             }
         }
     }
-    h
+
+    pub(crate) fn finish(self) -> RemoteHandshake {
+        self.0
+    }
 }
 
-/// One pass, as [`handshake`].
-pub(crate) fn socket(v: Value) -> Result<RemoteSocket, DecodeError> {
-    let m = object(v, "a socket")?;
-    let (mut id, mut handshake_v, mut rooms_v, mut data) = (None, None, None, Value::Null);
+pub(crate) fn handshake(v: Option<Value>) -> RemoteHandshake {
+    let Some(Value::Object(m)) = v else {
+        return RemoteHandshake::default();
+    };
+    let mut h = HandshakeFields::new();
     for (k, v) in m {
-        match k.as_str() {
-            "id" if !v.is_null() => id = Some(v),
-            "handshake" => handshake_v = Some(v),
-            "rooms" if !v.is_null() => rooms_v = Some(v),
-            "data" => data = v,
+        h.field(k, v);
+    }
+    h.finish()
+}
+
+/// A socket read field by field, as [`HandshakeFields`].
+#[derive(Default)]
+pub(crate) struct SocketFields {
+    id: Option<Value>,
+    handshake: Option<RemoteHandshake>,
+    rooms: Option<Value>,
+    data: Option<Value>,
+}
+
+impl SocketFields {
+    /// A field other than `handshake`; unknown ones are ignored.
+    pub(crate) fn field(&mut self, k: &str, v: Value) {
+        match k {
+            // `null` counts as absent, as `take` has it.
+            "id" => self.id = Some(v).filter(|v| !v.is_null()),
+            "rooms" => self.rooms = Some(v).filter(|v| !v.is_null()),
+            "data" => self.data = Some(v),
+            "handshake" => self.handshake = Some(handshake(Some(v))),
             _ => {}
         }
     }
-    Ok(RemoteSocket {
-        id: string(id.ok_or_else(|| err("missing `id`"))?, "socket id")?,
-        handshake: handshake(handshake_v),
-        rooms: rooms(rooms_v)?,
-        data,
-    })
+
+    pub(crate) fn handshake(&mut self, h: RemoteHandshake) {
+        self.handshake = Some(h);
+    }
+
+    pub(crate) fn finish(self) -> Result<RemoteSocket, DecodeError> {
+        Ok(RemoteSocket {
+            id: string(self.id.ok_or_else(|| err("missing `id`"))?, "socket id")?,
+            handshake: self.handshake.unwrap_or_default(),
+            rooms: rooms(self.rooms)?,
+            data: self.data.unwrap_or(Value::Null),
+        })
+    }
+}
+
+pub(crate) fn socket(v: Value) -> Result<RemoteSocket, DecodeError> {
+    let m = object(v, "a socket")?;
+    let mut s = SocketFields::default();
+    for (k, v) in m {
+        s.field(&k, v);
+    }
+    s.finish()
 }
 
 pub(crate) fn sockets(v: Option<Value>) -> Result<Vec<RemoteSocket>, DecodeError> {

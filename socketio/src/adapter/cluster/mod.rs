@@ -29,6 +29,7 @@
 // (neither `redis` nor `postgres`) nothing uses it.
 #[cfg(any(feature = "redis", feature = "postgres"))]
 pub(crate) mod adapter;
+mod answer;
 #[cfg(any(feature = "redis", feature = "postgres"))]
 mod apply;
 pub mod classic;
