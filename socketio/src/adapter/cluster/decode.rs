@@ -195,18 +195,7 @@ pub(crate) struct HandshakeFields(RemoteHandshake);
 
 impl HandshakeFields {
     pub(crate) fn new() -> HandshakeFields {
-        HandshakeFields(RemoteHandshake {
-            headers: Map::new(),
-            time: String::new(),
-            address: String::new(),
-            xdomain: false,
-            secure: false,
-            issued: 0,
-            url: String::new(),
-            query: Map::new(),
-            auth: Value::Object(Map::new()),
-            extra: Map::new(),
-        })
+        HandshakeFields(RemoteHandshake::default())
     }
 
     pub(crate) fn field(&mut self, k: String, v: Value) {
