@@ -48,17 +48,24 @@ pub(crate) fn node_date(ms: i64) -> String {
     let ms_of_day = ms.rem_euclid(86_400_000);
     let weekday = DAYS[days.rem_euclid(7) as usize];
     let month = MONTHS[(month - 1).clamp(0, 11) as usize];
-    let year = if year < 0 {
-        format!("-{:06}", -year)
+    // One buffer, written once: every socket's description in a
+    // `fetchSockets` answer carries this string.
+    use std::fmt::Write;
+    let mut out = String::with_capacity(64);
+    let _ = write!(out, "{weekday} {month} {day:02} ");
+    let _ = if year < 0 {
+        write!(out, "-{:06}", -year)
     } else {
-        format!("{year:04}")
+        write!(out, "{year:04}")
     };
-    format!(
-        "{weekday} {month} {day:02} {year} {:02}:{:02}:{:02} GMT+0000 (Coordinated Universal Time)",
+    let _ = write!(
+        out,
+        " {:02}:{:02}:{:02} GMT+0000 (Coordinated Universal Time)",
         ms_of_day / 3_600_000,
         ms_of_day / 60_000 % 60,
         ms_of_day / 1000 % 60,
-    )
+    );
+    out
 }
 
 /// Proleptic Gregorian (year, month, day) of a day count from 1970-01-01

@@ -61,27 +61,27 @@ impl From<&Handshake> for RemoteHandshake {
     /// array, `time` as a Node process in UTC prints it.
     fn from(h: &Handshake) -> RemoteHandshake {
         // `iter` yields the values of a name one after another: grouped as
-        // they come, without a lookup per name.
+        // they come, without a lookup per name; a name with one value (the
+        // common case) keeps that value's string.
         let mut headers = IndexMap::with_capacity(h.headers.keys_len());
-        let mut group: Option<(&http::HeaderName, Vec<String>)> = None;
-        let flush = |headers: &mut IndexMap<String, Value>,
-                     (name, values): (&http::HeaderName, Vec<String>)| {
-            let value = match name.as_str() {
-                "set-cookie" => Value::Array(values.into_iter().map(Value::String).collect()),
-                "cookie" => Value::String(values.join("; ")),
-                _ => Value::String(values.join(", ")),
+        let mut group: Option<(&http::HeaderName, String, Vec<String>)> = None;
+        let flush =
+            |headers: &mut IndexMap<String, Value>,
+             (name, first, rest): (&http::HeaderName, String, Vec<String>)| {
+                headers.insert(
+                    name.as_str().to_owned(),
+                    header_value(name.as_str(), first, rest),
+                );
             };
-            headers.insert(name.as_str().to_owned(), value);
-        };
         for (name, value) in h.headers.iter() {
             let text = match value.to_str() {
                 Ok(text) => text.to_owned(),
                 Err(_) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
             };
             match &mut group {
-                Some((current, values)) if *current == name => values.push(text),
+                Some((current, _, rest)) if *current == name => rest.push(text),
                 _ => {
-                    if let Some(done) = group.replace((name, vec![text])) {
+                    if let Some(done) = group.replace((name, text, Vec::new())) {
                         flush(&mut headers, done);
                     }
                 }
@@ -90,7 +90,7 @@ impl From<&Handshake> for RemoteHandshake {
         if let Some(done) = group {
             flush(&mut headers, done);
         }
-        let mut query: IndexMap<String, Value> = IndexMap::new();
+        let mut query: IndexMap<String, Value> = IndexMap::with_capacity(h.query.len());
         for (k, v) in &h.query {
             match query.get_mut(k) {
                 Some(Value::Array(items)) => items.push(Value::from(v.as_str())),
@@ -115,6 +115,28 @@ impl From<&Handshake> for RemoteHandshake {
             auth: h.auth.clone(),
             extra: IndexMap::new(),
         }
+    }
+}
+
+/// A header's values as Node's `IncomingMessage#headers` joins them.
+fn header_value(name: &str, first: String, rest: Vec<String>) -> Value {
+    let join = |mut all: String, sep: &str| {
+        for r in &rest {
+            all.push_str(sep);
+            all.push_str(r);
+        }
+        all
+    };
+    match name {
+        "set-cookie" => Value::Array(
+            std::iter::once(first)
+                .chain(rest.iter().cloned())
+                .map(Value::String)
+                .collect(),
+        ),
+        _ if rest.is_empty() => Value::String(first),
+        "cookie" => Value::String(join(first, "; ")),
+        _ => Value::String(join(first, ", ")),
     }
 }
 
@@ -190,6 +212,11 @@ mod tests {
         headers.append("set-cookie", http::HeaderValue::from_static("b=2"));
         headers.append("accept", http::HeaderValue::from_static("x"));
         headers.append("accept", http::HeaderValue::from_static("y"));
+        headers.append("cookie", http::HeaderValue::from_static("s=1"));
+        headers.append("cookie", http::HeaderValue::from_static("t=2"));
+        if let Ok(v) = http::HeaderValue::from_bytes("café".as_bytes()) {
+            headers.append("x-name", v);
+        }
         let h = Handshake {
             headers: headers.into(),
             query: vec![
@@ -212,6 +239,23 @@ mod tests {
             Value::array([Value::from("a=1"), Value::from("b=2")])
         );
         assert_eq!(r.headers["accept"], Value::from("x, y"));
+        assert_eq!(r.headers["cookie"], Value::from("s=1; t=2"));
+        // Not visible ASCII: read as UTF-8, invalid bytes replaced.
+        assert_eq!(r.headers["x-name"], Value::from("café"));
+        let keys: Vec<&str> = r.headers.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["host", "set-cookie", "accept", "cookie", "x-name"]);
+        let one = Handshake {
+            headers: {
+                let mut m = http::HeaderMap::new();
+                m.insert("set-cookie", http::HeaderValue::from_static("a=1"));
+                m.into()
+            },
+            ..h.clone()
+        };
+        assert_eq!(
+            RemoteHandshake::from(&one).headers["set-cookie"],
+            Value::array([Value::from("a=1")])
+        );
         assert_eq!(r.query["EIO"], Value::from("4"));
         assert_eq!(
             r.query["t"],
