@@ -120,24 +120,25 @@ impl From<&Handshake> for RemoteHandshake {
 
 /// A header's values as Node's `IncomingMessage#headers` joins them.
 fn header_value(name: &str, first: String, rest: Vec<String>) -> Value {
-    let join = |mut all: String, sep: &str| {
-        for r in &rest {
-            all.push_str(sep);
-            all.push_str(r);
-        }
-        all
-    };
     match name {
         "set-cookie" => Value::Array(
             std::iter::once(first)
-                .chain(rest.iter().cloned())
+                .chain(rest)
                 .map(Value::String)
                 .collect(),
         ),
         _ if rest.is_empty() => Value::String(first),
-        "cookie" => Value::String(join(first, "; ")),
-        _ => Value::String(join(first, ", ")),
+        "cookie" => Value::String(joined(first, &rest, "; ")),
+        _ => Value::String(joined(first, &rest, ", ")),
     }
+}
+
+fn joined(mut all: String, rest: &[String], sep: &str) -> String {
+    for r in rest {
+        all.push_str(sep);
+        all.push_str(r);
+    }
+    all
 }
 
 /// `new Date(t).toString()` on a Node process running in UTC, e.g.

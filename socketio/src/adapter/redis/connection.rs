@@ -840,3 +840,67 @@ async fn subscriber_task(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::adapter::cluster::classic::ClassicCodec;
+
+    /// Counts what reaches it; awaits the response it is told to.
+    struct Probe {
+        uid: ServerId,
+        awaits: AtomicBool,
+        received: AtomicUsize,
+    }
+
+    impl Subscriber for Probe {
+        fn nsp(&self) -> &str {
+            "/"
+        }
+        fn uid(&self) -> &ServerId {
+            &self.uid
+        }
+        fn rooms(&self) -> Vec<Room> {
+            Vec::new()
+        }
+        fn receive(self: Arc<Self>, _: Envelope<Frame>, _: Option<String>) {
+            self.received.fetch_add(1, Ordering::SeqCst);
+        }
+        fn awaits_response(&self, request_id: &str) -> bool {
+            assert_eq!(request_id, "r1");
+            self.awaits.load(Ordering::SeqCst)
+        }
+    }
+
+    #[test]
+    fn another_servers_answer_is_not_decoded() {
+        let bulk = |s: &[u8]| redis::Value::BulkString(s.to_vec());
+        let msg = redis::Msg::from_owned_value(redis::Value::Array(vec![
+            bulk(b"message"),
+            bulk(b"socket.io-response#/#"),
+            bulk(br#"{"requestId":"r1","sockets":[]}"#),
+        ]));
+        let Some(msg) = msg else {
+            panic!("not a pub/sub message")
+        };
+        let probe = Arc::new(Probe {
+            uid: ServerId::from("me"),
+            awaits: AtomicBool::new(false),
+            received: AtomicUsize::new(0),
+        });
+        let weak: Weak<dyn Subscriber> = Arc::downgrade(&probe) as Weak<dyn Subscriber>;
+        let mut regs = vec![weak];
+        let codec = ClassicCodec::default();
+        route(&mut regs, &codec, &msg, "test");
+        assert_eq!(probe.received.load(Ordering::SeqCst), 0, "skipped unread");
+        probe.awaits.store(true, Ordering::SeqCst);
+        route(&mut regs, &codec, &msg, "test");
+        assert_eq!(
+            probe.received.load(Ordering::SeqCst),
+            1,
+            "its own answer is read"
+        );
+    }
+}
