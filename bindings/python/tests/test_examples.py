@@ -6,6 +6,7 @@ import pathlib
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import socketio
@@ -76,8 +77,12 @@ def test_chat_under_uvicorn():
 
 def test_rooms_and_background_task():
     proc = spawn(['rooms_server.py', '0'])
+    lines = []
     try:
         port = int(proc.stdout.readline())
+        # Read the server's output as it comes; the thread ends with the pipe.
+        threading.Thread(target=lambda: [lines.append(line) for line in proc.stdout],
+                         daemon=True).start()
         c = socketio.Client(reconnection=False)
         got = []
         c.on('my_response', got.append)
@@ -97,9 +102,18 @@ def test_rooms_and_background_task():
         c.on('disconnect', lambda *a: gone.append(a))
         c.emit('disconnect_request')
         assert wait_for(lambda: gone)
+        # The client learns of the disconnection before the server's handler
+        # has printed it: wait for the line, not for the client.
+        said = 'Client disconnected, reason: server disconnect\n'
+        assert wait_for(lambda: said in lines, timeout=10), lines
     finally:
-        out = stop(proc)
-    assert 'Client disconnected, reason: server disconnect' in out
+        # Not stop(): the reading thread owns the pipe.
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def test_acks_client(node_server):
