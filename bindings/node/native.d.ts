@@ -215,6 +215,14 @@ export declare class NativeServer {
   conn(id: string): EngineSocketHandle | null
   /** Every open Engine.IO session. */
   conns(): Array<EngineSocketHandle>
+  /**
+   * The engine's options from `opts` (the same keys as the
+   * constructor's), before the server first serves: `attach(srv, opts)`
+   * merging its options, as socket.io does. Only the engine's part of
+   * `opts` is taken; the JS layer refuses a socket.io option that would
+   * differ from the constructor's.
+   */
+  setEngineOptions(opts: Record<string, unknown>): void
   /** Binds `addr` (`host:port`) and serves; returns the port. */
   listen(addr: string): number
   /**

@@ -492,18 +492,40 @@ function serverOptions(opts) {
 }
 
 /**
- * The options of `io.attach(srv, opts)` / `io.listen(port, opts)`: the
- * engine's options are fixed when the server is made, so only values the
- * constructor already has are accepted.
+ * socket.io's own options: read from the constructor's options only (its
+ * `attach()` hands the merged options to engine.io alone).
  */
-function checkAttachOptions(opts, ctorOpts) {
-  if (!given(opts)) return
+const SOCKET_IO_ONLY = new Set([
+  'serveClient',
+  'adapter',
+  'parser',
+  'connectTimeout',
+  'connectionStateRecovery',
+  'cleanupEmptyChildNamespaces',
+  'ackTimeout',
+])
+
+/**
+ * The options of `io.attach(srv, opts)` / `io.listen(port, opts)`, merged
+ * as socket.io merges them: `Object.assign(opts, this.opts)`, the
+ * constructor's options win and `opts` fills in the engine's others. Returns
+ * the merged options when `opts` adds an engine option, else null. A
+ * socket.io option there would be ignored by socket.io: it throws here.
+ */
+function attachOptions(opts, ctorOpts) {
+  if (!given(opts)) return null
   object('options', opts)
   checkNames(opts, SERVER, 'socket.io or engine.io servers')
+  const added = {}
   for (const [k, v] of Object.entries(opts)) {
-    if (v === undefined || v === ctorOpts[k]) continue
-    fail(`option "${k}" of attach()/listen() is not supported: the options are fixed when the server is made, pass it to new Server()`)
+    if (v === undefined || Object.prototype.hasOwnProperty.call(ctorOpts, k)) continue
+    if (SOCKET_IO_ONLY.has(k)) {
+      fail(`option "${k}" of attach()/listen() is not supported: socket.io reads it from new Server() only, pass it there`)
+    }
+    added[k] = v
   }
+  if (Object.keys(added).length === 0) return null
+  return Object.assign({}, opts, ctorOpts)
 }
 
 // --- client ----------------------------------------------------------------
@@ -644,7 +666,7 @@ function urlFromOptions(o) {
 module.exports = {
   REDIS,
   serverOptions,
-  checkAttachOptions,
+  attachOptions,
   clientOptions,
   urlFromOptions,
   parserKind,

@@ -10,7 +10,7 @@ const { Acks } = require('./ack')
 const { BroadcastOperator, ParentBroadcastOperator } = require('./broadcast')
 const { attach } = require('./attach')
 const { corsOptions, decideOrigin, regexSource } = require('./cors')
-const { REDIS, serverOptions, checkAttachOptions } = require('./options')
+const { REDIS, serverOptions, attachOptions } = require('./options')
 const { Engine } = require('./engine')
 
 /**
@@ -316,6 +316,32 @@ class ParentNamespace extends Namespace {
   }
 }
 
+/**
+ * Runs `make` with the native options `native` (of the JS options `opts`),
+ * again with what JS takes over when the core refuses a part of them.
+ */
+function withFallbacks(native, opts, make) {
+  for (;;) {
+    try {
+      return make(native)
+    } catch (err) {
+      if (native.cors && native.cors.mode === 'match' && /cors origin pattern/.test(err.message)) {
+        // A RegExp origin the Rust regex engine cannot run (lookaround,
+        // backreferences) is tested in JS instead.
+        native.cors = corsOptions(opts.cors, true)
+      } else if (native.serveClient && /^serveClient:/.test(err.message)) {
+        // The files found cannot be read: serving them was only the default.
+        if (native.serveClientExplicit) {
+          throw new TypeError(`socketio-rs: option "serveClient": ${err.message.replace(/^serveClient: /, '')}`)
+        }
+        native.serveClient = undefined
+      } else {
+        throw err
+      }
+    }
+  }
+}
+
 /** socket.io's `Server`. */
 class Server extends EventEmitter {
   constructor(srv, opts) {
@@ -325,6 +351,9 @@ class Server extends EventEmitter {
       srv = undefined
     }
     this.opts = opts || {}
+    // The engine's options: the constructor's, merged with those of
+    // `attach()` (as socket.io hands engine.io `Object.assign(opts, this.opts)`).
+    this._engineOpts = this.opts
     // Every option is checked before anything is made.
     const native = serverOptions(this.opts)
     this._path = (this.opts.path || '/socket.io').replace(/\/$/, '')
@@ -341,26 +370,9 @@ class Server extends EventEmitter {
     this._closed = false
     this._detach = null
     const dispatch = nativeDispatcher((ev) => this._dispatch(ev))
-    for (;;) {
-      try {
-        this._native = new NativeServer(native, dispatch)
-        break
-      } catch (err) {
-        if (native.cors && native.cors.mode === 'match' && /cors origin pattern/.test(err.message)) {
-          // A RegExp origin the Rust regex engine cannot run (lookaround,
-          // backreferences) is tested in JS instead.
-          native.cors = corsOptions(this.opts.cors, true)
-        } else if (native.serveClient && /^serveClient:/.test(err.message)) {
-          // The files found cannot be read: serving them was only the default.
-          if (native.serveClientExplicit) {
-            throw new TypeError(`socketio-rs: option "serveClient": ${err.message.replace(/^serveClient: /, '')}`)
-          }
-          native.serveClient = undefined
-        } else {
-          throw err
-        }
-      }
-    }
+    withFallbacks(native, this.opts, (n) => {
+      this._native = new NativeServer(n, dispatch)
+    })
     this._acks = new Acks(this._native)
     this.httpServer = null
     /** engine.io's server: `io.engine` (also `io.eio`). */
@@ -410,7 +422,20 @@ class Server extends EventEmitter {
   }
 
   attach(srv, opts) {
-    checkAttachOptions(opts, this.opts)
+    const merged = attachOptions(opts, this.opts)
+    if (merged) {
+      const native = serverOptions(merged)
+      try {
+        withFallbacks(native, merged, (n) => this._native.setEngineOptions(n))
+      } catch (err) {
+        if (!/fixed once the server has served/.test(err.message)) throw err
+        throw new Error(
+          `socketio-rs: the options of attach()/listen() (${Object.keys(opts).join(', ')}) come too late: this server has served already and its engine's options are fixed`,
+        )
+      }
+      this._engineOpts = merged
+      this.engine._opts = merged
+    }
     // As socket.io, a closed server listens again (same namespaces and
     // handlers); the native side reopens when it binds.
     const reopening = this._closed
@@ -431,9 +456,11 @@ class Server extends EventEmitter {
     }
     const port = this._native.listen('127.0.0.1:0')
     if (reopening) this._closed = false
-    this._detach = attach(srv, this._path, port, {
-      destroyUpgrade: this.opts.destroyUpgrade !== false,
-      destroyUpgradeTimeout: this.opts.destroyUpgradeTimeout || 1000,
+    // The engine's path (`io.path()` stays the constructor's, as socket.io's).
+    const enginePath = (this._engineOpts.path || this._path).replace(/\/$/, '')
+    this._detach = attach(srv, enginePath, port, {
+      destroyUpgrade: this._engineOpts.destroyUpgrade !== false,
+      destroyUpgradeTimeout: this._engineOpts.destroyUpgradeTimeout || 1000,
       serveFd: (fd, head) => this._native.serveFd(fd, head),
     })
     this.httpServer = srv
@@ -632,7 +659,7 @@ class Server extends EventEmitter {
       reply.answerWith(0, err ? String(err) : null)
     }
     try {
-      this.opts.allowRequest(req, fn)
+      this._engineOpts.allowRequest(req, fn)
     } catch (err) {
       report(err)
       fn(null, false)
@@ -755,7 +782,7 @@ class Server extends EventEmitter {
         break
       }
       case K.Origin: {
-        decideOrigin(this.opts.cors.origin, ev.name === null ? undefined : ev.name, (code) => ev.reply.answerCode(code), report)
+        decideOrigin(this._engineOpts.cors.origin, ev.name === null ? undefined : ev.name, (code) => ev.reply.answerCode(code), report)
         break
       }
       case K.AllowRequest: {

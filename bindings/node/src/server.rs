@@ -374,6 +374,22 @@ impl NativeServer {
             .collect()
     }
 
+    /// The engine's options from `opts` (the same keys as the
+    /// constructor's), before the server first serves: `attach(srv, opts)`
+    /// merging its options, as socket.io does. Only the engine's part of
+    /// `opts` is taken; the JS layer refuses a socket.io option that would
+    /// differ from the constructor's.
+    #[napi(catch_unwind)]
+    pub fn set_engine_options(
+        &self,
+        #[napi(ts_arg_type = "Record<string, unknown>")] opts: Object<'_>,
+    ) -> napi::Result<()> {
+        let opts = config(&opts, &self.disp, &self.engine)?;
+        self.server
+            .set_engine_config(opts.config.engine)
+            .map_err(js_err)
+    }
+
     /// Binds `addr` (`host:port`) and serves; returns the port. After
     /// `close` it serves again (socket.io's `listen()` after `close()`).
     #[napi(catch_unwind)]

@@ -279,17 +279,89 @@ test('the official Node Redis adapters are refused, pointing at createRedisAdapt
   assert.equal(typeof rs.createRedisAdapter('redis://127.0.0.1:6379'), 'function')
 })
 
-test('attach()/listen() options: only the values the server already has', async (t) => {
+/** An http.Server answering 404 outside the Socket.IO server, listening. */
+async function plainServer() {
+  const srv = http.createServer((req, res) => {
+    res.writeHead(404)
+    res.end()
+  })
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  return [srv, `http://127.0.0.1:${srv.address().port}`]
+}
+
+/** The open packet of a polling handshake under `path`, or the HTTP status. */
+async function openPacket(url, path = '/socket.io') {
+  const res = await fetch(`${url}${path}/?EIO=4&transport=polling`)
+  const body = await res.text()
+  if (res.status !== 200) return res.status
+  const open = JSON.parse(body.slice(1))
+  const bye = await fetch(`${url}${path}/?EIO=4&transport=polling&sid=${open.sid}`, { method: 'POST', body: '1' })
+  await bye.arrayBuffer()
+  return open
+}
+
+test('attach(srv, opts) merges the engine options as socket.io: the constructor\'s win', async (t) => {
+  // Side by side with socket.io: its `attach()` gives engine.io
+  // `Object.assign(opts, this.opts)`.
+  const seen = []
+  for (const lib of [sio, rs]) {
+    const io = new lib.Server({ pingTimeout: 6000 })
+    const [srv, url] = await plainServer()
+    t.after(() => closeAll(io))
+    io.attach(srv, { pingInterval: 24000, pingTimeout: 1000, path: '/realtime' })
+    assert.equal(io.eio.opts.pingTimeout, 6000)
+    assert.equal(io.eio.opts.pingInterval, 24000)
+    const open = await openPacket(url, '/realtime')
+    seen.push([open.pingInterval, open.pingTimeout, await openPacket(url)])
+    // The namespaces made before attach() serve on the new engine.
+    const c = await npmClient(url, { path: '/realtime' })
+    c.disconnect()
+  }
+  assert.deepEqual(seen[1], seen[0])
+  assert.deepEqual(seen[1], [24000, 6000, 404])
+})
+
+test('listen(port, opts) merges too; allowRequest and cors given there are used', async (t) => {
+  const io = new rs.Server()
+  t.after(() => closeAll(io))
+  io.listen(0, { allowRequest: (req, cb) => cb(req.headers['x-pass'] ? null : 'no pass', !!req.headers['x-pass']) })
+  const url = `http://127.0.0.1:${io.httpServer.address().port}`
+  const refused = await fetch(`${url}/socket.io/?EIO=4&transport=polling`)
+  assert.equal(refused.status, 403)
+  const open = await fetch(`${url}/socket.io/?EIO=4&transport=polling`, { headers: { 'x-pass': '1' } })
+  assert.equal(open.status, 200)
+  await open.arrayBuffer()
+
+  const io2 = new rs.Server()
+  const [srv, url2] = await plainServer()
+  t.after(() => closeAll(io2))
+  io2.attach(srv, { cors: { origin: (origin, cb) => cb(null, origin === 'http://good.example') } })
+  const good = await fetch(`${url2}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'http://good.example' } })
+  assert.equal(good.headers.get('access-control-allow-origin'), 'http://good.example')
+  await good.arrayBuffer()
+  const evil = await fetch(`${url2}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'http://evil.example' } })
+  assert.equal(evil.headers.get('access-control-allow-origin'), null)
+  await evil.arrayBuffer()
+})
+
+test('attach()/listen() options: refused when socket.io would ignore them or they come too late', async (t) => {
   const io = new rs.Server({ pingInterval: 2000 })
   t.after(() => closeAll(io))
   const srv = http.createServer()
-  throwsNaming(() => io.attach(srv, { pingInterval: 1000 }), /option "pingInterval" of attach\(\)\/listen\(\)/)
-  throwsNaming(() => io.listen(0, { maxHttpBufferSize: 10 }), /"maxHttpBufferSize"/)
+  // socket.io reads these from its constructor's options only.
+  throwsNaming(() => io.attach(srv, { connectTimeout: 1000 }), /option "connectTimeout" of attach\(\)\/listen\(\)/, /new Server\(\)/)
+  throwsNaming(() => io.listen(0, { serveClient: false }), /"serveClient"/)
   throwsNaming(() => io.attach(srv, { pingIntervl: 1000 }), /unknown option "pingIntervl"/)
-  io.attach(srv, { pingInterval: 2000, path: undefined })
+  throwsNaming(() => io.attach(srv, { maxHttpBufferSize: 'big' }), /maxHttpBufferSize/)
+  // The constructor's values, or nothing new: accepted as they are.
+  io.attach(srv, { pingInterval: 1000, path: undefined })
+  assert.equal(io.engine.opts.pingInterval, 2000)
   await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve))
   const c = await npmClient(`http://127.0.0.1:${srv.address().port}`)
   c.disconnect()
+  await io.close()
+  // Served already: the engine is the one it had.
+  assert.throws(() => io.listen(0, { pingTimeout: 1000 }), /come too late/)
 })
 
 // --- server: the options that now work ---------------------------------------

@@ -60,6 +60,20 @@ impl Server {
         })
     }
 
+    /// Replaces the engine's options (path, ping times, CORS...) before
+    /// the server first serves, its namespaces and handlers kept:
+    /// socket.io's `attach(srv, opts)`, which gives engine.io its options
+    /// then. An error once the server has listened or served a connection.
+    pub fn set_engine_config(&self, config: engineio::server::ServerConfig) -> Result<(), Error> {
+        if self.io.set_engine_config(config) {
+            Ok(())
+        } else {
+            Err(Error::state(
+                "the engine's options are fixed once the server has served",
+            ))
+        }
+    }
+
     /// The core server, for Rust callers that need more.
     pub fn io(&self) -> &SocketIo {
         &self.io

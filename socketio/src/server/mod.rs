@@ -261,7 +261,16 @@ impl ServerInner {
 #[derive(Clone)]
 pub struct SocketIo {
     inner: Arc<ServerInner>,
-    engine: EngineIo<SioHandler>,
+    engine: Arc<EngineSlot>,
+}
+
+/// The engine, replaceable until the server first serves (socket.io gives
+/// engine.io its options when it attaches, not when it is made).
+struct EngineSlot {
+    engine: RwLock<EngineIo<SioHandler>>,
+    /// Set, under the read lock, by whatever serves: listening or handing
+    /// out the service. The options are fixed from then on.
+    served: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for SocketIo {
@@ -270,6 +279,27 @@ impl std::fmt::Debug for SocketIo {
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
+}
+
+/// The engine serving `inner`'s namespaces with `config`.
+fn build_engine(inner: &Arc<ServerInner>, mut config: EngineConfig) -> EngineIo<SioHandler> {
+    if let Some(bundle) = inner.config.serve_client.clone() {
+        // In front of the engine, as the reference's `attachServe`; an
+        // intercept of the caller's comes next.
+        let path = config.normalized_path();
+        let next = config.intercept.take();
+        config.intercept = Some(Arc::new(move |parts: &http::request::Parts| {
+            bundle
+                .respond(&path, parts)
+                .or_else(|| next.as_ref().and_then(|next| next(parts)))
+        }));
+    }
+    EngineIo::new(
+        config,
+        SioHandler {
+            server: inner.clone(),
+        },
+    )
 }
 
 impl SocketIo {
@@ -297,25 +327,53 @@ impl SocketIo {
             observers: Arc::default(),
         });
         inner.of("/");
-        let mut engine_config = config.engine;
-        if let Some(bundle) = config.serve_client {
-            // In front of the engine, as the reference's `attachServe`; an
-            // intercept of the caller's comes next.
-            let path = engine_config.normalized_path();
-            let next = engine_config.intercept.take();
-            engine_config.intercept = Some(Arc::new(move |parts: &http::request::Parts| {
-                bundle
-                    .respond(&path, parts)
-                    .or_else(|| next.as_ref().and_then(|next| next(parts)))
-            }));
+        let engine = build_engine(&inner, config.engine);
+        SocketIo {
+            inner,
+            engine: Arc::new(EngineSlot {
+                engine: RwLock::new(engine),
+                served: Default::default(),
+            }),
         }
-        let engine = EngineIo::new(
-            engine_config,
-            SioHandler {
-                server: inner.clone(),
-            },
-        );
-        SocketIo { inner, engine }
+    }
+
+    /// Replaces the engine's options (path, ping times, CORS, transports...)
+    /// of a server that has not served yet, keeping its namespaces,
+    /// handlers and middlewares: socket.io's `attach(srv, opts)` merging
+    /// `opts` into the engine it makes then. Returns false, changing
+    /// nothing, once the server has listened or handed out its
+    /// [service](Self::service).
+    pub fn set_engine_config(&self, config: EngineConfig) -> bool {
+        let mut slot = self.engine.engine.write();
+        if self
+            .engine
+            .served
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return false;
+        }
+        *slot = build_engine(&self.inner, config);
+        true
+    }
+
+    /// The engine's options now (those given at creation, or by
+    /// [`set_engine_config`](Self::set_engine_config)).
+    pub fn engine_config(&self) -> EngineConfig {
+        self.engine.engine.read().config().clone()
+    }
+
+    /// The engine, as it serves from now on.
+    fn serving(&self) -> EngineIo<SioHandler> {
+        let slot = self.engine.engine.read();
+        self.engine
+            .served
+            .store(true, std::sync::atomic::Ordering::Release);
+        slot.clone()
+    }
+
+    /// The engine for a look at its sessions (does not fix the options).
+    fn current(&self) -> EngineIo<SioHandler> {
+        self.engine.engine.read().clone()
     }
 
     /// The options the server runs with.
@@ -448,30 +506,30 @@ impl SocketIo {
 
     /// The server as a hyper / tower service, to mount in an existing app.
     pub fn service(&self) -> EngineIoService<SioHandler> {
-        self.engine.service()
+        self.serving().service()
     }
 
     /// Listens on `addr`.
     pub async fn listen(&self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<Listener> {
-        self.engine.listen(addr).await
+        self.serving().listen(addr).await
     }
 
     /// Engine.IO sessions that still owe their client something (open, or
     /// closed by the server with a final poll to answer); what a graceful
     /// shutdown waits for.
     pub fn draining_count(&self) -> usize {
-        self.engine.draining_count()
+        self.current().draining_count()
     }
 
     /// Number of Engine.IO sessions, closing ones included.
     pub fn engine_count(&self) -> usize {
-        self.engine.count()
+        self.current().count()
     }
 
     /// Whether an open Engine.IO session still uses long-polling (it would
     /// need the listener for its last poll after a close).
     pub fn has_polling_sessions(&self) -> bool {
-        self.engine
+        self.current()
             .sockets()
             .iter()
             .any(|s| s.transport() == engineio::server::TransportType::Polling)
@@ -481,7 +539,7 @@ impl SocketIo {
     /// What was already queued for a client is still written before its
     /// connection closes.
     pub fn close(&self) {
-        self.engine.close();
+        self.current().close();
     }
 
     /// Accepts connections again after [`close`](Self::close), with the
@@ -489,7 +547,7 @@ impl SocketIo {
     /// after `close()`; [`listen`](Self::listen) does it by itself).
     /// Returns false when the server was not closed.
     pub fn reopen(&self) -> bool {
-        self.engine.reopen()
+        self.current().reopen()
     }
 
     /// Graceful shutdown: [`close`](Self::close), then waits until every
@@ -507,6 +565,6 @@ impl SocketIo {
     /// Unlike [`shutdown`](Self::shutdown) it closes nothing, so a server
     /// reopened meanwhile is left serving.
     pub async fn drained(&self, limit: Duration) -> usize {
-        self.engine.drained(limit).await
+        self.current().drained(limit).await
     }
 }

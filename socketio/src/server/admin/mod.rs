@@ -296,7 +296,7 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<Admin, AdminEr
     let _ = state.me.set(Arc::downgrade(&state));
 
     // The sessions already open, then every one to come.
-    for conn in io.engine.sockets() {
+    for conn in io.current().sockets() {
         state
             .counts
             .clients

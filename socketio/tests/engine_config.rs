@@ -1,0 +1,96 @@
+//! `SocketIo::set_engine_config`: the engine's options replaced before the
+//! server first serves (socket.io's `attach(srv, opts)`), namespaces and
+//! handlers kept; refused once the server has served.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use socketio::{ServerConfig, SocketIo};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The status line and body of a `GET target` on its own connection.
+async fn get(addr: SocketAddr, target: &str) -> (String, String) {
+    request(addr, "GET", target, "").await
+}
+
+/// The status line and body of one request on its own connection.
+async fn request(addr: SocketAddr, method: &str, target: &str, body: &str) -> (String, String) {
+    let exchange = async {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        tcp.read_to_end(&mut out).await.unwrap();
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let status = text.lines().next().unwrap_or_default().to_owned();
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+        (status, body)
+    };
+    tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .expect("the server answers")
+}
+
+#[tokio::test]
+async fn engine_options_replaced_before_serving_keep_the_namespaces() {
+    let io = SocketIo::new(ServerConfig::default());
+    let connected = Arc::new(AtomicUsize::new(0));
+    let seen = connected.clone();
+    io.of("/chat").on_connection(move |_| {
+        seen.fetch_add(1, Ordering::SeqCst);
+    });
+    let engine = io
+        .engine_config()
+        .path("/realtime/")
+        .ping_interval(Duration::from_millis(1234));
+    assert!(io.set_engine_config(engine));
+    assert_eq!(
+        io.engine_config().ping_interval,
+        Duration::from_millis(1234)
+    );
+
+    let listener = io.listen("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr();
+    let (status, body) = get(addr, "/realtime/?EIO=4&transport=polling").await;
+    assert!(status.contains(" 200 "), "{status}");
+    assert!(body.contains("\"pingInterval\":1234"), "{body}");
+    // The old path is no longer the engine's.
+    let (status, _) = get(addr, "/socket.io/?EIO=4&transport=polling").await;
+    assert!(
+        status.contains(" 404 ") || status.contains(" 400 "),
+        "{status}"
+    );
+    // The namespace and handler made before serve the new engine.
+    let sid = body
+        .split("\"sid\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a session id")
+        .to_owned();
+    let session = format!("/realtime/?EIO=4&transport=polling&sid={sid}");
+    let (status, _) = request(addr, "POST", &session, "40/chat,").await;
+    assert!(status.contains(" 200 "), "{status}");
+    let (_, body) = get(addr, &session).await;
+    assert!(body.starts_with("40/chat,{\"sid\":"), "{body}");
+    assert_eq!(connected.load(Ordering::SeqCst), 1);
+
+    // Fixed once served: nothing changes.
+    assert!(!io.set_engine_config(io.engine_config().path("/other/")));
+    assert_eq!(io.engine_config().path, "/realtime/");
+    let (status, _) = get(addr, "/realtime/?EIO=4&transport=polling").await;
+    assert!(status.contains(" 200 "), "{status}");
+    io.close();
+}
+
+#[tokio::test]
+async fn engine_options_fixed_once_the_service_is_handed_out() {
+    let io = SocketIo::new(ServerConfig::default());
+    let _service = io.service();
+    assert!(!io.set_engine_config(io.engine_config().path("/other/")));
+    assert_eq!(io.engine_config().path, "/socket.io/");
+}
