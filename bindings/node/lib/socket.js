@@ -16,6 +16,12 @@ const RESERVED = new Set([
   'removeListener',
 ])
 
+// Shared by every socket until it has flags or listeners of its own (then
+// replaced, never written): an idle connection holds no arrays or flag
+// objects of its own, and an emit without flags allocates none.
+const NO_FLAGS = Object.freeze({})
+const NONE = Object.freeze([])
+
 /** Calls `cb` with the outcome of an acknowledged emit. */
 function ackCallback(cb, withError) {
   return (err, args) => {
@@ -24,17 +30,25 @@ function ackCallback(cb, withError) {
   }
 }
 
-// Shared by every socket (`this` is the socket): no closures per connection.
-function onNewListener(event) {
+const EE = EventEmitter.prototype
+
+// Native forwarding follows the listeners: an event reaches JS only while
+// someone listens to it. Kept in step by the socket's listener methods
+// rather than by `newListener` / `removeListener` listeners of its own,
+// which would be two more entries in every connection's listener table.
+
+/** Before a listener of `event` is added. */
+function listening(socket, event) {
   if (event === 'error') {
     // The connection's protocol errors, once someone listens.
-    if (!this._errorsWatched) this._h.onError()
-    this._errorsWatched = true
-  } else if (!RESERVED.has(event) && this.listenerCount(event) === 0) this._h.on(event)
+    if (!socket._errorsWatched) socket._h.onError()
+    socket._errorsWatched = true
+  } else if (!RESERVED.has(event) && socket.listenerCount(event) === 0) socket._h.on(event)
 }
 
-function onRemoveListener(event) {
-  if (!RESERVED.has(event) && this.listenerCount(event) === 0) this._h.off(event)
+/** After a listener of `event` was removed. */
+function unlistened(socket, event) {
+  if (!RESERVED.has(event) && socket.listenerCount(event) === 0) socket._h.off(event)
 }
 
 /**
@@ -49,10 +63,10 @@ class Socket extends EventEmitter {
     this._h = handle
     this._key = handle.key
     this._connId = handle.connId
-    this._flags = {}
-    this._fns = []
-    this._anyIn = []
-    this._anyOut = []
+    this._flags = NO_FLAGS
+    this._fns = NONE
+    this._anyIn = NONE
+    this._anyOut = NONE
     this._anyInId = null
     this._anyOutId = null
     this._lastData = undefined
@@ -64,11 +78,39 @@ class Socket extends EventEmitter {
     this._data = undefined
     this._conn = null
     this._client = null
-    // Native forwarding follows the listeners: an event reaches JS only
-    // while someone listens to it.
     this._errorsWatched = false
-    this.on('newListener', onNewListener)
-    this.on('removeListener', onRemoveListener)
+  }
+
+  addListener(event, listener) {
+    // An invalid listener is refused by EventEmitter before anything changes.
+    if (typeof listener === 'function') listening(this, event)
+    return EE.addListener.call(this, event, listener)
+  }
+
+  on(event, listener) {
+    return this.addListener(event, listener)
+  }
+
+  prependListener(event, listener) {
+    if (typeof listener === 'function') listening(this, event)
+    return EE.prependListener.call(this, event, listener)
+  }
+
+  removeListener(event, listener) {
+    EE.removeListener.call(this, event, listener)
+    unlistened(this, event)
+    return this
+  }
+
+  off(event, listener) {
+    return this.removeListener(event, listener)
+  }
+
+  removeAllListeners(event) {
+    const events = event === undefined ? this.eventNames() : [event]
+    EE.removeAllListeners.apply(this, arguments)
+    for (const e of events) unlistened(this, e)
+    return this
   }
 
   /** socket.io's `socket.handshake`. */
@@ -160,7 +202,7 @@ class Socket extends EventEmitter {
     }
     if (RESERVED.has(event)) throw new Error(`"${event}" is a reserved event name`)
     const flags = this._flags
-    this._flags = {}
+    if (flags !== NO_FLAGS) this._flags = NO_FLAGS
     if (flags.volatile && turn.busy(this)) return true
     turn.wroteTo(this)
     if (typeof args[args.length - 1] === 'function') {
@@ -199,18 +241,24 @@ class Socket extends EventEmitter {
 
   /** The next emit's acknowledgement fails after `ms`. */
   timeout(ms) {
-    this._flags.timeout = ms
+    this._ownFlags().timeout = ms
     return this
   }
 
   get volatile() {
-    this._flags.volatile = true
+    this._ownFlags().volatile = true
     return this
   }
 
   compress(compress) {
-    this._flags.compress = compress
+    this._ownFlags().compress = compress
     return this
+  }
+
+  /** The next emit's flags, writable. */
+  _ownFlags() {
+    if (this._flags === NO_FLAGS) this._flags = {}
+    return this._flags
   }
 
   get broadcast() {
@@ -257,24 +305,27 @@ class Socket extends EventEmitter {
    */
   use(fn) {
     if (this._fns.length === 0) this._h.onFallback()
+    if (this._fns === NONE) this._fns = []
     this._fns.push(fn)
     return this
   }
 
   onAny(listener) {
+    if (this._anyIn === NONE) this._anyIn = []
     this._anyIn.push(listener)
     this._watchAny()
     return this
   }
 
   prependAny(listener) {
+    if (this._anyIn === NONE) this._anyIn = []
     this._anyIn.unshift(listener)
     this._watchAny()
     return this
   }
 
   offAny(listener) {
-    this._anyIn = listener ? this._anyIn.filter((l) => l !== listener) : []
+    this._anyIn = listener ? this._anyIn.filter((l) => l !== listener) : NONE
     if (this._anyIn.length === 0 && this._anyInId !== null) {
       this._h.offAny(this._anyInId)
       this._anyInId = null
@@ -287,19 +338,21 @@ class Socket extends EventEmitter {
   }
 
   onAnyOutgoing(listener) {
+    if (this._anyOut === NONE) this._anyOut = []
     this._anyOut.push(listener)
     this._watchAnyOutgoing()
     return this
   }
 
   prependAnyOutgoing(listener) {
+    if (this._anyOut === NONE) this._anyOut = []
     this._anyOut.unshift(listener)
     this._watchAnyOutgoing()
     return this
   }
 
   offAnyOutgoing(listener) {
-    this._anyOut = listener ? this._anyOut.filter((l) => l !== listener) : []
+    this._anyOut = listener ? this._anyOut.filter((l) => l !== listener) : NONE
     if (this._anyOut.length === 0 && this._anyOutId !== null) {
       this._h.offAnyOutgoing(this._anyOutId)
       this._anyOutId = null

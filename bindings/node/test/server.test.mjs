@@ -154,6 +154,23 @@ test('once, off, onAny, offAny, onAnyOutgoing', async (t) => {
   c.emit('ping2')
   await ping
   assert.deepEqual(seen, ['a'])
+
+  // Every way of adding a listener has the core forward its event, also
+  // after all listeners were removed.
+  socket.removeAllListeners()
+  const got = []
+  socket.prependListener('g', (x) => got.push(['pre', x]))
+  socket.prependOnceListener('h', (x) => got.push(['once', x]))
+  c.emit('g', 1)
+  c.emit('h', 2)
+  c.emit('h', 3)
+  const ping3 = next(socket, 'ping3')
+  c.emit('ping3')
+  await ping3
+  assert.deepEqual(got, [
+    ['pre', 1],
+    ['once', 2],
+  ])
 })
 
 test('rooms: join, leave, to, in, except, broadcast', async (t) => {
