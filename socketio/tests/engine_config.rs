@@ -40,10 +40,14 @@ async fn request(addr: SocketAddr, method: &str, target: &str, body: &str) -> (S
 async fn engine_options_replaced_before_serving_keep_the_namespaces() {
     let io = SocketIo::new(ServerConfig::default());
     let connected = Arc::new(AtomicUsize::new(0));
-    let seen = connected.clone();
-    io.of("/chat").on_connection(move |_| {
+    let serials = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let (seen, chat_serials) = (connected.clone(), serials.clone());
+    io.of("/chat").on_connection(move |s| {
         seen.fetch_add(1, Ordering::SeqCst);
+        chat_serials.lock().push(s.serial());
     });
+    let main_serials = serials.clone();
+    io.on_connection(move |s| main_serials.lock().push(s.serial()));
     let engine = io
         .engine_config()
         .path("/realtime/")
@@ -78,6 +82,14 @@ async fn engine_options_replaced_before_serving_keep_the_namespaces() {
     let (_, body) = get(addr, &session).await;
     assert!(body.starts_with("40/chat,{\"sid\":"), "{body}");
     assert_eq!(connected.load(Ordering::SeqCst), 1);
+    // Each socket has a serial of its own (the embedding layers' key).
+    let (status, _) = request(addr, "POST", &session, "40").await;
+    assert!(status.contains(" 200 "), "{status}");
+    let (_, body) = get(addr, &session).await;
+    assert!(body.starts_with("40{\"sid\":"), "{body}");
+    let serials = serials.lock().clone();
+    assert_eq!(serials.len(), 2);
+    assert!(serials[0] != serials[1] && serials.iter().all(|&n| n > 0));
 
     // Fixed once served: nothing changes.
     assert!(!io.set_engine_config(io.engine_config().path("/other/")));

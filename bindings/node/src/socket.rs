@@ -1,13 +1,13 @@
 //! The server socket handle and the one-shot answers handed to JS
 //! (acknowledgements, middleware verdicts, dynamic namespace matches).
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use sio_core::server::ConnectError;
 use sio_core::server::SendOptions;
 use socketio_ffi::embed::{payload, Error, Next, Socket, Value};
@@ -17,21 +17,27 @@ use crate::broadcast::{self, BroadcastAction, BroadcastSpec};
 use crate::dispatch::{Answer, Dispatcher, Event, EventKind};
 use crate::{decode, js_err, millis};
 
-/// The key the JS layer knows a socket by, kept in the core socket.
-#[derive(Clone, Copy)]
-struct SocketKey(u32);
-
-static NEXT_KEY: AtomicU32 = AtomicU32::new(1);
-
-/// The socket's key, given on first use.
+/// The key the JS layer knows a socket by: the core socket's serial (kept
+/// in no table of the socket's: an idle connection pays nothing for it).
+/// Wraps after 2^32 sockets, which no socket lives to see.
 pub(crate) fn key_of(s: &Socket) -> u32 {
-    let mut ext = s.core().extensions();
-    if let Some(k) = ext.get::<SocketKey>() {
-        return k.0;
+    s.core().serial() as u32
+}
+
+/// The events of a socket that reach the JS layer: its listeners' names,
+/// or all of them once a socket middleware needs to see every event. One
+/// handler per socket reads it; a core handler per event would cost a map
+/// entry and three allocations per listened event and connection.
+#[derive(Default)]
+struct Forwarded {
+    all: AtomicBool,
+    names: RwLock<Vec<Box<str>>>,
+}
+
+impl Forwarded {
+    fn wants(&self, name: &str) -> bool {
+        self.all.load(Ordering::Acquire) || self.names.read().iter().any(|n| **n == *name)
     }
-    let k = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
-    ext.insert(SocketKey(k));
-    k
 }
 
 /// A socket with what its handle needs.
@@ -75,6 +81,9 @@ pub struct SocketHandle {
     s: Socket,
     key: u32,
     disp: Arc<Dispatcher>,
+    /// What this handle forwards, once it forwards anything: the JS socket
+    /// changes its forwarding through its own handle only.
+    forwarded: std::sync::OnceLock<Arc<Forwarded>>,
 }
 
 impl SocketHandle {
@@ -83,7 +92,27 @@ impl SocketHandle {
             s: r.socket,
             key: r.key,
             disp: r.disp,
+            forwarded: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The forwarding table, with its handler installed on first use.
+    fn forwarded(&self) -> &Forwarded {
+        self.forwarded.get_or_init(|| {
+            let fwd = Arc::new(Forwarded::default());
+            let (d, key, wants) = (self.disp.clone(), self.key, fwd.clone());
+            // Events no JS listener waits for are dropped here, their
+            // acknowledgement never sent: as socket.io without a listener.
+            self.s.on_fallback(move |_, name, args, ack| {
+                if !wants.wants(name) {
+                    return;
+                }
+                let mut ev = Event::new(EventKind::Event, key).name(name).args(&args);
+                ev.ack = ack;
+                d.send(ev);
+            });
+            fwd
+        })
     }
 }
 
@@ -244,27 +273,20 @@ impl SocketHandle {
         self.s.disconnect(close);
     }
 
-    /// Forwards the event `event` to the JS layer (once per name).
+    /// Forwards the event `event` to the JS layer.
     #[napi(catch_unwind)]
     pub fn on(&self, event: String) {
-        let (d, key) = (self.disp.clone(), self.key);
-        self.s.on(&event, move |_, name, args, ack| {
-            let mut ev = Event::new(EventKind::Event, key).name(name).args(&args);
-            ev.ack = ack;
-            d.send(ev);
-        });
+        let mut names = self.forwarded().names.write();
+        if !names.iter().any(|n| **n == *event) {
+            names.push(event.into_boxed_str());
+        }
     }
 
-    /// Forwards the events no [`SocketHandle::on`] asked for, with their
-    /// acknowledgement: socket middlewares see every event.
+    /// Forwards every event, with its acknowledgement, also those no
+    /// [`SocketHandle::on`] asked for: socket middlewares see them all.
     #[napi(catch_unwind)]
     pub fn on_fallback(&self) {
-        let (d, key) = (self.disp.clone(), self.key);
-        self.s.on_fallback(move |_, name, args, ack| {
-            let mut ev = Event::new(EventKind::Event, key).name(name).args(&args);
-            ev.ack = ack;
-            d.send(ev);
-        });
+        self.forwarded().all.store(true, Ordering::Release);
     }
 
     /// Forwards the socket's errors (a packet its connection sent that the
@@ -280,7 +302,9 @@ impl SocketHandle {
     /// Stops forwarding the event `event`.
     #[napi(catch_unwind)]
     pub fn off(&self, event: String) {
-        self.s.off(&event);
+        if let Some(fwd) = self.forwarded.get() {
+            fwd.names.write().retain(|n| **n != *event);
+        }
     }
 
     /// Forwards every incoming event to the JS catch-all listeners; returns

@@ -75,6 +75,7 @@ struct Handlers {
 /// A client's connection to one namespace.
 pub struct Socket {
     id: Sid,
+    serial: u64,
     room: Room,
     pub(crate) ns: Arc<Namespace>,
     pub(crate) client: EngineSocket,
@@ -116,6 +117,9 @@ impl std::fmt::Debug for Socket {
     }
 }
 
+/// The serial of the next socket made in this process.
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+
 impl Socket {
     pub(crate) fn new(
         ns: Arc<Namespace>,
@@ -140,6 +144,7 @@ impl Socket {
         let data = session.map(|s| s.data.clone()).unwrap_or(Value::Null);
         Socket {
             id,
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
             room: Room::from(id.as_str()),
             ns,
             client,
@@ -161,6 +166,13 @@ impl Socket {
     /// The socket id (not the Engine.IO session id).
     pub fn id(&self) -> Sid {
         self.id
+    }
+
+    /// A number no other socket of this process has (from 1, in order of
+    /// creation): a key for an embedder's tables that costs no storage
+    /// and no hashing of the id.
+    pub fn serial(&self) -> u64 {
+        self.serial
     }
 
     /// The namespace the socket belongs to.
