@@ -376,7 +376,8 @@ impl SocketIo {
         self.engine.engine.read().clone()
     }
 
-    /// The options the server runs with.
+    /// The options the server was made with; its engine's, if replaced
+    /// since, are [`engine_config`](Self::engine_config)'s.
     pub fn config(&self) -> &ServerConfig {
         &self.inner.config
     }
