@@ -246,15 +246,25 @@ function adapterOptions(a, recovery) {
 
 // --- server ----------------------------------------------------------------
 
-const SERVER = new Set([
-  // socket.io
-  'path',
+/**
+ * socket.io's own options (and socketio-rs's `ackTimeout`): read from the
+ * constructor's options only (socket.io's `attach()` hands the merged
+ * options to engine.io alone).
+ */
+const SOCKET_IO_ONLY = new Set([
   'serveClient',
   'adapter',
   'parser',
   'connectTimeout',
   'connectionStateRecovery',
   'cleanupEmptyChildNamespaces',
+  'ackTimeout',
+])
+
+const SERVER = new Set([
+  // socket.io (the engine's path too)
+  'path',
+  ...SOCKET_IO_ONLY,
   // engine.io `ServerOptions`
   'pingTimeout',
   'pingInterval',
@@ -274,8 +284,6 @@ const SERVER = new Set([
   'destroyUpgrade',
   'destroyUpgradeTimeout',
   'addTrailingSlash',
-  // socketio-rs
-  'ackTimeout',
 ])
 
 const COOKIE = new Set([
@@ -492,20 +500,6 @@ function serverOptions(opts) {
 }
 
 /**
- * socket.io's own options: read from the constructor's options only (its
- * `attach()` hands the merged options to engine.io alone).
- */
-const SOCKET_IO_ONLY = new Set([
-  'serveClient',
-  'adapter',
-  'parser',
-  'connectTimeout',
-  'connectionStateRecovery',
-  'cleanupEmptyChildNamespaces',
-  'ackTimeout',
-])
-
-/**
  * The options of `io.attach(srv, opts)` / `io.listen(port, opts)`, merged
  * as socket.io merges them: `Object.assign(opts, this.opts)`, the
  * constructor's options win and `opts` fills in the engine's others. Returns
@@ -520,7 +514,7 @@ function attachOptions(opts, ctorOpts) {
   for (const [k, v] of Object.entries(opts)) {
     if (v === undefined || Object.prototype.hasOwnProperty.call(ctorOpts, k)) continue
     if (SOCKET_IO_ONLY.has(k)) {
-      fail(`option "${k}" of attach()/listen() is not supported: socket.io reads it from new Server() only, pass it there`)
+      fail(`option "${k}" of attach()/listen() is not supported: it is read from new Server() only (as socket.io reads its own options), pass it there`)
     }
     added[k] = v
   }
