@@ -69,12 +69,7 @@ async fn compress_false_sends_as_it_is() {
     let server = serve(io).await;
     let (_, open) = http(&server, "GET", "", "").await;
     let open = String::from_utf8_lossy(&open).to_string();
-    let sid = open
-        .split("\"sid\":\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("sid")
-        .to_owned();
+    let sid = session_id(&open);
     let q = format!("&sid={sid}");
     http(&server, "POST", &q, "40").await;
     let (_, connected) = http(&server, "GET", &q, "").await;
@@ -83,12 +78,7 @@ async fn compress_false_sends_as_it_is() {
     // have someone to reach.
     let (_, open2) = http(&server, "GET", "", "").await;
     let open2 = String::from_utf8_lossy(&open2).to_string();
-    let sid2 = open2
-        .split("\"sid\":\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("sid")
-        .to_owned();
+    let sid2 = session_id(&open2);
     let q2 = format!("&sid={sid2}");
     http(&server, "POST", &q2, "40").await;
     http(&server, "GET", &q2, "").await;

@@ -2,6 +2,8 @@
 //! server first serves (socket.io's `attach(srv, opts)`), namespaces and
 //! handlers kept; refused once the server has served.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -70,12 +72,7 @@ async fn engine_options_replaced_before_serving_keep_the_namespaces() {
         "{status}"
     );
     // The namespace and handler made before serve the new engine.
-    let sid = body
-        .split("\"sid\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a session id")
-        .to_owned();
+    let sid = common::session_id(&body);
     let session = format!("/realtime/?EIO=4&transport=polling&sid={sid}");
     let (status, _) = request(addr, "POST", &session, "40/chat,").await;
     assert!(status.contains(" 200 "), "{status}");

@@ -546,3 +546,12 @@ pub async fn ws_expect_silent(ws: &mut Ws, d: Duration) {
         Ok(m) => panic!("expected silence, got {m:?}"),
     }
 }
+
+/// The session id in an Engine.IO open packet (or any text holding one).
+pub fn session_id(open: &str) -> String {
+    open.split("\"sid\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no session id in {open:?}"))
+        .to_owned()
+}
