@@ -156,8 +156,10 @@ export interface ServerOptions {
   /**
    * The in-memory adapter (left out, or socket.io-adapter's `Adapter` /
    * `SessionAwareAdapter` as socket.io would pick it) or a Redis cluster:
-   * `createRedisAdapter(url, opts)`. The Node adapters
-   * (`@socket.io/redis-adapter`...) throw.
+   * `createRedisAdapter(url, opts)` or a factory of `@socket.io/redis-adapter`
+   * (`createAdapter(pub, sub, opts)`, `createShardedAdapter(...)`), run on the
+   * native adapter. Other adapters (`@socket.io/redis-streams-adapter`'s
+   * factory, custom classes) throw.
    */
   adapter?: ReturnType<typeof createRedisAdapter> | (abstract new (nsp: any) => any)
   /**
@@ -586,8 +588,13 @@ export declare class Server<
   listen(srv: HttpServer | HttpsServer | number, opts?: ServerOptions): this
   attach(srv: HttpServer | HttpsServer | number, opts?: ServerOptions): this
   path(): string
-  /** The `adapter` option given (undefined: in memory); setting one later throws. */
+  /** The adapter given (undefined: in memory). */
   adapter(): ServerOptions['adapter']
+  /**
+   * Sets the adapter (as the `adapter` option takes it) before the server
+   * first serves; afterwards it throws.
+   */
+  adapter(v: NonNullable<ServerOptions['adapter']>): this
   /** The ids of the main namespace's sockets (deprecated in socket.io, kept). */
   allSockets(): Promise<Set<SocketId>>
   of(

@@ -1,6 +1,7 @@
-//! `SocketIo::set_engine_config`: the engine's options replaced before the
-//! server first serves (socket.io's `attach(srv, opts)`), namespaces and
-//! handlers kept; refused once the server has served.
+//! What a server takes until it first serves, its namespaces and handlers
+//! kept: `SocketIo::set_engine_config`, the engine's options (socket.io's
+//! `attach(srv, opts)`), and `SocketIo::set_adapter` (socket.io's
+//! `io.adapter(...)`); both refused once the server has served.
 
 mod common;
 
@@ -9,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use socketio::adapter::{Adapter, LocalAdapter, RoomEvent};
 use socketio::{ServerConfig, SocketIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -102,4 +104,74 @@ async fn engine_options_fixed_once_the_service_is_handed_out() {
     let _service = io.service();
     assert!(!io.set_engine_config(io.engine_config().path("/other/")));
     assert_eq!(io.engine_config().path, "/socket.io/");
+}
+
+/// An adapter a factory made, with the namespace it was made for.
+type Made = (String, Arc<dyn Adapter>);
+
+#[tokio::test]
+async fn adapter_replaced_before_serving_serves_every_namespace() {
+    let io = SocketIo::new(ServerConfig::default());
+    let events = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    io.of("/chat")
+        .on_room_event(move |e| seen.lock().push(e.clone()));
+    io.of("/chat").on_connection(|s| s.join("den"));
+    let made: Arc<parking_lot::Mutex<Vec<Made>>> = Arc::default();
+    let factory = {
+        let made = made.clone();
+        move |nsp: &str| -> Arc<dyn Adapter> {
+            let adapter: Arc<dyn Adapter> = Arc::new(LocalAdapter::new());
+            made.lock().push((nsp.to_owned(), adapter.clone()));
+            adapter
+        }
+    };
+    let replaced = io.set_adapter(factory).expect("replaced before serving");
+    // `/` and `/chat`, each now on an adapter of the new factory's.
+    assert_eq!(replaced.len(), 2);
+    assert_eq!(made.lock().len(), 2);
+    for (name, adapter) in made.lock().iter() {
+        assert!(Arc::ptr_eq(&io.of(name).adapter(), adapter), "{name}");
+    }
+    // A namespace made later gets one too.
+    let late = io.of("/late");
+    assert!(made
+        .lock()
+        .iter()
+        .any(|(name, a)| name == "/late" && Arc::ptr_eq(a, &late.adapter())));
+
+    let listener = io.listen("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr();
+    let (_, body) = get(addr, "/socket.io/?EIO=4&transport=polling").await;
+    let session = format!(
+        "/socket.io/?EIO=4&transport=polling&sid={}",
+        common::session_id(&body)
+    );
+    let (status, _) = request(addr, "POST", &session, "40/chat,").await;
+    assert!(status.contains(" 200 "), "{status}");
+    let (_, body) = get(addr, &session).await;
+    assert!(body.starts_with("40/chat,{\"sid\":"), "{body}");
+    // The join went to the new adapter, whose room events reach the
+    // listener registered before the replacement.
+    let chat = made
+        .lock()
+        .iter()
+        .find(|(n, _)| n == "/chat")
+        .map(|(_, a)| a.clone())
+        .unwrap();
+    assert!(chat.rooms().contains("den"));
+    assert!(events
+        .lock()
+        .iter()
+        .any(|e| matches!(e, RoomEvent::JoinRoom(room, _) if &**room == "den")));
+    for old in &replaced {
+        assert!(old.rooms().is_empty());
+    }
+
+    // Fixed once served.
+    assert!(io
+        .set_adapter(|_: &str| -> Arc<dyn Adapter> { Arc::new(LocalAdapter::new()) })
+        .is_none());
+    assert!(Arc::ptr_eq(&io.of("/chat").adapter(), &chat));
+    io.close();
 }

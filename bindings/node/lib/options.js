@@ -8,6 +8,7 @@
 
 const path = require('node:path')
 const { corsOptions } = require('./cors')
+const { ms } = require('./util')
 
 /** Marks the `adapter` of `createRedisAdapter()`. */
 const REDIS = Symbol('socketio-rs redis adapter')
@@ -214,6 +215,67 @@ function nodeRedisAdapter(a) {
   return null
 }
 
+/** What the official adapters' constructors read of a namespace. */
+function standInNamespace() {
+  return { name: '/', server: { encoder: { encode: (p) => [p] }, opts: {}, _opts: {} }, sockets: new Map() }
+}
+
+/**
+ * The native options of a factory of `@socket.io/redis-adapter`
+ * (`createAdapter(pub, sub, opts)` or `createShardedAdapter(...)`): its
+ * clients and options are read off an adapter it makes for a stand-in
+ * namespace, closed at once (its subscriptions undone). The Rust core makes
+ * its own connections to the same Redis and speaks the same protocol.
+ */
+function officialRedisOptions(factory, [what, flavour]) {
+  let probe
+  try {
+    probe = factory(standInNamespace())
+  } catch (e) {
+    fail(`option "adapter": the ${what} could not be read (${e && e.message}): pass clients of the "redis" or "ioredis" package`)
+  }
+  try {
+    const { redisUrl } = require('./emitter')
+    let url
+    try {
+      url = redisUrl(probe.pubClient)
+    } catch (e) {
+      fail(`option "adapter": the ${what}'s Redis client: ${e && e.message}`)
+    }
+    if (flavour === 'sharded') {
+      const o = probe.opts || {}
+      if (o.subscriptionMode !== undefined && o.subscriptionMode !== 'dynamic') {
+        fail(`option "adapter": subscriptionMode ${JSON.stringify(o.subscriptionMode)} of the ${what} is not supported (only "dynamic", its default)`)
+      }
+      return { url, key: String(o.channelPrefix ?? 'socket.io'), flavour, requestsTimeout: undefined }
+    }
+    if (probe.publishOnSpecificResponseChannel) {
+      fail(`option "adapter": publishOnSpecificResponseChannel of the ${what} is not supported`)
+    }
+    if (!isNotepack(probe.parser)) {
+      fail(`option "adapter": a custom parser for the ${what} is not supported (the Rust core speaks its default msgpack encoding)`)
+    }
+    const suffix = '#/#'
+    const channel = String(probe.channel || '')
+    const key = channel.endsWith(suffix) ? channel.slice(0, -suffix.length) : 'socket.io'
+    return { url, key, flavour, requestsTimeout: ms(probe.requestsTimeout) }
+  } finally {
+    try {
+      const closed = probe.close()
+      if (closed && typeof closed.catch === 'function') closed.catch(() => {})
+    } catch {
+      // A client that cannot unsubscribe had not subscribed either.
+    }
+  }
+}
+
+/** Whether `p` is the notepack.io module the classic adapter encodes with by default. */
+function isNotepack(p) {
+  if (p === undefined || p === null) return true
+  for (const [, exp] of loaded(['notepack.io'])) if (p === exp) return true
+  return false
+}
+
 /**
  * The native Redis options of the `adapter` option, or undefined for the
  * in-memory adapter; any adapter the Rust core cannot be throws.
@@ -232,9 +294,10 @@ function adapterOptions(a, recovery) {
     )
   }
   const node = typeof a === 'function' ? nodeRedisAdapter(a) : null
+  if (node && node[1] !== 'streams') return officialRedisOptions(a, node)
   if (node) {
     fail(
-      `option "adapter": the ${node[0]} runs in Node, not on the Rust core, and cannot be mapped to its Redis clients; ` +
+      `option "adapter": the ${node[0]} starts reading its stream at once, in Node, and cannot be mapped to the Rust core; ` +
         `use createRedisAdapter(url, { flavour: '${node[1]}' }) from socketio-rs instead (same Redis protocol, Node servers on that adapter share the cluster)`,
     )
   }
@@ -659,6 +722,7 @@ function urlFromOptions(o) {
 
 module.exports = {
   REDIS,
+  adapterOptions,
   serverOptions,
   attachOptions,
   clientOptions,

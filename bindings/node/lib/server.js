@@ -10,7 +10,7 @@ const { Acks } = require('./ack')
 const { BroadcastOperator, ParentBroadcastOperator } = require('./broadcast')
 const { attach } = require('./attach')
 const { corsOptions, decideOrigin, regexSource } = require('./cors')
-const { REDIS, serverOptions, attachOptions } = require('./options')
+const { REDIS, serverOptions, attachOptions, adapterOptions } = require('./options')
 const { Engine } = require('./engine')
 
 /**
@@ -360,6 +360,7 @@ class Server extends EventEmitter {
     this._recovery = !!this.opts.connectionStateRecovery
     // Other servers read `socket.data` through fetchSockets.
     this._cluster = !!native.adapter
+    this._adapterOpt = this.opts.adapter
     this._ackTimeout = ms(this.opts.ackTimeout) ?? 5000
     this._cbs = new Callbacks()
     this._targets = new Map()
@@ -400,15 +401,28 @@ class Server extends EventEmitter {
   }
 
   /**
-   * socket.io's `io.adapter()`: the `adapter` option given (undefined for
-   * the in-memory adapter). Setting one later is refused: the adapter is
-   * fixed when the server is made.
+   * socket.io's `io.adapter()`: the adapter given (undefined for the
+   * in-memory one). Set, before the server first serves, to
+   * `createRedisAdapter(url)` or a factory of `@socket.io/redis-adapter`
+   * (`createAdapter(pub, sub)`, `createShardedAdapter(...)`): every
+   * namespace then runs on the native adapter of that cluster, handlers
+   * and room listeners kept. Afterwards it throws: the rooms the sockets
+   * joined would be lost (socket.io loses them).
    */
   adapter(v) {
-    if (v === undefined) return this.opts.adapter
-    throw new TypeError(
-      'socketio-rs: io.adapter(...) cannot change the adapter of a running server: pass `adapter: createRedisAdapter(url)` to new Server()',
-    )
+    if (v === undefined) return this._adapterOpt
+    const native = adapterOptions(v, this._recovery)
+    try {
+      this._native.setAdapter({ adapter: native })
+    } catch (err) {
+      if (/fixed once the server has served/.test(err.message)) {
+        throw new Error(`socketio-rs: io.adapter(...) after the server has served: ${err.message}; set it before listen() or attach()`)
+      }
+      throw err
+    }
+    this._adapterOpt = v
+    this._cluster = !!native
+    return this
   }
 
   path(v) {

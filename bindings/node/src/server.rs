@@ -390,6 +390,18 @@ impl NativeServer {
             .map_err(js_err)
     }
 
+    /// The adapter of `opts.adapter` (a Redis or Postgres cluster; none:
+    /// in memory) in place of the server's, before it first serves:
+    /// socket.io's `io.adapter(...)`. Only that key of `opts` is taken.
+    #[napi(catch_unwind)]
+    pub fn set_adapter(
+        &self,
+        #[napi(ts_arg_type = "Record<string, unknown>")] opts: Object<'_>,
+    ) -> napi::Result<()> {
+        let opts = config(&opts, &self.disp, &self.engine)?;
+        self.server.set_adapter(opts.redis.as_ref()).map_err(js_err)
+    }
+
     /// Binds `addr` (`host:port`) and serves; returns the port. After
     /// `close` it serves again (socket.io's `listen()` after `close()`).
     #[napi(catch_unwind)]

@@ -1,8 +1,9 @@
 // Every option of socket.io's Server and of socket.io-client's io() is
 // honoured or refused at construction with a TypeError naming it: none is
 // silently ignored. The msgpack parser talks to the npm peers configured
-// with socket.io-msgpack-parser; the official Node Redis adapters are
-// refused with a pointer to createRedisAdapter.
+// with socket.io-msgpack-parser; the factories of @socket.io/redis-adapter
+// are read for the native adapter, the streams adapter's is refused with a
+// pointer to createRedisAdapter.
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -14,7 +15,7 @@ import path from 'node:path'
 import { execFileSync, spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { rs, rsClient, sio, sioClient, rsServer, npmServer, npmClient, rsClientOf, next, within, sleep } from './helpers.mjs'
+import { rs, rsClient, sio, sioClient, rsServer, npmServer, npmClient, rsClientOf, next, within, sleep, freePort } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -240,21 +241,40 @@ test("socket.io-adapter's in-memory adapters only where socket.io would use them
   throwsNaming(() => new rs.Server({ adapter: Custom }), /option "adapter"/, /createRedisAdapter\(url, \{ flavour \}\)/)
 })
 
-test('the official Node Redis adapters are refused, pointing at createRedisAdapter', (t) => {
+test("@socket.io/redis-adapter's factories are read for the native adapter; what cannot be read is refused", async (t) => {
   if (!peers.redisAdapter || !peers.streamsAdapter) return t.skip(NO_PEERS)
-  // Never connected: the factories only keep the clients.
-  const pub = { fake: 'pub' }
-  const sub = { fake: 'sub' }
+  // A client in ioredis's shape that records what the adapter asks of it.
+  const calls = []
+  const fake = (options) => {
+    const c = { options }
+    for (const m of ['psubscribe', 'punsubscribe', 'subscribe', 'unsubscribe', 'on', 'off']) {
+      c[m] = (...args) => {
+        calls.push(m)
+        return m === 'on' || m === 'off' ? c : Promise.resolve()
+      }
+    }
+    return c
+  }
+  // Read: the URL of the pub client and the key reach the core, which
+  // then fails to connect (nothing listens there), naming the address.
+  const port = await freePort()
+  const pub = fake({ host: '127.0.0.1', port })
+  assert.throws(
+    () => new rs.Server({ adapter: peers.redisAdapter.createAdapter(pub, fake({}), { key: 'k' }) }),
+    new RegExp(`cannot join the Redis cluster at redis://127\\.0\\.0\\.1:${port}`),
+  )
+  // The adapter made to read them subscribed, then undid it.
+  assert.ok(calls.includes('psubscribe') && calls.includes('punsubscribe') && calls.includes('off'), calls.join())
+  // A client that is neither redis's nor ioredis's.
   throwsNaming(
-    () => new rs.Server({ adapter: peers.redisAdapter.createAdapter(pub, sub, { key: 'k' }) }),
+    () => new rs.Server({ adapter: peers.redisAdapter.createAdapter({ fake: 'pub' }, { fake: 'sub' }) }),
     /option "adapter"/,
-    /@socket\.io\/redis-adapter/,
-    /use createRedisAdapter\(url, \{ flavour: 'classic' \}\) from socketio-rs instead/,
+    /@socket\.io\/redis-adapter could not be read/,
   )
   throwsNaming(
-    () => new rs.Server({ adapter: peers.redisAdapter.createShardedAdapter(pub, sub) }),
-    /createShardedAdapter\(\) of @socket\.io\/redis-adapter/,
-    /createRedisAdapter\(url, \{ flavour: 'sharded' \}\)/,
+    () => new rs.Server({ adapter: peers.redisAdapter.createAdapter(fake('none'), fake({})) }),
+    /option "adapter"/,
+    /Redis client/,
   )
   // The streams adapter starts reading at once: a client whose calls never
   // answer keeps it from doing anything.

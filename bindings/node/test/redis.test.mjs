@@ -1,11 +1,28 @@
 // Two of our servers in one Redis cluster (the `adapter` option from
 // createRedisAdapter), with npm socket.io-client clients: a broadcast from
-// one server reaches the other's clients, rooms included. Starts its own
-// redis-server; skipped without it unless SOCKETIO_RS_REQUIRE_REDIS is set.
+// one server reaches the other's clients, rooms included. Then socket.io's
+// own recipe, `io.adapter(createAdapter(pubClient, subClient))` with the npm
+// @socket.io/redis-adapter and redis packages, beside an npm socket.io
+// server on that adapter. Starts its own redis-server; skipped without it
+// unless SOCKETIO_RS_REQUIRE_REDIS is set.
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import path from 'node:path'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 import { rs, rsServer, sioClient, next, sleep, within, startRedis, freePort } from './helpers.mjs'
+
+/** The npm peers of the project's interop tests (tests/node), when installed. */
+const peers = (() => {
+  const here = path.dirname(fileURLToPath(import.meta.url))
+  const req = createRequire(path.join(here, '..', '..', '..', 'tests', 'node', 'package.json'))
+  try {
+    return { redis: req('redis'), adapter: req('@socket.io/redis-adapter'), sio: req('socket.io') }
+  } catch {
+    return null
+  }
+})()
 
 test('broadcasts cross two servers joined through Redis', async (t) => {
   const redis = await startRedis(t)
@@ -61,4 +78,81 @@ test('an unreachable Redis or a bad flavour is an error', async () => {
   assert.throws(() => new rs.Server({ adapter: rs.createRedisAdapter(seeds) }), /Redis/)
   assert.throws(() => rs.createRedisAdapter([]), TypeError)
   assert.throws(() => rs.createRedisAdapter([1, 2]), TypeError)
+})
+
+test("socket.io's recipe io.adapter(createAdapter(pub, sub)) joins the cluster of npm servers on that adapter", async (t) => {
+  if (!peers) return t.skip('the npm peers of tests/node are not installed (npm ci --prefix tests/node)')
+  const redis = await startRedis(t)
+  if (!redis) return
+  const { createClient } = peers.redis
+  const { createAdapter, createShardedAdapter } = peers.adapter
+  const redisClients = []
+  const connected = async () => {
+    const c = createClient({ url: redis.url })
+    c.on('error', () => {})
+    await c.connect()
+    redisClients.push(c)
+    return c
+  }
+  const [pubA, subA, pubB, subB] = await Promise.all([connected(), connected(), connected(), connected()])
+  const clients = []
+  let ours
+  let theirs
+  try {
+    // The npm server, on the official adapter with a key of its own.
+    theirs = new peers.sio.Server(0, { adapter: createAdapter(pubA, subA, { key: 'mixed' }) })
+    // Ours, as socket.io's documentation sets it up: the adapter after the
+    // server is made, the handlers before or after.
+    ours = new rs.Server()
+    ours.on('connection', (socket) => {
+      socket.on('join', (room, ack) => {
+        socket.join(room)
+        ack('joined')
+      })
+    })
+    assert.equal(ours.adapter(createAdapter(pubB, subB, { key: 'mixed', requestsTimeout: 3000 })), ours)
+    ours.listen(0)
+    theirs.on('connection', (socket) => {
+      socket.on('join', (room, ack) => {
+        socket.join(room)
+        ack('joined')
+      })
+    })
+    const a = sioClient.io(`http://127.0.0.1:${ours.httpServer.address().port}`, { transports: ['websocket'], forceNew: true })
+    const b = sioClient.io(`http://127.0.0.1:${theirs.httpServer.address().port}`, { transports: ['websocket'], forceNew: true })
+    clients.push(a, b)
+    await Promise.all([next(a, 'connect'), next(b, 'connect')])
+    assert.equal(await within(b.emitWithAck('join', 'den')), 'joined')
+    assert.equal(await within(a.emitWithAck('join', 'den')), 'joined')
+
+    // Each way, to everyone and to a room.
+    let both = Promise.all([next(a, 'news'), next(b, 'news')])
+    ours.to('den').emit('news', 'from ours')
+    assert.deepEqual(await within(both), [['from ours'], ['from ours']])
+    both = Promise.all([next(a, 'news'), next(b, 'news')])
+    theirs.emit('news', 'from npm')
+    assert.deepEqual(await within(both), [['from npm'], ['from npm']])
+    // A cluster request: both servers' sockets, with the key the npm
+    // factory was given.
+    const found = await within(ours.fetchSockets())
+    assert.equal(found.length, 2)
+    assert.equal((await within(theirs.in('den').fetchSockets())).length, 2)
+
+    // Fixed once served, as the engine's options.
+    assert.throws(() => ours.adapter(createAdapter(pubB, subB)), /after the server has served/)
+    // What the Rust core cannot speak is refused, naming it.
+    for (const [factory, what] of [
+      [createAdapter(pubB, subB, { publishOnSpecificResponseChannel: true }), /publishOnSpecificResponseChannel/],
+      [createAdapter(pubB, subB, { parser: { encode: JSON.stringify, decode: JSON.parse } }), /custom parser/],
+      [createShardedAdapter(pubB, subB, { subscriptionMode: 'static' }), /subscriptionMode "static"/],
+    ]) {
+      assert.throws(() => new rs.Server({ adapter: factory }), (err) => err instanceof TypeError && what.test(err.message))
+    }
+  } finally {
+    for (const c of clients) c.disconnect()
+    if (ours) await within(ours.close(), 8000, 'close')
+    if (theirs) await new Promise((resolve) => theirs.close(() => resolve()))
+    await Promise.all(redisClients.map((c) => c.quit().catch(() => {})))
+    redis.stop()
+  }
 })

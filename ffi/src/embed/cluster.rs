@@ -66,6 +66,56 @@ pub(super) fn is_postgres(url: &str) -> bool {
     scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql")
 }
 
+/// The adapters a server's namespaces get: in memory, or of the cluster
+/// the options name.
+pub(super) enum Factory {
+    /// In memory, keeping sessions for this long with connection state
+    /// recovery.
+    Memory(Option<Duration>),
+    Redis(sio_core::adapter::redis::RedisAdapterFactory),
+    Postgres(sio_core::adapter::postgres::PostgresAdapterFactory),
+}
+
+impl Factory {
+    /// Connects to the cluster `cluster` names (blocking for at most the
+    /// adapter's connect timeout); in memory without one.
+    pub(super) fn new(
+        rt: &Runtime,
+        cluster: Option<&RedisOptions>,
+        config: &sio_core::ServerConfig,
+    ) -> Result<Factory, Error> {
+        let recovery = config
+            .connection_state_recovery
+            .as_ref()
+            .map(|r| r.max_disconnection_duration);
+        Ok(match cluster {
+            None => Factory::Memory(recovery),
+            Some(pg) if is_postgres(&pg.url) => Factory::Postgres(postgres_factory(rt, pg)?),
+            Some(redis) => Factory::Redis(redis_factory(rt, redis, recovery)?),
+        })
+    }
+}
+
+impl sio_core::adapter::AdapterFactory for Factory {
+    fn create(&self, nsp: &str) -> Arc<dyn sio_core::adapter::Adapter> {
+        self.create_for(nsp, std::sync::Weak::<sio_core::Namespace>::new())
+    }
+
+    fn create_for(
+        &self,
+        nsp: &str,
+        local: std::sync::Weak<dyn sio_core::adapter::LocalNamespace>,
+    ) -> Arc<dyn sio_core::adapter::Adapter> {
+        use sio_core::adapter::LocalAdapter;
+        match self {
+            Factory::Memory(Some(max)) => Arc::new(LocalAdapter::with_recovery(*max)),
+            Factory::Memory(None) => Arc::new(LocalAdapter::new()),
+            Factory::Redis(f) => f.create_for(nsp, local),
+            Factory::Postgres(f) => f.create_for(nsp, local),
+        }
+    }
+}
+
 /// Connects the Postgres adapter factory of a new server; blocks for at
 /// most the adapter's connect timeout.
 pub(super) fn postgres_factory(

@@ -35,22 +35,8 @@ impl Server {
     pub fn new(opts: ServerOptions) -> Result<Server, Error> {
         let rt = Runtime::or_global(opts.runtime.as_ref())?;
         let dispatch = opts.queue.map(Dispatch::Queue).unwrap_or_default();
-        let io = match &opts.redis {
-            None => SocketIo::new(opts.config.clone()),
-            Some(pg) if cluster::is_postgres(&pg.url) => {
-                let factory = cluster::postgres_factory(&rt, pg)?;
-                SocketIo::with_adapter(opts.config.clone(), factory)
-            }
-            Some(redis) => {
-                let recovery = opts
-                    .config
-                    .connection_state_recovery
-                    .as_ref()
-                    .map(|r| r.max_disconnection_duration);
-                let factory = cluster::redis_factory(&rt, redis, recovery)?;
-                SocketIo::with_adapter(opts.config.clone(), factory)
-            }
-        };
+        let factory = cluster::Factory::new(&rt, opts.redis.as_ref(), &opts.config)?;
+        let io = SocketIo::with_adapter(opts.config.clone(), factory);
         let ctx = Ctx::new(rt, dispatch, opts.config.ack_timeout);
         Ok(Server {
             io,
@@ -72,6 +58,26 @@ impl Server {
                 "the engine's options are fixed once the server has served",
             ))
         }
+    }
+
+    /// Joins the cluster `cluster` names, or goes back to the in-memory
+    /// adapter with `None`, before the server first serves: socket.io's
+    /// `io.adapter(...)` after the server is made. The adapters replaced
+    /// are closed (a cluster's leave it). An error once the server has
+    /// listened or served a connection, or if the cluster cannot be
+    /// reached (the server keeps its adapter then).
+    pub fn set_adapter(&self, cluster: Option<&super::RedisOptions>) -> Result<(), Error> {
+        let factory = cluster::Factory::new(&self.ctx.rt, cluster, self.io.config())?;
+        let replaced = self
+            .io
+            .set_adapter(factory)
+            .ok_or_else(|| Error::state("the adapter is fixed once the server has served"))?;
+        self.ctx.rt.block_on(async move {
+            for adapter in replaced {
+                adapter.close().await;
+            }
+        })?;
+        Ok(())
     }
 
     /// The core server, for Rust callers that need more.

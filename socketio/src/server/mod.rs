@@ -149,7 +149,8 @@ pub(crate) struct ServerInner {
     pub(crate) config: Arc<ServerConfig>,
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
     parents: RwLock<Vec<Arc<ParentNamespace>>>,
-    adapters: Box<dyn AdapterFactory>,
+    /// Replaced only before the server first serves.
+    adapters: RwLock<Box<dyn AdapterFactory>>,
     /// Instrumentation hooks (the admin UI), shared with every connection.
     pub(crate) observers: Arc<observer::Observers>,
 }
@@ -177,7 +178,7 @@ impl ServerInner {
                         let local: std::sync::Weak<dyn LocalNamespace> = weak.clone();
                         Namespace::child(
                             name.to_owned(),
-                            self.adapters.create_for(name, local),
+                            self.adapters.read().create_for(name, local),
                             self.config.clone(),
                             parent.clone(),
                         )
@@ -227,7 +228,7 @@ impl ServerInner {
                         let local: std::sync::Weak<dyn LocalNamespace> = weak.clone();
                         Namespace::new(
                             name.clone(),
-                            self.adapters.create_for(&name, local),
+                            self.adapters.read().create_for(&name, local),
                             self.config.clone(),
                         )
                     })
@@ -323,7 +324,7 @@ impl SocketIo {
             config: Arc::new(config.clone()),
             namespaces: RwLock::new(HashMap::new()),
             parents: RwLock::new(Vec::new()),
-            adapters: Box::new(factory),
+            adapters: RwLock::new(Box::new(factory)),
             observers: Arc::default(),
         });
         inner.of("/");
@@ -354,6 +355,39 @@ impl SocketIo {
         }
         *slot = build_engine(&self.inner, config);
         true
+    }
+
+    /// Gives every namespace, present and to come, an adapter from
+    /// `factory` (socket.io's `io.adapter(createAdapter(...))`, which sets
+    /// the adapter after the server is made), keeping their handlers,
+    /// middlewares and room event listeners. Only before the server first
+    /// serves, when no socket has joined a room: returns the adapters
+    /// replaced, for the caller to [close](Adapter::close) (a cluster
+    /// adapter leaves its cluster then), or `None`, changing nothing, once
+    /// the server has listened or handed out its [service](Self::service).
+    pub fn set_adapter(&self, factory: impl AdapterFactory) -> Option<Vec<Arc<dyn Adapter>>> {
+        // Held throughout: serving waits for the replacement to finish.
+        let _engine = self.engine.engine.write();
+        if self
+            .engine
+            .served
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return None;
+        }
+        // In the order `of` takes them: no namespace is made meanwhile.
+        let namespaces = self.inner.namespaces.write();
+        let mut adapters = self.inner.adapters.write();
+        *adapters = Box::new(factory);
+        let replaced = namespaces
+            .values()
+            .map(|ns| {
+                let local: std::sync::Weak<dyn LocalNamespace> =
+                    Arc::downgrade(&(ns.clone() as Arc<dyn LocalNamespace>));
+                ns.replace_adapter(adapters.create_for(ns.name(), local))
+            })
+            .collect();
+        Some(replaced)
     }
 
     /// The engine's options now (those given at creation, or by

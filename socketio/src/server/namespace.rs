@@ -20,7 +20,7 @@ use super::socket::{IntoRooms, Socket};
 use super::ServerConfig;
 use crate::adapter::{
     Adapter, BroadcastOptions, LocalNamespace, RecoveredSession, RemoteHandshake, RemoteSocket,
-    Room, RoomEvent, ServerSideAck,
+    Room, RoomEvent, RoomListener, ServerSideAck,
 };
 use crate::codec::encode_messages;
 use crate::proto::{Packet, Value};
@@ -94,7 +94,11 @@ pub(crate) struct LocalAcks {
 pub struct Namespace {
     name: String,
     sockets: RwLock<HashMap<Sid, Arc<Socket>>>,
-    adapter: Arc<dyn Adapter>,
+    /// Replaced only before the server first serves
+    /// ([`SocketIo::set_adapter`](super::SocketIo::set_adapter)).
+    adapter: RwLock<Arc<dyn Adapter>>,
+    /// Kept to register again with a replacement adapter.
+    room_listeners: RwLock<Vec<RoomListener>>,
     middlewares: RwLock<Vec<Middleware>>,
     on_connection: RwLock<Vec<ConnectionHandler>>,
     server_side: RwLock<Vec<(String, ServerSideHandler)>>,
@@ -125,7 +129,8 @@ impl Namespace {
         Namespace {
             name,
             sockets: RwLock::new(HashMap::new()),
-            adapter,
+            adapter: RwLock::new(adapter),
+            room_listeners: RwLock::new(Vec::new()),
             middlewares: RwLock::new(Vec::new()),
             on_connection: RwLock::new(Vec::new()),
             server_side: RwLock::new(Vec::new()),
@@ -171,8 +176,18 @@ impl Namespace {
     }
 
     /// The namespace's adapter.
-    pub fn adapter(&self) -> &Arc<dyn Adapter> {
-        &self.adapter
+    pub fn adapter(&self) -> Arc<dyn Adapter> {
+        self.adapter.read().clone()
+    }
+
+    /// Puts `adapter` in place of the current one, which is returned; the
+    /// room event listeners move over. Only for a server that has not
+    /// served: the old adapter's rooms are not carried over.
+    pub(crate) fn replace_adapter(&self, adapter: Arc<dyn Adapter>) -> Arc<dyn Adapter> {
+        for listener in self.room_listeners.read().iter() {
+            adapter.on_room_event(listener.clone());
+        }
+        std::mem::replace(&mut *self.adapter.write(), adapter)
     }
 
     pub(crate) fn ack_timeout(&self) -> Duration {
@@ -217,7 +232,11 @@ impl Namespace {
 
     /// Listens to room events (create, delete, join, leave).
     pub fn on_room_event(&self, listener: impl Fn(&RoomEvent) + Send + Sync + 'static) {
-        self.adapter.on_room_event(Arc::new(listener));
+        let listener: RoomListener = Arc::new(listener);
+        // Under the adapter's lock, so a replacement sees it or gets it here.
+        let adapter = self.adapter.read();
+        self.room_listeners.write().push(listener.clone());
+        adapter.on_room_event(listener);
     }
 
     /// The connected socket with that id.
@@ -289,7 +308,7 @@ impl Namespace {
     /// Sends an event to the other servers of the cluster (never to this
     /// one); with the in-memory adapter there is no one to tell.
     pub async fn server_side_emit(&self, event: &str, args: Vec<Value>) {
-        self.adapter
+        self.adapter()
             .server_side_emit(event_array(event, args), None)
             .await;
     }
@@ -302,14 +321,14 @@ impl Namespace {
         args: Vec<Value>,
         timeout: Duration,
     ) -> Vec<Value> {
-        self.adapter
+        self.adapter()
             .server_side_emit(event_array(event, args), Some(timeout))
             .await
     }
 
     /// Every room of the namespace across the cluster.
     pub async fn all_rooms(&self) -> std::collections::HashSet<Room> {
-        self.adapter.all_rooms().await
+        self.adapter().all_rooms().await
     }
 
     /// Calls `handler` with the arguments of every `event` another server
@@ -329,7 +348,7 @@ impl Namespace {
     /// How many servers the cluster has, this one included (1 with the
     /// in-memory adapter).
     pub async fn server_count(&self) -> usize {
-        self.adapter.server_count().await
+        self.adapter().server_count().await
     }
 
     /// The sockets of the namespace as handles (`fetchSockets`), this
@@ -345,12 +364,12 @@ impl Namespace {
 
     /// Leaves the cluster: the adapter stops serving other servers.
     pub async fn close_adapter(&self) {
-        self.adapter.close().await
+        self.adapter().close().await
     }
 
     /// The connected local sockets a broadcast with `opts` reaches.
     pub(crate) fn local_targets(&self, opts: &BroadcastOptions) -> Vec<Arc<Socket>> {
-        self.sockets_by_id(self.adapter.sockets(opts))
+        self.sockets_by_id(self.adapter().sockets(opts))
     }
 
     /// Sends `packet` to the matching local sockets, encoded once; a socket
@@ -439,7 +458,7 @@ impl Namespace {
 
     /// Every room of the namespace on this server.
     pub fn rooms(&self) -> Vec<Room> {
-        self.adapter.rooms().into_iter().collect()
+        self.adapter().rooms().into_iter().collect()
     }
 
     fn server_side_handlers(&self, event: &str) -> Vec<ServerSideHandler> {
@@ -522,7 +541,7 @@ impl Namespace {
             for m in middlewares {
                 if let Err(e) = run_middleware(&m, &socket).await {
                     // Rooms a middleware joined must not outlive the refusal.
-                    ns.adapter.del_all(socket.id());
+                    ns.adapter().del_all(socket.id());
                     let refusal = if is_v2(&client) {
                         // A v2 client takes the error itself: the data, or
                         // else the message.
@@ -553,7 +572,7 @@ impl Namespace {
         }
         let pid = auth.get("pid")?.as_str()?;
         let offset = auth.get("offset")?.as_str()?;
-        Some(self.adapter.restore_session(pid, offset))
+        Some(self.adapter().restore_session(pid, offset))
     }
 
     /// Admits a socket: missed packets first (a recovered session), then the
@@ -566,7 +585,7 @@ impl Namespace {
         recovered: Option<RecoveredSession>,
     ) {
         if !mark_connected(client, &socket) {
-            self.adapter.del_all(socket.id());
+            self.adapter().del_all(socket.id());
             return;
         }
         self.sockets.write().insert(socket.id(), socket.clone());
