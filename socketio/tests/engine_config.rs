@@ -126,6 +126,7 @@ async fn adapter_replaced_before_serving_serves_every_namespace() {
             adapter
         }
     };
+    assert!(!io.has_served());
     let replaced = io.set_adapter(factory).expect("replaced before serving");
     // `/` and `/chat`, each now on an adapter of the new factory's.
     assert_eq!(replaced.len(), 2);

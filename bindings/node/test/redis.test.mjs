@@ -138,6 +138,23 @@ test("socket.io's recipe io.adapter(createAdapter(pub, sub)) joins the cluster o
     assert.equal(found.length, 2)
     assert.equal((await within(theirs.in('den').fetchSockets())).length, 2)
 
+    // The sharded factory, given as the option: its channel prefix and
+    // flavour reach a second server of ours, which joins an npm server on
+    // the same sharded adapter.
+    const shardedTheirs = new peers.sio.Server(0, { adapter: createShardedAdapter(pubA, subA, { channelPrefix: 'shards' }) })
+    const shardedOurs = new rs.Server(0, { adapter: createShardedAdapter(pubB, subB, { channelPrefix: 'shards' }) })
+    try {
+      const c = sioClient.io(`http://127.0.0.1:${shardedTheirs.httpServer.address().port}`, { transports: ['websocket'], forceNew: true })
+      clients.push(c)
+      await next(c, 'connect')
+      const heard = next(c, 'news')
+      shardedOurs.emit('news', 'sharded')
+      assert.deepEqual(await within(heard), ['sharded'])
+    } finally {
+      await within(shardedOurs.close(), 8000, 'close')
+      await new Promise((resolve) => shardedTheirs.close(() => resolve()))
+    }
+
     // Fixed once served, as the engine's options.
     assert.throws(() => ours.adapter(createAdapter(pubB, subB)), /after the server has served/)
     // What the Rust core cannot speak is refused, naming it.

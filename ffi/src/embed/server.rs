@@ -67,11 +67,14 @@ impl Server {
     /// listened or served a connection, or if the cluster cannot be
     /// reached (the server keeps its adapter then).
     pub fn set_adapter(&self, cluster: Option<&super::RedisOptions>) -> Result<(), Error> {
+        let fixed = || Error::state("the adapter is fixed once the server has served");
+        // Checked again when replacing; here so a cluster is not joined
+        // for nothing.
+        if self.io.has_served() {
+            return Err(fixed());
+        }
         let factory = cluster::Factory::new(&self.ctx.rt, cluster, self.io.config())?;
-        let replaced = self
-            .io
-            .set_adapter(factory)
-            .ok_or_else(|| Error::state("the adapter is fixed once the server has served"))?;
+        let replaced = self.io.set_adapter(factory).ok_or_else(fixed)?;
         self.ctx.rt.block_on(async move {
             for adapter in replaced {
                 adapter.close().await;

@@ -390,6 +390,15 @@ impl SocketIo {
         Some(replaced)
     }
 
+    /// Whether the server has listened or handed out its
+    /// [service](Self::service): its engine's options and its adapter are
+    /// fixed from then on.
+    pub fn has_served(&self) -> bool {
+        self.engine
+            .served
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// The engine's options now (those given at creation, or by
     /// [`set_engine_config`](Self::set_engine_config)).
     pub fn engine_config(&self) -> EngineConfig {
