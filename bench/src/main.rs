@@ -36,7 +36,8 @@ Options:
                           reference: no polling, never the best of a row.
   --servers A,B           run only these of the --server list
   --scenarios A,B         echo-100, echo-1000, broadcast-1000, idle,
-                          connect-ws, connect-upgrade, polling-echo-100
+                          connect-ws, connect-upgrade, polling-echo-100;
+                          echo-N runs the echo with N clients
   --server-core N         core the servers are pinned to (default 1)
   --out PATH              the Markdown report (default BENCHMARKS.md)
   --json PATH             every measurement as JSON lines
@@ -377,6 +378,15 @@ async fn run(o: Options) -> Result<(), String> {
             only.iter()
                 .any(|x| *x == id || id.starts_with(&format!("{x}-")))
         });
+        // Echo at another scale than the defaults' (e.g. `echo-10000`).
+        for x in only {
+            let clients = x.strip_prefix("echo-").and_then(|n| n.parse().ok());
+            if let Some(clients) = clients.filter(|&n: &usize| n > 0) {
+                if !scenarios.iter().any(|s| s.id() == *x) {
+                    scenarios.push(Scenario::Echo { clients });
+                }
+            }
+        }
     }
     let mut json = match &o.json {
         Some(p) => Some(std::fs::File::create(p).map_err(|e| format!("{p}: {e}"))?),
