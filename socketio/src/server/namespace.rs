@@ -184,10 +184,13 @@ impl Namespace {
     /// room event listeners move over. Only for a server that has not
     /// served: the old adapter's rooms are not carried over.
     pub(crate) fn replace_adapter(&self, adapter: Arc<dyn Adapter>) -> Arc<dyn Adapter> {
+        // The adapter's lock first, as `on_room_event` takes them: a
+        // listener added meanwhile is either copied here or added after.
+        let mut slot = self.adapter.write();
         for listener in self.room_listeners.read().iter() {
             adapter.on_room_event(listener.clone());
         }
-        std::mem::replace(&mut *self.adapter.write(), adapter)
+        std::mem::replace(&mut *slot, adapter)
     }
 
     pub(crate) fn ack_timeout(&self) -> Duration {
