@@ -346,11 +346,7 @@ impl SocketIo {
     /// [service](Self::service).
     pub fn set_engine_config(&self, config: EngineConfig) -> bool {
         let mut slot = self.engine.engine.write();
-        if self
-            .engine
-            .served
-            .load(std::sync::atomic::Ordering::Acquire)
-        {
+        if self.has_served() {
             return false;
         }
         *slot = build_engine(&self.inner, config);
@@ -368,11 +364,7 @@ impl SocketIo {
     pub fn set_adapter(&self, factory: impl AdapterFactory) -> Option<Vec<Arc<dyn Adapter>>> {
         // Held throughout: serving waits for the replacement to finish.
         let _engine = self.engine.engine.write();
-        if self
-            .engine
-            .served
-            .load(std::sync::atomic::Ordering::Acquire)
-        {
+        if self.has_served() {
             return None;
         }
         // In the order `of` takes them: no namespace is made meanwhile.
