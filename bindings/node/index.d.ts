@@ -564,6 +564,10 @@ export interface RedisAdapterOptions {
   flavour?: 'classic' | 'sharded' | 'streams'
   /** How long cluster requests wait for the other servers, in ms. */
   requestsTimeout?: number
+  /** classic: answers go to the requester's own channel (default false). */
+  publishOnSpecificResponseChannel?: boolean
+  /** sharded: which rooms get a channel of their own (default `dynamic`). */
+  subscriptionMode?: 'static' | 'dynamic' | 'dynamic-private'
 }
 
 /** The `adapter` server option joining a Redis cluster shared with Node servers on the official adapters. */

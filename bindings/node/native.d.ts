@@ -822,6 +822,13 @@ export interface RedisOpts {
   flavour?: string
   /** How long cluster requests wait, in milliseconds. */
   requestsTimeout?: number
+  /** The classic flavour's `publishOnSpecificResponseChannel`. */
+  publishOnSpecificResponseChannel?: boolean
+  /**
+   * The sharded flavour's `subscriptionMode`: `static`, `dynamic` or
+   * `dynamic-private`.
+   */
+  subscriptionMode?: string
 }
 
 /** A socket's own options. */

@@ -268,6 +268,8 @@ fn postgres_url_selects_the_postgres_adapter() {
             key: None,
             flavour,
             requests_timeout: None,
+            publish_on_specific_response_channel: false,
+            subscription_mode: None,
         }),
         ..ServerOptions::default()
     };

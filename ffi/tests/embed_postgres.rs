@@ -27,6 +27,8 @@ fn two_servers_join_one_cluster_through_a_postgres_url() {
                 key: None,
                 flavour: RedisFlavour::Classic,
                 requests_timeout: Some(Duration::from_secs(2)),
+                publish_on_specific_response_channel: false,
+                subscription_mode: None,
             }),
             ..ServerOptions::default()
         })

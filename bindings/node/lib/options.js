@@ -244,13 +244,12 @@ function officialRedisOptions(factory, [what, flavour]) {
     }
     if (flavour === 'sharded') {
       const o = probe.opts || {}
-      if (o.subscriptionMode !== undefined && o.subscriptionMode !== 'dynamic') {
-        fail(`option "adapter": subscriptionMode ${JSON.stringify(o.subscriptionMode)} of the ${what} is not supported (only "dynamic", its default)`)
+      return {
+        url,
+        key: String(o.channelPrefix ?? 'socket.io'),
+        flavour,
+        subscriptionMode: o.subscriptionMode === undefined ? undefined : String(o.subscriptionMode),
       }
-      return { url, key: String(o.channelPrefix ?? 'socket.io'), flavour, requestsTimeout: undefined }
-    }
-    if (probe.publishOnSpecificResponseChannel) {
-      fail(`option "adapter": publishOnSpecificResponseChannel of the ${what} is not supported`)
     }
     if (!isNotepack(probe.parser)) {
       fail(`option "adapter": a custom parser for the ${what} is not supported (the Rust core speaks its default msgpack encoding)`)
@@ -258,7 +257,13 @@ function officialRedisOptions(factory, [what, flavour]) {
     const suffix = '#/#'
     const channel = String(probe.channel || '')
     const key = channel.endsWith(suffix) ? channel.slice(0, -suffix.length) : 'socket.io'
-    return { url, key, flavour, requestsTimeout: ms(probe.requestsTimeout) }
+    return {
+      url,
+      key,
+      flavour,
+      requestsTimeout: ms(probe.requestsTimeout),
+      publishOnSpecificResponseChannel: !!probe.publishOnSpecificResponseChannel,
+    }
   } finally {
     try {
       const closed = probe.close()

@@ -29,6 +29,12 @@ const { Engine } = require('./engine')
 function createRedisAdapter(url, opts = {}) {
   if (Array.isArray(url) && url.length > 0 && url.every((u) => typeof u === 'string')) url = url.join(',')
   if (typeof url !== 'string') throw new TypeError('createRedisAdapter: the Redis url is required')
+  const types = { key: 'string', flavour: 'string', publishOnSpecificResponseChannel: 'boolean', subscriptionMode: 'string' }
+  for (const [name, type] of Object.entries(types)) {
+    if (opts[name] !== undefined && typeof opts[name] !== type) {
+      throw new TypeError(`createRedisAdapter: option "${name}" must be a ${type}`)
+    }
+  }
   const adapter = function socketioRsRedisAdapter() {
     throw new Error('createRedisAdapter() is an option of socketio-rs servers: pass it as `adapter`')
   }
@@ -37,6 +43,9 @@ function createRedisAdapter(url, opts = {}) {
     key: typeof opts.key === 'string' ? opts.key : undefined,
     flavour: typeof opts.flavour === 'string' ? opts.flavour : undefined,
     requestsTimeout: ms(opts.requestsTimeout),
+    publishOnSpecificResponseChannel:
+      typeof opts.publishOnSpecificResponseChannel === 'boolean' ? opts.publishOnSpecificResponseChannel : undefined,
+    subscriptionMode: typeof opts.subscriptionMode === 'string' ? opts.subscriptionMode : undefined,
   }
   return adapter
 }

@@ -150,6 +150,26 @@ pub struct RedisOpts {
     pub flavour: Option<String>,
     /// How long cluster requests wait, in milliseconds.
     pub requests_timeout: Option<f64>,
+    /// The classic flavour's `publishOnSpecificResponseChannel`.
+    pub publish_on_specific_response_channel: Option<bool>,
+    /// The sharded flavour's `subscriptionMode`: `static`, `dynamic` or
+    /// `dynamic-private`.
+    pub subscription_mode: Option<String>,
+}
+
+/// `@socket.io/redis-adapter`'s names of the sharded subscription modes.
+fn parse_subscription_mode(
+    name: &str,
+) -> Result<sio_core::adapter::redis_sharded::SubscriptionMode, embed::Error> {
+    use sio_core::adapter::redis_sharded::SubscriptionMode;
+    match name {
+        "static" => Ok(SubscriptionMode::Static),
+        "dynamic" => Ok(SubscriptionMode::Dynamic),
+        "dynamic-private" => Ok(SubscriptionMode::DynamicPrivate),
+        other => Err(embed::Error::invalid(format!(
+            "unknown subscriptionMode {other:?} (static, dynamic or dynamic-private)"
+        ))),
+    }
 }
 
 /// The browser client's files by package directory, read once per process.
@@ -296,11 +316,20 @@ fn read(
             .map(|r| {
                 let flavour =
                     embed::RedisFlavour::parse(r.flavour.as_deref().unwrap_or("classic"))?;
+                let subscription_mode = r
+                    .subscription_mode
+                    .as_deref()
+                    .map(parse_subscription_mode)
+                    .transpose()?;
                 Ok(OptionValue::Redis(Some(embed::RedisOptions {
                     url: r.url,
                     key: r.key,
                     flavour,
                     requests_timeout: r.requests_timeout.map(millis),
+                    publish_on_specific_response_channel: r
+                        .publish_on_specific_response_channel
+                        .unwrap_or(false),
+                    subscription_mode,
                 })))
             })
             .transpose()

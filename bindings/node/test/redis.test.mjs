@@ -157,13 +157,51 @@ test("socket.io's recipe io.adapter(createAdapter(pub, sub)) joins the cluster o
 
     // Fixed once served, as the engine's options.
     assert.throws(() => ours.adapter(createAdapter(pubB, subB)), /after the server has served/)
-    // What the Rust core cannot speak is refused, naming it.
-    for (const [factory, what] of [
-      [createAdapter(pubB, subB, { publishOnSpecificResponseChannel: true }), /publishOnSpecificResponseChannel/],
-      [createAdapter(pubB, subB, { parser: { encode: JSON.stringify, decode: JSON.parse } }), /custom parser/],
-      [createShardedAdapter(pubB, subB, { subscriptionMode: 'static' }), /subscriptionMode "static"/],
-    ]) {
-      assert.throws(() => new rs.Server({ adapter: factory }), (err) => err instanceof TypeError && what.test(err.message))
+    // A custom parser the Rust core cannot speak is refused, naming it.
+    assert.throws(
+      () => new rs.Server({ adapter: createAdapter(pubB, subB, { parser: { encode: JSON.stringify, decode: JSON.parse } }) }),
+      (err) => err instanceof TypeError && /custom parser/.test(err.message),
+    )
+
+    // publishOnSpecificResponseChannel: our answers to the npm server's
+    // request go to its own channel, none to the shared one.
+    const specTheirs = new peers.sio.Server(0, { adapter: createAdapter(pubA, subA, { key: 'spec' }) })
+    const specOurs = new rs.Server(0, { adapter: createAdapter(pubB, subB, { key: 'spec', publishOnSpecificResponseChannel: true }) })
+    const watcher = await connected()
+    const onShared = []
+    await watcher.subscribe('spec-response#/#', (m) => onShared.push(m))
+    try {
+      const c = sioClient.io(`http://127.0.0.1:${specOurs.httpServer.address().port}`, { transports: ['websocket'], forceNew: true })
+      clients.push(c)
+      await next(c, 'connect')
+      assert.equal((await within(specTheirs.fetchSockets())).length, 1)
+      await sleep(100)
+      assert.equal(onShared.length, 0)
+    } finally {
+      await within(specOurs.close(), 8000, 'close')
+      await new Promise((resolve) => specTheirs.close(() => resolve()))
+    }
+
+    // subscriptionMode "static": a room broadcast goes on the namespace's
+    // channel, the only one a static npm server listens to.
+    const staticTheirs = new peers.sio.Server(0, {
+      adapter: createShardedAdapter(pubA, subA, { channelPrefix: 'still', subscriptionMode: 'static' }),
+    })
+    const staticOurs = new rs.Server(0, {
+      adapter: createShardedAdapter(pubB, subB, { channelPrefix: 'still', subscriptionMode: 'static' }),
+    })
+    staticTheirs.on('connection', (socket) => socket.join('den'))
+    try {
+      const c = sioClient.io(`http://127.0.0.1:${staticTheirs.httpServer.address().port}`, { transports: ['websocket'], forceNew: true })
+      clients.push(c)
+      await next(c, 'connect')
+      await sleep(100)
+      const heard = next(c, 'news')
+      staticOurs.to('den').emit('news', 'static')
+      assert.deepEqual(await within(heard), ['static'])
+    } finally {
+      await within(staticOurs.close(), 8000, 'close')
+      await new Promise((resolve) => staticTheirs.close(() => resolve()))
     }
   } finally {
     for (const c of clients) c.disconnect()

@@ -129,6 +129,8 @@ fn read(ty: OptionType, key: &str, v: &Bound<'_, PyAny>) -> PyResult<OptionValue
                 key: opt(&d, "key")?,
                 flavour: RedisFlavour::parse(&flavour).map_err(value_error)?,
                 requests_timeout: None,
+                publish_on_specific_response_channel: false,
+                subscription_mode: None,
             }))
         }
         OptionType::Parser => {

@@ -482,6 +482,8 @@ pub unsafe extern "C" fn sio_server_options_set_redis(
             key,
             flavour,
             requests_timeout: None,
+            publish_on_specific_response_channel: false,
+            subscription_mode: None,
         })))
     })
 }

@@ -58,6 +58,45 @@ pub struct RedisOptions {
     /// How long cluster requests wait for the other servers (Node's
     /// `requestsTimeout`).
     pub requests_timeout: Option<Duration>,
+    /// The classic flavour's `publishOnSpecificResponseChannel`: answers
+    /// go to the requester's own channel (default false, as Node's).
+    pub publish_on_specific_response_channel: bool,
+    /// The sharded flavour's `subscriptionMode` (default dynamic, as
+    /// Node's).
+    pub subscription_mode: Option<sio_core::adapter::redis_sharded::SubscriptionMode>,
+}
+
+impl RedisOptions {
+    /// A cluster at `url` in `flavour`, every other option at Node's
+    /// default.
+    pub fn new(url: impl Into<String>, flavour: RedisFlavour) -> RedisOptions {
+        RedisOptions {
+            url: url.into(),
+            key: None,
+            flavour,
+            requests_timeout: None,
+            publish_on_specific_response_channel: false,
+            subscription_mode: None,
+        }
+    }
+
+    /// Refuses an option the flavour (or PostgreSQL) does not have.
+    fn check(&self) -> Result<(), Error> {
+        let postgres = is_postgres(&self.url);
+        if self.publish_on_specific_response_channel
+            && (postgres || self.flavour != RedisFlavour::Classic)
+        {
+            return Err(Error::invalid(
+                "publishOnSpecificResponseChannel is an option of the classic Redis flavour only",
+            ));
+        }
+        if self.subscription_mode.is_some() && (postgres || self.flavour != RedisFlavour::Sharded) {
+            return Err(Error::invalid(
+                "subscriptionMode is an option of the sharded Redis flavour only",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Whether `url` names a PostgreSQL database rather than a Redis.
@@ -88,6 +127,9 @@ impl Factory {
             .connection_state_recovery
             .as_ref()
             .map(|r| r.max_disconnection_duration);
+        if let Some(c) = cluster {
+            c.check()?;
+        }
         Ok(match cluster {
             None => Factory::Memory(recovery),
             Some(pg) if is_postgres(&pg.url) => Factory::Postgres(postgres_factory(rt, pg)?),
@@ -158,10 +200,13 @@ pub(super) fn redis_factory(
     let flavour = opts.flavour;
     let key = opts.key.clone();
     let timeout = opts.requests_timeout;
+    let specific = opts.publish_on_specific_response_channel;
+    let mode = opts.subscription_mode;
     rt.block_on(async move {
         match flavour {
             RedisFlavour::Classic => {
                 let mut config = RedisAdapterConfig::default().recovery(recovery);
+                config.publish_on_specific_response_channel = specific;
                 if let Some(key) = key {
                     config.key = key;
                 }
@@ -172,6 +217,9 @@ pub(super) fn redis_factory(
             }
             RedisFlavour::Sharded => {
                 let mut config = ShardedRedisAdapterConfig::default().recovery(recovery);
+                if let Some(mode) = mode {
+                    config.subscription_mode = mode;
+                }
                 if let Some(key) = key {
                     config.channel_prefix = key;
                 }
