@@ -76,6 +76,20 @@ test('an unreachable Redis or a bad flavour is an error', async () => {
   // A list of URLs is a cluster's seeds; none answering is a Redis error too.
   const seeds = [`redis://127.0.0.1:${port}`, `redis://127.0.0.1:${await freePort()}`]
   assert.throws(() => new rs.Server({ adapter: rs.createRedisAdapter(seeds) }), /Redis/)
+  // An option of another flavour is refused before any connection.
+  assert.throws(
+    () => new rs.Server({ adapter: rs.createRedisAdapter('redis://127.0.0.1:1', { flavour: 'sharded', publishOnSpecificResponseChannel: true }) }),
+    /publishOnSpecificResponseChannel is an option of the classic Redis flavour only/,
+  )
+  assert.throws(
+    () => new rs.Server({ adapter: rs.createRedisAdapter('redis://127.0.0.1:1', { subscriptionMode: 'static' }) }),
+    /subscriptionMode is an option of the sharded Redis flavour only/,
+  )
+  assert.throws(
+    () => new rs.Server({ adapter: rs.createRedisAdapter('redis://127.0.0.1:1', { flavour: 'sharded', subscriptionMode: 'sometimes' }) }),
+    /unknown subscriptionMode "sometimes"/,
+  )
+  assert.throws(() => rs.createRedisAdapter('redis://127.0.0.1:1', { subscriptionMode: 5 }), /"subscriptionMode" must be a string/)
   assert.throws(() => rs.createRedisAdapter([]), TypeError)
   assert.throws(() => rs.createRedisAdapter([1, 2]), TypeError)
 })
