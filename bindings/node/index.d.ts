@@ -595,8 +595,8 @@ export declare class Server<
   /** The adapter given (undefined: in memory). */
   adapter(): ServerOptions['adapter']
   /**
-   * Sets the adapter (as the `adapter` option takes it) before the server
-   * first serves; afterwards it throws.
+   * Sets the adapter (as the `adapter` option takes it) until the first
+   * client connects; afterwards it throws.
    */
   adapter(v: NonNullable<ServerOptions['adapter']>): this
   /** The ids of the main namespace's sockets (deprecated in socket.io, kept). */

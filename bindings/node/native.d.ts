@@ -225,8 +225,9 @@ export declare class NativeServer {
   setEngineOptions(opts: Record<string, unknown>): void
   /**
    * The adapter of `opts.adapter` (a Redis or Postgres cluster; none:
-   * in memory) in place of the server's, before it first serves:
-   * socket.io's `io.adapter(...)`. Only that key of `opts` is taken.
+   * in memory) in place of the server's, until the first client
+   * connects: socket.io's `io.adapter(...)`. Only that key of `opts` is
+   * taken.
    */
   setAdapter(opts: Record<string, unknown>): void
   /** Binds `addr` (`host:port`) and serves; returns the port. */

@@ -1,7 +1,8 @@
 //! What a server takes until it first serves, its namespaces and handlers
 //! kept: `SocketIo::set_engine_config`, the engine's options (socket.io's
-//! `attach(srv, opts)`), and `SocketIo::set_adapter` (socket.io's
-//! `io.adapter(...)`); both refused once the server has served.
+//! `attach(srv, opts)`), refused once the server has served, and
+//! `SocketIo::set_adapter` (socket.io's `io.adapter(...)`), refused once a
+//! client has connected.
 
 mod common;
 
@@ -110,7 +111,7 @@ async fn engine_options_fixed_once_the_service_is_handed_out() {
 type Made = (String, Arc<dyn Adapter>);
 
 #[tokio::test]
-async fn adapter_replaced_before_serving_serves_every_namespace() {
+async fn adapter_replaced_before_the_first_client_serves_every_namespace() {
     let io = SocketIo::new(ServerConfig::default());
     let events = Arc::new(parking_lot::Mutex::new(Vec::new()));
     let seen = events.clone();
@@ -126,8 +127,10 @@ async fn adapter_replaced_before_serving_serves_every_namespace() {
             adapter
         }
     };
-    assert!(!io.has_served());
-    let replaced = io.set_adapter(factory).expect("replaced before serving");
+    // Listening already (as an attached server is), but no client yet.
+    let listener = io.listen("127.0.0.1:0").await.unwrap();
+    assert!(io.has_served() && !io.adapter_fixed());
+    let replaced = io.set_adapter(factory).expect("replaced before any client");
     // `/` and `/chat`, each now on an adapter of the new factory's.
     assert_eq!(replaced.len(), 2);
     assert_eq!(made.lock().len(), 2);
@@ -141,7 +144,6 @@ async fn adapter_replaced_before_serving_serves_every_namespace() {
         .iter()
         .any(|(name, a)| name == "/late" && Arc::ptr_eq(a, &late.adapter())));
 
-    let listener = io.listen("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr();
     let (_, body) = get(addr, "/socket.io/?EIO=4&transport=polling").await;
     let session = format!(
@@ -169,7 +171,8 @@ async fn adapter_replaced_before_serving_serves_every_namespace() {
         assert!(old.rooms().is_empty());
     }
 
-    // Fixed once served.
+    // Fixed once a client has connected.
+    assert!(io.adapter_fixed());
     assert!(io
         .set_adapter(|_: &str| -> Arc<dyn Adapter> { Arc::new(LocalAdapter::new()) })
         .is_none());

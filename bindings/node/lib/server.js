@@ -411,12 +411,13 @@ class Server extends EventEmitter {
 
   /**
    * socket.io's `io.adapter()`: the adapter given (undefined for the
-   * in-memory one). Set, before the server first serves, to
-   * `createRedisAdapter(url)` or a factory of `@socket.io/redis-adapter`
-   * (`createAdapter(pub, sub)`, `createShardedAdapter(...)`): every
-   * namespace then runs on the native adapter of that cluster, handlers
-   * and room listeners kept. Afterwards it throws: the rooms the sockets
-   * joined would be lost (socket.io loses them).
+   * in-memory one). Set, until the first client connects (listening or
+   * attached already is fine), to `createRedisAdapter(url)` or a factory
+   * of `@socket.io/redis-adapter` (`createAdapter(pub, sub)`,
+   * `createShardedAdapter(...)`): every namespace then runs on the native
+   * adapter of that cluster, handlers and room listeners kept. Afterwards
+   * it throws: the rooms the sockets joined would be lost (socket.io
+   * loses them).
    */
   adapter(v) {
     if (v === undefined) return this._adapterOpt
@@ -424,8 +425,8 @@ class Server extends EventEmitter {
     try {
       this._native.setAdapter({ adapter: native })
     } catch (err) {
-      if (/fixed once the server has served/.test(err.message)) {
-        throw new Error(`socketio-rs: io.adapter(...) after the server has served: ${err.message}; set it before listen() or attach()`)
+      if (/fixed once a client has connected/.test(err.message)) {
+        throw new Error(`socketio-rs: io.adapter(...) after a client connected: ${err.message}; set it before the server takes connections`)
       }
       throw err
     }

@@ -420,8 +420,9 @@ impl NativeServer {
     }
 
     /// The adapter of `opts.adapter` (a Redis or Postgres cluster; none:
-    /// in memory) in place of the server's, before it first serves:
-    /// socket.io's `io.adapter(...)`. Only that key of `opts` is taken.
+    /// in memory) in place of the server's, until the first client
+    /// connects: socket.io's `io.adapter(...)`. Only that key of `opts` is
+    /// taken.
     #[napi(catch_unwind)]
     pub fn set_adapter(
         &self,

@@ -8,6 +8,7 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import http from 'node:http'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -116,8 +117,10 @@ test("socket.io's recipe io.adapter(createAdapter(pub, sub)) joins the cluster o
     // The npm server, on the official adapter with a key of its own.
     theirs = new peers.sio.Server(0, { adapter: createAdapter(pubA, subA, { key: 'mixed' }) })
     // Ours, as socket.io's documentation sets it up: the adapter after the
-    // server is made, the handlers before or after.
-    ours = new rs.Server()
+    // server is made (attached to an http.Server here, as with Express),
+    // the handlers before or after.
+    const httpServer = http.createServer()
+    ours = new rs.Server(httpServer)
     ours.on('connection', (socket) => {
       socket.on('join', (room, ack) => {
         socket.join(room)
@@ -125,7 +128,7 @@ test("socket.io's recipe io.adapter(createAdapter(pub, sub)) joins the cluster o
       })
     })
     assert.equal(ours.adapter(createAdapter(pubB, subB, { key: 'mixed', requestsTimeout: 3000 })), ours)
-    ours.listen(0)
+    await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve))
     theirs.on('connection', (socket) => {
       socket.on('join', (room, ack) => {
         socket.join(room)
@@ -169,8 +172,8 @@ test("socket.io's recipe io.adapter(createAdapter(pub, sub)) joins the cluster o
       await new Promise((resolve) => shardedTheirs.close(() => resolve()))
     }
 
-    // Fixed once served, as the engine's options.
-    assert.throws(() => ours.adapter(createAdapter(pubB, subB)), /after the server has served/)
+    // Fixed once a client has connected.
+    assert.throws(() => ours.adapter(createAdapter(pubB, subB)), /after a client connected/)
     // A custom parser the Rust core cannot speak is refused, naming it.
     assert.throws(
       () => new rs.Server({ adapter: createAdapter(pubB, subB, { parser: { encode: JSON.stringify, decode: JSON.parse } }) }),

@@ -61,16 +61,16 @@ impl Server {
     }
 
     /// Joins the cluster `cluster` names, or goes back to the in-memory
-    /// adapter with `None`, before the server first serves: socket.io's
-    /// `io.adapter(...)` after the server is made. The adapters replaced
-    /// are closed (a cluster's leave it). An error once the server has
-    /// listened or served a connection, or if the cluster cannot be
-    /// reached (the server keeps its adapter then).
+    /// adapter with `None`, until the first client connects: socket.io's
+    /// `io.adapter(...)` after the server is made (or attached, or
+    /// listening). The adapters replaced are closed (a cluster's leave
+    /// it). An error once a client has connected, or if the cluster cannot
+    /// be reached (the server keeps its adapter then).
     pub fn set_adapter(&self, cluster: Option<&super::RedisOptions>) -> Result<(), Error> {
-        let fixed = || Error::state("the adapter is fixed once the server has served");
+        let fixed = || Error::state("the adapter is fixed once a client has connected");
         // Checked again when replacing; here so a cluster is not joined
         // for nothing.
-        if self.io.has_served() {
+        if self.io.adapter_fixed() {
             return Err(fixed());
         }
         let factory = cluster::Factory::new(&self.ctx.rt, cluster, self.io.config())?;

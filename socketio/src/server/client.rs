@@ -103,6 +103,7 @@ impl engineio::Handler for SioHandler {
     type Data = Client;
 
     fn on_connect(&self, socket: EngineSocket) {
+        self.server.client_connected();
         let _ = socket.data.parser.set(self.server.config.parser);
         let _ = socket.data.observers.set(self.server.observers.clone());
         self.server.observers.each(|o| o.raw_connection(&socket));

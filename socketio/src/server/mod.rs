@@ -149,8 +149,11 @@ pub(crate) struct ServerInner {
     pub(crate) config: Arc<ServerConfig>,
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
     parents: RwLock<Vec<Arc<ParentNamespace>>>,
-    /// Replaced only before the server first serves.
+    /// Replaced only until the first client connects.
     adapters: RwLock<Box<dyn AdapterFactory>>,
+    /// Set, under the namespaces' read lock, when the first Engine.IO
+    /// client connects: no socket can have used an adapter before.
+    clients_seen: std::sync::atomic::AtomicBool,
     /// Instrumentation hooks (the admin UI), shared with every connection.
     pub(crate) observers: Arc<observer::Observers>,
 }
@@ -191,6 +194,18 @@ impl ServerInner {
             self.observers.each(|o| o.new_namespace(&ns));
         }
         Some(ns)
+    }
+
+    /// Marks that a client connected (the adapters are fixed from now on);
+    /// cheap once done.
+    pub(crate) fn client_connected(&self) {
+        use std::sync::atomic::Ordering;
+        if !self.clients_seen.load(Ordering::Acquire) {
+            // Under the lock `SocketIo::set_adapter` writes: a replacement
+            // either finished before, or sees the flag and refuses.
+            let _namespaces = self.namespaces.read();
+            self.clients_seen.store(true, Ordering::Release);
+        }
     }
 
     /// Every namespace of the server, dynamic children included.
@@ -325,6 +340,7 @@ impl SocketIo {
             namespaces: RwLock::new(HashMap::new()),
             parents: RwLock::new(Vec::new()),
             adapters: RwLock::new(Box::new(factory)),
+            clients_seen: Default::default(),
             observers: Arc::default(),
         });
         inner.of("/");
@@ -355,20 +371,20 @@ impl SocketIo {
 
     /// Gives every namespace, present and to come, an adapter from
     /// `factory` (socket.io's `io.adapter(createAdapter(...))`, which sets
-    /// the adapter after the server is made), keeping their handlers,
-    /// middlewares and room event listeners. Only before the server first
-    /// serves, when no socket has joined a room: returns the adapters
-    /// replaced, for the caller to [close](Adapter::close) (a cluster
-    /// adapter leaves its cluster then), or `None`, changing nothing, once
-    /// the server has listened or handed out its [service](Self::service).
+    /// the adapter after the server is made, often after it is attached to
+    /// an HTTP server), keeping their handlers, middlewares and room event
+    /// listeners. Only until the first client connects, while no socket
+    /// has joined a room: returns the adapters replaced, for the caller to
+    /// [close](Adapter::close) (a cluster adapter leaves its cluster then),
+    /// or `None`, changing nothing, once a client has connected
+    /// ([`adapter_fixed`](Self::adapter_fixed)).
     pub fn set_adapter(&self, factory: impl AdapterFactory) -> Option<Vec<Arc<dyn Adapter>>> {
-        // Held throughout: serving waits for the replacement to finish.
-        let _engine = self.engine.engine.write();
-        if self.has_served() {
+        // In the order `of` takes them: no namespace is made meanwhile,
+        // and no client connects (see `client_connected`).
+        let namespaces = self.inner.namespaces.write();
+        if self.adapter_fixed() {
             return None;
         }
-        // In the order `of` takes them: no namespace is made meanwhile.
-        let namespaces = self.inner.namespaces.write();
         let mut adapters = self.inner.adapters.write();
         *adapters = Box::new(factory);
         let replaced = namespaces
@@ -382,9 +398,17 @@ impl SocketIo {
         Some(replaced)
     }
 
+    /// Whether a client has connected: the adapter is fixed from then on
+    /// ([`set_adapter`](Self::set_adapter)).
+    pub fn adapter_fixed(&self) -> bool {
+        self.inner
+            .clients_seen
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Whether the server has listened or handed out its
-    /// [service](Self::service): its engine's options and its adapter are
-    /// fixed from then on.
+    /// [service](Self::service): its engine's options are fixed from then
+    /// on.
     pub fn has_served(&self) -> bool {
         self.engine
             .served
