@@ -94,7 +94,7 @@ pub(crate) struct LocalAcks {
 pub struct Namespace {
     name: String,
     sockets: RwLock<HashMap<Sid, Arc<Socket>>>,
-    /// Replaced only before the server first serves
+    /// Replaced only until the first client connects
     /// ([`SocketIo::set_adapter`](super::SocketIo::set_adapter)).
     adapter: RwLock<Arc<dyn Adapter>>,
     /// Kept to register again with a replacement adapter.
@@ -181,8 +181,8 @@ impl Namespace {
     }
 
     /// Puts `adapter` in place of the current one, which is returned; the
-    /// room event listeners move over. Only for a server that has not
-    /// served: the old adapter's rooms are not carried over.
+    /// room event listeners move over. Only while no client has
+    /// connected: the old adapter's rooms are not carried over.
     pub(crate) fn replace_adapter(&self, adapter: Arc<dyn Adapter>) -> Arc<dyn Adapter> {
         // The adapter's lock first, as `on_room_event` takes them: a
         // listener added meanwhile is either copied here or added after.
