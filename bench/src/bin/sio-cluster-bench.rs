@@ -78,7 +78,7 @@ fn options() -> Options {
             _ => {
                 eprintln!(
                     "usage: sio-cluster-bench [--quick] [--servers 1,2,3,4] [--impls ours,node] \
-                     [--clients N] [--in-flight N] [--core C] [--out FILE] [--command TEXT]"
+                     [--clients N] [--in-flight N] [--core C|C1-C2|C1,C2] [--out FILE] [--command TEXT]"
                 );
                 std::process::exit(2);
             }
@@ -396,7 +396,14 @@ async fn measure(o: &Options, root: &str, which: &str, n: usize, tck: f64) -> Ro
     let cpu = cpu_ns;
     let servers_cpu = || pids.iter().map(|p| cpu(*p)).sum::<u64>();
     let (r0, s0, g0) = (cpu(redis_pid), servers_cpu(), cpu_ns(std::process::id()));
-    let core: usize = o.core.parse().unwrap_or(1);
+    // `--core` is taskset's list ("1", "1-4", "1,3"): the first core
+    // stands for the others' share.
+    let core: usize = o
+        .core
+        .split([',', '-'])
+        .next()
+        .and_then(|c| c.trim().parse().ok())
+        .unwrap_or(1);
     let k0 = stats::core_ticks(core).unwrap_or((0, 0));
     let (c0, d0) = (shared.completed.get(), shared.deliveries.get());
     let started = Instant::now();
@@ -548,7 +555,7 @@ fn report(o: &Options, rows: &[(String, usize, Row)], load_before: &str, took: D
     ));
     s.push_str(&format!("- socketio-rs revision: {}\n", rev.trim()));
     s.push_str(&format!(
-        "- nproc: {}; servers and redis-server pinned to core {}, the load generator (every client, one thread) to core 0\n",
+        "- nproc: {}; servers and redis-server pinned to core(s) {}, the load generator (every client, one thread) to core 0\n",
         std::fs::read_to_string("/proc/cpuinfo")
             .map(|c| c.lines().filter(|l| l.starts_with("processor")).count())
             .unwrap_or(0),
