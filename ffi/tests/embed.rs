@@ -263,14 +263,10 @@ fn postgres_url_selects_the_postgres_adapter() {
     let rt = Runtime::new(2).expect("runtime");
     let options = |flavour| ServerOptions {
         runtime: Some(rt.clone()),
-        redis: Some(RedisOptions {
-            url: format!("postgres://app:secret@127.0.0.1:{port}/app"),
-            key: None,
+        redis: Some(RedisOptions::new(
+            format!("postgres://app:secret@127.0.0.1:{port}/app"),
             flavour,
-            requests_timeout: None,
-            publish_on_specific_response_channel: false,
-            subscription_mode: None,
-        }),
+        )),
         ..ServerOptions::default()
     };
     let started = Instant::now();

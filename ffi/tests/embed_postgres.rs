@@ -23,12 +23,8 @@ fn two_servers_join_one_cluster_through_a_postgres_url() {
         Server::new(ServerOptions {
             runtime: Some(rt.clone()),
             redis: Some(RedisOptions {
-                url: db.url.clone(),
-                key: None,
-                flavour: RedisFlavour::Classic,
                 requests_timeout: Some(Duration::from_secs(2)),
-                publish_on_specific_response_channel: false,
-                subscription_mode: None,
+                ..RedisOptions::new(db.url.clone(), RedisFlavour::Classic)
             }),
             ..ServerOptions::default()
         })

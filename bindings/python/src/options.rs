@@ -125,12 +125,8 @@ fn read(ty: OptionType, key: &str, v: &Bound<'_, PyAny>) -> PyResult<OptionValue
             })?;
             let flavour: String = opt(&d, "flavour")?.unwrap_or_else(|| "classic".into());
             OptionValue::Redis(Some(RedisOptions {
-                url,
                 key: opt(&d, "key")?,
-                flavour: RedisFlavour::parse(&flavour).map_err(value_error)?,
-                requests_timeout: None,
-                publish_on_specific_response_channel: false,
-                subscription_mode: None,
+                ..RedisOptions::new(url, RedisFlavour::parse(&flavour).map_err(value_error)?)
             }))
         }
         OptionType::Parser => {

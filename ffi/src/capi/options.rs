@@ -478,12 +478,8 @@ pub unsafe extern "C" fn sio_server_options_set_redis(
         let flavour = RedisFlavour::parse(opt_cstr(flavour, "flavour")?.unwrap_or("classic"))?;
         let key = opt_cstr(key, "key")?.map(str::to_owned);
         Ok(OptionValue::Redis(Some(RedisOptions {
-            url: url.to_owned(),
             key,
-            flavour,
-            requests_timeout: None,
-            publish_on_specific_response_channel: false,
-            subscription_mode: None,
+            ..RedisOptions::new(url, flavour)
         })))
     })
 }
