@@ -89,12 +89,6 @@ export declare class NamespaceHandle {
  * (made by [`NativeManager::socket`]).
  */
 export declare class NativeClient {
-  /** Forwards the event `event` to the JS layer (once per name). */
-  on(event: string): void
-  /** Stops forwarding the event `event`. */
-  off(event: string): void
-  /** Forwards every incoming event to the JS catch-all listeners. */
-  onAny(): void
   /**
    * Connects (again), opening the manager's connection if needed.
    * With `prime`, `auth` (JSON, absent for none) is the payload of the
@@ -342,27 +336,11 @@ export declare class SocketHandle {
   leave(room: string): void
   /** Disconnects; with `close`, the whole connection. */
   disconnect(close: boolean): void
-  /** Forwards the event `event` to the JS layer (once per name). */
-  on(event: string): void
-  /**
-   * Forwards the events no [`SocketHandle::on`] asked for, with their
-   * acknowledgement: socket middlewares see every event.
-   */
-  onFallback(): void
   /**
    * Forwards the socket's errors (a packet its connection sent that the
    * parser cannot read) to the JS `error` listeners.
    */
   onError(): void
-  /** Stops forwarding the event `event`. */
-  off(event: string): void
-  /**
-   * Forwards every incoming event to the JS catch-all listeners; returns
-   * an id for `offAny`.
-   */
-  onAny(): number
-  /** Stops a catch-all forwarding. */
-  offAny(id: number): void
   /**
    * Forwards every outgoing event to the JS layer; returns an id for
    * `offAnyOutgoing`.
@@ -644,8 +622,6 @@ export declare const enum EventKind {
   Connection = 1,
   /** An event for a socket or client (target: its key). */
   Event = 2,
-  /** A catch-all listener's copy of an incoming event. */
-  Any = 3,
   /** A catch-all listener's copy of an outgoing event. */
   AnyOutgoing = 4,
   /** A socket is disconnecting (still in its rooms). */

@@ -567,20 +567,7 @@ class Socket extends EventEmitter {
     this._queuedDisconnect = false
     this._key = io._register(this)
     this._native = io._native.socket(nsp, socketOptions(opts), this._key)
-    // The native client forwards the events that have listeners.
-    this._onNew = (event) => {
-      if (!RESERVED.has(event) && typeof event === 'string' && this.listenerCount(event) === 0) this._native.on(event)
-    }
-    this._onRemove = (event) => {
-      if (!RESERVED.has(event) && typeof event === 'string' && this.listenerCount(event) === 0) this._native.off(event)
-    }
-    this._hooks()
     if (io._autoConnect) this.open()
-  }
-
-  _hooks() {
-    if (!this.listeners('newListener').includes(this._onNew)) this.on('newListener', this._onNew)
-    if (!this.listeners('removeListener').includes(this._onRemove)) this.on('removeListener', this._onRemove)
   }
 
   off(event, listener) {
@@ -589,13 +576,6 @@ class Socket extends EventEmitter {
 
   removeListener(event, listener) {
     return off(this, event, listener)
-  }
-
-  removeAllListeners(...event) {
-    super.removeAllListeners(...event)
-    // Not the hooks that keep the native client's forwarding right.
-    this._hooks()
-    return this
   }
 
   get disconnected() {
@@ -777,13 +757,11 @@ class Socket extends EventEmitter {
 
   onAny(listener) {
     this._anyIn.push(listener)
-    if (this._anyIn.length === 1) this._native.onAny()
     return this
   }
 
   prependAny(listener) {
     this._anyIn.unshift(listener)
-    if (this._anyIn.length === 1) this._native.onAny()
     return this
   }
 
@@ -870,19 +848,25 @@ class Socket extends EventEmitter {
         break
       }
       case K.Event: {
+        // Every event crosses: handed to the listeners there are now, as
+        // socket.io-client's `emitEvent` (catch-all listeners first, with
+        // the acknowledgement function).
+        const anyIn = this._anyIn
+        if (anyIn.length === 0 && this.listenerCount(ev.name) === 0) {
+          if (ev.ack !== undefined) this.io._acks.drop(ev.ack)
+          break
+        }
         const args = decode(ev.json, this.io._bins(ev.bins))
         let ack
         if (ev.ack !== undefined) {
           ack = this.io._acks.make(ev.ack)
           args.push(ack.fn)
         }
+        if (anyIn.length !== 0) {
+          for (const l of anyIn.slice()) guard(l, this, [ev.name, ...args])
+        }
         emitGuarded(this, ev.name, args)
         if (ack !== undefined) this.io._acks.settle(ack)
-        break
-      }
-      case K.Any: {
-        const args = decode(ev.json, this.io._bins(ev.bins))
-        for (const l of this._anyIn.slice()) guard(l, this, [ev.name, ...args])
         break
       }
       default:

@@ -731,7 +731,7 @@ class Server extends EventEmitter {
       }
       case K.Event: {
         const s = this._sockets.get(ev.target)
-        if (s) s._onevent(ev.name, decode(ev.json, ev.bins), ev.ack)
+        if (s) s._onevent(ev.name, ev, ev.ack)
         else if (ev.ack !== undefined) this._acks.drop(ev.ack)
         break
       }
@@ -760,11 +760,6 @@ class Server extends EventEmitter {
           const [err] = decode(ev.json, ev.bins)
           emitGuarded(s, 'error', [new Error(typeof err === 'string' ? err : JSON.stringify(err))])
         }
-        break
-      }
-      case K.Any: {
-        const s = this._sockets.get(ev.target)
-        if (s) s._onany(s._anyIn, ev.name, decode(ev.json, ev.bins))
         break
       }
       case K.AnyOutgoing: {

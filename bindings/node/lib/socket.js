@@ -1,7 +1,7 @@
 'use strict'
 
 const { EventEmitter } = require('node:events')
-const { encode } = require('./payload')
+const { encode, decode } = require('./payload')
 const { guard, emitGuarded, emitLocal, report } = require('./util')
 const { BroadcastOperator } = require('./broadcast')
 const turn = require('./turn')
@@ -32,23 +32,17 @@ function ackCallback(cb, withError) {
 
 const EE = EventEmitter.prototype
 
-// Native forwarding follows the listeners: an event reaches JS only while
-// someone listens to it. Kept in step by the socket's listener methods
-// rather than by `newListener` / `removeListener` listeners of its own,
-// which would be two more entries in every connection's listener table.
+// Every event of the socket reaches JS, listened to or not (see
+// `watch_socket` in src/socket.rs): `_onevent` hands it to the listeners
+// there are when its turn comes, as socket.io. The protocol errors of the
+// connection cross once someone listens to `error`.
 
 /** Before a listener of `event` is added. */
 function listening(socket, event) {
-  if (event === 'error') {
-    // The connection's protocol errors, once someone listens.
-    if (!socket._errorsWatched) socket._h.onError()
+  if (event === 'error' && !socket._errorsWatched) {
     socket._errorsWatched = true
-  } else if (!RESERVED.has(event) && socket.listenerCount(event) === 0) socket._h.on(event)
-}
-
-/** After a listener of `event` was removed. */
-function unlistened(socket, event) {
-  if (!RESERVED.has(event) && socket.listenerCount(event) === 0) socket._h.off(event)
+    socket._h.onError()
+  }
 }
 
 /**
@@ -67,7 +61,6 @@ class Socket extends EventEmitter {
     this._fns = NONE
     this._anyIn = NONE
     this._anyOut = NONE
-    this._anyInId = null
     this._anyOutId = null
     this._lastData = undefined
     this._roomsSnapshot = null
@@ -94,23 +87,6 @@ class Socket extends EventEmitter {
   prependListener(event, listener) {
     if (typeof listener === 'function') listening(this, event)
     return EE.prependListener.call(this, event, listener)
-  }
-
-  removeListener(event, listener) {
-    EE.removeListener.call(this, event, listener)
-    unlistened(this, event)
-    return this
-  }
-
-  off(event, listener) {
-    return this.removeListener(event, listener)
-  }
-
-  removeAllListeners(event) {
-    const events = event === undefined ? this.eventNames() : [event]
-    EE.removeAllListeners.apply(this, arguments)
-    for (const e of events) unlistened(this, e)
-    return this
   }
 
   /** socket.io's `socket.handshake`. */
@@ -304,7 +280,6 @@ class Socket extends EventEmitter {
    * those no listener waits for (a middleware may rename them).
    */
   use(fn) {
-    if (this._fns.length === 0) this._h.onFallback()
     if (this._fns === NONE) this._fns = []
     this._fns.push(fn)
     return this
@@ -313,23 +288,17 @@ class Socket extends EventEmitter {
   onAny(listener) {
     if (this._anyIn === NONE) this._anyIn = []
     this._anyIn.push(listener)
-    this._watchAny()
     return this
   }
 
   prependAny(listener) {
     if (this._anyIn === NONE) this._anyIn = []
     this._anyIn.unshift(listener)
-    this._watchAny()
     return this
   }
 
   offAny(listener) {
     this._anyIn = listener ? this._anyIn.filter((l) => l !== listener) : NONE
-    if (this._anyIn.length === 0 && this._anyInId !== null) {
-      this._h.offAny(this._anyInId)
-      this._anyInId = null
-    }
     return this
   }
 
@@ -364,16 +333,13 @@ class Socket extends EventEmitter {
     return this._anyOut.slice()
   }
 
-  _watchAny() {
-    if (this._anyInId === null) this._anyInId = this._h.onAny()
-  }
-
   _watchAnyOutgoing() {
     if (this._anyOutId === null) this._anyOutId = this._h.onAnyOutgoing()
   }
 
-  /** An incoming event: socket middlewares, then the listeners. */
-  _onevent(event, args, key) {
+  /** An incoming event (its payload in `ev`, decoded once someone
+   *  listens): catch-all listeners, socket middlewares, then the listeners. */
+  _onevent(event, ev, key) {
     const acks = this.server._acks
     // As socket.io: an event still waiting for its turn when the socket
     // disconnected (the client sent it with its DISCONNECT) is dropped.
@@ -381,11 +347,22 @@ class Socket extends EventEmitter {
       if (key !== undefined) acks.drop(key)
       return
     }
+    const anyIn = this._anyIn
+    if (anyIn.length === 0 && this._fns.length === 0 && this.listenerCount(event) === 0) {
+      // Nobody listens: dropped, as socket.io; a request nobody can answer
+      // is let go now rather than at the next garbage collection.
+      if (key !== undefined) acks.drop(key)
+      return
+    }
+    const args = decode(ev.json, ev.bins)
     let ack
     if (key !== undefined) {
       ack = acks.make(key)
       args.push(ack.fn)
     }
+    // As socket.io: the catch-all listeners first, with the
+    // acknowledgement function, then the middlewares and the listeners.
+    if (anyIn.length !== 0) this._onany(anyIn, event, args)
     if (this._fns.length === 0) {
       emitGuarded(this, event, args)
     } else {

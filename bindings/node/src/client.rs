@@ -162,15 +162,21 @@ pub struct NativeClient {
     client: Client,
     disp: Arc<Dispatcher>,
     ack_timeout: Option<Duration>,
-    /// The key its events carry (`target`): the manager's dispatcher tells
-    /// its sockets apart by it.
-    key: u32,
     /// The payload its last `connect()` gave, for the next CONNECT.
     primed: Primed,
 }
 
 /// The socket-level events of `client`, to `disp` with target `key`.
 fn wire_socket(client: &Client, disp: &Arc<Dispatcher>, key: u32) {
+    // Every event crosses, listened to or not: the JS socket hands it to
+    // the listeners there are when its turn comes, as socket.io-client, so
+    // a listener added by one event's handler sees the events right behind.
+    let d = disp.clone();
+    client.on_fallback(move |name, args, ack| {
+        let mut ev = Event::new(EventKind::Event, key).name(name).args(&args);
+        ev.ack = ack;
+        d.send(ev);
+    });
     // The JS `connect` handlers run before the socket's next event, so
     // the handlers they register see it.
     let d = disp.clone();
@@ -383,34 +389,6 @@ pub struct SocketOpts {
 
 #[napi]
 impl NativeClient {
-    /// Forwards the event `event` to the JS layer (once per name).
-    #[napi(catch_unwind)]
-    pub fn on(&self, event: String) {
-        let d = self.disp.clone();
-        let key = self.key;
-        self.client.on(&event, move |name, args, ack| {
-            let mut ev = Event::new(EventKind::Event, key).name(name).args(&args);
-            ev.ack = ack;
-            d.send(ev);
-        });
-    }
-
-    /// Stops forwarding the event `event`.
-    #[napi(catch_unwind)]
-    pub fn off(&self, event: String) {
-        self.client.off(&event);
-    }
-
-    /// Forwards every incoming event to the JS catch-all listeners.
-    #[napi(catch_unwind)]
-    pub fn on_any(&self) {
-        let d = self.disp.clone();
-        let key = self.key;
-        self.client.on_any(move |name, args| {
-            d.send(Event::new(EventKind::Any, key).name(name).args(&args))
-        });
-    }
-
     /// Connects (again), opening the manager's connection if needed.
     /// With `prime`, `auth` (JSON, absent for none) is the payload of the
     /// CONNECT that follows, which then needs no question to JS (the
@@ -562,7 +540,6 @@ impl NativeManager {
             client,
             disp: self.disp.clone(),
             ack_timeout,
-            key,
             primed,
         })
     }

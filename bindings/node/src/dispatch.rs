@@ -57,8 +57,6 @@ pub enum EventKind {
     Connection = 1,
     /// An event for a socket or client (target: its key).
     Event = 2,
-    /// A catch-all listener's copy of an incoming event.
-    Any = 3,
     /// A catch-all listener's copy of an outgoing event.
     AnyOutgoing = 4,
     /// A socket is disconnecting (still in its rooms).

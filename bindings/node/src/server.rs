@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use crate::broadcast::{self, BroadcastAction, BroadcastSpec};
 use crate::dispatch::{Dispatcher, Event, EventKind, JsEventArgs};
 use crate::engine::{self, EngineSocketHandle, EngineState};
-use crate::socket::{completion, watch_disconnect, NextKind, SockRef};
+use crate::socket::{completion, watch_socket, NextKind, SockRef};
 use crate::{argument_err, decode, js_err, millis};
 
 /// How a CORS policy decides the origin.
@@ -594,7 +594,7 @@ impl NativeServer {
 /// Reports a new socket to target `key` and waits for the JS handlers.
 fn connection(s: &Socket, key: u32, disp: &Arc<Dispatcher>) {
     let r = SockRef::new(s.clone(), disp);
-    watch_disconnect(s, r.key, disp);
+    watch_socket(s, r.key, disp);
     let mut ev = Event::new(EventKind::Connection, key);
     ev.socket = Some(r);
     disp.send_and_wait(ev);

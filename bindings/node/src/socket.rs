@@ -1,13 +1,12 @@
 //! The server socket handle and the one-shot answers handed to JS
 //! (acknowledgements, middleware verdicts, dynamic namespace matches).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 use sio_core::server::ConnectError;
 use sio_core::server::SendOptions;
 use socketio_ffi::embed::{payload, Error, Next, Socket, Value};
@@ -22,22 +21,6 @@ use crate::{decode, js_err, millis};
 /// Wraps after 2^32 sockets, which no socket lives to see.
 pub(crate) fn key_of(s: &Socket) -> u32 {
     s.core().serial() as u32
-}
-
-/// The events of a socket that reach the JS layer: its listeners' names,
-/// or all of them once a socket middleware needs to see every event. One
-/// handler per socket reads it; a core handler per event would cost a map
-/// entry and three allocations per listened event and connection.
-#[derive(Default)]
-struct Forwarded {
-    all: AtomicBool,
-    names: RwLock<Vec<Box<str>>>,
-}
-
-impl Forwarded {
-    fn wants(&self, name: &str) -> bool {
-        self.all.load(Ordering::Acquire) || self.names.read().iter().any(|n| **n == *name)
-    }
 }
 
 /// A socket with what its handle needs.
@@ -57,9 +40,21 @@ impl SockRef {
     }
 }
 
-/// Reports a socket's disconnection to the JS layer; called once per
-/// socket, before its connection reaches JS.
-pub(crate) fn watch_disconnect(s: &Socket, key: u32, disp: &Arc<Dispatcher>) {
+/// Forwards a socket's events and reports its disconnection to the JS
+/// layer; called once per socket, before its connection reaches JS.
+///
+/// Every event crosses, listened to or not: as on socket.io, the JS layer
+/// hands it to the listeners there are when its turn comes, so a listener
+/// added by the handler of one event sees the events the client sent right
+/// behind it. One event no listener waits for is dropped there, its
+/// acknowledgement never sent.
+pub(crate) fn watch_socket(s: &Socket, key: u32, disp: &Arc<Dispatcher>) {
+    let d = disp.clone();
+    s.on_fallback(move |_, name, args, ack| {
+        let mut ev = Event::new(EventKind::Event, key).name(name).args(&args);
+        ev.ack = ack;
+        d.send(ev);
+    });
     let d = disp.clone();
     // The rooms travel with the event: by the time JS sees it, the socket
     // has left them.
@@ -81,9 +76,6 @@ pub struct SocketHandle {
     s: Socket,
     key: u32,
     disp: Arc<Dispatcher>,
-    /// What this handle forwards, once it forwards anything: the JS socket
-    /// changes its forwarding through its own handle only.
-    forwarded: std::sync::OnceLock<Arc<Forwarded>>,
 }
 
 impl SocketHandle {
@@ -92,27 +84,7 @@ impl SocketHandle {
             s: r.socket,
             key: r.key,
             disp: r.disp,
-            forwarded: std::sync::OnceLock::new(),
         }
-    }
-
-    /// The forwarding table, with its handler installed on first use.
-    fn forwarded(&self) -> &Forwarded {
-        self.forwarded.get_or_init(|| {
-            let fwd = Arc::new(Forwarded::default());
-            let (d, key, wants) = (self.disp.clone(), self.key, fwd.clone());
-            // Events no JS listener waits for are dropped here, their
-            // acknowledgement never sent: as socket.io without a listener.
-            self.s.on_fallback(move |_, name, args, ack| {
-                if !wants.wants(name) {
-                    return;
-                }
-                let mut ev = Event::new(EventKind::Event, key).name(name).args(&args);
-                ev.ack = ack;
-                d.send(ev);
-            });
-            fwd
-        })
     }
 }
 
@@ -273,21 +245,7 @@ impl SocketHandle {
         self.s.disconnect(close);
     }
 
-    /// Forwards the event `event` to the JS layer.
-    #[napi(catch_unwind)]
-    pub fn on(&self, event: String) {
-        let mut names = self.forwarded().names.write();
-        if !names.iter().any(|n| **n == *event) {
-            names.push(event.into_boxed_str());
-        }
-    }
 
-    /// Forwards every event, with its acknowledgement, also those no
-    /// [`SocketHandle::on`] asked for: socket middlewares see them all.
-    #[napi(catch_unwind)]
-    pub fn on_fallback(&self) {
-        self.forwarded().all.store(true, Ordering::Release);
-    }
 
     /// Forwards the socket's errors (a packet its connection sent that the
     /// parser cannot read) to the JS `error` listeners.
@@ -299,29 +257,8 @@ impl SocketHandle {
         });
     }
 
-    /// Stops forwarding the event `event`.
-    #[napi(catch_unwind)]
-    pub fn off(&self, event: String) {
-        if let Some(fwd) = self.forwarded.get() {
-            fwd.names.write().retain(|n| **n != *event);
-        }
-    }
 
-    /// Forwards every incoming event to the JS catch-all listeners; returns
-    /// an id for `offAny`.
-    #[napi(catch_unwind)]
-    pub fn on_any(&self) -> f64 {
-        let (d, key) = (self.disp.clone(), self.key);
-        self.s.on_any(move |_, name, args| {
-            d.send(Event::new(EventKind::Any, key).name(name).args(&args))
-        }) as f64
-    }
 
-    /// Stops a catch-all forwarding.
-    #[napi(catch_unwind)]
-    pub fn off_any(&self, id: f64) {
-        self.s.off_any(Some(id as u64));
-    }
 
     /// Forwards every outgoing event to the JS layer; returns an id for
     /// `offAnyOutgoing`.
