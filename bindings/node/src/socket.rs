@@ -245,8 +245,6 @@ impl SocketHandle {
         self.s.disconnect(close);
     }
 
-
-
     /// Forwards the socket's errors (a packet its connection sent that the
     /// parser cannot read) to the JS `error` listeners.
     #[napi(catch_unwind)]
@@ -256,9 +254,6 @@ impl SocketHandle {
             d.send(Event::new(EventKind::SocketError, key).args(&[err]));
         });
     }
-
-
-
 
     /// Forwards every outgoing event to the JS layer; returns an id for
     /// `offAnyOutgoing`.
