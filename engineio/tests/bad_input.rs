@@ -638,6 +638,46 @@ async fn upgrade_probe_flow() {
     assert_eq!(reason, DisconnectReason::TransportClose);
 }
 
+/// During an upgrade a GET answers at once, carrying what is queued (as the
+/// reference flushes its buffer to a waiting poll until the upgrade
+/// completes): a packet the server sends then reaches the client without
+/// waiting for the WebSocket, once, and the WebSocket carries what follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_during_an_upgrade_carries_what_is_queued() {
+    let mut server = start(ServerConfig::default()).await;
+    let addr = server.addr;
+    let (sid, _) = handshake(addr).await;
+    let (mut ws, _) = ws_connect(
+        addr,
+        &format!("/engine.io/?EIO=4&transport=websocket&sid={sid}"),
+    )
+    .await
+    .unwrap();
+    ws.send(WsMessage::text("2probe")).await.unwrap();
+    assert_eq!(ws_text(&mut ws).await, "3probe");
+    // Echoed by the handler before the POST is answered: queued while the
+    // upgrade is under way.
+    let res = post(addr, &sid, b"4hello").await;
+    assert_eq!((res.status, res.text()), (200, "ok".to_owned()));
+    let res = poll(addr, &sid).await;
+    assert_eq!((res.status, res.text()), (200, "4hello".to_owned()));
+    // Nothing queued: a noop, at once.
+    let res = poll(addr, &sid).await;
+    assert_eq!((res.status, res.text()), (200, "6".to_owned()));
+    ws.send(WsMessage::text("5")).await.unwrap();
+    ws.send(WsMessage::text("4after")).await.unwrap();
+    // The WebSocket's first message is the echo of its own: the one the
+    // GET carried is not sent twice.
+    assert_eq!(ws_text(&mut ws).await, "4after");
+    assert_eq!(
+        server.engine.socket(&sid).unwrap().transport(),
+        TransportType::Websocket
+    );
+    let _ = ws.close(None).await;
+    let (reason, _) = server.events.disconnect_of(&sid).await;
+    assert_eq!(reason, DisconnectReason::TransportClose);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_probe_closes_only_the_probing_websocket() {
     let mut server = start(ServerConfig::default()).await;

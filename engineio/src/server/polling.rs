@@ -41,7 +41,23 @@ pub(crate) async fn get<H: Handler>(
         return empty(StatusCode::BAD_REQUEST);
     };
     if socket.upgrading.load(Ordering::Acquire) {
-        return payload_response(engine, socket, req_headers, &[Packet::Noop], true);
+        // The client is moving to a WebSocket and will pause polling: answer
+        // at once, so its pause never waits on this GET. What is queued
+        // goes now, as the reference flushes its buffer to a waiting poll
+        // until the upgrade completes (the client reads this answer before
+        // it sends the upgrade, so order holds); a noop when nothing is.
+        let mut packets = Vec::new();
+        let mut compress = false;
+        while let Some(out) = rx.try_recv() {
+            compress |= out.compress();
+            out.for_each(|p| packets.push(p));
+        }
+        drop(rx);
+        if packets.is_empty() {
+            packets.push(Packet::Noop);
+            compress = true;
+        }
+        return payload_response(engine, socket, req_headers, &packets, compress);
     }
     let mut guard = AbortGuard(Some(socket.as_ref()));
     let mut packets = Vec::new();
