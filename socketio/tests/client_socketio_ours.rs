@@ -178,3 +178,59 @@ async fn events_without_a_handler_reach_the_fallback_with_their_ack_both_ways() 
     })
     .await;
 }
+
+/// A dynamic namespace whose matcher reads the CONNECT's `auth`, as
+/// socket.io's `io.of((name, auth, next) => ...)`: a tenant's namespace
+/// exists for its own clients only, and a client without auth is asked
+/// about with `{}`.
+#[tokio::test]
+async fn dynamic_namespace_matcher_reads_the_auth() {
+    bounded(Duration::from_secs(15), async {
+        let io = SocketIo::new(ServerConfig::default());
+        let asked = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let seen = asked.clone();
+        io.of_dynamic_with_auth(move |name, auth| {
+            seen.lock().push((name.to_owned(), auth.clone()));
+            let tenant = auth.get("tenant").and_then(Value::as_str).unwrap_or("");
+            name.strip_prefix("/tenant-") == Some(tenant)
+        })
+        .on_connection(echo_handlers);
+        let listener = io.listen("127.0.0.1:0").await.expect("listen");
+        let url = format!("http://{}", listener.local_addr());
+
+        let ours = ClientBuilder::new(format!("{url}/tenant-a"))
+            .auth(&json!({ "tenant": "a" }))
+            .connect()
+            .await
+            .expect("its own tenant's namespace");
+        assert_eq!(ours.nsp(), "/tenant-a");
+        for (path, auth) in [
+            ("/tenant-b", Some(json!({ "tenant": "a" }))),
+            ("/tenant-c", None),
+        ] {
+            let mut b = ClientBuilder::new(format!("{url}{path}")).reconnection(false);
+            if let Some(auth) = &auth {
+                b = b.auth(auth);
+            }
+            let err = b.connect().await.err().expect("refused");
+            assert_eq!(err.to_string(), "Invalid namespace", "{path}");
+        }
+        assert_eq!(
+            *asked.lock(),
+            vec![
+                (
+                    "/tenant-a".to_owned(),
+                    Value::from(json!({ "tenant": "a" }))
+                ),
+                (
+                    "/tenant-b".to_owned(),
+                    Value::from(json!({ "tenant": "a" }))
+                ),
+                ("/tenant-c".to_owned(), Value::from(json!({}))),
+            ]
+        );
+        ours.disconnect();
+        io.close();
+    })
+    .await;
+}

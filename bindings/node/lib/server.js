@@ -309,7 +309,9 @@ class ParentNamespace extends Namespace {
   }
 
   /** Asks the user's function about a namespace name. */
-  _match(name, reply) {
+  /** socket.io's `_checkNamespace`: the function is asked with the
+   *  CONNECT's `auth` (`{}` when the client sent none). */
+  _match(name, auth, reply) {
     let answered = false
     const next = (err, ok) => {
       if (answered) return
@@ -317,7 +319,7 @@ class ParentNamespace extends Namespace {
       reply.answer(!err && !!ok)
     }
     try {
-      this._matcher(name, {}, next)
+      this._matcher(name, auth, next)
     } catch (e) {
       report(e)
       next(e)
@@ -846,7 +848,7 @@ class Server extends EventEmitter {
       }
       case K.Match: {
         const target = this._targets.get(ev.target)
-        if (target && target._match) target._match(ev.name, ev.reply)
+        if (target && target._match) target._match(ev.name, decode(ev.json, ev.bins)[0], ev.reply)
         else ev.reply.answer(false)
         break
       }

@@ -537,10 +537,13 @@ impl NativeServer {
     #[napi(catch_unwind)]
     pub fn of_fn(&self, key: u32) -> ParentHandle {
         let d = self.disp.clone();
-        let parent = self
-            .server
-            .io()
-            .of_dynamic(move |name| d.ask(Event::new(EventKind::Match, key).name(name)));
+        let parent = self.server.io().of_dynamic_with_auth(move |name, auth| {
+            d.ask(
+                Event::new(EventKind::Match, key)
+                    .name(name)
+                    .args(std::slice::from_ref(auth)),
+            )
+        });
         self.parent(parent, key)
     }
 

@@ -293,7 +293,7 @@ test('broadcast acknowledgements: io.timeout().emitWithAck', async (t) => {
 })
 
 test('namespaces: of(name), of(regex), of(fn), middlewares', async (t) => {
-  const { io, client } = setup(t)
+  const { io, url, client } = setup(t)
   const admin = io.of('/admin')
   assert.equal(io.of('admin'), admin)
   const adminConn = next(admin, 'connection')
@@ -325,6 +325,30 @@ test('namespaces: of(name), of(regex), of(fn), middlewares', async (t) => {
   assert.equal(err.message, 'Invalid namespace')
   refused.close()
   assert.equal(rootSeen.length, 0)
+
+  // A function reads the CONNECT's auth, as socket.io's (name, auth, next):
+  // a tenant's namespace exists for its own clients only.
+  const asked = []
+  const tenants = io.of((name, auth, nextFn) => {
+    asked.push([name, auth])
+    nextFn(null, name.startsWith('/tenant-') && name === `/tenant-${auth.tenant}`)
+  })
+  const tenantConn = next(tenants, 'connection')
+  await client('/tenant-a', { auth: { tenant: 'a' } })
+  const [st] = await tenantConn
+  assert.equal(st.nsp.name, '/tenant-a')
+  const other = sioClient.io(url + '/tenant-b', { forceNew: true, reconnection: false, auth: { tenant: 'a' } })
+  const [otherErr] = await next(other, 'connect_error')
+  assert.equal(otherErr.message, 'Invalid namespace')
+  other.close()
+  const none = sioClient.io(url + '/tenant-c', { forceNew: true, reconnection: false })
+  await next(none, 'connect_error')
+  none.close()
+  assert.deepEqual(asked.filter(([n]) => n.startsWith('/tenant-')), [
+    ['/tenant-a', { tenant: 'a' }],
+    ['/tenant-b', { tenant: 'a' }],
+    ['/tenant-c', {}],
+  ])
 })
 
 test('io.use: accept, refuse with data, socket.data from middleware', async (t) => {

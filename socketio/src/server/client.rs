@@ -205,14 +205,14 @@ impl SioHandler {
             let _ = send_packet(socket, &refusal);
             return;
         }
-        let Some(ns) = self.server.namespace_for_connect(&packet.nsp) else {
-            let refusal = Packet::connect_error(packet.nsp.as_str(), "Invalid namespace", None);
-            let _ = send_packet(socket, &refusal);
-            return;
-        };
         let auth = match packet.data {
             Some(v @ Value::Object(_)) => v,
             _ => Value::Object(Default::default()),
+        };
+        let Some(ns) = self.server.namespace_for_connect(&packet.nsp, &auth) else {
+            let refusal = Packet::connect_error(packet.nsp.as_str(), "Invalid namespace", None);
+            let _ = send_packet(socket, &refusal);
+            return;
         };
         Namespace::connect(&ns, socket.clone(), auth);
     }

@@ -13,9 +13,12 @@ use super::errors::{ConnectError, EmitError};
 use super::namespace::{ConnectionHandler, Middleware, Namespace};
 use super::socket::Socket;
 use super::ServerInner;
+use crate::proto::Value;
 
-/// Decides whether a namespace name belongs to a parent namespace.
-pub type NamespaceMatcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+/// Decides whether a namespace name belongs to a parent namespace, given
+/// the `auth` payload of the CONNECT asking for it (the reference's
+/// `(name, auth, next)` functions read it).
+pub type NamespaceMatcher = Arc<dyn Fn(&str, &Value) -> bool + Send + Sync>;
 
 /// A parent namespace, as the reference's `ParentNamespace`: handlers and
 /// middlewares registered here apply to every child.
@@ -44,8 +47,8 @@ impl ParentNamespace {
         }
     }
 
-    pub(crate) fn matches(&self, name: &str) -> bool {
-        (self.matcher)(name)
+    pub(crate) fn matches(&self, name: &str, auth: &Value) -> bool {
+        (self.matcher)(name, auth)
     }
 
     /// Calls `handler` with every socket joining any child.

@@ -39,6 +39,7 @@ pub use socket::{
 };
 
 use crate::adapter::{Adapter, AdapterFactory, LocalAdapter, LocalNamespace};
+use crate::proto::Value;
 
 /// Server options, named after the reference's.
 #[derive(Debug, Clone)]
@@ -163,14 +164,14 @@ impl ServerInner {
         self.namespaces.read().get(name).cloned()
     }
 
-    /// The namespace for a CONNECT: an existing one, or a new child of the
-    /// first parent whose matcher accepts the name.
-    pub(crate) fn namespace_for_connect(&self, name: &str) -> Option<Arc<Namespace>> {
+    /// The namespace for a CONNECT carrying `auth`: an existing one, or a
+    /// new child of the first parent whose matcher accepts the name.
+    pub(crate) fn namespace_for_connect(&self, name: &str, auth: &Value) -> Option<Arc<Namespace>> {
         if let Some(ns) = self.namespace(name) {
             return Some(ns);
         }
         let parents = self.parents.read().clone();
-        let parent = parents.into_iter().find(|p| p.matches(name))?;
+        let parent = parents.into_iter().find(|p| p.matches(name, auth))?;
         let mut created = false;
         let ns = {
             let mut map = self.namespaces.write();
@@ -451,6 +452,17 @@ impl SocketIo {
     pub fn of_dynamic(
         &self,
         matcher: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Arc<ParentNamespace> {
+        self.of_dynamic_with_auth(move |name, _| matcher(name))
+    }
+
+    /// A parent namespace whose `matcher` also reads the `auth` payload of
+    /// the CONNECT (an object, `{}` when the client sent none), as the
+    /// reference's `io.of((name, auth, next) => ...)`: a tenant's namespace
+    /// can exist only for its own clients.
+    pub fn of_dynamic_with_auth(
+        &self,
+        matcher: impl Fn(&str, &Value) -> bool + Send + Sync + 'static,
     ) -> Arc<ParentNamespace> {
         let parent = Arc::new(ParentNamespace::new(
             Arc::new(matcher),
