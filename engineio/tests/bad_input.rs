@@ -593,14 +593,7 @@ async fn upgrade_probe_flow() {
     let pending = spawn_poll(addr, &sid);
     tokio::time::sleep(SETTLE).await;
 
-    let (mut ws, _) = ws_connect(
-        addr,
-        &format!("/engine.io/?EIO=4&transport=websocket&sid={sid}"),
-    )
-    .await
-    .unwrap();
-    ws.send(WsMessage::text("2probe")).await.unwrap();
-    assert_eq!(ws_text(&mut ws).await, "3probe");
+    let mut ws = ws_probe(addr, &sid).await;
     // The pending GET is released with a noop so the client can pause.
     let pending = pending.await.unwrap();
     assert_eq!((pending.status, pending.text()), (200, "6".to_owned()));
@@ -647,14 +640,7 @@ async fn get_during_an_upgrade_carries_what_is_queued() {
     let mut server = start(ServerConfig::default()).await;
     let addr = server.addr;
     let (sid, _) = handshake(addr).await;
-    let (mut ws, _) = ws_connect(
-        addr,
-        &format!("/engine.io/?EIO=4&transport=websocket&sid={sid}"),
-    )
-    .await
-    .unwrap();
-    ws.send(WsMessage::text("2probe")).await.unwrap();
-    assert_eq!(ws_text(&mut ws).await, "3probe");
+    let mut ws = ws_probe(addr, &sid).await;
     // Echoed by the handler before the POST is answered: queued while the
     // upgrade is under way.
     let res = post(addr, &sid, b"4hello").await;

@@ -279,14 +279,7 @@ async fn session_hook_hears_every_session() {
     );
 
     // The upgrade, then a message over the WebSocket.
-    let (mut ws, _) = ws_connect(
-        addr,
-        &format!("/engine.io/?EIO=4&transport=websocket&sid={sid}"),
-    )
-    .await
-    .unwrap();
-    ws.send(WsMessage::text("2probe")).await.unwrap();
-    assert_eq!(ws_text(&mut ws).await, "3probe");
+    let mut ws = ws_probe(addr, &sid).await;
     ws.send(WsMessage::text("5")).await.unwrap();
     ws.send(WsMessage::text("4over ws")).await.unwrap();
     ws.send(WsMessage::text("4plain:as is")).await.unwrap();

@@ -585,6 +585,22 @@ pub async fn ws_connect(
     ws_connect_with(addr, path_and_query, &[]).await
 }
 
+/// The WebSocket of an upgrade of polling session `sid`, its probe answered
+/// (the session is upgrading until `5` is sent).
+pub async fn ws_probe(addr: SocketAddr, sid: &str) -> Ws {
+    let (mut ws, _) = ws_connect(
+        addr,
+        &format!("/engine.io/?EIO=4&transport=websocket&sid={sid}"),
+    )
+    .await
+    .expect("websocket of the upgrade");
+    ws.send(WsMessage::text("2probe"))
+        .await
+        .expect("probe sent");
+    assert_eq!(ws_text(&mut ws).await, "3probe");
+    ws
+}
+
 /// The next data frame (text or binary), skipping WS pings; `None` once the
 /// connection closes.
 pub async fn ws_next(ws: &mut Ws) -> Option<WsMessage> {
