@@ -308,9 +308,9 @@ class ParentNamespace extends Namespace {
     return this._op().emit(event, ...args)
   }
 
-  /** Asks the user's function about a namespace name. */
-  /** socket.io's `_checkNamespace`: the function is asked with the
-   *  CONNECT's `auth` (`{}` when the client sent none). */
+  /** Asks the user's function about a namespace name, with the CONNECT's
+   *  `auth` (`{}` when the client sent none), as socket.io's
+   *  `_checkNamespace`. */
   _match(name, auth, reply) {
     let answered = false
     const next = (err, ok) => {
