@@ -40,26 +40,6 @@ pub(crate) async fn get<H: Handler>(
         socket.close_with(DisconnectReason::TransportError);
         return empty(StatusCode::BAD_REQUEST);
     };
-    if socket.upgrading.load(Ordering::Acquire) {
-        // The client is moving to a WebSocket and will pause polling: answer
-        // at once, so its pause never waits on this GET. What is queued
-        // goes now, as the reference flushes its buffer to a waiting poll
-        // until the upgrade completes (the client reads this answer before
-        // it sends the upgrade, so order holds); a noop when nothing is.
-        let mut packets = Vec::new();
-        let mut compress = false;
-        while let Some(out) = rx.try_recv() {
-            compress |= out.compress();
-            out.for_each(|p| packets.push(p));
-        }
-        drop(rx);
-        if packets.is_empty() {
-            packets.push(Packet::Noop);
-            compress = true;
-        }
-        return payload_response(engine, socket, req_headers, &packets, compress);
-    }
-    let mut guard = AbortGuard(Some(socket.as_ref()));
     let mut packets = Vec::new();
     // engine.io compresses a poll's answer if one of its packets may be
     // compressed; the engine's own packets may.
@@ -68,6 +48,22 @@ pub(crate) async fn get<H: Handler>(
         compress |= out.compress();
         out.for_each(|p| packets.push(p));
     };
+    if socket.upgrading.load(Ordering::Acquire) {
+        // The client is moving to a WebSocket and will pause polling: answer
+        // at once, so its pause never waits on this GET. What is queued
+        // goes now, as the reference flushes its buffer to a waiting poll
+        // until the upgrade completes (the client reads this answer before
+        // it sends the upgrade, so order holds); a noop when nothing is.
+        while let Some(out) = rx.try_recv() {
+            take(out, &mut packets);
+        }
+        drop(rx);
+        if packets.is_empty() {
+            packets.push(Packet::Noop);
+        }
+        return poll_answer(engine, socket, req_headers, &packets, compress);
+    }
+    let mut guard = AbortGuard(Some(socket.as_ref()));
     // Whether this GET was waiting when the session closed (the reference's
     // writable transport): the close then goes alone in its answer.
     let waited = !socket.is_closed();
@@ -116,11 +112,24 @@ pub(crate) async fn get<H: Handler>(
         }
     }
     drop(rx);
+    poll_answer(engine, socket, req_headers, &packets, compress)
+}
+
+/// A GET's answer carrying `packets`: compressed, past the threshold, when
+/// one of them may be (`compress`: a message sent compressible) or is the
+/// engine's own.
+fn poll_answer<H: Handler>(
+    engine: &Engine<H>,
+    socket: &Socket<H::Data>,
+    req_headers: &HeaderMap,
+    packets: &[Packet],
+    compress: bool,
+) -> Response<Full<Bytes>> {
     let compress = compress
         || packets
             .iter()
             .any(|p| !matches!(p, Packet::Message(_) | Packet::Binary(_)));
-    payload_response(engine, socket, req_headers, &packets, compress)
+    payload_response(engine, socket, req_headers, packets, compress)
 }
 
 /// The answer to a GET: `packets` as the session's protocol frames them.
