@@ -3,6 +3,7 @@
 const { BroadcastAction } = require('../native')
 const { encode } = require('./payload')
 const turn = require('./turn')
+const { report } = require('./util')
 
 /** socket.io's reserved names, which no broadcast may use. */
 const RESERVED = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'])
@@ -24,6 +25,18 @@ class BroadcastOperator {
 
   get _target() {
     return this._socket ? this._socket._h : this._nsp._h
+  }
+
+  /**
+   * The selection as an adapter written in JS takes it (socket.io's
+   * `{ rooms, except, flags }`): a socket's operator leaves the socket out.
+   */
+  _opts() {
+    const except = new Set(this._f.except)
+    if (this._socket) except.add(this._socket.id)
+    const flags = this.flags
+    if (this._f.single) flags.expectSingleResponse = true
+    return { rooms: new Set(this._f.rooms), except, flags }
   }
 
   /** The target rooms, as socket.io's operator keeps them. */
@@ -77,6 +90,8 @@ class BroadcastOperator {
   /** Emits to the selection; a function as last argument collects acks. */
   emit(event, ...args) {
     if (RESERVED.has(event)) throw new Error(`"${event}" is a reserved event name`)
+    const js = this._nsp._jsAdapter
+    if (js) return this._emitThrough(js, event, args)
     if (typeof args[args.length - 1] === 'function') {
       const cb = args.pop()
       // One socket's operator (a RemoteSocket's) answers with its one
@@ -103,6 +118,57 @@ class BroadcastOperator {
   }
 
   /**
+   * socket.io's `BroadcastOperator.emit` over an adapter written in JS: the
+   * adapter delivers, and counts the clients (and servers) that answer.
+   */
+  _emitThrough(adapter, event, args) {
+    const packet = { type: 2, data: [event, ...args] }
+    if (typeof args[args.length - 1] !== 'function') {
+      adapter.broadcast(packet, this._opts())
+      return true
+    }
+    const ack = packet.data.pop()
+    const single = !!this._f.single
+    let timedOut = false
+    const responses = []
+    const timer = setTimeout(
+      () => {
+        timedOut = true
+        const err = new Error('operation has timed out')
+        ack(err, single ? null : responses)
+      },
+      this._f.timeout ?? this._nsp.server._ackTimeout,
+    )
+    let expectedServers = -1
+    let servers = 0
+    let expectedClients = 0
+    const check = () => {
+      if (!timedOut && expectedServers === servers && responses.length === expectedClients) {
+        clearTimeout(timer)
+        ack(null, single ? responses[0] : responses)
+      }
+    }
+    adapter.broadcastWithAck(
+      packet,
+      this._opts(),
+      (clientCount) => {
+        expectedClients += clientCount
+        servers++
+        check()
+      },
+      (response) => {
+        responses.push(response)
+        check()
+      },
+    )
+    Promise.resolve(adapter.serverCount()).then((count) => {
+      expectedServers = count
+      check()
+    }, report)
+    return true
+  }
+
+  /**
    * Emits and resolves with the array of answers; on a timeout the error
    * carries the answers that came (`err.responses`), as socket.io's.
    */
@@ -118,6 +184,13 @@ class BroadcastOperator {
 
   /** The selected sockets. */
   fetchSockets() {
+    const js = this._nsp._jsAdapter
+    if (js) {
+      const { Socket, RemoteSocket } = require('./socket')
+      return Promise.resolve(js.fetchSockets(this._opts())).then((sockets) =>
+        sockets.map((s) => (s instanceof Socket ? s : new RemoteSocket(this._nsp, s))),
+      )
+    }
     return new Promise((resolve, reject) => {
       const server = this._nsp.server
       const id = server._cbs.add((err, res, ev) => {
@@ -138,15 +211,23 @@ class BroadcastOperator {
   }
 
   socketsJoin(room) {
-    this._target.bcastAct(this._f, BroadcastAction.Join, [].concat(room).map(String), false, 0)
+    const rooms = [].concat(room).map(String)
+    const js = this._nsp._jsAdapter
+    if (js) js.addSockets(this._opts(), rooms)
+    else this._target.bcastAct(this._f, BroadcastAction.Join, rooms, false, 0)
   }
 
   socketsLeave(room) {
-    this._target.bcastAct(this._f, BroadcastAction.Leave, [].concat(room).map(String), false, 0)
+    const rooms = [].concat(room).map(String)
+    const js = this._nsp._jsAdapter
+    if (js) js.delSockets(this._opts(), rooms)
+    else this._target.bcastAct(this._f, BroadcastAction.Leave, rooms, false, 0)
   }
 
   disconnectSockets(close = false) {
-    this._target.bcastAct(this._f, BroadcastAction.Disconnect, [], !!close, 0)
+    const js = this._nsp._jsAdapter
+    if (js) js.disconnectSockets(this._opts(), !!close)
+    else this._target.bcastAct(this._f, BroadcastAction.Disconnect, [], !!close, 0)
   }
 }
 

@@ -283,7 +283,8 @@ function isNotepack(p) {
 
 /**
  * The native Redis options of the `adapter` option, or undefined for the
- * in-memory adapter; any adapter the Rust core cannot be throws.
+ * in-memory adapter and for an adapter that runs in JS (checked here);
+ * anything else throws.
  */
 function adapterOptions(a, recovery) {
   if (!given(a)) return undefined
@@ -306,10 +307,63 @@ function adapterOptions(a, recovery) {
         `use createRedisAdapter(url, { flavour: '${node[1]}' }) from socketio-rs instead (same Redis protocol, Node servers on that adapter share the cluster)`,
     )
   }
-  fail(
-    'option "adapter" is not supported: the Rust core runs the in-memory adapter (leave "adapter" out) ' +
-      'or a Redis cluster: use createRedisAdapter(url, { flavour }) from socketio-rs instead',
-  )
+  checkJsAdapter(a, recovery)
+  return undefined
+}
+
+/**
+ * What socket.io-adapter's `Adapter` offers and socket.io calls: an adapter
+ * running in JS must have them all.
+ */
+const ADAPTER_METHODS = [
+  'addAll',
+  'del',
+  'delAll',
+  'broadcast',
+  'broadcastWithAck',
+  'fetchSockets',
+  'addSockets',
+  'delSockets',
+  'disconnectSockets',
+  'serverSideEmit',
+  'serverCount',
+]
+
+/**
+ * Whether `a` is an adapter that runs in JS: any class or factory that is
+ * none of the adapters the Rust core runs itself (socket.io-adapter's
+ * in-memory ones, `createRedisAdapter`, the official Redis factories).
+ */
+function isJsAdapter(a) {
+  return typeof a === 'function' && !a[REDIS] && !memoryAdapter(a) && !nodeRedisAdapter(a)
+}
+
+/**
+ * Refuses what cannot be a JS adapter before anything is made: what
+ * socket.io's `new adapter(nsp)` could not construct, a class without the
+ * adapter's methods, and connection state recovery, whose sessions the
+ * core keeps (a JS adapter's `persistSession` would never be called).
+ * A factory function is checked when it makes the main namespace's adapter.
+ */
+function checkJsAdapter(a, recovery) {
+  if (typeof a !== 'function' || !a.prototype) {
+    fail(
+      'option "adapter" must be an adapter class (extending Adapter of socket.io-adapter), a factory socket.io calls with `new`, ' +
+        'or createRedisAdapter(url, { flavour }) from socketio-rs',
+    )
+  }
+  if (/^class\b/.test(Function.prototype.toString.call(a))) {
+    const missing = ADAPTER_METHODS.filter((m) => typeof a.prototype[m] !== 'function')
+    if (missing.length > 0) {
+      fail(`option "adapter": ${a.name || 'the class'} is not an adapter (no ${missing.join('(), ')}()): extend Adapter of socket.io-adapter`)
+    }
+  }
+  if (recovery) {
+    fail(
+      'option "adapter": connectionStateRecovery with an adapter written in JS is not supported (the Rust core keeps the sessions); ' +
+        'leave "adapter" out or use createRedisAdapter(url, { flavour })',
+    )
+  }
 }
 
 // --- server ----------------------------------------------------------------
@@ -728,6 +782,8 @@ function urlFromOptions(o) {
 module.exports = {
   REDIS,
   adapterOptions,
+  isJsAdapter,
+  ADAPTER_METHODS,
   serverOptions,
   attachOptions,
   clientOptions,

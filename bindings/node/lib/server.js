@@ -10,7 +10,7 @@ const { Acks } = require('./ack')
 const { BroadcastOperator, ParentBroadcastOperator } = require('./broadcast')
 const { attach } = require('./attach')
 const { corsOptions, decideOrigin, regexSource } = require('./cors')
-const { REDIS, serverOptions, attachOptions, adapterOptions } = require('./options')
+const { REDIS, serverOptions, attachOptions, adapterOptions, isJsAdapter, ADAPTER_METHODS } = require('./options')
 const { Engine } = require('./engine')
 
 /**
@@ -63,6 +63,11 @@ class Namespace extends EventEmitter {
     this._fns = []
     this._key = server._addTarget(this)
     this._adapter = null
+    // The adapter made by an adapter class written in JS (socket.io's
+    // `nsp.adapter`): rooms and broadcasts then run through it.
+    this._jsAdapter = null
+    // Acknowledgement ids of a JS adapter's broadcasts (socket.io's `_ids`).
+    this._ids = 0
     this._serverSide = new Set()
     handle.watchConnections(this._key)
     // As socket.io: a listener for any other event hears what the other
@@ -156,6 +161,10 @@ class Namespace extends EventEmitter {
   /** Sends to the other servers of a cluster (none with this server alone). */
   serverSideEmit(event, ...args) {
     if (RESERVED.has(event)) throw new Error(`"${event}" is a reserved event name`)
+    if (this._jsAdapter) {
+      this._jsAdapter.serverSideEmit([event, ...args])
+      return true
+    }
     const cb = typeof args[args.length - 1] === 'function' ? args.pop() : null
     const [json, bins] = encode(args)
     const id = cb ? this.server._cbs.add((err, res) => cb(err, res === undefined ? [] : res[0])) : undefined
@@ -175,8 +184,47 @@ class Namespace extends EventEmitter {
    * `join-room`, `leave-room`, `delete-room`).
    */
   get adapter() {
+    if (this._jsAdapter) return this._jsAdapter
     if (!this._adapter) this._adapter = new NamespaceAdapter(this)
     return this._adapter
+  }
+
+  /**
+   * socket.io's `_initAdapter` for an adapter class written in JS: made as
+   * socket.io makes it (`new adapter(nsp)`), told the rooms of the sockets
+   * already here, then `init()`.
+   */
+  _initAdapter(Adapter) {
+    let a
+    try {
+      a = new Adapter(this)
+    } catch (e) {
+      throw new TypeError(`socketio-rs: option "adapter": making the adapter of "${this.name}" failed: ${e && e.message}`)
+    }
+    const missing = ADAPTER_METHODS.filter((m) => a === null || typeof a !== 'object' || typeof a[m] !== 'function')
+    if (missing.length > 0) {
+      throw new TypeError(
+        `socketio-rs: option "adapter": what it made is not an adapter (no ${missing.join('(), ')}()): extend Adapter of socket.io-adapter`,
+      )
+    }
+    const old = this._jsAdapter
+    this._jsAdapter = a
+    for (const [id, socket] of this.sockets) a.addAll(id, socket.rooms)
+    settle(() => (typeof a.init === 'function' ? a.init() : undefined))
+    if (old) closeAdapter(old)
+  }
+
+  /** Drops the JS adapter (the native one takes over). */
+  _dropAdapter() {
+    if (!this._jsAdapter) return
+    closeAdapter(this._jsAdapter)
+    this._jsAdapter = null
+  }
+
+  /** What another server of the cluster sent with `serverSideEmit`, as a
+   *  JS adapter hands it over (socket.io's `_onServerSideEmit`). */
+  _onServerSideEmit(args) {
+    emitGuarded(this, args[0], args.slice(1))
   }
 
   _onconnection(socket) {
@@ -194,6 +242,8 @@ class Namespace extends EventEmitter {
       if (err || i >= fns.length) pending.delete(socket.id)
       if (err) {
         this.server._sockets.delete(socket._key)
+        // A room joined in a middleware is left (socket.io's `_cleanup`).
+        if (socket.nsp._jsAdapter) socket.nsp._jsAdapter.delAll(socket.id)
         const data = err.data === undefined ? undefined : JSON.stringify(err.data)
         return next.refuse(String(err && err.message !== undefined ? err.message : err), data)
       }
@@ -220,6 +270,24 @@ class Namespace extends EventEmitter {
     step()
   }
 }
+
+/** Runs `fn`, reporting what it throws or the promise it returns rejects with. */
+function settle(fn) {
+  try {
+    const r = fn()
+    if (r && typeof r.then === 'function') r.then(undefined, report)
+  } catch (e) {
+    report(e)
+  }
+}
+
+/** Closes a JS adapter (its timers and subscriptions), as socket.io's `close()`. */
+function closeAdapter(a) {
+  settle(() => (typeof a.close === 'function' ? a.close() : undefined))
+}
+
+/** `io.encoder` for adapters written in JS: each packet is its own encoding. */
+const PASSTHROUGH = Object.freeze({ encode: (packet) => [packet] })
 
 /** Events of a namespace itself, never another server's `serverSideEmit`. */
 const NAMESPACE_EVENTS = new Set(['connect', 'connection', 'new_namespace', 'newListener', 'removeListener'])
@@ -372,6 +440,8 @@ class Server extends EventEmitter {
     // Other servers read `socket.data` through fetchSockets.
     this._cluster = !!native.adapter
     this._adapterOpt = this.opts.adapter
+    // An adapter class written in JS makes every namespace's adapter.
+    this._adapterClass = isJsAdapter(this.opts.adapter) ? this.opts.adapter : null
     this._ackTimeout = ms(this.opts.ackTimeout) ?? 5000
     this._cbs = new Callbacks()
     this._targets = new Map()
@@ -397,6 +467,15 @@ class Server extends EventEmitter {
     return this.engine
   }
 
+  /**
+   * socket.io's `io.encoder`, as adapters written in JS use it: the packets
+   * stay as they are (the Rust core encodes them when
+   * `socket.client.writeToEngine()` hands them over).
+   */
+  get encoder() {
+    return PASSTHROUGH
+  }
+
   /** The namespaces by name (socket.io's `_nsps`), without those dropped. */
   get _nsps() {
     for (const [name, nsp] of this._nspMap) {
@@ -419,21 +498,32 @@ class Server extends EventEmitter {
    * `createShardedAdapter(...)`): every namespace then runs on the native
    * adapter of that cluster, handlers and room listeners kept. Afterwards
    * it throws: the rooms the sockets joined would be lost (socket.io
-   * loses them).
+   * loses them). An adapter class written in JS (extending socket.io-adapter's
+   * `Adapter`, or the factory of a `ClusterAdapter` such as
+   * `@socket.io/cluster-adapter`) can be set at any time, as in socket.io:
+   * every namespace gets one, told the rooms its sockets are in.
    */
   adapter(v) {
     if (v === undefined) return this._adapterOpt
     const native = adapterOptions(v, this._recovery)
-    try {
-      this._native.setAdapter({ adapter: native })
-    } catch (err) {
-      if (/fixed once a client has connected/.test(err.message)) {
-        throw new Error(`socketio-rs: io.adapter(...) after a client connected: ${err.message}; set it before the server takes connections`)
+    const js = isJsAdapter(v)
+    if (!js || this._cluster) {
+      try {
+        this._native.setAdapter({ adapter: native })
+      } catch (err) {
+        if (/fixed once a client has connected/.test(err.message)) {
+          throw new Error(`socketio-rs: io.adapter(...) after a client connected: ${err.message}; set it before the server takes connections`)
+        }
+        throw err
       }
-      throw err
     }
     this._adapterOpt = v
     this._cluster = !!native
+    this._adapterClass = js ? v : null
+    for (const nsp of this._nsps.values()) {
+      if (js) nsp._initAdapter(v)
+      else nsp._dropAdapter()
+    }
     return this
   }
 
@@ -513,6 +603,7 @@ class Server extends EventEmitter {
     }
     if (!nsp) {
       nsp = new Namespace(this, name, this._native.of(name))
+      if (this._adapterClass) nsp._initAdapter(this._adapterClass)
       this._nspMap.set(name, nsp)
       // As socket.io, for every namespace after the main one: made here or
       // by a connection to a dynamic namespace's child.
@@ -661,6 +752,9 @@ class Server extends EventEmitter {
           this._detach = null
         }
         this._native.setRef(false)
+        // As socket.io, the adapters close with the server (a cluster
+        // adapter's timers and subscriptions with them).
+        for (const nsp of this._nspMap.values()) if (nsp._jsAdapter) closeAdapter(nsp._jsAdapter)
         resolve()
       })
       this._native.close(id)
@@ -727,6 +821,8 @@ class Server extends EventEmitter {
         const target = this._targets.get(ev.target)
         const socket = this._socketFor(ev.socket)
         socket.nsp.sockets.set(socket.id, socket)
+        // socket.io's `_onconnect` joins the socket's own room.
+        if (socket.nsp._jsAdapter) socket.nsp._jsAdapter.addAll(socket.id, socket.rooms)
         if (target) target._onconnection(socket)
         socket._syncData()
         break
@@ -783,6 +879,7 @@ class Server extends EventEmitter {
         if (s) {
           this._sockets.delete(ev.target)
           s.nsp.sockets.delete(s.id)
+          if (s.nsp._jsAdapter) s.nsp._jsAdapter.delAll(s.id)
           emitGuarded(s, 'disconnect', [ev.name])
         }
         break

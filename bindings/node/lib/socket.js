@@ -72,6 +72,7 @@ class Socket extends EventEmitter {
     this._conn = null
     this._client = null
     this._errorsWatched = false
+    this._jsAcks = null
   }
 
   addListener(event, listener) {
@@ -257,17 +258,63 @@ class Socket extends EventEmitter {
     return this.broadcast.except(room)
   }
 
+  /** Joins rooms; with an adapter written in JS, what its `addAll` returns. */
   join(rooms) {
-    this._h.join(Array.isArray(rooms) ? rooms.map(String) : [String(rooms)])
+    const list = Array.isArray(rooms) ? rooms.map(String) : [String(rooms)]
+    this._h.join(list)
+    const a = this.nsp._jsAdapter
+    if (a) return a.addAll(this.id, new Set(list))
   }
 
+  /** Leaves a room; with an adapter written in JS, what its `del` returns. */
   leave(room) {
     this._h.leave(String(room))
+    const a = this.nsp._jsAdapter
+    if (a) return a.del(this.id, String(room))
   }
 
   /** Leaves every room, its own included (socket.io's `leaveAll`). */
   leaveAll() {
     for (const room of this._h.rooms()) this._h.leave(room)
+    const a = this.nsp._jsAdapter
+    if (a) a.delAll(this.id)
+  }
+
+  /**
+   * The acknowledgements an adapter written in JS waits for, by packet id
+   * (socket.io's `socket.acks`, which `broadcastWithAck` fills).
+   */
+  get acks() {
+    if (!this._jsAcks) this._jsAcks = new Map()
+    return this._jsAcks
+  }
+
+  /**
+   * Writes one packet of an adapter written in JS (what its
+   * `socket.client.writeToEngine()` gets from `io.encoder`, i.e. the packet
+   * itself): an event, acknowledged through `socket.acks` when it has an id.
+   */
+  _writePacket(packet, opts) {
+    if (packet === null || typeof packet !== 'object' || !Array.isArray(packet.data) || (packet.type !== 2 && packet.type !== 5)) {
+      throw new TypeError('socketio-rs: writeToEngine() takes the packets io.encoder made: events only')
+    }
+    const [event, ...args] = packet.data
+    const volatile = !!(opts && opts.volatile)
+    if (volatile && turn.busy(this)) return
+    turn.wroteTo(this)
+    const compress = opts && opts.compress !== undefined ? !!opts.compress : undefined
+    const [json, bins] = encode(args)
+    if (packet.id === undefined) {
+      this._h.emit(String(event), json, bins, volatile, compress)
+      return
+    }
+    const pid = packet.id
+    const id = this.server._cbs.add((err, res) => {
+      const ack = this.acks.get(pid)
+      this.acks.delete(pid)
+      if (!err && typeof ack === 'function') guard(ack, this, res || [])
+    })
+    this._h.emitWithAck(String(event), json, bins, Infinity, id, volatile, compress)
   }
 
   disconnect(close = false) {
@@ -459,6 +506,15 @@ class Client {
     this.conn = socket.conn
     this.id = this.conn.id
     this.server = socket.server
+    this._socket = socket
+  }
+
+  /**
+   * socket.io's `client.writeToEngine(encodedPackets, opts)`, through which
+   * adapters written in JS deliver their broadcasts.
+   */
+  writeToEngine(packets, opts) {
+    for (const p of packets) this._socket._writePacket(p, opts)
   }
 
   get request() {

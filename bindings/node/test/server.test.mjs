@@ -608,7 +608,7 @@ test('broadcast operators are immutable and show their rooms and flags', async (
     assert.equal(typeof io[m], 'function', m)
   }
   assert.equal(io.adapter(), undefined)
-  assert.throws(() => io.adapter(class {}), /option "adapter" is not supported/)
+  assert.throws(() => io.adapter(class {}), /option "adapter": the class is not an adapter/)
 
   const conn = next(io, 'connection')
   await client()
