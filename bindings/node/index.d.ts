@@ -158,10 +158,13 @@ export interface ServerOptions {
    * `SessionAwareAdapter` as socket.io would pick it) or a Redis cluster:
    * `createRedisAdapter(url, opts)` or a factory of `@socket.io/redis-adapter`
    * (`createAdapter(pub, sub, opts)`, `createShardedAdapter(...)`), run on the
-   * native adapter. Other adapters (`@socket.io/redis-streams-adapter`'s
-   * factory, custom classes) throw.
+   * native adapter. Any other adapter class or factory (extending
+   * socket.io-adapter's `Adapter`, `@socket.io/cluster-adapter`...) runs in
+   * JS, made with `new adapter(nsp)` for every namespace, as socket.io runs
+   * it; with `connectionStateRecovery` it throws, and so does
+   * `@socket.io/redis-streams-adapter`'s factory.
    */
-  adapter?: ReturnType<typeof createRedisAdapter> | (abstract new (nsp: any) => any)
+  adapter?: ReturnType<typeof createRedisAdapter> | (abstract new (nsp: any) => any) | ((nsp: any) => any)
   /**
    * `require('socket.io-parser')` (the default) or
    * `require('socket.io-msgpack-parser')`; any other parser throws.
@@ -503,7 +506,11 @@ export declare class Namespace<
   readonly name: string
   readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>
   readonly sockets: Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>
-  /** The adapter: rooms and their members (built on each access) and room events. */
+  /**
+   * The adapter: rooms and their members (built on each access) and room
+   * events; with an adapter written in JS, the one made for this namespace
+   * (which has the same rooms, sids and events).
+   */
   get adapter(): NamespaceAdapter
   use(
     fn: (
@@ -595,8 +602,9 @@ export declare class Server<
   /** The adapter given (undefined: in memory). */
   adapter(): ServerOptions['adapter']
   /**
-   * Sets the adapter (as the `adapter` option takes it) until the first
-   * client connects; afterwards it throws.
+   * Sets the adapter (as the `adapter` option takes it): a native one until
+   * the first client connects (afterwards it throws), one written in JS at
+   * any time.
    */
   adapter(v: NonNullable<ServerOptions['adapter']>): this
   /** The ids of the main namespace's sockets (deprecated in socket.io, kept). */

@@ -3,6 +3,7 @@
 import { createServer } from 'node:http'
 import { Server, Socket, buildProfile } from '../../index'
 import { io, Socket as ClientSocket } from '../../client'
+import { Adapter } from 'socket.io-adapter'
 
 interface ServerToClientEvents {
   noArg: () => void
@@ -113,3 +114,9 @@ const profile: 'release' | 'debug' = buildProfile()
 const wrong: 'release' | 'debug' = 'optimised'
 void profile
 void wrong
+
+// An adapter written in JS: a class, or a factory as @socket.io/cluster-adapter's.
+class LoggingAdapter extends Adapter {}
+const withAdapter = new Server({ adapter: LoggingAdapter })
+withAdapter.adapter((nsp: any) => new LoggingAdapter(nsp))
+withAdapter.of('/').adapter.on('create-room', (room) => void room.length)
