@@ -107,6 +107,13 @@ export interface ManagerOptions {
   agent?: false
   /** `false`: the server's certificate is not checked (self-signed certificates in development). */
   rejectUnauthorized?: boolean
+  /**
+   * A client certificate chain (PEM) for servers that ask for one (mutual
+   * TLS); needs `key`.
+   */
+  cert?: string | Buffer | Array<string | Buffer>
+  /** The private key of `cert` (PEM, unencrypted: `passphrase` throws). */
+  key?: string | Buffer | Array<string | Buffer | { pem: string | Buffer }>
   /** Only `false`: no cookie jar. */
   withCredentials?: false
   /** Only `false`. */

@@ -480,6 +480,10 @@ export interface ClientOpts {
    * against self-signed certificates only).
    */
   rejectUnauthorized?: boolean
+  /** The client certificate chain (PEM), Node's `cert`. */
+  cert?: string
+  /** Its private key (PEM, unencrypted), Node's `key`. */
+  key?: string
 }
 
 /**

@@ -38,18 +38,37 @@ async fn bounded<F: Future>(limit: Duration, f: F) -> F::Output {
 /// certificate for `localhost` and `127.0.0.1`; returns its address and the
 /// certificate, PEM-encoded.
 async fn tls_server() -> (SocketAddr, String) {
+    tls_server_asking(None).await
+}
+
+/// [`tls_server`], asking clients for a certificate signed by `client_ca`
+/// when given (and refusing the handshake without one).
+async fn tls_server_asking(
+    client_ca: Option<rustls::pki_types::CertificateDer<'static>>,
+) -> (SocketAddr, String) {
     let rcgen::CertifiedKey { cert, signing_key } =
         rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
             .expect("certificate");
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into());
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("protocol versions")
-    .with_no_client_auth()
-    .with_single_cert(vec![cert.der().clone()], key)
-    .expect("server config");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions");
+    let builder = match client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca).expect("client CA");
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                    .build()
+                    .expect("client verifier");
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let config = builder
+        .with_single_cert(vec![cert.der().clone()], key)
+        .expect("server config");
     let acceptor = TlsAcceptor::from(Arc::new(config));
 
     let server = EngineIo::new(
@@ -266,6 +285,65 @@ async fn unusable_tls_settings() {
             .await
             .expect_err("nothing listens");
         assert!(matches!(err, Error::Http(_)), "{err:?}");
+    })
+    .await;
+}
+
+/// A certificate authority for client certificates and a client
+/// certificate it signed: (the authority, the certificate's PEM, its key's
+/// PEM).
+fn client_certificate() -> (rustls::pki_types::CertificateDer<'static>, String, String) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().expect("key"))
+        .expect("authority");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(vec!["client".to_owned()]).expect("params");
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = params.signed_by(&key, &ca).expect("client certificate");
+    (ca.der().clone(), cert.pem(), key.serialize_pem())
+}
+
+#[tokio::test]
+async fn client_certificate_for_mutual_tls() {
+    bounded(Duration::from_secs(20), async {
+        let (ca, cert, key) = client_certificate();
+        let (addr, pem) = tls_server_asking(Some(ca)).await;
+        let url = format!("https://{addr}");
+        let trusting = || TlsConfig::default().root_cert_pem(pem.as_bytes()).builtin_roots(false);
+        for transport in [TransportType::Polling, TransportType::Websocket] {
+            // With the certificate the server asks for: in, on both transports.
+            let config = ClientConfig::default()
+                .transports(vec![transport])
+                .tls(Some(trusting().client_auth_pem(cert.as_bytes(), key.as_bytes())))
+                .connect_timeout(Some(WAIT));
+            let (client, mut events) = Client::connect(&url, config).await.expect("connect");
+            echo(&client, &mut events, "with a client certificate").await;
+            client.close();
+
+            // Without one: the server refuses the handshake.
+            let config = ClientConfig::default()
+                .transports(vec![transport])
+                .tls(Some(trusting()))
+                .connect_timeout(Some(WAIT));
+            assert!(Client::connect(&url, config).await.is_err(), "{transport:?} without a certificate");
+        }
+        // A key that is not PEM, or encrypted, is a clear error.
+        for (bad_key, says) in [
+            ("not a key".to_owned(), "invalid PEM client key"),
+            (
+                "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n".to_owned(),
+                "encrypted",
+            ),
+        ] {
+            let config = ClientConfig::default()
+                .tls(Some(trusting().client_auth_pem(cert.as_bytes(), bad_key.as_bytes())))
+                .connect_timeout(Some(WAIT));
+            match Client::connect(&url, config).await {
+                Err(Error::Tls(msg)) => assert!(msg.contains(says), "{msg}"),
+                other => panic!("expected a TLS error, got {:?}", other.map(|_| ())),
+            }
+        }
     })
     .await;
 }

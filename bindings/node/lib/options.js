@@ -713,9 +713,9 @@ function clientOptions(opts) {
   object('options', opts)
   checkNames(opts, CLIENT, 'socket.io-client or engine.io-client')
   const o = opts
-  for (const k of ['pfx', 'key', 'passphrase', 'cert', 'ciphers']) {
-    inert(k, o[k], () => false, 'TLS client certificates')
-  }
+  inert('pfx', o.pfx, () => false, 'give the certificate and its key as PEM in "cert" and "key"')
+  inert('passphrase', o.passphrase, () => false, 'encrypted keys: give "key" unencrypted')
+  inert('ciphers', o.ciphers, () => false, "the cipher suites are the Rust core's (rustls's safe defaults)")
   inert('agent', o.agent, (v) => v === false, 'the connections are the Rust core\'s')
   inert('forceBase64', o.forceBase64, (v) => v === false)
   inert('requestTimeout', o.requestTimeout, (v) => v === 0)
@@ -738,6 +738,13 @@ function clientOptions(opts) {
   if (given(o.extraHeaders)) object('extraHeaders', o.extraHeaders)
   let ca
   if (given(o.ca)) ca = (Array.isArray(o.ca) ? o.ca : [o.ca]).map(pem)
+  // Node's `cert` and `key`: a client certificate for servers that ask for
+  // one (mutual TLS); one without the other is Node's error too.
+  const cert = given(o.cert) ? pemList('cert', o.cert) : undefined
+  const key = given(o.key) ? pemList('key', o.key) : undefined
+  if ((cert === undefined) !== (key === undefined)) {
+    fail(`option "${cert === undefined ? 'cert' : 'key'}" is missing: a client certificate needs both "cert" and "key"`)
+  }
   const timeout = o.timeout === false ? Infinity : number('timeout', o.timeout)
   const factor = number('randomizationFactor', o.randomizationFactor)
   if (factor !== undefined && factor > 1) fail('option "randomizationFactor" must be between 0 and 1')
@@ -760,8 +767,26 @@ function clientOptions(opts) {
     timeout,
     msgpack: parserKind('parser', o.parser) === 'msgpack',
     ca,
+    cert,
+    key,
     rejectUnauthorized: boolean('rejectUnauthorized', o.rejectUnauthorized),
   }
+}
+
+/** A PEM option given as Node takes it (a string, a Buffer, or an array of them), as one PEM text. */
+function pemList(name, v) {
+  const items = Array.isArray(v) ? v : [v]
+  return items
+    .map((item) => {
+      if (typeof item === 'string') return item
+      if (item instanceof Uint8Array) return Buffer.from(item).toString('utf8')
+      if (item !== null && typeof item === 'object' && item.passphrase !== undefined) {
+        return unsupported(`${name}.passphrase`, 'encrypted keys: give the key unencrypted')
+      }
+      if (item !== null && typeof item === 'object' && given(item.pem)) return pemList(name, item.pem)
+      return fail(`option "${name}" must be a string, a Buffer or an array of them (PEM)`)
+    })
+    .join('\n')
 }
 
 /**

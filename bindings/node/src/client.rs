@@ -74,6 +74,10 @@ pub struct ClientOpts {
     /// `false`: the server's certificate is not checked (development
     /// against self-signed certificates only).
     pub reject_unauthorized: Option<bool>,
+    /// The client certificate chain (PEM), Node's `cert`.
+    pub cert: Option<String>,
+    /// Its private key (PEM, unencrypted), Node's `key`.
+    pub key: Option<String>,
 }
 
 fn options(o: ClientOpts) -> napi::Result<ClientOptions> {
@@ -138,9 +142,12 @@ fn options(o: ClientOpts) -> napi::Result<ClientOptions> {
     if let Some(p) = o.timestamp_param {
         c.manager.engine.timestamp_param = p;
     }
-    if o.ca.is_some() || o.reject_unauthorized == Some(false) {
+    if o.ca.is_some() || o.reject_unauthorized == Some(false) || o.cert.is_some() {
         let mut tls = engineio::client::TlsConfig::default()
             .verify_certificates(o.reject_unauthorized != Some(false));
+        if let (Some(cert), Some(key)) = (o.cert, o.key) {
+            tls = tls.client_auth_pem(cert.into_bytes(), key.into_bytes());
+        }
         if let Some(ca) = o.ca {
             tls = tls.builtin_roots(false);
             for pem in ca {

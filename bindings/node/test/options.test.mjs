@@ -645,9 +645,11 @@ test('parser: recognised as a module, an ESM namespace, or a copy that writes th
 const CLIENT_REFUSED = [
   ['agent', { agent: new http.Agent() }],
   ['pfx', { pfx: 'x' }],
-  ['key', { key: 'x' }],
+  ['cert', { key: 'x' }],
+  ['key', { cert: 'x' }],
+  ['key', { cert: 'x', key: 42 }],
+  ['key.passphrase', { cert: 'x', key: [{ pem: 'x', passphrase: 'secret' }] }],
   ['passphrase', { passphrase: 'x' }],
-  ['cert', { cert: 'x' }],
   ['ciphers', { ciphers: 'HIGH' }],
   ['rejectUnauthorized', { rejectUnauthorized: 'no' }],
   ['forceBase64', { forceBase64: true }],
@@ -829,6 +831,52 @@ test('ca and rejectUnauthorized: the trust of an https server', async (t) => {
   const wrong = rsClient.io(url, { forceNew: true, reconnection: false, ca: fs.readFileSync(f('other.pem')) })
   await next(wrong, 'connect_error')
   wrong.close()
+})
+
+test('cert and key: a client certificate for an https server that asks for one', async (t) => {
+  let dir
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' })
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sio-mtls-'))
+  } catch {
+    return t.skip('openssl is not available')
+  }
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const f = (n) => path.join(dir, n)
+  const ssl = (...args) => execFileSync('openssl', args, { stdio: 'ignore' })
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
+  ssl('req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=socketio-rs test CA')
+  const leaf = (name, cn, ext) => {
+    ssl('req', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`)
+    fs.writeFileSync(f(`${name}.cnf`), ext)
+    ssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${name}.pem`), '-days', '2', '-extfile', f(`${name}.cnf`))
+  }
+  leaf('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n')
+  leaf('client', 'a client', 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n')
+  const ca = fs.readFileSync(f('ca.pem'))
+  const srv = https.createServer({
+    key: fs.readFileSync(f('server.key')),
+    cert: fs.readFileSync(f('server.pem')),
+    ca,
+    requestCert: true,
+    rejectUnauthorized: true,
+  })
+  const io = new sio.Server(srv)
+  const peers = []
+  io.on('connection', (s) => peers.push(s.conn.request.socket.getPeerCertificate().subject.CN))
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  t.after(() => closeAll(io))
+  const url = `https://127.0.0.1:${srv.address().port}`
+  for (const transports of [['polling'], ['websocket']]) {
+    const c = await rsClientOf(url, { ca, transports, cert: fs.readFileSync(f('client.pem')), key: fs.readFileSync(f('client.key')).toString() })
+    assert.equal(c.connected, true)
+    c.disconnect()
+  }
+  assert.deepEqual(peers, ['a client', 'a client'])
+  // Without the certificate the server refuses the connection.
+  const without = rsClient.io(url, { forceNew: true, reconnection: false, ca })
+  await next(without, 'connect_error')
+  without.close()
 })
 
 test('a polluted Object.prototype adds no server option', async () => {

@@ -141,6 +141,29 @@ pub struct TlsConfig {
     /// is encrypted but anyone on the path can impersonate the server. For
     /// development against self-signed certificates only.
     pub verify_certificates: bool,
+    /// The client's own certificate chain and private key, PEM-encoded,
+    /// presented to servers that ask for one (mutual TLS, Node's `cert` /
+    /// `key`). The key is PKCS#8, PKCS#1 or SEC1, unencrypted.
+    pub client_auth_pem: Option<ClientAuthPem>,
+}
+
+/// A client certificate chain and its private key, PEM-encoded.
+#[derive(Clone)]
+pub struct ClientAuthPem {
+    /// The certificate chain, the client's own certificate first.
+    pub cert_chain: Vec<u8>,
+    /// The private key of the first certificate.
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientAuthPem {
+    // The key stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientAuthPem")
+            .field("cert_chain", &format_args!("{} bytes", self.cert_chain.len()))
+            .field("key", &format_args!("(hidden)"))
+            .finish()
+    }
 }
 
 impl Default for TlsConfig {
@@ -151,6 +174,7 @@ impl Default for TlsConfig {
             #[cfg(feature = "tls")]
             rustls: None,
             verify_certificates: true,
+            client_auth_pem: None,
         }
     }
 }
@@ -172,6 +196,17 @@ impl TlsConfig {
     /// [`verify_certificates`](Self::verify_certificates).
     pub fn verify_certificates(mut self, verify: bool) -> Self {
         self.verify_certificates = verify;
+        self
+    }
+
+    /// Presents this certificate chain and key to servers that ask for a
+    /// client certificate (both PEM-encoded); see
+    /// [`client_auth_pem`](Self::client_auth_pem).
+    pub fn client_auth_pem(mut self, cert_chain: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
+        self.client_auth_pem = Some(ClientAuthPem {
+            cert_chain: cert_chain.into(),
+            key: key.into(),
+        });
         self
     }
 

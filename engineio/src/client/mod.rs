@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-pub use config::{ClientConfig, PacketDirection, PacketObserver, TlsConfig};
+pub use config::{ClientAuthPem, ClientConfig, PacketDirection, PacketObserver, TlsConfig};
 pub use error::{CloseReason, Error};
 /// The rustls version the `tls` feature uses, for
 /// [`TlsConfig::rustls_config`].

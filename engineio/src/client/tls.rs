@@ -95,14 +95,16 @@ fn rustls_config(config: &ClientConfig) -> Result<Arc<rustls::ClientConfig>, Err
     if let Some(rustls) = &tls.rustls {
         return Ok(rustls.clone());
     }
+    let client_auth = match &tls.client_auth_pem {
+        Some(pem) => Some(client_auth(pem)?),
+        None => None,
+    };
     if !tls.verify_certificates {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        return Ok(Arc::new(
-            builder()?
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-                .with_no_client_auth(),
-        ));
+        let builder = builder()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)));
+        return finish(builder, client_auth);
     }
     let mut roots = rustls::RootCertStore::empty();
     if tls.builtin_roots {
@@ -127,11 +129,56 @@ fn rustls_config(config: &ClientConfig) -> Result<Arc<rustls::ClientConfig>, Err
     if roots.is_empty() {
         return Err(Error::Tls("no trusted root certificates".into()));
     }
-    Ok(Arc::new(
-        builder()?
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    ))
+    finish(builder()?.with_root_certificates(roots), client_auth)
+}
+
+/// A client certificate chain and its key, parsed.
+#[cfg(feature = "tls")]
+type ClientAuth = (
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+);
+
+/// Parses the PEM client certificate chain and key of `pem`.
+#[cfg(feature = "tls")]
+fn client_auth(pem: &super::config::ClientAuthPem) -> Result<ClientAuth, Error> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let chain = CertificateDer::pem_slice_iter(&pem.cert_chain)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Tls(format!("invalid PEM client certificate: {e}")))?;
+    if chain.is_empty() {
+        return Err(Error::Tls("no certificate in the PEM client certificate".into()));
+    }
+    let key = PrivateKeyDer::from_pem_slice(&pem.key).map_err(|e| {
+        let encrypted = pem
+            .key
+            .windows(b"ENCRYPTED".len())
+            .any(|w| w == b"ENCRYPTED");
+        if encrypted {
+            Error::Tls("the client key is encrypted: give it unencrypted (PKCS#8, PKCS#1 or SEC1 PEM)".into())
+        } else {
+            Error::Tls(format!("invalid PEM client key: {e}"))
+        }
+    })?;
+    Ok((chain, key))
+}
+
+/// Ends a rustls configuration, with the client certificate when there is
+/// one (a key that does not fit the certificate is refused here).
+#[cfg(feature = "tls")]
+fn finish(
+    builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>,
+    client_auth: Option<ClientAuth>,
+) -> Result<Arc<rustls::ClientConfig>, Error> {
+    let config = match client_auth {
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| Error::Tls(format!("invalid client certificate or key: {e}")))?,
+        None => builder.with_no_client_auth(),
+    };
+    Ok(Arc::new(config))
 }
 
 /// Accepts any server certificate (`verify_certificates: false`), while the
