@@ -1051,6 +1051,19 @@ int sio_client_options_add_tls_root_pem(sio_client_options *opts,
                                         size_t len);
 
 /**
+ * Presents a client certificate to servers that ask for one (mutual TLS):
+ * `cert_pem` the certificate chain (PEM text, `cert_len` bytes, the
+ * client's own certificate first), `key_pem` its private key (PEM,
+ * unencrypted PKCS#8, PKCS#1 or SEC1, `key_len` bytes). A key that does
+ * not parse fails the connection with a message.
+ */
+int sio_client_options_set_tls_client_cert(sio_client_options *opts,
+                                           const uint8_t *cert_pem,
+                                           size_t cert_len,
+                                           const uint8_t *key_pem,
+                                           size_t key_len);
+
+/**
  * Whether to trust the built-in root certificates (Mozilla's; default
  * true). Off, only the roots of `sio_client_options_add_tls_root_pem` are.
  */

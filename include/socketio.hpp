@@ -1234,6 +1234,13 @@ class ClientOptions {
     /** Whether to trust the built-in root certificates (default true); off,
      *  only those of tls_root_pem are, to pin a private CA. */
     ClientOptions &tls_builtin_roots(bool on) { return chain(sio_client_options_set_tls_builtin_roots(o_, on)); }
+    /** Presents a client certificate chain and its unencrypted private key
+     *  (both PEM) to servers that ask for one (mutual TLS). */
+    ClientOptions &tls_client_cert(std::string_view cert_pem, std::string_view key_pem) {
+        return chain(sio_client_options_set_tls_client_cert(
+            o_, reinterpret_cast<const std::uint8_t *>(cert_pem.data()), cert_pem.size(),
+            reinterpret_cast<const std::uint8_t *>(key_pem.data()), key_pem.size()));
+    }
     ClientOptions &runtime(const Runtime &rt) { return chain(sio_client_options_set_runtime(o_, rt.raw())); }
     ClientOptions &queue(const Queue &q) { return chain(sio_client_options_set_queue(o_, q.raw())); }
     const sio_client_options *raw() const noexcept { return o_; }

@@ -399,6 +399,16 @@ static void tls(const char *url) {
               "PEM");
     CHECK_OK(sio_client_options_add_tls_root_pem(opts, (const uint8_t *)PEM, sizeof PEM - 1));
     CHECK_OK(sio_client_options_set_tls_builtin_roots(opts, false));
+    static const char KEY[] = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n";
+    CHECK_ERR(sio_client_options_set_tls_client_cert(opts, NULL, 0, (const uint8_t *)KEY, sizeof KEY - 1),
+              SIO_ERR_INVALID_ARGUMENT, "cert_pem");
+    CHECK_ERR(sio_client_options_set_tls_client_cert(opts, (const uint8_t *)PEM, sizeof PEM - 1, NULL, 0),
+              SIO_ERR_INVALID_ARGUMENT, "key_pem");
+    CHECK_ERR(sio_client_options_set_tls_client_cert(opts, (const uint8_t *)PEM, sizeof PEM - 1,
+                                                     (const uint8_t *)"nope", 4),
+              SIO_ERR_INVALID_ARGUMENT, "key_pem");
+    CHECK_OK(sio_client_options_set_tls_client_cert(opts, (const uint8_t *)PEM, sizeof PEM - 1, (const uint8_t *)KEY,
+                                                    sizeof KEY - 1));
     CHECK_OK(sio_client_options_set_reconnection(opts, false));
     CHECK_OK(sio_client_options_set_timeout(opts, 3000));
     char https[96];

@@ -160,7 +160,10 @@ impl std::fmt::Debug for ClientAuthPem {
     // The key stays out of logs.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientAuthPem")
-            .field("cert_chain", &format_args!("{} bytes", self.cert_chain.len()))
+            .field(
+                "cert_chain",
+                &format_args!("{} bytes", self.cert_chain.len()),
+            )
             .field("key", &format_args!("(hidden)"))
             .finish()
     }
@@ -202,7 +205,11 @@ impl TlsConfig {
     /// Presents this certificate chain and key to servers that ask for a
     /// client certificate (both PEM-encoded); see
     /// [`client_auth_pem`](Self::client_auth_pem).
-    pub fn client_auth_pem(mut self, cert_chain: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
+    pub fn client_auth_pem(
+        mut self,
+        cert_chain: impl Into<Vec<u8>>,
+        key: impl Into<Vec<u8>>,
+    ) -> Self {
         self.client_auth_pem = Some(ClientAuthPem {
             cert_chain: cert_chain.into(),
             key: key.into(),

@@ -149,7 +149,9 @@ fn client_auth(pem: &super::config::ClientAuthPem) -> Result<ClientAuth, Error> 
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::Tls(format!("invalid PEM client certificate: {e}")))?;
     if chain.is_empty() {
-        return Err(Error::Tls("no certificate in the PEM client certificate".into()));
+        return Err(Error::Tls(
+            "no certificate in the PEM client certificate".into(),
+        ));
     }
     let key = PrivateKeyDer::from_pem_slice(&pem.key).map_err(|e| {
         let encrypted = pem
@@ -157,7 +159,10 @@ fn client_auth(pem: &super::config::ClientAuthPem) -> Result<ClientAuth, Error> 
             .windows(b"ENCRYPTED".len())
             .any(|w| w == b"ENCRYPTED");
         if encrypted {
-            Error::Tls("the client key is encrypted: give it unencrypted (PKCS#8, PKCS#1 or SEC1 PEM)".into())
+            Error::Tls(
+                "the client key is encrypted: give it unencrypted (PKCS#8, PKCS#1 or SEC1 PEM)"
+                    .into(),
+            )
         } else {
             Error::Tls(format!("invalid PEM client key: {e}"))
         }

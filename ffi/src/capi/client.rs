@@ -355,6 +355,39 @@ pub unsafe extern "C" fn sio_client_options_add_tls_root_pem(
     })
 }
 
+/// Presents a client certificate to servers that ask for one (mutual TLS):
+/// `cert_pem` the certificate chain (PEM text, `cert_len` bytes, the
+/// client's own certificate first), `key_pem` its private key (PEM,
+/// unencrypted PKCS#8, PKCS#1 or SEC1, `key_len` bytes). A key that does
+/// not parse fails the connection with a message.
+#[no_mangle]
+pub unsafe extern "C" fn sio_client_options_set_tls_client_cert(
+    opts: *mut sio_client_options,
+    cert_pem: *const u8,
+    cert_len: usize,
+    key_pem: *const u8,
+    key_len: usize,
+) -> c_int {
+    with_opts(opts, |o| {
+        if cert_pem.is_null() || cert_len == 0 {
+            return Err(Error::invalid("cert_pem is NULL or empty"));
+        }
+        if key_pem.is_null() || key_len == 0 {
+            return Err(Error::invalid("key_pem is NULL or empty"));
+        }
+        let cert = std::slice::from_raw_parts(cert_pem, cert_len).to_vec();
+        let key = std::slice::from_raw_parts(key_pem, key_len).to_vec();
+        for (name, pem) in [("cert_pem", &cert), ("key_pem", &key)] {
+            if !pem.windows(11).any(|w| w == b"-----BEGIN ") {
+                return Err(Error::invalid(format!("{name} holds no PEM block")));
+            }
+        }
+        let tls = o.manager.engine.tls.take().unwrap_or_default();
+        o.manager.engine.tls = Some(tls.client_auth_pem(cert, key));
+        Ok(())
+    })
+}
+
 /// Whether to trust the built-in root certificates (Mozilla's; default
 /// true). Off, only the roots of `sio_client_options_add_tls_root_pem` are.
 #[no_mangle]
