@@ -503,10 +503,18 @@ class RemoteSocket {
 /** socket.io's `Client` as a socket shows it: its connection and request. */
 class Client {
   constructor(socket) {
-    this.conn = socket.conn
-    this.id = this.conn.id
     this.server = socket.server
     this._socket = socket
+  }
+
+  /** The Engine.IO session, looked up when first read (an adapter written
+   *  in JS reaches `writeToEngine` without it). */
+  get conn() {
+    return this._socket.conn
+  }
+
+  get id() {
+    return this.conn.id
   }
 
   /**

@@ -25,7 +25,7 @@ const installed = (() => {
 test('two workers behind @socket.io/sticky, joined by @socket.io/cluster-adapter', async (t) => {
   if (!installed) return t.skip('the npm peers of tests/node are not installed (npm ci --prefix tests/node)')
   const out = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(here, 'fixtures', 'node-cluster.cjs'), peersDir], {
+    const child = spawn(process.execPath, [path.join(here, '..', 'fixtures', 'node-cluster.cjs'), peersDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
