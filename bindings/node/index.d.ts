@@ -159,10 +159,10 @@ export interface ServerOptions {
    * `createRedisAdapter(url, opts)` or a factory of `@socket.io/redis-adapter`
    * (`createAdapter(pub, sub, opts)`, `createShardedAdapter(...)`), run on the
    * native adapter. Any other adapter class or factory (extending
-   * socket.io-adapter's `Adapter`, `@socket.io/cluster-adapter`...) runs in
-   * JS, made with `new adapter(nsp)` for every namespace, as socket.io runs
-   * it; with `connectionStateRecovery` it throws, and so does
-   * `@socket.io/redis-streams-adapter`'s factory.
+   * socket.io-adapter's `Adapter`, `@socket.io/cluster-adapter`,
+   * `@socket.io/redis-streams-adapter`...) runs in JS, made with
+   * `new adapter(nsp)` for every namespace, as socket.io runs it; with
+   * `connectionStateRecovery` it throws.
    */
   adapter?: ReturnType<typeof createRedisAdapter> | (abstract new (nsp: any) => any) | ((nsp: any) => any)
   /**

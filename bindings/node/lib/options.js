@@ -301,10 +301,12 @@ function adapterOptions(a, recovery) {
   }
   const node = typeof a === 'function' ? nodeRedisAdapter(a) : null
   if (node && node[1] !== 'streams') return officialRedisOptions(a, node)
-  if (node) {
+  if (node && recovery) {
+    // Its factory reads the stream in Node from the moment it is made, so
+    // it runs in JS, where the core's sessions are out of its reach.
     fail(
-      `option "adapter": the ${node[0]} starts reading its stream at once, in Node, and cannot be mapped to the Rust core; ` +
-        `use createRedisAdapter(url, { flavour: '${node[1]}' }) from socketio-rs instead (same Redis protocol, Node servers on that adapter share the cluster)`,
+      `option "adapter": the ${node[0]} runs in JS here, and connectionStateRecovery with an adapter written in JS is not supported; ` +
+        `use createRedisAdapter(url, { flavour: '${node[1]}' }) from socketio-rs instead (same Redis protocol, sessions recovered, Node servers on that adapter share the cluster)`,
     )
   }
   checkJsAdapter(a, recovery)
@@ -332,10 +334,14 @@ const ADAPTER_METHODS = [
 /**
  * Whether `a` is an adapter that runs in JS: any class or factory that is
  * none of the adapters the Rust core runs itself (socket.io-adapter's
- * in-memory ones, `createRedisAdapter`, the official Redis factories).
+ * in-memory ones, `createRedisAdapter`, the factories of
+ * `@socket.io/redis-adapter`). `@socket.io/redis-streams-adapter`'s runs
+ * in JS: it reads the stream in Node from the moment it is made.
  */
 function isJsAdapter(a) {
-  return typeof a === 'function' && !a[REDIS] && !memoryAdapter(a) && !nodeRedisAdapter(a)
+  if (typeof a !== 'function' || a[REDIS] || memoryAdapter(a)) return false
+  const node = nodeRedisAdapter(a)
+  return !node || node[1] === 'streams'
 }
 
 /**

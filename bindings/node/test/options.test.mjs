@@ -2,8 +2,9 @@
 // honoured or refused at construction with a TypeError naming it: none is
 // silently ignored. The msgpack parser talks to the npm peers configured
 // with socket.io-msgpack-parser; the factories of @socket.io/redis-adapter
-// are read for the native adapter, the streams adapter's is refused with a
-// pointer to createRedisAdapter.
+// are read for the native adapter; the streams adapter's runs in JS, and
+// with connection state recovery is refused with a pointer to
+// createRedisAdapter.
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -278,8 +279,10 @@ test("@socket.io/redis-adapter's factories are read for the native adapter; what
     /option "adapter"/,
     /Redis client/,
   )
-  // The streams adapter starts reading at once: a client whose calls never
-  // answer keeps it from doing anything.
+  // The streams adapter starts reading at once, so it runs in JS, where the
+  // core's sessions are out of its reach: with connectionStateRecovery it
+  // is refused. (A client whose calls never answer keeps it from doing
+  // anything.)
   const stuck = new Proxy(
     {},
     {
@@ -293,8 +296,9 @@ test("@socket.io/redis-adapter's factories are read for the native adapter; what
     },
   )
   throwsNaming(
-    () => new rs.Server({ adapter: peers.streamsAdapter.createAdapter(stuck) }),
+    () => new rs.Server({ adapter: peers.streamsAdapter.createAdapter(stuck), connectionStateRecovery: {} }),
     /@socket\.io\/redis-streams-adapter/,
+    /connectionStateRecovery/,
     /createRedisAdapter\(url, \{ flavour: 'streams' \}\)/,
   )
   // Ours is accepted (it only connects when the server is made).

@@ -19,7 +19,12 @@ const peers = (() => {
   const here = path.dirname(fileURLToPath(import.meta.url))
   const req = createRequire(path.join(here, '..', '..', '..', 'tests', 'node', 'package.json'))
   try {
-    return { redis: req('redis'), adapter: req('@socket.io/redis-adapter'), sio: req('socket.io') }
+    return {
+      redis: req('redis'),
+      adapter: req('@socket.io/redis-adapter'),
+      streams: req('@socket.io/redis-streams-adapter'),
+      sio: req('socket.io'),
+    }
   } catch {
     return null
   }
@@ -225,6 +230,67 @@ test("socket.io's recipe io.adapter(createAdapter(pub, sub)) joins the cluster o
     if (ours) await within(ours.close(), 8000, 'close')
     if (theirs) await new Promise((resolve) => theirs.close(() => resolve()))
     await Promise.all(redisClients.map((c) => c.quit().catch(() => {})))
+    redis.stop()
+  }
+})
+
+test('@socket.io/redis-streams-adapter runs in JS, as on socket.io, beside an npm server on it', async (t) => {
+  if (!peers) return t.skip('the npm peers of tests/node are not installed (npm ci --prefix tests/node)')
+  const redis = await startRedis(t)
+  if (!redis) return
+  const { createClient } = peers.redis
+  const { createAdapter } = peers.streams
+  const redisClients = []
+  const connected = async () => {
+    const c = createClient({ url: redis.url })
+    c.on('error', () => {})
+    await c.connect()
+    redisClients.push(c)
+    return c
+  }
+  const [forTheirs, forOurs] = await Promise.all([connected(), connected()])
+  // Short blocking reads and heartbeats: the test ends sooner.
+  const opts = { blockTimeInMs: 100, heartbeatInterval: 100, heartbeatTimeout: 2000 }
+  const theirs = new peers.sio.Server(0, { adapter: createAdapter(forTheirs, opts) })
+  const ours = new rs.Server(0, { adapter: createAdapter(forOurs, opts) })
+  const clients = []
+  try {
+    assert.equal(ours.of('/').adapter.constructor.name, 'RedisStreamsAdapter')
+    theirs.on('ready?', (ack) => ack('yes'))
+    const deadline = Date.now() + 8000
+    for (;;) {
+      const r = await ours.serverSideEmitWithAck('ready?').catch(() => [])
+      if (r.length === 1) break
+      assert.ok(Date.now() < deadline, 'the servers never met')
+      await sleep(100)
+    }
+    const client = async (io) => {
+      const c = sioClient.io(`http://127.0.0.1:${io.httpServer.address().port}`, {
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+      })
+      clients.push(c)
+      await next(c, 'connect')
+      return c
+    }
+    const [onOurs, onTheirs] = [await client(ours), await client(theirs)]
+    // Each server's broadcast reaches the other's client, through the stream.
+    const heardThere = next(onTheirs, 'from ours')
+    ours.emit('from ours', 1)
+    assert.deepEqual(await within(heardThere), [1])
+    const heardHere = next(onOurs, 'from theirs')
+    theirs.emit('from theirs', 2)
+    assert.deepEqual(await within(heardHere), [2])
+    const ids = (await within(ours.fetchSockets())).map((s) => s.id).sort()
+    assert.deepEqual(ids, [onOurs.id, onTheirs.id].sort())
+  } finally {
+    for (const c of clients) c.disconnect()
+    await within(ours.close(), 8000, 'close ours')
+    await new Promise((resolve) => theirs.close(() => resolve()))
+    // The adapters' reading clients end with their last blocking read.
+    await sleep(300)
+    for (const c of redisClients) await c.quit().catch(() => {})
     redis.stop()
   }
 })
