@@ -881,6 +881,9 @@ class ServerOptions {
     /** Whether polling connections may upgrade to WebSocket (default true);
      *  off, they stay on long-polling. */
     ServerOptions &allow_upgrades(bool allow) { return chain(sio_server_options_set_allow_upgrades(o_, allow)); }
+    /** Whether Socket.IO v2 clients (Engine.IO protocol 3) may connect
+     *  (default false), as the reference's `allowEIO3`. */
+    ServerOptions &allow_eio3(bool allow) { return chain(sio_server_options_set_allow_eio3(o_, allow)); }
     ServerOptions &cors_origin(const std::string &origin) {
         return chain(sio_server_options_set_cors_origin(o_, origin.c_str()));
     }
@@ -914,6 +917,8 @@ class ServerOptions {
                                                    same_site.empty() ? nullptr : same_site.c_str(), secure,
                                                    max_age_s));
     }
+    /** No session cookie (the default), after cookie(). */
+    ServerOptions &no_cookie() { return chain(sio_server_options_clear_cookie(o_)); }
     /** engine.io's allowRequest; runs on a runtime thread, synchronously. An
      *  exception escaping it refuses the request. */
     ServerOptions &allow_request(AllowRequestFn fn) {

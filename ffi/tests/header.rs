@@ -69,3 +69,42 @@ fn soname_follows_the_abi_version() {
         .expect("ffi/cmake/socketioConfig.cmake");
     assert!(cmake.contains(&format!("libsocketio.so.{abi}\"")));
 }
+
+/// Every function of the C API has its C++ wrapper: a C++ user never has to
+/// drop to the C calls for a feature.
+#[test]
+fn the_cpp_wrapper_calls_every_c_function() {
+    let header = std::fs::read_to_string(crate_dir().join("../include/socketio.h"))
+        .expect("include/socketio.h");
+    let wrapper = std::fs::read_to_string(crate_dir().join("../include/socketio.hpp"))
+        .expect("include/socketio.hpp");
+    // Covered by a call that does more.
+    let covered = [
+        // `Broadcast::emit_with_ack` calls the `_all` variant, which adds
+        // the other servers' answers and is this server's alone without an
+        // adapter.
+        "sio_broadcast_emit_with_ack",
+    ];
+    let mut missing = Vec::new();
+    for (i, _) in header.match_indices("sio_") {
+        let name: String = header[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        // A declaration: the name followed by its parameter list.
+        if !header[i + name.len()..].starts_with('(') || name.ends_with('_') {
+            continue;
+        }
+        // Called, or handed over as a function pointer.
+        let used = wrapper.match_indices(name.as_str()).any(|(j, _)| {
+            !wrapper[j + name.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        });
+        if !used && !covered.contains(&name.as_str()) && !missing.contains(&name) {
+            missing.push(name);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not wrapped in socketio.hpp: {missing:?}"
+    );
+}

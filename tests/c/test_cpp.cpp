@@ -420,7 +420,8 @@ static void versions_and_options() {
     CHECK_THROWS(copts.tls_root_pem("nope"), SIO_ERR_INVALID_ARGUMENT, "PEM");
 
     sio::ServerOptions sopts;
-    sopts.allow_upgrades(false).max_attachments(3).redis("redis://127.0.0.1:1", "streams", "k");
+    sopts.allow_upgrades(false).allow_eio3(true).cookie().no_cookie().max_attachments(3);
+    sopts.redis("redis://127.0.0.1:1", "streams", "k");
     CHECK_THROWS(sopts.serve_client("/nonexistent/socket.io-client"), SIO_ERR_IO, "no socket.io-client bundle");
     sopts.serve_client("");
     CHECK_THROWS(sopts.redis("redis://127.0.0.1:1", "gossip"), SIO_ERR_INVALID_ARGUMENT, "flavour");
