@@ -583,6 +583,14 @@ typedef bool (*sio_namespace_matcher_cb)(void *user_data,
                                          const char *name);
 
 /**
+ * [`sio_namespace_matcher_cb`] with the CONNECT's `auth` too, as JSON
+ * (`{}` when the client sent none); same rules.
+ */
+typedef bool (*sio_namespace_auth_matcher_cb)(void *user_data,
+                                              const char *name,
+                                              const char *auth_json);
+
+/**
  * Called with an event another server sent with `serverSideEmit`; `ack`
  * is non-NULL when the sender waits for an answer (owned by the callback).
  */
@@ -1850,6 +1858,19 @@ int sio_server_of_dynamic(const sio_server *server,
                           void *user_data,
                           sio_free_fn free_user_data,
                           sio_parent_namespace **out);
+
+/**
+ * A parent namespace for every name `matcher` accepts, given the client's
+ * `auth` too (as the reference's `io.of((name, auth, next) => ...)`): a
+ * tenant's namespace is made for its own clients only. As in the
+ * reference, the matcher is asked only while the namespace does not exist;
+ * who may join it afterwards is for middlewares to decide.
+ */
+int sio_server_of_dynamic_with_auth(const sio_server *server,
+                                    sio_namespace_auth_matcher_cb matcher,
+                                    void *user_data,
+                                    sio_free_fn free_user_data,
+                                    sio_parent_namespace **out);
 
 /**
  * Sends an event to the other servers of the cluster (main namespace);

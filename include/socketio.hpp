@@ -1092,6 +1092,9 @@ class Server {
      *  on a runtime thread (also with an event queue), so it must be quick
      *  and thread-safe. An exception escaping it counts as no match. */
     using MatcherFn = std::function<bool(std::string_view name)>;
+    /** A MatcherFn that also reads the client's `auth` (JSON, `{}` when it
+     *  sent none), as the reference's `io.of((name, auth, next) => ...)`. */
+    using AuthMatcherFn = std::function<bool(std::string_view name, std::string_view auth_json)>;
     /** Called with an event another server sent with server_side_emit;
      *  `ack` is empty unless the sender waits for an answer. */
     using ServerSideFn = std::function<void(std::string_view event, Args args, ServerSideAck ack)>;
@@ -1110,6 +1113,15 @@ class Server {
         sio_parent_namespace *p = nullptr;
         check(sio_server_of_dynamic(s_, &matcher_tramp, detail::box(std::move(matcher)), &detail::destroy<MatcherFn>,
                                     &p));
+        return ParentNamespace(p);
+    }
+    /** of_dynamic with the client's auth: a tenant's namespace is made for
+     *  its own clients only. The matcher is asked only while the namespace
+     *  does not exist (as in the reference); middlewares decide who joins. */
+    ParentNamespace of_dynamic_with_auth(AuthMatcherFn matcher) const {
+        sio_parent_namespace *p = nullptr;
+        check(sio_server_of_dynamic_with_auth(s_, &auth_matcher_tramp, detail::box(std::move(matcher)),
+                                              &detail::destroy<AuthMatcherFn>, &p));
         return ParentNamespace(p);
     }
 
@@ -1165,6 +1177,14 @@ class Server {
     static bool matcher_tramp(void *ud, const char *name) noexcept {
         try {
             return (*static_cast<MatcherFn *>(ud))(name ? name : "");
+        } catch (...) {
+            detail::report("namespace matcher");
+            return false;
+        }
+    }
+    static bool auth_matcher_tramp(void *ud, const char *name, const char *auth_json) noexcept {
+        try {
+            return (*static_cast<AuthMatcherFn *>(ud))(name ? name : "", auth_json ? auth_json : "{}");
         } catch (...) {
             detail::report("namespace matcher");
             return false;

@@ -10,6 +10,7 @@
 // serverSideEmit with answers, a dropped server-side ack, the server count.
 //
 // Prints "N passed, N failed"; exits 1 on any failure.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cctype>
@@ -640,6 +641,34 @@ static void dynamic_namespaces(const sio::Server &server, std::uint16_t port) {
     }
     CHECK(dyn.matcher_calls >= calls + 2);
     CHECK(rooms.child_count() == 2 && dyn.connections == 2);
+
+    // A matcher reading the auth: a tenant's namespace is made for its own
+    // clients only (once made, it is there for anyone, as in the reference
+    // server: access is the middlewares' business).
+    {
+        // Shared: the matcher lives on with the server after this block.
+        auto auths = std::make_shared<std::vector<std::string>>();
+        sio::ParentNamespace tenants = server.of_dynamic_with_auth([auths](std::string_view name, std::string_view auth) {
+            std::lock_guard<std::mutex> lk(dyn.mu);
+            auths->emplace_back(auth);
+            return name == "/tenant-a" && auth == "{\"tenant\":\"a\"}";
+        });
+        tenants.on_connection(child_connection);
+        Reply own, other, none;
+        sio::ClientOptions oa, ob, on;
+        oa.auth("{\"tenant\":\"a\"}");
+        ob.auth("{\"tenant\":\"b\"}");
+        auto tb = connect_to(base + "/tenant-a", ob, other);
+        CHECK(other.code() == SIO_ERR_REFUSED && other.error() == "Invalid namespace");
+        auto tn = connect_to(base + "/tenant-a", on, none);
+        CHECK(none.code() == SIO_ERR_REFUSED && none.error() == "Invalid namespace");
+        auto ta = connect_to(base + "/tenant-a", oa, own);
+        CHECK(own.code() == SIO_OK);
+        std::lock_guard<std::mutex> lk(dyn.mu);
+        CHECK(std::find(auths->begin(), auths->end(), "{\"tenant\":\"b\"}") != auths->end());
+        CHECK(std::find(auths->begin(), auths->end(), "{}") != auths->end());
+    }
+    CHECK(wait_until(nullptr, [&] { return dyn.connections == 3; }));
 
     g.reset();
     a.reset();

@@ -278,6 +278,16 @@ pub struct sio_parent_namespace {
 pub type sio_namespace_matcher_cb =
     Option<unsafe extern "C" fn(user_data: *mut c_void, name: *const c_char) -> bool>;
 
+/// [`sio_namespace_matcher_cb`] with the CONNECT's `auth` too, as JSON
+/// (`{}` when the client sent none); same rules.
+pub type sio_namespace_auth_matcher_cb = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        name: *const c_char,
+        auth_json: *const c_char,
+    ) -> bool,
+>;
+
 /// Calls `cb` with every socket joining any child namespace.
 #[no_mangle]
 pub unsafe extern "C" fn sio_parent_namespace_on_connection(

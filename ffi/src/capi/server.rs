@@ -8,10 +8,10 @@ use std::time::Duration;
 use super::{
     call_done, call_reply, cstr, cstring, ffi_guard, ffi_guard_or, free_handle, href, millis,
     namespace_handle, out_ptr, put, read_args, required, sio_buf, sio_done_cb, sio_free_fn,
-    sio_namespace, sio_namespace_matcher_cb, sio_parent_namespace, sio_payload, sio_reply_cb,
-    sio_server_options, sio_server_side_ack, PayloadHolder, UserData,
+    sio_namespace, sio_namespace_auth_matcher_cb, sio_namespace_matcher_cb, sio_parent_namespace,
+    sio_payload, sio_reply_cb, sio_server_options, sio_server_side_ack, PayloadHolder, UserData,
 };
-use crate::embed::{Error, Server, Value};
+use crate::embed::{payload, Error, Server, Value};
 
 /// A Socket.IO server.
 pub struct sio_server {
@@ -190,6 +190,34 @@ pub unsafe extern "C" fn sio_server_of_dynamic(
         let p = s.s.of_dynamic(move |name| {
             let name = cstring(name);
             matcher(ud.ptr(), name.as_ptr())
+        });
+        put(out, sio_parent_namespace { p });
+        Ok(())
+    })
+}
+
+/// A parent namespace for every name `matcher` accepts, given the client's
+/// `auth` too (as the reference's `io.of((name, auth, next) => ...)`): a
+/// tenant's namespace is made for its own clients only. As in the
+/// reference, the matcher is asked only while the namespace does not exist;
+/// who may join it afterwards is for middlewares to decide.
+#[no_mangle]
+pub unsafe extern "C" fn sio_server_of_dynamic_with_auth(
+    server: *const sio_server,
+    matcher: sio_namespace_auth_matcher_cb,
+    user_data: *mut c_void,
+    free_user_data: sio_free_fn,
+    out: *mut *mut sio_parent_namespace,
+) -> c_int {
+    ffi_guard!({
+        let ud = UserData::new(user_data, free_user_data);
+        let s = href(server, "server")?;
+        let matcher = required(matcher, "matcher")?;
+        let out = out_ptr(out, "out")?;
+        let p = s.s.of_dynamic_with_auth(move |name, auth| {
+            let name = cstring(name);
+            let auth = cstring(&payload::to_plain_json(auth));
+            matcher(ud.ptr(), name.as_ptr(), auth.as_ptr())
         });
         put(out, sio_parent_namespace { p });
         Ok(())

@@ -208,6 +208,20 @@ impl Server {
         }
     }
 
+    /// A parent namespace for every name `matcher` accepts, given the
+    /// CONNECT's `auth` too (`{}` when the client sent none), as the
+    /// reference's `io.of((name, auth, next) => ...)`. Runs as
+    /// [`of_dynamic`](Self::of_dynamic)'s matcher does.
+    pub fn of_dynamic_with_auth(
+        &self,
+        matcher: impl Fn(&str, &sio_core::Value) -> bool + Send + Sync + 'static,
+    ) -> DynamicNamespace {
+        DynamicNamespace {
+            parent: self.io.of_dynamic_with_auth(matcher),
+            ctx: self.ctx.clone(),
+        }
+    }
+
     /// Stops listening and disconnects every client ("server shutting
     /// down"). `done`, if given, is called once the listener has stopped and
     /// the sessions are gone (at most 5 s later).

@@ -459,7 +459,9 @@ impl SocketIo {
     /// A parent namespace whose `matcher` also reads the `auth` payload of
     /// the CONNECT (an object, `{}` when the client sent none), as the
     /// reference's `io.of((name, auth, next) => ...)`: a tenant's namespace
-    /// can exist only for its own clients.
+    /// is made for its own clients only. As in the reference, the matcher is
+    /// asked only while the namespace does not exist; who may join it
+    /// afterwards is for middlewares to decide.
     pub fn of_dynamic_with_auth(
         &self,
         matcher: impl Fn(&str, &Value) -> bool + Send + Sync + 'static,
