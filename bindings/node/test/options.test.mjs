@@ -796,22 +796,39 @@ test('autoUnref: a connected client does not keep Node running', async (t) => {
   assert.deepEqual([kept.out.trim(), kept.exited], ['connected', false])
 })
 
-test('ca and rejectUnauthorized: the trust of an https server', async (t) => {
+/**
+ * A certificate authority made with openssl for test `t` (removed when it
+ * ends), or null without openssl: `file(name)` is a path in its directory,
+ * `issue(name, cn, ext)` writes `<name>.key` and `<name>.pem` signed by it,
+ * `other()` makes another authority (`other.pem`).
+ */
+function testAuthority(t) {
   let dir
   try {
     execFileSync('openssl', ['version'], { stdio: 'ignore' })
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sio-ca-'))
   } catch {
-    return t.skip('openssl is not available')
+    return null
   }
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
-  const f = (n) => path.join(dir, n)
+  const file = (n) => path.join(dir, n)
   const ssl = (...args) => execFileSync('openssl', args, { stdio: 'ignore' })
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
-  ssl('req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=socketio-rs test CA')
-  ssl('req', ...ec, '-keyout', f('leaf.key'), '-out', f('leaf.csr'), '-subj', '/CN=127.0.0.1')
-  fs.writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n')
-  ssl('x509', '-req', '-in', f('leaf.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('leaf.pem'), '-days', '2', '-extfile', f('ext.cnf'))
+  ssl('req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '2', '-subj', '/CN=socketio-rs test CA')
+  const issue = (name, cn, ext) => {
+    ssl('req', ...ec, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', `/CN=${cn}`)
+    fs.writeFileSync(file(`${name}.cnf`), ext)
+    ssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file(`${name}.pem`), '-days', '2', '-extfile', file(`${name}.cnf`))
+  }
+  const other = () => ssl('req', '-x509', ...ec, '-keyout', file('other.key'), '-out', file('other.pem'), '-days', '2', '-subj', '/CN=another CA')
+  return { file, issue, other }
+}
+
+test('ca and rejectUnauthorized: the trust of an https server', async (t) => {
+  const authority = testAuthority(t)
+  if (!authority) return t.skip('openssl is not available')
+  const f = authority.file
+  authority.issue('leaf', '127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n')
   const srv = https.createServer({ key: fs.readFileSync(f('leaf.key')), cert: fs.readFileSync(f('leaf.pem')) })
   const io = new sio.Server(srv)
   await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve))
@@ -831,32 +848,18 @@ test('ca and rejectUnauthorized: the trust of an https server', async (t) => {
   assert.equal(unchecked.connected, true)
   unchecked.disconnect()
   // `ca` with another authority: refused.
-  ssl('req', '-x509', ...ec, '-keyout', f('other.key'), '-out', f('other.pem'), '-days', '2', '-subj', '/CN=another CA')
+  authority.other()
   const wrong = rsClient.io(url, { forceNew: true, reconnection: false, ca: fs.readFileSync(f('other.pem')) })
   await next(wrong, 'connect_error')
   wrong.close()
 })
 
 test('cert and key: a client certificate for an https server that asks for one', async (t) => {
-  let dir
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' })
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sio-mtls-'))
-  } catch {
-    return t.skip('openssl is not available')
-  }
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
-  const f = (n) => path.join(dir, n)
-  const ssl = (...args) => execFileSync('openssl', args, { stdio: 'ignore' })
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
-  ssl('req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=socketio-rs test CA')
-  const leaf = (name, cn, ext) => {
-    ssl('req', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`)
-    fs.writeFileSync(f(`${name}.cnf`), ext)
-    ssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${name}.pem`), '-days', '2', '-extfile', f(`${name}.cnf`))
-  }
-  leaf('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n')
-  leaf('client', 'a client', 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n')
+  const authority = testAuthority(t)
+  if (!authority) return t.skip('openssl is not available')
+  const f = authority.file
+  authority.issue('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n')
+  authority.issue('client', 'a client', 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n')
   const ca = fs.readFileSync(f('ca.pem'))
   const srv = https.createServer({
     key: fs.readFileSync(f('server.key')),

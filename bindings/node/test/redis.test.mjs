@@ -30,6 +30,21 @@ const peers = (() => {
   }
 })()
 
+/** Connected clients of the npm `redis` package for `url`, and their quit. */
+function redisClientsOf(url) {
+  const clients = []
+  return {
+    async connected() {
+      const c = peers.redis.createClient({ url })
+      c.on('error', () => {})
+      await c.connect()
+      clients.push(c)
+      return c
+    },
+    quitAll: () => Promise.all(clients.map((c) => c.quit().catch(() => {}))),
+  }
+}
+
 test('broadcasts cross two servers joined through Redis', async (t) => {
   const redis = await startRedis(t)
   if (!redis) return
@@ -104,16 +119,8 @@ test("socket.io's recipe io.adapter(createAdapter(pub, sub)) joins the cluster o
   if (!peers) return t.skip('the npm peers of tests/node are not installed (npm ci --prefix tests/node)')
   const redis = await startRedis(t)
   if (!redis) return
-  const { createClient } = peers.redis
   const { createAdapter, createShardedAdapter } = peers.adapter
-  const redisClients = []
-  const connected = async () => {
-    const c = createClient({ url: redis.url })
-    c.on('error', () => {})
-    await c.connect()
-    redisClients.push(c)
-    return c
-  }
+  const { connected, quitAll } = redisClientsOf(redis.url)
   const [pubA, subA, pubB, subB] = await Promise.all([connected(), connected(), connected(), connected()])
   const clients = []
   let ours
@@ -229,7 +236,7 @@ test("socket.io's recipe io.adapter(createAdapter(pub, sub)) joins the cluster o
     for (const c of clients) c.disconnect()
     if (ours) await within(ours.close(), 8000, 'close')
     if (theirs) await new Promise((resolve) => theirs.close(() => resolve()))
-    await Promise.all(redisClients.map((c) => c.quit().catch(() => {})))
+    await quitAll()
     redis.stop()
   }
 })
@@ -238,16 +245,8 @@ test('@socket.io/redis-streams-adapter runs in JS, as on socket.io, beside an np
   if (!peers) return t.skip('the npm peers of tests/node are not installed (npm ci --prefix tests/node)')
   const redis = await startRedis(t)
   if (!redis) return
-  const { createClient } = peers.redis
   const { createAdapter } = peers.streams
-  const redisClients = []
-  const connected = async () => {
-    const c = createClient({ url: redis.url })
-    c.on('error', () => {})
-    await c.connect()
-    redisClients.push(c)
-    return c
-  }
+  const { connected, quitAll } = redisClientsOf(redis.url)
   const [forTheirs, forOurs] = await Promise.all([connected(), connected()])
   // Short blocking reads and heartbeats: the test ends sooner.
   const opts = { blockTimeInMs: 100, heartbeatInterval: 100, heartbeatTimeout: 2000 }
@@ -290,7 +289,7 @@ test('@socket.io/redis-streams-adapter runs in JS, as on socket.io, beside an np
     await new Promise((resolve) => theirs.close(() => resolve()))
     // The adapters' reading clients end with their last blocking read.
     await sleep(300)
-    for (const c of redisClients) await c.quit().catch(() => {})
+    await quitAll()
     redis.stop()
   }
 })
