@@ -232,7 +232,9 @@ static void conversation(const char *url, srv_state *srv) {
     CHECK_OK(sio_client_id(c, &id));
     CHECK(id && strlen(id) == 20);
     sio_string_free(id);
-    CHECK(wait_count(NULL, &srv->greet_acked, 1, 10000));
+    /* The greet's handler (which acknowledges it) runs when `q` is pumped:
+     * pump while waiting, it may arrive after the connection's completion. */
+    CHECK(wait_count(q, &srv->greet_acked, 1, 10000));
 
     /* Ack with a buffer, there and back. */
     reset_done(&st);
