@@ -292,20 +292,16 @@ class Socket extends EventEmitter {
   /**
    * Writes one packet of an adapter written in JS (what its
    * `socket.client.writeToEngine()` gets from `io.encoder`, i.e. the packet
-   * itself): an event, acknowledged through `socket.acks` when it has an id.
+   * itself, with its `encoding`): an event, acknowledged through
+   * `socket.acks` when it has an id.
    */
-  _writePacket(packet, opts) {
-    if (packet === null || typeof packet !== 'object' || !Array.isArray(packet.data) || (packet.type !== 2 && packet.type !== 5)) {
-      throw new TypeError('socketio-rs: writeToEngine() takes the packets io.encoder made: events only')
-    }
-    const [event, ...args] = packet.data
+  _writePacket(packet, { event, json, bins }, opts) {
     const volatile = !!(opts && opts.volatile)
     if (volatile && turn.busy(this)) return
     turn.wroteTo(this)
     const compress = opts && opts.compress !== undefined ? !!opts.compress : undefined
-    const [json, bins] = encode(args)
     if (packet.id === undefined) {
-      this._h.emit(String(event), json, bins, volatile, compress)
+      this._h.emit(event, json, bins, volatile, compress)
       return
     }
     const pid = packet.id
@@ -314,7 +310,7 @@ class Socket extends EventEmitter {
       this.acks.delete(pid)
       if (!err && typeof ack === 'function') guard(ack, this, res || [])
     })
-    this._h.emitWithAck(String(event), json, bins, Infinity, id, volatile, compress)
+    this._h.emitWithAck(event, json, bins, Infinity, id, volatile, compress)
   }
 
   disconnect(close = false) {
@@ -500,6 +496,19 @@ class RemoteSocket {
   }
 }
 
+/** The encodings of the packet arrays JS adapters deliver, by array. */
+const ENCODINGS = new WeakMap()
+
+/** An event packet of `io.encoder`, encoded for the core. */
+function encodePacket(packet) {
+  if (packet === null || typeof packet !== 'object' || !Array.isArray(packet.data) || (packet.type !== 2 && packet.type !== 5)) {
+    throw new TypeError('socketio-rs: writeToEngine() takes the packets io.encoder made: events only')
+  }
+  const [event, ...args] = packet.data
+  const [json, bins] = encode(args)
+  return { event: String(event), json, bins }
+}
+
 /** socket.io's `Client` as a socket shows it: its connection and request. */
 class Client {
   constructor(socket) {
@@ -522,7 +531,14 @@ class Client {
    * adapters written in JS deliver their broadcasts.
    */
   writeToEngine(packets, opts) {
-    for (const p of packets) this._socket._writePacket(p, opts)
+    // An adapter hands every recipient of a broadcast the same array from
+    // `io.encoder`: the packets are encoded once per broadcast.
+    let encodings = ENCODINGS.get(packets)
+    if (!encodings) {
+      encodings = packets.map(encodePacket)
+      ENCODINGS.set(packets, encodings)
+    }
+    for (let i = 0; i < packets.length; i++) this._socket._writePacket(packets[i], encodings[i], opts)
   }
 
   get request() {
